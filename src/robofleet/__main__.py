@@ -1,0 +1,3 @@
+from robofleet.cli.main import app
+
+app()

@@ -1,0 +1,74 @@
+"""`robofleet server`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from robofleet.server.services.bootstrap import FirstStart
+from robofleet.server.settings import Settings, SettingsError, load_settings
+
+
+def settings_from(**overrides: object) -> Settings:
+    given = {name: value for name, value in overrides.items() if value is not None}
+    try:
+        return load_settings(**given)
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def print_first_start(first: FirstStart, settings: Settings) -> None:
+    """Shown once, on the console only, never in a log file."""
+    lines = [
+        "",
+        "Robofleet created the account 'default' on this first start.",
+        f"  admin login:    {first.admin_login}",
+    ]
+    if first.admin_password:
+        lines.append(f"  admin password: {first.admin_password}   (shown only now)")
+    if first.api_key:
+        lines.append(f"  API key:        {first.api_key}   (shown only now)")
+    lines.append(f"  API docs:       http://{settings.host}:{settings.port}/docs")
+    lines.append("")
+    print("\n".join(lines), flush=True)
+
+
+def server(
+    host: Annotated[str | None, typer.Option(help="Bind address [env ROBOFLEET_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port [env ROBOFLEET_PORT]")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data directory [env ROBOFLEET_DATA_DIR]")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes [env ROBOFLEET_WORKERS]")
+    ] = None,
+) -> None:
+    from robofleet.server.startup import prepare
+
+    settings = settings_from(host=host, port=port, data_dir=data_dir, workers=workers)
+    first = prepare(settings)
+    if first is not None:
+        print_first_start(first, settings)
+    # Worker processes read their settings from the environment: pass the overrides on.
+    for name in ("host", "port", "data_dir", "workers"):
+        os.environ[f"ROBOFLEET_{name.upper()}"] = str(getattr(settings, name))
+    config = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "access_log": False,
+        "timeout_graceful_shutdown": 5,
+    }
+    if settings.workers > 1:
+        uvicorn.run("robofleet.server.asgi:app", workers=settings.workers, **config)  # type: ignore[arg-type]
+    else:
+        from robofleet.server.app import create_app
+
+        uvicorn.run(create_app(settings), **config)  # type: ignore[arg-type]
+    sys.exit(0)

@@ -1,0 +1,1 @@
+"""What a job script imports to talk to Robofleet from inside a job."""

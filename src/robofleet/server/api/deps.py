@@ -1,0 +1,51 @@
+"""Dependencies shared by the routes: the runtime and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from robofleet.server.services.auth import Credentials, authenticate
+from robofleet.server.services.caller import Caller
+from robofleet.server.services.runtime import Runtime
+
+# Declared for OpenAPI's "Authorize" dialog; the headers are parsed by services.auth.
+key_scheme = APIKeyHeader(
+    name="Key", auto_error=False, scheme_name="Key", description="The API key (a UUID)."
+)
+authorization_scheme = APIKeyHeader(
+    name="Authorization",
+    auto_error=False,
+    scheme_name="Authorization",
+    description="`Bearer <login token>`, `Bearer <base64 of API key or robot GUID>` or "
+    "`Basic <base64 of API key or robot GUID>`.",
+)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def current_caller(
+    request: Request,
+    runtime: RuntimeDep,
+    key: Annotated[str | None, Security(key_scheme)] = None,
+    authorization: Annotated[str | None, Security(authorization_scheme)] = None,
+) -> Caller:
+    principal = authenticate(runtime.db, runtime.tokens, Credentials(key, authorization))
+    return Caller(
+        principal, address=client_address(request), user_agent=request.headers.get("user-agent", "")
+    )
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]

@@ -1,0 +1,150 @@
+"""One error shape for every failure, a superset of the Spring-style body Roboteasy returns:
+
+{"timestamp": 1732350000000, "status": 422, "error": "Unprocessable Entity",
+ "code": "invalid_input", "message": "Name: Field required", "path": "/api/robot/create",
+ "details": [{"field": "Name", "problem": "Field required"}]}
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic.alias_generators import to_pascal
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from robofleet.server.domain.errors import (
+    Conflict,
+    FieldProblem,
+    Forbidden,
+    InvalidInput,
+    MalformedRequest,
+    NotFound,
+    RobofleetError,
+    Unauthenticated,
+)
+
+log = logging.getLogger("robofleet.api")
+
+STATUS_BY_ERROR: list[tuple[type[RobofleetError], int]] = [
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (MalformedRequest, 400),
+    (InvalidInput, 422),
+]
+
+
+def status_of(error: RobofleetError) -> int:
+    for kind, status in STATUS_BY_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def error_body(
+    status: int, code: str, message: str, path: str, details: list[FieldProblem] | None = None
+) -> dict[str, Any]:
+    return {
+        "timestamp": int(time.time() * 1000),
+        "status": status,
+        "error": HTTPStatus(status).phrase,
+        "code": code,
+        "message": message,
+        "path": path,
+        "details": [{"field": d.field, "problem": d.problem} for d in details or []],
+    }
+
+
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: list[FieldProblem] | None = None,
+) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="robofleet"'} if status == 401 else None
+    return JSONResponse(
+        error_body(status, code, message, request.url.path, details),
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    shown = [to_pascal(p) if p and p[0].isalpha() else f"[{p}]" for p in parts]
+    return ".".join(shown).replace(".[", "[") or "body"
+
+
+def _problem(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "is not a field of this operation; see /docs for the accepted fields"
+    if kind == "missing":
+        return "is required"
+    message = str(error.get("msg", "is not valid"))
+    message = message.removeprefix("Value error, ")
+    if "input" in error and kind not in {"missing"} and not isinstance(error["input"], dict):
+        shown = repr(error["input"])
+        message += f" (got {shown[:80]})"
+    return message
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        reason = next(e for e in errors if e.get("type") == "json_invalid")
+        detail = reason.get("ctx", {}).get("error", "")
+        return error_response(
+            request,
+            400,
+            "malformed_request",
+            f"the body is not valid JSON ({detail}); send a JSON object or a form-encoded body",
+        )
+    details = [FieldProblem(_field_name(tuple(e.get("loc", ()))), _problem(e)) for e in errors]
+    message = "; ".join(f"{d.field}: {d.problem}" for d in details)
+    return error_response(request, 422, "invalid_input", message, details)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RobofleetError)
+    return error_response(request, status_of(exc), exc.code, exc.message, exc.details)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    messages = {
+        404: f"no operation at {request.url.path}; see /docs for the API",
+        405: f"{request.method} is not allowed on {request.url.path}",
+        413: "the request body is too large",
+    }
+    message = messages.get(exc.status_code) or str(exc.detail)
+    code = {404: "no_such_operation", 405: "method_not_allowed", 413: "body_too_large"}.get(
+        exc.status_code, "http_error"
+    )
+    response = error_response(request, exc.status_code, code, message)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(
+        request, 500, "internal_error", "the server failed unexpectedly; the error is in its log"
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(RobofleetError, _domain_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,84 @@
+"""The route class every Sherpa-style router uses.
+
+Sherpa's own Python examples post form-encoded bodies; its reference shows JSON. Here a
+form-encoded (or empty) body is turned into JSON before FastAPI parses it, so one pydantic
+model per operation covers both encodings and shows in OpenAPI under both media types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+
+from robofleet.server.domain.errors import MalformedRequest
+
+FORM = "application/x-www-form-urlencoded"
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _form_to_json(raw: bytes) -> bytes:
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        raise MalformedRequest("the form body is not UTF-8 text") from None
+    fields: dict[str, Any] = {}
+    for key, value in pairs:
+        name = key.removesuffix("[]")
+        if name in fields:
+            previous = fields[name]
+            fields[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            fields[name] = [value] if key.endswith("[]") else value
+    return orjson.dumps(fields)
+
+
+async def _as_json_request(request: Request) -> Request:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method not in _BODY_METHODS or content_type.startswith("multipart/"):
+        return request
+    raw = await request.body()
+    if content_type == FORM:
+        body = _form_to_json(raw)
+    elif not raw.strip():
+        body = b"{}"
+    else:
+        return request
+    headers = [(k, v) for k, v in request.scope["headers"] if k != b"content-type"]
+    headers.append((b"content-type", b"application/json"))
+    scope = {**request.scope, "headers": headers}
+    rewritten = Request(scope, request.receive)
+    rewritten._body = body
+    return rewritten
+
+
+class SherpaRoute(APIRoute):
+    """Accepts JSON, form-encoded and empty bodies for the same operation."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        if self.body_field is not None and not self._is_multipart():
+            extra = dict(self.openapi_extra or {})
+            extra.setdefault("x-robofleet-form", True)
+            self.openapi_extra = extra
+
+    def _is_multipart(self) -> bool:
+        from fastapi import params
+
+        return isinstance(self.body_field.field_info, params.Form) if self.body_field else False
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            return await handler(await _as_json_request(request))
+
+        return route
+
+
+def sherpa_router(tag: str, **kwargs: Any) -> APIRouter:
+    return APIRouter(tags=[tag], route_class=SherpaRoute, **kwargs)

@@ -1,0 +1,89 @@
+"""The composition root: builds the runtime and the ASGI application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from robofleet import __version__
+from robofleet.server.api.body_limit import BodyLimitMiddleware
+from robofleet.server.api.errors import install_error_handlers
+from robofleet.server.api.openapi import build_openapi, operation_id
+from robofleet.server.api.routes import (
+    access_folder,
+    account,
+    api_key,
+    audit,
+    health,
+    roboteasy,
+    role,
+    user,
+)
+from robofleet.server.db.engine import make_engine
+from robofleet.server.db.session import Database
+from robofleet.server.services.runtime import Runtime
+from robofleet.server.services.security import TokenCodec, load_or_create_secret
+from robofleet.server.settings import Settings
+
+log = logging.getLogger("robofleet.server")
+
+ROUTERS = [
+    api_key.router,
+    account.router,
+    user.router,
+    role.router,
+    access_folder.router,
+    audit.router,
+    roboteasy.router,
+    health.router,
+]
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    engine = make_engine(
+        settings.resolved_database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        pool_size=settings.db_pool_size,
+    )
+    secret = settings.secret_key or load_or_create_secret(settings.data_dir / "secret.key")
+    return Runtime(settings=settings, db=Database(engine), tokens=TokenCodec(secret))
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    runtime = runtime or build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        runtime.db.dispose()
+
+    app = FastAPI(
+        title="Robofleet",
+        version=__version__,
+        description=(
+            "Orchestrator for software robots. Speaks the Sherpa Orchestrator API "
+            "(`/api/<entity>/<verb>`) and the Roboteasy integration API. Requests accept JSON "
+            "or form-encoded bodies, PascalCase or snake_case keys, and related objects by "
+            "id, GUID or name."
+        ),
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        strict_content_type=False,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
+    )
+    for router in ROUTERS:
+        app.include_router(router)
+
+    def openapi() -> dict[str, Any]:
+        return build_openapi(app)
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,144 @@
+"""Records every change to an audited row, in the same transaction as the change.
+
+Rows opt in with `__audit_entity__`; columns opt out with `info={"audit": False}` and are
+masked with `info={"secret": True}`. Hot robot-protocol paths write with Core statements and
+keep their own histories (job and task status histories), so they do not flood this log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session, UOWTransaction
+
+from robofleet.server.db.base import Entity, utcnow
+from robofleet.server.db.tables.audit import AuditRow
+from robofleet.server.domain.refs import new_guid
+
+MASK = "***"
+
+
+@dataclass(frozen=True)
+class AuditActor:
+    """Who is changing things, and from where."""
+
+    kind: str
+    guid: str | None
+    name: str
+    account_id: int | None
+    address: str = ""
+    user_agent: str = ""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str | list | dict):
+        return value
+    return str(value)
+
+
+def _column_changes(obj: Entity, *, created: bool) -> dict[str, Any]:
+    state = inspect(obj)
+    changes: dict[str, Any] = {}
+    for attr in state.mapper.column_attrs:
+        column = attr.columns[0]
+        if column.info.get("audit", True) is False or attr.key in {"updated_at", "created_at"}:
+            continue
+        history = state.attrs[attr.key].history
+        if created:
+            value = getattr(obj, attr.key)
+            if value is not None and attr.key != "id":
+                changes[attr.key] = MASK if column.info.get("secret") else _plain(value)
+        elif history.has_changes():
+            before = history.deleted[0] if history.deleted else None
+            after = history.added[0] if history.added else None
+            if column.info.get("secret"):
+                changes[attr.key] = {"from": MASK, "to": MASK}
+            elif before != after:
+                changes[attr.key] = {"from": _plain(before), "to": _plain(after)}
+    return changes
+
+
+def _entry(actor: AuditActor, obj: Entity, action: str, changes: dict[str, Any]) -> dict[str, Any]:
+    account_id = getattr(obj, "account_id", None)
+    if obj.__audit_entity__ == "account":
+        account_id = obj.id
+    return {
+        "guid": new_guid(),
+        "account_id": account_id if account_id is not None else actor.account_id,
+        "at": utcnow(),
+        "actor_kind": actor.kind,
+        "actor_guid": actor.guid,
+        "actor_name": actor.name,
+        "address": actor.address,
+        "user_agent": actor.user_agent[:512],
+        "action": action,
+        "object_type": obj.__audit_entity__,
+        "object_id": obj.id,
+        "object_guid": obj.guid,
+        "changes": changes,
+        "message": f"{action} {obj.__audit_entity__} {obj.guid}",
+    }
+
+
+@event.listens_for(Session, "after_flush")
+def _record_changes(session: Session, _flush: UOWTransaction) -> None:
+    actor: AuditActor | None = session.info.get("actor")
+    if actor is None:
+        return
+    entries: list[dict[str, Any]] = []
+    for obj in session.new:
+        if isinstance(obj, Entity) and obj.__audit_entity__:
+            entries.append(_entry(actor, obj, "create", _column_changes(obj, created=True)))
+    for obj in session.dirty:
+        if not (isinstance(obj, Entity) and obj.__audit_entity__) or not session.is_modified(obj):
+            continue
+        changes = _column_changes(obj, created=False)
+        if not changes:
+            continue
+        deleted = changes.get("is_deleted", {}).get("to") is True
+        entries.append(_entry(actor, obj, "delete" if deleted else "update", changes))
+    for obj in session.deleted:
+        if isinstance(obj, Entity) and obj.__audit_entity__:
+            entries.append(_entry(actor, obj, "delete", {}))
+    if entries:
+        session.connection().execute(insert(AuditRow), entries)
+
+
+def record_event(
+    session: Session,
+    actor: AuditActor,
+    *,
+    action: str,
+    object_type: str,
+    object_guid: str | None,
+    message: str,
+    changes: dict[str, Any] | None = None,
+    account_id: int | None = None,
+) -> None:
+    """Record something that is not a row change (a login, a key rotation, a job command)."""
+    session.execute(
+        insert(AuditRow),
+        [
+            {
+                "guid": new_guid(),
+                "account_id": account_id if account_id is not None else actor.account_id,
+                "at": utcnow(),
+                "actor_kind": actor.kind,
+                "actor_guid": actor.guid,
+                "actor_name": actor.name,
+                "address": actor.address,
+                "user_agent": actor.user_agent[:512],
+                "action": action,
+                "object_type": object_type,
+                "object_id": None,
+                "object_guid": object_guid,
+                "changes": changes or {},
+                "message": message,
+            }
+        ],
+    )

@@ -1,0 +1,113 @@
+"""Declarative base, UTC timestamps and the columns most tables share."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from robofleet.server.domain.refs import new_guid
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps are stored in UTC and always come back timezone-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JsonType}
+
+
+class Entity(Base):
+    """Every Sherpa entity has an integer id, a GUID and creation/update times."""
+
+    __abstract__ = True
+    __audit_entity__: str | None = None  # name in the audit log; None = not audited
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TenantEntity(Entity):
+    """An entity that belongs to one account; every query on it is scoped by account."""
+
+    __abstract__ = True
+
+    @declared_attr
+    def account_id(cls) -> Mapped[int]:  # noqa: N805 - SQLAlchemy's declared_attr form
+        return mapped_column(IdType, ForeignKey("accounts.id"), index=True)
+
+
+class SoftDelete:
+    """Sherpa keeps deleted rows with `is_deleted = 1`."""
+
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class FolderScoped:
+    """Objects an access folder can hold; no folder means visible to every role of the screen."""
+
+    @declared_attr
+    def folder_id(cls) -> Mapped[int | None]:  # noqa: N805
+        return mapped_column(IdType, ForeignKey("access_folders.id"), nullable=True, index=True)
+
+
+def live_unique(name: str, *columns: str) -> Index:
+    """A unique index over rows not soft-deleted, so a deleted name can be used again."""
+    return Index(
+        name,
+        *columns,
+        unique=True,
+        sqlite_where=text("is_deleted = 0"),
+        postgresql_where=text("NOT is_deleted"),
+    )

@@ -1,0 +1,67 @@
+"""Transactions. Services open exactly one per public function through `Database`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from robofleet.server.db.engine import WRITE_OPTION, is_sqlite
+from robofleet.server.domain.errors import Conflict
+
+if TYPE_CHECKING:
+    from robofleet.server.db.audit import AuditActor
+
+
+class Database:
+    """Owns the engine and hands out read and write sessions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_sqlite = is_sqlite(engine)
+        write_engine = engine.execution_options(**{WRITE_OPTION: True})
+        self._reader = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+        self._writer = sessionmaker(bind=write_engine, expire_on_commit=False, autoflush=True)
+        # SQLite has one writer at a time; queueing our own threads here is cheaper than
+        # letting them spin on SQLITE_BUSY inside the driver.
+        self._write_lock = threading.Lock() if self.is_sqlite else None
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._reader() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self, actor: AuditActor | None = None) -> Iterator[Session]:
+        """One write transaction; changes to audited rows are recorded against `actor`."""
+        if self._write_lock is None:
+            yield from self._write_session(actor)
+            return
+        with self._write_lock:
+            yield from self._write_session(actor)
+
+    def _write_session(self, actor: AuditActor | None) -> Iterator[Session]:
+        try:
+            with self._writer() as session:
+                session.info["actor"] = actor
+                with session.begin():
+                    yield session
+        except IntegrityError as exc:
+            # The explicit checks in services name the clash; this catches the race between
+            # two concurrent writers that both passed them.
+            raise Conflict(
+                "the change conflicts with an existing object (a name or link already taken)",
+                code="integrity_conflict",
+            ) from exc
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

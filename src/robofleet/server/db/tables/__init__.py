@@ -1,0 +1,28 @@
+"""All tables. Importing this package registers every table on Base.metadata."""
+
+from robofleet.server.db.tables.audit import AuditRow, SchedulerLeaseRow
+from robofleet.server.db.tables.identity import (
+    AccessFolderRow,
+    AccountRow,
+    ApiKeyRow,
+    RoleFolderRow,
+    RoleRow,
+    UserRoleRow,
+    UserRow,
+)
+from robofleet.server.db.tables.robots import RobotGroupMemberRow, RobotGroupRow, RobotRow
+
+__all__ = [
+    "AccessFolderRow",
+    "AccountRow",
+    "ApiKeyRow",
+    "AuditRow",
+    "RobotGroupMemberRow",
+    "RobotGroupRow",
+    "RobotRow",
+    "RoleFolderRow",
+    "RoleRow",
+    "SchedulerLeaseRow",
+    "UserRoleRow",
+    "UserRow",
+]

@@ -1,0 +1,1 @@
+"""Pure domain rules: statuses, transitions, permissions and errors. No framework, no database."""

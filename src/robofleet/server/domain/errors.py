@@ -1,0 +1,101 @@
+"""The named errors every layer raises; the API maps each kind to one HTTP status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One thing wrong with one input field, phrased so the caller knows the fix."""
+
+    field: str
+    problem: str
+
+
+class RobofleetError(Exception):
+    """Base of all expected errors. `code` is stable and machine-readable."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, details: list[FieldProblem] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class InvalidInput(RobofleetError):
+    """The request is well-formed but a value is not acceptable."""
+
+    code = "invalid_input"
+
+    @classmethod
+    def for_field(cls, field_name: str, problem: str) -> InvalidInput:
+        return cls(f"{field_name}: {problem}", details=[FieldProblem(field_name, problem)])
+
+
+class MalformedRequest(RobofleetError):
+    """The request cannot be parsed at all (bad JSON, bad base64, wrong media type)."""
+
+    code = "malformed_request"
+
+
+class Unauthenticated(RobofleetError):
+    """No credentials, or credentials that identify nobody."""
+
+    code = "unauthenticated"
+
+    def __init__(self, message: str, *, reason: str = "unauthenticated") -> None:
+        super().__init__(message)
+        self.code = reason
+
+
+class Forbidden(RobofleetError):
+    """A known identity that lacks the right for this operation."""
+
+    code = "forbidden"
+
+    def __init__(self, message: str, *, reason: str = "forbidden") -> None:
+        super().__init__(message)
+        self.code = reason
+
+
+class NotFound(RobofleetError):
+    code = "not_found"
+
+    def __init__(self, entity: str, ref: object) -> None:
+        super().__init__(f"{entity} '{ref}' was not found")
+        self.entity = entity
+        self.ref = ref
+
+
+class Conflict(RobofleetError):
+    """The request clashes with the current state (duplicate name, stale lease...)."""
+
+    code = "conflict"
+
+    def __init__(self, message: str, *, code: str = "conflict") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class InvalidTransition(Conflict):
+    """A status change that the transition table does not allow."""
+
+    def __init__(self, entity: str, current: str, requested: str) -> None:
+        super().__init__(
+            f"{entity} cannot move from {current} to {requested}",
+            code="invalid_transition",
+        )
+        self.current = current
+        self.requested = requested
+
+
+@dataclass
+class ErrorReport:
+    """What the API renders for any error; kept here so every layer agrees on it."""
+
+    status: int
+    code: str
+    message: str
+    details: list[FieldProblem] = field(default_factory=list)

@@ -1,0 +1,1 @@
+"""Time-driven work, run by one leader among the server processes."""

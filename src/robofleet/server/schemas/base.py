@@ -1,0 +1,168 @@
+"""Sherpa's request conventions, parsed in one place.
+
+Sherpa clients send PascalCase JSON (`QueueGuid`), form fields in snake_case (`queue_guid`),
+acronyms in capitals (`RobotGUID`), and JSON-in-a-string for nested values. Every request
+model inherits `SherpaModel`, whose before-validator folds all those spellings into one
+snake_case name, so routes and services only ever see one form.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_validator
+from pydantic.alias_generators import to_pascal
+
+_WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_SEPARATORS = re.compile(r"[\s\-.]+")
+
+
+def snake_key(key: str) -> str:
+    """`RobotGUID` -> `robot_guid`, `QueueGuid` -> `queue_guid`, `queue_guid` unchanged."""
+    key = _SEPARATORS.sub("_", key.strip())
+    return _WORD_BOUNDARY.sub("_", key).lower()
+
+
+def fold_keys(data: Mapping[str, Any]) -> dict[str, Any]:
+    folded: dict[str, Any] = {}
+    for key, value in data.items():
+        name = snake_key(str(key))
+        if name in folded:
+            raise ValueError(f"the field '{key}' is given twice (in two spellings)")
+        folded[name] = value
+    return folded
+
+
+class SherpaModel(BaseModel):
+    """A request body in any of Sherpa's spellings; unknown fields are refused."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_pascal,
+        validate_by_name=True,
+        validate_by_alias=True,
+        str_strip_whitespace=True,
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_spellings(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            return fold_keys(data)
+        return data
+
+
+def _json_text(value: Any) -> Any:
+    """Sherpa sends nested values as JSON strings; accept both the string and the object."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return {}
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    return value
+
+
+def _flag(value: Any) -> Any:
+    """0/1, "0"/"1", true/false and "on"/"off" all mean a boolean in Sherpa's forms."""
+    if isinstance(value, str) and value.strip().lower() in {"on", "yes"}:
+        return True
+    if isinstance(value, str) and value.strip().lower() in {"off", "no", ""}:
+        return False
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_text)]
+JsonValue = Annotated[Any, BeforeValidator(_json_text)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+Ref = Annotated[int | str, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v)]
+"""A related object by id, GUID or name (see domain.refs.parse_ref)."""
+
+
+def sherpa_time(value: datetime | None) -> str | None:
+    """Sherpa's read rows carry `YYYY-MM-DD HH:MM:SS` times, in UTC here."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def unix_time(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
+SherpaTime = Annotated[datetime | None, PlainSerializer(sherpa_time, return_type=str | None)]
+UnixTime = Annotated[datetime | None, PlainSerializer(unix_time, return_type=int | None)]
+
+
+class RowModel(BaseModel):
+    """A read row: Sherpa returns flat objects with snake_case keys."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class GuidResponse(BaseModel):
+    guid: str
+
+
+class ResultResponse(BaseModel):
+    result: str = "1"
+
+
+_DOTTED = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+def _as_utc(value: Any) -> Any:
+    """Accept ISO 8601, `YYYY-MM-DD HH:MM:SS`, Designer's `dd.MM.yyyy HH:mm:ss` and Unix
+    seconds; a time without a zone is taken as UTC."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return None
+        match = _DOTTED.match(text)
+        if match:
+            day, month, year, hour, minute, second = match.groups()
+            return datetime(
+                int(year),
+                int(month),
+                int(day),
+                int(hour or 0),
+                int(minute or 0),
+                int(second or 0),
+                tzinfo=UTC,
+            )
+        if text.isdigit():
+            return datetime.fromtimestamp(int(text), tz=UTC)
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                "is not a time; use ISO 8601 (2026-01-31T17:00:00Z), "
+                "'2026-01-31 17:00:00' (UTC) or Unix seconds"
+            ) from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+InputTime = Annotated[datetime | None, BeforeValidator(_as_utc)]
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list operation, with the total number of matches."""
+
+    items: list[T]
+    total: int
+    offset: int
+    count: int

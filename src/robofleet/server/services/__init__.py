@@ -1,0 +1,1 @@
+"""Use cases. Each public function checks the caller's rights and runs one transaction."""

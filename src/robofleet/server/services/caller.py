@@ -1,0 +1,75 @@
+"""Who is calling: the authenticated principal plus where the call came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from robofleet.server.db.audit import AuditActor
+from robofleet.server.domain.errors import Forbidden
+from robofleet.server.domain.permissions import Action, PermissionSet, Screen
+
+PrincipalKind = Literal["account_key", "user_key", "user", "robot", "system"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: PrincipalKind
+    account_id: int
+    account_guid: str
+    guid: str
+    name: str
+    permissions: PermissionSet
+    folder_ids: frozenset[int] | None = None
+    """Access folders this principal reaches; None means every folder."""
+    user_id: int | None = None
+    robot_id: int | None = None
+    can_manage_accounts: bool = False
+
+
+@dataclass(frozen=True)
+class Caller:
+    principal: Principal
+    address: str = ""
+    user_agent: str = ""
+
+    @property
+    def account_id(self) -> int:
+        return self.principal.account_id
+
+    def require(self, screen: Screen, action: Action) -> None:
+        if not self.principal.permissions.allows(screen, action):
+            raise Forbidden(
+                f"{self.principal.name} has no '{action.value}' right on {screen.value}; "
+                "ask an administrator to grant it in a role",
+                reason="missing_right",
+            )
+
+    def sees_folder(self, folder_id: int | None) -> bool:
+        folders = self.principal.folder_ids
+        return folder_id is None or folders is None or folder_id in folders
+
+    def actor(self) -> AuditActor:
+        return AuditActor(
+            kind=self.principal.kind,
+            guid=self.principal.guid,
+            name=self.principal.name,
+            account_id=self.principal.account_id,
+            address=self.address,
+            user_agent=self.user_agent,
+        )
+
+
+def system_caller(account_id: int, account_guid: str) -> Caller:
+    """The server itself (first start, scheduler); it holds every right in one account."""
+    return Caller(
+        Principal(
+            kind="system",
+            account_id=account_id,
+            account_guid=account_guid,
+            guid="00000000-0000-0000-0000-000000000000",
+            name="robofleet",
+            permissions=PermissionSet.full(),
+            can_manage_accounts=True,
+        )
+    )

@@ -1,0 +1,16 @@
+"""The long-lived parts a server process wires together once and hands to every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from robofleet.server.db.session import Database
+from robofleet.server.services.security import TokenCodec
+from robofleet.server.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    tokens: TokenCodec

@@ -1,0 +1,120 @@
+"""Password hashing, API key hashing, login tokens and the key files in the data directory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from robofleet.server.domain.errors import Unauthenticated
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_api_key() -> str:
+    return str(uuid.uuid4())
+
+
+def normalize_api_key(key: str) -> str | None:
+    """Keys are UUIDs; compare them in one canonical spelling. None if not a UUID."""
+    try:
+        return str(uuid.UUID(key.strip()))
+    except ValueError:
+        return None
+
+
+def hash_api_key(key: str) -> str:
+    """Keys carry 122 random bits, so SHA-256 resists guessing; argon2 would cost every call."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_hint(key: str) -> str:
+    """What may be shown of a key after it is issued: its last four characters."""
+    return "…" + key[-4:]
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(15)
+
+
+def load_or_create_secret(path: Path) -> str:
+    """A signing secret kept in the data directory, readable by the owner only."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+
+
+class TokenCodec:
+    """Login tokens: HS512 JWTs naming the user and the account."""
+
+    algorithm = "HS512"
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def issue(
+        self, *, user_guid: str, account_guid: str, login: str, ttl_seconds: int, roles: str = ""
+    ) -> IssuedToken:
+        now = datetime.now(UTC)
+        claims = {
+            "sub": user_guid,
+            "acc": account_guid,
+            "name": login,
+            "iss": roles or "robofleet",
+            "iat": now,
+            "exp": now + timedelta(seconds=ttl_seconds),
+            "typ": "login",
+        }
+        return IssuedToken(jwt.encode(claims, self._secret, algorithm=self.algorithm), ttl_seconds)
+
+    def decode(self, token: str) -> dict[str, Any]:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[self.algorithm],
+                options={"require": ["exp", "sub", "acc"], "verify_iss": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated(
+                "the login token has expired; log in again for a new one",
+                reason="token_expired",
+            ) from None
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated(
+                f"the login token is not valid ({exc})", reason="token_invalid"
+            ) from None
+        if claims.get("typ") != "login":
+            raise Unauthenticated("the token is not a login token", reason="token_invalid")
+        return claims

@@ -1,0 +1,124 @@
+"""Server settings: environment variables prefixed ROBOFLEET_, typed and validated at start."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROBOFLEET_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port of the HTTP server.")
+    data_dir: Path = Field(
+        Path(".robofleet"),
+        description="Folder for the SQLite file, blobs and generated keys.",
+    )
+    database_url: str | None = Field(
+        None,
+        description=(
+            "SQLAlchemy URL of the store. Empty: an SQLite file in the data directory. "
+            "PostgreSQL: postgresql+psycopg://user@host/db."
+        ),
+    )
+    workers: int = Field(1, ge=1, le=64, description="Server worker processes.")
+    admin_password: str | None = Field(
+        None,
+        min_length=8,
+        description="Password of the first `admin` user; generated and printed once if unset.",
+    )
+    api_key: str | None = Field(
+        None,
+        description="API key (a UUID) of the first account; generated and printed once if unset.",
+    )
+    secret_key: str | None = Field(
+        None,
+        min_length=64,
+        description="Key that signs login tokens; generated into the data directory if unset.",
+    )
+    token_ttl_seconds: int = Field(8 * 3600, ge=60, description="Lifetime of a login token (JWT).")
+    roboteasy_token_ttl_seconds: int = Field(
+        2_592_000, ge=60, description="Lifetime of a Roboteasy v2 token (30 days, as documented)."
+    )
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest accepted request body, uploads aside."
+    )
+    max_upload_bytes: int = Field(
+        512 * 1024 * 1024, ge=1024, description="Largest accepted file upload."
+    )
+    sqlite_synchronous: Literal["full", "normal"] = Field(
+        "full",
+        description=(
+            "SQLite durability: `full` syncs the WAL on every commit (no acknowledged write is "
+            "lost on power failure); `normal` is faster and may lose the last commits then."
+        ),
+    )
+    db_pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connections per worker.")
+    robot_timeout_seconds: float = Field(
+        60.0, gt=0, description="A robot silent this long becomes Disconnected."
+    )
+    unknown_job_grace_seconds: float = Field(
+        3600.0, gt=0, description="A job Unknown this long (its robot silent) becomes Failed."
+    )
+    scheduler_interval_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often the scheduler leader looks for due work."
+    )
+    scheduler_enabled: bool = Field(True, description="Run the scheduler in this process.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("api_key")
+    @classmethod
+    def _api_key_is_uuid(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise ValueError(
+                "must be a UUID such as 3f2a8c1e-5b7d-4e9f-a1c2-0d3e4f5a6b7c"
+            ) from None
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be an sqlite:/// or postgresql+psycopg:// SQLAlchemy URL")
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'robofleet.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+
+_SECRET_VARIABLES = {"ROBOFLEET_ADMIN_PASSWORD", "ROBOFLEET_SECRET_KEY", "ROBOFLEET_API_KEY"}
+
+
+class SettingsError(Exception):
+    """Settings that failed validation, rendered one line per bad variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = "ROBOFLEET_" + "_".join(str(part) for part in error["loc"]).upper()
+            shown = "hidden" if name in _SECRET_VARIABLES else repr(error.get("input"))
+            lines.append(f"{name}: {error['msg']} (got {shown})")
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
