@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,20 +19,34 @@ from robofleet.server.api.routes import (
     api_key,
     audit,
     health,
+    job,
+    process,
+    process_version,
+    robot,
+    robot_group,
     roboteasy,
     role,
     user,
 )
+from robofleet.server.api.routes import log as log_routes
+from robofleet.server.db.blobs import LocalBlobStore
 from robofleet.server.db.engine import make_engine
+from robofleet.server.db.notify import PgListener
 from robofleet.server.db.session import Database
+from robofleet.server.scheduler.loop import Scheduler
 from robofleet.server.services.runtime import Runtime
 from robofleet.server.services.security import TokenCodec, load_or_create_secret
+from robofleet.server.services.wakeups import CHANNEL, Wakeups
 from robofleet.server.settings import Settings
-
-log = logging.getLogger("robofleet.server")
 
 ROUTERS = [
     api_key.router,
+    robot.router,
+    robot_group.router,
+    process.router,
+    process_version.router,
+    job.router,
+    log_routes.router,
     account.router,
     user.router,
     role.router,
@@ -50,7 +64,14 @@ def build_runtime(settings: Settings) -> Runtime:
         pool_size=settings.db_pool_size,
     )
     secret = settings.secret_key or load_or_create_secret(settings.data_dir / "secret.key")
-    return Runtime(settings=settings, db=Database(engine), tokens=TokenCodec(secret))
+    db = Database(engine)
+    return Runtime(
+        settings=settings,
+        db=db,
+        tokens=TokenCodec(secret),
+        blobs=LocalBlobStore(settings.blob_dir),
+        wakeups=Wakeups(uses_notify=not db.is_sqlite),
+    )
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -58,8 +79,24 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        runtime.db.dispose()
+        runtime.wakeups.bind(asyncio.get_running_loop())
+        listener = None
+        if runtime.wakeups.uses_notify:
+            listener = PgListener(
+                settings.resolved_database_url, CHANNEL, runtime.wakeups.on_notify
+            )
+            listener.start()
+        scheduler = Scheduler(runtime) if settings.scheduler_enabled else None
+        if scheduler:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler:
+                scheduler.stop()
+            if listener:
+                listener.stop()
+            runtime.db.dispose()
 
     app = FastAPI(
         title="Robofleet",

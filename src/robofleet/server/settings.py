@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -94,6 +94,15 @@ class Settings(BaseSettings):
             return "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
 
+    @model_validator(mode="after")
+    def _workers_need_postgres(self) -> Settings:
+        if self.workers > 1 and not (self.database_url or "").startswith("postgresql"):
+            raise ValueError(
+                "ROBOFLEET_WORKERS above 1 needs PostgreSQL "
+                "(ROBOFLEET_DATABASE_URL): SQLite serves one process"
+            )
+        return self
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -118,6 +127,9 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
+            if not error["loc"]:
+                lines.append(str(error["msg"]).removeprefix("Value error, "))
+                continue
             name = "ROBOFLEET_" + "_".join(str(part) for part in error["loc"]).upper()
             shown = "hidden" if name in _SECRET_VARIABLES else repr(error.get("input"))
             lines.append(f"{name}: {error['msg']} (got {shown})")

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
+from robofleet.server.domain.errors import Unauthenticated
 from robofleet.server.services.auth import Credentials, authenticate
 from robofleet.server.services.caller import Caller
 from robofleet.server.services.runtime import Runtime
@@ -49,3 +50,21 @@ def current_caller(
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def robot_protocol_caller(
+    request: Request,
+    runtime: RuntimeDep,
+    key: Annotated[str | None, Security(key_scheme)] = None,
+    authorization: Annotated[str | None, Security(authorization_scheme)] = None,
+) -> Caller | None:
+    """Sherpa robots learn of an unknown GUID from an in-body code 101, not from a 401."""
+    try:
+        return current_caller(request, runtime, key, authorization)
+    except Unauthenticated as exc:
+        if exc.code == "invalid_credentials":
+            return None
+        raise
+
+
+RobotCallerDep = Annotated[Caller | None, Depends(robot_protocol_caller)]

@@ -37,14 +37,15 @@ def _form_to_json(raw: bytes) -> bytes:
     return orjson.dumps(fields)
 
 
-async def _as_json_request(request: Request) -> Request:
+async def _as_json_request(request: Request, *, body_required: bool) -> Request:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if request.method not in _BODY_METHODS or content_type.startswith("multipart/"):
         return request
     raw = await request.body()
-    if content_type == FORM:
+    if content_type == FORM and raw.strip():
         body = _form_to_json(raw)
-    elif not raw.strip():
+    elif not raw.strip() and body_required:
+        # An empty body is an empty object, so a missing field is named in the error.
         body = b"{}"
     else:
         return request
@@ -73,9 +74,10 @@ class SherpaRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        body_required = self.body_field is not None and self.body_field.field_info.is_required()
 
         async def route(request: Request) -> Response:
-            return await handler(await _as_json_request(request))
+            return await handler(await _as_json_request(request, body_required=body_required))
 
         return route
 

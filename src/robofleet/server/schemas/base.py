@@ -69,6 +69,15 @@ def _json_text(value: Any) -> Any:
     return value
 
 
+def split_refs(value: Any) -> Any:
+    """Lists of related objects come as JSON lists or as `a;b;c` strings."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(";") if part.strip()]
+    if isinstance(value, int):
+        return [value]
+    return value
+
+
 def _flag(value: Any) -> Any:
     """0/1, "0"/"1", true/false and "on"/"off" all mean a boolean in Sherpa's forms."""
     if isinstance(value, str) and value.strip().lower() in {"on", "yes"}:
@@ -78,7 +87,18 @@ def _flag(value: Any) -> Any:
     return value
 
 
+def _json_or_text(value: Any) -> Any:
+    """A value that may be JSON text or plain text: `{"a": 1}` is an object, `done` a string."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
 JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_text)]
+LenientJson = Annotated[Any, BeforeValidator(_json_or_text)]
 JsonValue = Annotated[Any, BeforeValidator(_json_text)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 Ref = Annotated[int | str, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v)]

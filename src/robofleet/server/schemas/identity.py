@@ -15,16 +15,8 @@ from robofleet.server.schemas.base import (
     RowModel,
     SherpaModel,
     SherpaTime,
+    split_refs,
 )
-
-
-def _split_refs(value: Any) -> Any:
-    """Lists of related objects come as JSON lists or as `a;b;c` strings."""
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(";") if part.strip()]
-    if isinstance(value, int):
-        return [value]
-    return value
 
 
 class AccountCreate(SherpaModel):
@@ -90,7 +82,7 @@ class UserCreate(SherpaModel):
     roles: list[Ref] = Field(default_factory=list, examples=[["Operators"]])
     is_blocked: Flag = False
 
-    _roles = field_validator("roles", mode="before")(_split_refs)
+    _roles = field_validator("roles", mode="before")(split_refs)
 
 
 class UserUpdate(SherpaModel):
@@ -104,7 +96,7 @@ class UserUpdate(SherpaModel):
     roles: list[Ref] | None = None
     is_blocked: Flag | None = None
 
-    _roles = field_validator("roles", mode="before")(_split_refs)
+    _roles = field_validator("roles", mode="before")(split_refs)
 
 
 class UserRead(RowModel):
@@ -156,7 +148,7 @@ class RoleCreate(SherpaModel):
     folders: list[Ref] = Field(default_factory=list)
 
     _perm = field_validator("permissions", mode="after")(_rights_table)
-    _folders = field_validator("folders", mode="before")(_split_refs)
+    _folders = field_validator("folders", mode="before")(split_refs)
 
 
 class RoleUpdate(SherpaModel):
@@ -168,7 +160,7 @@ class RoleUpdate(SherpaModel):
     folders: list[Ref] | None = None
 
     _perm = field_validator("permissions", mode="after")(_rights_table)
-    _folders = field_validator("folders", mode="before")(_split_refs)
+    _folders = field_validator("folders", mode="before")(split_refs)
 
 
 class RoleRead(RowModel):

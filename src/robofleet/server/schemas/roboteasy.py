@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -32,3 +33,76 @@ class RoboteasyToken(BaseModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
+
+
+class RoboteasyVariable(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=256)
+    type: str = "text"
+    value: Any = None
+
+
+class RoboteasyRun(BaseModel):
+    """`variables` become the job's parameters (`name` -> `value`, typed by `type`)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "variables": [
+                        {"name": "CNPJ", "type": "text", "value": "12.345.678/0001-90"},
+                        {"name": "IE", "type": "text", "value": "123456"},
+                    ]
+                }
+            ]
+        },
+    )
+
+    variables: list[RoboteasyVariable] = Field(default_factory=list)
+
+    @field_validator("variables", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        # The v2 page's sample sends a single object where a list is meant.
+        return [value] if isinstance(value, dict) else value
+
+    def parameters(self) -> dict[str, Any]:
+        return {v.name: _typed(v.type, v.value) for v in self.variables}
+
+
+def _typed(kind: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    kind = kind.strip().lower()
+    try:
+        if kind in {"number", "numeric", "int", "integer"}:
+            return int(value) if value.strip().lstrip("-").isdigit() else float(value)
+        if kind in {"bool", "boolean"}:
+            return value.strip().lower() in {"1", "true", "yes", "sim"}
+    except ValueError:
+        raise ValueError(f"variable value {value!r} is not a {kind}") from None
+    return value
+
+
+class RoboteasyRunV2(BaseModel):
+    id: str
+
+
+class RoboteasyLog(BaseModel):
+    timestamp: int
+    level: str
+    message: str
+
+
+class RoboteasyResult(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    id: str = Field(serialization_alias="_id")
+    logs: list[RoboteasyLog]
+    init: int | None
+    end: int | None
+    return_value: Any = Field(serialization_alias="returnValue")
+    status: str
+    progress: float

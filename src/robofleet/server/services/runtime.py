@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from robofleet.server.db.blobs import LocalBlobStore
 from robofleet.server.db.session import Database
 from robofleet.server.services.security import TokenCodec
+from robofleet.server.services.wakeups import Wakeups
 from robofleet.server.settings import Settings
 
 
@@ -14,3 +16,5 @@ class Runtime:
     settings: Settings
     db: Database
     tokens: TokenCodec
+    blobs: LocalBlobStore
+    wakeups: Wakeups

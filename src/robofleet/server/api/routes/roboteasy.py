@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse
 
-from robofleet.server.api.deps import RuntimeDep, client_address
-from robofleet.server.schemas.roboteasy import RoboteasyLogin, RoboteasyToken
-from robofleet.server.services import auth
+from robofleet.server.api.deps import CallerDep, RuntimeDep, client_address
+from robofleet.server.schemas.roboteasy import (
+    RoboteasyLogin,
+    RoboteasyResult,
+    RoboteasyRun,
+    RoboteasyRunV2,
+    RoboteasyToken,
+)
+from robofleet.server.services import auth, roboteasy
 from robofleet.server.services.security import IssuedToken
 
 router = APIRouter(tags=["Roboteasy"])
@@ -39,3 +47,76 @@ def auth_v1(body: RoboteasyLogin, request: Request, runtime: RuntimeDep) -> Plai
 def auth_v2(body: RoboteasyLogin, request: Request, runtime: RuntimeDep) -> RoboteasyToken:
     issued = _login(body, request, runtime)
     return RoboteasyToken(access_token=issued.token, expires_in=issued.expires_in)
+
+
+Computer = Annotated[str, Path(alias="ID_COMPUTER", description="A robot: id, GUID or name.")]
+Robot = Annotated[str, Path(alias="ID_ROBOT", description="A process: id, GUID or name.")]
+Execution = Annotated[str, Path(alias="ID_EXECUTION", description="The job's GUID.")]
+_TEXT_ID: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/plain": {"example": "5e1c0b6e-9d7e-4a41-9a57-2d1c3c0f7a10"}}}
+}
+
+
+@router.post(
+    "/api/integration/v1/run/{ID_COMPUTER}/{ID_ROBOT}",
+    response_class=PlainTextResponse,
+    summary="Run a robot with variables (v1); returns the execution id as text",
+    responses=_TEXT_ID,
+)
+def run_v1(
+    computer: Computer,
+    robot: Robot,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    body: RoboteasyRun | None = None,
+) -> PlainTextResponse:
+    """`ID_COMPUTER` is a robot and `ID_ROBOT` a process; `variables` become parameters."""
+    return PlainTextResponse(roboteasy.run(runtime, caller, computer, robot, body))
+
+
+@router.get(
+    "/api/integration/v1/run/{ID_COMPUTER}/{ID_ROBOT}",
+    response_class=PlainTextResponse,
+    summary="Run a robot with its default parameters (v1)",
+    responses=_TEXT_ID,
+)
+def run_v1_get(
+    computer: Computer, robot: Robot, runtime: RuntimeDep, caller: CallerDep
+) -> PlainTextResponse:
+    return PlainTextResponse(roboteasy.run(runtime, caller, computer, robot, None))
+
+
+@router.post(
+    "/api/integration/v2/run/{ID_COMPUTER}/{ID_ROBOT}",
+    summary="Run a robot, with or without variables (v2)",
+)
+def run_v2(
+    computer: Computer,
+    robot: Robot,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    body: RoboteasyRun | None = None,
+) -> RoboteasyRunV2:
+    return RoboteasyRunV2(id=roboteasy.run(runtime, caller, computer, robot, body))
+
+
+@router.get(
+    "/api/integration/v1/result/{ID_COMPUTER}/{ID_EXECUTION}",
+    summary="Status, logs, progress and return value of an execution",
+)
+def result(
+    computer: Computer, execution: Execution, runtime: RuntimeDep, caller: CallerDep
+) -> RoboteasyResult:
+    return roboteasy.result(runtime, caller, computer, execution)
+
+
+@router.delete(
+    "/api/integration/v1/delete/{ID_COMPUTER}/{ID_EXECUTION}",
+    summary="Remove an execution that has not started from the queue",
+    response_class=PlainTextResponse,
+)
+def delete(
+    computer: Computer, execution: Execution, runtime: RuntimeDep, caller: CallerDep
+) -> PlainTextResponse:
+    roboteasy.delete(runtime, caller, computer, execution)
+    return PlainTextResponse("")

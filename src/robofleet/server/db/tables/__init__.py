@@ -10,6 +10,8 @@ from robofleet.server.db.tables.identity import (
     UserRoleRow,
     UserRow,
 )
+from robofleet.server.db.tables.logs import LogRow
+from robofleet.server.db.tables.processes import JobRow, ProcessRow, ProcessVersionRow
 from robofleet.server.db.tables.robots import RobotGroupMemberRow, RobotGroupRow, RobotRow
 
 __all__ = [
@@ -17,6 +19,10 @@ __all__ = [
     "AccountRow",
     "ApiKeyRow",
     "AuditRow",
+    "JobRow",
+    "LogRow",
+    "ProcessRow",
+    "ProcessVersionRow",
     "RobotGroupMemberRow",
     "RobotGroupRow",
     "RobotRow",

@@ -2,17 +2,16 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 08:13:48.665540
+Create Date: 2026-11-23 08:31:20.573777
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy import Text
-from sqlalchemy.dialects import postgresql
-
 import robofleet.server.db.base
+from sqlalchemy import Text  # noqa: F401 - autogenerate renders JSONB with Text()
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -99,6 +98,46 @@ def upgrade() -> None:
         batch_op.create_index("ix_audit_log_account_at", ["account_id", "at"], unique=False)
         batch_op.create_index("ix_audit_log_object", ["object_guid"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_object_type"), ["object_type"], unique=False)
+
+    op.create_table(
+        "logs",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("guid", sa.String(length=36), nullable=False),
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("robot_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "process_version_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column("job_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("level", sa.String(length=16), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column(
+            "fields",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "created_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_logs")),
+        sa.UniqueConstraint("guid", name=op.f("uq_logs_guid")),
+    )
+    with op.batch_alter_table("logs", schema=None) as batch_op:
+        batch_op.create_index("ix_logs_account_created", ["account_id", "created_at"], unique=False)
+        batch_op.create_index("ix_logs_job", ["job_id", "id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_logs_robot_id"), ["robot_id"], unique=False)
 
     op.create_table(
         "scheduler_leases",
@@ -272,6 +311,56 @@ def upgrade() -> None:
         batch_op.create_index("ix_api_keys_owner", ["account_id", "user_id"], unique=False)
 
     op.create_table(
+        "processes",
+        sa.Column("name", sa.String(length=512), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("min_version_to_run", sa.String(length=32), nullable=False),
+        sa.Column("process_type", sa.Integer(), nullable=False),
+        sa.Column("available_in_assistant", sa.Boolean(), nullable=False),
+        sa.Column(
+            "current_version_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("guid", sa.String(length=36), nullable=False),
+        sa.Column(
+            "created_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("is_deleted", sa.Boolean(), server_default="0", nullable=False),
+        sa.Column("folder_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_processes_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["folder_id"], ["access_folders.id"], name=op.f("fk_processes_folder_id_access_folders")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_processes")),
+        sa.UniqueConstraint("guid", name=op.f("uq_processes_guid")),
+    )
+    with op.batch_alter_table("processes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_processes_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_processes_folder_id"), ["folder_id"], unique=False)
+        batch_op.create_index(
+            "uq_processes_name_live",
+            ["account_id", "name"],
+            unique=True,
+            sqlite_where=sa.text("is_deleted = 0"),
+            postgresql_where=sa.text("NOT is_deleted"),
+        )
+
+    op.create_table(
         "robot_groups",
         sa.Column("name", sa.String(length=256), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
@@ -401,6 +490,53 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_user_roles_role_id"), ["role_id"], unique=False)
 
     op.create_table(
+        "process_versions",
+        sa.Column(
+            "process_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("name", sa.String(length=512), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("file_name", sa.String(length=512), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("entry_point", sa.String(length=1024), nullable=False),
+        sa.Column("requirements", sa.String(length=512), nullable=False),
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("guid", sa.String(length=36), nullable=False),
+        sa.Column(
+            "created_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("is_deleted", sa.Boolean(), server_default="0", nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_process_versions_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["process_id"], ["processes.id"], name=op.f("fk_process_versions_process_id_processes")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_process_versions")),
+        sa.UniqueConstraint("guid", name=op.f("uq_process_versions_guid")),
+    )
+    with op.batch_alter_table("process_versions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_process_versions_account_id"), ["account_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_process_versions_process_id"), ["process_id"], unique=False
+        )
+
+    op.create_table(
         "robot_group_members",
         sa.Column("group_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("robot_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -419,15 +555,140 @@ def upgrade() -> None:
             batch_op.f("ix_robot_group_members_robot_id"), ["robot_id"], unique=False
         )
 
+    op.create_table(
+        "jobs",
+        sa.Column(
+            "process_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "process_version_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column("robot_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "requested_robot_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "robot_group_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("task_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "schedule_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("status", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("job_type", sa.Integer(), nullable=False),
+        sa.Column(
+            "parameters",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("stop_after", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "abort_after", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("progress", sa.Integer(), nullable=False),
+        sa.Column(
+            "return_value",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("last_message", sa.Text(), nullable=False),
+        sa.Column("claimed_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "completed_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "status_changed_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("guid", sa.String(length=36), nullable=False),
+        sa.Column(
+            "created_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("is_deleted", sa.Boolean(), server_default="0", nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_jobs_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["process_id"], ["processes.id"], name=op.f("fk_jobs_process_id_processes")
+        ),
+        sa.ForeignKeyConstraint(
+            ["process_version_id"],
+            ["process_versions.id"],
+            name=op.f("fk_jobs_process_version_id_process_versions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["requested_robot_id"], ["robots.id"], name=op.f("fk_jobs_requested_robot_id_robots")
+        ),
+        sa.ForeignKeyConstraint(
+            ["robot_group_id"],
+            ["robot_groups.id"],
+            name=op.f("fk_jobs_robot_group_id_robot_groups"),
+        ),
+        sa.ForeignKeyConstraint(["robot_id"], ["robots.id"], name=op.f("fk_jobs_robot_id_robots")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
+        sa.UniqueConstraint("guid", name=op.f("uq_jobs_guid")),
+    )
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.create_index("ix_jobs_account_created", ["account_id", "created_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_jobs_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(
+            "ix_jobs_dispatch",
+            ["account_id", "priority", "id"],
+            unique=False,
+            sqlite_where=sa.text("status = 1 AND claimed_at IS NULL AND is_deleted = 0"),
+            postgresql_where=sa.text("status = 1 AND claimed_at IS NULL AND NOT is_deleted"),
+        )
+        batch_op.create_index(batch_op.f("ix_jobs_process_id"), ["process_id"], unique=False)
+        batch_op.create_index("ix_jobs_robot_status", ["robot_id", "status"], unique=False)
+        batch_op.create_index(
+            "ix_jobs_status_changed", ["status", "status_changed_at"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_index("ix_jobs_status_changed")
+        batch_op.drop_index("ix_jobs_robot_status")
+        batch_op.drop_index(batch_op.f("ix_jobs_process_id"))
+        batch_op.drop_index(
+            "ix_jobs_dispatch",
+            sqlite_where=sa.text("status = 1 AND claimed_at IS NULL AND is_deleted = 0"),
+            postgresql_where=sa.text("status = 1 AND claimed_at IS NULL AND NOT is_deleted"),
+        )
+        batch_op.drop_index(batch_op.f("ix_jobs_account_id"))
+        batch_op.drop_index("ix_jobs_account_created")
+
+    op.drop_table("jobs")
     with op.batch_alter_table("robot_group_members", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_robot_group_members_robot_id"))
 
     op.drop_table("robot_group_members")
+    with op.batch_alter_table("process_versions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_process_versions_process_id"))
+        batch_op.drop_index(batch_op.f("ix_process_versions_account_id"))
+
+    op.drop_table("process_versions")
     with op.batch_alter_table("user_roles", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_user_roles_role_id"))
 
@@ -451,6 +712,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_robot_groups_account_id"))
 
     op.drop_table("robot_groups")
+    with op.batch_alter_table("processes", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_processes_name_live",
+            sqlite_where=sa.text("is_deleted = 0"),
+            postgresql_where=sa.text("NOT is_deleted"),
+        )
+        batch_op.drop_index(batch_op.f("ix_processes_folder_id"))
+        batch_op.drop_index(batch_op.f("ix_processes_account_id"))
+
+    op.drop_table("processes")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.drop_index("ix_api_keys_owner")
         batch_op.drop_index(batch_op.f("ix_api_keys_account_id"))
@@ -484,6 +755,12 @@ def downgrade() -> None:
 
     op.drop_table("access_folders")
     op.drop_table("scheduler_leases")
+    with op.batch_alter_table("logs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_logs_robot_id"))
+        batch_op.drop_index("ix_logs_job")
+        batch_op.drop_index("ix_logs_account_created")
+
+    op.drop_table("logs")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_log_object_type"))
         batch_op.drop_index("ix_audit_log_object")

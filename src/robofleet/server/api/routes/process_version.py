@@ -1,0 +1,94 @@
+"""Process Version tab: packages, uploaded as files."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import FileResponse
+
+from robofleet.server.api.deps import CallerDep, RuntimeDep
+from robofleet.server.api.routing import sherpa_router
+from robofleet.server.api.uploads import multipart_doc, read_upload
+from robofleet.server.schemas.processes import (
+    MakeCurrent,
+    ProcessVersionCreate,
+    ProcessVersionRead,
+    ProcessVersionUpdate,
+)
+from robofleet.server.services import process_versions
+
+router = sherpa_router("Process Version", prefix="/api/processVersion")
+
+
+@router.post(
+    "/create",
+    summary="Upload a new version of a process",
+    openapi_extra=multipart_doc(ProcessVersionCreate, "ProcessFile"),
+)
+async def create_version(
+    request: Request, runtime: RuntimeDep, caller: CallerDep
+) -> ProcessVersionRead:
+    """Multipart fields `ProcessGuid` (or `Process`), `Name`, `Description`, `MakeCurrent` and
+    the file `ProcessFile`: a .zip with robofleet.json, a .py script or a .robot suite (see
+    docs/robot-protocol.md). A new version is not current unless `MakeCurrent` is set."""
+    data, upload, name = await read_upload(request, ProcessVersionCreate, "ProcessFile")
+    return await asyncio.to_thread(
+        process_versions.create_version, runtime.db, runtime.blobs, caller, data, upload, name
+    )
+
+
+@router.get("/read/{guid}", summary="Read a process version")
+def read_version(guid: str, runtime: RuntimeDep, caller: CallerDep) -> ProcessVersionRead:
+    return process_versions.read_version(runtime.db, caller, guid)
+
+
+@router.get("/list/{process}", summary="The versions of a process")
+def list_versions(process: str, runtime: RuntimeDep, caller: CallerDep) -> list[ProcessVersionRead]:
+    return process_versions.list_versions(runtime.db, caller, process)
+
+
+@router.api_route("/update", methods=["POST", "PUT"], summary="Rename or describe a version")
+def update_version(body: ProcessVersionUpdate, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
+    process_versions.update_version(runtime.db, caller, body)
+    return []
+
+
+@router.api_route(
+    "/makeCurrent", methods=["POST", "PUT"], summary="Make a version its process's current one"
+)
+def make_current(body: MakeCurrent, runtime: RuntimeDep, caller: CallerDep) -> ProcessVersionRead:
+    return process_versions.set_current(runtime.db, caller, body)
+
+
+@router.delete("/delete/{guid}", summary="Delete a version that is not current")
+def delete_version(guid: str, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
+    process_versions.delete_version(runtime.db, caller, guid)
+    return []
+
+
+@router.get(
+    "/download/{guid}",
+    summary="Download a version's package",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "content": {
+                "application/octet-stream": {
+                    "schema": {"type": "string", "format": "binary"},
+                    "example": "<package bytes>",
+                }
+            },
+            "description": "The package; header X-Sha256 carries its hash",
+        }
+    },
+)
+def download(guid: str, runtime: RuntimeDep, caller: CallerDep) -> FileResponse:
+    path, version = process_versions.package_path(runtime.db, runtime.blobs, caller, guid)
+    return FileResponse(
+        path,
+        filename=version.process_file_name,
+        media_type="application/octet-stream",
+        headers={"X-Sha256": version.sha256},
+    )

@@ -1,0 +1,88 @@
+"""Robot tab: robots, and the protocol robots speak."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from robofleet.server.api.deps import CallerDep, RobotCallerDep, RuntimeDep
+from robofleet.server.api.routing import sherpa_router
+from robofleet.server.schemas.robots import (
+    ConsumeRequest,
+    ConsumeResponse,
+    HeartbeatRequest,
+    HeartbeatResponse,
+    RobotCreate,
+    RobotCreated,
+    RobotRead,
+    RobotSetStatus,
+    RobotStatusRead,
+    RobotUpdate,
+    WaitJobRequest,
+)
+from robofleet.server.services import robot_protocol, robots
+
+router = sherpa_router("Robot", prefix="/api/robot")
+
+
+@router.post("/create", summary="Create a robot")
+def create_robot(body: RobotCreate, runtime: RuntimeDep, caller: CallerDep) -> RobotCreated:
+    return robots.create_robot(runtime.db, caller, body)
+
+
+@router.get("/read/{guid}", summary="Read a robot")
+def read_robot(guid: str, runtime: RuntimeDep, caller: CallerDep) -> RobotRead:
+    return robots.read_robot(runtime.db, caller, guid)
+
+
+@router.get("/read", summary="Read all robots")
+def list_robots(runtime: RuntimeDep, caller: CallerDep) -> list[RobotRead]:
+    return robots.list_robots(runtime.db, caller)
+
+
+@router.put("/update", summary="Update a robot")
+def update_robot(body: RobotUpdate, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
+    robots.update_robot(runtime.db, caller, body)
+    return []
+
+
+@router.delete("/delete/{guid}", summary="Delete a robot")
+def delete_robot(guid: str, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
+    robots.delete_robot(runtime.db, caller, guid)
+    return []
+
+
+@router.get("/getStatus/{guid}", summary="A robot's status")
+def get_status(guid: str, runtime: RuntimeDep, caller: CallerDep) -> RobotStatusRead:
+    return robots.get_status(runtime.db, caller, guid)
+
+
+@router.put("/setStatus", summary="Set a robot's status")
+def set_status(body: RobotSetStatus, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
+    robots.set_status(runtime.db, caller, body)
+    return []
+
+
+@router.post("/heartbeat", summary="Robot heartbeat (robot protocol)")
+def heartbeat(
+    body: HeartbeatRequest, runtime: RuntimeDep, caller: RobotCallerDep
+) -> HeartbeatResponse:
+    """Codes: 0 no error, 101 robot GUID not found, 10 abort the job, 20 stop the job.
+    `HasNewJob` is 1 when a job waits for this robot."""
+    return robot_protocol.heartbeat(runtime, caller, body)
+
+
+@router.post("/consumeNextJob", summary="Take the next job (robot protocol)")
+def consume_next_job(
+    body: ConsumeRequest, runtime: RuntimeDep, caller: RobotCallerDep
+) -> ConsumeResponse:
+    """Codes: 0 a job is returned, 101 robot GUID not found, 102 no new job. `Job`,
+    `ProcessVersion` and `Task` are JSON documents encoded as strings."""
+    return robot_protocol.consume_next_job(runtime, caller, body)
+
+
+@router.post("/waitJob", summary="Wait for the next job without polling (Robofleet)")
+async def wait_job(
+    body: WaitJobRequest, runtime: RuntimeDep, caller: RobotCallerDep
+) -> ConsumeResponse:
+    """Like consumeNextJob, but waits up to `Timeout` seconds for a job to be created."""
+    return await robot_protocol.wait_job(runtime, caller, body)

@@ -1,0 +1,34 @@
+"""Robot messages (Sherpa's Log)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from robofleet.server.db.base import Base, IdType, utcnow
+from robofleet.server.domain.refs import new_guid
+
+
+class LogRow(Base):
+    """Log lines are written in bulk by robots; no soft delete, no audit, purged by age."""
+
+    __tablename__ = "logs"
+    __table_args__ = (
+        Index("ix_logs_job", "job_id", "id"),
+        Index("ix_logs_account_created", "account_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
+    account_id: Mapped[int] = mapped_column(IdType)
+    robot_id: Mapped[int | None] = mapped_column(IdType, nullable=True, index=True)
+    process_version_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    job_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    level: Mapped[str] = mapped_column(String(16), default="Info")
+    message: Mapped[str] = mapped_column(Text)
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

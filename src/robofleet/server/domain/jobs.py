@@ -1,0 +1,76 @@
+"""Job statuses (Sherpa's codes) and the only moves allowed between them."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from robofleet.server.domain.errors import InvalidTransition
+
+
+class JobStatus(IntEnum):
+    CREATED = 0
+    PENDING = 1
+    ABORTING = 2
+    ABORTED = 3
+    SUCCESS = 4
+    FAILED = 5
+    STOPPING = 6
+    STOPPED = 7
+    IN_PROGRESS = 8
+    UNKNOWN = 9
+    """Not in Sherpa's published table: its robot went silent. Sherpa documents the status
+    without a number; 9 is the next free code."""
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ").title()
+
+
+FINAL = frozenset({JobStatus.ABORTED, JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.STOPPED})
+ACTIVE = frozenset(
+    {JobStatus.IN_PROGRESS, JobStatus.STOPPING, JobStatus.ABORTING, JobStatus.UNKNOWN}
+)
+"""A robot is busy while it holds a job in one of these (or a taken Pending job)."""
+
+_ENDINGS = frozenset({JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.ABORTED})
+
+ALLOWED: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.CREATED: frozenset({JobStatus.PENDING, JobStatus.STOPPED, JobStatus.ABORTED}),
+    # A pending job can be cancelled before it starts, and goes Unknown if its robot took it
+    # and then fell silent before starting it.
+    JobStatus.PENDING: frozenset(
+        {
+            JobStatus.IN_PROGRESS,
+            JobStatus.STOPPING,
+            JobStatus.ABORTING,
+            JobStatus.STOPPED,
+            JobStatus.ABORTED,
+            JobStatus.FAILED,
+            JobStatus.UNKNOWN,
+        }
+    ),
+    JobStatus.IN_PROGRESS: _ENDINGS | {JobStatus.STOPPING, JobStatus.ABORTING, JobStatus.UNKNOWN},
+    JobStatus.STOPPING: _ENDINGS | {JobStatus.ABORTING, JobStatus.UNKNOWN},
+    JobStatus.ABORTING: _ENDINGS | {JobStatus.UNKNOWN},
+    # The robot called in again: the job is running after all, or its result arrives late.
+    JobStatus.UNKNOWN: _ENDINGS | {JobStatus.IN_PROGRESS, JobStatus.STOPPING, JobStatus.ABORTING},
+}
+
+
+def check_transition(current: JobStatus, requested: JobStatus) -> None:
+    """Raise InvalidTransition unless the table allows `current` -> `requested`."""
+    if requested not in ALLOWED.get(current, frozenset()):
+        raise InvalidTransition("job", current.label, requested.label)
+
+
+class JobPriority(IntEnum):
+    LOW = 1
+    NORMAL = 2
+    HIGH = 3
+
+
+class JobSource:
+    GUI = "GUI"
+    TRIGGER = "Trigger"
+    API = "API"
+    ALL = (GUI, TRIGGER, API)

@@ -1,0 +1,115 @@
+"""Robot messages (Sherpa's Log)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from robofleet.server.schemas.base import InputTime, JsonObject, Ref, SherpaModel, SherpaTime
+
+LEVELS = ("Info", "Critical", "Error", "Warning", "Debug", "Notice")
+"""Sherpa's levels; as numbers 1..6 in this order (the API example's `Level: 1` is Info)."""
+
+
+def level_name(value: Any) -> Any:
+    if isinstance(value, int | str) and str(value).strip().isdigit():
+        number = int(str(value).strip())
+        if 1 <= number <= len(LEVELS):
+            return LEVELS[number - 1]
+        raise ValueError(f"must be 1..{len(LEVELS)} or one of {', '.join(LEVELS)}")
+    if isinstance(value, str):
+        for name in LEVELS:
+            if value.strip().lower() in {name.lower(), name.lower()[:4]}:
+                return name
+        raise ValueError(f"must be one of {', '.join(LEVELS)} (or 1..{len(LEVELS)})")
+    return value
+
+
+class LogLine(SherpaModel):
+    robot_guid: str | None = None
+    process_version_guid: str | None = None
+    job_guid: str | None = None
+    level: str = Field("Info", description="Info, Critical, Error, Warning, Debug or Notice.")
+    message: str = Field(max_length=100_000)
+    fields: JsonObject = Field(default_factory=dict)
+    time: InputTime = Field(None, description="When the line was written; default now.")
+
+    _level = field_validator("level", mode="before")(level_name)
+
+
+class LogCreate(SherpaModel):
+    """One line (the fields of LogLine) or many (`Lines`)."""
+
+    robot_guid: str | None = None
+    process_version_guid: str | None = None
+    job_guid: str | None = None
+    level: str = "Info"
+    message: str | None = Field(None, max_length=100_000, examples=["Invoice 42 posted"])
+    fields: JsonObject = Field(default_factory=dict)
+    time: InputTime = None
+    lines: list[LogLine] | None = Field(None, max_length=1000)
+
+    _level = field_validator("level", mode="before")(level_name)
+
+    @model_validator(mode="after")
+    def _one_or_many(self) -> LogCreate:
+        if self.lines is None and self.message is None:
+            raise ValueError("send Message (one line) or Lines (many)")
+        return self
+
+    def all_lines(self) -> list[LogLine]:
+        if self.lines is not None:
+            return self.lines
+        return [
+            LogLine(
+                robot_guid=self.robot_guid,
+                process_version_guid=self.process_version_guid,
+                job_guid=self.job_guid,
+                level=self.level,
+                message=self.message or "",
+                fields=self.fields,
+                time=self.time,
+            )
+        ]
+
+
+class LogFilter(SherpaModel):
+    job: Ref | None = Field(None, description="Job id or GUID.")
+    job_guid: str | None = None
+    robot: Ref | None = None
+    level: str | None = None
+    since: InputTime = None
+    until: InputTime = None
+    after_id: int | None = Field(None, ge=0, description="Only lines with a larger id (tailing).")
+    offset: int = Field(0, ge=0)
+    count: int = Field(100, ge=1, le=1000)
+
+    _level = field_validator("level", mode="before")(level_name)
+
+
+class LogPurge(SherpaModel):
+    time: InputTime = Field(description="Delete this account's lines created before it.")
+
+
+class LogRead(BaseModel):
+    """Sherpa's log row, whose `Level` and `Message` keys are capitalised."""
+
+    model_config = ConfigDict(serialize_by_alias=True, from_attributes=True)
+
+    id: int
+    guid: str
+    account_id: int
+    robot_id: int | None
+    process_version_id: int | None
+    job_id: int | None
+    level: str = Field(serialization_alias="Level")
+    message: str = Field(serialization_alias="Message")
+    fields: dict[str, Any]
+    created_at: SherpaTime
+    updated_at: SherpaTime
+
+
+class LogCreated(BaseModel):
+    guid: str | None = None
+    count: int

@@ -1,0 +1,128 @@
+"""Time-driven job and robot rules, run by the scheduler leader.
+
+- A robot silent for longer than the robot timeout becomes Disconnected, and every job it held
+  becomes Unknown: we cannot know whether it still runs.
+- A job Unknown for longer than the grace period becomes Failed.
+- Jobs past their stop-after time are asked to stop, past abort-after to abort.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+
+from robofleet.server.db.audit import AuditActor
+from robofleet.server.db.session import Database
+from robofleet.server.db.tables import JobRow, RobotRow
+from robofleet.server.domain.jobs import ACTIVE, JobStatus
+from robofleet.server.domain.robots import RobotStatus
+from robofleet.server.services.job_state import (
+    change_job_status,
+    request_abort,
+    request_stop,
+)
+from robofleet.server.services.robots import set_robot_status
+
+SCHEDULER = AuditActor(kind="system", guid=None, name="scheduler", account_id=None)
+BATCH = 500
+
+
+def disconnect_silent_robots(db: Database, *, now: datetime, timeout_seconds: float) -> int:
+    cutoff = now - timedelta(seconds=timeout_seconds)
+    with db.write(SCHEDULER) as session:
+        robots = session.scalars(
+            select(RobotRow)
+            .where(
+                RobotRow.status != int(RobotStatus.DISCONNECTED),
+                RobotRow.is_deleted.is_(False),
+                or_(RobotRow.last_heartbeat_at.is_(None), RobotRow.last_heartbeat_at < cutoff),
+            )
+            .limit(BATCH)
+            .with_for_update()
+        ).all()
+        for robot in robots:
+            set_robot_status(robot, RobotStatus.DISCONNECTED)
+            held = session.scalars(
+                select(JobRow)
+                .where(
+                    JobRow.robot_id == robot.id,
+                    or_(
+                        JobRow.status.in_([int(s) for s in ACTIVE if s != JobStatus.UNKNOWN]),
+                        and_(
+                            JobRow.status == int(JobStatus.PENDING), JobRow.claimed_at.is_not(None)
+                        ),
+                    ),
+                )
+                .with_for_update()
+            ).all()
+            for job in held:
+                change_job_status(
+                    session,
+                    job,
+                    JobStatus.UNKNOWN,
+                    now=now,
+                    message=f"robot '{robot.name}' went silent",
+                )
+        return len(robots)
+
+
+def fail_lost_jobs(db: Database, *, now: datetime, grace_seconds: float) -> int:
+    cutoff = now - timedelta(seconds=grace_seconds)
+    with db.write(SCHEDULER) as session:
+        jobs = session.scalars(
+            select(JobRow)
+            .where(
+                JobRow.status == int(JobStatus.UNKNOWN),
+                JobRow.status_changed_at < cutoff,
+            )
+            .limit(BATCH)
+            .with_for_update()
+        ).all()
+        for job in jobs:
+            change_job_status(
+                session,
+                job,
+                JobStatus.FAILED,
+                now=now,
+                message=f"its robot did not come back within {grace_seconds:g}s",
+            )
+        return len(jobs)
+
+
+def enforce_deadlines(db: Database, *, now: datetime) -> int:
+    with db.write(SCHEDULER) as session:
+        to_stop = session.scalars(
+            select(JobRow)
+            .where(
+                JobRow.stop_after.is_not(None),
+                JobRow.stop_after <= now,
+                JobRow.status.in_(
+                    [int(JobStatus.PENDING), int(JobStatus.IN_PROGRESS), int(JobStatus.UNKNOWN)]
+                ),
+            )
+            .limit(BATCH)
+            .with_for_update()
+        ).all()
+        for job in to_stop:
+            request_stop(session, job, now=now)
+        to_abort = session.scalars(
+            select(JobRow)
+            .where(
+                JobRow.abort_after.is_not(None),
+                JobRow.abort_after <= now,
+                JobRow.status.in_(
+                    [
+                        int(JobStatus.PENDING),
+                        int(JobStatus.IN_PROGRESS),
+                        int(JobStatus.STOPPING),
+                        int(JobStatus.UNKNOWN),
+                    ]
+                ),
+            )
+            .limit(BATCH)
+            .with_for_update()
+        ).all()
+        for job in to_abort:
+            request_abort(session, job, now=now)
+        return len(to_stop) + len(to_abort)

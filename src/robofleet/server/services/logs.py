@@ -1,0 +1,153 @@
+"""Robot messages: written by robots in batches, read per job or robot, purged by age."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from robofleet.server.db.audit import record_event
+from robofleet.server.db.base import utcnow
+from robofleet.server.db.session import Database
+from robofleet.server.db.tables import JobRow, LogRow, ProcessVersionRow, RobotRow
+from robofleet.server.domain.errors import NotFound
+from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.domain.refs import new_guid, parse_ref
+from robofleet.server.schemas.logs import LogCreate, LogCreated, LogFilter, LogPurge, LogRead
+from robofleet.server.services.caller import Caller
+from robofleet.server.services.lookup import find
+
+
+def _ids_by_guid(
+    session: Session,
+    model: type[JobRow | RobotRow | ProcessVersionRow],
+    account_id: int,
+    guids: set[str],
+) -> dict[str, int]:
+    if not guids:
+        return {}
+    rows = session.execute(
+        select(model.guid, model.id).where(
+            model.account_id == account_id, model.guid.in_(sorted(guids))
+        )
+    )
+    return {guid: row_id for guid, row_id in rows}
+
+
+def create_logs(db: Database, caller: Caller, data: LogCreate) -> LogCreated:
+    caller.require(Screen.LOG, Action.CREATE)
+    lines = data.all_lines()
+    now = utcnow()
+
+    def norm(value: str | None) -> str | None:
+        return value.strip().lower() if value else None
+
+    with db.write() as session:
+        jobs = _ids_by_guid(
+            session, JobRow, caller.account_id, {g for line in lines if (g := norm(line.job_guid))}
+        )
+        robots = _ids_by_guid(
+            session,
+            RobotRow,
+            caller.account_id,
+            {g for line in lines if (g := norm(line.robot_guid))},
+        )
+        versions = _ids_by_guid(
+            session,
+            ProcessVersionRow,
+            caller.account_id,
+            {g for line in lines if (g := norm(line.process_version_guid))},
+        )
+        rows = []
+        last_message: dict[int, str] = {}
+        for line in lines:
+            job_guid = norm(line.job_guid)
+            if job_guid and job_guid not in jobs:
+                raise NotFound("job", line.job_guid)
+            job_id = jobs.get(job_guid) if job_guid else None
+            robot_guid = norm(line.robot_guid)
+            rows.append(
+                {
+                    "guid": new_guid(),
+                    "account_id": caller.account_id,
+                    "robot_id": robots.get(robot_guid) if robot_guid else caller.principal.robot_id,
+                    "process_version_id": versions.get(norm(line.process_version_guid) or ""),
+                    "job_id": job_id,
+                    "level": line.level,
+                    "message": line.message,
+                    "fields": line.fields,
+                    "created_at": line.time or now,
+                    "updated_at": now,
+                }
+            )
+            if job_id is not None:
+                last_message[job_id] = line.message[:10_000]
+        session.execute(insert(LogRow), rows)
+        for job_id, message in last_message.items():
+            session.execute(update(JobRow).where(JobRow.id == job_id).values(last_message=message))
+        if len(rows) == 1 and data.lines is None:
+            return LogCreated(guid=rows[0]["guid"], count=1)
+        return LogCreated(count=len(rows))
+
+
+def read_log(db: Database, caller: Caller, guid: str) -> LogRead:
+    caller.require(Screen.LOG, Action.READ)
+    with db.read() as session:
+        row = session.scalar(
+            select(LogRow).where(
+                LogRow.account_id == caller.account_id, LogRow.guid == guid.strip().lower()
+            )
+        )
+        if row is None:
+            raise NotFound("log line", guid)
+        return LogRead.model_validate(row)
+
+
+def list_logs(db: Database, caller: Caller, query: LogFilter) -> list[LogRead]:
+    caller.require(Screen.LOG, Action.READ)
+    conditions: list[ColumnElement[bool]] = [LogRow.account_id == caller.account_id]
+    with db.read() as session:
+        job_ref = query.job if query.job is not None else query.job_guid
+        if job_ref is not None:
+            parse_ref(job_ref)
+            job = find(session, JobRow, caller, job_ref, entity="job", field="Job")
+            conditions.append(LogRow.job_id == job.id)
+        if query.robot is not None:
+            robot = find(session, RobotRow, caller, query.robot, entity="robot", field="Robot")
+            conditions.append(LogRow.robot_id == robot.id)
+        if query.level:
+            conditions.append(LogRow.level == query.level)
+        if query.since:
+            conditions.append(LogRow.created_at >= query.since)
+        if query.until:
+            conditions.append(LogRow.created_at < query.until)
+        if query.after_id is not None:
+            conditions.append(LogRow.id > query.after_id)
+        ordered = LogRow.id if query.after_id is not None else LogRow.id.desc()
+        rows = session.scalars(
+            select(LogRow)
+            .where(*conditions)
+            .order_by(ordered)
+            .offset(query.offset)
+            .limit(query.count)
+        )
+        return [LogRead.model_validate(row) for row in rows]
+
+
+def purge_logs(db: Database, caller: Caller, data: LogPurge) -> int:
+    caller.require(Screen.LOG, Action.DELETE)
+    with db.write(caller.actor()) as session:
+        result = session.execute(
+            delete(LogRow).where(
+                LogRow.account_id == caller.account_id, LogRow.created_at < data.time
+            )
+        )
+        purged = int(getattr(result, "rowcount", 0) or 0)
+        record_event(
+            session,
+            caller.actor(),
+            action="purge",
+            object_type="log",
+            object_guid=None,
+            message=f"purged {purged} log lines older than {data.time:%Y-%m-%d %H:%M:%S}",
+        )
+        return purged
