@@ -41,7 +41,13 @@ class ServerProcess:
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ROBOFLEET_")}
-        env.update({"ROBOFLEET_SECRET_KEY": SECRET_KEY, "ROBOFLEET_LOG_LEVEL": "warning"})
+        env.update(
+            {
+                "ROBOFLEET_SECRET_KEY": SECRET_KEY,
+                "ROBOFLEET_LOG_LEVEL": "warning",
+                "ROBOFLEET_SCHEDULER_INTERVAL_SECONDS": "0.2",
+            }
+        )
         if self.database_url:
             env["ROBOFLEET_DATABASE_URL"] = self.database_url
         if self.api_key:

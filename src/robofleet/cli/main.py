@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from robofleet.cli import db_commands, server_commands
+from robofleet.cli import (
+    db_commands,
+    job_commands,
+    process_commands,
+    queue_commands,
+    server_commands,
+)
 
 app = typer.Typer(
     name="robofleet",
@@ -14,3 +20,7 @@ app = typer.Typer(
 )
 app.command("server", help="Run the server (API, web UI, scheduler).")(server_commands.server)
 app.add_typer(db_commands.app, name="db", help="Database schema commands.")
+app.add_typer(process_commands.app, name="process", help="Publish process versions.")
+app.add_typer(job_commands.app, name="job", help="Start, follow and list jobs.")
+app.add_typer(queue_commands.app, name="queue", help="Add tasks to queues, list queues.")
+app.add_typer(queue_commands.tasks_app, name="task", help="List the tasks of a queue.")

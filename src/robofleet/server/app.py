@@ -22,10 +22,12 @@ from robofleet.server.api.routes import (
     job,
     process,
     process_version,
+    queue,
     robot,
     robot_group,
     roboteasy,
     role,
+    task,
     user,
 )
 from robofleet.server.api.routes import log as log_routes
@@ -46,6 +48,8 @@ ROUTERS = [
     process.router,
     process_version.router,
     job.router,
+    queue.router,
+    task.router,
     log_routes.router,
     account.router,
     user.router,

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic.alias_generators import to_pascal
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from robofleet.server.domain.errors import (
@@ -28,6 +28,7 @@ from robofleet.server.domain.errors import (
     RobofleetError,
     Unauthenticated,
 )
+from robofleet.server.schemas.base import field_label, invalid_input, problem_text
 
 log = logging.getLogger("robofleet.api")
 
@@ -77,26 +78,6 @@ def error_response(
     )
 
 
-def _field_name(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    shown = [to_pascal(p) if p and p[0].isalpha() else f"[{p}]" for p in parts]
-    return ".".join(shown).replace(".[", "[") or "body"
-
-
-def _problem(error: dict[str, Any]) -> str:
-    kind = error.get("type", "")
-    if kind == "extra_forbidden":
-        return "is not a field of this operation; see /docs for the accepted fields"
-    if kind == "missing":
-        return "is required"
-    message = str(error.get("msg", "is not valid"))
-    message = message.removeprefix("Value error, ")
-    if "input" in error and kind not in {"missing"} and not isinstance(error["input"], dict):
-        shown = repr(error["input"])
-        message += f" (got {shown[:80]})"
-    return message
-
-
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
@@ -109,9 +90,16 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             "malformed_request",
             f"the body is not valid JSON ({detail}); send a JSON object or a form-encoded body",
         )
-    details = [FieldProblem(_field_name(tuple(e.get("loc", ()))), _problem(e)) for e in errors]
+    details = [FieldProblem(field_label(tuple(e.get("loc", ()))), problem_text(e)) for e in errors]
     message = "; ".join(f"{d.field}: {d.problem}" for d in details)
     return error_response(request, 422, "invalid_input", message, details)
+
+
+async def _model_error(request: Request, exc: Exception) -> JSONResponse:
+    """A model validated inside a service: still the caller's bad input, never a 500."""
+    assert isinstance(exc, ValidationError)
+    error = invalid_input(exc)
+    return error_response(request, 422, error.code, error.message, error.details)
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
@@ -146,5 +134,6 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(RobofleetError, _domain_error)
+    app.add_exception_handler(ValidationError, _model_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -7,7 +7,9 @@ already excludes every other writer, so a plain SELECT then UPDATE is atomic.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.tables import JobRow
@@ -40,6 +42,15 @@ def next_job_for_robot(
         .order_by(JobRow.priority.desc(), JobRow.id)
         .limit(1)
     )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return session.scalar(query)
+    return session.scalar(skip_locked(session, query))
+
+
+SelectT = TypeVar("SelectT", bound=Select[Any])
+
+
+def skip_locked(session: Session, query: SelectT) -> SelectT:
+    """Lock the selected rows, skipping rows other transactions hold (PostgreSQL)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True)
+    return query

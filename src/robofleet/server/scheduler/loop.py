@@ -12,7 +12,7 @@ from datetime import datetime
 
 from robofleet.server.db.base import utcnow
 from robofleet.server.scheduler.leader import hold_lease, release_lease
-from robofleet.server.services import liveness
+from robofleet.server.services import liveness, task_timers
 from robofleet.server.services.runtime import Runtime
 
 log = logging.getLogger("robofleet.scheduler")
@@ -36,6 +36,9 @@ def default_duties() -> list[tuple[str, Duty]]:
             ),
         ),
         ("enforce job deadlines", lambda rt, now: liveness.enforce_deadlines(rt.db, now=now)),
+        ("release postponed tasks", lambda rt, now: task_timers.release_postponed(rt.db, now=now)),
+        ("expire task leases", lambda rt, now: task_timers.expire_leases(rt.db, now=now)),
+        ("abandon overdue tasks", lambda rt, now: task_timers.abandon_overdue(rt.db, now=now)),
     ]
 
 

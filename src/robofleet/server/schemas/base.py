@@ -14,8 +14,17 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
 from pydantic.alias_generators import to_pascal
+
+from robofleet.server.domain.errors import FieldProblem, InvalidInput
 
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SEPARATORS = re.compile(r"[\s\-.]+")
@@ -186,3 +195,30 @@ class Page(BaseModel, Generic[T]):
     total: int
     offset: int
     count: int
+
+
+def field_label(loc: tuple[Any, ...]) -> str:
+    """A pydantic error location as the caller spells fields: `Items[2].LeaseId`."""
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    shown = [to_pascal(p) if p and p[0].isalpha() else f"[{p}]" for p in parts]
+    return ".".join(shown).replace(".[", "[") or "body"
+
+
+def problem_text(error: Any) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "is not a field of this operation; see /docs for the accepted fields"
+    if kind == "missing":
+        return "is required"
+    message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
+    if "input" in error and not isinstance(error["input"], dict):
+        message += f" (got {repr(error['input'])[:80]})"
+    return message
+
+
+def invalid_input(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> InvalidInput:
+    """A pydantic validation failure as the domain's InvalidInput, one detail per field."""
+    details = [
+        FieldProblem(field_label((*prefix, *e["loc"])), problem_text(e)) for e in exc.errors()
+    ]
+    return InvalidInput("; ".join(f"{d.field}: {d.problem}" for d in details), details=details)

@@ -11,6 +11,7 @@ from robofleet.server.db.tables import JobRow, RobotRow
 from robofleet.server.domain.jobs import FINAL, JobStatus, check_transition
 from robofleet.server.domain.robots import RobotStatus
 from robofleet.server.services.robots import set_robot_status
+from robofleet.server.services.task_state import fail_tasks_of_job
 
 
 def change_job_status(
@@ -36,6 +37,8 @@ def change_job_status(
     if message is not None:
         job.last_message = message[:10_000]
     _follow_robot(session, job, status)
+    if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.ABORTED):
+        fail_tasks_of_job(session, job, status.label, now)
 
 
 def _follow_robot(session: Session, job: JobRow, status: JobStatus) -> None:

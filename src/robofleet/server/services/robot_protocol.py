@@ -33,6 +33,7 @@ from robofleet.server.services.job_state import change_job_status
 from robofleet.server.services.job_views import robot_documents
 from robofleet.server.services.robots import set_robot_status
 from robofleet.server.services.runtime import Runtime
+from robofleet.server.services.task_leases import renew_for_robot
 
 ROBOT_NOT_FOUND = 101
 NO_NEW_JOB = 102
@@ -112,10 +113,12 @@ def heartbeat(runtime: Runtime, caller: Caller | None, data: HeartbeatRequest) -
         if reported in (RobotStatus.READY, RobotStatus.WORKING):
             set_robot_status(robot, reported)
         code = 0
+        running: JobRow | None = None
         if data.job_guid:
-            code = _reconcile_running(session, robot, data.job_guid.strip().lower())
+            code, running = _reconcile_running(session, robot, data.job_guid.strip().lower())
         elif reported == RobotStatus.READY:
             _reconcile_idle(session, robot)
+        renew_for_robot(session, robot.id, running.id if running else None, now)
         if not robot.is_active:
             return HeartbeatResponse(
                 heartbeat_error_code=code,
@@ -136,15 +139,18 @@ def heartbeat(runtime: Runtime, caller: Caller | None, data: HeartbeatRequest) -
         return HeartbeatResponse(heartbeat_error_code=code, has_new_job=int(has_new))
 
 
-def _reconcile_running(session: Session, robot: RobotRow, job_guid: str) -> int:
-    """The robot says it runs `job_guid`: revive it if we had lost it; relay stop or abort."""
+def _reconcile_running(
+    session: Session, robot: RobotRow, job_guid: str
+) -> tuple[int, JobRow | None]:
+    """The robot says it runs `job_guid`: revive it if we had lost it; relay stop or abort.
+    Returns the heartbeat code and the job if it still runs."""
     job = session.scalar(
         select(JobRow)
         .where(JobRow.guid == job_guid, JobRow.account_id == robot.account_id)
         .with_for_update()
     )
     if job is None or job.robot_id != robot.id:
-        return 0
+        return 0, None
     status = JobStatus(job.status)
     if status == JobStatus.UNKNOWN:
         change_job_status(
@@ -154,10 +160,10 @@ def _reconcile_running(session: Session, robot: RobotRow, job_guid: str) -> int:
             message="the robot called in again; the job is still running",
         )
     elif status == JobStatus.ABORTING or status in FINAL:
-        return ABORT_REQUESTED
+        return ABORT_REQUESTED, None
     elif status == JobStatus.STOPPING:
-        return STOP_REQUESTED
-    return 0
+        return STOP_REQUESTED, job
+    return 0, job
 
 
 def _reconcile_idle(session: Session, robot: RobotRow) -> None:

@@ -12,6 +12,7 @@ from robofleet.server.db.tables.identity import (
 )
 from robofleet.server.db.tables.logs import LogRow
 from robofleet.server.db.tables.processes import JobRow, ProcessRow, ProcessVersionRow
+from robofleet.server.db.tables.queues import QueueRow, TaskEventRow, TaskRow
 from robofleet.server.db.tables.robots import RobotGroupMemberRow, RobotGroupRow, RobotRow
 
 __all__ = [
@@ -23,12 +24,15 @@ __all__ = [
     "LogRow",
     "ProcessRow",
     "ProcessVersionRow",
+    "QueueRow",
     "RobotGroupMemberRow",
     "RobotGroupRow",
     "RobotRow",
     "RoleFolderRow",
     "RoleRow",
     "SchedulerLeaseRow",
+    "TaskEventRow",
+    "TaskRow",
     "UserRoleRow",
     "UserRow",
 ]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 08:31:20.573777
+Create Date: 2026-11-23 08:43:24.738480
 """
 
 from collections.abc import Sequence
@@ -148,6 +148,28 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_scheduler_leases")),
     )
+    op.create_table(
+        "task_events",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("task_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("from_status", sa.Integer(), nullable=True),
+        sa.Column("to_status", sa.Integer(), nullable=False),
+        sa.Column("actor", sa.String(length=300), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_task_events")),
+    )
+    with op.batch_alter_table("task_events", schema=None) as batch_op:
+        batch_op.create_index("ix_task_events_task", ["task_id", "id"], unique=False)
+
     op.create_table(
         "access_folders",
         sa.Column("name", sa.String(length=128), nullable=False),
@@ -361,6 +383,58 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "queues",
+        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("unique_tasks", sa.Boolean(), nullable=False),
+        sa.Column("auto_change_status", sa.Boolean(), nullable=False),
+        sa.Column("abandon_new_minutes", sa.Float(), nullable=True),
+        sa.Column("abandon_in_progress_minutes", sa.Float(), nullable=True),
+        sa.Column("retry_application", sa.Boolean(), nullable=False),
+        sa.Column("retry_business", sa.Boolean(), nullable=False),
+        sa.Column("retry_abandoned", sa.Boolean(), nullable=False),
+        sa.Column("max_retries", sa.Integer(), nullable=False),
+        sa.Column("retry_delay_seconds", sa.Integer(), nullable=False),
+        sa.Column("lease_seconds", sa.Integer(), nullable=False),
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("guid", sa.String(length=36), nullable=False),
+        sa.Column(
+            "created_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("is_deleted", sa.Boolean(), server_default="0", nullable=False),
+        sa.Column("folder_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_queues_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["folder_id"], ["access_folders.id"], name=op.f("fk_queues_folder_id_access_folders")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_queues")),
+        sa.UniqueConstraint("guid", name=op.f("uq_queues_guid")),
+    )
+    with op.batch_alter_table("queues", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_queues_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_queues_folder_id"), ["folder_id"], unique=False)
+        batch_op.create_index(
+            "uq_queues_name_live",
+            ["account_id", "name"],
+            unique=True,
+            sqlite_where=sa.text("is_deleted = 0"),
+            postgresql_where=sa.text("NOT is_deleted"),
+        )
+
+    op.create_table(
         "robot_groups",
         sa.Column("name", sa.String(length=256), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
@@ -556,6 +630,112 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "tasks",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("guid", sa.String(length=36), nullable=False),
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("queue_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("name", sa.String(length=512), nullable=False),
+        sa.Column("unique_name", sa.String(length=512), nullable=True),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column(
+            "parameters",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "output",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("error_type", sa.String(length=64), nullable=False),
+        sa.Column("error_message", sa.Text(), nullable=False),
+        sa.Column("error_details", sa.Text(), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("rank", sa.Integer(), nullable=False),
+        sa.Column("tags", sa.Text(), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=False),
+        sa.Column(
+            "postponed_until", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("deadline", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "deadline_key", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("job_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("retries", sa.Integer(), nullable=False),
+        sa.Column(
+            "parent_task_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("lease_id", sa.String(length=36), nullable=True),
+        sa.Column("lease_owner", sa.String(length=128), nullable=True),
+        sa.Column(
+            "lease_robot_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("lease_seconds", sa.Integer(), nullable=True),
+        sa.Column(
+            "lease_expires_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("started_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "finished_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "status_changed_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("is_deleted", sa.Boolean(), server_default="0", nullable=False),
+        sa.Column(
+            "created_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", robofleet.server.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_tasks_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(["queue_id"], ["queues.id"], name=op.f("fk_tasks_queue_id_queues")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tasks")),
+        sa.UniqueConstraint("guid", name=op.f("uq_tasks_guid")),
+        sa.UniqueConstraint("queue_id", "unique_name", name=op.f("uq_tasks_queue_id")),
+    )
+    with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.create_index("ix_tasks_account_name", ["account_id", "name"], unique=False)
+        batch_op.create_index("ix_tasks_job", ["job_id"], unique=False)
+        batch_op.create_index(
+            "ix_tasks_lease",
+            ["lease_expires_at"],
+            unique=False,
+            sqlite_where=sa.text("status = 1"),
+            postgresql_where=sa.text("status = 1"),
+        )
+        batch_op.create_index(
+            batch_op.f("ix_tasks_lease_robot_id"), ["lease_robot_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_tasks_postponed",
+            ["postponed_until"],
+            unique=False,
+            sqlite_where=sa.text("status = 5"),
+            postgresql_where=sa.text("status = 5"),
+        )
+        batch_op.create_index("ix_tasks_queue_status", ["queue_id", "status"], unique=False)
+        batch_op.create_index(
+            "ix_tasks_take",
+            ["queue_id", "rank", "deadline_key", "id"],
+            unique=False,
+            sqlite_where=sa.text("status = 0 AND is_deleted = 0"),
+            postgresql_where=sa.text("status = 0 AND NOT is_deleted"),
+        )
+
+    op.create_table(
         "jobs",
         sa.Column(
             "process_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
@@ -680,6 +860,28 @@ def downgrade() -> None:
         batch_op.drop_index("ix_jobs_account_created")
 
     op.drop_table("jobs")
+    with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_tasks_take",
+            sqlite_where=sa.text("status = 0 AND is_deleted = 0"),
+            postgresql_where=sa.text("status = 0 AND NOT is_deleted"),
+        )
+        batch_op.drop_index("ix_tasks_queue_status")
+        batch_op.drop_index(
+            "ix_tasks_postponed",
+            sqlite_where=sa.text("status = 5"),
+            postgresql_where=sa.text("status = 5"),
+        )
+        batch_op.drop_index(batch_op.f("ix_tasks_lease_robot_id"))
+        batch_op.drop_index(
+            "ix_tasks_lease",
+            sqlite_where=sa.text("status = 1"),
+            postgresql_where=sa.text("status = 1"),
+        )
+        batch_op.drop_index("ix_tasks_job")
+        batch_op.drop_index("ix_tasks_account_name")
+
+    op.drop_table("tasks")
     with op.batch_alter_table("robot_group_members", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_robot_group_members_robot_id"))
 
@@ -712,6 +914,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_robot_groups_account_id"))
 
     op.drop_table("robot_groups")
+    with op.batch_alter_table("queues", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_queues_name_live",
+            sqlite_where=sa.text("is_deleted = 0"),
+            postgresql_where=sa.text("NOT is_deleted"),
+        )
+        batch_op.drop_index(batch_op.f("ix_queues_folder_id"))
+        batch_op.drop_index(batch_op.f("ix_queues_account_id"))
+
+    op.drop_table("queues")
     with op.batch_alter_table("processes", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_processes_name_live",
@@ -754,6 +966,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_access_folders_account_id"))
 
     op.drop_table("access_folders")
+    with op.batch_alter_table("task_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_task_events_task")
+
+    op.drop_table("task_events")
     op.drop_table("scheduler_leases")
     with op.batch_alter_table("logs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_logs_robot_id"))

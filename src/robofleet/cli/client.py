@@ -1,0 +1,47 @@
+"""The HTTP client operator commands share: server URL and API key from options or env."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+ServerOption = Annotated[
+    str, typer.Option("--server", envvar="ROBOFLEET_SERVER", help="Server URL.")
+]
+KeyOption = Annotated[
+    str, typer.Option("--key", envvar="ROBOFLEET_API_KEY", help="The account's API key.")
+]
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+
+
+class ApiError(Exception):
+    """An error answer from the server, rendered as its message."""
+
+
+def api(server: str, key: str, *, timeout: float = 60) -> httpx.Client:
+    if not key:
+        typer.echo("no API key: pass --key or set ROBOFLEET_API_KEY", err=True)
+        raise typer.Exit(2)
+    return httpx.Client(base_url=server.rstrip("/"), headers={"Key": key}, timeout=timeout)
+
+
+def checked(response: httpx.Response) -> Any:
+    """The JSON body of a 2xx answer; otherwise exit with the server's message."""
+    if response.is_success:
+        return response.json() if response.content else None
+    try:
+        message = response.json().get("message", response.text)
+    except ValueError:
+        message = response.text
+    typer.echo(f"error {response.status_code}: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+    try:
+        return checked(client.request(method, path, **kwargs))
+    except httpx.HTTPError as exc:
+        typer.echo(f"cannot reach the server at {client.base_url}: {exc}", err=True)
+        raise typer.Exit(1) from None

@@ -1,0 +1,53 @@
+"""Queue tab."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from robofleet.server.api.deps import CallerDep, RuntimeDep
+from robofleet.server.api.routing import sherpa_router
+from robofleet.server.schemas.base import GuidResponse
+from robofleet.server.schemas.queues import (
+    QueueCreate,
+    QueueRead,
+    QueueUpdate,
+    QueueWithCounts,
+    TaskRead,
+)
+from robofleet.server.services import queues, tasks
+
+router = sherpa_router("Queue", prefix="/api/queue")
+
+
+@router.post("/create", summary="Create a queue")
+def create_queue(body: QueueCreate, runtime: RuntimeDep, caller: CallerDep) -> GuidResponse:
+    return queues.create_queue(runtime.db, caller, body)
+
+
+@router.get("/read/{guid}", summary="Read a queue")
+def read_queue(guid: str, runtime: RuntimeDep, caller: CallerDep) -> QueueRead:
+    return queues.read_queue(runtime.db, caller, guid)
+
+
+@router.get("/list", summary="Queues with their task counts per status")
+def list_queues(runtime: RuntimeDep, caller: CallerDep) -> list[QueueWithCounts]:
+    return queues.list_queues(runtime.db, caller)
+
+
+@router.put("/update", summary="Update a queue's settings")
+def update_queue(body: QueueUpdate, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
+    queues.update_queue(runtime.db, caller, body)
+    return []
+
+
+@router.delete("/delete/{guid}", summary="Delete a queue with no task in progress")
+def delete_queue(guid: str, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
+    queues.delete_queue(runtime.db, caller, guid)
+    return []
+
+
+@router.get("/lastTask/{queue}", summary="The queue's next New task (not taken)")
+def last_task(queue: str, runtime: RuntimeDep, caller: CallerDep) -> TaskRead:
+    """The task a take would return next. It is not taken: set its Status to 1 with
+    /api/task/update (atomic), or use /api/task/take."""
+    return tasks.last_task(runtime, caller, queue)

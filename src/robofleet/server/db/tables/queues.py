@@ -1,0 +1,145 @@
+"""Queues, tasks and the history of each task's status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from robofleet.server.db.base import (
+    Base,
+    FolderScoped,
+    IdType,
+    JsonType,
+    SoftDelete,
+    TenantEntity,
+    live_unique,
+    utcnow,
+)
+
+NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
+"""Sort key of a task without a deadline: after every real deadline, on both stores."""
+
+
+def rank_of(priority: int) -> int:
+    """Take order key of a priority (1 Low .. 3 High): High gets 1, taken first."""
+    return 4 - priority
+
+
+class QueueRow(TenantEntity, SoftDelete, FolderScoped):
+    __tablename__ = "queues"
+    __audit_entity__ = "queue"
+    __table_args__ = (live_unique("uq_queues_name_live", "account_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(Text, default="")
+    unique_tasks: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_change_status: Mapped[bool] = mapped_column(Boolean, default=False)
+    abandon_new_minutes: Mapped[float | None] = mapped_column(Float, nullable=True)
+    abandon_in_progress_minutes: Mapped[float | None] = mapped_column(Float, nullable=True)
+    retry_application: Mapped[bool] = mapped_column(Boolean, default=False)
+    retry_business: Mapped[bool] = mapped_column(Boolean, default=False)
+    retry_abandoned: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_retries: Mapped[int] = mapped_column(Integer, default=0)
+    retry_delay_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    lease_seconds: Mapped[int] = mapped_column(Integer, default=300)
+
+
+class TaskRow(Base):
+    """Written in bulk and at high rates, so it carries its own history instead of the audit
+    log, and the columns the take query orders by."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        # The take query: New tasks of a queue, best priority, nearest deadline, oldest.
+        Index(
+            "ix_tasks_take",
+            "queue_id",
+            "rank",
+            "deadline_key",
+            "id",
+            sqlite_where=text("status = 0 AND is_deleted = 0"),
+            postgresql_where=text("status = 0 AND NOT is_deleted"),
+        ),
+        Index("ix_tasks_queue_status", "queue_id", "status"),
+        Index(
+            "ix_tasks_lease",
+            "lease_expires_at",
+            sqlite_where=text("status = 1"),
+            postgresql_where=text("status = 1"),
+        ),
+        Index(
+            "ix_tasks_postponed",
+            "postponed_until",
+            sqlite_where=text("status = 5"),
+            postgresql_where=text("status = 5"),
+        ),
+        Index("ix_tasks_job", "job_id"),
+        Index("ix_tasks_account_name", "account_id", "name"),
+        # Unique task names, atomically: unique_name is the name when the queue demands it.
+        UniqueConstraint("queue_id", "unique_name"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    guid: Mapped[str] = mapped_column(String(36), unique=True)
+    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id"))
+    queue_id: Mapped[int] = mapped_column(IdType, ForeignKey("queues.id"))
+    name: Mapped[str] = mapped_column(String(512))
+    unique_name: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    output: Mapped[Any | None] = mapped_column(JsonType, nullable=True)
+    error_type: Mapped[str] = mapped_column(String(64), default="")
+    error_message: Mapped[str] = mapped_column(Text, default="")
+    error_details: Mapped[str] = mapped_column(Text, default="")
+    priority: Mapped[int] = mapped_column(Integer, default=2)
+    # 4 - priority: High sorts first in an ascending index on both stores.
+    rank: Mapped[int] = mapped_column(Integer, default=2)
+    tags: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[int] = mapped_column(Integer, default=0)
+    postponed_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    deadline: Mapped[datetime | None] = mapped_column(nullable=True)
+    deadline_key: Mapped[datetime] = mapped_column(default=NO_DEADLINE)
+    job_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    parent_task_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    lease_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_robot_id: Mapped[int | None] = mapped_column(IdType, nullable=True, index=True)
+    lease_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TaskEventRow(Base):
+    """One status change of a task: from, to, by whom, when, why."""
+
+    __tablename__ = "task_events"
+    __table_args__ = (Index("ix_task_events_task", "task_id", "id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(IdType)
+    task_id: Mapped[int] = mapped_column(IdType)
+    from_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    to_status: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(300), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)

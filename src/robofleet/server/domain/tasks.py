@@ -1,0 +1,83 @@
+"""Task (queue item) statuses, Sherpa's codes, and the moves between them."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from robofleet.server.domain.errors import InvalidTransition
+
+
+class TaskStatus(IntEnum):
+    NEW = 0
+    IN_PROGRESS = 1
+    SUCCESS = 2
+    FAILED_APPLICATION = 3
+    FAILED_BUSINESS = 4
+    POSTPONED = 5
+    ABANDONED = 6
+
+    @property
+    def label(self) -> str:
+        return {
+            TaskStatus.NEW: "New",
+            TaskStatus.IN_PROGRESS: "In Progress",
+            TaskStatus.SUCCESS: "Success",
+            TaskStatus.FAILED_APPLICATION: "Failed (Application)",
+            TaskStatus.FAILED_BUSINESS: "Failed (Business)",
+            TaskStatus.POSTPONED: "Postponed",
+            TaskStatus.ABANDONED: "Abandoned",
+        }[self]
+
+
+FINISHES = frozenset(
+    {
+        TaskStatus.SUCCESS,
+        TaskStatus.FAILED_APPLICATION,
+        TaskStatus.FAILED_BUSINESS,
+        TaskStatus.POSTPONED,
+    }
+)
+"""What the holder of a lease may set."""
+
+FAILURES = frozenset(
+    {TaskStatus.FAILED_APPLICATION, TaskStatus.FAILED_BUSINESS, TaskStatus.ABANDONED}
+)
+
+PROCESSING: dict[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.NEW: frozenset({TaskStatus.IN_PROGRESS, TaskStatus.ABANDONED}),
+    TaskStatus.IN_PROGRESS: FINISHES | {TaskStatus.ABANDONED},
+    TaskStatus.POSTPONED: frozenset({TaskStatus.NEW}),
+}
+"""Moves made by takers, lease holders and the scheduler's timers."""
+
+_SETTABLE = frozenset(TaskStatus) - {TaskStatus.IN_PROGRESS}
+MANUAL: dict[TaskStatus, frozenset[TaskStatus]] = {s: _SETTABLE - {s} for s in TaskStatus}
+"""An operator may set any status except In Progress, which only a take (with a lease) sets."""
+
+
+def check_transition(current: TaskStatus, requested: TaskStatus, *, manual: bool) -> None:
+    table = MANUAL if manual else PROCESSING
+    if requested not in table.get(current, frozenset()):
+        raise InvalidTransition("task", current.label, requested.label)
+
+
+def normalize_tags(raw: str | list[str] | None) -> list[str]:
+    """Tags are `;`-separated; empty parts and repeats are dropped, order kept."""
+    if raw is None:
+        return []
+    parts = raw if isinstance(raw, list) else raw.split(";")
+    tags: list[str] = []
+    for part in parts:
+        tag = str(part).strip()
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def stored_tags(tags: list[str]) -> str:
+    """Stored with a `;` on each side so one tag matches with LIKE '%;tag;%'."""
+    return ";" + ";".join(tags) + ";" if tags else ""
+
+
+def tags_of(stored: str) -> list[str]:
+    return [t for t in stored.split(";") if t]

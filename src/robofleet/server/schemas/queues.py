@@ -1,0 +1,325 @@
+"""Queues and tasks."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
+
+from robofleet.server.schemas.base import (
+    Flag,
+    InputTime,
+    JsonObject,
+    LenientJson,
+    Ref,
+    RowModel,
+    SherpaModel,
+    SherpaTime,
+)
+
+_PRIORITIES = {"low": 1, "normal": 2, "high": 3}
+
+
+def task_priority(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in _PRIORITIES:
+        return _PRIORITIES[value.strip().lower()]
+    return value
+
+
+def _tags(value: Any) -> Any:
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return value
+
+
+QUEUE_REF = AliasChoices("Queue", "queue", "queue_guid", "queue_id", "queue_name")
+
+
+class QueueSettings(SherpaModel):
+    description: str | None = None
+    unique_tasks: Flag | None = Field(None, description="Refuse tasks with a duplicate name.")
+    auto_change_status: Flag | None = Field(
+        None, description="A task In Progress fails when its job ends Failed/Stopped/Aborted."
+    )
+    abandon_new_minutes: float | None = Field(
+        None, gt=0, description="New longer than this many minutes: Abandoned."
+    )
+    abandon_in_progress_minutes: float | None = Field(
+        None, gt=0, description="In Progress longer than this many minutes: Abandoned."
+    )
+    retry_application: Flag | None = Field(None, description="Retry Failed (Application).")
+    retry_business: Flag | None = Field(None, description="Retry Failed (Business).")
+    retry_abandoned: Flag | None = Field(None, description="Retry Abandoned.")
+    max_retries: int | None = Field(None, ge=0, le=100, description="Retries after the first try.")
+    retry_delay_seconds: int | None = Field(None, ge=0, le=30 * 86400)
+    lease_seconds: int | None = Field(
+        None, ge=5, le=86400, description="How long a take holds a task unrenewed."
+    )
+    folder: Ref | None = None
+
+
+class QueueCreate(QueueSettings):
+    name: str = Field(min_length=1, max_length=128, examples=["Invoices"])
+
+
+class QueueUpdate(QueueSettings):
+    guid: Ref
+    name: str | None = Field(None, min_length=1, max_length=128)
+
+
+class QueueRead(RowModel):
+    id: int
+    guid: str
+    account_id: int
+    name: str
+    description: str
+    unique_tasks: bool
+    auto_change_status: bool
+    abandon_new_minutes: float | None
+    abandon_in_progress_minutes: float | None
+    retry_application: bool
+    retry_business: bool
+    retry_abandoned: bool
+    max_retries: int
+    retry_delay_seconds: int
+    lease_seconds: int
+    folder_id: int | None
+    created_at: SherpaTime
+    updated_at: SherpaTime
+
+
+class QueueWithCounts(QueueRead):
+    counts: dict[str, int] = Field(description="Tasks per status name.")
+
+
+class TaskFields(SherpaModel):
+    description: str = ""
+    comment: str = ""
+    parameters: JsonObject = Field(default_factory=dict, examples=[{"invoice": "INV-42"}])
+    priority: int = Field(2, ge=1, le=3, description="1 Low, 2 Normal, 3 High.")
+    tags: str = Field("", description="`;`-separated tags.", examples=["urgent;eu"])
+    deadline: InputTime = None
+    postponed_until: InputTime = Field(None, description="Postponed until this time.")
+    retries: int = Field(0, ge=0, le=1000)
+
+    _priority = field_validator("priority", mode="before")(task_priority)
+    _tags = field_validator("tags", mode="before")(_tags)
+
+
+class TaskCreate(TaskFields):
+    queue: Ref = Field(validation_alias=QUEUE_REF, examples=["Invoices"])
+    name: str = Field(min_length=1, max_length=512, examples=["INV-42"])
+
+
+class TaskItem(TaskFields):
+    """One task of a bulk add (the queue is given once for all)."""
+
+    name: str = Field(min_length=1, max_length=512)
+
+
+class BulkCreate(SherpaModel):
+    queue: Ref = Field(validation_alias=QUEUE_REF)
+    tasks: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+    mode: Literal["all_or_nothing", "each"] = Field(
+        "all_or_nothing",
+        description="all_or_nothing: any bad task refuses all; each: good ones are added.",
+    )
+
+
+class BulkFailure(BaseModel):
+    index: int
+    name: str | None
+    code: str
+    message: str
+
+
+class BulkCreated(BaseModel):
+    created: int
+    guids: list[str]
+    failed: list[BulkFailure]
+
+
+class TaskUpdate(SherpaModel):
+    guid: Ref = Field(description="Task GUID or name.")
+    name: str | None = Field(None, min_length=1, max_length=512)
+    queue: Ref | None = Field(None, validation_alias=QUEUE_REF)
+    description: str | None = None
+    comment: str | None = None
+    parameters: JsonObject | None = None
+    priority: int | None = Field(None, ge=1, le=3)
+    tags: str | None = None
+    deadline: InputTime = None
+    postponed_until: InputTime = None
+    retries: int | None = Field(None, ge=0, le=1000)
+    status: int | None = Field(None, ge=0, le=6)
+    lease_id: str | None = None
+    output: LenientJson = None
+    job: Ref | None = Field(None, validation_alias=AliasChoices("Job", "job", "job_guid"))
+
+    _priority = field_validator("priority", mode="before")(task_priority)
+    _tags = field_validator("tags", mode="before")(_tags)
+
+
+class TagChange(SherpaModel):
+    task_guid: Ref = Field(validation_alias=AliasChoices("TaskGuid", "task_guid", "guid", "task"))
+    tag_names: str = Field(description="`a;b;`; `*` removes every tag.")
+
+    _tags = field_validator("tag_names", mode="before")(_tags)
+
+
+def numbers(value: Any) -> Any:
+    """`1,3`, `1;3`, repeated query keys, names (`High`) or a JSON list."""
+    items = value if isinstance(value, list) else [value]
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, str):
+            out.extend(
+                task_priority(p.strip()) for p in item.replace(";", ",").split(",") if p.strip()
+            )
+        else:
+            out.append(item)
+    return out
+
+
+class TaskFilter(SherpaModel):
+    """Filters of take, filter/read and filter/list (also the `{filters}` path syntax)."""
+
+    status: list[int] | None = None
+    priority: list[int] | None = None
+    tags: str | None = Field(None, description="`+a;-b`: must have a, must not have b.")
+    name: str | None = Field(None, description="Wildcards: `*` any run, `?` one character.")
+    created_after: InputTime = None
+    offset: int = Field(0, ge=0)
+    count: int = Field(100, ge=1, le=1000)
+    take: Flag = Field(False, description="filter/read only: take the task (with a lease).")
+
+    _numbers = field_validator("status", "priority", mode="before")(numbers)
+
+
+class TakeRequest(SherpaModel):
+    queue: Ref = Field(validation_alias=QUEUE_REF, examples=["Invoices"])
+    count: int = Field(1, ge=1, le=1000)
+    lease_seconds: int | None = Field(None, ge=5, le=86400)
+    tags: str | None = None
+    name: str | None = None
+    priority: list[int] | None = None
+    created_after: InputTime = None
+    job: Ref | None = Field(
+        None,
+        validation_alias=AliasChoices("Job", "job", "job_guid"),
+        description="The job processing the tasks (robots: their own).",
+    )
+
+    _priority = field_validator("priority", mode="before")(numbers)
+
+
+class TaskError(SherpaModel):
+    type: str = Field("", max_length=64)
+    message: str = Field("", max_length=100_000)
+    details: str = Field("", max_length=1_000_000)
+
+
+class FinishItem(SherpaModel):
+    guid: Ref
+    lease_id: str = Field(min_length=1)
+    status: int = Field(
+        ge=2,
+        le=5,
+        description="2 Success, 3 Failed (Application), 4 Failed (Business), 5 Postponed.",
+    )
+    output: LenientJson = None
+    error: TaskError | None = None
+    postponed_until: InputTime = None
+
+    @model_validator(mode="after")
+    def _postpone_needs_time(self) -> FinishItem:
+        if self.status == 5 and self.postponed_until is None:
+            raise ValueError("PostponedUntil is required with Status 5 (Postponed)")
+        return self
+
+
+class FinishRequest(SherpaModel):
+    """One task (the fields of FinishItem) or many (`Items`)."""
+
+    guid: Ref | None = None
+    lease_id: str | None = None
+    status: int | None = Field(None, ge=2, le=5)
+    output: LenientJson = None
+    error: TaskError | None = None
+    postponed_until: InputTime = None
+    items: list[dict[str, Any]] | None = Field(None, max_length=1000)
+
+    def all_items(self) -> list[dict[str, Any]] | None:
+        if self.items is not None:
+            return self.items
+        return None
+
+
+class RenewItem(SherpaModel):
+    guid: Ref
+    lease_id: str
+    lease_seconds: int | None = Field(None, ge=5, le=86400)
+
+
+class RenewRequest(SherpaModel):
+    guid: Ref | None = None
+    lease_id: str | None = None
+    lease_seconds: int | None = Field(None, ge=5, le=86400)
+    items: list[RenewItem] | None = Field(None, max_length=1000)
+
+
+class TaskRead(RowModel):
+    id: int
+    guid: str
+    account_id: int
+    queue_id: int
+    queue_guid: str
+    name: str
+    description: str
+    comment: str
+    parameters: dict[str, Any]
+    output: Any
+    error: dict[str, str] | None
+    priority: int
+    tags: str
+    status: int
+    status_name: str
+    postponed: SherpaTime
+    deadline: SherpaTime
+    job_id: int | None
+    job_guid: str | None
+    retries: int
+    parent_task: str | None
+    lease_id: str | None = None
+    lease_expires_at: SherpaTime = None
+    created: SherpaTime
+    started: SherpaTime
+    updated: SherpaTime
+    finished: SherpaTime
+    is_deleted: bool
+
+
+class TaskList(BaseModel):
+    tasks: list[TaskRead]
+
+
+class ItemResult(BaseModel):
+    guid: str
+    ok: bool
+    code: str = ""
+    message: str = ""
+    task: TaskRead | None = None
+
+
+class ItemResults(BaseModel):
+    results: list[ItemResult]
+
+
+class TaskEvent(BaseModel):
+    from_status: int | None
+    to_status: int
+    from_name: str | None
+    to_name: str
+    actor: str
+    reason: str
+    at: SherpaTime

@@ -1,0 +1,111 @@
+"""Queues: settings, counts per status, and the next task (Sherpa's lastTask)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from robofleet.server.db.session import Database
+from robofleet.server.db.tables import QueueRow, TaskRow
+from robofleet.server.domain.errors import Conflict
+from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.domain.tasks import TaskStatus
+from robofleet.server.schemas.base import GuidResponse
+from robofleet.server.schemas.queues import QueueCreate, QueueRead, QueueUpdate, QueueWithCounts
+from robofleet.server.services.caller import Caller
+from robofleet.server.services.folders import folder_id_for
+from robofleet.server.services.lookup import find, scoped
+
+
+def find_queue(
+    session: Session,
+    caller: Caller,
+    ref: int | str,
+    *,
+    field: str = "Queue",
+    for_update: bool = False,
+) -> QueueRow:
+    return find(session, QueueRow, caller, ref, entity="queue", field=field, for_update=for_update)
+
+
+def _ensure_name_free(session: Session, caller: Caller, name: str) -> None:
+    if session.scalar(scoped(QueueRow, caller).where(QueueRow.name == name)):
+        raise Conflict(f"a queue named '{name}' already exists", code="name_taken")
+
+
+def _settings(data: QueueCreate | QueueUpdate) -> dict[str, Any]:
+    return data.model_dump(exclude={"guid", "name", "folder"}, exclude_none=True)
+
+
+def create_queue(db: Database, caller: Caller, data: QueueCreate) -> GuidResponse:
+    caller.require(Screen.QUEUE, Action.CREATE)
+    with db.write(caller.actor()) as session:
+        _ensure_name_free(session, caller, data.name)
+        queue = QueueRow(
+            account_id=caller.account_id,
+            name=data.name,
+            folder_id=folder_id_for(session, caller, data.folder),
+            **_settings(data),
+        )
+        session.add(queue)
+        session.flush()
+        return GuidResponse(guid=queue.guid)
+
+
+def read_queue(db: Database, caller: Caller, ref: int | str) -> QueueRead:
+    caller.require(Screen.QUEUE, Action.READ)
+    with db.read() as session:
+        return QueueRead.model_validate(find_queue(session, caller, ref))
+
+
+def list_queues(db: Database, caller: Caller) -> list[QueueWithCounts]:
+    caller.require(Screen.QUEUE, Action.READ)
+    with db.read() as session:
+        queues = session.scalars(scoped(QueueRow, caller).order_by(QueueRow.id)).all()
+        counts: dict[int, dict[str, int]] = {q.id: {s.label: 0 for s in TaskStatus} for q in queues}
+        if queues:
+            rows = session.execute(
+                select(TaskRow.queue_id, TaskRow.status, func.count())
+                .where(TaskRow.queue_id.in_([q.id for q in queues]), TaskRow.is_deleted.is_(False))
+                .group_by(TaskRow.queue_id, TaskRow.status)
+            ).tuples()
+            for queue_id, status, total in rows:
+                counts[queue_id][TaskStatus(status).label] = total
+        return [
+            QueueWithCounts.model_validate({**q.__dict__, "counts": counts[q.id]}) for q in queues
+        ]
+
+
+def update_queue(db: Database, caller: Caller, data: QueueUpdate) -> None:
+    caller.require(Screen.QUEUE, Action.UPDATE)
+    with db.write(caller.actor()) as session:
+        queue = find_queue(session, caller, data.guid, field="Guid", for_update=True)
+        if data.name is not None and data.name != queue.name:
+            _ensure_name_free(session, caller, data.name)
+            queue.name = data.name
+        for name, value in _settings(data).items():
+            setattr(queue, name, value)
+        if "folder" in data.model_fields_set:
+            queue.folder_id = folder_id_for(session, caller, data.folder)
+
+
+def delete_queue(db: Database, caller: Caller, ref: int | str) -> None:
+    caller.require(Screen.QUEUE, Action.DELETE)
+    with db.write(caller.actor()) as session:
+        queue = find_queue(session, caller, ref, for_update=True)
+        busy = session.scalar(
+            select(func.count())
+            .select_from(TaskRow)
+            .where(
+                TaskRow.queue_id == queue.id,
+                TaskRow.status == int(TaskStatus.IN_PROGRESS),
+                TaskRow.is_deleted.is_(False),
+            )
+        )
+        if busy:
+            raise Conflict(
+                f"queue '{queue.name}' has {busy} task(s) in progress", code="queue_busy"
+            )
+        queue.is_deleted = True

@@ -1,0 +1,453 @@
+"""Tasks: add (one or in bulk), read, filter, update, delete, tags and history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from robofleet.server.db.base import utcnow
+from robofleet.server.db.tables import JobRow, QueueRow, TaskEventRow, TaskRow
+from robofleet.server.db.tables.queues import NO_DEADLINE, rank_of
+from robofleet.server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.domain.refs import new_guid, parse_ref
+from robofleet.server.domain.tasks import (
+    TaskStatus,
+    normalize_tags,
+    stored_tags,
+    tags_of,
+)
+from robofleet.server.schemas.base import ResultResponse, invalid_input
+from robofleet.server.schemas.queues import (
+    BulkCreate,
+    BulkCreated,
+    BulkFailure,
+    FinishItem,
+    TagChange,
+    TaskCreate,
+    TaskEvent,
+    TaskFields,
+    TaskFilter,
+    TaskItem,
+    TaskRead,
+    TaskUpdate,
+)
+from robofleet.server.services.caller import Caller
+from robofleet.server.services.lookup import find
+from robofleet.server.services.queues import find_queue
+from robofleet.server.services.runtime import Runtime
+from robofleet.server.services.task_filters import filter_from, next_new_tasks, task_conditions
+from robofleet.server.services.task_leases import finish_one, grant_lease, lease_owner
+from robofleet.server.services.task_state import Change, change_task_status
+from robofleet.server.services.task_views import task_read, task_reads
+
+
+def _row_values(queue: QueueRow, name: str, fields: TaskFields, now: datetime) -> dict[str, Any]:
+    postponed = fields.postponed_until is not None and fields.postponed_until > now
+    return {
+        "guid": new_guid(),
+        "account_id": queue.account_id,
+        "queue_id": queue.id,
+        "name": name,
+        "unique_name": name if queue.unique_tasks else None,
+        "description": fields.description,
+        "comment": fields.comment,
+        "parameters": fields.parameters,
+        "priority": fields.priority,
+        "rank": rank_of(fields.priority),
+        "tags": stored_tags(normalize_tags(fields.tags)),
+        "status": int(TaskStatus.POSTPONED if postponed else TaskStatus.NEW),
+        "postponed_until": fields.postponed_until if postponed else None,
+        "deadline": fields.deadline,
+        "deadline_key": fields.deadline or NO_DEADLINE,
+        "retries": fields.retries,
+        "status_changed_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "is_deleted": False,
+    }
+
+
+def _taken_names(session: Session, queue: QueueRow, names: list[str]) -> set[str]:
+    if not queue.unique_tasks or not names:
+        return set()
+    taken: set[str] = set()
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        taken.update(
+            session.scalars(
+                select(TaskRow.name).where(TaskRow.queue_id == queue.id, TaskRow.name.in_(chunk))
+            )
+        )
+    return taken
+
+
+def _insert(session: Session, rows: list[dict[str, Any]], actor: str, now: datetime) -> None:
+    """Insert tasks and their first history entries in two statements."""
+    session.execute(insert(TaskRow), rows)
+    created = session.execute(
+        select(TaskRow.guid, TaskRow.id).where(TaskRow.guid.in_([r["guid"] for r in rows]))
+    )
+    ids = {guid: task_id for guid, task_id in created}
+    session.execute(
+        insert(TaskEventRow),
+        [
+            {
+                "account_id": r["account_id"],
+                "task_id": ids[r["guid"]],
+                "from_status": None,
+                "to_status": r["status"],
+                "actor": actor[:300],
+                "reason": "added",
+                "at": now,
+            }
+            for r in rows
+        ],
+    )
+
+
+def _duplicate(queue: QueueRow, name: str) -> Conflict:
+    return Conflict(
+        f"queue '{queue.name}' already has a task named '{name}' and demands unique names",
+        code="duplicate_task_name",
+    )
+
+
+def create_task(runtime: Runtime, caller: Caller, data: TaskCreate) -> TaskRead:
+    caller.require(Screen.TASK, Action.CREATE)
+    now = utcnow()
+    with runtime.db.write() as session:
+        queue = find_queue(session, caller, data.queue)
+        if _taken_names(session, queue, [data.name]):
+            raise _duplicate(queue, data.name)
+        row = _row_values(queue, data.name, data, now)
+        try:
+            with session.begin_nested():
+                _insert(session, [row], caller.principal.name, now)
+        except IntegrityError:
+            raise _duplicate(queue, data.name) from None
+        task = session.scalar(select(TaskRow).where(TaskRow.guid == row["guid"]))
+        assert task is not None
+        return task_read(session, task)
+
+
+def bulk_create(runtime: Runtime, caller: Caller, data: BulkCreate) -> BulkCreated:
+    """Up to 10,000 tasks: all or nothing, or each on its own (failures listed)."""
+    caller.require(Screen.TASK, Action.CREATE)
+    now = utcnow()
+    failed: list[BulkFailure] = []
+    good: list[tuple[int, TaskItem]] = []
+    for index, raw in enumerate(data.tasks):
+        try:
+            good.append((index, TaskItem.model_validate(raw)))
+        except ValidationError as exc:
+            problem = invalid_input(exc).message
+            name = raw.get("Name", raw.get("name")) if isinstance(raw, dict) else None
+            failed.append(
+                BulkFailure(
+                    index=index,
+                    name=str(name) if name else None,
+                    code="invalid_input",
+                    message=problem,
+                )
+            )
+    with runtime.db.write() as session:
+        queue = find_queue(session, caller, data.queue)
+        taken = _taken_names(session, queue, [item.name for _, item in good])
+        seen: set[str] = set()
+        rows: list[dict[str, Any]] = []
+        for index, item in good:
+            if queue.unique_tasks and (item.name in taken or item.name in seen):
+                failed.append(
+                    BulkFailure(
+                        index=index,
+                        name=item.name,
+                        code="duplicate_task_name",
+                        message=_duplicate(queue, item.name).message,
+                    )
+                )
+                continue
+            seen.add(item.name)
+            rows.append(_row_values(queue, item.name, item, now))
+        if failed and data.mode == "all_or_nothing":
+            failed.sort(key=lambda f: f.index)
+            raise InvalidInput(
+                f"{len(failed)} of {len(data.tasks)} tasks are refused, so none "
+                f"was added; first: task {failed[0].index}: {failed[0].message}"
+            )
+        if rows:
+            try:
+                with session.begin_nested():
+                    _insert(session, rows, caller.principal.name, now)
+            except IntegrityError:
+                # A concurrent add took a name between our check and our insert.
+                raise Conflict(
+                    "a concurrent add took one of these unique names; nothing was "
+                    "added, send them again",
+                    code="duplicate_task_name",
+                ) from None
+        failed.sort(key=lambda f: f.index)
+        return BulkCreated(created=len(rows), guids=[r["guid"] for r in rows], failed=failed)
+
+
+def find_task(
+    session: Session,
+    caller: Caller,
+    ref: int | str,
+    *,
+    field: str = "Guid",
+    for_update: bool = False,
+) -> tuple[TaskRow, QueueRow]:
+    """A task by id, GUID or name (the newest of that name); its queue decides visibility."""
+    parsed = parse_ref(ref)
+    column = {"id": TaskRow.id, "guid": TaskRow.guid, "name": TaskRow.name}[parsed.kind]
+    query = (
+        select(TaskRow)
+        .where(
+            column == parsed.value,
+            TaskRow.account_id == caller.account_id,
+            TaskRow.is_deleted.is_(False),
+        )
+        .order_by(TaskRow.id.desc())
+        .limit(1)
+    )
+    if for_update:
+        query = query.with_for_update()
+    task = session.scalar(query)
+    if task is None:
+        raise NotFound("task", ref)
+    try:
+        queue = find_queue(session, caller, task.queue_id, field=field)
+    except NotFound:
+        raise NotFound("task", ref) from None
+    return task, queue
+
+
+def read_task(runtime: Runtime, caller: Caller, ref: int | str) -> TaskRead:
+    caller.require(Screen.TASK, Action.READ)
+    with runtime.db.read() as session:
+        return task_read(session, find_task(session, caller, ref)[0])
+
+
+def filter_list(
+    runtime: Runtime, caller: Caller, queue_ref: int | str, fields: TaskFilter
+) -> list[TaskRead]:
+    caller.require(Screen.TASK, Action.READ)
+    with runtime.db.read() as session:
+        queue = find_queue(session, caller, queue_ref)
+        conditions = task_conditions(queue.id, **filter_from(fields))
+        tasks = session.scalars(
+            select(TaskRow)
+            .where(*conditions)
+            .order_by(TaskRow.id.desc())
+            .offset(fields.offset)
+            .limit(fields.count)
+        ).all()
+        return task_reads(session, tasks)
+
+
+def filter_read(
+    runtime: Runtime, caller: Caller, queue_ref: int | str, fields: TaskFilter
+) -> TaskRead:
+    """The first task matching, in take order; with `take`, taken with a lease at once."""
+    caller.require(Screen.TASK, Action.UPDATE if fields.take else Action.READ)
+    now = utcnow()
+    with runtime.db.write() if fields.take else runtime.db.read() as session:
+        queue = find_queue(session, caller, queue_ref)
+        conditions = task_conditions(queue.id, **{**filter_from(fields), "status": None})
+        statuses = fields.status or [int(TaskStatus.NEW)]
+        if fields.take and statuses != [int(TaskStatus.NEW)]:
+            raise InvalidInput.for_field("status", "only New tasks can be taken")
+        if statuses == [int(TaskStatus.NEW)]:
+            found = next_new_tasks(
+                session, conditions, now=now, count=fields.offset + 1, lock=fields.take
+            )
+        else:
+            found = list(
+                session.scalars(
+                    select(TaskRow)
+                    .where(*conditions, TaskRow.status.in_(statuses))
+                    .order_by(TaskRow.id)
+                    .limit(fields.offset + 1)
+                )
+            )
+        if len(found) <= fields.offset:
+            raise NotFound(f"task matching the filters in queue '{queue.name}'", "")
+        task = found[fields.offset]
+        if fields.take:
+            change_task_status(
+                session,
+                task,
+                queue,
+                TaskStatus.IN_PROGRESS,
+                Change(caller.principal.name, "taken"),
+                now=now,
+            )
+            grant_lease(task, caller, seconds=queue.lease_seconds, job_id=None, now=now)
+            session.flush()
+        return task_read(session, task, with_lease=fields.take)
+
+
+def last_task(runtime: Runtime, caller: Caller, queue_ref: int | str) -> TaskRead:
+    """Sherpa's lastTask: the next New task in take order, not taken (set Status 1 with
+    task/update to take it; that update is atomic)."""
+    return filter_read(runtime, caller, queue_ref, TaskFilter())
+
+
+def update_task(runtime: Runtime, caller: Caller, data: TaskUpdate) -> None:
+    caller.require(Screen.TASK, Action.UPDATE)
+    now = utcnow()
+    with runtime.db.write() as session:
+        task, queue = find_task(session, caller, data.guid, for_update=True)
+        _update_fields(session, caller, task, queue, data)
+        # Status 1 is a take: it must fail when someone else took the task first.
+        if data.status is not None and (data.status != task.status or data.status == 1):
+            _update_status(session, caller, task, queue, data, now)
+        task.updated_at = now
+
+
+def _update_fields(
+    session: Session, caller: Caller, task: TaskRow, queue: QueueRow, data: TaskUpdate
+) -> None:
+    if data.queue is not None:
+        target = find_queue(session, caller, data.queue)
+        if target.id != queue.id:
+            task.queue_id = target.id
+            task.unique_name = task.name if target.unique_tasks else None
+    for name in ("description", "comment", "parameters", "retries"):
+        value = getattr(data, name)
+        if value is not None:
+            setattr(task, name, value)
+    if data.priority is not None:
+        task.priority, task.rank = data.priority, rank_of(data.priority)
+    if data.name is not None and data.name != task.name:
+        task.name = data.name
+        task.unique_name = data.name if queue.unique_tasks else None
+        if queue.unique_tasks and session.scalar(
+            select(TaskRow.id).where(
+                TaskRow.queue_id == task.queue_id, TaskRow.name == data.name, TaskRow.id != task.id
+            )
+        ):
+            raise Conflict(
+                f"queue '{queue.name}' already has a task named '{data.name}'",
+                code="duplicate_task_name",
+            )
+    if data.tags is not None:
+        task.tags = stored_tags(normalize_tags(data.tags))
+    if "deadline" in data.model_fields_set:
+        task.deadline = data.deadline
+        task.deadline_key = data.deadline or NO_DEADLINE
+    if "output" in data.model_fields_set:
+        task.output = data.output
+    if data.job is not None:
+        task.job_id = find(session, JobRow, caller, data.job, entity="job", field="Job").id
+
+
+def _update_status(
+    session: Session,
+    caller: Caller,
+    task: TaskRow,
+    queue: QueueRow,
+    data: TaskUpdate,
+    now: datetime,
+) -> None:
+    """Sherpa clients set statuses with update: New -> In Progress takes the task (atomic);
+    the lease holder finishes it; an operator may set any status by hand."""
+    status = TaskStatus(data.status or 0)
+    if status == TaskStatus.IN_PROGRESS:
+        if task.status != TaskStatus.NEW:
+            raise Conflict(
+                f"task {task.guid} is {TaskStatus(task.status).label}; only a New "
+                "task can be taken",
+                code="task_taken",
+            )
+        change_task_status(
+            session, task, queue, status, Change(caller.principal.name, "taken"), now=now
+        )
+        grant_lease(task, caller, seconds=queue.lease_seconds, job_id=None, now=now)
+        return
+    holder = task.status == TaskStatus.IN_PROGRESS and (
+        (data.lease_id and data.lease_id.strip().lower() == task.lease_id)
+        or task.lease_owner == lease_owner(caller)
+    )
+    if holder and status in (
+        TaskStatus.SUCCESS,
+        TaskStatus.FAILED_APPLICATION,
+        TaskStatus.FAILED_BUSINESS,
+        TaskStatus.POSTPONED,
+    ):
+        item = FinishItem(
+            guid=task.guid,
+            lease_id=task.lease_id or "",
+            status=int(status),
+            postponed_until=data.postponed_until or now,
+        )
+        finish_one(session, caller, item, now)
+        return
+    if caller.principal.robot_id is not None and task.status == TaskStatus.IN_PROGRESS:
+        raise Forbidden(f"task {task.guid} is held by another taker", reason="not_lease_holder")
+    if status == TaskStatus.POSTPONED:
+        if data.postponed_until is None:
+            raise InvalidInput.for_field("PostponedUntil", "is required with Status 5")
+        task.postponed_until = data.postponed_until
+    change_task_status(
+        session,
+        task,
+        queue,
+        status,
+        Change(caller.principal.name, "set by hand", manual=True),
+        now=now,
+    )
+    if status == TaskStatus.POSTPONED:
+        task.postponed_until = data.postponed_until
+
+
+def delete_task(runtime: Runtime, caller: Caller, ref: int | str) -> ResultResponse:
+    caller.require(Screen.TASK, Action.DELETE)
+    with runtime.db.write() as session:
+        task, _ = find_task(session, caller, ref, for_update=True)
+        task.is_deleted = True
+        task.updated_at = utcnow()
+        return ResultResponse()
+
+
+def change_tags(runtime: Runtime, caller: Caller, data: TagChange, *, add: bool) -> None:
+    caller.require(Screen.TASK, Action.UPDATE)
+    with runtime.db.write() as session:
+        task, _ = find_task(session, caller, data.task_guid, field="TaskGuid", for_update=True)
+        current = tags_of(task.tags)
+        given = normalize_tags(data.tag_names)
+        if add:
+            current = normalize_tags(current + given)
+        elif "*" in given:
+            current = []
+        else:
+            current = [t for t in current if t not in given]
+        task.tags = stored_tags(current)
+        task.updated_at = utcnow()
+
+
+def task_history(runtime: Runtime, caller: Caller, ref: int | str) -> list[TaskEvent]:
+    caller.require(Screen.TASK, Action.READ)
+    with runtime.db.read() as session:
+        task, _ = find_task(session, caller, ref)
+        events = session.scalars(
+            select(TaskEventRow).where(TaskEventRow.task_id == task.id).order_by(TaskEventRow.id)
+        )
+        return [
+            TaskEvent(
+                from_status=e.from_status,
+                to_status=e.to_status,
+                from_name=TaskStatus(e.from_status).label if e.from_status is not None else None,
+                to_name=TaskStatus(e.to_status).label,
+                actor=e.actor,
+                reason=e.reason,
+                at=e.at,
+            )
+            for e in events
+        ]
