@@ -9,6 +9,7 @@ from robofleet.cli import (
     job_commands,
     process_commands,
     queue_commands,
+    robot_commands,
     server_commands,
 )
 
@@ -19,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("server", help="Run the server (API, web UI, scheduler).")(server_commands.server)
+app.command("robot", help="Run a robot agent that takes and runs jobs.")(robot_commands.robot)
 app.add_typer(db_commands.app, name="db", help="Database schema commands.")
 app.add_typer(process_commands.app, name="process", help="Publish process versions.")
 app.add_typer(job_commands.app, name="job", help="Start, follow and list jobs.")

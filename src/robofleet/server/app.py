@@ -36,6 +36,8 @@ from robofleet.server.db.engine import make_engine
 from robofleet.server.db.notify import PgListener
 from robofleet.server.db.session import Database
 from robofleet.server.scheduler.loop import Scheduler
+from robofleet.server.services.auth_cache import CHANNEL as AUTH_CHANNEL
+from robofleet.server.services.auth_cache import PrincipalCache
 from robofleet.server.services.runtime import Runtime
 from robofleet.server.services.security import TokenCodec, load_or_create_secret
 from robofleet.server.services.wakeups import CHANNEL, Wakeups
@@ -75,6 +77,7 @@ def build_runtime(settings: Settings) -> Runtime:
         tokens=TokenCodec(secret),
         blobs=LocalBlobStore(settings.blob_dir),
         wakeups=Wakeups(uses_notify=not db.is_sqlite),
+        principals=PrincipalCache(),
     )
 
 
@@ -84,12 +87,16 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         runtime.wakeups.bind(asyncio.get_running_loop())
-        listener = None
+        stop_watching = runtime.principals.watch(runtime.wakeups.uses_notify)
+        listeners: list[PgListener] = []
         if runtime.wakeups.uses_notify:
-            listener = PgListener(
-                settings.resolved_database_url, CHANNEL, runtime.wakeups.on_notify
-            )
-            listener.start()
+            url = settings.resolved_database_url
+            listeners = [
+                PgListener(url, CHANNEL, runtime.wakeups.on_notify),
+                PgListener(url, AUTH_CHANNEL, runtime.principals.on_notify),
+            ]
+            for listener in listeners:
+                listener.start()
         scheduler = Scheduler(runtime) if settings.scheduler_enabled else None
         if scheduler:
             scheduler.start()
@@ -98,8 +105,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         finally:
             if scheduler:
                 scheduler.stop()
-            if listener:
+            for listener in listeners:
                 listener.stop()
+            stop_watching()
             runtime.db.dispose()
 
     app = FastAPI(
@@ -121,7 +129,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         BodyLimitMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
     )
     for router in ROUTERS:
-        app.include_router(router)
+        # Flat, not include_router: FastAPI matches included routers route by route twice
+        # per request, which cost more than a whole small request here. Paths and tags are
+        # already set on each router.
+        app.router.routes.extend(router.routes)
 
     def openapi() -> dict[str, Any]:
         return build_openapi(app)

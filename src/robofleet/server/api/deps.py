@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 
 from robofleet.server.domain.errors import Unauthenticated
-from robofleet.server.services.auth import Credentials, authenticate
+from robofleet.server.services.auth import Credentials, authenticate, cached_principal
 from robofleet.server.services.caller import Caller
 from robofleet.server.services.runtime import Runtime
 
@@ -25,7 +26,7 @@ authorization_scheme = APIKeyHeader(
 )
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -37,13 +38,19 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def current_caller(
+async def current_caller(
     request: Request,
     runtime: RuntimeDep,
     key: Annotated[str | None, Security(key_scheme)] = None,
     authorization: Annotated[str | None, Security(authorization_scheme)] = None,
 ) -> Caller:
-    principal = authenticate(runtime.db, runtime.tokens, Credentials(key, authorization))
+    credentials = Credentials(key, authorization)
+    # A cached identity costs no thread hop; a miss is looked up off the event loop.
+    principal = cached_principal(runtime.principals, credentials)
+    if principal is None:
+        principal = await run_in_threadpool(
+            authenticate, runtime.db, runtime.tokens, credentials, runtime.principals
+        )
     return Caller(
         principal, address=client_address(request), user_agent=request.headers.get("user-agent", "")
     )
@@ -52,7 +59,7 @@ def current_caller(
 CallerDep = Annotated[Caller, Depends(current_caller)]
 
 
-def robot_protocol_caller(
+async def robot_protocol_caller(
     request: Request,
     runtime: RuntimeDep,
     key: Annotated[str | None, Security(key_scheme)] = None,
@@ -60,7 +67,7 @@ def robot_protocol_caller(
 ) -> Caller | None:
     """Sherpa robots learn of an unknown GUID from an in-body code 101, not from a 401."""
     try:
-        return current_caller(request, runtime, key, authorization)
+        return await current_caller(request, runtime, key, authorization)
     except Unauthenticated as exc:
         if exc.code == "invalid_credentials":
             return None

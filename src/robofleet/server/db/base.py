@@ -15,11 +15,13 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from robofleet.server.domain.refs import new_guid
@@ -100,6 +102,12 @@ class FolderScoped:
     @declared_attr
     def folder_id(cls) -> Mapped[int | None]:  # noqa: N805
         return mapped_column(IdType, ForeignKey("access_folders.id"), nullable=True, index=True)
+
+
+def literal_int(value: int) -> ColumnElement[int]:
+    """An integer written into the SQL itself, not bound: a partial index whose predicate
+    names a constant (`status = 0`) is only used when the query names the same constant."""
+    return literal_column(str(int(value)), Integer())
 
 
 def live_unique(name: str, *columns: str) -> Index:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
+from robofleet.server.db.base import literal_int
 from robofleet.server.db.tables import JobRow
 from robofleet.server.domain.jobs import JobStatus
 
@@ -34,7 +35,7 @@ def next_job_for_robot(
         select(JobRow)
         .where(
             JobRow.account_id == account_id,
-            JobRow.status == int(JobStatus.PENDING),
+            JobRow.status == literal_int(JobStatus.PENDING),
             JobRow.claimed_at.is_(None),
             JobRow.is_deleted.is_(False),
             eligible,

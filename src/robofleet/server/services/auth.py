@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -15,6 +16,7 @@ from robofleet.server.db.session import Database
 from robofleet.server.db.tables import ApiKeyRow, UserRow
 from robofleet.server.db.tables.robots import RobotRow
 from robofleet.server.domain.errors import Forbidden, Unauthenticated
+from robofleet.server.services.auth_cache import PrincipalCache
 from robofleet.server.services.caller import Principal
 from robofleet.server.services.principals import (
     account_key_principal,
@@ -40,9 +42,44 @@ class Credentials:
     key_header: str | None
     authorization: str | None
 
+    @property
+    def cache_key(self) -> str:
+        raw = f"{self.key_header or ''}\n{self.authorization or ''}"
+        return hashlib.sha256(raw.encode()).hexdigest()
 
-def authenticate(db: Database, codec: TokenCodec, credentials: Credentials) -> Principal:
+
+def cached_principal(cache: PrincipalCache | None, credentials: Credentials) -> Principal | None:
+    return cache.get(credentials.cache_key) if cache else None
+
+
+def authenticate(
+    db: Database, codec: TokenCodec, credentials: Credentials, cache: PrincipalCache | None = None
+) -> Principal:
     """Resolve request credentials to a principal, or raise Unauthenticated/Forbidden."""
+    if cache is None:
+        return _authenticate(db, codec, credentials)
+    hit = cache.get(credentials.cache_key)
+    if hit is not None:
+        return hit
+    generation = cache.generation
+    principal = _authenticate(db, codec, credentials)
+    cache.put(
+        credentials.cache_key,
+        principal,
+        generation=generation,
+        expires_at=_token_expiry(codec, credentials),
+    )
+    return principal
+
+
+def _token_expiry(codec: TokenCodec, credentials: Credentials) -> float | None:
+    scheme, _, value = (credentials.authorization or "").strip().partition(" ")
+    if scheme.lower() == "bearer" and value.count(".") == 2:
+        return float(codec.decode(value.strip())["exp"])
+    return None
+
+
+def _authenticate(db: Database, codec: TokenCodec, credentials: Credentials) -> Principal:
     if credentials.key_header:
         with db.read() as session:
             return _by_secret_guid(session, credentials.key_header, source="the Key header")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from robofleet.server.db.blobs import LocalBlobStore
 from robofleet.server.db.session import Database
+from robofleet.server.services.auth_cache import PrincipalCache
 from robofleet.server.services.security import TokenCodec
 from robofleet.server.services.wakeups import Wakeups
 from robofleet.server.settings import Settings
@@ -18,3 +19,4 @@ class Runtime:
     tokens: TokenCodec
     blobs: LocalBlobStore
     wakeups: Wakeups
+    principals: PrincipalCache

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, not_, select
 from sqlalchemy.orm import Session
 
+from robofleet.server.db.base import literal_int
 from robofleet.server.db.claims import skip_locked
 from robofleet.server.db.tables import TaskRow
 from robofleet.server.domain.errors import InvalidInput
@@ -98,7 +99,7 @@ def next_new_tasks(
 
     Two queries keep each on the take index instead of sorting every New task by an
     expression of `now`."""
-    base = [*conditions, TaskRow.status == int(TaskStatus.NEW)]
+    base = [*conditions, TaskRow.status == literal_int(TaskStatus.NEW)]
     found: list[TaskRow] = []
     for extra in (TaskRow.deadline_key < now, TaskRow.deadline_key >= now):
         if len(found) >= count:

@@ -70,8 +70,9 @@ class TaskRow(Base):
             "rank",
             "deadline_key",
             "id",
-            sqlite_where=text("status = 0 AND is_deleted = 0"),
-            postgresql_where=text("status = 0 AND NOT is_deleted"),
+            # Queries spell `status = 0` literally (db.base.TAKE_NEW) so SQLite uses it too.
+            sqlite_where=text("status = 0"),
+            postgresql_where=text("status = 0"),
         ),
         Index("ix_tasks_queue_status", "queue_id", "status"),
         Index(

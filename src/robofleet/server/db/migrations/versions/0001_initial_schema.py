@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 08:43:24.738480
+Create Date: 2026-11-23 09:01:53.362134
 """
 
 from collections.abc import Sequence
@@ -731,8 +731,8 @@ def upgrade() -> None:
             "ix_tasks_take",
             ["queue_id", "rank", "deadline_key", "id"],
             unique=False,
-            sqlite_where=sa.text("status = 0 AND is_deleted = 0"),
-            postgresql_where=sa.text("status = 0 AND NOT is_deleted"),
+            sqlite_where=sa.text("status = 0"),
+            postgresql_where=sa.text("status = 0"),
         )
 
     op.create_table(
@@ -833,8 +833,8 @@ def upgrade() -> None:
             "ix_jobs_dispatch",
             ["account_id", "priority", "id"],
             unique=False,
-            sqlite_where=sa.text("status = 1 AND claimed_at IS NULL AND is_deleted = 0"),
-            postgresql_where=sa.text("status = 1 AND claimed_at IS NULL AND NOT is_deleted"),
+            sqlite_where=sa.text("status = 1 AND claimed_at IS NULL"),
+            postgresql_where=sa.text("status = 1 AND claimed_at IS NULL"),
         )
         batch_op.create_index(batch_op.f("ix_jobs_process_id"), ["process_id"], unique=False)
         batch_op.create_index("ix_jobs_robot_status", ["robot_id", "status"], unique=False)
@@ -853,8 +853,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_jobs_process_id"))
         batch_op.drop_index(
             "ix_jobs_dispatch",
-            sqlite_where=sa.text("status = 1 AND claimed_at IS NULL AND is_deleted = 0"),
-            postgresql_where=sa.text("status = 1 AND claimed_at IS NULL AND NOT is_deleted"),
+            sqlite_where=sa.text("status = 1 AND claimed_at IS NULL"),
+            postgresql_where=sa.text("status = 1 AND claimed_at IS NULL"),
         )
         batch_op.drop_index(batch_op.f("ix_jobs_account_id"))
         batch_op.drop_index("ix_jobs_account_created")
@@ -863,8 +863,8 @@ def downgrade() -> None:
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_tasks_take",
-            sqlite_where=sa.text("status = 0 AND is_deleted = 0"),
-            postgresql_where=sa.text("status = 0 AND NOT is_deleted"),
+            sqlite_where=sa.text("status = 0"),
+            postgresql_where=sa.text("status = 0"),
         )
         batch_op.drop_index("ix_tasks_queue_status")
         batch_op.drop_index(
