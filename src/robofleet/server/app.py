@@ -36,8 +36,8 @@ from robofleet.server.db.engine import make_engine
 from robofleet.server.db.notify import PgListener
 from robofleet.server.db.session import Database
 from robofleet.server.scheduler.loop import Scheduler
-from robofleet.server.services.auth_cache import CHANNEL as AUTH_CHANNEL
-from robofleet.server.services.auth_cache import PrincipalCache
+from robofleet.server.services.caches import CHANNEL as CACHE_CHANNEL
+from robofleet.server.services.caches import IDENTITY_ROWS, QUEUE_ROWS, Caches, WatchedCache
 from robofleet.server.services.runtime import Runtime
 from robofleet.server.services.security import TokenCodec, load_or_create_secret
 from robofleet.server.services.wakeups import CHANNEL, Wakeups
@@ -77,7 +77,8 @@ def build_runtime(settings: Settings) -> Runtime:
         tokens=TokenCodec(secret),
         blobs=LocalBlobStore(settings.blob_dir),
         wakeups=Wakeups(uses_notify=not db.is_sqlite),
-        principals=PrincipalCache(),
+        principals=WatchedCache("principals", IDENTITY_ROWS),
+        queues=WatchedCache("queues", QUEUE_ROWS),
     )
 
 
@@ -87,13 +88,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         runtime.wakeups.bind(asyncio.get_running_loop())
-        stop_watching = runtime.principals.watch(runtime.wakeups.uses_notify)
+        caches = Caches([runtime.principals, runtime.queues])
+        stop_watching = caches.watch(runtime.wakeups.uses_notify)
         listeners: list[PgListener] = []
         if runtime.wakeups.uses_notify:
             url = settings.resolved_database_url
             listeners = [
                 PgListener(url, CHANNEL, runtime.wakeups.on_notify),
-                PgListener(url, AUTH_CHANNEL, runtime.principals.on_notify),
+                PgListener(url, CACHE_CHANNEL, caches.on_notify),
             ]
             for listener in listeners:
                 listener.start()

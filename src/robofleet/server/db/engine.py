@@ -14,13 +14,9 @@ WRITE_OPTION = "robofleet_write"
 def make_engine(url: str, *, sqlite_synchronous: str = "full", pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, sqlite_synchronous)
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        pool_recycle=1800,
-    )
+    # No pre-ping: it costs a round trip per request. A connection found dead is discarded
+    # with the pool, and the request that found it gets a 503 to retry (api.errors).
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def _sqlite_engine(url: str, synchronous: str) -> Engine:

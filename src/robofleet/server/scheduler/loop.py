@@ -36,6 +36,10 @@ def default_duties() -> list[tuple[str, Duty]]:
             ),
         ),
         ("enforce job deadlines", lambda rt, now: liveness.enforce_deadlines(rt.db, now=now)),
+        (
+            "promote overdue tasks",
+            lambda rt, now: task_timers.promote_overdue_tasks(rt.db, now=now),
+        ),
         ("release postponed tasks", lambda rt, now: task_timers.release_postponed(rt.db, now=now)),
         ("expire task leases", lambda rt, now: task_timers.expire_leases(rt.db, now=now)),
         ("abandon overdue tasks", lambda rt, now: task_timers.abandon_overdue(rt.db, now=now)),

@@ -16,7 +16,7 @@ from robofleet.server.db.session import Database
 from robofleet.server.db.tables import ApiKeyRow, UserRow
 from robofleet.server.db.tables.robots import RobotRow
 from robofleet.server.domain.errors import Forbidden, Unauthenticated
-from robofleet.server.services.auth_cache import PrincipalCache
+from robofleet.server.services.caches import WatchedCache
 from robofleet.server.services.caller import Principal
 from robofleet.server.services.principals import (
     account_key_principal,
@@ -48,12 +48,17 @@ class Credentials:
         return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def cached_principal(cache: PrincipalCache | None, credentials: Credentials) -> Principal | None:
+def cached_principal(
+    cache: WatchedCache[Principal] | None, credentials: Credentials
+) -> Principal | None:
     return cache.get(credentials.cache_key) if cache else None
 
 
 def authenticate(
-    db: Database, codec: TokenCodec, credentials: Credentials, cache: PrincipalCache | None = None
+    db: Database,
+    codec: TokenCodec,
+    credentials: Credentials,
+    cache: WatchedCache[Principal] | None = None,
 ) -> Principal:
     """Resolve request credentials to a principal, or raise Unauthenticated/Forbidden."""
     if cache is None:

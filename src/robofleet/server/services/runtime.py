@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from robofleet.server.db.blobs import LocalBlobStore
 from robofleet.server.db.session import Database
-from robofleet.server.services.auth_cache import PrincipalCache
+from robofleet.server.services.caches import WatchedCache
+from robofleet.server.services.caller import Principal
+from robofleet.server.services.queue_rules import QueueRules
 from robofleet.server.services.security import TokenCodec
 from robofleet.server.services.wakeups import Wakeups
 from robofleet.server.settings import Settings
@@ -19,4 +21,5 @@ class Runtime:
     tokens: TokenCodec
     blobs: LocalBlobStore
     wakeups: Wakeups
-    principals: PrincipalCache
+    principals: WatchedCache[Principal]
+    queues: WatchedCache[QueueRules]

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, not_, select
+from sqlalchemy import ColumnElement, Select, not_, select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import literal_int
-from robofleet.server.db.claims import skip_locked
 from robofleet.server.db.tables import TaskRow
 from robofleet.server.domain.errors import InvalidInput
 from robofleet.server.domain.tasks import TaskStatus
@@ -88,27 +87,11 @@ def in_take_order(query: Select[TaskRow]) -> Select[TaskRow]:
 
 
 def next_new_tasks(
-    session: Session,
-    conditions: list[ColumnElement[bool]],
-    *,
-    now: datetime,
-    count: int,
-    lock: bool,
+    session: Session, conditions: list[ColumnElement[bool]], *, count: int
 ) -> list[TaskRow]:
-    """New tasks in take order: overdue first, then priority, nearest deadline, oldest.
-
-    Two queries keep each on the take index instead of sorting every New task by an
-    expression of `now`."""
-    base = [*conditions, TaskRow.status == literal_int(TaskStatus.NEW)]
-    found: list[TaskRow] = []
-    for extra in (TaskRow.deadline_key < now, TaskRow.deadline_key >= now):
-        if len(found) >= count:
-            break
-        query = in_take_order(select(TaskRow).where(and_(*base, extra))).limit(count - len(found))
-        if lock:
-            query = skip_locked(session, query)
-        found.extend(session.scalars(query))
-    return found
+    """New tasks in take order, not taken (see task_state.take_rank for the order)."""
+    query = select(TaskRow).where(*conditions, TaskRow.status == literal_int(TaskStatus.NEW))
+    return list(session.scalars(in_take_order(query).limit(count)))
 
 
 def filter_from(fields: TaskFilter) -> dict[str, Any]:

@@ -1,18 +1,30 @@
-"""The one guarded function through which every task changes status, with its history and
-the queue's retry rule."""
+"""The guarded functions through which every task changes status, with its history and the
+queue's retry rule. `change_task_status` moves one loaded task; `take_new_tasks` and
+`finish_leased_task` are the same moves done as single conditional statements, for the
+paths robots hit thousands of times a second."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, Row, select, update
 from sqlalchemy.orm import Session
 
-from robofleet.server.db.base import utcnow
-from robofleet.server.db.tables import JobRow, QueueRow, TaskEventRow, TaskRow
+from robofleet.server.db import task_statements as statements
+from robofleet.server.db.base import literal_int, utcnow
+from robofleet.server.db.tables import JobRow, QueueRow, TaskRow
+from robofleet.server.db.tables.queues import NO_DEADLINE, TASK_TABLE, rank_of
 from robofleet.server.domain.refs import new_guid
 from robofleet.server.domain.tasks import FAILURES, TaskStatus, check_transition
+from robofleet.server.services.queue_rules import RetryRules
+
+TASKS = TASK_TABLE
+OVERDUE_SHIFT = 3
+"""An overdue task's rank drops below every priority's (High is 1): overdue is taken first,
+and keeps its priority order within the overdue ones."""
 
 
 @dataclass(frozen=True)
@@ -24,34 +36,34 @@ class Change:
     manual: bool = False
 
 
-def record(
-    session: Session,
-    task: TaskRow,
-    from_status: TaskStatus | None,
-    to_status: TaskStatus,
-    change: Change,
-    now: datetime,
-) -> None:
-    session.execute(
-        insert(TaskEventRow),
-        [
-            {
-                "account_id": task.account_id,
-                "task_id": task.id,
-                "from_status": None if from_status is None else int(from_status),
-                "to_status": int(to_status),
-                "actor": change.actor[:300],
-                "reason": change.reason,
-                "at": now,
-            }
-        ],
-    )
+def take_rank(priority: int, deadline: datetime | None, now: datetime) -> int:
+    overdue = deadline is not None and deadline <= now
+    return rank_of(priority) - (OVERDUE_SHIFT if overdue else 0)
+
+
+def _event(
+    task: Any, from_status: TaskStatus | None, to_status: TaskStatus, change: Change, now: datetime
+) -> dict[str, Any]:
+    return {
+        "account_id": task.account_id,
+        "task_id": task.id,
+        "from_status": None if from_status is None else int(from_status),
+        "to_status": int(to_status),
+        "actor": change.actor[:300],
+        "reason": change.reason,
+        "at": now,
+    }
+
+
+def record(session: Session, events: Sequence[dict[str, Any]]) -> None:
+    if events:
+        session.execute(statements.insert_events(), list(events))
 
 
 def change_task_status(
     session: Session,
     task: TaskRow,
-    queue: QueueRow,
+    queue: RetryRules,
     status: TaskStatus,
     change: Change,
     *,
@@ -71,16 +83,18 @@ def change_task_status(
         task.started_at = now
     elif status in (TaskStatus.SUCCESS, *FAILURES):
         task.finished_at = now
+    elif status == TaskStatus.NEW:
+        task.rank = take_rank(task.priority, task.deadline, now)
     if status != TaskStatus.POSTPONED:
         task.postponed_until = None
-    record(session, task, current, status, change, now)
+    record(session, [_event(task, current, status, change, now)])
     if status in FAILURES and not change.manual:
         return _retry(session, task, queue, status, now)
     return None
 
 
 def _retry(
-    session: Session, task: TaskRow, queue: QueueRow, status: TaskStatus, now: datetime
+    session: Session, task: Any, queue: RetryRules, status: TaskStatus, now: datetime
 ) -> TaskRow | None:
     """A new task linked to the failed one, when the queue retries this kind of failure.
     The failed task keeps its status, as Sherpa and UiPath do."""
@@ -102,7 +116,7 @@ def _retry(
         comment=task.comment,
         parameters=task.parameters,
         priority=task.priority,
-        rank=task.rank,
+        rank=take_rank(task.priority, task.deadline, now),
         tags=task.tags,
         deadline=task.deadline,
         deadline_key=task.deadline_key,
@@ -116,15 +130,135 @@ def _retry(
     )
     session.add(child)
     session.flush()
+    reason = f"retry {child.retries} of {task.guid} ({status.label})"
     record(
         session,
-        child,
-        None,
-        TaskStatus(child.status),
-        Change("queue retry rule", f"retry {child.retries} of {task.guid} ({status.label})"),
-        now,
+        [_event(child, None, TaskStatus(child.status), Change("queue retry rule", reason), now)],
     )
     return child
+
+
+@dataclass(frozen=True)
+class Lease:
+    lease_id: str
+    owner: str
+    robot_id: int | None
+    seconds: int
+    job_id: int | None
+
+
+def take_new_tasks(
+    session: Session,
+    conditions: list[ColumnElement[bool]] | None,
+    *,
+    queue_id: int,
+    count: int,
+    lease: Lease,
+    change: Change,
+    now: datetime,
+) -> list[Row[Any]]:
+    """New -> In Progress for up to `count` tasks of a queue in take order, in one
+    conditional UPDATE (db.task_statements). `conditions` narrow the pick (filters)."""
+    check_transition(TaskStatus.NEW, TaskStatus.IN_PROGRESS, manual=False)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if conditions:
+        picked = statements.pick_new([TASKS.c.queue_id == queue_id, *conditions], postgres=postgres)
+        statement = statements.take_statement(picked)
+    else:
+        statement = statements.take_from_queue(postgres)
+    rows = list(
+        session.execute(
+            statement,
+            {
+                "p_queue_id": queue_id,
+                "p_count": count,
+                "p_now": now,
+                "p_job_id": lease.job_id,
+                "p_lease_id": lease.lease_id,
+                "p_lease_owner": lease.owner,
+                "p_lease_robot_id": lease.robot_id,
+                "p_lease_seconds": lease.seconds,
+                "p_lease_expires_at": now + timedelta(seconds=lease.seconds),
+            },
+        )
+    )
+    rows.sort(key=lambda r: (r.rank, r.deadline_key, r.id))
+    record(session, [_event(r, TaskStatus.NEW, TaskStatus.IN_PROGRESS, change, now) for r in rows])
+    return rows
+
+
+@dataclass(frozen=True)
+class Finish:
+    status: TaskStatus
+    output: Any = None
+    set_output: bool = False
+    error_type: str = ""
+    error_message: str = ""
+    error_details: str = ""
+    postponed_until: datetime | None = None
+
+
+def finish_leased_task(
+    session: Session,
+    *,
+    guid: str,
+    account_id: int,
+    lease_id: str,
+    finish: Finish,
+    rules: Callable[[int], RetryRules],
+    change: Change,
+    now: datetime,
+) -> Row[Any] | None:
+    """In Progress -> Success/Failed/Postponed, only while `lease_id` is the task's live
+    lease: one conditional UPDATE, so a racing expiry or another taker cannot both win.
+    `rules` gives the queue's retry rule. None when the lease is not live (nothing changed)."""
+    check_transition(TaskStatus.IN_PROGRESS, finish.status, manual=False)
+    set_error = bool(finish.error_type or finish.error_message or finish.error_details)
+    statement = statements.finish_statement(
+        set_output=finish.set_output,
+        set_error=set_error,
+        finished=finish.status != TaskStatus.POSTPONED,
+    )
+    params: dict[str, Any] = {
+        "p_guid": guid,
+        "p_account_id": account_id,
+        "p_lease_id": lease_id,
+        "p_now": now,
+        "p_status": int(finish.status),
+        "p_postponed_until": finish.postponed_until
+        if finish.status == TaskStatus.POSTPONED
+        else None,
+    }
+    if finish.set_output:
+        params["p_output"] = finish.output
+    if set_error:
+        params.update(
+            p_error_type=finish.error_type,
+            p_error_message=finish.error_message,
+            p_error_details=finish.error_details,
+        )
+    row = session.execute(statement, params).first()
+    if row is None:
+        return None
+    record(session, [_event(row, TaskStatus.IN_PROGRESS, finish.status, change, now)])
+    if finish.status in FAILURES:
+        _retry(session, row, rules(row.queue_id), finish.status, now)
+    return row
+
+
+def promote_overdue(session: Session, now: datetime) -> int:
+    """New tasks whose deadline has passed move ahead of every priority (see take_rank)."""
+    result = session.execute(
+        update(TASKS)
+        .where(
+            TASKS.c.status == literal_int(TaskStatus.NEW),
+            TASKS.c.rank >= 1,
+            TASKS.c.deadline_key <= now,
+            TASKS.c.deadline_key < NO_DEADLINE,
+        )
+        .values(rank=TASKS.c.rank - OVERDUE_SHIFT)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def fail_tasks_of_job(

@@ -14,10 +14,15 @@ from sqlalchemy import select
 from robofleet.server.db.session import Database
 from robofleet.server.db.tables import QueueRow, TaskRow
 from robofleet.server.domain.tasks import TaskStatus
-from robofleet.server.services.task_state import Change, change_task_status
+from robofleet.server.services.task_state import Change, change_task_status, promote_overdue
 
 BATCH = 500
 SCHEDULER = "scheduler"
+
+
+def promote_overdue_tasks(db: Database, *, now: datetime) -> int:
+    with db.write() as session:
+        return promote_overdue(session, now)
 
 
 def release_postponed(db: Database, *, now: datetime) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,9 +23,16 @@ def _guids(
 
 
 def task_reads(
-    session: Session, tasks: Sequence[TaskRow], *, with_lease: bool = False
+    session: Session,
+    tasks: Sequence[Any],
+    *,
+    with_lease: bool = False,
+    queue_guids: dict[int, str] | None = None,
 ) -> list[TaskRead]:
-    queues = _guids(session, QueueRow, {t.queue_id for t in tasks})
+    """Tasks (loaded rows or RETURNING rows) as read shapes; `queue_guids` saves a lookup."""
+    known = queue_guids or {}
+    missing = {t.queue_id for t in tasks} - set(known)
+    queues = {**known, **_guids(session, QueueRow, missing)}
     jobs = _guids(session, JobRow, {t.job_id for t in tasks if t.job_id})
     parents = _guids(session, TaskRow, {t.parent_task_id for t in tasks if t.parent_task_id})
     return [

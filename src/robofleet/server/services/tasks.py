@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import JobRow, QueueRow, TaskEventRow, TaskRow
-from robofleet.server.db.tables.queues import NO_DEADLINE, rank_of
+from robofleet.server.db.tables.queues import NO_DEADLINE
 from robofleet.server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.refs import new_guid, parse_ref
@@ -42,8 +42,13 @@ from robofleet.server.services.lookup import find
 from robofleet.server.services.queues import find_queue
 from robofleet.server.services.runtime import Runtime
 from robofleet.server.services.task_filters import filter_from, next_new_tasks, task_conditions
-from robofleet.server.services.task_leases import finish_one, grant_lease, lease_owner
-from robofleet.server.services.task_state import Change, change_task_status
+from robofleet.server.services.task_leases import finish_one, job_for, lease_owner, new_lease
+from robofleet.server.services.task_state import (
+    Change,
+    change_task_status,
+    take_new_tasks,
+    take_rank,
+)
 from robofleet.server.services.task_views import task_read, task_reads
 
 
@@ -59,7 +64,7 @@ def _row_values(queue: QueueRow, name: str, fields: TaskFields, now: datetime) -
         "comment": fields.comment,
         "parameters": fields.parameters,
         "priority": fields.priority,
-        "rank": rank_of(fields.priority),
+        "rank": take_rank(fields.priority, fields.deadline, now),
         "tags": stored_tags(normalize_tags(fields.tags)),
         "status": int(TaskStatus.POSTPONED if postponed else TaskStatus.NEW),
         "postponed_until": fields.postponed_until if postponed else None,
@@ -261,12 +266,28 @@ def filter_read(
         queue = find_queue(session, caller, queue_ref)
         conditions = task_conditions(queue.id, **{**filter_from(fields), "status": None})
         statuses = fields.status or [int(TaskStatus.NEW)]
-        if fields.take and statuses != [int(TaskStatus.NEW)]:
-            raise InvalidInput.for_field("status", "only New tasks can be taken")
-        if statuses == [int(TaskStatus.NEW)]:
-            found = next_new_tasks(
-                session, conditions, now=now, count=fields.offset + 1, lock=fields.take
+        if fields.take:
+            if statuses != [int(TaskStatus.NEW)] or fields.offset:
+                raise InvalidInput.for_field(
+                    "take", "takes the first New task: no other status and no offset"
+                )
+            lease = new_lease(
+                caller, seconds=queue.lease_seconds, job_id=job_for(session, caller, None)
             )
+            rows = take_new_tasks(
+                session,
+                conditions,
+                queue_id=queue.id,
+                count=1,
+                lease=lease,
+                change=Change(caller.principal.name, "taken"),
+                now=now,
+            )
+            if not rows:
+                raise NotFound(f"New task matching the filters in queue '{queue.name}'", "")
+            return task_reads(session, rows, with_lease=True)[0]
+        if statuses == [int(TaskStatus.NEW)]:
+            found = next_new_tasks(session, conditions, count=fields.offset + 1)
         else:
             found = list(
                 session.scalars(
@@ -278,19 +299,7 @@ def filter_read(
             )
         if len(found) <= fields.offset:
             raise NotFound(f"task matching the filters in queue '{queue.name}'", "")
-        task = found[fields.offset]
-        if fields.take:
-            change_task_status(
-                session,
-                task,
-                queue,
-                TaskStatus.IN_PROGRESS,
-                Change(caller.principal.name, "taken"),
-                now=now,
-            )
-            grant_lease(task, caller, seconds=queue.lease_seconds, job_id=None, now=now)
-            session.flush()
-        return task_read(session, task, with_lease=fields.take)
+        return task_read(session, found[fields.offset])
 
 
 def last_task(runtime: Runtime, caller: Caller, queue_ref: int | str) -> TaskRead:
@@ -307,7 +316,7 @@ def update_task(runtime: Runtime, caller: Caller, data: TaskUpdate) -> None:
         _update_fields(session, caller, task, queue, data)
         # Status 1 is a take: it must fail when someone else took the task first.
         if data.status is not None and (data.status != task.status or data.status == 1):
-            _update_status(session, caller, task, queue, data, now)
+            _update_status(session, runtime, caller, task, queue, data, now)
         task.updated_at = now
 
 
@@ -324,7 +333,7 @@ def _update_fields(
         if value is not None:
             setattr(task, name, value)
     if data.priority is not None:
-        task.priority, task.rank = data.priority, rank_of(data.priority)
+        task.priority = data.priority
     if data.name is not None and data.name != task.name:
         task.name = data.name
         task.unique_name = data.name if queue.unique_tasks else None
@@ -342,6 +351,7 @@ def _update_fields(
     if "deadline" in data.model_fields_set:
         task.deadline = data.deadline
         task.deadline_key = data.deadline or NO_DEADLINE
+    task.rank = take_rank(task.priority, task.deadline, utcnow())
     if "output" in data.model_fields_set:
         task.output = data.output
     if data.job is not None:
@@ -350,6 +360,7 @@ def _update_fields(
 
 def _update_status(
     session: Session,
+    runtime: Runtime,
     caller: Caller,
     task: TaskRow,
     queue: QueueRow,
@@ -360,34 +371,43 @@ def _update_status(
     the lease holder finishes it; an operator may set any status by hand."""
     status = TaskStatus(data.status or 0)
     if status == TaskStatus.IN_PROGRESS:
-        if task.status != TaskStatus.NEW:
+        lease = new_lease(
+            caller, seconds=queue.lease_seconds, job_id=job_for(session, caller, data.job)
+        )
+        taken = take_new_tasks(
+            session,
+            [TaskRow.id == task.id],
+            queue_id=task.queue_id,
+            count=1,
+            lease=lease,
+            change=Change(caller.principal.name, "taken"),
+            now=now,
+        )
+        if not taken:
             raise Conflict(
                 f"task {task.guid} is {TaskStatus(task.status).label}; only a New "
                 "task can be taken",
                 code="task_taken",
             )
-        change_task_status(
-            session, task, queue, status, Change(caller.principal.name, "taken"), now=now
-        )
-        grant_lease(task, caller, seconds=queue.lease_seconds, job_id=None, now=now)
         return
     holder = task.status == TaskStatus.IN_PROGRESS and (
         (data.lease_id and data.lease_id.strip().lower() == task.lease_id)
         or task.lease_owner == lease_owner(caller)
     )
-    if holder and status in (
+    finishes = (
         TaskStatus.SUCCESS,
         TaskStatus.FAILED_APPLICATION,
         TaskStatus.FAILED_BUSINESS,
         TaskStatus.POSTPONED,
-    ):
+    )
+    if holder and status in finishes:
         item = FinishItem(
             guid=task.guid,
             lease_id=task.lease_id or "",
             status=int(status),
             postponed_until=data.postponed_until or now,
         )
-        finish_one(session, caller, item, now)
+        finish_one(session, runtime, caller, item, now)
         return
     if caller.principal.robot_id is not None and task.status == TaskStatus.IN_PROGRESS:
         raise Forbidden(f"task {task.guid} is held by another taker", reason="not_lease_holder")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from robofleet.server.api.deps import CallerDep, RuntimeDep
-from robofleet.server.api.routing import sherpa_router
+from robofleet.server.api.routing import ModelResponse, sherpa_router
 from robofleet.server.schemas.base import ResultResponse
 from robofleet.server.schemas.queues import (
     BulkCreate,
@@ -85,18 +85,24 @@ def filter_list_path(
     return tasks.filter_list(runtime, caller, queue, _filters(filters, body))
 
 
-@router.post("/take", summary="Take up to Count New tasks, each with a lease")
-def take(body: TakeRequest, runtime: RuntimeDep, caller: CallerDep) -> TaskList:
+@router.post(
+    "/take", summary="Take up to Count New tasks, each with a lease", response_model=TaskList
+)
+def take(body: TakeRequest, runtime: RuntimeDep, caller: CallerDep) -> ModelResponse:
     """Order: overdue first, then priority High to Low, then nearest deadline, then oldest.
     Each task comes with `lease_id` and `lease_expires_at`; finish it with that lease."""
-    return task_leases.take_tasks(runtime, caller, body)
+    return ModelResponse(task_leases.take_tasks(runtime, caller, body))
 
 
-@router.post("/finish", summary="Finish a taken task (or many, with Items)")
-def finish(body: FinishRequest, runtime: RuntimeDep, caller: CallerDep) -> TaskRead | ItemResults:
+@router.post(
+    "/finish",
+    summary="Finish a taken task (or many, with Items)",
+    response_model=TaskRead | ItemResults,
+)
+def finish(body: FinishRequest, runtime: RuntimeDep, caller: CallerDep) -> ModelResponse:
     """Status 2 Success, 3 Failed (Application), 4 Failed (Business), 5 Postponed (with
     PostponedUntil). Needs the live lease: otherwise 409 and nothing changes."""
-    return task_leases.finish_tasks(runtime, caller, body)
+    return ModelResponse(task_leases.finish_tasks(runtime, caller, body))
 
 
 @router.post("/renew", summary="Extend the lease of taken tasks")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -75,6 +76,13 @@ class TaskRow(Base):
             postgresql_where=text("status = 0"),
         ),
         Index("ix_tasks_queue_status", "queue_id", "status"),
+        # Finding New tasks whose deadline has just passed (services.task_state).
+        Index(
+            "ix_tasks_deadline",
+            "deadline_key",
+            sqlite_where=text("status = 0"),
+            postgresql_where=text("status = 0"),
+        ),
         Index(
             "ix_tasks_lease",
             "lease_expires_at",
@@ -107,7 +115,7 @@ class TaskRow(Base):
     error_message: Mapped[str] = mapped_column(Text, default="")
     error_details: Mapped[str] = mapped_column(Text, default="")
     priority: Mapped[int] = mapped_column(Integer, default=2)
-    # 4 - priority: High sorts first in an ascending index on both stores.
+    # Take order key: 4 - priority (High first), 3 lower once the deadline has passed.
     rank: Mapped[int] = mapped_column(Integer, default=2)
     tags: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[int] = mapped_column(Integer, default=0)
@@ -144,3 +152,7 @@ class TaskEventRow(Base):
     actor: Mapped[str] = mapped_column(String(300), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+TASK_TABLE = cast(Table, TaskRow.__table__)
+"""The tasks table for Core statements on the hot paths (no ORM unit of work)."""

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 09:01:53.362134
+Create Date: 2026-11-23 09:27:35.572776
 """
 
 from collections.abc import Sequence
@@ -708,6 +708,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.create_index("ix_tasks_account_name", ["account_id", "name"], unique=False)
+        batch_op.create_index(
+            "ix_tasks_deadline",
+            ["deadline_key"],
+            unique=False,
+            sqlite_where=sa.text("status = 0"),
+            postgresql_where=sa.text("status = 0"),
+        )
         batch_op.create_index("ix_tasks_job", ["job_id"], unique=False)
         batch_op.create_index(
             "ix_tasks_lease",
@@ -879,6 +886,11 @@ def downgrade() -> None:
             postgresql_where=sa.text("status = 1"),
         )
         batch_op.drop_index("ix_tasks_job")
+        batch_op.drop_index(
+            "ix_tasks_deadline",
+            sqlite_where=sa.text("status = 0"),
+            postgresql_where=sa.text("status = 0"),
+        )
         batch_op.drop_index("ix_tasks_account_name")
 
     op.drop_table("tasks")

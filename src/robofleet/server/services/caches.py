@@ -1,0 +1,123 @@
+"""Read-through caches of rarely changing rows that every request needs (who is calling,
+which queue), so a request does not pay lookups to learn them.
+
+Correctness over speed: a write transaction that touches a watched row empties the cache at
+commit on this node and, with PostgreSQL, on every node through NOTIFY; entries also age
+out after a few seconds as a backstop.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, UOWTransaction
+
+from robofleet.server.db.notify import pg_notify
+from robofleet.server.db.tables import (
+    AccessFolderRow,
+    AccountRow,
+    ApiKeyRow,
+    QueueRow,
+    RoleFolderRow,
+    RoleRow,
+    UserRoleRow,
+    UserRow,
+)
+from robofleet.server.db.tables.robots import RobotRow
+
+CHANNEL = "robofleet_cache"
+IDENTITY_ROWS: tuple[type, ...] = (
+    AccessFolderRow,
+    AccountRow,
+    ApiKeyRow,
+    RoleFolderRow,
+    RoleRow,
+    UserRoleRow,
+    UserRow,
+    RobotRow,
+)
+"""Rows whose change can change who a credential is or what it may do."""
+QUEUE_ROWS: tuple[type, ...] = (QueueRow, AccessFolderRow)
+
+ValueT = TypeVar("ValueT")
+
+
+@dataclass
+class _Entry(Generic[ValueT]):
+    value: ValueT
+    generation: int
+    stored_at: float
+    expires_at: float | None
+
+
+@dataclass
+class WatchedCache(Generic[ValueT]):
+    name: str
+    watched: tuple[type, ...]
+    ttl_seconds: float = 5.0
+    max_entries: int = 10_000
+    _entries: dict[Hashable, _Entry[ValueT]] = field(default_factory=dict)
+    _generation: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, key: Hashable) -> ValueT | None:
+        entry = self._entries.get(key)
+        if entry is None or entry.generation != self._generation:
+            return None
+        if time.monotonic() - entry.stored_at > self.ttl_seconds:
+            return None
+        if entry.expires_at is not None and time.time() >= entry.expires_at:
+            return None
+        return entry.value
+
+    @property
+    def generation(self) -> int:
+        """Read before a lookup and pass to `put`, so a change during the lookup wins."""
+        return self._generation
+
+    def put(
+        self, key: Hashable, value: ValueT, *, generation: int, expires_at: float | None = None
+    ) -> None:
+        with self._lock:
+            if generation != self._generation:
+                return
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = _Entry(value, generation, time.monotonic(), expires_at)
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+
+@dataclass
+class Caches:
+    """The caches of one server process and the wiring that keeps them honest."""
+
+    caches: list[WatchedCache[Any]]
+
+    def on_notify(self, payload: str) -> None:
+        for cache in self.caches:
+            if cache.name == payload:
+                cache.invalidate()
+
+    def watch(self, uses_notify: bool) -> Callable[[], None]:
+        def after_flush(session: Session, _flush: UOWTransaction) -> None:
+            changed = (*session.new, *session.dirty, *session.deleted)
+            for cache in self.caches:
+                flag = f"cache:{cache.name}"
+                if session.info.get(flag) or not any(isinstance(o, cache.watched) for o in changed):
+                    continue
+                session.info[flag] = True
+                if uses_notify:
+                    pg_notify(session, CHANNEL, cache.name)
+                event.listen(session, "after_commit", lambda _s, c=cache: c.invalidate(), once=True)
+
+        event.listen(Session, "after_flush", after_flush)
+        return lambda: event.remove(Session, "after_flush", after_flush)
