@@ -55,17 +55,36 @@ class Server:
 
     def start(self) -> Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ROBOFLEET_")}
-        env.update({"ROBOFLEET_API_KEY": self.key, "ROBOFLEET_ADMIN_PASSWORD": "bench-password",
-                    "ROBOFLEET_LOG_LEVEL": "warning", "ROBOFLEET_WORKERS": str(self.workers),
-                    **self.env})
+        env.update(
+            {
+                "ROBOFLEET_API_KEY": self.key,
+                "ROBOFLEET_ADMIN_PASSWORD": "bench-password",
+                "ROBOFLEET_LOG_LEVEL": "warning",
+                "ROBOFLEET_WORKERS": str(self.workers),
+                **self.env,
+            }
+        )
         if self.database_url:
             env["ROBOFLEET_DATABASE_URL"] = self.database_url.replace(
-                "postgresql://", "postgresql+psycopg://")
+                "postgresql://", "postgresql+psycopg://"
+            )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = (self.data_dir / "server.log").open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "robofleet", "server", "--port", str(self.port),
-             "--data-dir", str(self.data_dir)], env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "robofleet",
+                "server",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -88,8 +107,9 @@ class Client:
     """A keep-alive HTTP/1.1 client with almost no overhead, so the load generator does not
     eat the CPU it measures."""
 
-    def __init__(self, url: str, key: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, url: str, key: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         host, port = url.removeprefix("http://").split(":")
         self.conn = http.client.HTTPConnection(host, int(port), timeout=120)
         self.headers = {"Content-Type": "application/json", **(headers or {})}
@@ -119,5 +139,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    return {"p50": percentile(values, 50), "p95": percentile(values, 95),
-            "p99": percentile(values, 99), "max": max(values), "mean": statistics.fmean(values)}
+    return {
+        "p50": percentile(values, 50),
+        "p95": percentile(values, 95),
+        "p99": percentile(values, 99),
+        "max": max(values),
+        "mean": statistics.fmean(values),
+    }

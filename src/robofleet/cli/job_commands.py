@@ -13,7 +13,6 @@ from rich.table import Table
 from robofleet.cli.client import DEFAULT_SERVER, KeyOption, ServerOption, api, call
 
 app = typer.Typer(no_args_is_help=True)
-robots_app = typer.Typer(no_args_is_help=True)
 console = Console()
 FINAL = {3: "Aborted", 4: "Success", 5: "Failed", 7: "Stopped"}
 
@@ -114,7 +113,6 @@ def list_jobs(
     console.print(f"{page['count']} of {page['total']} jobs")
 
 
-@robots_app.command("list")
 def list_robots(server: ServerOption = DEFAULT_SERVER, key: KeyOption = "") -> None:
     """Robots with their status and last contact."""
     with api(server, key) as client:

@@ -20,7 +20,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("server", help="Run the server (API, web UI, scheduler).")(server_commands.server)
-app.command("robot", help="Run a robot agent that takes and runs jobs.")(robot_commands.robot)
+robot_app = typer.Typer(invoke_without_command=True)
+robot_app.callback()(robot_commands.robot)
+robot_app.command("list", help="Robots with their status.")(job_commands.list_robots)
+app.add_typer(
+    robot_app,
+    name="robot",
+    help="Run a robot agent (robofleet robot --server URL --robot GUID), or list robots.",
+)
 app.add_typer(db_commands.app, name="db", help="Database schema commands.")
 app.add_typer(process_commands.app, name="process", help="Publish process versions.")
 app.add_typer(job_commands.app, name="job", help="Start, follow and list jobs.")

@@ -33,6 +33,7 @@ def configure_logging(level: str) -> None:
 
 
 def robot(
+    ctx: typer.Context,
     server: Annotated[str | None, typer.Option(help="Server URL (env ROBOFLEET_SERVER)")] = None,
     robot_guid: Annotated[
         str | None,
@@ -59,6 +60,9 @@ def robot(
         typer.Option(help="Seconds from a soft stop to the kill (env ROBOFLEET_STOP_GRACE)"),
     ] = None,
 ) -> None:
+    """Run a robot agent that takes and runs jobs (`robofleet robot list` lists robots)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from robofleet.robot.agent import Agent
 
     settings = agent_settings_from(

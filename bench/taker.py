@@ -1,0 +1,47 @@
+"""One benchmark taker process: take and finish until the queue is empty.
+
+python -m bench.taker URL KEY QUEUE BATCH  -> prints "<tasks finished> <seconds>"
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from bench.common import Client
+
+
+def main() -> None:
+    url, key, queue, batch = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    client = Client(url, key)
+    done = 0
+    started = time.perf_counter()
+    while True:
+        status, body = client.post("/api/task/take", {"Queue": queue, "Count": batch})
+        if status != 200:
+            raise SystemExit(f"take answered {status}: {body}")
+        tasks = body["tasks"]
+        if not tasks:
+            break
+        if batch == 1:
+            task = tasks[0]
+            status, _ = client.post(
+                "/api/task/finish", {"Guid": task["guid"], "LeaseId": task["lease_id"], "Status": 2}
+            )
+        else:
+            status, _ = client.post(
+                "/api/task/finish",
+                {
+                    "Items": [
+                        {"Guid": t["guid"], "LeaseId": t["lease_id"], "Status": 2} for t in tasks
+                    ]
+                },
+            )
+        if status != 200:
+            raise SystemExit(f"finish answered {status}")
+        done += len(tasks)
+    print(done, time.perf_counter() - started, flush=True)
+
+
+if __name__ == "__main__":
+    main()

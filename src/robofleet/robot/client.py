@@ -1,0 +1,255 @@
+"""A small typed HTTP client for the robot protocol (docs/robot-protocol.md).
+
+Network errors and 5xx answers are retried with exponential back-off; 4xx answers are not
+(they raise ServerRefused). Each thread of the agent uses its own client.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from robofleet import __version__
+from robofleet.robot.files import replace, sha256_file, temp_path_beside
+from robofleet.robot.protocol import (
+    READY,
+    Assignment,
+    ChecksumMismatch,
+    HeartbeatReply,
+    ServerRefused,
+    Unreachable,
+    machine_fields,
+    update_body,
+)
+
+log = logging.getLogger(__name__)
+
+FIRST_DELAY, MAX_DELAY = 0.5, 10.0
+_RETRYABLE = {408, 429}
+
+
+class RobotClient:
+    """`retry` on every call: seconds to keep trying (0: one attempt), or None to keep trying
+    until the request gets through or `cancel` is set (then after at least one attempt)."""
+
+    def __init__(
+        self,
+        server: str,
+        robot_guid: str,
+        *,
+        cancel: threading.Event | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.server = server
+        self.robot_guid = robot_guid
+        self.cancel = cancel or threading.Event()
+        token = base64.b64encode(robot_guid.encode()).decode()
+        self._http = httpx.Client(
+            base_url=server,
+            headers={
+                "Authorization": f"Basic {token}",
+                "User-Agent": f"robofleet-robot/{__version__}",
+            },
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            transport=transport,
+        )
+        self._failing = False
+        self._machine: dict[str, str] | None = None
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> RobotClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def heartbeat(
+        self,
+        status: int,
+        job_guid: str | None = None,
+        job_name: str | None = None,
+        *,
+        retry: float | None = None,
+    ) -> HeartbeatReply:
+        body = {
+            "RobotGUID": self.robot_guid,
+            **self._machine_fields(),
+            "Status": status,
+            "JobGUID": job_guid or "",
+            "JobName": job_name or "",
+            "JobType": 1,
+            "Version": __version__,
+        }
+        data = self._json(self._call("POST", "/api/robot/heartbeat", body=body, retry=retry))
+        return HeartbeatReply(
+            error_code=int(data.get("HeartbeatErrorCode", 0)),
+            error_text=str(data.get("ErrorText", "")),
+            has_new_job=bool(data.get("HasNewJob", 0)),
+            active=bool(data.get("Active", 1)),
+            command=str(data.get("Command", "")),
+        )
+
+    def wait_job(self, timeout: float, *, retry: float | None = None) -> Assignment:
+        body = {"RobotGUID": self.robot_guid, "Timeout": timeout}
+        # The server holds the request up to `timeout`: read for longer than that.
+        response = self._call(
+            "POST", "/api/robot/waitJob", body=body, retry=retry, timeout=timeout + 30.0
+        )
+        return Assignment.from_reply(self._json(response))
+
+    def consume_next_job(self, *, retry: float | None = None) -> Assignment:
+        body = {"RobotGUID": self.robot_guid, "Status": READY}
+        return Assignment.from_reply(
+            self._json(self._call("POST", "/api/robot/consumeNextJob", body=body, retry=retry))
+        )
+
+    def update_job(
+        self,
+        guid: str,
+        status: int | None = None,
+        progress: int | None = None,
+        return_value: Any = None,
+        message: str | None = None,
+        *,
+        retry: float | None = None,
+    ) -> None:
+        self._call(
+            "PUT",
+            "/api/job/update",
+            body=update_body(guid, status, progress, return_value, message),
+            retry=retry,
+        )
+
+    def send_report(self, body: dict[str, Any], *, retry: float | None = None) -> None:
+        """A job/update body as stored in the outbox."""
+        self._call("PUT", "/api/job/update", body=body, retry=retry)
+
+    def send_logs(self, lines: list[dict[str, Any]], *, retry: float | None = 0) -> int:
+        data = self._json(self._call("POST", "/api/log/create", body={"Lines": lines}, retry=retry))
+        return int(data.get("count", len(lines)))
+
+    def read_job(self, guid: str, *, retry: float | None = None) -> dict[str, Any]:
+        return self._json(self._call("GET", f"/api/job/read/{guid}", retry=retry))
+
+    def download_package(
+        self, version_guid: str, dest: Path, expected_sha256: str, *, retry: float | None = None
+    ) -> None:
+        """Stream the package to `dest`, which appears only once its SHA-256 is verified."""
+        expected = expected_sha256.strip().lower()
+        deadline = None if retry is None else time.monotonic() + retry
+        delay = FIRST_DELAY
+        while True:
+            temp = temp_path_beside(dest)
+            try:
+                announced = self._stream_to(f"/api/processVersion/download/{version_guid}", temp)
+                actual = sha256_file(temp)
+                if expected and actual != expected:
+                    raise ChecksumMismatch(
+                        f"package {version_guid}: SHA-256 {actual}, expected {expected}"
+                    )
+                if announced and announced != actual:
+                    raise ChecksumMismatch(
+                        f"package {version_guid}: SHA-256 {actual}, server announced {announced}"
+                    )
+                replace(temp, dest)
+                return
+            except (httpx.HTTPError, _Retryable) as exc:
+                self._give_up_or_pause(f"download failed: {exc}", retry, deadline, delay)
+                delay = min(delay * 2, MAX_DELAY)
+            finally:
+                temp.unlink(missing_ok=True)
+
+    def _stream_to(self, path: str, temp: Path) -> str:
+        dest_dir = temp.parent
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        with self._http.stream("GET", path, timeout=httpx.Timeout(60.0, connect=10.0)) as reply:
+            if reply.status_code >= 400:
+                reply.read()
+                if reply.status_code >= 500 or reply.status_code in _RETRYABLE:
+                    raise _Retryable(f"HTTP {reply.status_code}")
+                raise ServerRefused.from_response(reply)
+            with temp.open("wb") as handle:
+                for chunk in reply.iter_bytes(1 << 20):
+                    handle.write(chunk)
+            self._recovered()
+            return str(reply.headers.get("X-Sha256", "")).strip().lower()
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        retry: float | None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        deadline = None if retry is None else time.monotonic() + retry
+        delay = FIRST_DELAY
+        extra: dict[str, Any] = (
+            {} if timeout is None else {"timeout": httpx.Timeout(timeout, connect=10.0)}
+        )
+        while True:
+            try:
+                response = self._http.request(method, path, json=body, **extra)
+            except httpx.HTTPError as exc:
+                problem = f"{method} {path}: {type(exc).__name__}: {exc}"
+            else:
+                status = response.status_code
+                if status < 400:
+                    self._recovered()
+                    return response
+                if status < 500 and status not in _RETRYABLE:
+                    raise ServerRefused.from_response(response)
+                problem = f"{method} {path}: HTTP {status}"
+            self._give_up_or_pause(problem, retry, deadline, delay)
+            delay = min(delay * 2, MAX_DELAY)
+
+    def _give_up_or_pause(
+        self, problem: str, retry: float | None, deadline: float | None, delay: float
+    ) -> None:
+        if retry is None:
+            if self.cancel.is_set():
+                raise Unreachable(problem, cancelled=True)
+        elif deadline is not None and time.monotonic() + delay > deadline:
+            raise Unreachable(problem)
+        if not self._failing:
+            log.warning("server not reachable, retrying: %s", problem)
+            self._failing = True
+        else:
+            log.debug("still not reachable: %s", problem)
+        if retry is None:
+            if self.cancel.wait(delay):
+                raise Unreachable(problem, cancelled=True)
+        else:
+            time.sleep(delay)
+
+    def _recovered(self) -> None:
+        if self._failing:
+            log.info("server reachable again")
+            self._failing = False
+
+    @staticmethod
+    def _json(response: httpx.Response) -> dict[str, Any]:
+        try:
+            data = response.json()
+        except ValueError:
+            raise ServerRefused(response.status_code, "bad_response", "not JSON") from None
+        return data if isinstance(data, dict) else {"value": data}
+
+    def _machine_fields(self) -> dict[str, str]:
+        if self._machine is None:
+            self._machine = machine_fields(self.server)
+        return self._machine
+
+
+class _Retryable(Exception):
+    pass

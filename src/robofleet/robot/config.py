@@ -1,0 +1,87 @@
+"""Agent settings: environment variables prefixed ROBOFLEET_, typed and validated at start."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_work_dir(data: dict[str, Any]) -> Path:
+    return Path.home() / ".robofleet-robot" / str(data["robot_guid"])
+
+
+def _default_cache_dir(data: dict[str, Any]) -> Path:
+    return Path(data["work_dir"]) / "cache"
+
+
+class AgentSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROBOFLEET_", extra="ignore")
+
+    server: str = Field(description="Server URL, e.g. http://127.0.0.1:8000.")
+    robot_guid: str = Field(description="The robot's GUID (also its credential).")
+    work_dir: Path = Field(
+        default_factory=_default_work_dir,
+        description="Job folders and the outbox; default ~/.robofleet-robot/<robot guid>.",
+    )
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        description="Packages, virtual environments and the SDK copy; may be shared by agents.",
+    )
+    heartbeat_interval: float = Field(5.0, gt=0, le=300, description="Seconds between beats.")
+    wait_timeout: float = Field(30.0, ge=1, le=60, description="Long-poll seconds of waitJob.")
+    stop_grace: float = Field(30.0, ge=0, description="Seconds from a soft stop to the kill.")
+    log_flush_interval: float = Field(0.25, gt=0, le=60, description="Seconds between log posts.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("server")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")) or value.endswith("://"):
+            raise ValueError("must be an http:// or https:// URL such as http://127.0.0.1:8000")
+        return value
+
+    @field_validator("robot_guid")
+    @classmethod
+    def _guid(cls, value: str) -> str:
+        try:
+            return str(uuid.UUID(value.strip()))
+        except ValueError:
+            raise ValueError(
+                "must be the robot's GUID, a UUID such as 3f2a8c1e-5b7d-4e9f-a1c2-0d3e4f5a6b7c"
+            ) from None
+
+    @field_validator("work_dir", "cache_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # Jobs run in their own folder: every path handed to them must be absolute.
+        return value.expanduser().absolute()
+
+
+class AgentSettingsError(Exception):
+    """Settings that failed validation, rendered one line per bad variable."""
+
+
+_SECRET_VARIABLES = {"ROBOFLEET_ROBOT_GUID"}
+
+
+def load_agent_settings(**overrides: object) -> AgentSettings:
+    try:
+        return AgentSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            if error["type"] == "default_factory_not_called":
+                continue  # follows from another error, already listed
+            name = "ROBOFLEET_" + "_".join(str(part) for part in error["loc"]).upper()
+            if error["type"] == "missing":
+                lines.append(f"{name}: required")
+                continue
+            shown = "hidden" if name in _SECRET_VARIABLES else repr(error.get("input"))
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name}: {message} (got {shown})")
+        raise AgentSettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None

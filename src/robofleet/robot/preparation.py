@@ -1,0 +1,80 @@
+"""Getting a job ready to start: its package in the cache and laid out in the job's folder,
+the manifest that says how to run it, and the Python (maybe a fresh venv) to run it with."""
+
+from __future__ import annotations
+
+import threading
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from robofleet.robot.client import RobotClient
+from robofleet.robot.config import AgentSettings
+from robofleet.robot.environments import EnvironmentBuildError, python_for, sdk_path
+from robofleet.robot.files import LockTimeout
+from robofleet.robot.packages import (
+    Manifest,
+    PackageError,
+    fetch_package,
+    lay_out,
+    package_file_name,
+    resolve_manifest,
+)
+from robofleet.robot.protocol import ChecksumMismatch, ServerRefused, Unreachable
+
+PREPARE_ERRORS = (
+    PackageError,
+    ChecksumMismatch,
+    EnvironmentBuildError,
+    ServerRefused,
+    Unreachable,
+    LockTimeout,
+    OSError,
+    zipfile.BadZipFile,
+    ValueError,
+)
+"""What makes a job fail before it starts (the reason becomes its message)."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    manifest: Manifest
+    python: Path
+    sdk: Path
+
+
+def prepare(
+    settings: AgentSettings,
+    version: dict[str, Any],
+    job_dir: Path,
+    *,
+    cancel: threading.Event,
+    log: Callable[..., None],
+    transport: httpx.BaseTransport | None = None,
+) -> Prepared:
+    """Runs on a helper thread; `cancel` (a stop or abort meanwhile) cuts downloads and
+    environment builds short. `log(level, message, **fields)` writes to the job's log."""
+    version_guid = str(version.get("GUID", ""))
+    sha = str(version.get("Sha256") or "")
+    with RobotClient(
+        settings.server, settings.robot_guid, cancel=cancel, transport=transport
+    ) as client:
+        package = fetch_package(client, settings.cache_dir, version_guid, sha, retry=None)
+    lay_out(package, package_file_name(version), job_dir)
+    manifest = resolve_manifest(version, job_dir)
+    requirements = job_dir / manifest.requirements if manifest.requirements else None
+    if requirements is not None:
+        log("Info", f"preparing the environment for {manifest.requirements}")
+    python = python_for(
+        settings.cache_dir,
+        sha,
+        requirements,
+        kind=manifest.kind,
+        on_output=lambda line: log("Info", line, source="pip"),
+        cancelled=cancel.is_set,
+    )
+    return Prepared(manifest, python, sdk_path(settings.cache_dir))

@@ -1,0 +1,84 @@
+"""A small JSON client over urllib (the SDK is standard library only).
+
+Credentials: inside a robot, the robot's GUID (the agent sets ROBOFLEET_ROBOT_GUID);
+outside one, an API key in ROBOFLEET_API_KEY. The server is ROBOFLEET_SERVER.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from robofleet.sdk import context
+
+RETRIES = 4
+
+
+class RobofleetError(Exception):
+    """The server refused a call; `status` and `code` say why, `message` in words."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class NotConfigured(RobofleetError):
+    def __init__(self, what: str) -> None:
+        super().__init__(0, "not_configured", what)
+
+
+def _headers() -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    robot = context.robot_guid()
+    key = os.environ.get("ROBOFLEET_API_KEY", "").strip()
+    if robot:
+        headers["Authorization"] = "Basic " + base64.b64encode(robot.encode()).decode()
+    elif key:
+        headers["Key"] = key
+    else:
+        raise NotConfigured("no credentials: run inside a robot or set ROBOFLEET_API_KEY")
+    return headers
+
+
+def call(method: str, path: str, body: Any = None, *, timeout: float = 60) -> Any:
+    """One API call; network errors and 5xx are retried a few times with back-off."""
+    server = context.server_url()
+    if not server:
+        raise NotConfigured("no server: run inside a robot or set ROBOFLEET_SERVER")
+    if not server.startswith(("http://", "https://")):
+        raise NotConfigured(f"ROBOFLEET_SERVER must be an http(s) URL, not {server!r}")
+    data = json.dumps(body).encode() if body is not None else None
+    delay = 0.5
+    for attempt in range(RETRIES + 1):
+        url = server.rstrip("/") + path  # http(s) only, checked above
+        request = urllib.request.Request(url, data, _headers(), method=method)  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                raw = response.read()
+                return json.loads(raw) if raw else None
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500 or attempt == RETRIES:
+                raise _error(exc) from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError):
+            if attempt == RETRIES:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 8)
+    raise AssertionError("unreachable")
+
+
+def _error(exc: urllib.error.HTTPError) -> RobofleetError:
+    try:
+        body = json.loads(exc.read() or b"{}")
+    except ValueError:
+        body = {}
+    return RobofleetError(
+        exc.code, str(body.get("code", "http_error")), str(body.get("message", exc.reason))
+    )

@@ -1,0 +1,123 @@
+"""The job script's side of the agent: parameters in; log lines, progress, a return value and
+the stop request through files in the control folder (the server need not be reachable)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from robofleet.sdk import context
+
+LEVELS = ("Debug", "Info", "Notice", "Warning", "Error", "Critical")
+_ALIASES = {"warn": "Warning", "exception": "Error", "fatal": "Critical"}
+_write_lock = threading.Lock()
+
+
+def parameters() -> dict[str, Any]:
+    """The job's parameters ({} outside a robot); a fresh copy on every call."""
+    return context.job_parameters()
+
+
+def parameter(name: str, default: Any = None) -> Any:
+    return context.job_parameters().get(name, default)
+
+
+def default_task() -> dict[str, Any] | None:
+    """The job's default task, or None."""
+    return context.default_task()
+
+
+def job_guid() -> str | None:
+    return context.job_guid()
+
+
+def robot_guid() -> str | None:
+    return context.robot_guid()
+
+
+def _level(level: str) -> str:
+    text = str(level).strip().lower()
+    for name in LEVELS:
+        if text == name.lower():
+            return name
+    if text in _ALIASES:
+        return _ALIASES[text]
+    raise ValueError(f"log level must be one of {', '.join(LEVELS)}, not {level!r}")
+
+
+def log(level: str, message: str, **fields: Any) -> None:
+    """Write one log line for the job (to stderr outside a robot). Safe from several threads."""
+    name = _level(level)
+    control = context.control_dir()
+    if control is None:
+        extra = f" {json.dumps(fields, default=str)}" if fields else ""
+        sys.stderr.write(f"{name.upper()} {message}{extra}\n")
+        sys.stderr.flush()
+        return
+    record = {
+        "time": datetime.now(UTC).isoformat(),
+        "level": name,
+        "message": str(message),
+        "fields": fields,
+    }
+    data = (json.dumps(record, default=str) + "\n").encode("utf-8")
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+    with _write_lock:
+        # One write call per line: lines from several threads or processes never interleave.
+        fd = os.open(control / "log.jsonl", flags, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+
+def set_progress(n: int) -> None:
+    """Report how far the job is, 0 to 100."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 100:
+        raise ValueError(f"progress must be an integer from 0 to 100, not {n!r}")
+    control = context.control_dir()
+    if control is None:
+        sys.stderr.write(f"PROGRESS {n}\n")
+        return
+    _atomic_write(control / "progress", str(n))
+
+
+def set_return_value(value: Any) -> None:
+    """The job's result: any JSON-serialisable value. The last call wins."""
+    text = json.dumps(value, allow_nan=False)  # fails here, in the script, if not JSON
+    control = context.control_dir()
+    if control is None:
+        sys.stderr.write(f"RETURN VALUE {text}\n")
+        return
+    _atomic_write(control / "return_value.json", text)
+
+
+def should_stop() -> bool:
+    """True once a soft stop was requested: finish the current item and return."""
+    control = context.control_dir()
+    return control is not None and (control / "stop").exists()
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    # The agent reads these files while the job runs: it must never see half of one.
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        for attempt in range(50):
+            try:
+                Path(temp).replace(path)
+                return
+            except PermissionError:  # Windows: the agent has the file open right now
+                if attempt == 49:
+                    raise
+                time.sleep(0.02)
+    finally:
+        Path(temp).unlink(missing_ok=True)
