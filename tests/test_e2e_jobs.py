@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 
 from tests.conftest import Tenant
 from tests.support.agent import AgentProcess
-from tests.support.fleet import create_job, make_process, make_robot, upload_version, zip_package
+from tests.support.fleet import create_job, make_process, make_robot, zip_package
 from tests.support.queues import eventually
 
 PYTHON_JOB = """
