@@ -42,6 +42,9 @@ Has Month
 def agents(tenant: Tenant, tmp_path: Path) -> Iterator[list[AgentProcess]]:
     started: list[AgentProcess] = []
     yield started
+    for agent in started:  # all at once: each idle agent may take a wait-timeout to leave
+        if agent.process and agent.process.poll() is None:
+            agent.process.terminate()
     for agent in started:
         agent.stop()
 
