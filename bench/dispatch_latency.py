@@ -96,7 +96,7 @@ def measure(store: str, jobs: int) -> dict[str, float]:
                 latencies.append((started_ts - called) * 1000)
         finally:
             agent.terminate()
-            agent.wait(timeout=30)
+            agent.wait(timeout=60)
             engine.dispose()
             server.stop()
             if url:

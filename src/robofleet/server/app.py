@@ -37,7 +37,13 @@ from robofleet.server.db.notify import PgListener
 from robofleet.server.db.session import Database
 from robofleet.server.scheduler.loop import Scheduler
 from robofleet.server.services.caches import CHANNEL as CACHE_CHANNEL
-from robofleet.server.services.caches import IDENTITY_ROWS, QUEUE_ROWS, Caches, WatchedCache
+from robofleet.server.services.caches import (
+    IDENTITY_ROWS,
+    PROCESS_ROWS,
+    QUEUE_ROWS,
+    Caches,
+    WatchedCache,
+)
 from robofleet.server.services.runtime import Runtime
 from robofleet.server.services.security import TokenCodec, load_or_create_secret
 from robofleet.server.services.wakeups import CHANNEL, Wakeups
@@ -79,6 +85,7 @@ def build_runtime(settings: Settings) -> Runtime:
         wakeups=Wakeups(uses_notify=not db.is_sqlite),
         principals=WatchedCache("principals", IDENTITY_ROWS),
         queues=WatchedCache("queues", QUEUE_ROWS),
+        documents=WatchedCache("documents", PROCESS_ROWS),
     )
 
 
@@ -88,7 +95,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         runtime.wakeups.bind(asyncio.get_running_loop())
-        caches = Caches([runtime.principals, runtime.queues])
+        caches = Caches([runtime.principals, runtime.queues, runtime.documents])
         stop_watching = caches.watch(runtime.wakeups.uses_notify)
         listeners: list[PgListener] = []
         if runtime.wakeups.uses_notify:

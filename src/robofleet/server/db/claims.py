@@ -1,57 +1,142 @@
-"""Atomic claims. With the engine set-up, the only dialect-specific queries.
+"""Atomic claims of jobs, and the robot-protocol lookups that run on every heartbeat.
 
 PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent claimers skip each other's rows instead of
 waiting. SQLite: the claim runs in a write transaction opened with BEGIN IMMEDIATE, which
 already excludes every other writer, so a plain SELECT then UPDATE is atomic.
+
+The statements are built once per dialect with bound parameters (`p_` prefixed): a heartbeat
+pays neither statement construction nor cache-key work.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import literal_int
-from robofleet.server.db.tables import JobRow
-from robofleet.server.domain.jobs import JobStatus
-
-
-def next_job_for_robot(
-    session: Session, *, account_id: int, robot_id: int, group_ids: list[int]
-) -> JobRow | None:
-    """The pending job this robot should take: its own, its groups', or anyone's; highest
-    priority first, then oldest. The row is locked for the caller's transaction."""
-    eligible = or_(
-        JobRow.requested_robot_id == robot_id,
-        and_(
-            JobRow.requested_robot_id.is_(None),
-            or_(JobRow.robot_group_id.is_(None), JobRow.robot_group_id.in_(group_ids))
-            if group_ids
-            else JobRow.robot_group_id.is_(None),
-        ),
-    )
-    query = (
-        select(JobRow)
-        .where(
-            JobRow.account_id == account_id,
-            JobRow.status == literal_int(JobStatus.PENDING),
-            JobRow.claimed_at.is_(None),
-            JobRow.is_deleted.is_(False),
-            eligible,
-        )
-        .order_by(JobRow.priority.desc(), JobRow.id)
-        .limit(1)
-    )
-    return session.scalar(skip_locked(session, query))
-
+from robofleet.server.db.tables import JobRow, RobotGroupMemberRow, RobotRow, TaskRow
+from robofleet.server.domain.jobs import ACTIVE, JobStatus
 
 SelectT = TypeVar("SelectT", bound=Select[Any])
 
 
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def skip_locked(session: Session, query: SelectT) -> SelectT:
     """Lock the selected rows, skipping rows other transactions hold (PostgreSQL)."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True)
-    return query
+    return query.with_for_update(skip_locked=True) if is_postgres(session) else query
+
+
+@cache
+def _eligible_pending() -> Any:
+    """Pending, untaken jobs the robot `p_robot` may take: its own, its groups', anyone's."""
+    groups = select(RobotGroupMemberRow.group_id).where(
+        RobotGroupMemberRow.robot_id == bindparam("p_robot")
+    )
+    return and_(
+        JobRow.account_id == bindparam("p_account"),
+        JobRow.status == literal_int(JobStatus.PENDING),
+        JobRow.claimed_at.is_(None),
+        JobRow.is_deleted == false(),
+        or_(
+            JobRow.requested_robot_id == bindparam("p_robot"),
+            and_(
+                JobRow.requested_robot_id.is_(None),
+                or_(JobRow.robot_group_id.is_(None), JobRow.robot_group_id.in_(groups)),
+            ),
+        ),
+    )
+
+
+@cache
+def _next_job(postgres: bool) -> Select[JobRow]:
+    query = (
+        select(JobRow)
+        .where(_eligible_pending())
+        .order_by(JobRow.priority.desc(), JobRow.id)
+        .limit(1)
+    )
+    return query.with_for_update(skip_locked=True) if postgres else query
+
+
+@cache
+def _any_job() -> Select[int]:
+    return select(JobRow.id).where(_eligible_pending()).limit(1)
+
+
+def next_job_for_robot(session: Session, *, account_id: int, robot_id: int) -> JobRow | None:
+    """The pending job this robot should take: highest priority first, then oldest. The row
+    is locked for the caller's transaction."""
+    return session.scalar(
+        _next_job(is_postgres(session)), {"p_account": account_id, "p_robot": robot_id}
+    )
+
+
+def has_job_for_robot(session: Session, *, account_id: int, robot_id: int) -> bool:
+    return session.scalar(_any_job(), {"p_account": account_id, "p_robot": robot_id}) is not None
+
+
+@cache
+def _held_jobs() -> Select[JobRow]:
+    return (
+        select(JobRow)
+        .where(
+            JobRow.robot_id == bindparam("p_robot"),
+            or_(
+                JobRow.status.in_([int(s) for s in ACTIVE]),
+                and_(JobRow.status == int(JobStatus.PENDING), JobRow.claimed_at.is_not(None)),
+            ),
+        )
+        .with_for_update()
+    )
+
+
+def jobs_held_by(session: Session, robot_id: int) -> list[JobRow]:
+    """Jobs the robot has taken and not ended (running, stopping, unknown, or not started)."""
+    return list(session.scalars(_held_jobs(), {"p_robot": robot_id}))
+
+
+@cache
+def _robot_by_id() -> Select[RobotRow]:
+    return (
+        select(RobotRow)
+        .where(RobotRow.id == bindparam("p_id"), RobotRow.is_deleted == false())
+        .with_for_update()
+    )
+
+
+@cache
+def _robot_by_guid() -> Select[RobotRow]:
+    return (
+        select(RobotRow)
+        .where(
+            RobotRow.guid == bindparam("p_guid"),
+            RobotRow.account_id == bindparam("p_account"),
+            RobotRow.is_deleted == false(),
+        )
+        .with_for_update()
+    )
+
+
+def robot_by_id(session: Session, robot_id: int) -> RobotRow | None:
+    return session.scalar(_robot_by_id(), {"p_id": robot_id})
+
+
+def robot_by_guid(session: Session, account_id: int, guid: str) -> RobotRow | None:
+    return session.scalar(_robot_by_guid(), {"p_guid": guid, "p_account": account_id})
+
+
+@cache
+def _leases_of_robot() -> Select[int, int | None, int | None]:
+    return select(TaskRow.id, TaskRow.lease_seconds, TaskRow.job_id).where(
+        TaskRow.lease_robot_id == bindparam("p_robot"), TaskRow.status == 1
+    )
+
+
+def leases_of_robot(session: Session, robot_id: int) -> list[tuple[int, int | None, int | None]]:
+    return [tuple(row) for row in session.execute(_leases_of_robot(), {"p_robot": robot_id})]  # type: ignore[misc]

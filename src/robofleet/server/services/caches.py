@@ -22,6 +22,8 @@ from robofleet.server.db.tables import (
     AccessFolderRow,
     AccountRow,
     ApiKeyRow,
+    ProcessRow,
+    ProcessVersionRow,
     QueueRow,
     RoleFolderRow,
     RoleRow,
@@ -35,6 +37,8 @@ IDENTITY_ROWS: tuple[type, ...] = (
     AccessFolderRow,
     AccountRow,
     ApiKeyRow,
+    ProcessRow,
+    ProcessVersionRow,
     RoleFolderRow,
     RoleRow,
     UserRoleRow,
@@ -43,6 +47,7 @@ IDENTITY_ROWS: tuple[type, ...] = (
 )
 """Rows whose change can change who a credential is or what it may do."""
 QUEUE_ROWS: tuple[type, ...] = (QueueRow, AccessFolderRow)
+PROCESS_ROWS: tuple[type, ...] = (ProcessRow, ProcessVersionRow)
 
 ValueT = TypeVar("ValueT")
 

@@ -78,11 +78,30 @@ def job_read(session: Session, job: JobRow) -> JobRead:
     return job_reads(session, JobRow.id == job.id)[0]
 
 
-def robot_documents(session: Session, job: JobRow) -> tuple[str, str]:
-    """`Job` and `ProcessVersion` as JSON strings, the form consumeNextJob returns."""
+def version_document(session: Session, job: JobRow) -> dict[str, Any]:
+    """The ProcessVersion document of a job's version (cacheable: versions do not change
+    their package, and a rename empties the cache)."""
     process = session.get(ProcessRow, job.process_id)
     version = session.get(ProcessVersionRow, job.process_version_id)
     assert process is not None and version is not None
+    return {
+        "GUID": version.guid,
+        "Id": version.id,
+        "Name": version.name,
+        "ProcessGUID": process.guid,
+        "ProcessName": process.name,
+        "Kind": version.kind,
+        "EntryPoint": version.entry_point,
+        "Requirements": version.requirements,
+        "Sha256": version.sha256,
+        "Size": version.size,
+        "FileName": version.file_name,
+        "DownloadUrl": f"/api/processVersion/download/{version.guid}",
+    }
+
+
+def robot_documents(job: JobRow, version_doc: dict[str, Any]) -> tuple[str, str]:
+    """`Job` and `ProcessVersion` as JSON strings, the form consumeNextJob returns."""
     job_doc = {
         "GUID": job.guid,
         "Id": job.id,
@@ -93,22 +112,10 @@ def robot_documents(session: Session, job: JobRow) -> tuple[str, str]:
         "Parameters": job.parameters,
         "StopAfter": unix_time(job.stop_after),
         "AbortAfter": unix_time(job.abort_after),
-        "ProcessGUID": process.guid,
-        "ProcessName": process.name,
+        "ProcessGUID": version_doc["ProcessGUID"],
+        "ProcessName": version_doc["ProcessName"],
         "CreatedAt": unix_time(job.created_at),
         "ServerTime": unix_time(utcnow()),
     }
-    version_doc = {
-        "GUID": version.guid,
-        "Id": version.id,
-        "Name": version.name,
-        "ProcessGUID": process.guid,
-        "Kind": version.kind,
-        "EntryPoint": version.entry_point,
-        "Requirements": version.requirements,
-        "Sha256": version.sha256,
-        "Size": version.size,
-        "FileName": version.file_name,
-        "DownloadUrl": f"/api/processVersion/download/{version.guid}",
-    }
-    return json.dumps(job_doc), json.dumps(version_doc)
+    version = {k: v for k, v in version_doc.items() if k != "ProcessName"}
+    return json.dumps(job_doc), json.dumps(version)

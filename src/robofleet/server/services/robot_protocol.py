@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db import claims
 from robofleet.server.db.base import utcnow
-from robofleet.server.db.tables import JobRow, RobotGroupMemberRow, RobotRow
+from robofleet.server.db.tables import JobRow, RobotRow
 from robofleet.server.domain.errors import Forbidden
 from robofleet.server.domain.jobs import ACTIVE, FINAL, JobStatus
 from robofleet.server.domain.permissions import Action, Screen
@@ -30,7 +31,7 @@ from robofleet.server.schemas.robots import (
 )
 from robofleet.server.services.caller import Caller
 from robofleet.server.services.job_state import change_job_status
-from robofleet.server.services.job_views import robot_documents
+from robofleet.server.services.job_views import robot_documents, version_document
 from robofleet.server.services.robots import set_robot_status
 from robofleet.server.services.runtime import Runtime
 from robofleet.server.services.task_leases import renew_for_robot
@@ -47,9 +48,7 @@ class RobotIds:
     robot_id: int
 
 
-def _robot(
-    session: Session, caller: Caller | None, robot_guid: str | None, *, lock: bool = True
-) -> RobotRow | None:
+def _robot(session: Session, caller: Caller | None, robot_guid: str | None) -> RobotRow | None:
     """The calling robot. A robot's credentials name it; keys and users name it in the body."""
     if caller is None:
         return None
@@ -59,39 +58,27 @@ def _robot(
             raise Forbidden(
                 "RobotGUID names another robot than the credentials", reason="robot_mismatch"
             )
-        condition = RobotRow.id == principal.robot_id
-    else:
-        caller.require(Screen.ROBOT, Action.UPDATE)
-        if not robot_guid or not is_guid(robot_guid):
-            return None
-        condition = and_(
-            RobotRow.guid == robot_guid.strip().lower(), RobotRow.account_id == caller.account_id
-        )
-    query = select(RobotRow).where(condition, RobotRow.is_deleted.is_(False))
-    if lock:
-        query = query.with_for_update()
-    return session.scalar(query)
+        return claims.robot_by_id(session, principal.robot_id)
+    caller.require(Screen.ROBOT, Action.UPDATE)
+    if not robot_guid or not is_guid(robot_guid):
+        return None
+    return claims.robot_by_guid(session, caller.account_id, robot_guid.strip().lower())
 
 
-def _busy_job(session: Session, robot: RobotRow) -> JobRow | None:
-    return session.scalar(
-        select(JobRow)
-        .where(
-            JobRow.robot_id == robot.id,
-            or_(
-                JobRow.status.in_([int(s) for s in ACTIVE]),
-                and_(JobRow.status == int(JobStatus.PENDING), JobRow.claimed_at.is_not(None)),
-            ),
-        )
-        .limit(1)
-    )
+def _version_document(runtime: Runtime, session: Session, job: JobRow) -> dict[str, Any]:
+    cached = runtime.documents.get(job.process_version_id)
+    if cached is not None:
+        return cached
+    generation = runtime.documents.generation
+    document = version_document(session, job)
+    runtime.documents.put(job.process_version_id, document, generation=generation)
+    return document
 
 
-def _group_ids(session: Session, robot: RobotRow) -> list[int]:
-    return list(
-        session.scalars(
-            select(RobotGroupMemberRow.group_id).where(RobotGroupMemberRow.robot_id == robot.id)
-        )
+def _holds(job: JobRow) -> bool:
+    """Whether a job still occupies its robot: running, stopping, unknown, or taken."""
+    return JobStatus(job.status) in ACTIVE or (
+        job.status == JobStatus.PENDING and job.claimed_at is not None
     )
 
 
@@ -112,12 +99,13 @@ def heartbeat(runtime: Runtime, caller: Caller | None, data: HeartbeatRequest) -
         reported = RobotStatus(data.status)
         if reported in (RobotStatus.READY, RobotStatus.WORKING):
             set_robot_status(robot, reported)
+        held = claims.jobs_held_by(session, robot.id)
         code = 0
         running: JobRow | None = None
         if data.job_guid:
-            code, running = _reconcile_running(session, robot, data.job_guid.strip().lower())
+            code, running = _reconcile_running(session, robot, data.job_guid.strip().lower(), held)
         elif reported == RobotStatus.READY:
-            _reconcile_idle(session, robot)
+            _reconcile_idle(session, held)
         renew_for_robot(session, robot.id, running.id if running else None, now)
         if not robot.is_active:
             return HeartbeatResponse(
@@ -126,25 +114,18 @@ def heartbeat(runtime: Runtime, caller: Caller | None, data: HeartbeatRequest) -
                 command="stop",
                 error_text="the robot is switched off",
             )
-        has_new = (
-            _busy_job(session, robot) is None
-            and claims.next_job_for_robot(
-                session,
-                account_id=robot.account_id,
-                robot_id=robot.id,
-                group_ids=_group_ids(session, robot),
-            )
-            is not None
+        has_new = not any(_holds(job) for job in held) and claims.has_job_for_robot(
+            session, account_id=robot.account_id, robot_id=robot.id
         )
         return HeartbeatResponse(heartbeat_error_code=code, has_new_job=int(has_new))
 
 
 def _reconcile_running(
-    session: Session, robot: RobotRow, job_guid: str
+    session: Session, robot: RobotRow, job_guid: str, held: list[JobRow]
 ) -> tuple[int, JobRow | None]:
     """The robot says it runs `job_guid`: revive it if we had lost it; relay stop or abort.
     Returns the heartbeat code and the job if it still runs."""
-    job = session.scalar(
+    job = next((j for j in held if j.guid == job_guid), None) or session.scalar(
         select(JobRow)
         .where(JobRow.guid == job_guid, JobRow.account_id == robot.account_id)
         .with_for_update()
@@ -166,21 +147,10 @@ def _reconcile_running(
     return 0, job
 
 
-def _reconcile_idle(session: Session, robot: RobotRow) -> None:
+def _reconcile_idle(session: Session, held: list[JobRow]) -> None:
     """The robot says it runs nothing: jobs it took but never started go back to the queue;
     jobs it had started have lost their outcome."""
-    jobs = session.scalars(
-        select(JobRow)
-        .where(
-            JobRow.robot_id == robot.id,
-            or_(
-                JobRow.status.in_([int(s) for s in ACTIVE]),
-                and_(JobRow.status == int(JobStatus.PENDING), JobRow.claimed_at.is_not(None)),
-            ),
-        )
-        .with_for_update()
-    ).all()
-    for job in jobs:
+    for job in held:
         if job.status == JobStatus.PENDING:
             job.claimed_at = None
             job.robot_id = job.requested_robot_id
@@ -218,23 +188,18 @@ def consume_next_job(
             return ConsumeResponse(
                 consume_job_error_code=NO_NEW_JOB, error_text="the robot is switched off"
             )
-        busy = _busy_job(session, robot)
+        busy = next((job for job in claims.jobs_held_by(session, robot.id) if _holds(job)), None)
         if busy is not None:
             return ConsumeResponse(
                 consume_job_error_code=NO_NEW_JOB,
                 error_text=f"the robot already holds job {busy.guid}",
             )
-        job = claims.next_job_for_robot(
-            session,
-            account_id=robot.account_id,
-            robot_id=robot.id,
-            group_ids=_group_ids(session, robot),
-        )
+        job = claims.next_job_for_robot(session, account_id=robot.account_id, robot_id=robot.id)
         if job is None:
             return ConsumeResponse(consume_job_error_code=NO_NEW_JOB, error_text="no new job")
         job.claimed_at = now
         job.robot_id = robot.id
-        job_doc, version_doc = robot_documents(session, job)
+        job_doc, version_doc = robot_documents(job, _version_document(runtime, session, job))
         return ConsumeResponse(
             consume_job_error_code=0, job=job_doc, process_version=version_doc, task=""
         )
@@ -242,7 +207,7 @@ def consume_next_job(
 
 def _robot_ids(runtime: Runtime, caller: Caller, robot_guid: str | None) -> RobotIds | None:
     with runtime.db.read() as session:
-        robot = _robot(session, caller, robot_guid, lock=False)
+        robot = _robot(session, caller, robot_guid)
         return RobotIds(robot.account_id, robot.id) if robot else None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from robofleet.server.db.blobs import LocalBlobStore
 from robofleet.server.db.session import Database
@@ -23,3 +24,4 @@ class Runtime:
     wakeups: Wakeups
     principals: WatchedCache[Principal]
     queues: WatchedCache[QueueRules]
+    documents: WatchedCache[dict[str, Any]]

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from robofleet.server.db import claims
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import JobRow, TaskRow
 from robofleet.server.db.tables.queues import TASK_TABLE
@@ -293,26 +294,13 @@ def renew_for_robot(
     session: Session, robot_id: int, running_job_id: int | None, now: datetime
 ) -> int:
     """A robot's heartbeat renews the leases it holds for its running job (or for no job)."""
-    job_match = (
-        TASKS.c.job_id.is_(None)
-        if running_job_id is None
-        else or_(TASKS.c.job_id.is_(None), TASKS.c.job_id == running_job_id)
-    )
-    held = list(
-        session.execute(
-            select(TASKS.c.id, TASKS.c.lease_seconds).where(
-                and_(
-                    TASKS.c.lease_robot_id == robot_id,
-                    TASKS.c.status == int(TaskStatus.IN_PROGRESS),
-                    job_match,
-                )
+    renewed = 0
+    for task_id, seconds, job_id in claims.leases_of_robot(session, robot_id):
+        if job_id is None or job_id == running_job_id:
+            session.execute(
+                update(TASKS)
+                .where(TASKS.c.id == task_id)
+                .values(lease_expires_at=now + timedelta(seconds=seconds or 300))
             )
-        )
-    )
-    for task_id, seconds in held:
-        session.execute(
-            update(TASKS)
-            .where(TASKS.c.id == task_id)
-            .values(lease_expires_at=now + timedelta(seconds=seconds or 300))
-        )
-    return len(held)
+            renewed += 1
+    return renewed

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from robofleet.server.api.deps import CallerDep, RuntimeDep
-from robofleet.server.api.routing import sherpa_router
+from robofleet.server.api.routing import ModelResponse, sherpa_router
 from robofleet.server.schemas.base import Page
 from robofleet.server.schemas.jobs import JobCreate, JobFilter, JobRead, JobRef, JobUpdate
 from robofleet.server.services import jobs
@@ -15,11 +15,11 @@ from robofleet.server.services import jobs
 router = sherpa_router("Job", prefix="/api/job")
 
 
-@router.post("/create", summary="Create a job")
-def create_job(body: JobCreate, runtime: RuntimeDep, caller: CallerDep) -> JobRead:
+@router.post("/create", summary="Create a job", response_model=JobRead)
+def create_job(body: JobCreate, runtime: RuntimeDep, caller: CallerDep) -> ModelResponse:
     """Runs the process's current version on `Robot`, on the first free robot of
     `RobotGroup`, or (neither given) on any robot. Higher `Priority` runs first."""
-    return jobs.create_job(runtime, caller, body)
+    return ModelResponse(jobs.create_job(runtime, caller, body))
 
 
 @router.get("/read/{guid}", summary="Read a job")

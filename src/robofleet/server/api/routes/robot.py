@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from robofleet.server.api.deps import CallerDep, RobotCallerDep, RuntimeDep
-from robofleet.server.api.routing import sherpa_router
+from robofleet.server.api.routing import ModelResponse, sherpa_router
 from robofleet.server.schemas.robots import (
     ConsumeRequest,
     ConsumeResponse,
@@ -62,27 +62,33 @@ def set_status(body: RobotSetStatus, runtime: RuntimeDep, caller: CallerDep) -> 
     return []
 
 
-@router.post("/heartbeat", summary="Robot heartbeat (robot protocol)")
-def heartbeat(
-    body: HeartbeatRequest, runtime: RuntimeDep, caller: RobotCallerDep
-) -> HeartbeatResponse:
+@router.post(
+    "/heartbeat", summary="Robot heartbeat (robot protocol)", response_model=HeartbeatResponse
+)
+def heartbeat(body: HeartbeatRequest, runtime: RuntimeDep, caller: RobotCallerDep) -> ModelResponse:
     """Codes: 0 no error, 101 robot GUID not found, 10 abort the job, 20 stop the job.
     `HasNewJob` is 1 when a job waits for this robot."""
-    return robot_protocol.heartbeat(runtime, caller, body)
+    return ModelResponse(robot_protocol.heartbeat(runtime, caller, body))
 
 
-@router.post("/consumeNextJob", summary="Take the next job (robot protocol)")
+@router.post(
+    "/consumeNextJob", summary="Take the next job (robot protocol)", response_model=ConsumeResponse
+)
 def consume_next_job(
     body: ConsumeRequest, runtime: RuntimeDep, caller: RobotCallerDep
-) -> ConsumeResponse:
+) -> ModelResponse:
     """Codes: 0 a job is returned, 101 robot GUID not found, 102 no new job. `Job`,
     `ProcessVersion` and `Task` are JSON documents encoded as strings."""
-    return robot_protocol.consume_next_job(runtime, caller, body)
+    return ModelResponse(robot_protocol.consume_next_job(runtime, caller, body))
 
 
-@router.post("/waitJob", summary="Wait for the next job without polling (Robofleet)")
+@router.post(
+    "/waitJob",
+    summary="Wait for the next job without polling (Robofleet)",
+    response_model=ConsumeResponse,
+)
 async def wait_job(
     body: WaitJobRequest, runtime: RuntimeDep, caller: RobotCallerDep
-) -> ConsumeResponse:
+) -> ModelResponse:
     """Like consumeNextJob, but waits up to `Timeout` seconds for a job to be created."""
-    return await robot_protocol.wait_job(runtime, caller, body)
+    return ModelResponse(await robot_protocol.wait_job(runtime, caller, body))
