@@ -64,8 +64,8 @@ def take_from_queue(postgres: bool) -> Update:
 
 @cache
 def finish_statement(*, set_output: bool, set_error: bool, finished: bool) -> Update:
-    """Parameters (each with a `p_` prefix): guid, account_id, status, now, lease_id,
-    postponed_until, and the optional output and error_*."""
+    """Parameters (each with a `p_` prefix): guids (a list), account_id, status, now,
+    lease_id, postponed_until, and the optional output and error_*."""
     values: dict[str, Any] = {
         "status": bindparam("p_status"),
         "status_changed_at": bindparam("p_now"),
@@ -86,7 +86,7 @@ def finish_statement(*, set_output: bool, set_error: bool, finished: bool) -> Up
     return (
         update(TASKS)
         .where(
-            TASKS.c.guid == bindparam("p_guid"),
+            TASKS.c.guid.in_(bindparam("p_guids", expanding=True)),
             TASKS.c.account_id == bindparam("p_account_id"),
             TASKS.c.is_deleted.is_(False),
             TASKS.c.status == IN_PROGRESS,

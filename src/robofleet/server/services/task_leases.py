@@ -22,7 +22,7 @@ from robofleet.server.db.tables.queues import TASK_TABLE
 from robofleet.server.domain.errors import Conflict, NotFound, RobofleetError
 from robofleet.server.domain.jobs import JobStatus
 from robofleet.server.domain.permissions import Action, Screen
-from robofleet.server.domain.refs import new_guid, parse_ref
+from robofleet.server.domain.refs import is_guid, new_guid, parse_ref
 from robofleet.server.domain.tasks import TaskStatus
 from robofleet.server.schemas.base import invalid_input
 from robofleet.server.schemas.queues import (
@@ -46,7 +46,7 @@ from robofleet.server.services.task_state import (
     Change,
     Finish,
     Lease,
-    finish_leased_task,
+    finish_leased_tasks,
     take_new_tasks,
 )
 from robofleet.server.services.task_views import task_reads
@@ -177,10 +177,7 @@ def _task_guid(session: Session, caller: Caller, ref: int | str) -> str:
     return str(parsed.value)
 
 
-def finish_one(
-    session: Session, runtime: Runtime, caller: Caller, item: FinishItem, now: datetime
-) -> Any:
-    lease_id = item.lease_id.strip().lower()
+def _finish_of(item: FinishItem) -> tuple[Finish, str]:
     error = item.error
     finish = Finish(
         status=TaskStatus(item.status),
@@ -191,10 +188,22 @@ def finish_one(
         error_details=error.details if error else "",
         postponed_until=item.postponed_until,
     )
-    reason = error.message[:500] if error and error.message else "finished"
-    row = finish_leased_task(
+    return finish, (error.message[:500] if error and error.message else "finished")
+
+
+def _finish_many(
+    session: Session,
+    runtime: Runtime,
+    caller: Caller,
+    guids: list[str],
+    lease_id: str,
+    finish: Finish,
+    reason: str,
+    now: datetime,
+) -> list[Any]:
+    return finish_leased_tasks(
         session,
-        guid=_task_guid(session, caller, item.guid),
+        guids=guids,
         account_id=caller.account_id,
         lease_id=lease_id,
         finish=finish,
@@ -202,9 +211,18 @@ def finish_one(
         change=Change(caller.principal.name, reason),
         now=now,
     )
-    if row is None:
+
+
+def finish_one(
+    session: Session, runtime: Runtime, caller: Caller, item: FinishItem, now: datetime
+) -> Any:
+    lease_id = item.lease_id.strip().lower()
+    finish, reason = _finish_of(item)
+    guid = _task_guid(session, caller, item.guid)
+    rows = _finish_many(session, runtime, caller, [guid], lease_id, finish, reason, now)
+    if not rows:
         raise _why_not_live(session, caller, item.guid, lease_id)
-    return row
+    return rows[0]
 
 
 def finish_tasks(runtime: Runtime, caller: Caller, data: FinishRequest) -> TaskRead | ItemResults:
@@ -223,23 +241,63 @@ def finish_tasks(runtime: Runtime, caller: Caller, data: FinishRequest) -> TaskR
             row = finish_one(session, runtime, caller, item, now)
             queue = queue_rules(session, runtime, caller, row.queue_id)
             return task_reads(session, [row], queue_guids={queue.id: queue.guid})[0]
-        return ItemResults(results=[_each(session, runtime, caller, raw, now) for raw in items])
+        return ItemResults(results=_finish_batch(session, runtime, caller, items, now))
 
 
-def _each(
-    session: Session, runtime: Runtime, caller: Caller, raw: dict[str, Any], now: datetime
-) -> ItemResult:
-    guid = str(raw.get("Guid") or raw.get("guid") or raw.get("GUID") or "")
-    try:
-        item = FinishItem.model_validate(raw)
-        row = finish_one(session, runtime, caller, item, now)
-        return ItemResult(guid=row.guid, ok=True)
-    except ValidationError as exc:
-        return ItemResult(
-            guid=guid, ok=False, code="invalid_input", message=invalid_input(exc).message
-        )
-    except RobofleetError as exc:
-        return ItemResult(guid=guid, ok=False, code=exc.code, message=exc.message)
+def _finish_batch(
+    session: Session,
+    runtime: Runtime,
+    caller: Caller,
+    raw_items: list[dict[str, Any]],
+    now: datetime,
+) -> list[ItemResult]:
+    """Each item judged on its own. Plain finishes (same status and lease, no output or
+    error) go in one statement per group; the rest one by one."""
+    results: dict[int, ItemResult] = {}
+    groups: dict[tuple[int, str], list[tuple[int, FinishItem]]] = {}
+    for index, raw in enumerate(raw_items):
+        guid = str(raw.get("Guid") or raw.get("guid") or raw.get("GUID") or "")
+        try:
+            item = FinishItem.model_validate(raw)
+            plain = (
+                item.error is None
+                and "output" not in item.model_fields_set
+                and item.status != TaskStatus.POSTPONED
+                and is_guid(str(item.guid))
+                and caller.principal.folder_ids is None
+            )
+            if plain:
+                key = (item.status, item.lease_id.strip().lower())
+                groups.setdefault(key, []).append((index, item))
+                continue
+            row = finish_one(session, runtime, caller, item, now)
+            results[index] = ItemResult(guid=row.guid, ok=True)
+        except ValidationError as exc:
+            results[index] = ItemResult(
+                guid=guid, ok=False, code="invalid_input", message=invalid_input(exc).message
+            )
+        except RobofleetError as exc:
+            results[index] = ItemResult(guid=guid, ok=False, code=exc.code, message=exc.message)
+    for (status, lease_id), members in groups.items():
+        guids = [str(item.guid).strip().lower() for _, item in members]
+        finish = Finish(status=TaskStatus(status))
+        done = {
+            row.guid
+            for row in _finish_many(
+                session, runtime, caller, guids, lease_id, finish, "finished", now
+            )
+        }
+        for index, item in members:
+            guid = str(item.guid).strip().lower()
+            if guid in done:
+                results[index] = ItemResult(guid=guid, ok=True)
+                continue
+            try:
+                error: RobofleetError = _why_not_live(session, caller, item.guid, lease_id)
+            except RobofleetError as exc:
+                error = exc
+            results[index] = ItemResult(guid=guid, ok=False, code=error.code, message=error.message)
+    return [results[index] for index in range(len(raw_items))]
 
 
 def renew_leases(runtime: Runtime, caller: Caller, data: RenewRequest) -> ItemResults:

@@ -198,20 +198,21 @@ class Finish:
     postponed_until: datetime | None = None
 
 
-def finish_leased_task(
+def finish_leased_tasks(
     session: Session,
     *,
-    guid: str,
+    guids: list[str],
     account_id: int,
     lease_id: str,
     finish: Finish,
     rules: Callable[[int], RetryRules],
     change: Change,
     now: datetime,
-) -> Row[Any] | None:
-    """In Progress -> Success/Failed/Postponed, only while `lease_id` is the task's live
-    lease: one conditional UPDATE, so a racing expiry or another taker cannot both win.
-    `rules` gives the queue's retry rule. None when the lease is not live (nothing changed)."""
+) -> list[Row[Any]]:
+    """In Progress -> Success/Failed/Postponed for the tasks whose live lease is `lease_id`:
+    one conditional UPDATE, so a racing expiry or another taker cannot both win. Returns the
+    tasks changed; a task missing from the result had no live lease (and did not change).
+    `rules` gives a queue's retry rule."""
     check_transition(TaskStatus.IN_PROGRESS, finish.status, manual=False)
     set_error = bool(finish.error_type or finish.error_message or finish.error_details)
     statement = statements.finish_statement(
@@ -220,7 +221,7 @@ def finish_leased_task(
         finished=finish.status != TaskStatus.POSTPONED,
     )
     params: dict[str, Any] = {
-        "p_guid": guid,
+        "p_guids": guids,
         "p_account_id": account_id,
         "p_lease_id": lease_id,
         "p_now": now,
@@ -237,13 +238,14 @@ def finish_leased_task(
             p_error_message=finish.error_message,
             p_error_details=finish.error_details,
         )
-    row = session.execute(statement, params).first()
-    if row is None:
-        return None
-    record(session, [_event(row, TaskStatus.IN_PROGRESS, finish.status, change, now)])
+    rows = list(session.execute(statement, params))
+    record(
+        session, [_event(row, TaskStatus.IN_PROGRESS, finish.status, change, now) for row in rows]
+    )
     if finish.status in FAILURES:
-        _retry(session, row, rules(row.queue_id), finish.status, now)
-    return row
+        for row in rows:
+            _retry(session, row, rules(row.queue_id), finish.status, now)
+    return rows
 
 
 def promote_overdue(session: Session, now: datetime) -> int:
