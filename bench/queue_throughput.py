@@ -52,10 +52,17 @@ def drain(server: Server, queue: str, takers: int, batch: int) -> tuple[int, flo
     return done, time.perf_counter() - started
 
 
-def robofleet(store: str, tasks: int, takers: int, batch: int, workers: int = 1) -> float:
+def robofleet(
+    store: str,
+    tasks: int,
+    takers: int,
+    batch: int,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+) -> float:
     url = create_pg_database() if store == "postgresql" else None
     with tempfile.TemporaryDirectory() as tmp:
-        server = Server(Path(tmp), database_url=url, workers=workers).start()
+        server = Server(Path(tmp), database_url=url, workers=workers, env=env or {}).start()
         try:
             queue = f"bench-{batch}"
             preload(server, queue, tasks)
@@ -102,11 +109,9 @@ def main() -> None:
                 "tasks_per_s": round(rate),
             }
         )
-        print(
-            f"{system:<28} {store:<10} batch {batch:<3} {workers:<22} {rate:>9.0f} tasks/s",
-            flush=True,
-        )
+        print(f"| {system} | {store} | {batch} | {workers} | {rate:,.0f} |", flush=True)
 
+    print("| system | store | batch | takers | tasks/s |\n|---|---|---|---|---|", flush=True)
     for batch in (1, 50):
         add(
             "robofleet (HTTP)",
@@ -114,6 +119,19 @@ def main() -> None:
             batch,
             f"{args.takers} takers",
             robofleet("sqlite", args.tasks, args.takers, batch),
+        )
+        add(
+            "robofleet (HTTP, synchronous=normal)",
+            "sqlite",
+            batch,
+            f"{args.takers} takers",
+            robofleet(
+                "sqlite",
+                args.tasks,
+                args.takers,
+                batch,
+                env={"ROBOFLEET_SQLITE_SYNCHRONOUS": "normal"},
+            ),
         )
         add(
             "robofleet (HTTP)",
