@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from robofleet.packaging import Manifest
 from robofleet.robot.client import RobotClient
 from robofleet.robot.packages import (
-    Manifest,
     PackageError,
     add_to_cache,
     cached_package,

@@ -3,33 +3,23 @@ manifest that says how to run them ("Package format" in docs/robot-protocol.md).
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from robofleet import packaging
+from robofleet.packaging import KINDS, MANIFEST, Manifest, ManifestError, infer_manifest
 from robofleet.robot.client import RobotClient
 from robofleet.robot.files import replace, sha256_file, temp_path_beside
 from robofleet.robot.protocol import ChecksumMismatch
 
 log = logging.getLogger(__name__)
 
-KINDS = ("python", "robotframework", "command")
-MANIFEST = "robofleet.json"
-
 
 class PackageError(Exception):
     """A package that cannot be run as it is."""
-
-
-@dataclass(frozen=True)
-class Manifest:
-    kind: str
-    entry_point: str
-    requirements: str = ""
 
 
 def cached_package(cache_dir: Path, sha256: str) -> Path:
@@ -149,32 +139,17 @@ def read_manifest(job_dir: Path, file_name: str) -> Manifest:
     manifest = job_dir / MANIFEST
     if manifest.is_file():
         return parse_manifest(manifest.read_bytes())
-    if (job_dir / "main.py").is_file():
-        requirements = "requirements.txt" if (job_dir / "requirements.txt").is_file() else ""
-        return Manifest("python", "main.py", requirements)
-    suites = sorted(p.name for p in job_dir.glob("*.robot") if p.is_file())
-    if suites:
-        return Manifest("robotframework", suites[0] if len(suites) == 1 else ".")
-    raise PackageError("the package has no robofleet.json manifest, no main.py and no .robot suite")
+    try:
+        return infer_manifest({p.name for p in job_dir.iterdir() if p.is_file()})
+    except ManifestError as exc:
+        raise PackageError(str(exc)) from None
 
 
 def parse_manifest(raw: bytes) -> Manifest:
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PackageError(f"robofleet.json is not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise PackageError("robofleet.json must hold a JSON object")
-    kind = data.get("kind")
-    if kind not in KINDS:
-        raise PackageError(f"robofleet.json 'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
-    entry = data.get("entry_point")
-    if not isinstance(entry, str) or not entry.strip():
-        raise PackageError("robofleet.json needs an 'entry_point'")
-    requirements = data.get("requirements") or ""
-    if not isinstance(requirements, str):
-        raise PackageError("robofleet.json 'requirements' must be a path inside the package")
-    return Manifest(str(kind), entry.strip(), requirements.strip())
+        return packaging.parse_manifest(raw)
+    except ManifestError as exc:
+        raise PackageError(str(exc)) from None
 
 
 def resolve_manifest(version: dict[str, Any], job_dir: Path) -> Manifest:

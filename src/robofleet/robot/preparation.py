@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 
+from robofleet.packaging import Manifest
 from robofleet.robot.client import RobotClient
 from robofleet.robot.config import AgentSettings
 from robofleet.robot.environments import EnvironmentBuildError, python_for, sdk_path
 from robofleet.robot.files import LockTimeout
 from robofleet.robot.packages import (
-    Manifest,
     PackageError,
     fetch_package,
     lay_out,

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Literal
 
+from robofleet.packaging import MANIFEST, ManifestError, infer_manifest, parse_manifest
+from robofleet.packaging import Manifest as PackageInfo
 from robofleet.server.domain.errors import InvalidInput
-
-Kind = Literal["python", "robotframework", "command"]
-KINDS: tuple[Kind, ...] = ("python", "robotframework", "command")
-MANIFEST = "robofleet.json"
-
-
-@dataclass(frozen=True)
-class PackageInfo:
-    kind: Kind
-    entry_point: str
-    requirements: str = ""
 
 
 def _problem(message: str) -> InvalidInput:
@@ -50,40 +38,24 @@ def inspect_package(file_name: str, path: Path) -> PackageInfo:
 
 def _from_manifest(raw: bytes, names: set[str]) -> PackageInfo:
     try:
-        manifest = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _problem(f"robofleet.json is not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise _problem("robofleet.json must hold a JSON object")
-    kind = manifest.get("kind")
-    if kind not in KINDS:
-        raise _problem(f"robofleet.json 'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
-    entry = manifest.get("entry_point")
-    if not isinstance(entry, str) or not entry.strip():
-        raise _problem("robofleet.json needs an 'entry_point'")
-    requirements = manifest.get("requirements", "") or ""
-    if not isinstance(requirements, str):
-        raise _problem("robofleet.json 'requirements' must be a path inside the zip")
+        manifest = parse_manifest(raw)
+    except ManifestError as exc:
+        raise _problem(str(exc)) from None
+    entry, requirements = manifest.entry_point, manifest.requirements
     if requirements and requirements not in names:
         raise _problem(f"robofleet.json names requirements '{requirements}', not in the zip")
-    if kind == "python" and not entry.startswith("module:") and entry not in names:
+    if manifest.kind == "python" and not entry.startswith("module:") and entry not in names:
         raise _problem(f"the entry point '{entry}' is not in the zip")
-    if kind == "robotframework" and not any(
+    if manifest.kind == "robotframework" and not any(
         n == entry or n.startswith(entry.rstrip("/") + "/") for n in names
     ):
         raise _problem(f"the suite '{entry}' is not in the zip")
-    return PackageInfo(kind, entry.strip(), requirements)
+    return PackageInfo(manifest.kind, entry, requirements)
 
 
 def _inferred(names: set[str]) -> PackageInfo:
-    if "main.py" in names:
-        return PackageInfo(
-            "python", "main.py", "requirements.txt" if "requirements.txt" in names else ""
-        )
-    suites = sorted(n for n in names if n.endswith(".robot") and "/" not in n)
-    if suites:
-        return PackageInfo("robotframework", suites[0] if len(suites) == 1 else ".")
-    raise _problem(
-        "the zip has no robofleet.json manifest, no main.py and no .robot suite; "
-        "add robofleet.json naming its kind and entry point"
-    )
+    try:
+        manifest = infer_manifest({n for n in names if "/" not in n})
+    except ManifestError as exc:
+        raise _problem(str(exc)) from None
+    return PackageInfo(manifest.kind, manifest.entry_point, manifest.requirements)

@@ -87,6 +87,16 @@ def split_refs(value: Any) -> Any:
     return value
 
 
+_PRIORITIES = {"low": 1, "normal": 2, "high": 3}
+
+
+def priority_value(value: Any) -> Any:
+    """Jobs and tasks share Sherpa's priorities: 1 Low, 2 Normal, 3 High, by number or name."""
+    if isinstance(value, str) and value.strip().lower() in _PRIORITIES:
+        return _PRIORITIES[value.strip().lower()]
+    return value
+
+
 def _flag(value: Any) -> Any:
     """0/1, "0"/"1", true/false and "on"/"off" all mean a boolean in Sherpa's forms."""
     if isinstance(value, str) and value.strip().lower() in {"on", "yes"}:

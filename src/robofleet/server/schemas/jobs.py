@@ -14,15 +14,8 @@ from robofleet.server.schemas.base import (
     RowModel,
     SherpaModel,
     SherpaTime,
+    priority_value,
 )
-
-_PRIORITIES = {"low": 1, "normal": 2, "high": 3}
-
-
-def _priority(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().lower() in _PRIORITIES:
-        return _PRIORITIES[value.strip().lower()]
-    return value
 
 
 def _statuses(value: Any) -> Any:
@@ -65,7 +58,7 @@ class JobCreate(SherpaModel):
     parameters: JsonObject = Field(default_factory=dict, examples=[{"month": "2026-10"}])
     source: str = Field("API", pattern="^(GUI|Trigger|API)$")
 
-    _priority = field_validator("priority", mode="before")(_priority)
+    _priority = field_validator("priority", mode="before")(priority_value)
 
 
 class JobUpdate(SherpaModel):
@@ -78,7 +71,7 @@ class JobUpdate(SherpaModel):
     stop_after: InputTime = None
     abort_after: InputTime = None
 
-    _priority = field_validator("priority", mode="before")(_priority)
+    _priority = field_validator("priority", mode="before")(priority_value)
 
 
 class JobRef(SherpaModel):

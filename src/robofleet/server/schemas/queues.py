@@ -15,15 +15,8 @@ from robofleet.server.schemas.base import (
     RowModel,
     SherpaModel,
     SherpaTime,
+    priority_value,
 )
-
-_PRIORITIES = {"low": 1, "normal": 2, "high": 3}
-
-
-def task_priority(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().lower() in _PRIORITIES:
-        return _PRIORITIES[value.strip().lower()]
-    return value
 
 
 def _tags(value: Any) -> Any:
@@ -102,7 +95,7 @@ class TaskFields(SherpaModel):
     postponed_until: InputTime = Field(None, description="Postponed until this time.")
     retries: int = Field(0, ge=0, le=1000)
 
-    _priority = field_validator("priority", mode="before")(task_priority)
+    _priority = field_validator("priority", mode="before")(priority_value)
     _tags = field_validator("tags", mode="before")(_tags)
 
 
@@ -156,7 +149,7 @@ class TaskUpdate(SherpaModel):
     output: LenientJson = None
     job: Ref | None = Field(None, validation_alias=AliasChoices("Job", "job", "job_guid"))
 
-    _priority = field_validator("priority", mode="before")(task_priority)
+    _priority = field_validator("priority", mode="before")(priority_value)
     _tags = field_validator("tags", mode="before")(_tags)
 
 
@@ -174,7 +167,7 @@ def numbers(value: Any) -> Any:
     for item in items:
         if isinstance(item, str):
             out.extend(
-                task_priority(p.strip()) for p in item.replace(";", ",").split(",") if p.strip()
+                priority_value(p.strip()) for p in item.replace(";", ",").split(",") if p.strip()
             )
         else:
             out.append(item)

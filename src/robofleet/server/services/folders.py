@@ -13,18 +13,13 @@ from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.identity import FolderCreate, FolderRead, FolderUpdate
 from robofleet.server.services.caller import Caller
-from robofleet.server.services.lookup import find, scoped
-
-
-def _ensure_name_free(session: Session, caller: Caller, name: str) -> None:
-    if session.scalar(scoped(AccessFolderRow, caller).where(AccessFolderRow.name == name)):
-        raise Conflict(f"an access folder named '{name}' already exists", code="name_taken")
+from robofleet.server.services.lookup import ensure_name_free, find, scoped
 
 
 def create_folder(db: Database, caller: Caller, data: FolderCreate) -> GuidResponse:
     caller.require(Screen.ACCESS_FOLDER, Action.CREATE)
     with db.write(caller.actor()) as session:
-        _ensure_name_free(session, caller, data.name)
+        ensure_name_free(session, AccessFolderRow, caller, data.name, entity="access folder")
         folder = AccessFolderRow(account_id=caller.account_id, **data.model_dump())
         session.add(folder)
         session.flush()
@@ -53,7 +48,7 @@ def update_folder(db: Database, caller: Caller, data: FolderUpdate) -> None:
             session, AccessFolderRow, caller, data.guid, entity="access folder", field="Guid"
         )
         if data.name is not None and data.name != folder.name:
-            _ensure_name_free(session, caller, data.name)
+            ensure_name_free(session, AccessFolderRow, caller, data.name, entity="access folder")
         for name, value in data.model_dump(exclude={"guid"}, exclude_none=True).items():
             setattr(folder, name, value)
 

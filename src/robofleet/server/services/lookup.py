@@ -8,7 +8,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from robofleet.server.db.base import TenantEntity
-from robofleet.server.domain.errors import InvalidInput, NotFound
+from robofleet.server.domain.errors import Conflict, InvalidInput, NotFound
 from robofleet.server.domain.refs import parse_ref
 from robofleet.server.services.caller import Caller
 
@@ -76,3 +76,19 @@ def find_many(
         if row not in rows:
             rows.append(row)
     return rows
+
+
+def ensure_name_free(
+    session: Session, model: type[RowT], caller: Caller, name: str, *, entity: str
+) -> None:
+    """Names are unique among an account's live objects of a kind (folders aside)."""
+    name_column: InstrumentedAttribute[str] = model.name  # type: ignore[attr-defined]
+    taken = select(model.id).where(model.account_id == caller.account_id, name_column == name)
+    deleted = getattr(model, "is_deleted", None)
+    if deleted is not None:
+        taken = taken.where(deleted.is_(False))
+    if session.scalar(taken.limit(1)) is not None:
+        article = "an" if entity[0] in "aeiou" else "a"
+        raise Conflict(
+            f"{article} {entity} named '{name}' already exists; choose another", code="name_taken"
+        )

@@ -13,7 +13,7 @@ from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.processes import ProcessCreate, ProcessRead, ProcessUpdate
 from robofleet.server.services.caller import Caller
 from robofleet.server.services.folders import folder_id_for
-from robofleet.server.services.lookup import find, scoped
+from robofleet.server.services.lookup import ensure_name_free, find, scoped
 
 
 def find_process(
@@ -27,11 +27,6 @@ def find_process(
     return find(
         session, ProcessRow, caller, ref, entity="process", field=field, for_update=for_update
     )
-
-
-def _ensure_name_free(session: Session, caller: Caller, name: str) -> None:
-    if session.scalar(scoped(ProcessRow, caller).where(ProcessRow.name == name)):
-        raise Conflict(f"a process named '{name}' already exists", code="name_taken")
 
 
 def process_read(session: Session, process: ProcessRow) -> ProcessRead:
@@ -54,7 +49,7 @@ def process_read(session: Session, process: ProcessRow) -> ProcessRead:
 def create_process(db: Database, caller: Caller, data: ProcessCreate) -> GuidResponse:
     caller.require(Screen.PROCESS, Action.CREATE)
     with db.write(caller.actor()) as session:
-        _ensure_name_free(session, caller, data.name)
+        ensure_name_free(session, ProcessRow, caller, data.name, entity="process")
         process = ProcessRow(
             account_id=caller.account_id,
             folder_id=folder_id_for(session, caller, data.folder),
@@ -83,7 +78,7 @@ def update_process(db: Database, caller: Caller, data: ProcessUpdate) -> None:
     with db.write(caller.actor()) as session:
         process = find_process(session, caller, data.guid, field="Guid", for_update=True)
         if data.name is not None and data.name != process.name:
-            _ensure_name_free(session, caller, data.name)
+            ensure_name_free(session, ProcessRow, caller, data.name, entity="process")
         for name, value in data.model_dump(
             exclude={"guid", "folder", "current_version"}, exclude_none=True
         ).items():

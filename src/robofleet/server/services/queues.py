@@ -16,7 +16,7 @@ from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.queues import QueueCreate, QueueRead, QueueUpdate, QueueWithCounts
 from robofleet.server.services.caller import Caller
 from robofleet.server.services.folders import folder_id_for
-from robofleet.server.services.lookup import find, scoped
+from robofleet.server.services.lookup import ensure_name_free, find, scoped
 
 
 def find_queue(
@@ -30,11 +30,6 @@ def find_queue(
     return find(session, QueueRow, caller, ref, entity="queue", field=field, for_update=for_update)
 
 
-def _ensure_name_free(session: Session, caller: Caller, name: str) -> None:
-    if session.scalar(scoped(QueueRow, caller).where(QueueRow.name == name)):
-        raise Conflict(f"a queue named '{name}' already exists", code="name_taken")
-
-
 def _settings(data: QueueCreate | QueueUpdate) -> dict[str, Any]:
     return data.model_dump(exclude={"guid", "name", "folder"}, exclude_none=True)
 
@@ -42,7 +37,7 @@ def _settings(data: QueueCreate | QueueUpdate) -> dict[str, Any]:
 def create_queue(db: Database, caller: Caller, data: QueueCreate) -> GuidResponse:
     caller.require(Screen.QUEUE, Action.CREATE)
     with db.write(caller.actor()) as session:
-        _ensure_name_free(session, caller, data.name)
+        ensure_name_free(session, QueueRow, caller, data.name, entity="queue")
         queue = QueueRow(
             account_id=caller.account_id,
             name=data.name,
@@ -83,7 +78,7 @@ def update_queue(db: Database, caller: Caller, data: QueueUpdate) -> None:
     with db.write(caller.actor()) as session:
         queue = find_queue(session, caller, data.guid, field="Guid", for_update=True)
         if data.name is not None and data.name != queue.name:
-            _ensure_name_free(session, caller, data.name)
+            ensure_name_free(session, QueueRow, caller, data.name, entity="queue")
             queue.name = data.name
         for name, value in _settings(data).items():
             setattr(queue, name, value)

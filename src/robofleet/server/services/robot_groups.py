@@ -7,7 +7,6 @@ from sqlalchemy.orm import Session
 
 from robofleet.server.db.session import Database
 from robofleet.server.db.tables import RobotGroupMemberRow, RobotGroupRow, RobotRow
-from robofleet.server.domain.errors import Conflict
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.schemas.robots import (
     RobotGroupCreate,
@@ -18,18 +17,13 @@ from robofleet.server.schemas.robots import (
 )
 from robofleet.server.services.caller import Caller
 from robofleet.server.services.folders import folder_id_for
-from robofleet.server.services.lookup import find, scoped
+from robofleet.server.services.lookup import ensure_name_free, find, scoped
 
 
 def find_group(
     session: Session, caller: Caller, ref: int | str, *, field: str = "RobotGroup"
 ) -> RobotGroupRow:
     return find(session, RobotGroupRow, caller, ref, entity="robot group", field=field)
-
-
-def _ensure_name_free(session: Session, caller: Caller, name: str) -> None:
-    if session.scalar(scoped(RobotGroupRow, caller).where(RobotGroupRow.name == name)):
-        raise Conflict(f"a robot group named '{name}' already exists", code="name_taken")
 
 
 def _read(session: Session, group: RobotGroupRow) -> RobotGroupRead:
@@ -45,7 +39,7 @@ def _read(session: Session, group: RobotGroupRow) -> RobotGroupRead:
 def create_group(db: Database, caller: Caller, data: RobotGroupCreate) -> RobotGroupCreated:
     caller.require(Screen.ROBOT_GROUP, Action.CREATE)
     with db.write(caller.actor()) as session:
-        _ensure_name_free(session, caller, data.name)
+        ensure_name_free(session, RobotGroupRow, caller, data.name, entity="robot group")
         group = RobotGroupRow(
             account_id=caller.account_id,
             name=data.name,
@@ -75,7 +69,7 @@ def update_group(db: Database, caller: Caller, data: RobotGroupUpdate) -> None:
     with db.write(caller.actor()) as session:
         group = find_group(session, caller, data.guid, field="Guid")
         if data.name is not None and data.name != group.name:
-            _ensure_name_free(session, caller, data.name)
+            ensure_name_free(session, RobotGroupRow, caller, data.name, entity="robot group")
             group.name = data.name
         if data.description is not None:
             group.description = data.description

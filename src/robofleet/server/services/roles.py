@@ -13,12 +13,7 @@ from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.identity import RoleCreate, RoleRead, RoleUpdate
 from robofleet.server.services.caller import Caller
-from robofleet.server.services.lookup import find, find_many, scoped
-
-
-def _ensure_name_free(session: Session, caller: Caller, name: str) -> None:
-    if session.scalar(scoped(RoleRow, caller).where(RoleRow.name == name)) is not None:
-        raise Conflict(f"a role named '{name}' already exists", code="name_taken")
+from robofleet.server.services.lookup import ensure_name_free, find, find_many, scoped
 
 
 def _set_folders(session: Session, caller: Caller, role: RoleRow, refs: list[int | str]) -> None:
@@ -42,7 +37,7 @@ def _read(session: Session, role: RoleRow) -> RoleRead:
 def create_role(db: Database, caller: Caller, data: RoleCreate) -> GuidResponse:
     caller.require(Screen.ROLE, Action.CREATE)
     with db.write(caller.actor()) as session:
-        _ensure_name_free(session, caller, data.name)
+        ensure_name_free(session, RoleRow, caller, data.name, entity="role")
         role = RoleRow(
             account_id=caller.account_id,
             name=data.name,
@@ -84,7 +79,7 @@ def update_role(db: Database, caller: Caller, data: RoleUpdate) -> None:
                 code="builtin_role",
             )
         if data.name is not None and data.name != role.name:
-            _ensure_name_free(session, caller, data.name)
+            ensure_name_free(session, RoleRow, caller, data.name, entity="role")
         for name, value in data.model_dump(exclude={"guid", "folders"}, exclude_none=True).items():
             setattr(role, name, value)
         if data.folders is not None:

@@ -1,0 +1,61 @@
+"""The package format shared by the server (which inspects uploads) and the robot agent
+(which runs them): the `robofleet.json` manifest and what a package without one means.
+Standard library only: both sides import it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["python", "robotframework", "command"]
+KINDS: tuple[Kind, ...] = ("python", "robotframework", "command")
+MANIFEST = "robofleet.json"
+
+
+class ManifestError(ValueError):
+    """The manifest (or the package's files) does not say how to run the package."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    kind: str
+    entry_point: str
+    requirements: str = ""
+
+
+def parse_manifest(raw: bytes) -> Manifest:
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"robofleet.json is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ManifestError("robofleet.json must hold a JSON object")
+    kind = data.get("kind")
+    if kind not in KINDS:
+        raise ManifestError(
+            f"robofleet.json 'kind' must be one of {', '.join(KINDS)}, not {kind!r}"
+        )
+    entry = data.get("entry_point")
+    if not isinstance(entry, str) or not entry.strip():
+        raise ManifestError("robofleet.json needs an 'entry_point'")
+    requirements = data.get("requirements") or ""
+    if not isinstance(requirements, str):
+        raise ManifestError("robofleet.json 'requirements' must be a path inside the package")
+    return Manifest(str(kind), entry.strip(), requirements.strip())
+
+
+def infer_manifest(top_level_files: Collection[str]) -> Manifest:
+    """A package without a manifest: `main.py` is Python, `*.robot` files a Robot Framework
+    suite (a folder of suites when there are several)."""
+    if "main.py" in top_level_files:
+        requirements = "requirements.txt" if "requirements.txt" in top_level_files else ""
+        return Manifest("python", "main.py", requirements)
+    suites = sorted(name for name in top_level_files if name.endswith(".robot"))
+    if suites:
+        return Manifest("robotframework", suites[0] if len(suites) == 1 else ".")
+    raise ManifestError(
+        "the package has no robofleet.json manifest, no main.py and no .robot suite; "
+        "add robofleet.json naming its kind and entry point"
+    )
