@@ -3,13 +3,12 @@ back revives its job. Deadlines stop and abort jobs."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
+from tests.support.queues import eventually
 from tests.support.server import ServerProcess
 
 FAST = {
@@ -17,15 +16,6 @@ FAST = {
     "ROBOFLEET_UNKNOWN_JOB_GRACE_SECONDS": "3",
     "ROBOFLEET_SCHEDULER_INTERVAL_SECONDS": "0.2",
 }
-
-
-def eventually(check: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.mark.parametrize("fresh_server", ["sqlite", "postgres"], indirect=True)
