@@ -154,19 +154,12 @@ def _apply_status(
         change_job_status(session, job, status, message=message)
 
 
-def stop_job(runtime: Runtime, caller: Caller, ref: int | str) -> JobRead:
+def stop_job(runtime: Runtime, caller: Caller, ref: int | str, *, abort: bool = False) -> JobRead:
+    """Soft stop, or with `abort` a hard one (job_state.request_stop / request_abort)."""
     caller.require(Screen.JOB, Action.UPDATE)
     with runtime.db.write(caller.actor()) as session:
         job = find_job(session, caller, ref, for_update=True)
-        request_stop(session, job)
-        return job_read(session, job)
-
-
-def abort_job(runtime: Runtime, caller: Caller, ref: int | str) -> JobRead:
-    caller.require(Screen.JOB, Action.UPDATE)
-    with runtime.db.write(caller.actor()) as session:
-        job = find_job(session, caller, ref, for_update=True)
-        request_abort(session, job)
+        (request_abort if abort else request_stop)(session, job)
         return job_read(session, job)
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 
+from robofleet.server.db import claims
 from robofleet.server.db.audit import AuditActor
 from robofleet.server.db.session import Database
 from robofleet.server.db.tables import JobRow, RobotRow
-from robofleet.server.domain.jobs import ACTIVE, JobStatus
+from robofleet.server.domain.jobs import JobStatus
 from robofleet.server.domain.robots import RobotStatus
 from robofleet.server.services.job_state import (
     change_job_status,
@@ -43,19 +44,11 @@ def disconnect_silent_robots(db: Database, *, now: datetime, timeout_seconds: fl
         ).all()
         for robot in robots:
             set_robot_status(robot, RobotStatus.DISCONNECTED)
-            held = session.scalars(
-                select(JobRow)
-                .where(
-                    JobRow.robot_id == robot.id,
-                    or_(
-                        JobRow.status.in_([int(s) for s in ACTIVE if s != JobStatus.UNKNOWN]),
-                        and_(
-                            JobRow.status == int(JobStatus.PENDING), JobRow.claimed_at.is_not(None)
-                        ),
-                    ),
-                )
-                .with_for_update()
-            ).all()
+            held = [
+                job
+                for job in claims.jobs_held_by(session, robot.id)
+                if job.status != JobStatus.UNKNOWN
+            ]
             for job in held:
                 change_job_status(
                     session,

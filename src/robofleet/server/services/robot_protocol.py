@@ -188,7 +188,7 @@ def consume_next_job(
             return ConsumeResponse(
                 consume_job_error_code=NO_NEW_JOB, error_text="the robot is switched off"
             )
-        busy = next((job for job in claims.jobs_held_by(session, robot.id) if _holds(job)), None)
+        busy = next(iter(claims.jobs_held_by(session, robot.id)), None)
         if busy is not None:
             return ConsumeResponse(
                 consume_job_error_code=NO_NEW_JOB,

@@ -5,16 +5,15 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from robofleet.server.db import claims
 from robofleet.server.db.session import Database
 from robofleet.server.db.tables import (
     AccessFolderRow,
-    JobRow,
     RobotGroupMemberRow,
     RobotGroupRow,
 )
 from robofleet.server.db.tables.robots import RobotRow
 from robofleet.server.domain.errors import Conflict
-from robofleet.server.domain.jobs import ACTIVE
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.robots import RobotStatus, check_transition
 from robofleet.server.schemas.robots import (
@@ -154,14 +153,10 @@ def delete_robot(db: Database, caller: Caller, ref: int | str) -> None:
     caller.require(Screen.ROBOT, Action.DELETE)
     with db.write(caller.actor()) as session:
         robot = find_robot(session, caller, ref, for_update=True)
-        busy = session.scalar(
-            select(JobRow.guid)
-            .where(JobRow.robot_id == robot.id, JobRow.status.in_([int(s) for s in ACTIVE]))
-            .limit(1)
-        )
-        if busy:
+        held = claims.jobs_held_by(session, robot.id)
+        if held:
             raise Conflict(
-                f"robot '{robot.name}' is running job {busy}; stop it first", code="robot_busy"
+                f"robot '{robot.name}' holds job {held[0].guid}; stop it first", code="robot_busy"
             )
         robot.is_deleted = True
         session.execute(delete(RobotGroupMemberRow).where(RobotGroupMemberRow.robot_id == robot.id))

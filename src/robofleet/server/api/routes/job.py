@@ -49,7 +49,7 @@ def stop_job(body: JobRef, runtime: RuntimeDep, caller: CallerDep) -> JobRead:
 
 @router.post("/abort", summary="Abort (kill) a job")
 def abort_job(body: JobRef, runtime: RuntimeDep, caller: CallerDep) -> JobRead:
-    return jobs.abort_job(runtime, caller, body.guid)
+    return jobs.stop_job(runtime, caller, body.guid, abort=True)
 
 
 @router.post("/clone", summary="Create a job like another one")
