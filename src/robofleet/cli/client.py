@@ -16,10 +16,6 @@ KeyOption = Annotated[
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 
 
-class ApiError(Exception):
-    """An error answer from the server, rendered as its message."""
-
-
 def api(server: str, key: str, *, timeout: float = 60) -> httpx.Client:
     if not key:
         typer.echo("no API key: pass --key or set ROBOFLEET_API_KEY", err=True)

@@ -5,18 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class StoredBlob:
-    sha256: str
-    size: int
-    path: Path
 
 
 class LocalBlobStore:

@@ -11,7 +11,7 @@ pays neither statement construction nor cache-key work.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session
@@ -20,16 +20,9 @@ from robofleet.server.db.base import literal_int
 from robofleet.server.db.tables import JobRow, RobotGroupMemberRow, RobotRow, TaskRow
 from robofleet.server.domain.jobs import ACTIVE, JobStatus
 
-SelectT = TypeVar("SelectT", bound=Select[Any])
-
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
-
-
-def skip_locked(session: Session, query: SelectT) -> SelectT:
-    """Lock the selected rows, skipping rows other transactions hold (PostgreSQL)."""
-    return query.with_for_update(skip_locked=True) if is_postgres(session) else query
 
 
 @cache

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -89,13 +89,3 @@ class InvalidTransition(Conflict):
         )
         self.current = current
         self.requested = requested
-
-
-@dataclass
-class ErrorReport:
-    """What the API renders for any error; kept here so every layer agrees on it."""
-
-    status: int
-    code: str
-    message: str
-    details: list[FieldProblem] = field(default_factory=list)

@@ -32,6 +32,13 @@ ACTIVE = frozenset(
 )
 """A robot is busy while it holds a job in one of these (or a taken Pending job)."""
 
+
+def occupies_robot(status: int, taken: bool) -> bool:
+    """Whether a job keeps its robot from taking another: running, stopping, aborting or
+    unknown, or taken and not yet started. db.claims.jobs_held_by is the same rule in SQL."""
+    return JobStatus(status) in ACTIVE or (status == JobStatus.PENDING and taken)
+
+
 _ENDINGS = frozenset({JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.ABORTED})
 
 ALLOWED: dict[JobStatus, frozenset[JobStatus]] = {
@@ -61,16 +68,3 @@ def check_transition(current: JobStatus, requested: JobStatus) -> None:
     """Raise InvalidTransition unless the table allows `current` -> `requested`."""
     if requested not in ALLOWED.get(current, frozenset()):
         raise InvalidTransition("job", current.label, requested.label)
-
-
-class JobPriority(IntEnum):
-    LOW = 1
-    NORMAL = 2
-    HIGH = 3
-
-
-class JobSource:
-    GUI = "GUI"
-    TRIGGER = "Trigger"
-    API = "API"
-    ALL = (GUI, TRIGGER, API)

@@ -57,11 +57,6 @@ def parse_rights(text: str) -> frozenset[Action]:
     return frozenset(rights)
 
 
-def format_rights(rights: Iterable[Action]) -> str:
-    held = set(rights)
-    return "".join(letter for letter, action in ACTION_LETTERS.items() if action in held)
-
-
 @dataclass(frozen=True)
 class PermissionSet:
     """Rights per screen. `everything` short-cuts the table for administrators and keys."""

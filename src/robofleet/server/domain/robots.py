@@ -37,9 +37,3 @@ ALLOWED: dict[RobotStatus, frozenset[RobotStatus]] = {
 def check_transition(current: RobotStatus, requested: RobotStatus) -> None:
     if current != requested and requested not in ALLOWED[current]:
         raise InvalidTransition("robot", current.label, requested.label)
-
-
-class RobotType:
-    ATTENDED = "Attended"
-    UNATTENDED = "Unattended"
-    ALL = (ATTENDED, UNATTENDED)

@@ -118,7 +118,6 @@ def _json_or_text(value: Any) -> Any:
 
 JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_text)]
 LenientJson = Annotated[Any, BeforeValidator(_json_or_text)]
-JsonValue = Annotated[Any, BeforeValidator(_json_text)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 Ref = Annotated[int | str, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v)]
 """A related object by id, GUID or name (see domain.refs.parse_ref)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 
 from robofleet.server.schemas.base import (
     InputTime,
@@ -123,7 +123,3 @@ class JobRead(RowModel):
     completed_at: SherpaTime
     updated_at: SherpaTime
     is_deleted: bool
-
-
-class JobCreated(BaseModel):
-    guid: str

@@ -114,10 +114,11 @@ class Caches:
 
     def watch(self, uses_notify: bool) -> Callable[[], None]:
         def after_flush(session: Session, _flush: UOWTransaction) -> None:
-            changed = (*session.new, *session.dirty, *session.deleted)
+            # Every write flushes: look at the changed kinds once, not once per cache.
+            kinds = {type(o) for o in (*session.new, *session.dirty, *session.deleted)}
             for cache in self.caches:
                 flag = f"cache:{cache.name}"
-                if session.info.get(flag) or not any(isinstance(o, cache.watched) for o in changed):
+                if session.info.get(flag) or not any(issubclass(k, cache.watched) for k in kinds):
                     continue
                 session.info[flag] = True
                 if uses_notify:

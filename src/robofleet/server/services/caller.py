@@ -58,18 +58,3 @@ class Caller:
             address=self.address,
             user_agent=self.user_agent,
         )
-
-
-def system_caller(account_id: int, account_guid: str) -> Caller:
-    """The server itself (first start, scheduler); it holds every right in one account."""
-    return Caller(
-        Principal(
-            kind="system",
-            account_id=account_id,
-            account_guid=account_guid,
-            guid="00000000-0000-0000-0000-000000000000",
-            name="robofleet",
-            permissions=PermissionSet.full(),
-            can_manage_accounts=True,
-        )
-    )

@@ -15,7 +15,7 @@ from robofleet.server.schemas.jobs import JobCreate, JobFilter, JobRead, JobUpda
 from robofleet.server.services.caller import Caller
 from robofleet.server.services.job_state import change_job_status, request_abort, request_stop
 from robofleet.server.services.job_views import job_read, job_reads
-from robofleet.server.services.lookup import find
+from robofleet.server.services.lookup import find, scoped
 from robofleet.server.services.processes import find_process
 from robofleet.server.services.robot_groups import find_group
 from robofleet.server.services.robots import find_robot
@@ -91,14 +91,9 @@ def list_jobs(runtime: Runtime, caller: Caller, query: JobFilter) -> Page[JobRea
             JobRow.is_deleted.is_(False),
         ]
         if caller.principal.folder_ids is not None:
-            visible = [
-                p.id
-                for p in session.scalars(
-                    select(ProcessRow).where(ProcessRow.account_id == caller.account_id)
-                )
-                if caller.sees_folder(p.folder_id)
-            ]
-            conditions.append(JobRow.process_id.in_(visible))
+            # The process's access folder decides, as for one job (find_job).
+            visible = scoped(ProcessRow, caller).with_only_columns(ProcessRow.id)
+            conditions.append(JobRow.process_id.in_(visible.scalar_subquery()))
         if query.status:
             conditions.append(JobRow.status.in_(query.status))
         if query.robot is not None:

@@ -18,7 +18,7 @@ from robofleet.server.db import claims
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import JobRow, RobotRow
 from robofleet.server.domain.errors import Forbidden
-from robofleet.server.domain.jobs import ACTIVE, FINAL, JobStatus
+from robofleet.server.domain.jobs import FINAL, JobStatus, occupies_robot
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.refs import is_guid
 from robofleet.server.domain.robots import RobotStatus
@@ -75,13 +75,6 @@ def _version_document(runtime: Runtime, session: Session, job: JobRow) -> dict[s
     return document
 
 
-def _holds(job: JobRow) -> bool:
-    """Whether a job still occupies its robot: running, stopping, unknown, or taken."""
-    return JobStatus(job.status) in ACTIVE or (
-        job.status == JobStatus.PENDING and job.claimed_at is not None
-    )
-
-
 def heartbeat(runtime: Runtime, caller: Caller | None, data: HeartbeatRequest) -> HeartbeatResponse:
     with runtime.db.write() as session:
         robot = _robot(session, caller, data.robot_guid)
@@ -114,9 +107,9 @@ def heartbeat(runtime: Runtime, caller: Caller | None, data: HeartbeatRequest) -
                 command="stop",
                 error_text="the robot is switched off",
             )
-        has_new = not any(_holds(job) for job in held) and claims.has_job_for_robot(
-            session, account_id=robot.account_id, robot_id=robot.id
-        )
+        has_new = not any(
+            occupies_robot(job.status, job.claimed_at is not None) for job in held
+        ) and claims.has_job_for_robot(session, account_id=robot.account_id, robot_id=robot.id)
         return HeartbeatResponse(heartbeat_error_code=code, has_new_job=int(has_new))
 
 

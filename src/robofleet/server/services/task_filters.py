@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, not_, select
+from sqlalchemy import ColumnElement, not_, select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import literal_int
 from robofleet.server.db.tables import TaskRow
+from robofleet.server.db.task_statements import take_order
 from robofleet.server.domain.errors import InvalidInput
 from robofleet.server.domain.tasks import TaskStatus
 from robofleet.server.schemas.queues import TaskFilter
@@ -82,16 +83,12 @@ def task_conditions(
     return conditions
 
 
-def in_take_order(query: Select[TaskRow]) -> Select[TaskRow]:
-    return query.order_by(TaskRow.rank, TaskRow.deadline_key, TaskRow.id)
-
-
 def next_new_tasks(
     session: Session, conditions: list[ColumnElement[bool]], *, count: int
 ) -> list[TaskRow]:
     """New tasks in take order, not taken (see task_state.take_rank for the order)."""
     query = select(TaskRow).where(*conditions, TaskRow.status == literal_int(TaskStatus.NEW))
-    return list(session.scalars(in_take_order(query).limit(count)))
+    return list(session.scalars(take_order(query).limit(count)))
 
 
 def filter_from(fields: TaskFilter) -> dict[str, Any]:

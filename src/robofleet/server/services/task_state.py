@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from robofleet.server.db import task_statements as statements
 from robofleet.server.db.base import literal_int, utcnow
+from robofleet.server.db.claims import is_postgres
 from robofleet.server.db.tables import JobRow, QueueRow, TaskRow
 from robofleet.server.db.tables.queues import NO_DEADLINE, TASK_TABLE, rank_of
 from robofleet.server.domain.refs import new_guid
@@ -160,7 +161,7 @@ def take_new_tasks(
     """New -> In Progress for up to `count` tasks of a queue in take order, in one
     conditional UPDATE (db.task_statements). `conditions` narrow the pick (filters)."""
     check_transition(TaskStatus.NEW, TaskStatus.IN_PROGRESS, manual=False)
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = is_postgres(session)
     if conditions:
         picked = statements.pick_new([TASKS.c.queue_id == queue_id, *conditions], postgres=postgres)
         statement = statements.take_statement(picked)
