@@ -31,6 +31,7 @@ from robofleet.server.api.routes import (
     user,
 )
 from robofleet.server.api.routes import log as log_routes
+from robofleet.server.db.audit import install_audit
 from robofleet.server.db.blobs import LocalBlobStore
 from robofleet.server.db.engine import make_engine
 from robofleet.server.db.notify import PgListener
@@ -77,12 +78,13 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     secret = settings.secret_key or load_or_create_secret(settings.data_dir / "secret.key")
     db = Database(engine)
+    install_audit(db)
     return Runtime(
         settings=settings,
         db=db,
         tokens=TokenCodec(secret),
         blobs=LocalBlobStore(settings.blob_dir),
-        wakeups=Wakeups(uses_notify=not db.is_sqlite),
+        wakeups=Wakeups(db.dialect),
         principals=WatchedCache("principals", IDENTITY_ROWS),
         queues=WatchedCache("queues", QUEUE_ROWS),
         documents=WatchedCache("documents", PROCESS_ROWS),
@@ -96,9 +98,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         runtime.wakeups.bind(asyncio.get_running_loop())
         caches = Caches([runtime.principals, runtime.queues, runtime.documents])
-        stop_watching = caches.watch(runtime.wakeups.uses_notify)
+        stop_watching = caches.watch(runtime.db)
         listeners: list[PgListener] = []
-        if runtime.wakeups.uses_notify:
+        if runtime.db.dialect.notifies:
             url = settings.resolved_database_url
             listeners = [
                 PgListener(url, CHANNEL, runtime.wakeups.on_notify),

@@ -7,16 +7,20 @@ keep their own histories (job and task status histories), so they do not flood t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
 from robofleet.server.db.base import Entity, utcnow
 from robofleet.server.db.tables.audit import AuditRow
 from robofleet.server.domain.refs import new_guid
+
+if TYPE_CHECKING:
+    from robofleet.server.db.session import Database
 
 MASK = "***"
 
@@ -85,7 +89,6 @@ def _entry(actor: AuditActor, obj: Entity, action: str, changes: dict[str, Any])
     }
 
 
-@event.listens_for(Session, "after_flush")
 def _record_changes(session: Session, _flush: UOWTransaction) -> None:
     actor: AuditActor | None = session.info.get("actor")
     if actor is None:
@@ -107,6 +110,11 @@ def _record_changes(session: Session, _flush: UOWTransaction) -> None:
             entries.append(_entry(actor, obj, "delete", {}))
     if entries:
         session.connection().execute(insert(AuditRow), entries)
+
+
+def install_audit(db: Database) -> Callable[[], None]:
+    """Record the changes of every write through `db` from now on; returns the undo."""
+    return db.listen("after_flush", _record_changes)
 
 
 def record_event(

@@ -2,7 +2,8 @@
 
 PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent claimers skip each other's rows instead of
 waiting. SQLite: the claim runs in a write transaction opened with BEGIN IMMEDIATE, which
-already excludes every other writer, so a plain SELECT then UPDATE is atomic.
+already excludes every other writer, so a plain SELECT then UPDATE is atomic. The dialect
+object (`db.dialect`) decides which.
 
 The statements are built once per dialect with bound parameters (`p_` prefixed): a heartbeat
 pays neither statement construction nor cache-key work.
@@ -17,12 +18,9 @@ from sqlalchemy import Select, and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import literal_int
+from robofleet.server.db.dialect import Dialect, dialect_of
 from robofleet.server.db.tables import JobRow, RobotGroupMemberRow, RobotRow, TaskRow
 from robofleet.server.domain.jobs import ACTIVE, JobStatus
-
-
-def is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 @cache
@@ -47,14 +45,14 @@ def _eligible_pending() -> Any:
 
 
 @cache
-def _next_job(postgres: bool) -> Select[JobRow]:
+def _next_job(dialect: Dialect) -> Select[JobRow]:
     query = (
         select(JobRow)
         .where(_eligible_pending())
         .order_by(JobRow.priority.desc(), JobRow.id)
         .limit(1)
     )
-    return query.with_for_update(skip_locked=True) if postgres else query
+    return dialect.for_claim(query)
 
 
 @cache
@@ -66,7 +64,7 @@ def next_job_for_robot(session: Session, *, account_id: int, robot_id: int) -> J
     """The pending job this robot should take: highest priority first, then oldest. The row
     is locked for the caller's transaction."""
     return session.scalar(
-        _next_job(is_postgres(session)), {"p_account": account_id, "p_robot": robot_id}
+        _next_job(dialect_of(session)), {"p_account": account_id, "p_robot": robot_id}
     )
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from robofleet.server.db.engine import WRITE_OPTION, is_sqlite
+from robofleet.server.db.dialect import WRITE_OPTION, dialect_of
 from robofleet.server.domain.errors import Conflict
 
 if TYPE_CHECKING:
@@ -23,13 +23,26 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.is_sqlite = is_sqlite(engine)
+        self.dialect = dialect_of(engine)
         write_engine = engine.execution_options(**{WRITE_OPTION: True})
         self._reader = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
         self._writer = sessionmaker(bind=write_engine, expire_on_commit=False, autoflush=True)
         # SQLite has one writer at a time; queueing our own threads here is cheaper than
         # letting them spin on SQLITE_BUSY inside the driver.
-        self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._write_lock = threading.Lock() if self.dialect.single_writer else None
+
+    def listen(self, event_name: str, handler: Callable[..., Any]) -> Callable[[], None]:
+        """Attach a session event handler to this database's sessions only (not to every
+        `Session` of the process); returns the call that detaches it."""
+        factories = (self._reader, self._writer)
+        for factory in factories:
+            event.listen(factory, event_name, handler)
+
+        def detach() -> None:
+            for factory in factories:
+                event.remove(factory, event_name, handler)
+
+        return detach
 
     @contextmanager
     def read(self) -> Iterator[Session]:

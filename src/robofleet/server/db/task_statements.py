@@ -15,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Insert, Select, Table, Update, bindparam, func, insert, select, update
 
 from robofleet.server.db.base import literal_int
+from robofleet.server.db.dialect import Dialect
 from robofleet.server.db.tables import TaskEventRow
 from robofleet.server.db.tables.queues import TASK_TABLE as TASKS
 
@@ -27,14 +28,14 @@ def take_order(query: Select[Any]) -> Select[Any]:
     return query.order_by(TASKS.c.rank, TASKS.c.deadline_key, TASKS.c.id)
 
 
-def pick_new(conditions: list[Any], *, postgres: bool) -> Select[Any]:
+def pick_new(conditions: list[Any], dialect: Dialect) -> Select[Any]:
     picked = take_order(
         select(TASKS.c.id).where(
             *conditions, TASKS.c.status == literal_int(NEW), TASKS.c.is_deleted.is_(False)
         )
     )
     picked = picked.limit(bindparam("p_count"))
-    return picked.with_for_update(skip_locked=True) if postgres else picked
+    return dialect.for_claim(picked)
 
 
 def take_statement(picked: Select[Any]) -> Update:
@@ -54,12 +55,10 @@ def take_statement(picked: Select[Any]) -> Update:
 
 
 @cache
-def take_from_queue(postgres: bool) -> Update:
+def take_from_queue(dialect: Dialect) -> Update:
     """The unfiltered take. Parameters (each with a `p_` prefix): queue_id, count, now,
     job_id and the lease columns."""
-    return take_statement(
-        pick_new([TASKS.c.queue_id == bindparam("p_queue_id")], postgres=postgres)
-    )
+    return take_statement(pick_new([TASKS.c.queue_id == bindparam("p_queue_id")], dialect))
 
 
 @cache

@@ -18,6 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, UOWTransaction
 
 from robofleet.server.db.notify import pg_notify
+from robofleet.server.db.session import Database
 from robofleet.server.db.tables import (
     AccessFolderRow,
     AccountRow,
@@ -112,7 +113,7 @@ class Caches:
             if cache.name == payload:
                 cache.invalidate()
 
-    def watch(self, uses_notify: bool) -> Callable[[], None]:
+    def watch(self, db: Database) -> Callable[[], None]:
         def after_flush(session: Session, _flush: UOWTransaction) -> None:
             # Every write flushes: look at the changed kinds once, not once per cache.
             kinds = {type(o) for o in (*session.new, *session.dirty, *session.deleted)}
@@ -121,9 +122,8 @@ class Caches:
                 if session.info.get(flag) or not any(issubclass(k, cache.watched) for k in kinds):
                     continue
                 session.info[flag] = True
-                if uses_notify:
+                if db.dialect.notifies:
                     pg_notify(session, CHANNEL, cache.name)
                 event.listen(session, "after_commit", lambda _s, c=cache: c.invalidate(), once=True)
 
-        event.listen(Session, "after_flush", after_flush)
-        return lambda: event.remove(Session, "after_flush", after_flush)
+        return db.listen("after_flush", after_flush)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from robofleet.server.db import task_statements as statements
 from robofleet.server.db.base import literal_int, utcnow
-from robofleet.server.db.claims import is_postgres
+from robofleet.server.db.dialect import dialect_of
 from robofleet.server.db.tables import JobRow, QueueRow, TaskRow
 from robofleet.server.db.tables.queues import NO_DEADLINE, TASK_TABLE, rank_of
 from robofleet.server.domain.refs import new_guid
@@ -161,12 +161,12 @@ def take_new_tasks(
     """New -> In Progress for up to `count` tasks of a queue in take order, in one
     conditional UPDATE (db.task_statements). `conditions` narrow the pick (filters)."""
     check_transition(TaskStatus.NEW, TaskStatus.IN_PROGRESS, manual=False)
-    postgres = is_postgres(session)
+    dialect = dialect_of(session)
     if conditions:
-        picked = statements.pick_new([TASKS.c.queue_id == queue_id, *conditions], postgres=postgres)
+        picked = statements.pick_new([TASKS.c.queue_id == queue_id, *conditions], dialect)
         statement = statements.take_statement(picked)
     else:
-        statement = statements.take_from_queue(postgres)
+        statement = statements.take_from_queue(dialect)
     rows = list(
         session.execute(
             statement,

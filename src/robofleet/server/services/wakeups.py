@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from robofleet.server.db.dialect import Dialect
 from robofleet.server.db.notify import pg_notify
 
 log = logging.getLogger("robofleet.wakeups")
@@ -25,7 +26,7 @@ ANY_ROBOT = 0
 
 @dataclass
 class Wakeups:
-    uses_notify: bool
+    dialect: Dialect
     _loop: asyncio.AbstractEventLoop | None = None
     _waiters: dict[int, dict[int, set[asyncio.Future[None]]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(set))
@@ -53,7 +54,7 @@ class Wakeups:
     def announce(self, session: Session, account_id: int, robot_id: int | None) -> None:
         """A job for `robot_id` (None: any robot of the account) is being committed."""
         target = robot_id or ANY_ROBOT
-        if self.uses_notify:
+        if self.dialect.notifies:
             pg_notify(session, CHANNEL, f"{account_id}:{target}")
             return
 

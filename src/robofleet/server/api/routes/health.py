@@ -25,4 +25,4 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
         runtime.db.ping()
     except Exception as exc:  # any driver error means "not ready"
         return JSONResponse({"status": "unavailable", "database": str(exc)[:200]}, status_code=503)
-    return JSONResponse({"status": "ok", "database": runtime.db.engine.dialect.name})
+    return JSONResponse({"status": "ok", "database": runtime.db.dialect.name})

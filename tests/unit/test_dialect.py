@@ -1,0 +1,165 @@
+"""What each store's dialect object answers, and the session listeners a Database scopes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.sql import ClauseElement
+
+from robofleet.server.db import task_statements
+from robofleet.server.db.base import UtcDateTime
+from robofleet.server.db.dialect import (
+    POSTGRESQL,
+    SQLITE,
+    Dialect,
+    dialect_for_url,
+    dialect_named,
+    dialect_of,
+)
+from robofleet.server.db.engine import make_engine
+from robofleet.server.db.session import Database
+from robofleet.server.db.tables import JobRow
+from robofleet.server.db.tables.queues import TASK_TABLE
+
+
+def postgres_sql(statement: ClauseElement) -> str:
+    return str(statement.compile(dialect=postgresql.dialect()))
+
+
+def test_sqlite_answers() -> None:
+    assert SQLITE.name == "sqlite"
+    assert SQLITE.single_writer
+    assert not SQLITE.notifies
+    assert SQLITE.naive_timestamps
+
+
+def test_postgres_answers() -> None:
+    assert POSTGRESQL.name == "postgresql"
+    assert not POSTGRESQL.single_writer
+    assert POSTGRESQL.notifies
+    assert not POSTGRESQL.naive_timestamps
+
+
+def test_postgres_claims_skip_locked_rows() -> None:
+    claimed = POSTGRESQL.for_claim(select(JobRow.id).limit(1))
+    assert "FOR UPDATE SKIP LOCKED" in postgres_sql(claimed)
+
+
+def test_sqlite_claims_lock_nothing_themselves() -> None:
+    # Compiled for PostgreSQL, which would print a lock clause if the query carried one: the
+    # SQLite claim relies on its BEGIN IMMEDIATE write transaction instead.
+    claimed = SQLITE.for_claim(select(JobRow.id).limit(1))
+    assert "FOR UPDATE" not in postgres_sql(claimed)
+
+
+@pytest.mark.parametrize(("dialect", "locked"), [(POSTGRESQL, True), (SQLITE, False)])
+def test_task_take_statement_follows_the_dialect(dialect: Dialect, locked: bool) -> None:
+    take = postgres_sql(task_statements.take_from_queue(dialect))
+    assert ("FOR UPDATE SKIP LOCKED" in take) is locked
+    picked = task_statements.pick_new([TASK_TABLE.c.priority == 1], dialect)
+    assert ("FOR UPDATE SKIP LOCKED" in postgres_sql(picked)) is locked
+    # The SQLite form also compiles for SQLite.
+    assert "UPDATE" in str(
+        task_statements.take_from_queue(SQLITE).compile(dialect=sqlite.dialect())
+    )
+
+
+def test_take_statement_is_built_once_per_dialect() -> None:
+    assert task_statements.take_from_queue(SQLITE) is task_statements.take_from_queue(SQLITE)
+    assert task_statements.take_from_queue(SQLITE) is not task_statements.take_from_queue(
+        POSTGRESQL
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///robofleet.db", SQLITE),
+        ("sqlite://", SQLITE),
+        ("postgresql+psycopg://robofleet@localhost/robofleet", POSTGRESQL),
+        ("postgresql://robofleet@localhost/robofleet", POSTGRESQL),
+    ],
+)
+def test_dialect_is_chosen_from_the_url(url: str, expected: Dialect) -> None:
+    assert dialect_for_url(url) is expected
+
+
+def test_unknown_store_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="mysql"):
+        dialect_named("mysql")
+
+
+def test_timestamps_lose_their_zone_only_where_the_store_has_none() -> None:
+    column_type = UtcDateTime()
+    at = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    assert column_type.process_bind_param(at, sqlite.dialect()) == at.replace(tzinfo=None)
+    assert column_type.process_bind_param(at, postgresql.dialect()) == at
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _Note(_Base):
+    __tablename__ = "note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str]
+
+
+def _sqlite_engine(path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{path}")
+    _Base.metadata.create_all(engine)
+    return engine
+
+
+@pytest.fixture
+def two_databases(tmp_path: Path) -> Iterator[tuple[Database, Database]]:
+    first = Database(_sqlite_engine(tmp_path / "first.db"))
+    second = Database(_sqlite_engine(tmp_path / "second.db"))
+    yield first, second
+    first.dispose()
+    second.dispose()
+
+
+def test_database_opens_with_its_dialect(two_databases: tuple[Database, Database]) -> None:
+    db, _ = two_databases
+    assert db.dialect is SQLITE
+    with db.read() as session:
+        assert dialect_of(session) is SQLITE
+    with db.write() as session:
+        assert dialect_of(session) is SQLITE
+        assert dialect_of(session.connection()) is SQLITE
+
+
+def test_listeners_hear_only_their_own_database(two_databases: tuple[Database, Database]) -> None:
+    first, second = two_databases
+    flushed: list[str] = []
+
+    def on_flush(session: Session, _flush: Any) -> None:
+        flushed.extend(note.text for note in session.new if isinstance(note, _Note))
+
+    detach = first.listen("after_flush", on_flush)
+    for db, text in ((first, "first"), (second, "second")):
+        with db.write() as session:
+            session.add(_Note(text=text))
+    with Session(first.engine) as session, session.begin():
+        session.add(_Note(text="plain session"))
+    assert flushed == ["first"]
+
+    detach()
+    with first.write() as session:
+        session.add(_Note(text="after detach"))
+    assert flushed == ["first"]
+
+
+def test_importing_the_listeners_installs_nothing_process_wide() -> None:
+    import robofleet.server.app  # noqa: F401 - imports db.audit and services.caches
+
+    assert len(Session().dispatch.after_flush) == 0
