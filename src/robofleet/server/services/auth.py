@@ -16,8 +16,8 @@ from robofleet.server.db.session import Database
 from robofleet.server.db.tables import ApiKeyRow, UserRow
 from robofleet.server.db.tables.robots import RobotRow
 from robofleet.server.domain.errors import Forbidden, Unauthenticated
+from robofleet.server.domain.principals import Principal
 from robofleet.server.services.caches import WatchedCache
-from robofleet.server.services.caller import Principal
 from robofleet.server.services.principals import (
     account_key_principal,
     robot_principal,

@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from robofleet.server.db.audit import AuditActor
 from robofleet.server.domain.errors import Forbidden
-from robofleet.server.domain.permissions import Action, PermissionSet, Screen
-
-PrincipalKind = Literal["account_key", "user_key", "user", "robot", "system"]
-
-
-@dataclass(frozen=True)
-class Principal:
-    kind: PrincipalKind
-    account_id: int
-    account_guid: str
-    guid: str
-    name: str
-    permissions: PermissionSet
-    folder_ids: frozenset[int] | None = None
-    """Access folders this principal reaches; None means every folder."""
-    user_id: int | None = None
-    robot_id: int | None = None
-    can_manage_accounts: bool = False
+from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.domain.principals import Principal
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from robofleet.server.domain.permissions import (
     Screen,
     parse_rights,
 )
-from robofleet.server.services.caller import Principal
+from robofleet.server.domain.principals import Principal
 
 
 def live_account(session: Session, account_id: int) -> AccountRow:

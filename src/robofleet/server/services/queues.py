@@ -11,6 +11,7 @@ from robofleet.server.db.session import Database
 from robofleet.server.db.tables import QueueRow, TaskRow
 from robofleet.server.domain.errors import Conflict
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.domain.tasks import TaskStatus
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.queues import QueueCreate, QueueRead, QueueUpdate, QueueWithCounts
@@ -28,6 +29,24 @@ def find_queue(
     for_update: bool = False,
 ) -> QueueRow:
     return find(session, QueueRow, caller, ref, entity="queue", field=field, for_update=for_update)
+
+
+def rules_of(row: QueueRow) -> QueueRules:
+    """The frozen snapshot of a queue's settings that the hot paths cache."""
+    return QueueRules(
+        id=row.id,
+        guid=row.guid,
+        name=row.name,
+        account_id=row.account_id,
+        lease_seconds=row.lease_seconds,
+        unique_tasks=row.unique_tasks,
+        auto_change_status=row.auto_change_status,
+        retry_application=row.retry_application,
+        retry_business=row.retry_business,
+        retry_abandoned=row.retry_abandoned,
+        max_retries=row.max_retries,
+        retry_delay_seconds=row.retry_delay_seconds,
+    )
 
 
 def _settings(data: QueueCreate | QueueUpdate) -> dict[str, Any]:

@@ -7,9 +7,9 @@ from typing import Any
 
 from robofleet.server.db.blobs import LocalBlobStore
 from robofleet.server.db.session import Database
+from robofleet.server.domain.principals import Principal
+from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.services.caches import WatchedCache
-from robofleet.server.services.caller import Principal
-from robofleet.server.services.queue_rules import QueueRules
 from robofleet.server.services.security import TokenCodec
 from robofleet.server.services.wakeups import Wakeups
 from robofleet.server.settings import Settings

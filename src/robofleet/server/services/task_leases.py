@@ -22,6 +22,7 @@ from robofleet.server.db.tables.queues import TASK_TABLE
 from robofleet.server.domain.errors import Conflict, NotFound, RobofleetError
 from robofleet.server.domain.jobs import JobStatus
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.domain.refs import is_guid, new_guid, parse_ref
 from robofleet.server.domain.tasks import TaskStatus
 from robofleet.server.schemas.base import invalid_input
@@ -38,8 +39,7 @@ from robofleet.server.schemas.queues import (
 )
 from robofleet.server.services.caller import Caller
 from robofleet.server.services.lookup import find
-from robofleet.server.services.queue_rules import QueueRules
-from robofleet.server.services.queues import find_queue
+from robofleet.server.services.queues import find_queue, rules_of
 from robofleet.server.services.runtime import Runtime
 from robofleet.server.services.task_filters import task_conditions
 from robofleet.server.services.task_state import (
@@ -70,7 +70,7 @@ def queue_rules(session: Session, runtime: Runtime, caller: Caller, ref: int | s
     if cached is not None:
         return cached
     generation = runtime.queues.generation
-    rules = QueueRules.of(find_queue(session, caller, ref))
+    rules = rules_of(find_queue(session, caller, ref))
     runtime.queues.put(key, rules, generation=generation)
     return rules
 

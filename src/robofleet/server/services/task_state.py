@@ -18,9 +18,9 @@ from robofleet.server.db.base import literal_int, utcnow
 from robofleet.server.db.claims import is_postgres
 from robofleet.server.db.tables import JobRow, QueueRow, TaskRow
 from robofleet.server.db.tables.queues import NO_DEADLINE, TASK_TABLE, rank_of
+from robofleet.server.domain.queue_rules import RetryRules
 from robofleet.server.domain.refs import new_guid
 from robofleet.server.domain.tasks import FAILURES, TaskStatus, check_transition
-from robofleet.server.services.queue_rules import RetryRules
 
 TASKS = TASK_TABLE
 OVERDUE_SHIFT = 3

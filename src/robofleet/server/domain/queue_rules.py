@@ -1,12 +1,11 @@
 """A queue's settings as the hot paths need them: a frozen snapshot, cached per request
-reference (see services.caches), instead of a row read on every take and finish."""
+reference (see runtime.caches), instead of a row read on every take and finish. Built from
+a queue row by services.tasks.queues."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
-
-from robofleet.server.db.tables import QueueRow
 
 
 class RetryRules(Protocol):
@@ -38,20 +37,3 @@ class QueueRules:
     retry_abandoned: bool
     max_retries: int
     retry_delay_seconds: int
-
-    @classmethod
-    def of(cls, row: QueueRow) -> QueueRules:
-        return cls(
-            id=row.id,
-            guid=row.guid,
-            name=row.name,
-            account_id=row.account_id,
-            lease_seconds=row.lease_seconds,
-            unique_tasks=row.unique_tasks,
-            auto_change_status=row.auto_change_status,
-            retry_application=row.retry_application,
-            retry_business=row.retry_business,
-            retry_abandoned=row.retry_abandoned,
-            max_retries=row.max_retries,
-            retry_delay_seconds=row.retry_delay_seconds,
-        )
