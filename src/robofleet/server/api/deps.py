@@ -9,9 +9,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 
 from robofleet.server.domain.errors import Unauthenticated
+from robofleet.server.runtime import Runtime
 from robofleet.server.services.auth import Credentials, authenticate, cached_principal
 from robofleet.server.services.caller import Caller
-from robofleet.server.services.runtime import Runtime
 
 # Declared for OpenAPI's "Authorize" dialog; the headers are parsed by services.auth.
 key_scheme = APIKeyHeader(

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from robofleet.server.db.base import utcnow
+from robofleet.server.runtime import Runtime
 from robofleet.server.scheduler.leader import hold_lease, release_lease
 from robofleet.server.services import liveness, task_timers
-from robofleet.server.services.runtime import Runtime
 
 log = logging.getLogger("robofleet.scheduler")
 LEASE = "scheduler"

@@ -13,6 +13,7 @@ from robofleet.server.db.tables import AccountRow, ApiKeyRow, RoleRow, UserRoleR
 from robofleet.server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.refs import parse_ref
+from robofleet.server.runtime.security import hash_api_key, hash_password, key_hint, new_api_key
 from robofleet.server.schemas.identity import (
     AccountCreate,
     AccountCreated,
@@ -20,7 +21,6 @@ from robofleet.server.schemas.identity import (
     AccountUpdate,
 )
 from robofleet.server.services.caller import Caller
-from robofleet.server.services.security import hash_api_key, hash_password, key_hint, new_api_key
 
 ADMINISTRATOR_ROLE = "Administrator"
 

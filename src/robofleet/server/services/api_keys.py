@@ -16,6 +16,12 @@ from robofleet.server.db.session import Database
 from robofleet.server.db.tables import ApiKeyRow, UserRow
 from robofleet.server.domain.errors import Conflict, Forbidden, InvalidInput
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.runtime.security import (
+    hash_api_key,
+    key_hint,
+    new_api_key,
+    normalize_api_key,
+)
 from robofleet.server.schemas.identity import (
     ApiKeyAssign,
     ApiKeyIssued,
@@ -24,12 +30,6 @@ from robofleet.server.schemas.identity import (
 )
 from robofleet.server.services.caller import Caller
 from robofleet.server.services.lookup import find
-from robofleet.server.services.security import (
-    hash_api_key,
-    key_hint,
-    new_api_key,
-    normalize_api_key,
-)
 
 
 def _owner(session: Session, caller: Caller, user_ref: int | str | None) -> UserRow | None:

@@ -17,18 +17,18 @@ from robofleet.server.db.tables import ApiKeyRow, UserRow
 from robofleet.server.db.tables.robots import RobotRow
 from robofleet.server.domain.errors import Forbidden, Unauthenticated
 from robofleet.server.domain.principals import Principal
-from robofleet.server.services.caches import WatchedCache
-from robofleet.server.services.principals import (
-    account_key_principal,
-    robot_principal,
-    user_principal,
-)
-from robofleet.server.services.security import (
+from robofleet.server.runtime.caches import WatchedCache
+from robofleet.server.runtime.security import (
     IssuedToken,
     TokenCodec,
     hash_api_key,
     normalize_api_key,
     verify_password,
+)
+from robofleet.server.services.principals import (
+    account_key_principal,
+    robot_principal,
+    user_principal,
 )
 
 MISSING = (

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from robofleet.server.db.audit import AuditActor
 from robofleet.server.db.session import Database
 from robofleet.server.db.tables import AccountRow
+from robofleet.server.runtime.security import new_password
 from robofleet.server.schemas.identity import AccountCreate
 from robofleet.server.services.accounts import provision_account
-from robofleet.server.services.security import new_password
 
 DEFAULT_ACCOUNT = "default"
 ADMIN_LOGIN = "admin"

@@ -10,6 +10,7 @@ from robofleet.server.db.tables import JobRow, ProcessRow
 from robofleet.server.domain.errors import Conflict, Forbidden, InvalidInput
 from robofleet.server.domain.jobs import ACTIVE, FINAL, JobStatus
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import Page
 from robofleet.server.schemas.jobs import JobCreate, JobFilter, JobRead, JobUpdate
 from robofleet.server.services.caller import Caller
@@ -19,7 +20,6 @@ from robofleet.server.services.lookup import find, scoped
 from robofleet.server.services.processes import find_process
 from robofleet.server.services.robot_groups import find_group
 from robofleet.server.services.robots import find_robot
-from robofleet.server.services.runtime import Runtime
 
 
 def find_job(

@@ -22,6 +22,7 @@ from robofleet.server.domain.jobs import FINAL, JobStatus, occupies_robot
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.refs import is_guid
 from robofleet.server.domain.robots import RobotStatus
+from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.robots import (
     ConsumeRequest,
     ConsumeResponse,
@@ -33,7 +34,6 @@ from robofleet.server.services.caller import Caller
 from robofleet.server.services.job_state import change_job_status
 from robofleet.server.services.job_views import robot_documents, version_document
 from robofleet.server.services.robots import set_robot_status
-from robofleet.server.services.runtime import Runtime
 from robofleet.server.services.task_leases import renew_for_robot
 
 ROBOT_NOT_FOUND = 101

@@ -8,13 +8,13 @@ from robofleet.server.db.tables import LogRow
 from robofleet.server.domain.errors import Conflict, NotFound
 from robofleet.server.domain.jobs import JobStatus
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.jobs import JobCreate
 from robofleet.server.schemas.roboteasy import RoboteasyLog, RoboteasyResult, RoboteasyRun
 from robofleet.server.services.caller import Caller
 from robofleet.server.services.job_state import request_stop
 from robofleet.server.services.jobs import find_job, insert_job
 from robofleet.server.services.robots import find_robot
-from robofleet.server.services.runtime import Runtime
 
 STATUS_NAMES = {
     JobStatus.CREATED: "PENDENT",

@@ -25,6 +25,7 @@ from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.domain.refs import is_guid, new_guid, parse_ref
 from robofleet.server.domain.tasks import TaskStatus
+from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import invalid_input
 from robofleet.server.schemas.queues import (
     FinishItem,
@@ -40,7 +41,6 @@ from robofleet.server.schemas.queues import (
 from robofleet.server.services.caller import Caller
 from robofleet.server.services.lookup import find
 from robofleet.server.services.queues import find_queue, rules_of
-from robofleet.server.services.runtime import Runtime
 from robofleet.server.services.task_filters import task_conditions
 from robofleet.server.services.task_state import (
     Change,

@@ -22,6 +22,7 @@ from robofleet.server.domain.tasks import (
     stored_tags,
     tags_of,
 )
+from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import ResultResponse, invalid_input
 from robofleet.server.schemas.queues import (
     BulkCreate,
@@ -40,7 +41,6 @@ from robofleet.server.schemas.queues import (
 from robofleet.server.services.caller import Caller
 from robofleet.server.services.lookup import find
 from robofleet.server.services.queues import find_queue
-from robofleet.server.services.runtime import Runtime
 from robofleet.server.services.task_filters import filter_from, next_new_tasks, task_conditions
 from robofleet.server.services.task_leases import finish_one, job_for, lease_owner, new_lease
 from robofleet.server.services.task_state import (

@@ -10,12 +10,12 @@ from robofleet.server.db.session import Database
 from robofleet.server.db.tables import ApiKeyRow, RoleRow, UserRoleRow, UserRow
 from robofleet.server.domain.errors import Conflict
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.runtime.security import hash_password
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.identity import UserCreate, UserRead, UserUpdate
 from robofleet.server.services.accounts import ensure_login_free
 from robofleet.server.services.caller import Caller
 from robofleet.server.services.lookup import find, find_many, scoped
-from robofleet.server.services.security import hash_password
 
 
 def _set_roles(session: Session, caller: Caller, user: UserRow, refs: list[int | str]) -> None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse
 
 from robofleet.server.api.deps import CallerDep, RuntimeDep, client_address
+from robofleet.server.runtime.security import IssuedToken
 from robofleet.server.schemas.roboteasy import (
     RoboteasyLogin,
     RoboteasyResult,
@@ -16,7 +17,6 @@ from robofleet.server.schemas.roboteasy import (
     RoboteasyToken,
 )
 from robofleet.server.services import auth, roboteasy
-from robofleet.server.services.security import IssuedToken
 
 router = APIRouter(tags=["Roboteasy"])
 
