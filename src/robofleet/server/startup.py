@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from robofleet.server.app import build_runtime
 from robofleet.server.db import migrate
-from robofleet.server.services.bootstrap import FirstStart, ensure_first_account
+from robofleet.server.services.access.bootstrap import FirstStart, ensure_first_account
 from robofleet.server.settings import Settings
 
 

@@ -10,10 +10,10 @@ from fastapi.security import APIKeyHeader
 
 from robofleet.server.domain.errors import Unauthenticated
 from robofleet.server.runtime import Runtime
-from robofleet.server.services.auth import Credentials, authenticate, cached_principal
-from robofleet.server.services.caller import Caller
+from robofleet.server.services.access.auth import Credentials, authenticate, cached_principal
+from robofleet.server.services.access.caller import Caller
 
-# Declared for OpenAPI's "Authorize" dialog; the headers are parsed by services.auth.
+# Declared for OpenAPI's "Authorize" dialog; the headers are parsed by services.access.auth.
 key_scheme = APIKeyHeader(
     name="Key", auto_error=False, scheme_name="Key", description="The API key (a UUID)."
 )

@@ -13,7 +13,8 @@ from datetime import datetime
 from robofleet.server.db.base import utcnow
 from robofleet.server.runtime import Runtime
 from robofleet.server.scheduler.leader import hold_lease, release_lease
-from robofleet.server.services import liveness, task_timers
+from robofleet.server.services.jobs import liveness
+from robofleet.server.services.tasks import timers as task_timers
 
 log = logging.getLogger("robofleet.scheduler")
 LEASE = "scheduler"

@@ -13,8 +13,8 @@ from robofleet.server.domain.errors import NotFound
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.refs import new_guid, parse_ref
 from robofleet.server.schemas.logs import LogCreate, LogCreated, LogFilter, LogPurge, LogRead
-from robofleet.server.services.caller import Caller
-from robofleet.server.services.lookup import find
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.lookup import find
 
 
 def _ids_by_guid(

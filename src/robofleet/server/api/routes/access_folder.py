@@ -8,7 +8,7 @@ from robofleet.server.api.deps import CallerDep, RuntimeDep
 from robofleet.server.api.routing import sherpa_router
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.identity import FolderCreate, FolderRead, FolderUpdate
-from robofleet.server.services import folders
+from robofleet.server.services.access import folders
 
 router = sherpa_router("Access Folder", prefix="/api/accessFolder")
 

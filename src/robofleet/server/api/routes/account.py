@@ -12,7 +12,7 @@ from robofleet.server.schemas.identity import (
     AccountRead,
     AccountUpdate,
 )
-from robofleet.server.services import accounts
+from robofleet.server.services.access import accounts
 
 router = sherpa_router("Account", prefix="/api/account")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from robofleet.server.api.deps import CallerDep, RuntimeDep
 from robofleet.server.api.routing import sherpa_router
 from robofleet.server.schemas.identity import ApiKeyAssign, ApiKeyIssued, ApiKeyRead, ApiKeyRefresh
-from robofleet.server.services import api_keys
+from robofleet.server.services.access import api_keys
 
 router = sherpa_router("API Key", prefix="/api/apiKey")
 

@@ -8,7 +8,7 @@ from robofleet.server.api.deps import CallerDep, RuntimeDep
 from robofleet.server.api.routing import sherpa_router
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.processes import ProcessCreate, ProcessRead, ProcessUpdate
-from robofleet.server.services import processes
+from robofleet.server.services.processes import crud as processes
 
 router = sherpa_router("Process", prefix="/api/process")
 

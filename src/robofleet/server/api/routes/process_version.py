@@ -17,7 +17,7 @@ from robofleet.server.schemas.processes import (
     ProcessVersionRead,
     ProcessVersionUpdate,
 )
-from robofleet.server.services import process_versions
+from robofleet.server.services.processes import versions as process_versions
 
 router = sherpa_router("Process Version", prefix="/api/processVersion")
 

@@ -14,7 +14,8 @@ from robofleet.server.schemas.queues import (
     QueueWithCounts,
     TaskRead,
 )
-from robofleet.server.services import queues, tasks
+from robofleet.server.services.tasks import crud as tasks
+from robofleet.server.services.tasks import queues
 
 router = sherpa_router("Queue", prefix="/api/queue")
 

@@ -19,7 +19,8 @@ from robofleet.server.schemas.robots import (
     RobotUpdate,
     WaitJobRequest,
 )
-from robofleet.server.services import robot_protocol, robots
+from robofleet.server.services.fleet import robots
+from robofleet.server.services.jobs import robot_protocol
 
 router = sherpa_router("Robot", prefix="/api/robot")
 

@@ -13,7 +13,7 @@ from robofleet.server.schemas.robots import (
     RobotGroupRead,
     RobotGroupUpdate,
 )
-from robofleet.server.services import robot_groups
+from robofleet.server.services.fleet import groups as robot_groups
 
 router = sherpa_router("Robot Groups", prefix="/api/robotGroup")
 

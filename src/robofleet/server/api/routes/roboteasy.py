@@ -16,7 +16,8 @@ from robofleet.server.schemas.roboteasy import (
     RoboteasyRunV2,
     RoboteasyToken,
 )
-from robofleet.server.services import auth, roboteasy
+from robofleet.server.services.access import auth
+from robofleet.server.services.jobs import roboteasy
 
 router = APIRouter(tags=["Roboteasy"])
 

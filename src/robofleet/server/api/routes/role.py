@@ -8,7 +8,7 @@ from robofleet.server.api.deps import CallerDep, RuntimeDep
 from robofleet.server.api.routing import sherpa_router
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.identity import RoleCreate, RoleRead, RoleUpdate
-from robofleet.server.services import roles
+from robofleet.server.services.access import roles
 
 router = sherpa_router("Role", prefix="/api/role")
 

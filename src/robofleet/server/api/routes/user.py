@@ -16,7 +16,7 @@ from robofleet.server.schemas.identity import (
     UserRead,
     UserUpdate,
 )
-from robofleet.server.services import auth, users
+from robofleet.server.services.access import auth, users
 
 router = sherpa_router("User", prefix="/api/user")
 

@@ -11,7 +11,7 @@ from robofleet.server.db.session import Database
 from robofleet.server.db.tables import AccountRow
 from robofleet.server.runtime.security import new_password
 from robofleet.server.schemas.identity import AccountCreate
-from robofleet.server.services.accounts import provision_account
+from robofleet.server.services.access.accounts import provision_account
 
 DEFAULT_ACCOUNT = "default"
 ADMIN_LOGIN = "admin"

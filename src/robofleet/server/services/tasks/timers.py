@@ -14,7 +14,7 @@ from sqlalchemy import select
 from robofleet.server.db.session import Database
 from robofleet.server.db.tables import QueueRow, TaskRow
 from robofleet.server.domain.tasks import TaskStatus
-from robofleet.server.services.task_state import Change, change_task_status, promote_overdue
+from robofleet.server.services.tasks.state import Change, change_task_status, promote_overdue
 
 BATCH = 500
 SCHEDULER = "scheduler"

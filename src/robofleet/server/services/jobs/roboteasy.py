@@ -11,10 +11,10 @@ from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.jobs import JobCreate
 from robofleet.server.schemas.roboteasy import RoboteasyLog, RoboteasyResult, RoboteasyRun
-from robofleet.server.services.caller import Caller
-from robofleet.server.services.job_state import request_stop
-from robofleet.server.services.jobs import find_job, insert_job
-from robofleet.server.services.robots import find_robot
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.fleet.robots import find_robot
+from robofleet.server.services.jobs.crud import find_job, insert_job
+from robofleet.server.services.jobs.state import request_stop
 
 STATUS_NAMES = {
     JobStatus.CREATED: "PENDENT",

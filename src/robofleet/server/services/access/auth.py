@@ -25,7 +25,7 @@ from robofleet.server.runtime.security import (
     normalize_api_key,
     verify_password,
 )
-from robofleet.server.services.principals import (
+from robofleet.server.services.access.principals import (
     account_key_principal,
     robot_principal,
     user_principal,

@@ -13,9 +13,9 @@ from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.runtime.security import hash_password
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.identity import UserCreate, UserRead, UserUpdate
-from robofleet.server.services.accounts import ensure_login_free
-from robofleet.server.services.caller import Caller
-from robofleet.server.services.lookup import find, find_many, scoped
+from robofleet.server.services.access.accounts import ensure_login_free
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.lookup import find, find_many, scoped
 
 
 def _set_roles(session: Session, caller: Caller, user: UserRow, refs: list[int | str]) -> None:

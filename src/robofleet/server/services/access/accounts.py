@@ -20,7 +20,7 @@ from robofleet.server.schemas.identity import (
     AccountRead,
     AccountUpdate,
 )
-from robofleet.server.services.caller import Caller
+from robofleet.server.services.access.caller import Caller
 
 ADMINISTRATOR_ROLE = "Administrator"
 

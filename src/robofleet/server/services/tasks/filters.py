@@ -86,7 +86,7 @@ def task_conditions(
 def next_new_tasks(
     session: Session, conditions: list[ColumnElement[bool]], *, count: int
 ) -> list[TaskRow]:
-    """New tasks in take order, not taken (see task_state.take_rank for the order)."""
+    """New tasks in take order, not taken (see tasks.state.take_rank for the order)."""
     query = select(TaskRow).where(*conditions, TaskRow.status == literal_int(TaskStatus.NEW))
     return list(session.scalars(take_order(query).limit(count)))
 

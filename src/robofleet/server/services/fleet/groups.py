@@ -15,9 +15,9 @@ from robofleet.server.schemas.robots import (
     RobotGroupRead,
     RobotGroupUpdate,
 )
-from robofleet.server.services.caller import Caller
-from robofleet.server.services.folders import folder_id_for
-from robofleet.server.services.lookup import ensure_name_free, find, scoped
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.folders import folder_id_for
+from robofleet.server.services.access.lookup import ensure_name_free, find, scoped
 
 
 def find_group(

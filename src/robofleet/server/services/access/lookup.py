@@ -10,7 +10,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from robofleet.server.db.base import TenantEntity
 from robofleet.server.domain.errors import Conflict, InvalidInput, NotFound
 from robofleet.server.domain.refs import parse_ref
-from robofleet.server.services.caller import Caller
+from robofleet.server.services.access.caller import Caller
 
 RowT = TypeVar("RowT", bound=TenantEntity)
 

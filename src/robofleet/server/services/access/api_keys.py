@@ -28,8 +28,8 @@ from robofleet.server.schemas.identity import (
     ApiKeyRead,
     ApiKeyRefresh,
 )
-from robofleet.server.services.caller import Caller
-from robofleet.server.services.lookup import find
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.lookup import find
 
 
 def _owner(session: Session, caller: Caller, user_ref: int | str | None) -> UserRow | None:

@@ -10,8 +10,8 @@ from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import JobRow, RobotRow
 from robofleet.server.domain.jobs import FINAL, JobStatus, check_transition
 from robofleet.server.domain.robots import RobotStatus
-from robofleet.server.services.robots import set_robot_status
-from robofleet.server.services.task_state import fail_tasks_of_job
+from robofleet.server.services.fleet.robots import set_robot_status
+from robofleet.server.services.tasks.state import fail_tasks_of_job
 
 
 def change_job_status(

@@ -12,8 +12,8 @@ from robofleet.server.domain.errors import Conflict
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.identity import RoleCreate, RoleRead, RoleUpdate
-from robofleet.server.services.caller import Caller
-from robofleet.server.services.lookup import ensure_name_free, find, find_many, scoped
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.lookup import ensure_name_free, find, find_many, scoped
 
 
 def _set_folders(session: Session, caller: Caller, role: RoleRow, refs: list[int | str]) -> None:

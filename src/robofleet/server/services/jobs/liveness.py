@@ -18,12 +18,12 @@ from robofleet.server.db.session import Database
 from robofleet.server.db.tables import JobRow, RobotRow
 from robofleet.server.domain.jobs import JobStatus
 from robofleet.server.domain.robots import RobotStatus
-from robofleet.server.services.job_state import (
+from robofleet.server.services.fleet.robots import set_robot_status
+from robofleet.server.services.jobs.state import (
     change_job_status,
     request_abort,
     request_stop,
 )
-from robofleet.server.services.robots import set_robot_status
 
 SCHEDULER = AuditActor(kind="system", guid=None, name="scheduler", account_id=None)
 BATCH = 500

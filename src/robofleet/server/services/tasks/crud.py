@@ -38,18 +38,18 @@ from robofleet.server.schemas.queues import (
     TaskRead,
     TaskUpdate,
 )
-from robofleet.server.services.caller import Caller
-from robofleet.server.services.lookup import find
-from robofleet.server.services.queues import find_queue
-from robofleet.server.services.task_filters import filter_from, next_new_tasks, task_conditions
-from robofleet.server.services.task_leases import finish_one, job_for, lease_owner, new_lease
-from robofleet.server.services.task_state import (
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.lookup import find
+from robofleet.server.services.tasks.filters import filter_from, next_new_tasks, task_conditions
+from robofleet.server.services.tasks.leases import finish_one, job_for, lease_owner, new_lease
+from robofleet.server.services.tasks.queues import find_queue
+from robofleet.server.services.tasks.state import (
     Change,
     change_task_status,
     take_new_tasks,
     take_rank,
 )
-from robofleet.server.services.task_views import task_read, task_reads
+from robofleet.server.services.tasks.views import task_read, task_reads
 
 
 def _row_values(queue: QueueRow, name: str, fields: TaskFields, now: datetime) -> dict[str, Any]:

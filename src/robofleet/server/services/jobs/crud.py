@@ -13,13 +13,13 @@ from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import Page
 from robofleet.server.schemas.jobs import JobCreate, JobFilter, JobRead, JobUpdate
-from robofleet.server.services.caller import Caller
-from robofleet.server.services.job_state import change_job_status, request_abort, request_stop
-from robofleet.server.services.job_views import job_read, job_reads
-from robofleet.server.services.lookup import find, scoped
-from robofleet.server.services.processes import find_process
-from robofleet.server.services.robot_groups import find_group
-from robofleet.server.services.robots import find_robot
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.lookup import find, scoped
+from robofleet.server.services.fleet.groups import find_group
+from robofleet.server.services.fleet.robots import find_robot
+from robofleet.server.services.jobs.state import change_job_status, request_abort, request_stop
+from robofleet.server.services.jobs.views import job_read, job_reads
+from robofleet.server.services.processes.crud import find_process
 
 
 def find_job(
@@ -150,7 +150,7 @@ def _apply_status(
 
 
 def stop_job(runtime: Runtime, caller: Caller, ref: int | str, *, abort: bool = False) -> JobRead:
-    """Soft stop, or with `abort` a hard one (job_state.request_stop / request_abort)."""
+    """Soft stop, or with `abort` a hard one (jobs.state.request_stop / request_abort)."""
     caller.require(Screen.JOB, Action.UPDATE)
     with runtime.db.write(caller.actor()) as session:
         job = find_job(session, caller, ref, for_update=True)

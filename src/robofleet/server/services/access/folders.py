@@ -12,8 +12,8 @@ from robofleet.server.domain.errors import Conflict, Forbidden
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.identity import FolderCreate, FolderRead, FolderUpdate
-from robofleet.server.services.caller import Caller
-from robofleet.server.services.lookup import ensure_name_free, find, scoped
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.lookup import ensure_name_free, find, scoped
 
 
 def create_folder(db: Database, caller: Caller, data: FolderCreate) -> GuidResponse:

@@ -11,9 +11,9 @@ from robofleet.server.domain.errors import Conflict
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.processes import ProcessCreate, ProcessRead, ProcessUpdate
-from robofleet.server.services.caller import Caller
-from robofleet.server.services.folders import folder_id_for
-from robofleet.server.services.lookup import ensure_name_free, find, scoped
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.folders import folder_id_for
+from robofleet.server.services.access.lookup import ensure_name_free, find, scoped
 
 
 def find_process(

@@ -24,9 +24,9 @@ from robofleet.server.schemas.robots import (
     RobotStatusRead,
     RobotUpdate,
 )
-from robofleet.server.services.caller import Caller
-from robofleet.server.services.folders import folder_id_for
-from robofleet.server.services.lookup import find, find_many, scoped
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.folders import folder_id_for
+from robofleet.server.services.access.lookup import find, find_many, scoped
 
 
 def find_robot(

@@ -25,9 +25,9 @@ from robofleet.server.schemas.processes import (
     ProcessVersionRead,
     ProcessVersionUpdate,
 )
-from robofleet.server.services.caller import Caller
-from robofleet.server.services.lookup import find, scoped
-from robofleet.server.services.processes import find_process, make_current
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.lookup import find, scoped
+from robofleet.server.services.processes.crud import find_process, make_current
 
 
 def find_version(

@@ -1,7 +1,7 @@
 """Taking tasks with a lease, finishing them with it, renewing it.
 
 A lease has an id, an owner and an expiry. Only the live lease finishes a task; an expired
-lease counts as an application failure (services.task_timers), so a task whose taker died is
+lease counts as an application failure (services.tasks.timers), so a task whose taker died is
 neither stuck nor processed twice. These are the paths robots hit most, so each is a couple
 of statements with the queue's settings from a cache.
 """
@@ -38,18 +38,18 @@ from robofleet.server.schemas.queues import (
     TaskList,
     TaskRead,
 )
-from robofleet.server.services.caller import Caller
-from robofleet.server.services.lookup import find
-from robofleet.server.services.queues import find_queue, rules_of
-from robofleet.server.services.task_filters import task_conditions
-from robofleet.server.services.task_state import (
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.lookup import find
+from robofleet.server.services.tasks.filters import task_conditions
+from robofleet.server.services.tasks.queues import find_queue, rules_of
+from robofleet.server.services.tasks.state import (
     Change,
     Finish,
     Lease,
     finish_leased_tasks,
     take_new_tasks,
 )
-from robofleet.server.services.task_views import task_reads
+from robofleet.server.services.tasks.views import task_reads
 
 TASKS = TASK_TABLE
 

@@ -9,7 +9,7 @@ from robofleet.server.db.tables import AuditRow
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.schemas.base import Page
 from robofleet.server.schemas.identity import AuditFilter, AuditRead
-from robofleet.server.services.caller import Caller
+from robofleet.server.services.access.caller import Caller
 
 
 def list_audit(db: Database, caller: Caller, query: AuditFilter) -> Page[AuditRead]:

@@ -30,11 +30,11 @@ from robofleet.server.schemas.robots import (
     HeartbeatResponse,
     WaitJobRequest,
 )
-from robofleet.server.services.caller import Caller
-from robofleet.server.services.job_state import change_job_status
-from robofleet.server.services.job_views import robot_documents, version_document
-from robofleet.server.services.robots import set_robot_status
-from robofleet.server.services.task_leases import renew_for_robot
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.fleet.robots import set_robot_status
+from robofleet.server.services.jobs.state import change_job_status
+from robofleet.server.services.jobs.views import robot_documents, version_document
+from robofleet.server.services.tasks.leases import renew_for_robot
 
 ROBOT_NOT_FOUND = 101
 NO_NEW_JOB = 102
