@@ -16,7 +16,7 @@ def prepare(settings: Settings) -> FirstStart | None:
     try:
         migrate.upgrade(runtime.db.engine)
         return ensure_first_account(
-            runtime.db, admin_password=settings.admin_password, api_key=settings.api_key
+            runtime, admin_password=settings.admin_password, api_key=settings.api_key
         )
     finally:
         runtime.db.dispose()

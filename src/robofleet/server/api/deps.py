@@ -46,11 +46,9 @@ async def current_caller(
 ) -> Caller:
     credentials = Credentials(key, authorization)
     # A cached identity costs no thread hop; a miss is looked up off the event loop.
-    principal = cached_principal(runtime.principals, credentials)
+    principal = cached_principal(runtime, credentials)
     if principal is None:
-        principal = await run_in_threadpool(
-            authenticate, runtime.db, runtime.tokens, credentials, runtime.principals
-        )
+        principal = await run_in_threadpool(authenticate, runtime, credentials)
     return Caller(
         principal, address=client_address(request), user_agent=request.headers.get("user-agent", "")
     )

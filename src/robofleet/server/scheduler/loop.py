@@ -27,23 +27,23 @@ def default_duties() -> list[tuple[str, Duty]]:
         (
             "disconnect silent robots",
             lambda rt, now: liveness.disconnect_silent_robots(
-                rt.db, now=now, timeout_seconds=rt.settings.robot_timeout_seconds
+                rt, now=now, timeout_seconds=rt.settings.robot_timeout_seconds
             ),
         ),
         (
             "fail lost jobs",
             lambda rt, now: liveness.fail_lost_jobs(
-                rt.db, now=now, grace_seconds=rt.settings.unknown_job_grace_seconds
+                rt, now=now, grace_seconds=rt.settings.unknown_job_grace_seconds
             ),
         ),
-        ("enforce job deadlines", lambda rt, now: liveness.enforce_deadlines(rt.db, now=now)),
+        ("enforce job deadlines", lambda rt, now: liveness.enforce_deadlines(rt, now=now)),
         (
             "promote overdue tasks",
-            lambda rt, now: task_timers.promote_overdue_tasks(rt.db, now=now),
+            lambda rt, now: task_timers.promote_overdue_tasks(rt, now=now),
         ),
-        ("release postponed tasks", lambda rt, now: task_timers.release_postponed(rt.db, now=now)),
-        ("expire task leases", lambda rt, now: task_timers.expire_leases(rt.db, now=now)),
-        ("abandon overdue tasks", lambda rt, now: task_timers.abandon_overdue(rt.db, now=now)),
+        ("release postponed tasks", lambda rt, now: task_timers.release_postponed(rt, now=now)),
+        ("expire task leases", lambda rt, now: task_timers.expire_leases(rt, now=now)),
+        ("abandon overdue tasks", lambda rt, now: task_timers.abandon_overdue(rt, now=now)),
     ]
 
 

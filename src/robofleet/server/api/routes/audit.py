@@ -19,4 +19,4 @@ router = sherpa_router("Audit", prefix="/api/audit")
 def list_audit(
     query: Annotated[AuditFilter, Query()], runtime: RuntimeDep, caller: CallerDep
 ) -> Page[AuditRead]:
-    return audit_log.list_audit(runtime.db, caller, query)
+    return audit_log.list_audit(runtime, caller, query)

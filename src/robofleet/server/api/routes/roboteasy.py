@@ -24,8 +24,7 @@ router = APIRouter(tags=["Roboteasy"])
 
 def _login(body: RoboteasyLogin, request: Request, runtime: RuntimeDep) -> IssuedToken:
     return auth.login(
-        runtime.db,
-        runtime.tokens,
+        runtime,
         login_name=body.username,
         password=body.password,
         ttl_seconds=runtime.settings.roboteasy_token_ttl_seconds,

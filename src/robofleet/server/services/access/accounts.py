@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import utcnow
-from robofleet.server.db.session import Database
 from robofleet.server.db.tables import AccountRow, ApiKeyRow, RoleRow, UserRoleRow, UserRow
 from robofleet.server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.refs import parse_ref
+from robofleet.server.runtime import Runtime
 from robofleet.server.runtime.security import hash_api_key, hash_password, key_hint, new_api_key
 from robofleet.server.schemas.identity import (
     AccountCreate,
@@ -109,9 +109,9 @@ def provision_account(
     return ProvisionedAccount(account, admin, key)
 
 
-def create_account(db: Database, caller: Caller, data: AccountCreate) -> AccountCreated:
+def create_account(runtime: Runtime, caller: Caller, data: AccountCreate) -> AccountCreated:
     _require_manager(caller)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         made = provision_account(session, data, parent_id=caller.account_id)
         return AccountCreated(
             guid=made.account.guid, api_key=made.api_key, admin_login=made.admin.login
@@ -132,8 +132,8 @@ def _managed_account(session: Session, caller: Caller, ref: int | str) -> Accoun
     return account
 
 
-def read_account(db: Database, caller: Caller, ref: int | str) -> AccountRead:
-    with db.read() as session:
+def read_account(runtime: Runtime, caller: Caller, ref: int | str) -> AccountRead:
+    with runtime.db.read() as session:
         account = _managed_account(session, caller, ref)
         if account.id != caller.account_id:
             _require_manager(caller)
@@ -142,9 +142,9 @@ def read_account(db: Database, caller: Caller, ref: int | str) -> AccountRead:
         return AccountRead.model_validate(account)
 
 
-def list_accounts(db: Database, caller: Caller) -> list[AccountRead]:
+def list_accounts(runtime: Runtime, caller: Caller) -> list[AccountRead]:
     _require_manager(caller)
-    with db.read() as session:
+    with runtime.db.read() as session:
         rows = session.scalars(
             select(AccountRow)
             .where(
@@ -156,9 +156,9 @@ def list_accounts(db: Database, caller: Caller) -> list[AccountRead]:
         return [AccountRead.model_validate(row) for row in rows]
 
 
-def update_account(db: Database, caller: Caller, data: AccountUpdate) -> None:
+def update_account(runtime: Runtime, caller: Caller, data: AccountUpdate) -> None:
     _require_manager(caller)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         account = _managed_account(session, caller, data.guid)
         changes = data.model_dump(exclude={"guid", "password"}, exclude_none=True)
         if "login" in changes and changes["login"].lower() != account.login.lower():
@@ -174,9 +174,9 @@ def update_account(db: Database, caller: Caller, data: AccountUpdate) -> None:
             setattr(account, name, value)
 
 
-def delete_account(db: Database, caller: Caller, ref: int | str) -> None:
+def delete_account(runtime: Runtime, caller: Caller, ref: int | str) -> None:
     _require_manager(caller)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         account = _managed_account(session, caller, ref)
         if account.id == caller.account_id:
             raise Conflict("an account cannot delete itself", code="self_delete")

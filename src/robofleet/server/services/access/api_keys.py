@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from robofleet.server.db.audit import record_event
 from robofleet.server.db.base import utcnow
-from robofleet.server.db.session import Database
 from robofleet.server.db.tables import ApiKeyRow, UserRow
 from robofleet.server.domain.errors import Conflict, Forbidden, InvalidInput
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.runtime import Runtime
 from robofleet.server.runtime.security import (
     hash_api_key,
     key_hint,
@@ -85,19 +85,19 @@ def _issue(
     return ApiKeyIssued(key=key, hint=row.key_hint, scope=scope, guid=row.guid)
 
 
-def assign_key(db: Database, caller: Caller, data: ApiKeyAssign) -> ApiKeyIssued:
+def assign_key(runtime: Runtime, caller: Caller, data: ApiKeyAssign) -> ApiKeyIssued:
     key = new_api_key()
     if data.key:
         chosen = normalize_api_key(data.key)
         if chosen is None:
             raise InvalidInput.for_field("Key", "must be a UUID, or omitted to generate one")
         key = chosen
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         return _issue(session, caller, _owner(session, caller, data.user), key, "assign")
 
 
-def refresh_key(db: Database, caller: Caller, data: ApiKeyRefresh) -> ApiKeyIssued:
-    with db.write(caller.actor()) as session:
+def refresh_key(runtime: Runtime, caller: Caller, data: ApiKeyRefresh) -> ApiKeyIssued:
+    with runtime.db.write(actor=caller.actor()) as session:
         user = _owner(session, caller, data.user)
         if _current(session, caller, user) is None:
             raise Conflict(
@@ -106,10 +106,10 @@ def refresh_key(db: Database, caller: Caller, data: ApiKeyRefresh) -> ApiKeyIssu
         return _issue(session, caller, user, new_api_key(), "refresh")
 
 
-def read_keys(db: Database, caller: Caller) -> list[ApiKeyRead]:
+def read_keys(runtime: Runtime, caller: Caller) -> list[ApiKeyRead]:
     """The current keys visible to the caller, without the keys themselves."""
     caller.require(Screen.API_KEY, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         query = (
             select(ApiKeyRow, UserRow.guid)
             .outerjoin(UserRow, UserRow.id == ApiKeyRow.user_id)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 
-from robofleet.server.db.session import Database
 from robofleet.server.db.tables import AuditRow
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import Page
 from robofleet.server.schemas.identity import AuditFilter, AuditRead
 from robofleet.server.services.access.caller import Caller
 
 
-def list_audit(db: Database, caller: Caller, query: AuditFilter) -> Page[AuditRead]:
+def list_audit(runtime: Runtime, caller: Caller, query: AuditFilter) -> Page[AuditRead]:
     caller.require(Screen.AUDIT, Action.READ)
     conditions = [AuditRow.account_id == caller.account_id]
     if query.object_guid:
@@ -29,7 +29,7 @@ def list_audit(db: Database, caller: Caller, query: AuditFilter) -> Page[AuditRe
         conditions.append(AuditRow.at >= query.since)
     if query.until:
         conditions.append(AuditRow.at < query.until)
-    with db.read() as session:
+    with runtime.db.read() as session:
         total = session.scalar(select(func.count()).select_from(AuditRow).where(*conditions))
         rows = session.scalars(
             select(AuditRow)

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from robofleet.server.db.audit import AuditActor, record_event
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.session import Database
+from robofleet.server.db.system_actors import LOGIN
 from robofleet.server.db.tables import ApiKeyRow, UserRow
 from robofleet.server.db.tables.robots import RobotRow
 from robofleet.server.domain.errors import Forbidden, Unauthenticated
 from robofleet.server.domain.principals import Principal
-from robofleet.server.runtime.caches import WatchedCache
+from robofleet.server.runtime import Runtime
 from robofleet.server.runtime.security import (
     IssuedToken,
     TokenCodec,
@@ -48,31 +49,23 @@ class Credentials:
         return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def cached_principal(
-    cache: WatchedCache[Principal] | None, credentials: Credentials
-) -> Principal | None:
-    return cache.get(credentials.cache_key) if cache else None
+def cached_principal(runtime: Runtime, credentials: Credentials) -> Principal | None:
+    return runtime.principals.get(credentials.cache_key)
 
 
-def authenticate(
-    db: Database,
-    codec: TokenCodec,
-    credentials: Credentials,
-    cache: WatchedCache[Principal] | None = None,
-) -> Principal:
+def authenticate(runtime: Runtime, credentials: Credentials) -> Principal:
     """Resolve request credentials to a principal, or raise Unauthenticated/Forbidden."""
-    if cache is None:
-        return _authenticate(db, codec, credentials)
+    cache = runtime.principals
     hit = cache.get(credentials.cache_key)
     if hit is not None:
         return hit
     generation = cache.generation
-    principal = _authenticate(db, codec, credentials)
+    principal = _authenticate(runtime.db, runtime.tokens, credentials)
     cache.put(
         credentials.cache_key,
         principal,
         generation=generation,
-        expires_at=_token_expiry(codec, credentials),
+        expires_at=_token_expiry(runtime.tokens, credentials),
     )
     return principal
 
@@ -188,8 +181,7 @@ def find_user_by_login(session: Session, login: str) -> UserRow | None:
 
 
 def login(
-    db: Database,
-    codec: TokenCodec,
+    runtime: Runtime,
     *,
     login_name: str,
     password: str,
@@ -199,7 +191,7 @@ def login(
 ) -> IssuedToken:
     """Check a password and issue a login token. Failed attempts are audited too."""
     failure: Unauthenticated | Forbidden | None = None
-    with db.write() as session:
+    with runtime.db.write(actor=LOGIN) as session:
         user = find_user_by_login(session, login_name)
         actor = AuditActor(
             kind="user",
@@ -239,7 +231,7 @@ def login(
                 message=f"login as '{user.login}'",
             )
             roles = "ROLE_ADMIN," if principal.permissions.everything else "ROLE_INTEGRATION,"
-            token = codec.issue(
+            token = runtime.tokens.issue(
                 user_guid=user.guid,
                 account_guid=principal.account_guid,
                 login=user.login,

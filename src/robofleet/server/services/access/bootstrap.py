@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from robofleet.server.db.audit import AuditActor
-from robofleet.server.db.session import Database
+from robofleet.server.db.system_actors import FIRST_START
 from robofleet.server.db.tables import AccountRow
+from robofleet.server.runtime import Runtime
 from robofleet.server.runtime.security import new_password
 from robofleet.server.schemas.identity import AccountCreate
 from robofleet.server.services.access.accounts import provision_account
@@ -28,11 +28,10 @@ class FirstStart:
 
 
 def ensure_first_account(
-    db: Database, *, admin_password: str | None, api_key: str | None
+    runtime: Runtime, *, admin_password: str | None, api_key: str | None
 ) -> FirstStart | None:
     """Create the first account if none exists. Later starts change nothing."""
-    actor = AuditActor(kind="system", guid=None, name="robofleet", account_id=None)
-    with db.write(actor) as session:
+    with runtime.db.write(actor=FIRST_START) as session:
         if session.scalar(select(AccountRow.id).limit(1)) is not None:
             return None
         password = admin_password or new_password()

@@ -6,19 +6,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import Base
-from robofleet.server.db.session import Database
 from robofleet.server.db.tables import AccessFolderRow
 from robofleet.server.domain.errors import Conflict, Forbidden
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.identity import FolderCreate, FolderRead, FolderUpdate
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.lookup import ensure_name_free, find, scoped
 
 
-def create_folder(db: Database, caller: Caller, data: FolderCreate) -> GuidResponse:
+def create_folder(runtime: Runtime, caller: Caller, data: FolderCreate) -> GuidResponse:
     caller.require(Screen.ACCESS_FOLDER, Action.CREATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         ensure_name_free(session, AccessFolderRow, caller, data.name, entity="access folder")
         folder = AccessFolderRow(account_id=caller.account_id, **data.model_dump())
         session.add(folder)
@@ -26,24 +26,24 @@ def create_folder(db: Database, caller: Caller, data: FolderCreate) -> GuidRespo
         return GuidResponse(guid=folder.guid)
 
 
-def read_folder(db: Database, caller: Caller, ref: int | str) -> FolderRead:
+def read_folder(runtime: Runtime, caller: Caller, ref: int | str) -> FolderRead:
     caller.require(Screen.ACCESS_FOLDER, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         return FolderRead.model_validate(
             find(session, AccessFolderRow, caller, ref, entity="access folder")
         )
 
 
-def list_folders(db: Database, caller: Caller) -> list[FolderRead]:
+def list_folders(runtime: Runtime, caller: Caller) -> list[FolderRead]:
     caller.require(Screen.ACCESS_FOLDER, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         rows = session.scalars(scoped(AccessFolderRow, caller).order_by(AccessFolderRow.id))
         return [FolderRead.model_validate(row) for row in rows]
 
 
-def update_folder(db: Database, caller: Caller, data: FolderUpdate) -> None:
+def update_folder(runtime: Runtime, caller: Caller, data: FolderUpdate) -> None:
     caller.require(Screen.ACCESS_FOLDER, Action.UPDATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         folder = find(
             session, AccessFolderRow, caller, data.guid, entity="access folder", field="Guid"
         )
@@ -53,9 +53,9 @@ def update_folder(db: Database, caller: Caller, data: FolderUpdate) -> None:
             setattr(folder, name, value)
 
 
-def delete_folder(db: Database, caller: Caller, ref: int | str) -> None:
+def delete_folder(runtime: Runtime, caller: Caller, ref: int | str) -> None:
     caller.require(Screen.ACCESS_FOLDER, Action.DELETE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         folder = find(session, AccessFolderRow, caller, ref, entity="access folder")
         held = _objects_in(session, folder.id)
         if held:

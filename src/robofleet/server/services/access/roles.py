@@ -6,10 +6,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import utcnow
-from robofleet.server.db.session import Database
 from robofleet.server.db.tables import AccessFolderRow, RoleFolderRow, RoleRow, UserRoleRow
 from robofleet.server.domain.errors import Conflict
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.identity import RoleCreate, RoleRead, RoleUpdate
 from robofleet.server.services.access.caller import Caller
@@ -34,9 +34,9 @@ def _read(session: Session, role: RoleRow) -> RoleRead:
     return RoleRead.model_validate({**role.__dict__, "folders": list(folders)})
 
 
-def create_role(db: Database, caller: Caller, data: RoleCreate) -> GuidResponse:
+def create_role(runtime: Runtime, caller: Caller, data: RoleCreate) -> GuidResponse:
     caller.require(Screen.ROLE, Action.CREATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         ensure_name_free(session, RoleRow, caller, data.name, entity="role")
         role = RoleRow(
             account_id=caller.account_id,
@@ -51,24 +51,24 @@ def create_role(db: Database, caller: Caller, data: RoleCreate) -> GuidResponse:
         return GuidResponse(guid=role.guid)
 
 
-def read_role(db: Database, caller: Caller, ref: int | str) -> RoleRead:
+def read_role(runtime: Runtime, caller: Caller, ref: int | str) -> RoleRead:
     caller.require(Screen.ROLE, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         return _read(session, find(session, RoleRow, caller, ref, entity="role"))
 
 
-def list_roles(db: Database, caller: Caller) -> list[RoleRead]:
+def list_roles(runtime: Runtime, caller: Caller) -> list[RoleRead]:
     caller.require(Screen.ROLE, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         return [
             _read(session, role)
             for role in session.scalars(scoped(RoleRow, caller).order_by(RoleRow.id))
         ]
 
 
-def update_role(db: Database, caller: Caller, data: RoleUpdate) -> None:
+def update_role(runtime: Runtime, caller: Caller, data: RoleUpdate) -> None:
     caller.require(Screen.ROLE, Action.UPDATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         role = find(session, RoleRow, caller, data.guid, entity="role", field="Guid")
         if role.is_administrator and (
             data.permissions is not None or data.all_folders is False or data.folders is not None
@@ -87,9 +87,9 @@ def update_role(db: Database, caller: Caller, data: RoleUpdate) -> None:
             role.updated_at = utcnow()
 
 
-def delete_role(db: Database, caller: Caller, ref: int | str) -> None:
+def delete_role(runtime: Runtime, caller: Caller, ref: int | str) -> None:
     caller.require(Screen.ROLE, Action.DELETE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         role = find(session, RoleRow, caller, ref, entity="role")
         if role.is_administrator:
             raise Conflict("the Administrator role cannot be deleted", code="builtin_role")

@@ -6,10 +6,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import utcnow
-from robofleet.server.db.session import Database
 from robofleet.server.db.tables import ApiKeyRow, RoleRow, UserRoleRow, UserRow
 from robofleet.server.domain.errors import Conflict
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.runtime import Runtime
 from robofleet.server.runtime.security import hash_password
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.identity import UserCreate, UserRead, UserUpdate
@@ -34,9 +34,9 @@ def _read(session: Session, user: UserRow) -> UserRead:
     return UserRead.model_validate({**user.__dict__, "roles": list(names)})
 
 
-def create_user(db: Database, caller: Caller, data: UserCreate) -> GuidResponse:
+def create_user(runtime: Runtime, caller: Caller, data: UserCreate) -> GuidResponse:
     caller.require(Screen.USER, Action.CREATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         ensure_login_free(session, data.login)
         user = UserRow(
             account_id=caller.account_id,
@@ -49,22 +49,22 @@ def create_user(db: Database, caller: Caller, data: UserCreate) -> GuidResponse:
         return GuidResponse(guid=user.guid)
 
 
-def read_user(db: Database, caller: Caller, ref: int | str) -> UserRead:
+def read_user(runtime: Runtime, caller: Caller, ref: int | str) -> UserRead:
     caller.require(Screen.USER, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         return _read(session, find(session, UserRow, caller, ref, entity="user", name_attr="login"))
 
 
-def list_users(db: Database, caller: Caller) -> list[UserRead]:
+def list_users(runtime: Runtime, caller: Caller) -> list[UserRead]:
     caller.require(Screen.USER, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         users = session.scalars(scoped(UserRow, caller).order_by(UserRow.id)).all()
         return [_read(session, user) for user in users]
 
 
-def update_user(db: Database, caller: Caller, data: UserUpdate) -> None:
+def update_user(runtime: Runtime, caller: Caller, data: UserUpdate) -> None:
     caller.require(Screen.USER, Action.UPDATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         user = find(
             session, UserRow, caller, data.guid, entity="user", name_attr="login", field="Guid"
         )
@@ -82,9 +82,9 @@ def update_user(db: Database, caller: Caller, data: UserUpdate) -> None:
             user.updated_at = utcnow()
 
 
-def delete_user(db: Database, caller: Caller, ref: int | str) -> None:
+def delete_user(runtime: Runtime, caller: Caller, ref: int | str) -> None:
     caller.require(Screen.USER, Action.DELETE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         user = find(session, UserRow, caller, ref, entity="user", name_attr="login")
         if user.id == caller.principal.user_id:
             raise Conflict("you cannot delete your own user", code="self_delete")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from robofleet.server.db.session import Database
 from robofleet.server.db.tables import RobotGroupMemberRow, RobotGroupRow, RobotRow
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.robots import (
     RobotGroupCreate,
     RobotGroupCreated,
@@ -36,9 +36,9 @@ def _read(session: Session, group: RobotGroupRow) -> RobotGroupRead:
     return RobotGroupRead.model_validate({**group.__dict__, "robots": list(robots)})
 
 
-def create_group(db: Database, caller: Caller, data: RobotGroupCreate) -> RobotGroupCreated:
+def create_group(runtime: Runtime, caller: Caller, data: RobotGroupCreate) -> RobotGroupCreated:
     caller.require(Screen.ROBOT_GROUP, Action.CREATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         ensure_name_free(session, RobotGroupRow, caller, data.name, entity="robot group")
         group = RobotGroupRow(
             account_id=caller.account_id,
@@ -51,22 +51,22 @@ def create_group(db: Database, caller: Caller, data: RobotGroupCreate) -> RobotG
         return RobotGroupCreated(guid=group.guid)
 
 
-def read_group(db: Database, caller: Caller, ref: int | str) -> RobotGroupRead:
+def read_group(runtime: Runtime, caller: Caller, ref: int | str) -> RobotGroupRead:
     caller.require(Screen.ROBOT_GROUP, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         return _read(session, find_group(session, caller, ref))
 
 
-def list_groups(db: Database, caller: Caller) -> list[RobotGroupRead]:
+def list_groups(runtime: Runtime, caller: Caller) -> list[RobotGroupRead]:
     caller.require(Screen.ROBOT_GROUP, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         groups = session.scalars(scoped(RobotGroupRow, caller).order_by(RobotGroupRow.id))
         return [_read(session, group) for group in groups]
 
 
-def update_group(db: Database, caller: Caller, data: RobotGroupUpdate) -> None:
+def update_group(runtime: Runtime, caller: Caller, data: RobotGroupUpdate) -> None:
     caller.require(Screen.ROBOT_GROUP, Action.UPDATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         group = find_group(session, caller, data.guid, field="Guid")
         if data.name is not None and data.name != group.name:
             ensure_name_free(session, RobotGroupRow, caller, data.name, entity="robot group")
@@ -77,26 +77,26 @@ def update_group(db: Database, caller: Caller, data: RobotGroupUpdate) -> None:
             group.folder_id = folder_id_for(session, caller, data.folder)
 
 
-def delete_group(db: Database, caller: Caller, ref: int | str) -> None:
+def delete_group(runtime: Runtime, caller: Caller, ref: int | str) -> None:
     caller.require(Screen.ROBOT_GROUP, Action.DELETE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         group = find_group(session, caller, ref)
         group.is_deleted = True
         session.execute(delete(RobotGroupMemberRow).where(RobotGroupMemberRow.group_id == group.id))
 
 
-def add_robot(db: Database, caller: Caller, data: RobotGroupMembership) -> None:
+def add_robot(runtime: Runtime, caller: Caller, data: RobotGroupMembership) -> None:
     caller.require(Screen.ROBOT_GROUP, Action.UPDATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         group = find_group(session, caller, data.robot_group_guid, field="RobotGroupGuid")
         robot = find(session, RobotRow, caller, data.robot_guid, entity="robot", field="RobotGuid")
         if session.get(RobotGroupMemberRow, (group.id, robot.id)) is None:
             session.add(RobotGroupMemberRow(group_id=group.id, robot_id=robot.id))
 
 
-def remove_robot(db: Database, caller: Caller, data: RobotGroupMembership) -> None:
+def remove_robot(runtime: Runtime, caller: Caller, data: RobotGroupMembership) -> None:
     caller.require(Screen.ROBOT_GROUP, Action.UPDATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         group = find_group(session, caller, data.robot_group_guid, field="RobotGroupGuid")
         robot = find(session, RobotRow, caller, data.robot_guid, entity="robot", field="RobotGuid")
         session.execute(

@@ -6,7 +6,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db import claims
-from robofleet.server.db.session import Database
 from robofleet.server.db.tables import (
     AccessFolderRow,
     RobotGroupMemberRow,
@@ -16,6 +15,7 @@ from robofleet.server.db.tables.robots import RobotRow
 from robofleet.server.domain.errors import Conflict
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.robots import RobotStatus, check_transition
+from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.robots import (
     RobotCreate,
     RobotCreated,
@@ -73,9 +73,9 @@ def robot_read(session: Session, robot: RobotRow) -> RobotRead:
     )
 
 
-def create_robot(db: Database, caller: Caller, data: RobotCreate) -> RobotCreated:
+def create_robot(runtime: Runtime, caller: Caller, data: RobotCreate) -> RobotCreated:
     caller.require(Screen.ROBOT, Action.CREATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         robot = RobotRow(
             account_id=caller.account_id,
             name=data.name,
@@ -97,22 +97,22 @@ def create_robot(db: Database, caller: Caller, data: RobotCreate) -> RobotCreate
         )
 
 
-def read_robot(db: Database, caller: Caller, ref: int | str) -> RobotRead:
+def read_robot(runtime: Runtime, caller: Caller, ref: int | str) -> RobotRead:
     caller.require(Screen.ROBOT, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         return robot_read(session, find_robot(session, caller, ref))
 
 
-def list_robots(db: Database, caller: Caller) -> list[RobotRead]:
+def list_robots(runtime: Runtime, caller: Caller) -> list[RobotRead]:
     caller.require(Screen.ROBOT, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         robots = session.scalars(scoped(RobotRow, caller).order_by(RobotRow.id)).all()
         return [robot_read(session, robot) for robot in robots]
 
 
-def update_robot(db: Database, caller: Caller, data: RobotUpdate) -> None:
+def update_robot(runtime: Runtime, caller: Caller, data: RobotUpdate) -> None:
     caller.require(Screen.ROBOT, Action.UPDATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         robot = find_robot(session, caller, data.guid, field="Guid", for_update=True)
         if data.status is not None:
             set_robot_status(robot, RobotStatus(data.status))
@@ -134,24 +134,24 @@ def set_robot_status(robot: RobotRow, status: RobotStatus) -> None:
     robot.status = int(status)
 
 
-def get_status(db: Database, caller: Caller, ref: int | str) -> RobotStatusRead:
+def get_status(runtime: Runtime, caller: Caller, ref: int | str) -> RobotStatusRead:
     caller.require(Screen.ROBOT, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         return RobotStatusRead(status=find_robot(session, caller, ref).status)
 
 
-def set_status(db: Database, caller: Caller, data: RobotSetStatus) -> None:
+def set_status(runtime: Runtime, caller: Caller, data: RobotSetStatus) -> None:
     caller.require(Screen.ROBOT, Action.UPDATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         set_robot_status(
             find_robot(session, caller, data.guid, field="Guid", for_update=True),
             RobotStatus(data.status),
         )
 
 
-def delete_robot(db: Database, caller: Caller, ref: int | str) -> None:
+def delete_robot(runtime: Runtime, caller: Caller, ref: int | str) -> None:
     caller.require(Screen.ROBOT, Action.DELETE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         robot = find_robot(session, caller, ref, for_update=True)
         held = claims.jobs_held_by(session, robot.id)
         if held:

@@ -73,7 +73,7 @@ def insert_job(session: Session, runtime: Runtime, caller: Caller, data: JobCrea
 
 def create_job(runtime: Runtime, caller: Caller, data: JobCreate) -> JobRead:
     caller.require(Screen.JOB, Action.CREATE)
-    with runtime.db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         return job_read(session, insert_job(session, runtime, caller, data))
 
 
@@ -114,7 +114,7 @@ def list_jobs(runtime: Runtime, caller: Caller, query: JobFilter) -> Page[JobRea
 def update_job(runtime: Runtime, caller: Caller, data: JobUpdate) -> None:
     """Status, progress, return value and message, from the job's robot or an operator."""
     caller.require(Screen.JOB, Action.UPDATE)
-    with runtime.db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         job = find_job(session, caller, data.guid, for_update=True)
         robot_id = caller.principal.robot_id
         if robot_id is not None and job.robot_id not in (None, robot_id):
@@ -152,7 +152,7 @@ def _apply_status(
 def stop_job(runtime: Runtime, caller: Caller, ref: int | str, *, abort: bool = False) -> JobRead:
     """Soft stop, or with `abort` a hard one (jobs.state.request_stop / request_abort)."""
     caller.require(Screen.JOB, Action.UPDATE)
-    with runtime.db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         job = find_job(session, caller, ref, for_update=True)
         (request_abort if abort else request_stop)(session, job)
         return job_read(session, job)
@@ -161,7 +161,7 @@ def stop_job(runtime: Runtime, caller: Caller, ref: int | str, *, abort: bool = 
 def clone_job(runtime: Runtime, caller: Caller, ref: int | str) -> JobRead:
     """A new pending job like the given one, on its process's current version."""
     caller.require(Screen.JOB, Action.CREATE)
-    with runtime.db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         original = find_job(session, caller, ref)
         data = JobCreate(
             process=original.process_id,
@@ -178,7 +178,7 @@ def clone_job(runtime: Runtime, caller: Caller, ref: int | str) -> JobRead:
 
 def delete_job(runtime: Runtime, caller: Caller, ref: int | str) -> None:
     caller.require(Screen.JOB, Action.DELETE)
-    with runtime.db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         job = find_job(session, caller, ref, for_update=True)
         if JobStatus(job.status) in ACTIVE or job.status == JobStatus.PENDING:
             raise Conflict(

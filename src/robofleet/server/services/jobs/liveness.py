@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 
 from robofleet.server.db import claims
-from robofleet.server.db.audit import AuditActor
-from robofleet.server.db.session import Database
+from robofleet.server.db.system_actors import SCHEDULER
 from robofleet.server.db.tables import JobRow, RobotRow
 from robofleet.server.domain.jobs import JobStatus
 from robofleet.server.domain.robots import RobotStatus
+from robofleet.server.runtime import Runtime
 from robofleet.server.services.fleet.robots import set_robot_status
 from robofleet.server.services.jobs.state import (
     change_job_status,
@@ -25,13 +25,12 @@ from robofleet.server.services.jobs.state import (
     request_stop,
 )
 
-SCHEDULER = AuditActor(kind="system", guid=None, name="scheduler", account_id=None)
 BATCH = 500
 
 
-def disconnect_silent_robots(db: Database, *, now: datetime, timeout_seconds: float) -> int:
+def disconnect_silent_robots(runtime: Runtime, *, now: datetime, timeout_seconds: float) -> int:
     cutoff = now - timedelta(seconds=timeout_seconds)
-    with db.write(SCHEDULER) as session:
+    with runtime.db.write(actor=SCHEDULER) as session:
         robots = session.scalars(
             select(RobotRow)
             .where(
@@ -60,9 +59,9 @@ def disconnect_silent_robots(db: Database, *, now: datetime, timeout_seconds: fl
         return len(robots)
 
 
-def fail_lost_jobs(db: Database, *, now: datetime, grace_seconds: float) -> int:
+def fail_lost_jobs(runtime: Runtime, *, now: datetime, grace_seconds: float) -> int:
     cutoff = now - timedelta(seconds=grace_seconds)
-    with db.write(SCHEDULER) as session:
+    with runtime.db.write(actor=SCHEDULER) as session:
         jobs = session.scalars(
             select(JobRow)
             .where(
@@ -83,8 +82,8 @@ def fail_lost_jobs(db: Database, *, now: datetime, grace_seconds: float) -> int:
         return len(jobs)
 
 
-def enforce_deadlines(db: Database, *, now: datetime) -> int:
-    with db.write(SCHEDULER) as session:
+def enforce_deadlines(runtime: Runtime, *, now: datetime) -> int:
+    with runtime.db.write(actor=SCHEDULER) as session:
         to_stop = session.scalars(
             select(JobRow)
             .where(

@@ -1,7 +1,7 @@
 """Sherpa's robot protocol (heartbeat, consumeNextJob) and Robofleet's waitJob.
 
-Robot-protocol writes are not audited row by row (they happen every few seconds per robot);
-job status changes are, through the job's own row.
+Robot-protocol writes are not audited row by row (db.system_actors.ROBOT_PROTOCOL): they
+happen every few seconds per robot.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from robofleet.server.db import claims
 from robofleet.server.db.base import utcnow
+from robofleet.server.db.system_actors import ROBOT_PROTOCOL
 from robofleet.server.db.tables import JobRow, RobotRow
 from robofleet.server.domain.errors import Forbidden
 from robofleet.server.domain.jobs import FINAL, JobStatus, occupies_robot
@@ -76,7 +77,7 @@ def _version_document(runtime: Runtime, session: Session, job: JobRow) -> dict[s
 
 
 def heartbeat(runtime: Runtime, caller: Caller | None, data: HeartbeatRequest) -> HeartbeatResponse:
-    with runtime.db.write() as session:
+    with runtime.db.write(actor=ROBOT_PROTOCOL) as session:
         robot = _robot(session, caller, data.robot_guid)
         if robot is None:
             return HeartbeatResponse(
@@ -167,7 +168,7 @@ def _reconcile_idle(session: Session, held: list[JobRow]) -> None:
 def consume_next_job(
     runtime: Runtime, caller: Caller | None, data: ConsumeRequest
 ) -> ConsumeResponse:
-    with runtime.db.write() as session:
+    with runtime.db.write(actor=ROBOT_PROTOCOL) as session:
         robot = _robot(session, caller, data.robot_guid)
         if robot is None:
             return ConsumeResponse(

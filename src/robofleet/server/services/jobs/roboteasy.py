@@ -39,7 +39,7 @@ def run(
     """Start process `robot` on robot `computer`; returns the execution (job) id."""
     caller.require(Screen.JOB, Action.CREATE)
     parameters = body.parameters() if body else {}
-    with runtime.db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         data = JobCreate(process=robot, robot=computer, parameters=parameters, source="API")
         return insert_job(session, runtime, caller, data).guid
 
@@ -78,7 +78,7 @@ def result(runtime: Runtime, caller: Caller, computer: str, execution: str) -> R
 def delete(runtime: Runtime, caller: Caller, computer: str, execution: str) -> None:
     """Remove an execution that has not started yet from the queue."""
     caller.require(Screen.JOB, Action.DELETE)
-    with runtime.db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         robot = find_robot(session, caller, computer, field="ID_COMPUTER")
         job = find_job(session, caller, execution, field="ID_EXECUTION", for_update=True)
         if job.robot_id != robot.id:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from robofleet.server.db.session import Database
 from robofleet.server.db.tables import ProcessRow, ProcessVersionRow
 from robofleet.server.domain.errors import Conflict
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.processes import ProcessCreate, ProcessRead, ProcessUpdate
 from robofleet.server.services.access.caller import Caller
@@ -46,9 +46,9 @@ def process_read(session: Session, process: ProcessRow) -> ProcessRead:
     )
 
 
-def create_process(db: Database, caller: Caller, data: ProcessCreate) -> GuidResponse:
+def create_process(runtime: Runtime, caller: Caller, data: ProcessCreate) -> GuidResponse:
     caller.require(Screen.PROCESS, Action.CREATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         ensure_name_free(session, ProcessRow, caller, data.name, entity="process")
         process = ProcessRow(
             account_id=caller.account_id,
@@ -60,22 +60,22 @@ def create_process(db: Database, caller: Caller, data: ProcessCreate) -> GuidRes
         return GuidResponse(guid=process.guid)
 
 
-def read_process(db: Database, caller: Caller, ref: int | str) -> ProcessRead:
+def read_process(runtime: Runtime, caller: Caller, ref: int | str) -> ProcessRead:
     caller.require(Screen.PROCESS, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         return process_read(session, find_process(session, caller, ref))
 
 
-def list_processes(db: Database, caller: Caller) -> list[ProcessRead]:
+def list_processes(runtime: Runtime, caller: Caller) -> list[ProcessRead]:
     caller.require(Screen.PROCESS, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         rows = session.scalars(scoped(ProcessRow, caller).order_by(ProcessRow.id))
         return [process_read(session, row) for row in rows]
 
 
-def update_process(db: Database, caller: Caller, data: ProcessUpdate) -> None:
+def update_process(runtime: Runtime, caller: Caller, data: ProcessUpdate) -> None:
     caller.require(Screen.PROCESS, Action.UPDATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         process = find_process(session, caller, data.guid, field="Guid", for_update=True)
         if data.name is not None and data.name != process.name:
             ensure_name_free(session, ProcessRow, caller, data.name, entity="process")
@@ -106,7 +106,7 @@ def make_current(
     return version
 
 
-def delete_process(db: Database, caller: Caller, ref: int | str) -> None:
+def delete_process(runtime: Runtime, caller: Caller, ref: int | str) -> None:
     caller.require(Screen.PROCESS, Action.DELETE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         find_process(session, caller, ref, for_update=True).is_deleted = True

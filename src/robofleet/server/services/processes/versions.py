@@ -12,13 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import utcnow
-from robofleet.server.db.blobs import LocalBlobStore
-from robofleet.server.db.session import Database
 from robofleet.server.db.tables import JobRow, ProcessRow, ProcessVersionRow
 from robofleet.server.domain.errors import Conflict, InvalidInput, NotFound
 from robofleet.server.domain.jobs import ACTIVE, JobStatus
 from robofleet.server.domain.packages import inspect_package
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.processes import (
     MakeCurrent,
     ProcessVersionCreate,
@@ -63,8 +62,7 @@ def decode_base64_file(text: str) -> BinaryIO:
 
 
 def create_version(
-    db: Database,
-    blobs: LocalBlobStore,
+    runtime: Runtime,
     caller: Caller,
     data: ProcessVersionCreate,
     upload: BinaryIO | None,
@@ -78,12 +76,13 @@ def create_version(
     file_name = (data.file_name or upload_name or "").strip()
     if not file_name:
         raise InvalidInput.for_field("FileName", "is required when the file has no name")
+    blobs = runtime.blobs
     spooled, sha256, size = blobs.spool(upload)
     try:
         if size == 0:
             raise InvalidInput.for_field("ProcessFile", "is empty")
         package = inspect_package(file_name, spooled)
-        with db.write(caller.actor()) as session:
+        with runtime.db.write(actor=caller.actor()) as session:
             process = find_process(
                 session, caller, data.process, field="ProcessGuid", for_update=True
             )
@@ -109,15 +108,17 @@ def create_version(
         blobs.discard(spooled)
 
 
-def read_version(db: Database, caller: Caller, ref: int | str) -> ProcessVersionRead:
+def read_version(runtime: Runtime, caller: Caller, ref: int | str) -> ProcessVersionRead:
     caller.require(Screen.PROCESS_VERSION, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         return version_read(*find_version(session, caller, ref))
 
 
-def list_versions(db: Database, caller: Caller, process_ref: int | str) -> list[ProcessVersionRead]:
+def list_versions(
+    runtime: Runtime, caller: Caller, process_ref: int | str
+) -> list[ProcessVersionRead]:
     caller.require(Screen.PROCESS_VERSION, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         process = find_process(session, caller, process_ref)
         versions = session.scalars(
             scoped(ProcessVersionRow, caller)
@@ -127,9 +128,9 @@ def list_versions(db: Database, caller: Caller, process_ref: int | str) -> list[
         return [version_read(version, process) for version in versions]
 
 
-def update_version(db: Database, caller: Caller, data: ProcessVersionUpdate) -> None:
+def update_version(runtime: Runtime, caller: Caller, data: ProcessVersionUpdate) -> None:
     caller.require(Screen.PROCESS_VERSION, Action.UPDATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         version, _ = find_version(session, caller, data.guid)
         if data.name is not None:
             version.name = data.name
@@ -137,17 +138,17 @@ def update_version(db: Database, caller: Caller, data: ProcessVersionUpdate) -> 
             version.description = data.description
 
 
-def set_current(db: Database, caller: Caller, data: MakeCurrent) -> ProcessVersionRead:
+def set_current(runtime: Runtime, caller: Caller, data: MakeCurrent) -> ProcessVersionRead:
     caller.require(Screen.PROCESS, Action.UPDATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         version, process = find_version(session, caller, data.guid)
         make_current(session, caller, process, version.id)
         return version_read(version, process)
 
 
-def delete_version(db: Database, caller: Caller, ref: int | str) -> None:
+def delete_version(runtime: Runtime, caller: Caller, ref: int | str) -> None:
     caller.require(Screen.PROCESS_VERSION, Action.DELETE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         version, process = find_version(session, caller, ref)
         if process.current_version_id == version.id:
             raise Conflict(
@@ -165,12 +166,12 @@ def delete_version(db: Database, caller: Caller, ref: int | str) -> None:
 
 
 def package_path(
-    db: Database, blobs: LocalBlobStore, caller: Caller, ref: int | str
+    runtime: Runtime, caller: Caller, ref: int | str
 ) -> tuple[Path, ProcessVersionRead]:
     caller.require(Screen.PROCESS_VERSION, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         version, process = find_version(session, caller, ref)
-        path = blobs.path_of(version.sha256)
+        path = runtime.blobs.path_of(version.sha256)
         if not path.is_file():
             raise NotFound("package file of version", version.guid)
         return path, version_read(version, process)

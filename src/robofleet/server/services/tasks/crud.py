@@ -3,36 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from robofleet.server.db import task_statements as statements
 from robofleet.server.db.base import utcnow
-from robofleet.server.db.tables import JobRow, QueueRow, TaskEventRow, TaskRow
+from robofleet.server.db.system_actors import TASK_TRAFFIC
+from robofleet.server.db.tables import JobRow, QueueRow, TaskRow
 from robofleet.server.db.tables.queues import NO_DEADLINE
+from robofleet.server.db.task_statements import NewTask
 from robofleet.server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from robofleet.server.domain.permissions import Action, Screen
-from robofleet.server.domain.refs import new_guid, parse_ref
-from robofleet.server.domain.tasks import (
-    TaskStatus,
-    normalize_tags,
-    stored_tags,
-    tags_of,
-)
+from robofleet.server.domain.refs import parse_ref
+from robofleet.server.domain.tasks import TaskStatus, normalize_tags, stored_tags, tags_of
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import ResultResponse, invalid_input
 from robofleet.server.schemas.queues import (
     BulkCreate,
     BulkCreated,
     BulkFailure,
-    FinishItem,
     TagChange,
     TaskCreate,
     TaskEvent,
-    TaskFields,
     TaskFilter,
     TaskItem,
     TaskRead,
@@ -40,80 +34,26 @@ from robofleet.server.schemas.queues import (
 )
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.lookup import find
-from robofleet.server.services.tasks.filters import filter_from, next_new_tasks, task_conditions
-from robofleet.server.services.tasks.leases import finish_one, job_for, lease_owner, new_lease
-from robofleet.server.services.tasks.queues import find_queue
+from robofleet.server.services.tasks.filters import filter_from
+from robofleet.server.services.tasks.leases import job_for, lease_lost, lease_owner, new_lease
+from robofleet.server.services.tasks.queues import find_queue, queue_rules
 from robofleet.server.services.tasks.state import (
     Change,
+    Finish,
+    add_tasks,
     change_task_status,
+    finish_leased_tasks,
+    new_task,
     take_new_tasks,
     take_rank,
 )
 from robofleet.server.services.tasks.views import task_read, task_reads
 
 
-def _row_values(queue: QueueRow, name: str, fields: TaskFields, now: datetime) -> dict[str, Any]:
-    postponed = fields.postponed_until is not None and fields.postponed_until > now
-    return {
-        "guid": new_guid(),
-        "account_id": queue.account_id,
-        "queue_id": queue.id,
-        "name": name,
-        "unique_name": name if queue.unique_tasks else None,
-        "description": fields.description,
-        "comment": fields.comment,
-        "parameters": fields.parameters,
-        "priority": fields.priority,
-        "rank": take_rank(fields.priority, fields.deadline, now),
-        "tags": stored_tags(normalize_tags(fields.tags)),
-        "status": int(TaskStatus.POSTPONED if postponed else TaskStatus.NEW),
-        "postponed_until": fields.postponed_until if postponed else None,
-        "deadline": fields.deadline,
-        "deadline_key": fields.deadline or NO_DEADLINE,
-        "retries": fields.retries,
-        "status_changed_at": now,
-        "created_at": now,
-        "updated_at": now,
-        "is_deleted": False,
-    }
-
-
 def _taken_names(session: Session, queue: QueueRow, names: list[str]) -> set[str]:
     if not queue.unique_tasks or not names:
         return set()
-    taken: set[str] = set()
-    for start in range(0, len(names), 500):
-        chunk = names[start : start + 500]
-        taken.update(
-            session.scalars(
-                select(TaskRow.name).where(TaskRow.queue_id == queue.id, TaskRow.name.in_(chunk))
-            )
-        )
-    return taken
-
-
-def _insert(session: Session, rows: list[dict[str, Any]], actor: str, now: datetime) -> None:
-    """Insert tasks and their first history entries in two statements."""
-    session.execute(insert(TaskRow), rows)
-    created = session.execute(
-        select(TaskRow.guid, TaskRow.id).where(TaskRow.guid.in_([r["guid"] for r in rows]))
-    )
-    ids = {guid: task_id for guid, task_id in created}
-    session.execute(
-        insert(TaskEventRow),
-        [
-            {
-                "account_id": r["account_id"],
-                "task_id": ids[r["guid"]],
-                "from_status": None,
-                "to_status": r["status"],
-                "actor": actor[:300],
-                "reason": "added",
-                "at": now,
-            }
-            for r in rows
-        ],
-    )
+    return statements.taken_names(session, queue.id, names)
 
 
 def _duplicate(queue: QueueRow, name: str) -> Conflict:
@@ -126,17 +66,19 @@ def _duplicate(queue: QueueRow, name: str) -> Conflict:
 def create_task(runtime: Runtime, caller: Caller, data: TaskCreate) -> TaskRead:
     caller.require(Screen.TASK, Action.CREATE)
     now = utcnow()
-    with runtime.db.write() as session:
+    with runtime.db.write(actor=TASK_TRAFFIC) as session:
         queue = find_queue(session, caller, data.queue)
         if _taken_names(session, queue, [data.name]):
             raise _duplicate(queue, data.name)
-        row = _row_values(queue, data.name, data, now)
+        row = new_task(queue, data.name, data, now)
         try:
             with session.begin_nested():
-                _insert(session, [row], caller.principal.name, now)
+                add_tasks(session, [row], Change(caller.principal.name, "added"), now)
         except IntegrityError:
             raise _duplicate(queue, data.name) from None
-        task = session.scalar(select(TaskRow).where(TaskRow.guid == row["guid"]))
+        task = statements.find_task(
+            session, caller.account_id, "guid", row["guid"], for_update=False
+        )
         assert task is not None
         return task_read(session, task)
 
@@ -161,11 +103,11 @@ def bulk_create(runtime: Runtime, caller: Caller, data: BulkCreate) -> BulkCreat
                     message=problem,
                 )
             )
-    with runtime.db.write() as session:
+    with runtime.db.write(actor=TASK_TRAFFIC) as session:
         queue = find_queue(session, caller, data.queue)
         taken = _taken_names(session, queue, [item.name for _, item in good])
         seen: set[str] = set()
-        rows: list[dict[str, Any]] = []
+        rows: list[NewTask] = []
         for index, item in good:
             if queue.unique_tasks and (item.name in taken or item.name in seen):
                 failed.append(
@@ -178,7 +120,7 @@ def bulk_create(runtime: Runtime, caller: Caller, data: BulkCreate) -> BulkCreat
                 )
                 continue
             seen.add(item.name)
-            rows.append(_row_values(queue, item.name, item, now))
+            rows.append(new_task(queue, item.name, item, now))
         if failed and data.mode == "all_or_nothing":
             failed.sort(key=lambda f: f.index)
             raise InvalidInput(
@@ -188,7 +130,7 @@ def bulk_create(runtime: Runtime, caller: Caller, data: BulkCreate) -> BulkCreat
         if rows:
             try:
                 with session.begin_nested():
-                    _insert(session, rows, caller.principal.name, now)
+                    add_tasks(session, rows, Change(caller.principal.name, "added"), now)
             except IntegrityError:
                 # A concurrent add took a name between our check and our insert.
                 raise Conflict(
@@ -210,20 +152,9 @@ def find_task(
 ) -> tuple[TaskRow, QueueRow]:
     """A task by id, GUID or name (the newest of that name); its queue decides visibility."""
     parsed = parse_ref(ref)
-    column = {"id": TaskRow.id, "guid": TaskRow.guid, "name": TaskRow.name}[parsed.kind]
-    query = (
-        select(TaskRow)
-        .where(
-            column == parsed.value,
-            TaskRow.account_id == caller.account_id,
-            TaskRow.is_deleted.is_(False),
-        )
-        .order_by(TaskRow.id.desc())
-        .limit(1)
+    task = statements.find_task(
+        session, caller.account_id, parsed.kind, parsed.value, for_update=for_update
     )
-    if for_update:
-        query = query.with_for_update()
-    task = session.scalar(query)
     if task is None:
         raise NotFound("task", ref)
     try:
@@ -245,14 +176,10 @@ def filter_list(
     caller.require(Screen.TASK, Action.READ)
     with runtime.db.read() as session:
         queue = find_queue(session, caller, queue_ref)
-        conditions = task_conditions(queue.id, **filter_from(fields))
-        tasks = session.scalars(
-            select(TaskRow)
-            .where(*conditions)
-            .order_by(TaskRow.id.desc())
-            .offset(fields.offset)
-            .limit(fields.count)
-        ).all()
+        conditions = statements.filter_conditions(queue.id, **filter_from(fields))
+        tasks = statements.newest_tasks(
+            session, conditions, offset=fields.offset, count=fields.count
+        )
         return task_reads(session, tasks)
 
 
@@ -262,9 +189,11 @@ def filter_read(
     """The first task matching, in take order; with `take`, taken with a lease at once."""
     caller.require(Screen.TASK, Action.UPDATE if fields.take else Action.READ)
     now = utcnow()
-    with runtime.db.write() if fields.take else runtime.db.read() as session:
+    with runtime.db.write(actor=TASK_TRAFFIC) if fields.take else runtime.db.read() as session:
         queue = find_queue(session, caller, queue_ref)
-        conditions = task_conditions(queue.id, **{**filter_from(fields), "status": None})
+        filters = filter_from(fields)
+        filters["status"] = None  # the statuses are chosen below
+        conditions = statements.filter_conditions(queue.id, **filters)
         statuses = fields.status or [int(TaskStatus.NEW)]
         if fields.take:
             if statuses != [int(TaskStatus.NEW)] or fields.offset:
@@ -287,15 +216,10 @@ def filter_read(
                 raise NotFound(f"New task matching the filters in queue '{queue.name}'", "")
             return task_reads(session, rows, with_lease=True)[0]
         if statuses == [int(TaskStatus.NEW)]:
-            found = next_new_tasks(session, conditions, count=fields.offset + 1)
+            found = statements.next_new_tasks(session, conditions, count=fields.offset + 1)
         else:
-            found = list(
-                session.scalars(
-                    select(TaskRow)
-                    .where(*conditions, TaskRow.status.in_(statuses))
-                    .order_by(TaskRow.id)
-                    .limit(fields.offset + 1)
-                )
+            found = statements.oldest_tasks_in(
+                session, conditions, statuses, count=fields.offset + 1
             )
         if len(found) <= fields.offset:
             raise NotFound(f"task matching the filters in queue '{queue.name}'", "")
@@ -311,7 +235,7 @@ def last_task(runtime: Runtime, caller: Caller, queue_ref: int | str) -> TaskRea
 def update_task(runtime: Runtime, caller: Caller, data: TaskUpdate) -> None:
     caller.require(Screen.TASK, Action.UPDATE)
     now = utcnow()
-    with runtime.db.write() as session:
+    with runtime.db.write(actor=TASK_TRAFFIC) as session:
         task, queue = find_task(session, caller, data.guid, for_update=True)
         _update_fields(session, caller, task, queue, data)
         # Status 1 is a take: it must fail when someone else took the task first.
@@ -337,10 +261,8 @@ def _update_fields(
     if data.name is not None and data.name != task.name:
         task.name = data.name
         task.unique_name = data.name if queue.unique_tasks else None
-        if queue.unique_tasks and session.scalar(
-            select(TaskRow.id).where(
-                TaskRow.queue_id == task.queue_id, TaskRow.name == data.name, TaskRow.id != task.id
-            )
+        if queue.unique_tasks and statements.name_taken_by_other(
+            session, task.queue_id, data.name, task.id
         ):
             raise Conflict(
                 f"queue '{queue.name}' already has a task named '{data.name}'",
@@ -401,13 +323,19 @@ def _update_status(
         TaskStatus.POSTPONED,
     )
     if holder and status in finishes:
-        item = FinishItem(
-            guid=task.guid,
-            lease_id=task.lease_id or "",
-            status=int(status),
-            postponed_until=data.postponed_until or now,
+        lease_id = task.lease_id or ""
+        finished = finish_leased_tasks(
+            session,
+            guids=[task.guid],
+            account_id=caller.account_id,
+            lease_id=lease_id,
+            finish=Finish(status=status, postponed_until=data.postponed_until or now),
+            rules=lambda queue_id: queue_rules(session, runtime, caller, queue_id),
+            change=Change(caller.principal.name, "finished"),
+            now=now,
         )
-        finish_one(session, runtime, caller, item, now)
+        if not finished:
+            raise lease_lost(task, lease_id)
         return
     if caller.principal.robot_id is not None and task.status == TaskStatus.IN_PROGRESS:
         raise Forbidden(f"task {task.guid} is held by another taker", reason="not_lease_holder")
@@ -429,7 +357,7 @@ def _update_status(
 
 def delete_task(runtime: Runtime, caller: Caller, ref: int | str) -> ResultResponse:
     caller.require(Screen.TASK, Action.DELETE)
-    with runtime.db.write() as session:
+    with runtime.db.write(actor=TASK_TRAFFIC) as session:
         task, _ = find_task(session, caller, ref, for_update=True)
         task.is_deleted = True
         task.updated_at = utcnow()
@@ -438,7 +366,7 @@ def delete_task(runtime: Runtime, caller: Caller, ref: int | str) -> ResultRespo
 
 def change_tags(runtime: Runtime, caller: Caller, data: TagChange, *, add: bool) -> None:
     caller.require(Screen.TASK, Action.UPDATE)
-    with runtime.db.write() as session:
+    with runtime.db.write(actor=TASK_TRAFFIC) as session:
         task, _ = find_task(session, caller, data.task_guid, field="TaskGuid", for_update=True)
         current = tags_of(task.tags)
         given = normalize_tags(data.tag_names)
@@ -456,9 +384,7 @@ def task_history(runtime: Runtime, caller: Caller, ref: int | str) -> list[TaskE
     caller.require(Screen.TASK, Action.READ)
     with runtime.db.read() as session:
         task, _ = find_task(session, caller, ref)
-        events = session.scalars(
-            select(TaskEventRow).where(TaskEventRow.task_id == task.id).order_by(TaskEventRow.id)
-        )
+        events = statements.history(session, task.id)
         return [
             TaskEvent(
                 from_status=e.from_status,

@@ -12,17 +12,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from robofleet.server.db import claims
+from robofleet.server.db import task_statements as statements
 from robofleet.server.db.base import utcnow
+from robofleet.server.db.system_actors import TASK_TRAFFIC
 from robofleet.server.db.tables import JobRow, TaskRow
-from robofleet.server.db.tables.queues import TASK_TABLE
+from robofleet.server.db.task_statements import TaskIds, TaskRecord
 from robofleet.server.domain.errors import Conflict, NotFound, RobofleetError
 from robofleet.server.domain.jobs import JobStatus
 from robofleet.server.domain.permissions import Action, Screen
-from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.domain.refs import is_guid, new_guid, parse_ref
 from robofleet.server.domain.tasks import TaskStatus
 from robofleet.server.runtime import Runtime
@@ -40,8 +40,7 @@ from robofleet.server.schemas.queues import (
 )
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.lookup import find
-from robofleet.server.services.tasks.filters import task_conditions
-from robofleet.server.services.tasks.queues import find_queue, rules_of
+from robofleet.server.services.tasks.queues import find_queue, queue_rules
 from robofleet.server.services.tasks.state import (
     Change,
     Finish,
@@ -51,28 +50,23 @@ from robofleet.server.services.tasks.state import (
 )
 from robofleet.server.services.tasks.views import task_reads
 
-TASKS = TASK_TABLE
-
 
 class LeaseLost(Conflict):
     def __init__(self, guid: str, why: str) -> None:
         super().__init__(f"task {guid}: {why}; nothing was changed", code="lease_lost")
 
 
+def lease_lost(task: TaskRow, lease_id: str) -> LeaseLost:
+    """Why `lease_id` did not finish or renew the (loaded) task."""
+    if task.status != TaskStatus.IN_PROGRESS or task.lease_id is None:
+        return LeaseLost(task.guid, f"it is {TaskStatus(task.status).label}, not taken")
+    if task.lease_id != lease_id:
+        return LeaseLost(task.guid, "the lease belongs to another taker")
+    return LeaseLost(task.guid, "the lease has expired")
+
+
 def lease_owner(caller: Caller) -> str:
     return f"{caller.principal.kind}:{caller.principal.guid}"
-
-
-def queue_rules(session: Session, runtime: Runtime, caller: Caller, ref: int | str) -> QueueRules:
-    """The queue `ref` names, as the caller may see it; cached between requests."""
-    key = (caller.account_id, caller.principal.folder_ids, str(ref))
-    cached = runtime.queues.get(key)
-    if cached is not None:
-        return cached
-    generation = runtime.queues.generation
-    rules = rules_of(find_queue(session, caller, ref))
-    runtime.queues.put(key, rules, generation=generation)
-    return rules
 
 
 def job_for(session: Session, caller: Caller, job_ref: int | str | None) -> int | None:
@@ -105,14 +99,14 @@ def new_lease(caller: Caller, *, seconds: int, job_id: int | None) -> Lease:
 def take_tasks(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList:
     caller.require(Screen.TASK, Action.UPDATE)
     now = utcnow()
-    with runtime.db.write() as session:
+    with runtime.db.write(actor=TASK_TRAFFIC) as session:
         queue = queue_rules(session, runtime, caller, data.queue)
         lease = new_lease(
             caller,
             seconds=data.lease_seconds or queue.lease_seconds,
             job_id=job_for(session, caller, data.job),
         )
-        conditions = task_conditions(
+        conditions = statements.filter_conditions(
             queue.id,
             tags=data.tags,
             name=data.name,
@@ -134,34 +128,22 @@ def take_tasks(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList:
         )
 
 
-def _task_id(session: Session, caller: Caller, ref: int | str) -> tuple[int, str, int]:
+def _task_ids(session: Session, caller: Caller, ref: int | str) -> TaskIds:
     parsed = parse_ref(ref)
     if parsed.kind == "name":
         raise NotFound("task", ref)
-    column = TaskRow.id if parsed.kind == "id" else TaskRow.guid
-    found = session.execute(
-        select(TaskRow.id, TaskRow.guid, TaskRow.queue_id).where(
-            column == parsed.value,
-            TaskRow.account_id == caller.account_id,
-            TaskRow.is_deleted.is_(False),
-        )
-    ).first()
+    found = statements.task_ids(session, caller.account_id, parsed.kind, parsed.value)
     if found is None:
         raise NotFound("task", ref)
-    return found.id, found.guid, found.queue_id
+    return found
 
 
 def _why_not_live(
     session: Session, caller: Caller, ref: int | str, lease_id: str
 ) -> RobofleetError:
-    task_id, guid, _ = _task_id(session, caller, ref)
-    task = session.get(TaskRow, task_id)
+    task = session.get(TaskRow, _task_ids(session, caller, ref).id)
     assert task is not None
-    if task.status != TaskStatus.IN_PROGRESS or task.lease_id is None:
-        return LeaseLost(guid, f"it is {TaskStatus(task.status).label}, not taken")
-    if task.lease_id != lease_id:
-        return LeaseLost(guid, "the lease belongs to another taker")
-    return LeaseLost(guid, "the lease has expired")
+    return lease_lost(task, lease_id)
 
 
 def _task_guid(session: Session, caller: Caller, ref: int | str) -> str:
@@ -171,9 +153,9 @@ def _task_guid(session: Session, caller: Caller, ref: int | str) -> str:
     if parsed.kind == "name":
         raise NotFound("task", ref)
     if parsed.kind == "id" or caller.principal.folder_ids is not None:
-        _, guid, queue_id = _task_id(session, caller, ref)
-        find_queue(session, caller, queue_id)
-        return guid
+        ids = _task_ids(session, caller, ref)
+        find_queue(session, caller, ids.queue_id)
+        return ids.guid
     return str(parsed.value)
 
 
@@ -200,7 +182,7 @@ def _finish_many(
     finish: Finish,
     reason: str,
     now: datetime,
-) -> list[Any]:
+) -> list[TaskRecord]:
     return finish_leased_tasks(
         session,
         guids=guids,
@@ -213,9 +195,9 @@ def _finish_many(
     )
 
 
-def finish_one(
+def _finish_one(
     session: Session, runtime: Runtime, caller: Caller, item: FinishItem, now: datetime
-) -> Any:
+) -> TaskRecord:
     lease_id = item.lease_id.strip().lower()
     finish, reason = _finish_of(item)
     guid = _task_guid(session, caller, item.guid)
@@ -230,7 +212,7 @@ def finish_tasks(runtime: Runtime, caller: Caller, data: FinishRequest) -> TaskR
     caller.require(Screen.TASK, Action.UPDATE)
     now = utcnow()
     items = data.all_items()
-    with runtime.db.write() as session:
+    with runtime.db.write(actor=TASK_TRAFFIC) as session:
         if items is None:
             try:
                 item = FinishItem.model_validate(
@@ -238,7 +220,7 @@ def finish_tasks(runtime: Runtime, caller: Caller, data: FinishRequest) -> TaskR
                 )
             except ValidationError as exc:
                 raise invalid_input(exc) from None
-            row = finish_one(session, runtime, caller, item, now)
+            row = _finish_one(session, runtime, caller, item, now)
             queue = queue_rules(session, runtime, caller, row.queue_id)
             return task_reads(session, [row], queue_guids={queue.id: queue.guid})[0]
         return ItemResults(results=_finish_batch(session, runtime, caller, items, now))
@@ -270,7 +252,7 @@ def _finish_batch(
                 key = (item.status, item.lease_id.strip().lower())
                 groups.setdefault(key, []).append((index, item))
                 continue
-            row = finish_one(session, runtime, caller, item, now)
+            row = _finish_one(session, runtime, caller, item, now)
             results[index] = ItemResult(guid=row.guid, ok=True)
         except ValidationError as exc:
             results[index] = ItemResult(
@@ -313,7 +295,7 @@ def renew_leases(runtime: Runtime, caller: Caller, data: RenewRequest) -> ItemRe
     )
     now = utcnow()
     results = []
-    with runtime.db.write() as session:
+    with runtime.db.write(actor=TASK_TRAFFIC) as session:
         for item in items:
             try:
                 results.append(_renew(session, caller, item, now))
@@ -327,25 +309,16 @@ def renew_leases(runtime: Runtime, caller: Caller, data: RenewRequest) -> ItemRe
 
 
 def _renew(session: Session, caller: Caller, item: RenewItem, now: datetime) -> ItemResult:
-    task_id, guid, _ = _task_id(session, caller, item.guid)
+    ids = _task_ids(session, caller, item.guid)
     lease_id = item.lease_id.strip().lower()
-    task = session.scalar(
-        select(TaskRow)
-        .where(
-            TaskRow.id == task_id,
-            TaskRow.status == int(TaskStatus.IN_PROGRESS),
-            TaskRow.lease_id == lease_id,
-            TaskRow.lease_expires_at > now,
-        )
-        .with_for_update()
-    )
+    task = statements.live_leased_task(session, ids.id, lease_id, now)
     if task is None:
         raise _why_not_live(session, caller, item.guid, lease_id)
     if item.lease_seconds:
         task.lease_seconds = item.lease_seconds
     task.lease_expires_at = now + timedelta(seconds=task.lease_seconds or 300)
     session.flush()
-    return ItemResult(guid=guid, ok=True, task=task_reads(session, [task], with_lease=True)[0])
+    return ItemResult(guid=ids.guid, ok=True, task=task_reads(session, [task], with_lease=True)[0])
 
 
 def renew_for_robot(
@@ -353,12 +326,8 @@ def renew_for_robot(
 ) -> int:
     """A robot's heartbeat renews the leases it holds for its running job (or for no job)."""
     renewed = 0
-    for task_id, seconds, job_id in claims.leases_of_robot(session, robot_id):
+    for task_id, seconds, job_id in statements.leases_of_robot(session, robot_id):
         if job_id is None or job_id == running_job_id:
-            session.execute(
-                update(TASKS)
-                .where(TASKS.c.id == task_id)
-                .values(lease_expires_at=now + timedelta(seconds=seconds or 300))
-            )
+            statements.extend_lease(session, task_id, now + timedelta(seconds=seconds or 300))
             renewed += 1
     return renewed

@@ -1,18 +1,18 @@
-"""Queues: settings, counts per status, and the next task (Sherpa's lastTask)."""
+"""Queues: settings, counts per status, and the queue rules the hot paths cache."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from robofleet.server.db.session import Database
-from robofleet.server.db.tables import QueueRow, TaskRow
+from robofleet.server.db import task_statements as statements
+from robofleet.server.db.tables import QueueRow
 from robofleet.server.domain.errors import Conflict
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.domain.tasks import TaskStatus
+from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.queues import QueueCreate, QueueRead, QueueUpdate, QueueWithCounts
 from robofleet.server.services.access.caller import Caller
@@ -49,13 +49,25 @@ def rules_of(row: QueueRow) -> QueueRules:
     )
 
 
+def queue_rules(session: Session, runtime: Runtime, caller: Caller, ref: int | str) -> QueueRules:
+    """The queue `ref` names, as the caller may see it; cached between requests."""
+    key = (caller.account_id, caller.principal.folder_ids, str(ref))
+    cached = runtime.queues.get(key)
+    if cached is not None:
+        return cached
+    generation = runtime.queues.generation
+    rules = rules_of(find_queue(session, caller, ref))
+    runtime.queues.put(key, rules, generation=generation)
+    return rules
+
+
 def _settings(data: QueueCreate | QueueUpdate) -> dict[str, Any]:
     return data.model_dump(exclude={"guid", "name", "folder"}, exclude_none=True)
 
 
-def create_queue(db: Database, caller: Caller, data: QueueCreate) -> GuidResponse:
+def create_queue(runtime: Runtime, caller: Caller, data: QueueCreate) -> GuidResponse:
     caller.require(Screen.QUEUE, Action.CREATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         ensure_name_free(session, QueueRow, caller, data.name, entity="queue")
         queue = QueueRow(
             account_id=caller.account_id,
@@ -68,23 +80,19 @@ def create_queue(db: Database, caller: Caller, data: QueueCreate) -> GuidRespons
         return GuidResponse(guid=queue.guid)
 
 
-def read_queue(db: Database, caller: Caller, ref: int | str) -> QueueRead:
+def read_queue(runtime: Runtime, caller: Caller, ref: int | str) -> QueueRead:
     caller.require(Screen.QUEUE, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         return QueueRead.model_validate(find_queue(session, caller, ref))
 
 
-def list_queues(db: Database, caller: Caller) -> list[QueueWithCounts]:
+def list_queues(runtime: Runtime, caller: Caller) -> list[QueueWithCounts]:
     caller.require(Screen.QUEUE, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         queues = session.scalars(scoped(QueueRow, caller).order_by(QueueRow.id)).all()
         counts: dict[int, dict[str, int]] = {q.id: {s.label: 0 for s in TaskStatus} for q in queues}
         if queues:
-            rows = session.execute(
-                select(TaskRow.queue_id, TaskRow.status, func.count())
-                .where(TaskRow.queue_id.in_([q.id for q in queues]), TaskRow.is_deleted.is_(False))
-                .group_by(TaskRow.queue_id, TaskRow.status)
-            ).tuples()
+            rows = statements.counts_by_status(session, [q.id for q in queues])
             for queue_id, status, total in rows:
                 counts[queue_id][TaskStatus(status).label] = total
         return [
@@ -92,9 +100,9 @@ def list_queues(db: Database, caller: Caller) -> list[QueueWithCounts]:
         ]
 
 
-def update_queue(db: Database, caller: Caller, data: QueueUpdate) -> None:
+def update_queue(runtime: Runtime, caller: Caller, data: QueueUpdate) -> None:
     caller.require(Screen.QUEUE, Action.UPDATE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         queue = find_queue(session, caller, data.guid, field="Guid", for_update=True)
         if data.name is not None and data.name != queue.name:
             ensure_name_free(session, QueueRow, caller, data.name, entity="queue")
@@ -105,19 +113,11 @@ def update_queue(db: Database, caller: Caller, data: QueueUpdate) -> None:
             queue.folder_id = folder_id_for(session, caller, data.folder)
 
 
-def delete_queue(db: Database, caller: Caller, ref: int | str) -> None:
+def delete_queue(runtime: Runtime, caller: Caller, ref: int | str) -> None:
     caller.require(Screen.QUEUE, Action.DELETE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         queue = find_queue(session, caller, ref, for_update=True)
-        busy = session.scalar(
-            select(func.count())
-            .select_from(TaskRow)
-            .where(
-                TaskRow.queue_id == queue.id,
-                TaskRow.status == int(TaskStatus.IN_PROGRESS),
-                TaskRow.is_deleted.is_(False),
-            )
-        )
+        busy = statements.in_progress_count(session, queue.id)
         if busy:
             raise Conflict(
                 f"queue '{queue.name}' has {busy} task(s) in progress", code="queue_busy"

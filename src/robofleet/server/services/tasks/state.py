@@ -1,26 +1,35 @@
-"""The guarded functions through which every task changes status, with its history and the
-queue's retry rule. `change_task_status` moves one loaded task; `take_new_tasks` and
-`finish_leased_task` are the same moves done as single conditional statements, for the
-paths robots hit thousands of times a second."""
+"""The one module that writes task status: the guarded moves, each with its history entry and
+the queue's retry rule. `add_tasks` gives new tasks their first status; `change_task_status`
+moves one loaded task; `take_new_tasks` and `finish_leased_tasks` are the same moves done as
+single conditional statements, for the paths robots hit thousands of times a second."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, select, update
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from robofleet.server.db import task_statements as statements
-from robofleet.server.db.base import literal_int, utcnow
+from robofleet.server.db.base import utcnow
 from robofleet.server.db.claims import is_postgres
+from robofleet.server.db.system_actors import QUEUE_AUTO_CHANGE_STATUS, QUEUE_RETRY_RULE
 from robofleet.server.db.tables import JobRow, QueueRow, TaskRow
 from robofleet.server.db.tables.queues import NO_DEADLINE, TASK_TABLE, rank_of
+from robofleet.server.db.task_statements import NewTask, TaskEventValues, TaskLike, TaskRecord
 from robofleet.server.domain.queue_rules import RetryRules
 from robofleet.server.domain.refs import new_guid
-from robofleet.server.domain.tasks import FAILURES, TaskStatus, check_transition
+from robofleet.server.domain.tasks import (
+    FAILURES,
+    TaskStatus,
+    check_transition,
+    normalize_tags,
+    stored_tags,
+)
+from robofleet.server.schemas.queues import TaskFields
 
 TASKS = TASK_TABLE
 OVERDUE_SHIFT = 3
@@ -42,12 +51,17 @@ def take_rank(priority: int, deadline: datetime | None, now: datetime) -> int:
     return rank_of(priority) - (OVERDUE_SHIFT if overdue else 0)
 
 
-def _event(
-    task: Any, from_status: TaskStatus | None, to_status: TaskStatus, change: Change, now: datetime
-) -> dict[str, Any]:
+def history_entry(
+    account_id: int,
+    task_id: int,
+    from_status: TaskStatus | None,
+    to_status: TaskStatus,
+    change: Change,
+    now: datetime,
+) -> TaskEventValues:
     return {
-        "account_id": task.account_id,
-        "task_id": task.id,
+        "account_id": account_id,
+        "task_id": task_id,
         "from_status": None if from_status is None else int(from_status),
         "to_status": int(to_status),
         "actor": change.actor[:300],
@@ -56,9 +70,56 @@ def _event(
     }
 
 
-def record(session: Session, events: Sequence[dict[str, Any]]) -> None:
-    if events:
-        session.execute(statements.insert_events(), list(events))
+def _moved(
+    task: TaskLike,
+    from_status: TaskStatus | None,
+    to_status: TaskStatus,
+    change: Change,
+    now: datetime,
+) -> TaskEventValues:
+    return history_entry(task.account_id, task.id, from_status, to_status, change, now)
+
+
+def new_task(queue: QueueRow, name: str, fields: TaskFields, now: datetime) -> NewTask:
+    """The values of a task to add: New, or Postponed while its postponed time lies ahead."""
+    postponed = fields.postponed_until is not None and fields.postponed_until > now
+    return {
+        "guid": new_guid(),
+        "account_id": queue.account_id,
+        "queue_id": queue.id,
+        "name": name,
+        "unique_name": name if queue.unique_tasks else None,
+        "description": fields.description,
+        "comment": fields.comment,
+        "parameters": fields.parameters,
+        "priority": fields.priority,
+        "rank": take_rank(fields.priority, fields.deadline, now),
+        "tags": stored_tags(normalize_tags(fields.tags)),
+        "status": int(TaskStatus.POSTPONED if postponed else TaskStatus.NEW),
+        "postponed_until": fields.postponed_until if postponed else None,
+        "deadline": fields.deadline,
+        "deadline_key": fields.deadline or NO_DEADLINE,
+        "retries": fields.retries,
+        "status_changed_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "is_deleted": False,
+    }
+
+
+def add_tasks(session: Session, tasks: list[NewTask], change: Change, now: datetime) -> None:
+    """Insert new tasks (new_task) and their first history entries, in two statements plus
+    one to learn their ids."""
+    ids = statements.insert_tasks(session, tasks)
+    statements.record_events(
+        session,
+        [
+            history_entry(
+                t["account_id"], ids[t["guid"]], None, TaskStatus(t["status"]), change, now
+            )
+            for t in tasks
+        ],
+    )
 
 
 def change_task_status(
@@ -88,14 +149,14 @@ def change_task_status(
         task.rank = take_rank(task.priority, task.deadline, now)
     if status != TaskStatus.POSTPONED:
         task.postponed_until = None
-    record(session, [_event(task, current, status, change, now)])
+    statements.record_events(session, [_moved(task, current, status, change, now)])
     if status in FAILURES and not change.manual:
         return _retry(session, task, queue, status, now)
     return None
 
 
 def _retry(
-    session: Session, task: Any, queue: RetryRules, status: TaskStatus, now: datetime
+    session: Session, task: TaskLike, queue: RetryRules, status: TaskStatus, now: datetime
 ) -> TaskRow | None:
     """A new task linked to the failed one, when the queue retries this kind of failure.
     The failed task keeps its status, as Sherpa and UiPath do."""
@@ -132,9 +193,9 @@ def _retry(
     session.add(child)
     session.flush()
     reason = f"retry {child.retries} of {task.guid} ({status.label})"
-    record(
+    statements.record_events(
         session,
-        [_event(child, None, TaskStatus(child.status), Change("queue retry rule", reason), now)],
+        [_moved(child, None, TaskStatus(child.status), Change(QUEUE_RETRY_RULE, reason), now)],
     )
     return child
 
@@ -157,7 +218,7 @@ def take_new_tasks(
     lease: Lease,
     change: Change,
     now: datetime,
-) -> list[Row[Any]]:
+) -> list[TaskRecord]:
     """New -> In Progress for up to `count` tasks of a queue in take order, in one
     conditional UPDATE (db.task_statements). `conditions` narrow the pick (filters)."""
     check_transition(TaskStatus.NEW, TaskStatus.IN_PROGRESS, manual=False)
@@ -167,24 +228,24 @@ def take_new_tasks(
         statement = statements.take_statement(picked)
     else:
         statement = statements.take_from_queue(postgres)
-    rows = list(
-        session.execute(
-            statement,
-            {
-                "p_queue_id": queue_id,
-                "p_count": count,
-                "p_now": now,
-                "p_job_id": lease.job_id,
-                "p_lease_id": lease.lease_id,
-                "p_lease_owner": lease.owner,
-                "p_lease_robot_id": lease.robot_id,
-                "p_lease_seconds": lease.seconds,
-                "p_lease_expires_at": now + timedelta(seconds=lease.seconds),
-            },
-        )
+    rows = statements.take(
+        session,
+        statement,
+        {
+            "p_queue_id": queue_id,
+            "p_count": count,
+            "p_now": now,
+            "p_job_id": lease.job_id,
+            "p_lease_id": lease.lease_id,
+            "p_lease_owner": lease.owner,
+            "p_lease_robot_id": lease.robot_id,
+            "p_lease_seconds": lease.seconds,
+            "p_lease_expires_at": now + timedelta(seconds=lease.seconds),
+        },
     )
-    rows.sort(key=lambda r: (r.rank, r.deadline_key, r.id))
-    record(session, [_event(r, TaskStatus.NEW, TaskStatus.IN_PROGRESS, change, now) for r in rows])
+    statements.record_events(
+        session, [_moved(r, TaskStatus.NEW, TaskStatus.IN_PROGRESS, change, now) for r in rows]
+    )
     return rows
 
 
@@ -209,7 +270,7 @@ def finish_leased_tasks(
     rules: Callable[[int], RetryRules],
     change: Change,
     now: datetime,
-) -> list[Row[Any]]:
+) -> list[TaskRecord]:
     """In Progress -> Success/Failed/Postponed for the tasks whose live lease is `lease_id`:
     one conditional UPDATE, so a racing expiry or another taker cannot both win. Returns the
     tasks changed; a task missing from the result had no live lease (and did not change).
@@ -239,9 +300,9 @@ def finish_leased_tasks(
             p_error_message=finish.error_message,
             p_error_details=finish.error_details,
         )
-    rows = list(session.execute(statement, params))
-    record(
-        session, [_event(row, TaskStatus.IN_PROGRESS, finish.status, change, now) for row in rows]
+    rows = statements.finish(session, statement, params)
+    statements.record_events(
+        session, [_moved(row, TaskStatus.IN_PROGRESS, finish.status, change, now) for row in rows]
     )
     if finish.status in FAILURES:
         for row in rows:
@@ -251,33 +312,14 @@ def finish_leased_tasks(
 
 def promote_overdue(session: Session, now: datetime) -> int:
     """New tasks whose deadline has passed move ahead of every priority (see take_rank)."""
-    result = session.execute(
-        update(TASKS)
-        .where(
-            TASKS.c.status == literal_int(TaskStatus.NEW),
-            TASKS.c.rank >= 1,
-            TASKS.c.deadline_key <= now,
-            TASKS.c.deadline_key < NO_DEADLINE,
-        )
-        .values(rank=TASKS.c.rank - OVERDUE_SHIFT)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return statements.promote_overdue(session, now, OVERDUE_SHIFT)
 
 
 def fail_tasks_of_job(
     session: Session, job: JobRow, job_outcome: str, now: datetime | None = None
 ) -> int:
     """A job ended Failed/Stopped/Aborted: its In Progress tasks fail, where the queue says."""
-    rows = session.execute(
-        select(TaskRow, QueueRow)
-        .join(QueueRow, QueueRow.id == TaskRow.queue_id)
-        .where(
-            TaskRow.job_id == job.id,
-            TaskRow.status == int(TaskStatus.IN_PROGRESS),
-            QueueRow.auto_change_status.is_(True),
-        )
-        .with_for_update(of=TaskRow)
-    ).all()
+    rows = statements.in_progress_of_job(session, job.id)
     for task, queue in rows:
         task.error_type = "JobEnded"
         task.error_message = f"job {job.guid} ended {job_outcome}"
@@ -286,7 +328,7 @@ def fail_tasks_of_job(
             task,
             queue,
             TaskStatus.FAILED_APPLICATION,
-            Change("queue auto change status", f"job ended {job_outcome}"),
+            Change(QUEUE_AUTO_CHANGE_STATUS, f"job ended {job_outcome}"),
             now=now,
         )
     return len(rows)

@@ -9,56 +9,38 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
-from robofleet.server.db.session import Database
-from robofleet.server.db.tables import QueueRow, TaskRow
+from robofleet.server.db import task_statements as statements
+from robofleet.server.db.system_actors import SCHEDULER, SCHEDULER_TASK_TIMERS
 from robofleet.server.domain.tasks import TaskStatus
+from robofleet.server.runtime import Runtime
 from robofleet.server.services.tasks.state import Change, change_task_status, promote_overdue
 
 BATCH = 500
-SCHEDULER = "scheduler"
 
 
-def promote_overdue_tasks(db: Database, *, now: datetime) -> int:
-    with db.write() as session:
+def promote_overdue_tasks(runtime: Runtime, *, now: datetime) -> int:
+    with runtime.db.write(actor=SCHEDULER_TASK_TIMERS) as session:
         return promote_overdue(session, now)
 
 
-def release_postponed(db: Database, *, now: datetime) -> int:
-    with db.write() as session:
-        rows = session.execute(
-            select(TaskRow, QueueRow)
-            .join(QueueRow, QueueRow.id == TaskRow.queue_id)
-            .where(
-                TaskRow.status == int(TaskStatus.POSTPONED),
-                TaskRow.postponed_until <= now,
-                TaskRow.is_deleted.is_(False),
-            )
-            .limit(BATCH)
-            .with_for_update(of=TaskRow)
-        ).all()
+def release_postponed(runtime: Runtime, *, now: datetime) -> int:
+    with runtime.db.write(actor=SCHEDULER_TASK_TIMERS) as session:
+        rows = statements.postponed_due(session, now, BATCH)
         for task, queue in rows:
             change_task_status(
                 session,
                 task,
                 queue,
                 TaskStatus.NEW,
-                Change(SCHEDULER, "postponed time reached"),
+                Change(SCHEDULER.name, "postponed time reached"),
                 now=now,
             )
         return len(rows)
 
 
-def expire_leases(db: Database, *, now: datetime) -> int:
-    with db.write() as session:
-        rows = session.execute(
-            select(TaskRow, QueueRow)
-            .join(QueueRow, QueueRow.id == TaskRow.queue_id)
-            .where(TaskRow.status == int(TaskStatus.IN_PROGRESS), TaskRow.lease_expires_at < now)
-            .limit(BATCH)
-            .with_for_update(of=TaskRow)
-        ).all()
+def expire_leases(runtime: Runtime, *, now: datetime) -> int:
+    with runtime.db.write(actor=SCHEDULER_TASK_TIMERS) as session:
+        rows = statements.leases_expired(session, now, BATCH)
         for task, queue in rows:
             task.error_type = "LeaseExpired"
             task.error_message = (
@@ -70,41 +52,25 @@ def expire_leases(db: Database, *, now: datetime) -> int:
                 task,
                 queue,
                 TaskStatus.FAILED_APPLICATION,
-                Change(SCHEDULER, "lease expired"),
+                Change(SCHEDULER.name, "lease expired"),
                 now=now,
             )
         return len(rows)
 
 
-def abandon_overdue(db: Database, *, now: datetime) -> int:
+def abandon_overdue(runtime: Runtime, *, now: datetime) -> int:
     moved = 0
-    with db.write() as session:
-        queues = session.scalars(
-            select(QueueRow).where(
-                QueueRow.is_deleted.is_(False),
-                (QueueRow.abandon_new_minutes.is_not(None))
-                | (QueueRow.abandon_in_progress_minutes.is_not(None)),
-            )
-        ).all()
-        for queue in queues:
+    with runtime.db.write(actor=SCHEDULER_TASK_TIMERS) as session:
+        for queue in statements.queues_with_abandon_limits(session):
             limits = (
-                (TaskStatus.NEW, queue.abandon_new_minutes, TaskRow.status_changed_at),
-                (TaskStatus.IN_PROGRESS, queue.abandon_in_progress_minutes, TaskRow.started_at),
+                (TaskStatus.NEW, queue.abandon_new_minutes),
+                (TaskStatus.IN_PROGRESS, queue.abandon_in_progress_minutes),
             )
-            for status, minutes, since in limits:
+            for status, minutes in limits:
                 if not minutes:
                     continue
-                tasks = session.scalars(
-                    select(TaskRow)
-                    .where(
-                        TaskRow.queue_id == queue.id,
-                        TaskRow.status == int(status),
-                        TaskRow.is_deleted.is_(False),
-                        since < now - timedelta(minutes=minutes),
-                    )
-                    .limit(BATCH)
-                    .with_for_update()
-                ).all()
+                before = now - timedelta(minutes=minutes)
+                tasks = statements.stale_tasks(session, queue.id, status, before, BATCH)
                 for task in tasks:
                     task.error_type = "Abandoned"
                     task.error_message = f"{status.label} for more than {minutes} minutes"
@@ -113,7 +79,7 @@ def abandon_overdue(db: Database, *, now: datetime) -> int:
                         task,
                         queue,
                         TaskStatus.ABANDONED,
-                        Change(SCHEDULER, task.error_message),
+                        Change(SCHEDULER.name, task.error_message),
                         now=now,
                     )
                 moved += len(tasks)

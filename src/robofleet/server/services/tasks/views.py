@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.tables import JobRow, QueueRow, TaskRow
+from robofleet.server.db.task_statements import TaskLike, guids_by_id
 from robofleet.server.domain.tasks import TaskStatus
 from robofleet.server.schemas.queues import TaskRead
 
 
-def _guids(
-    session: Session, model: type[JobRow | QueueRow | TaskRow], ids: set[int]
-) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = session.execute(select(model.id, model.guid).where(model.id.in_(sorted(ids))))
-    return {row_id: guid for row_id, guid in rows}
-
-
 def task_reads(
     session: Session,
-    tasks: Sequence[Any],
+    tasks: Sequence[TaskLike],
     *,
     with_lease: bool = False,
     queue_guids: dict[int, str] | None = None,
@@ -32,9 +22,9 @@ def task_reads(
     """Tasks (loaded rows or RETURNING rows) as read shapes; `queue_guids` saves a lookup."""
     known = queue_guids or {}
     missing = {t.queue_id for t in tasks} - set(known)
-    queues = {**known, **_guids(session, QueueRow, missing)}
-    jobs = _guids(session, JobRow, {t.job_id for t in tasks if t.job_id})
-    parents = _guids(session, TaskRow, {t.parent_task_id for t in tasks if t.parent_task_id})
+    queues = {**known, **guids_by_id(session, QueueRow, missing)}
+    jobs = guids_by_id(session, JobRow, {t.job_id for t in tasks if t.job_id})
+    parents = guids_by_id(session, TaskRow, {t.parent_task_id for t in tasks if t.parent_task_id})
     return [
         TaskRead(
             id=t.id,
