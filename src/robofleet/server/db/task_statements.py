@@ -169,6 +169,14 @@ def take_statement(picked: Select[Any]) -> Update:
     )
 
 
+def take_filtered(
+    queue_id: int, conditions: list[ColumnElement[bool]], *, postgres: bool
+) -> Update:
+    """The take narrowed by filter_conditions (or only_task); built per call, as the filters
+    vary. Parameters as take_from_queue's."""
+    return take_statement(pick_new([TASKS.c.queue_id == queue_id, *conditions], postgres=postgres))
+
+
 @cache
 def take_from_queue(postgres: bool) -> Update:
     """The unfiltered take. Parameters (each with a `p_` prefix): queue_id, count, now,
@@ -220,7 +228,7 @@ def insert_events() -> Insert:
 
 
 def take(session: Session, statement: Update, params: dict[str, Any]) -> list[TaskRecord]:
-    """Run a take statement (take_from_queue or take_statement); the rows in take order."""
+    """Run a take statement (take_from_queue or take_filtered); the rows in take order."""
     rows = [TaskRecord._make(row) for row in session.execute(statement, params)]
     rows.sort(key=take_order_key)
     return rows
@@ -356,6 +364,11 @@ def filter_conditions(
     if created_after:
         conditions.append(TaskRow.created_at > created_after)
     return conditions
+
+
+def only_task(task_id: int) -> list[ColumnElement[bool]]:
+    """Narrows a take to one task."""
+    return [TaskRow.id == task_id]
 
 
 def newest_tasks(

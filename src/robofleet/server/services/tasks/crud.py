@@ -298,7 +298,7 @@ def _update_status(
         )
         taken = take_new_tasks(
             session,
-            [TaskRow.id == task.id],
+            statements.only_task(task.id),
             queue_id=task.queue_id,
             count=1,
             lease=lease,

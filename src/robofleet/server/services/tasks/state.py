@@ -18,7 +18,7 @@ from robofleet.server.db.base import utcnow
 from robofleet.server.db.claims import is_postgres
 from robofleet.server.db.system_actors import QUEUE_AUTO_CHANGE_STATUS, QUEUE_RETRY_RULE
 from robofleet.server.db.tables import JobRow, QueueRow, TaskRow
-from robofleet.server.db.tables.queues import NO_DEADLINE, TASK_TABLE, rank_of
+from robofleet.server.db.tables.queues import NO_DEADLINE, rank_of
 from robofleet.server.db.task_statements import NewTask, TaskEventValues, TaskLike, TaskRecord
 from robofleet.server.domain.queue_rules import RetryRules
 from robofleet.server.domain.refs import new_guid
@@ -31,7 +31,6 @@ from robofleet.server.domain.tasks import (
 )
 from robofleet.server.schemas.queues import TaskFields
 
-TASKS = TASK_TABLE
 OVERDUE_SHIFT = 3
 """An overdue task's rank drops below every priority's (High is 1): overdue is taken first,
 and keeps its priority order within the overdue ones."""
@@ -224,8 +223,7 @@ def take_new_tasks(
     check_transition(TaskStatus.NEW, TaskStatus.IN_PROGRESS, manual=False)
     postgres = is_postgres(session)
     if conditions:
-        picked = statements.pick_new([TASKS.c.queue_id == queue_id, *conditions], postgres=postgres)
-        statement = statements.take_statement(picked)
+        statement = statements.take_filtered(queue_id, conditions, postgres=postgres)
     else:
         statement = statements.take_from_queue(postgres)
     rows = statements.take(
