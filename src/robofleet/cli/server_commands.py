@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from robofleet.server.services.bootstrap import FirstStart
+from robofleet.server.services.access.bootstrap import FirstStart
 from robofleet.server.settings import Settings, SettingsError, load_settings
 
 

@@ -36,18 +36,18 @@ from robofleet.server.db.blobs import LocalBlobStore
 from robofleet.server.db.engine import make_engine
 from robofleet.server.db.notify import PgListener
 from robofleet.server.db.session import Database
-from robofleet.server.scheduler.loop import Scheduler
-from robofleet.server.services.caches import CHANNEL as CACHE_CHANNEL
-from robofleet.server.services.caches import (
+from robofleet.server.runtime import Runtime
+from robofleet.server.runtime.caches import CHANNEL as CACHE_CHANNEL
+from robofleet.server.runtime.caches import (
     IDENTITY_ROWS,
     PROCESS_ROWS,
     QUEUE_ROWS,
     Caches,
     WatchedCache,
 )
-from robofleet.server.services.runtime import Runtime
-from robofleet.server.services.security import TokenCodec, load_or_create_secret
-from robofleet.server.services.wakeups import CHANNEL, Wakeups
+from robofleet.server.runtime.security import TokenCodec, load_or_create_secret
+from robofleet.server.runtime.wakeups import CHANNEL, Wakeups
+from robofleet.server.scheduler.loop import Scheduler
 from robofleet.server.settings import Settings
 
 ROUTERS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from robofleet.server.app import build_runtime
 from robofleet.server.db import migrate
-from robofleet.server.services.bootstrap import FirstStart, ensure_first_account
+from robofleet.server.services.access.bootstrap import FirstStart, ensure_first_account
 from robofleet.server.settings import Settings
 
 
@@ -16,7 +16,7 @@ def prepare(settings: Settings) -> FirstStart | None:
     try:
         migrate.upgrade(runtime.db.engine)
         return ensure_first_account(
-            runtime.db, admin_password=settings.admin_password, api_key=settings.api_key
+            runtime, admin_password=settings.admin_password, api_key=settings.api_key
         )
     finally:
         runtime.db.dispose()

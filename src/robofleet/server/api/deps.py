@@ -9,11 +9,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 
 from robofleet.server.domain.errors import Unauthenticated
-from robofleet.server.services.auth import Credentials, authenticate, cached_principal
-from robofleet.server.services.caller import Caller
-from robofleet.server.services.runtime import Runtime
+from robofleet.server.runtime import Runtime
+from robofleet.server.services.access.auth import Credentials, authenticate, cached_principal
+from robofleet.server.services.access.caller import Caller
 
-# Declared for OpenAPI's "Authorize" dialog; the headers are parsed by services.auth.
+# Declared for OpenAPI's "Authorize" dialog; the headers are parsed by services.access.auth.
 key_scheme = APIKeyHeader(
     name="Key", auto_error=False, scheme_name="Key", description="The API key (a UUID)."
 )
@@ -46,11 +46,9 @@ async def current_caller(
 ) -> Caller:
     credentials = Credentials(key, authorization)
     # A cached identity costs no thread hop; a miss is looked up off the event loop.
-    principal = cached_principal(runtime.principals, credentials)
+    principal = cached_principal(runtime, credentials)
     if principal is None:
-        principal = await run_in_threadpool(
-            authenticate, runtime.db, runtime.tokens, credentials, runtime.principals
-        )
+        principal = await run_in_threadpool(authenticate, runtime, credentials)
     return Caller(
         principal, address=client_address(request), user_agent=request.headers.get("user-agent", "")
     )

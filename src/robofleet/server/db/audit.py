@@ -37,6 +37,13 @@ class AuditActor:
     user_agent: str = ""
 
 
+@dataclass(frozen=True)
+class NotAudited:
+    """A write deliberately kept out of the audit log, and why (see db.system_actors)."""
+
+    why: str
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()

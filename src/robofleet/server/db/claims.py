@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import literal_int
 from robofleet.server.db.dialect import Dialect, dialect_of
-from robofleet.server.db.tables import JobRow, RobotGroupMemberRow, RobotRow, TaskRow
+from robofleet.server.db.tables import JobRow, RobotGroupMemberRow, RobotRow
 from robofleet.server.domain.jobs import ACTIVE, JobStatus
 
 
@@ -120,14 +120,3 @@ def robot_by_id(session: Session, robot_id: int) -> RobotRow | None:
 
 def robot_by_guid(session: Session, account_id: int, guid: str) -> RobotRow | None:
     return session.scalar(_robot_by_guid(), {"p_guid": guid, "p_account": account_id})
-
-
-@cache
-def _leases_of_robot() -> Select[int, int | None, int | None]:
-    return select(TaskRow.id, TaskRow.lease_seconds, TaskRow.job_id).where(
-        TaskRow.lease_robot_id == bindparam("p_robot"), TaskRow.status == 1
-    )
-
-
-def leases_of_robot(session: Session, robot_id: int) -> list[tuple[int, int | None, int | None]]:
-    return [tuple(row) for row in session.execute(_leases_of_robot(), {"p_robot": robot_id})]  # type: ignore[misc]

@@ -5,17 +5,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from robofleet.server.db.audit import AuditActor, NotAudited
 from robofleet.server.db.dialect import WRITE_OPTION, dialect_of
 from robofleet.server.domain.errors import Conflict
-
-if TYPE_CHECKING:
-    from robofleet.server.db.audit import AuditActor
 
 
 class Database:
@@ -50,18 +48,19 @@ class Database:
             yield session
 
     @contextmanager
-    def write(self, actor: AuditActor | None = None) -> Iterator[Session]:
-        """One write transaction; changes to audited rows are recorded against `actor`."""
+    def write(self, *, actor: AuditActor | NotAudited) -> Iterator[Session]:
+        """One write transaction; changes to audited rows are recorded against `actor`, or
+        not at all for a NotAudited path (db.system_actors names them)."""
         if self._write_lock is None:
             yield from self._write_session(actor)
             return
         with self._write_lock:
             yield from self._write_session(actor)
 
-    def _write_session(self, actor: AuditActor | None) -> Iterator[Session]:
+    def _write_session(self, actor: AuditActor | NotAudited) -> Iterator[Session]:
         try:
             with self._writer() as session:
-                session.info["actor"] = actor
+                session.info["actor"] = None if isinstance(actor, NotAudited) else actor
                 with session.begin():
                     yield session
         except IntegrityError as exc:

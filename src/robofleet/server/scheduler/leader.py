@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from robofleet.server.db.session import Database
+from robofleet.server.db.system_actors import SCHEDULER_LEADERSHIP
 from robofleet.server.db.tables import SchedulerLeaseRow
 from robofleet.server.domain.errors import Conflict
 
@@ -14,7 +15,7 @@ from robofleet.server.domain.errors import Conflict
 def hold_lease(db: Database, *, name: str, holder: str, now: datetime, ttl_seconds: float) -> bool:
     """Take or renew the lease; True when `holder` leads until now + ttl."""
     try:
-        with db.write() as session:
+        with db.write(actor=SCHEDULER_LEADERSHIP) as session:
             lease = session.scalar(
                 select(SchedulerLeaseRow).where(SchedulerLeaseRow.name == name).with_for_update()
             )
@@ -32,7 +33,7 @@ def hold_lease(db: Database, *, name: str, holder: str, now: datetime, ttl_secon
 
 
 def release_lease(db: Database, *, name: str, holder: str) -> None:
-    with db.write() as session:
+    with db.write(actor=SCHEDULER_LEADERSHIP) as session:
         lease = session.get(SchedulerLeaseRow, name)
         if lease is not None and lease.holder == holder:
             session.delete(lease)

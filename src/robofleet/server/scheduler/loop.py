@@ -11,9 +11,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from robofleet.server.db.base import utcnow
+from robofleet.server.runtime import Runtime
 from robofleet.server.scheduler.leader import hold_lease, release_lease
-from robofleet.server.services import liveness, task_timers
-from robofleet.server.services.runtime import Runtime
+from robofleet.server.services.jobs import liveness
+from robofleet.server.services.tasks import timers as task_timers
 
 log = logging.getLogger("robofleet.scheduler")
 LEASE = "scheduler"
@@ -26,23 +27,23 @@ def default_duties() -> list[tuple[str, Duty]]:
         (
             "disconnect silent robots",
             lambda rt, now: liveness.disconnect_silent_robots(
-                rt.db, now=now, timeout_seconds=rt.settings.robot_timeout_seconds
+                rt, now=now, timeout_seconds=rt.settings.robot_timeout_seconds
             ),
         ),
         (
             "fail lost jobs",
             lambda rt, now: liveness.fail_lost_jobs(
-                rt.db, now=now, grace_seconds=rt.settings.unknown_job_grace_seconds
+                rt, now=now, grace_seconds=rt.settings.unknown_job_grace_seconds
             ),
         ),
-        ("enforce job deadlines", lambda rt, now: liveness.enforce_deadlines(rt.db, now=now)),
+        ("enforce job deadlines", lambda rt, now: liveness.enforce_deadlines(rt, now=now)),
         (
             "promote overdue tasks",
-            lambda rt, now: task_timers.promote_overdue_tasks(rt.db, now=now),
+            lambda rt, now: task_timers.promote_overdue_tasks(rt, now=now),
         ),
-        ("release postponed tasks", lambda rt, now: task_timers.release_postponed(rt.db, now=now)),
-        ("expire task leases", lambda rt, now: task_timers.expire_leases(rt.db, now=now)),
-        ("abandon overdue tasks", lambda rt, now: task_timers.abandon_overdue(rt.db, now=now)),
+        ("release postponed tasks", lambda rt, now: task_timers.release_postponed(rt, now=now)),
+        ("expire task leases", lambda rt, now: task_timers.expire_leases(rt, now=now)),
+        ("abandon overdue tasks", lambda rt, now: task_timers.abandon_overdue(rt, now=now)),
     ]
 
 

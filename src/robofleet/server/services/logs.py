@@ -7,14 +7,15 @@ from sqlalchemy.orm import Session
 
 from robofleet.server.db.audit import record_event
 from robofleet.server.db.base import utcnow
-from robofleet.server.db.session import Database
+from robofleet.server.db.system_actors import ROBOT_LOG_LINES
 from robofleet.server.db.tables import JobRow, LogRow, ProcessVersionRow, RobotRow
 from robofleet.server.domain.errors import NotFound
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.refs import new_guid, parse_ref
+from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.logs import LogCreate, LogCreated, LogFilter, LogPurge, LogRead
-from robofleet.server.services.caller import Caller
-from robofleet.server.services.lookup import find
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.lookup import find
 
 
 def _ids_by_guid(
@@ -33,7 +34,7 @@ def _ids_by_guid(
     return {guid: row_id for guid, row_id in rows}
 
 
-def create_logs(db: Database, caller: Caller, data: LogCreate) -> LogCreated:
+def create_logs(runtime: Runtime, caller: Caller, data: LogCreate) -> LogCreated:
     caller.require(Screen.LOG, Action.CREATE)
     lines = data.all_lines()
     now = utcnow()
@@ -41,7 +42,7 @@ def create_logs(db: Database, caller: Caller, data: LogCreate) -> LogCreated:
     def norm(value: str | None) -> str | None:
         return value.strip().lower() if value else None
 
-    with db.write() as session:
+    with runtime.db.write(actor=ROBOT_LOG_LINES) as session:
         jobs = _ids_by_guid(
             session, JobRow, caller.account_id, {g for line in lines if (g := norm(line.job_guid))}
         )
@@ -89,9 +90,9 @@ def create_logs(db: Database, caller: Caller, data: LogCreate) -> LogCreated:
         return LogCreated(count=len(rows))
 
 
-def read_log(db: Database, caller: Caller, guid: str) -> LogRead:
+def read_log(runtime: Runtime, caller: Caller, guid: str) -> LogRead:
     caller.require(Screen.LOG, Action.READ)
-    with db.read() as session:
+    with runtime.db.read() as session:
         row = session.scalar(
             select(LogRow).where(
                 LogRow.account_id == caller.account_id, LogRow.guid == guid.strip().lower()
@@ -102,10 +103,10 @@ def read_log(db: Database, caller: Caller, guid: str) -> LogRead:
         return LogRead.model_validate(row)
 
 
-def list_logs(db: Database, caller: Caller, query: LogFilter) -> list[LogRead]:
+def list_logs(runtime: Runtime, caller: Caller, query: LogFilter) -> list[LogRead]:
     caller.require(Screen.LOG, Action.READ)
     conditions: list[ColumnElement[bool]] = [LogRow.account_id == caller.account_id]
-    with db.read() as session:
+    with runtime.db.read() as session:
         job_ref = query.job if query.job is not None else query.job_guid
         if job_ref is not None:
             parse_ref(job_ref)
@@ -133,9 +134,9 @@ def list_logs(db: Database, caller: Caller, query: LogFilter) -> list[LogRead]:
         return [LogRead.model_validate(row) for row in rows]
 
 
-def purge_logs(db: Database, caller: Caller, data: LogPurge) -> int:
+def purge_logs(runtime: Runtime, caller: Caller, data: LogPurge) -> int:
     caller.require(Screen.LOG, Action.DELETE)
-    with db.write(caller.actor()) as session:
+    with runtime.db.write(actor=caller.actor()) as session:
         result = session.execute(
             delete(LogRow).where(
                 LogRow.account_id == caller.account_id, LogRow.created_at < data.time

@@ -10,7 +10,7 @@ from robofleet.server.api.deps import CallerDep, RuntimeDep
 from robofleet.server.api.routing import sherpa_router
 from robofleet.server.schemas.base import Page
 from robofleet.server.schemas.identity import AuditFilter, AuditRead
-from robofleet.server.services import audit_log
+from robofleet.server.services.access import audit_log
 
 router = sherpa_router("Audit", prefix="/api/audit")
 
@@ -19,4 +19,4 @@ router = sherpa_router("Audit", prefix="/api/audit")
 def list_audit(
     query: Annotated[AuditFilter, Query()], runtime: RuntimeDep, caller: CallerDep
 ) -> Page[AuditRead]:
-    return audit_log.list_audit(runtime.db, caller, query)
+    return audit_log.list_audit(runtime, caller, query)

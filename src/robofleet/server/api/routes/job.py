@@ -10,7 +10,7 @@ from robofleet.server.api.deps import CallerDep, RuntimeDep
 from robofleet.server.api.routing import ModelResponse, sherpa_router
 from robofleet.server.schemas.base import Page
 from robofleet.server.schemas.jobs import JobCreate, JobFilter, JobRead, JobRef, JobUpdate
-from robofleet.server.services import jobs
+from robofleet.server.services.jobs import crud as jobs
 
 router = sherpa_router("Job", prefix="/api/job")
 

@@ -17,7 +17,7 @@ from robofleet.server.schemas.processes import (
     ProcessVersionRead,
     ProcessVersionUpdate,
 )
-from robofleet.server.services import process_versions
+from robofleet.server.services.processes import versions as process_versions
 
 router = sherpa_router("Process Version", prefix="/api/processVersion")
 
@@ -35,23 +35,23 @@ async def create_version(
     docs/robot-protocol.md). A new version is not current unless `MakeCurrent` is set."""
     data, upload, name = await read_upload(request, ProcessVersionCreate, "ProcessFile")
     return await asyncio.to_thread(
-        process_versions.create_version, runtime.db, runtime.blobs, caller, data, upload, name
+        process_versions.create_version, runtime, caller, data, upload, name
     )
 
 
 @router.get("/read/{guid}", summary="Read a process version")
 def read_version(guid: str, runtime: RuntimeDep, caller: CallerDep) -> ProcessVersionRead:
-    return process_versions.read_version(runtime.db, caller, guid)
+    return process_versions.read_version(runtime, caller, guid)
 
 
 @router.get("/list/{process}", summary="The versions of a process")
 def list_versions(process: str, runtime: RuntimeDep, caller: CallerDep) -> list[ProcessVersionRead]:
-    return process_versions.list_versions(runtime.db, caller, process)
+    return process_versions.list_versions(runtime, caller, process)
 
 
 @router.api_route("/update", methods=["POST", "PUT"], summary="Rename or describe a version")
 def update_version(body: ProcessVersionUpdate, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
-    process_versions.update_version(runtime.db, caller, body)
+    process_versions.update_version(runtime, caller, body)
     return []
 
 
@@ -59,12 +59,12 @@ def update_version(body: ProcessVersionUpdate, runtime: RuntimeDep, caller: Call
     "/makeCurrent", methods=["POST", "PUT"], summary="Make a version its process's current one"
 )
 def make_current(body: MakeCurrent, runtime: RuntimeDep, caller: CallerDep) -> ProcessVersionRead:
-    return process_versions.set_current(runtime.db, caller, body)
+    return process_versions.set_current(runtime, caller, body)
 
 
 @router.delete("/delete/{guid}", summary="Delete a version that is not current")
 def delete_version(guid: str, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
-    process_versions.delete_version(runtime.db, caller, guid)
+    process_versions.delete_version(runtime, caller, guid)
     return []
 
 
@@ -85,7 +85,7 @@ def delete_version(guid: str, runtime: RuntimeDep, caller: CallerDep) -> list[An
     },
 )
 def download(guid: str, runtime: RuntimeDep, caller: CallerDep) -> FileResponse:
-    path, version = process_versions.package_path(runtime.db, runtime.blobs, caller, guid)
+    path, version = process_versions.package_path(runtime, caller, guid)
     return FileResponse(
         path,
         filename=version.process_file_name,

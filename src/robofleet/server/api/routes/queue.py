@@ -14,35 +14,36 @@ from robofleet.server.schemas.queues import (
     QueueWithCounts,
     TaskRead,
 )
-from robofleet.server.services import queues, tasks
+from robofleet.server.services.tasks import crud as tasks
+from robofleet.server.services.tasks import queues
 
 router = sherpa_router("Queue", prefix="/api/queue")
 
 
 @router.post("/create", summary="Create a queue")
 def create_queue(body: QueueCreate, runtime: RuntimeDep, caller: CallerDep) -> GuidResponse:
-    return queues.create_queue(runtime.db, caller, body)
+    return queues.create_queue(runtime, caller, body)
 
 
 @router.get("/read/{guid}", summary="Read a queue")
 def read_queue(guid: str, runtime: RuntimeDep, caller: CallerDep) -> QueueRead:
-    return queues.read_queue(runtime.db, caller, guid)
+    return queues.read_queue(runtime, caller, guid)
 
 
 @router.get("/list", summary="Queues with their task counts per status")
 def list_queues(runtime: RuntimeDep, caller: CallerDep) -> list[QueueWithCounts]:
-    return queues.list_queues(runtime.db, caller)
+    return queues.list_queues(runtime, caller)
 
 
 @router.put("/update", summary="Update a queue's settings")
 def update_queue(body: QueueUpdate, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
-    queues.update_queue(runtime.db, caller, body)
+    queues.update_queue(runtime, caller, body)
     return []
 
 
 @router.delete("/delete/{guid}", summary="Delete a queue with no task in progress")
 def delete_queue(guid: str, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
-    queues.delete_queue(runtime.db, caller, guid)
+    queues.delete_queue(runtime, caller, guid)
     return []
 
 

@@ -19,46 +19,47 @@ from robofleet.server.schemas.robots import (
     RobotUpdate,
     WaitJobRequest,
 )
-from robofleet.server.services import robot_protocol, robots
+from robofleet.server.services.fleet import robots
+from robofleet.server.services.jobs import robot_protocol
 
 router = sherpa_router("Robot", prefix="/api/robot")
 
 
 @router.post("/create", summary="Create a robot")
 def create_robot(body: RobotCreate, runtime: RuntimeDep, caller: CallerDep) -> RobotCreated:
-    return robots.create_robot(runtime.db, caller, body)
+    return robots.create_robot(runtime, caller, body)
 
 
 @router.get("/read/{guid}", summary="Read a robot")
 def read_robot(guid: str, runtime: RuntimeDep, caller: CallerDep) -> RobotRead:
-    return robots.read_robot(runtime.db, caller, guid)
+    return robots.read_robot(runtime, caller, guid)
 
 
 @router.get("/read", summary="Read all robots")
 def list_robots(runtime: RuntimeDep, caller: CallerDep) -> list[RobotRead]:
-    return robots.list_robots(runtime.db, caller)
+    return robots.list_robots(runtime, caller)
 
 
 @router.put("/update", summary="Update a robot")
 def update_robot(body: RobotUpdate, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
-    robots.update_robot(runtime.db, caller, body)
+    robots.update_robot(runtime, caller, body)
     return []
 
 
 @router.delete("/delete/{guid}", summary="Delete a robot")
 def delete_robot(guid: str, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
-    robots.delete_robot(runtime.db, caller, guid)
+    robots.delete_robot(runtime, caller, guid)
     return []
 
 
 @router.get("/getStatus/{guid}", summary="A robot's status")
 def get_status(guid: str, runtime: RuntimeDep, caller: CallerDep) -> RobotStatusRead:
-    return robots.get_status(runtime.db, caller, guid)
+    return robots.get_status(runtime, caller, guid)
 
 
 @router.put("/setStatus", summary="Set a robot's status")
 def set_status(body: RobotSetStatus, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
-    robots.set_status(runtime.db, caller, body)
+    robots.set_status(runtime, caller, body)
     return []
 
 

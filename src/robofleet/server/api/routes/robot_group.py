@@ -13,7 +13,7 @@ from robofleet.server.schemas.robots import (
     RobotGroupRead,
     RobotGroupUpdate,
 )
-from robofleet.server.services import robot_groups
+from robofleet.server.services.fleet import groups as robot_groups
 
 router = sherpa_router("Robot Groups", prefix="/api/robotGroup")
 
@@ -22,22 +22,22 @@ router = sherpa_router("Robot Groups", prefix="/api/robotGroup")
 def create_group(
     body: RobotGroupCreate, runtime: RuntimeDep, caller: CallerDep
 ) -> RobotGroupCreated:
-    return robot_groups.create_group(runtime.db, caller, body)
+    return robot_groups.create_group(runtime, caller, body)
 
 
 @router.get("/read/{guid}", summary="Read a robot group")
 def read_group(guid: str, runtime: RuntimeDep, caller: CallerDep) -> RobotGroupRead:
-    return robot_groups.read_group(runtime.db, caller, guid)
+    return robot_groups.read_group(runtime, caller, guid)
 
 
 @router.get("/read", summary="Read all robot groups")
 def list_groups(runtime: RuntimeDep, caller: CallerDep) -> list[RobotGroupRead]:
-    return robot_groups.list_groups(runtime.db, caller)
+    return robot_groups.list_groups(runtime, caller)
 
 
 @router.put("/update", summary="Update a robot group")
 def update_group(body: RobotGroupUpdate, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
-    robot_groups.update_group(runtime.db, caller, body)
+    robot_groups.update_group(runtime, caller, body)
     return []
 
 
@@ -48,19 +48,19 @@ def delete_group(
     """Without a body, deletes the group. With `RobotGroupGuid` and `RobotGuid` in the body
     (Sherpa's documented overload), removes that robot from the group instead."""
     if body is not None:
-        robot_groups.remove_robot(runtime.db, caller, body)
+        robot_groups.remove_robot(runtime, caller, body)
     else:
-        robot_groups.delete_group(runtime.db, caller, guid)
+        robot_groups.delete_group(runtime, caller, guid)
     return []
 
 
 @router.put("/addRobot", summary="Add a robot to a group")
 def add_robot(body: RobotGroupMembership, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
-    robot_groups.add_robot(runtime.db, caller, body)
+    robot_groups.add_robot(runtime, caller, body)
     return []
 
 
 @router.api_route("/removeRobot", methods=["PUT", "DELETE"], summary="Remove a robot from a group")
 def remove_robot(body: RobotGroupMembership, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
-    robot_groups.remove_robot(runtime.db, caller, body)
+    robot_groups.remove_robot(runtime, caller, body)
     return []

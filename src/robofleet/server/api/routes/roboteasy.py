@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse
 
 from robofleet.server.api.deps import CallerDep, RuntimeDep, client_address
+from robofleet.server.runtime.security import IssuedToken
 from robofleet.server.schemas.roboteasy import (
     RoboteasyLogin,
     RoboteasyResult,
@@ -15,16 +16,15 @@ from robofleet.server.schemas.roboteasy import (
     RoboteasyRunV2,
     RoboteasyToken,
 )
-from robofleet.server.services import auth, roboteasy
-from robofleet.server.services.security import IssuedToken
+from robofleet.server.services.access import auth
+from robofleet.server.services.jobs import roboteasy
 
 router = APIRouter(tags=["Roboteasy"])
 
 
 def _login(body: RoboteasyLogin, request: Request, runtime: RuntimeDep) -> IssuedToken:
     return auth.login(
-        runtime.db,
-        runtime.tokens,
+        runtime,
         login_name=body.username,
         password=body.password,
         ttl_seconds=runtime.settings.roboteasy_token_ttl_seconds,

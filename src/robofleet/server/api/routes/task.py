@@ -22,8 +22,9 @@ from robofleet.server.schemas.queues import (
     TaskRead,
     TaskUpdate,
 )
-from robofleet.server.services import task_leases, tasks
-from robofleet.server.services.task_filters import parse_filter_path
+from robofleet.server.services.tasks import crud as tasks
+from robofleet.server.services.tasks import leases as task_leases
+from robofleet.server.services.tasks.filters import parse_filter_path
 
 router = sherpa_router("Task", prefix="/api/task")
 

@@ -16,7 +16,7 @@ from robofleet.server.schemas.identity import (
     UserRead,
     UserUpdate,
 )
-from robofleet.server.services import auth, users
+from robofleet.server.services.access import auth, users
 
 router = sherpa_router("User", prefix="/api/user")
 
@@ -25,8 +25,7 @@ router = sherpa_router("User", prefix="/api/user")
 def login(body: LoginRequest, request: Request, runtime: RuntimeDep) -> TokenResponse:
     """Needs no credentials. Send the token as `Authorization: Bearer <access_token>`."""
     issued = auth.login(
-        runtime.db,
-        runtime.tokens,
+        runtime,
         login_name=body.login,
         password=body.password,
         ttl_seconds=runtime.settings.token_ttl_seconds,
@@ -38,26 +37,26 @@ def login(body: LoginRequest, request: Request, runtime: RuntimeDep) -> TokenRes
 
 @router.post("/create", summary="Create a user")
 def create_user(body: UserCreate, runtime: RuntimeDep, caller: CallerDep) -> GuidResponse:
-    return users.create_user(runtime.db, caller, body)
+    return users.create_user(runtime, caller, body)
 
 
 @router.get("/read/{guid}", summary="Read a user")
 def read_user(guid: str, runtime: RuntimeDep, caller: CallerDep) -> UserRead:
-    return users.read_user(runtime.db, caller, guid)
+    return users.read_user(runtime, caller, guid)
 
 
 @router.get("/read", summary="List users")
 def list_users(runtime: RuntimeDep, caller: CallerDep) -> list[UserRead]:
-    return users.list_users(runtime.db, caller)
+    return users.list_users(runtime, caller)
 
 
 @router.put("/update", summary="Update a user (password, roles, blocked flag...)")
 def update_user(body: UserUpdate, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
-    users.update_user(runtime.db, caller, body)
+    users.update_user(runtime, caller, body)
     return []
 
 
 @router.delete("/delete/{guid}", summary="Delete a user")
 def delete_user(guid: str, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
-    users.delete_user(runtime.db, caller, guid)
+    users.delete_user(runtime, caller, guid)
     return []

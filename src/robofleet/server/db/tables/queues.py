@@ -76,7 +76,7 @@ class TaskRow(Base):
             postgresql_where=text("status = 0"),
         ),
         Index("ix_tasks_queue_status", "queue_id", "status"),
-        # Finding New tasks whose deadline has just passed (services.task_state).
+        # Finding New tasks whose deadline has just passed (services.tasks.state).
         Index(
             "ix_tasks_deadline",
             "deadline_key",

@@ -1,0 +1,31 @@
+"""The long-lived parts a server process wires together once and hands to every request.
+
+Plain infrastructure: this package imports only server.domain, server.db and
+server.settings (an import contract keeps it so), never a service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from robofleet.server.db.blobs import LocalBlobStore
+from robofleet.server.db.session import Database
+from robofleet.server.domain.principals import Principal
+from robofleet.server.domain.queue_rules import QueueRules
+from robofleet.server.runtime.caches import WatchedCache
+from robofleet.server.runtime.security import TokenCodec
+from robofleet.server.runtime.wakeups import Wakeups
+from robofleet.server.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    tokens: TokenCodec
+    blobs: LocalBlobStore
+    wakeups: Wakeups
+    principals: WatchedCache[Principal]
+    queues: WatchedCache[QueueRules]
+    documents: WatchedCache[dict[str, Any]]

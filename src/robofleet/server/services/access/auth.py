@@ -1,0 +1,243 @@
+"""Authentication: the `Key` header, Bearer and Basic authorization, and user login."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from robofleet.server.db.audit import AuditActor, record_event
+from robofleet.server.db.base import utcnow
+from robofleet.server.db.session import Database
+from robofleet.server.db.system_actors import LOGIN
+from robofleet.server.db.tables import ApiKeyRow, UserRow
+from robofleet.server.db.tables.robots import RobotRow
+from robofleet.server.domain.errors import Forbidden, Unauthenticated
+from robofleet.server.domain.principals import Principal
+from robofleet.server.runtime import Runtime
+from robofleet.server.runtime.security import (
+    IssuedToken,
+    TokenCodec,
+    hash_api_key,
+    normalize_api_key,
+    verify_password,
+)
+from robofleet.server.services.access.principals import (
+    account_key_principal,
+    robot_principal,
+    user_principal,
+)
+
+MISSING = (
+    "no credentials: send 'Key: <api key>', 'Authorization: Bearer <token>' or "
+    "'Authorization: Basic <base64 of api key or robot GUID>'"
+)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    key_header: str | None
+    authorization: str | None
+
+    @property
+    def cache_key(self) -> str:
+        raw = f"{self.key_header or ''}\n{self.authorization or ''}"
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def cached_principal(runtime: Runtime, credentials: Credentials) -> Principal | None:
+    return runtime.principals.get(credentials.cache_key)
+
+
+def authenticate(runtime: Runtime, credentials: Credentials) -> Principal:
+    """Resolve request credentials to a principal, or raise Unauthenticated/Forbidden."""
+    cache = runtime.principals
+    hit = cache.get(credentials.cache_key)
+    if hit is not None:
+        return hit
+    generation = cache.generation
+    principal = _authenticate(runtime.db, runtime.tokens, credentials)
+    cache.put(
+        credentials.cache_key,
+        principal,
+        generation=generation,
+        expires_at=_token_expiry(runtime.tokens, credentials),
+    )
+    return principal
+
+
+def _token_expiry(codec: TokenCodec, credentials: Credentials) -> float | None:
+    scheme, _, value = (credentials.authorization or "").strip().partition(" ")
+    if scheme.lower() == "bearer" and value.count(".") == 2:
+        return float(codec.decode(value.strip())["exp"])
+    return None
+
+
+def _authenticate(db: Database, codec: TokenCodec, credentials: Credentials) -> Principal:
+    if credentials.key_header:
+        with db.read() as session:
+            return _by_secret_guid(session, credentials.key_header, source="the Key header")
+    if not credentials.authorization:
+        raise Unauthenticated(MISSING, reason="missing_credentials")
+    scheme, _, value = credentials.authorization.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return _bearer(db, codec, value)
+    if scheme.lower() == "basic" and value:
+        return _basic(db, value)
+    raise Unauthenticated(
+        f"the Authorization scheme '{scheme}' is not supported; use Bearer or Basic",
+        reason="unsupported_scheme",
+    )
+
+
+def _bearer(db: Database, codec: TokenCodec, token: str) -> Principal:
+    if token.count(".") == 2:
+        claims = codec.decode(token)
+        with db.read() as session:
+            user = session.scalar(select(UserRow).where(UserRow.guid == claims["sub"]))
+            if user is None:
+                raise Unauthenticated(
+                    "the user of this token no longer exists", reason="user_deleted"
+                )
+            return user_principal(session, user)
+    text = token if normalize_api_key(token) else _decode_base64(token, "Bearer")
+    with db.read() as session:
+        return _by_secret_guid(session, text, source="the Bearer token")
+
+
+def _basic(db: Database, value: str) -> Principal:
+    text = _decode_base64(value, "Basic")
+    name, colon, password = text.partition(":")
+    with db.read() as session:
+        if colon and password:
+            return _by_password(session, name, password)
+        return _by_secret_guid(session, name, source="the Basic credentials")
+
+
+def _decode_base64(value: str, scheme: str) -> str:
+    padded = value + "=" * (-len(value) % 4)
+    try:
+        raw = base64.b64decode(padded, altchars=b"-_", validate=True)
+        return raw.decode("utf-8").strip()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise Unauthenticated(
+            f"the {scheme} credentials are not valid base64; send base64 of the API key "
+            "or robot GUID",
+            reason="malformed_credentials",
+        ) from None
+
+
+def _by_secret_guid(session: Session, text: str, *, source: str) -> Principal:
+    """An API key or a robot GUID: both are UUIDs; keys are looked up by hash."""
+    key = normalize_api_key(text)
+    if key is None:
+        raise Unauthenticated(
+            f"{source} is not a UUID; it must carry an API key or a robot GUID",
+            reason="malformed_credentials",
+        )
+    row = session.scalar(
+        select(ApiKeyRow).where(
+            ApiKeyRow.key_hash == hash_api_key(key), ApiKeyRow.revoked_at.is_(None)
+        )
+    )
+    if row is not None:
+        if row.user_id is None:
+            return account_key_principal(session, row.account_id, row.guid)
+        user = session.get(UserRow, row.user_id)
+        if user is None:
+            raise Unauthenticated(
+                "the owner of this API key no longer exists", reason="user_deleted"
+            )
+        return user_principal(session, user, via_key=True)
+    robot = session.scalar(
+        select(RobotRow).where(RobotRow.guid == key, RobotRow.is_deleted.is_(False))
+    )
+    if robot is not None:
+        return robot_principal(session, robot)
+    raise Unauthenticated(
+        f"{source} matches no API key or robot; the key may have been rotated",
+        reason="invalid_credentials",
+    )
+
+
+def _by_password(session: Session, login: str, password: str) -> Principal:
+    user = find_user_by_login(session, login)
+    if user is None or not verify_password(user.password_hash, password):
+        raise Unauthenticated("wrong login or password", reason="invalid_credentials")
+    return user_principal(session, user)
+
+
+def find_user_by_login(session: Session, login: str) -> UserRow | None:
+    return session.scalar(
+        select(UserRow).where(
+            func.lower(UserRow.login) == login.strip().lower(), UserRow.is_deleted.is_(False)
+        )
+    )
+
+
+def login(
+    runtime: Runtime,
+    *,
+    login_name: str,
+    password: str,
+    ttl_seconds: int,
+    address: str = "",
+    user_agent: str = "",
+) -> IssuedToken:
+    """Check a password and issue a login token. Failed attempts are audited too."""
+    failure: Unauthenticated | Forbidden | None = None
+    with runtime.db.write(actor=LOGIN) as session:
+        user = find_user_by_login(session, login_name)
+        actor = AuditActor(
+            kind="user",
+            guid=user.guid if user else None,
+            name=login_name[:256],
+            account_id=user.account_id if user else None,
+            address=address,
+            user_agent=user_agent,
+        )
+        if user is None or not verify_password(user.password_hash, password):
+            failure = Unauthenticated("wrong login or password", reason="invalid_credentials")
+        else:
+            try:
+                principal = user_principal(session, user)
+            except (Unauthenticated, Forbidden) as exc:
+                failure = exc
+        if failure is not None or user is None:
+            record_event(
+                session,
+                actor,
+                action="login_failed",
+                object_type="user",
+                object_guid=user.guid if user else None,
+                message=f"failed login as '{login_name[:256]}': "
+                f"{failure.message if failure else ''}",
+            )
+        else:
+            session.execute(
+                update(UserRow).where(UserRow.id == user.id).values(last_login_at=utcnow())
+            )
+            record_event(
+                session,
+                actor,
+                action="login",
+                object_type="user",
+                object_guid=user.guid,
+                message=f"login as '{user.login}'",
+            )
+            roles = "ROLE_ADMIN," if principal.permissions.everything else "ROLE_INTEGRATION,"
+            token = runtime.tokens.issue(
+                user_guid=user.guid,
+                account_guid=principal.account_guid,
+                login=user.login,
+                ttl_seconds=ttl_seconds,
+                roles=roles,
+            )
+    if failure is not None:
+        raise failure
+    return token

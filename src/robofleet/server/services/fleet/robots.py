@@ -1,0 +1,162 @@
+"""Robots: registration, reads in Sherpa's PascalCase shape, and operator status changes."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from robofleet.server.db import claims
+from robofleet.server.db.tables import (
+    AccessFolderRow,
+    RobotGroupMemberRow,
+    RobotGroupRow,
+)
+from robofleet.server.db.tables.robots import RobotRow
+from robofleet.server.domain.errors import Conflict
+from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.domain.robots import RobotStatus, check_transition
+from robofleet.server.runtime import Runtime
+from robofleet.server.schemas.robots import (
+    RobotCreate,
+    RobotCreated,
+    RobotRead,
+    RobotSetStatus,
+    RobotStatusRead,
+    RobotUpdate,
+)
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.folders import folder_id_for
+from robofleet.server.services.access.lookup import find, find_many, scoped
+
+
+def find_robot(
+    session: Session,
+    caller: Caller,
+    ref: int | str,
+    *,
+    field: str = "Robot",
+    for_update: bool = False,
+) -> RobotRow:
+    return find(session, RobotRow, caller, ref, entity="robot", field=field, for_update=for_update)
+
+
+def robot_read(session: Session, robot: RobotRow) -> RobotRead:
+    folder_guid = (
+        session.scalar(select(AccessFolderRow.guid).where(AccessFolderRow.id == robot.folder_id))
+        if robot.folder_id
+        else None
+    )
+    groups = session.scalars(
+        select(RobotGroupRow.name)
+        .join(RobotGroupMemberRow, RobotGroupMemberRow.group_id == RobotGroupRow.id)
+        .where(RobotGroupMemberRow.robot_id == robot.id, RobotGroupRow.is_deleted.is_(False))
+        .order_by(RobotGroupRow.name)
+    ).all()
+    return RobotRead(
+        id=robot.id,
+        guid=robot.guid,
+        name=robot.name,
+        machine=robot.machine,
+        status=robot.status,
+        ip=robot.ip,
+        mac=robot.mac,
+        description=robot.description,
+        license_expiration=robot.license_expiration,
+        license_string=robot.license_string,
+        created_at=robot.created_at,
+        updated_at=robot.updated_at,
+        last_heartbeat_at=robot.last_heartbeat_at,
+        type=robot.robot_type,
+        active=robot.is_active,
+        folder_guid=folder_guid,
+        groups=list(groups),
+    )
+
+
+def create_robot(runtime: Runtime, caller: Caller, data: RobotCreate) -> RobotCreated:
+    caller.require(Screen.ROBOT, Action.CREATE)
+    with runtime.db.write(actor=caller.actor()) as session:
+        robot = RobotRow(
+            account_id=caller.account_id,
+            name=data.name,
+            description=data.description,
+            robot_type=data.type,
+            is_active=data.active,
+            machine=data.machine,
+            folder_id=folder_id_for(session, caller, data.folder),
+            status=RobotStatus.DISCONNECTED,
+        )
+        session.add(robot)
+        session.flush()
+        groups = find_many(
+            session, RobotGroupRow, caller, data.groups, entity="robot group", field="Groups"
+        )
+        session.add_all(RobotGroupMemberRow(group_id=g.id, robot_id=robot.id) for g in groups)
+        return RobotCreated(
+            name=robot.name, description=robot.description, guid=robot.guid, status=robot.status
+        )
+
+
+def read_robot(runtime: Runtime, caller: Caller, ref: int | str) -> RobotRead:
+    caller.require(Screen.ROBOT, Action.READ)
+    with runtime.db.read() as session:
+        return robot_read(session, find_robot(session, caller, ref))
+
+
+def list_robots(runtime: Runtime, caller: Caller) -> list[RobotRead]:
+    caller.require(Screen.ROBOT, Action.READ)
+    with runtime.db.read() as session:
+        robots = session.scalars(scoped(RobotRow, caller).order_by(RobotRow.id)).all()
+        return [robot_read(session, robot) for robot in robots]
+
+
+def update_robot(runtime: Runtime, caller: Caller, data: RobotUpdate) -> None:
+    caller.require(Screen.ROBOT, Action.UPDATE)
+    with runtime.db.write(actor=caller.actor()) as session:
+        robot = find_robot(session, caller, data.guid, field="Guid", for_update=True)
+        if data.status is not None:
+            set_robot_status(robot, RobotStatus(data.status))
+        for name in ("name", "description", "machine"):
+            value = getattr(data, name)
+            if value is not None:
+                setattr(robot, name, value)
+        if data.type is not None:
+            robot.robot_type = data.type
+        if data.active is not None:
+            robot.is_active = data.active
+        if "folder" in data.model_fields_set:
+            robot.folder_id = folder_id_for(session, caller, data.folder)
+
+
+def set_robot_status(robot: RobotRow, status: RobotStatus) -> None:
+    """The one place a robot's status changes."""
+    check_transition(RobotStatus(robot.status), status)
+    robot.status = int(status)
+
+
+def get_status(runtime: Runtime, caller: Caller, ref: int | str) -> RobotStatusRead:
+    caller.require(Screen.ROBOT, Action.READ)
+    with runtime.db.read() as session:
+        return RobotStatusRead(status=find_robot(session, caller, ref).status)
+
+
+def set_status(runtime: Runtime, caller: Caller, data: RobotSetStatus) -> None:
+    caller.require(Screen.ROBOT, Action.UPDATE)
+    with runtime.db.write(actor=caller.actor()) as session:
+        set_robot_status(
+            find_robot(session, caller, data.guid, field="Guid", for_update=True),
+            RobotStatus(data.status),
+        )
+
+
+def delete_robot(runtime: Runtime, caller: Caller, ref: int | str) -> None:
+    caller.require(Screen.ROBOT, Action.DELETE)
+    with runtime.db.write(actor=caller.actor()) as session:
+        robot = find_robot(session, caller, ref, for_update=True)
+        held = claims.jobs_held_by(session, robot.id)
+        if held:
+            raise Conflict(
+                f"robot '{robot.name}' holds job {held[0].guid}; stop it first", code="robot_busy"
+            )
+        robot.is_deleted = True
+        session.execute(delete(RobotGroupMemberRow).where(RobotGroupMemberRow.robot_id == robot.id))

@@ -1,0 +1,232 @@
+"""Sherpa's robot protocol (heartbeat, consumeNextJob) and Robofleet's waitJob.
+
+Robot-protocol writes are not audited row by row (db.system_actors.ROBOT_PROTOCOL): they
+happen every few seconds per robot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from robofleet.server.db import claims
+from robofleet.server.db.base import utcnow
+from robofleet.server.db.system_actors import ROBOT_PROTOCOL
+from robofleet.server.db.tables import JobRow, RobotRow
+from robofleet.server.domain.errors import Forbidden
+from robofleet.server.domain.jobs import FINAL, JobStatus, occupies_robot
+from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.domain.refs import is_guid
+from robofleet.server.domain.robots import RobotStatus
+from robofleet.server.runtime import Runtime
+from robofleet.server.schemas.robots import (
+    ConsumeRequest,
+    ConsumeResponse,
+    HeartbeatRequest,
+    HeartbeatResponse,
+    WaitJobRequest,
+)
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.fleet.robots import set_robot_status
+from robofleet.server.services.jobs.state import change_job_status
+from robofleet.server.services.jobs.views import robot_documents, version_document
+from robofleet.server.services.tasks.leases import renew_for_robot
+
+ROBOT_NOT_FOUND = 101
+NO_NEW_JOB = 102
+ABORT_REQUESTED = 10
+STOP_REQUESTED = 20
+
+
+@dataclass(frozen=True)
+class RobotIds:
+    account_id: int
+    robot_id: int
+
+
+def _robot(session: Session, caller: Caller | None, robot_guid: str | None) -> RobotRow | None:
+    """The calling robot. A robot's credentials name it; keys and users name it in the body."""
+    if caller is None:
+        return None
+    principal = caller.principal
+    if principal.robot_id is not None:
+        if robot_guid and robot_guid.strip().lower() != principal.guid:
+            raise Forbidden(
+                "RobotGUID names another robot than the credentials", reason="robot_mismatch"
+            )
+        return claims.robot_by_id(session, principal.robot_id)
+    caller.require(Screen.ROBOT, Action.UPDATE)
+    if not robot_guid or not is_guid(robot_guid):
+        return None
+    return claims.robot_by_guid(session, caller.account_id, robot_guid.strip().lower())
+
+
+def _version_document(runtime: Runtime, session: Session, job: JobRow) -> dict[str, Any]:
+    cached = runtime.documents.get(job.process_version_id)
+    if cached is not None:
+        return cached
+    generation = runtime.documents.generation
+    document = version_document(session, job)
+    runtime.documents.put(job.process_version_id, document, generation=generation)
+    return document
+
+
+def heartbeat(runtime: Runtime, caller: Caller | None, data: HeartbeatRequest) -> HeartbeatResponse:
+    with runtime.db.write(actor=ROBOT_PROTOCOL) as session:
+        robot = _robot(session, caller, data.robot_guid)
+        if robot is None:
+            return HeartbeatResponse(
+                heartbeat_error_code=ROBOT_NOT_FOUND, error_text="robot GUID not found"
+            )
+        now = utcnow()
+        robot.last_heartbeat_at = now
+        for name in ("machine", "ip", "mac"):
+            if getattr(data, name):
+                setattr(robot, name, getattr(data, name))
+        if data.version:
+            robot.agent_version = data.version
+        reported = RobotStatus(data.status)
+        if reported in (RobotStatus.READY, RobotStatus.WORKING):
+            set_robot_status(robot, reported)
+        held = claims.jobs_held_by(session, robot.id)
+        code = 0
+        running: JobRow | None = None
+        if data.job_guid:
+            code, running = _reconcile_running(session, robot, data.job_guid.strip().lower(), held)
+        elif reported == RobotStatus.READY:
+            _reconcile_idle(session, held)
+        renew_for_robot(session, robot.id, running.id if running else None, now)
+        if not robot.is_active:
+            return HeartbeatResponse(
+                heartbeat_error_code=code,
+                active=0,
+                command="stop",
+                error_text="the robot is switched off",
+            )
+        has_new = not any(
+            occupies_robot(job.status, job.claimed_at is not None) for job in held
+        ) and claims.has_job_for_robot(session, account_id=robot.account_id, robot_id=robot.id)
+        return HeartbeatResponse(heartbeat_error_code=code, has_new_job=int(has_new))
+
+
+def _reconcile_running(
+    session: Session, robot: RobotRow, job_guid: str, held: list[JobRow]
+) -> tuple[int, JobRow | None]:
+    """The robot says it runs `job_guid`: revive it if we had lost it; relay stop or abort.
+    Returns the heartbeat code and the job if it still runs."""
+    job = next((j for j in held if j.guid == job_guid), None) or session.scalar(
+        select(JobRow)
+        .where(JobRow.guid == job_guid, JobRow.account_id == robot.account_id)
+        .with_for_update()
+    )
+    if job is None or job.robot_id != robot.id:
+        return 0, None
+    status = JobStatus(job.status)
+    if status == JobStatus.UNKNOWN:
+        change_job_status(
+            session,
+            job,
+            JobStatus.IN_PROGRESS,
+            message="the robot called in again; the job is still running",
+        )
+    elif status == JobStatus.ABORTING or status in FINAL:
+        return ABORT_REQUESTED, None
+    elif status == JobStatus.STOPPING:
+        return STOP_REQUESTED, job
+    return 0, job
+
+
+def _reconcile_idle(session: Session, held: list[JobRow]) -> None:
+    """The robot says it runs nothing: jobs it took but never started go back to the queue;
+    jobs it had started have lost their outcome."""
+    for job in held:
+        if job.status == JobStatus.PENDING:
+            job.claimed_at = None
+            job.robot_id = job.requested_robot_id
+        elif job.status == JobStatus.STOPPING:
+            change_job_status(
+                session, job, JobStatus.STOPPED, message="the robot reported it is idle"
+            )
+        elif job.status == JobStatus.ABORTING:
+            change_job_status(
+                session, job, JobStatus.ABORTED, message="the robot reported it is idle"
+            )
+        else:
+            change_job_status(
+                session,
+                job,
+                JobStatus.FAILED,
+                message="the robot reported it is idle; the job's outcome was lost",
+            )
+
+
+def consume_next_job(
+    runtime: Runtime, caller: Caller | None, data: ConsumeRequest
+) -> ConsumeResponse:
+    with runtime.db.write(actor=ROBOT_PROTOCOL) as session:
+        robot = _robot(session, caller, data.robot_guid)
+        if robot is None:
+            return ConsumeResponse(
+                consume_job_error_code=ROBOT_NOT_FOUND, error_text="robot GUID not found"
+            )
+        now = utcnow()
+        robot.last_heartbeat_at = now
+        if robot.status == RobotStatus.DISCONNECTED:
+            set_robot_status(robot, RobotStatus.READY)
+        if not robot.is_active:
+            return ConsumeResponse(
+                consume_job_error_code=NO_NEW_JOB, error_text="the robot is switched off"
+            )
+        busy = next(iter(claims.jobs_held_by(session, robot.id)), None)
+        if busy is not None:
+            return ConsumeResponse(
+                consume_job_error_code=NO_NEW_JOB,
+                error_text=f"the robot already holds job {busy.guid}",
+            )
+        job = claims.next_job_for_robot(session, account_id=robot.account_id, robot_id=robot.id)
+        if job is None:
+            return ConsumeResponse(consume_job_error_code=NO_NEW_JOB, error_text="no new job")
+        job.claimed_at = now
+        job.robot_id = robot.id
+        job_doc, version_doc = robot_documents(job, _version_document(runtime, session, job))
+        return ConsumeResponse(
+            consume_job_error_code=0, job=job_doc, process_version=version_doc, task=""
+        )
+
+
+def _robot_ids(runtime: Runtime, caller: Caller, robot_guid: str | None) -> RobotIds | None:
+    with runtime.db.read() as session:
+        robot = _robot(session, caller, robot_guid)
+        return RobotIds(robot.account_id, robot.id) if robot else None
+
+
+async def wait_job(
+    runtime: Runtime, caller: Caller | None, data: WaitJobRequest
+) -> ConsumeResponse:
+    """Take the next job, waiting up to `timeout` seconds for one to be created."""
+    consume = ConsumeRequest(robot_guid=data.robot_guid)
+    ids = await asyncio.to_thread(_robot_ids, runtime, caller, data.robot_guid) if caller else None
+    if ids is None:
+        return ConsumeResponse(
+            consume_job_error_code=ROBOT_NOT_FOUND, error_text="robot GUID not found"
+        )
+    deadline = time.monotonic() + data.timeout
+    while True:
+        # Register first, then look: a job committed in between still wakes us.
+        wake = runtime.wakeups.register(ids.account_id, ids.robot_id)
+        try:
+            result = await asyncio.to_thread(consume_next_job, runtime, caller, consume)
+            remaining = deadline - time.monotonic()
+            if result.consume_job_error_code != NO_NEW_JOB or remaining <= 0:
+                return result
+            try:
+                await asyncio.wait_for(wake, timeout=remaining)
+            except TimeoutError:
+                return result
+        finally:
+            runtime.wakeups.unregister(ids.account_id, ids.robot_id, wake)

@@ -1,0 +1,177 @@
+"""Process versions: uploaded packages, stored by content hash."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from robofleet.server.db.base import utcnow
+from robofleet.server.db.tables import JobRow, ProcessRow, ProcessVersionRow
+from robofleet.server.domain.errors import Conflict, InvalidInput, NotFound
+from robofleet.server.domain.jobs import ACTIVE, JobStatus
+from robofleet.server.domain.packages import inspect_package
+from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.runtime import Runtime
+from robofleet.server.schemas.processes import (
+    MakeCurrent,
+    ProcessVersionCreate,
+    ProcessVersionRead,
+    ProcessVersionUpdate,
+)
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.lookup import find, scoped
+from robofleet.server.services.processes.crud import find_process, make_current
+
+
+def find_version(
+    session: Session, caller: Caller, ref: int | str, *, field: str = "Guid"
+) -> tuple[ProcessVersionRow, ProcessRow]:
+    """A version and its process; the process's access folder decides visibility."""
+    version = find(session, ProcessVersionRow, caller, ref, entity="process version", field=field)
+    try:
+        process = find_process(session, caller, version.process_id)
+    except NotFound:
+        raise NotFound("process version", ref) from None
+    return version, process
+
+
+def version_read(version: ProcessVersionRow, process: ProcessRow) -> ProcessVersionRead:
+    return ProcessVersionRead.model_validate(
+        {
+            **version.__dict__,
+            "process_guid": process.guid,
+            "process_file_name": version.file_name,
+            "is_current": process.current_version_id == version.id,
+        }
+    )
+
+
+def decode_base64_file(text: str) -> BinaryIO:
+    try:
+        return io.BytesIO(base64.b64decode(text, validate=True))
+    except (binascii.Error, ValueError):
+        raise InvalidInput.for_field(
+            "ProcessFile", "must be the file's bytes in base64, or upload it as multipart/form-data"
+        ) from None
+
+
+def create_version(
+    runtime: Runtime,
+    caller: Caller,
+    data: ProcessVersionCreate,
+    upload: BinaryIO | None,
+    upload_name: str | None,
+) -> ProcessVersionRead:
+    caller.require(Screen.PROCESS_VERSION, Action.CREATE)
+    if upload is None and data.process_file:
+        upload = decode_base64_file(data.process_file)
+    if upload is None:
+        raise InvalidInput.for_field("ProcessFile", "is required: the package to upload")
+    file_name = (data.file_name or upload_name or "").strip()
+    if not file_name:
+        raise InvalidInput.for_field("FileName", "is required when the file has no name")
+    blobs = runtime.blobs
+    spooled, sha256, size = blobs.spool(upload)
+    try:
+        if size == 0:
+            raise InvalidInput.for_field("ProcessFile", "is empty")
+        package = inspect_package(file_name, spooled)
+        with runtime.db.write(actor=caller.actor()) as session:
+            process = find_process(
+                session, caller, data.process, field="ProcessGuid", for_update=True
+            )
+            version = ProcessVersionRow(
+                account_id=caller.account_id,
+                process_id=process.id,
+                name=data.name or f"{process.name} {utcnow():%Y-%m-%d %H:%M:%S}",
+                description=data.description,
+                file_name=Path(file_name).name,
+                sha256=sha256,
+                size=size,
+                kind=package.kind,
+                entry_point=package.entry_point,
+                requirements=package.requirements,
+            )
+            session.add(version)
+            session.flush()
+            if data.make_current:
+                make_current(session, caller, process, version.id)
+            blobs.keep(spooled, sha256)
+            return version_read(version, process)
+    finally:
+        blobs.discard(spooled)
+
+
+def read_version(runtime: Runtime, caller: Caller, ref: int | str) -> ProcessVersionRead:
+    caller.require(Screen.PROCESS_VERSION, Action.READ)
+    with runtime.db.read() as session:
+        return version_read(*find_version(session, caller, ref))
+
+
+def list_versions(
+    runtime: Runtime, caller: Caller, process_ref: int | str
+) -> list[ProcessVersionRead]:
+    caller.require(Screen.PROCESS_VERSION, Action.READ)
+    with runtime.db.read() as session:
+        process = find_process(session, caller, process_ref)
+        versions = session.scalars(
+            scoped(ProcessVersionRow, caller)
+            .where(ProcessVersionRow.process_id == process.id)
+            .order_by(ProcessVersionRow.id)
+        )
+        return [version_read(version, process) for version in versions]
+
+
+def update_version(runtime: Runtime, caller: Caller, data: ProcessVersionUpdate) -> None:
+    caller.require(Screen.PROCESS_VERSION, Action.UPDATE)
+    with runtime.db.write(actor=caller.actor()) as session:
+        version, _ = find_version(session, caller, data.guid)
+        if data.name is not None:
+            version.name = data.name
+        if data.description is not None:
+            version.description = data.description
+
+
+def set_current(runtime: Runtime, caller: Caller, data: MakeCurrent) -> ProcessVersionRead:
+    caller.require(Screen.PROCESS, Action.UPDATE)
+    with runtime.db.write(actor=caller.actor()) as session:
+        version, process = find_version(session, caller, data.guid)
+        make_current(session, caller, process, version.id)
+        return version_read(version, process)
+
+
+def delete_version(runtime: Runtime, caller: Caller, ref: int | str) -> None:
+    caller.require(Screen.PROCESS_VERSION, Action.DELETE)
+    with runtime.db.write(actor=caller.actor()) as session:
+        version, process = find_version(session, caller, ref)
+        if process.current_version_id == version.id:
+            raise Conflict(
+                "this is the process's current version; make another one current first",
+                code="version_current",
+            )
+        waiting = [int(s) for s in (*ACTIVE, JobStatus.PENDING)]
+        if session.scalar(
+            select(JobRow.guid)
+            .where(JobRow.process_version_id == version.id, JobRow.status.in_(waiting))
+            .limit(1)
+        ):
+            raise Conflict("jobs of this version are pending or running", code="version_in_use")
+        version.is_deleted = True
+
+
+def package_path(
+    runtime: Runtime, caller: Caller, ref: int | str
+) -> tuple[Path, ProcessVersionRead]:
+    caller.require(Screen.PROCESS_VERSION, Action.READ)
+    with runtime.db.read() as session:
+        version, process = find_version(session, caller, ref)
+        path = runtime.blobs.path_of(version.sha256)
+        if not path.is_file():
+            raise NotFound("package file of version", version.guid)
+        return path, version_read(version, process)

@@ -1,0 +1,333 @@
+"""Taking tasks with a lease, finishing them with it, renewing it.
+
+A lease has an id, an owner and an expiry. Only the live lease finishes a task; an expired
+lease counts as an application failure (services.tasks.timers), so a task whose taker died is
+neither stuck nor processed twice. These are the paths robots hit most, so each is a couple
+of statements with the queue's settings from a cache.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from robofleet.server.db import task_statements as statements
+from robofleet.server.db.base import utcnow
+from robofleet.server.db.system_actors import TASK_TRAFFIC
+from robofleet.server.db.tables import JobRow, TaskRow
+from robofleet.server.db.task_statements import TaskIds, TaskRecord
+from robofleet.server.domain.errors import Conflict, NotFound, RobofleetError
+from robofleet.server.domain.jobs import JobStatus
+from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.domain.refs import is_guid, new_guid, parse_ref
+from robofleet.server.domain.tasks import TaskStatus
+from robofleet.server.runtime import Runtime
+from robofleet.server.schemas.base import invalid_input
+from robofleet.server.schemas.queues import (
+    FinishItem,
+    FinishRequest,
+    ItemResult,
+    ItemResults,
+    RenewItem,
+    RenewRequest,
+    TakeRequest,
+    TaskList,
+    TaskRead,
+)
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.lookup import find
+from robofleet.server.services.tasks.queues import find_queue, queue_rules
+from robofleet.server.services.tasks.state import (
+    Change,
+    Finish,
+    Lease,
+    finish_leased_tasks,
+    take_new_tasks,
+)
+from robofleet.server.services.tasks.views import task_reads
+
+
+class LeaseLost(Conflict):
+    def __init__(self, guid: str, why: str) -> None:
+        super().__init__(f"task {guid}: {why}; nothing was changed", code="lease_lost")
+
+
+def lease_lost(task: TaskRow, lease_id: str) -> LeaseLost:
+    """Why `lease_id` did not finish or renew the (loaded) task."""
+    if task.status != TaskStatus.IN_PROGRESS or task.lease_id is None:
+        return LeaseLost(task.guid, f"it is {TaskStatus(task.status).label}, not taken")
+    if task.lease_id != lease_id:
+        return LeaseLost(task.guid, "the lease belongs to another taker")
+    return LeaseLost(task.guid, "the lease has expired")
+
+
+def lease_owner(caller: Caller) -> str:
+    return f"{caller.principal.kind}:{caller.principal.guid}"
+
+
+def job_for(session: Session, caller: Caller, job_ref: int | str | None) -> int | None:
+    """The job processing the tasks: the one named, or the robot's running job."""
+    if job_ref is not None:
+        return find(session, JobRow, caller, job_ref, entity="job", field="Job").id
+    robot_id = caller.principal.robot_id
+    if robot_id is None:
+        return None
+    return session.scalar(
+        select(JobRow.id)
+        .where(
+            JobRow.robot_id == robot_id,
+            JobRow.status.in_([int(JobStatus.IN_PROGRESS), int(JobStatus.STOPPING)]),
+        )
+        .limit(1)
+    )
+
+
+def new_lease(caller: Caller, *, seconds: int, job_id: int | None) -> Lease:
+    return Lease(
+        lease_id=new_guid(),
+        owner=lease_owner(caller),
+        robot_id=caller.principal.robot_id,
+        seconds=seconds,
+        job_id=job_id,
+    )
+
+
+def take_tasks(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList:
+    caller.require(Screen.TASK, Action.UPDATE)
+    now = utcnow()
+    with runtime.db.write(actor=TASK_TRAFFIC) as session:
+        queue = queue_rules(session, runtime, caller, data.queue)
+        lease = new_lease(
+            caller,
+            seconds=data.lease_seconds or queue.lease_seconds,
+            job_id=job_for(session, caller, data.job),
+        )
+        conditions = statements.filter_conditions(
+            queue.id,
+            tags=data.tags,
+            name=data.name,
+            priority=data.priority,
+            created_after=data.created_after,
+        )
+        filtered = any((data.tags, data.name, data.priority, data.created_after))
+        rows = take_new_tasks(
+            session,
+            conditions if filtered else None,
+            queue_id=queue.id,
+            count=data.count,
+            lease=lease,
+            change=Change(caller.principal.name, "taken"),
+            now=now,
+        )
+        return TaskList(
+            tasks=task_reads(session, rows, with_lease=True, queue_guids={queue.id: queue.guid})
+        )
+
+
+def _task_ids(session: Session, caller: Caller, ref: int | str) -> TaskIds:
+    parsed = parse_ref(ref)
+    if parsed.kind == "name":
+        raise NotFound("task", ref)
+    found = statements.task_ids(session, caller.account_id, parsed.kind, parsed.value)
+    if found is None:
+        raise NotFound("task", ref)
+    return found
+
+
+def _why_not_live(
+    session: Session, caller: Caller, ref: int | str, lease_id: str
+) -> RobofleetError:
+    task = session.get(TaskRow, _task_ids(session, caller, ref).id)
+    assert task is not None
+    return lease_lost(task, lease_id)
+
+
+def _task_guid(session: Session, caller: Caller, ref: int | str) -> str:
+    """The GUID of the task `ref` names. A caller narrowed to access folders has the
+    task's queue checked first; others are scoped by account in the UPDATE itself."""
+    parsed = parse_ref(ref)
+    if parsed.kind == "name":
+        raise NotFound("task", ref)
+    if parsed.kind == "id" or caller.principal.folder_ids is not None:
+        ids = _task_ids(session, caller, ref)
+        find_queue(session, caller, ids.queue_id)
+        return ids.guid
+    return str(parsed.value)
+
+
+def _finish_of(item: FinishItem) -> tuple[Finish, str]:
+    error = item.error
+    finish = Finish(
+        status=TaskStatus(item.status),
+        output=item.output,
+        set_output="output" in item.model_fields_set,
+        error_type=error.type if error else "",
+        error_message=error.message if error else "",
+        error_details=error.details if error else "",
+        postponed_until=item.postponed_until,
+    )
+    return finish, (error.message[:500] if error and error.message else "finished")
+
+
+def _finish_many(
+    session: Session,
+    runtime: Runtime,
+    caller: Caller,
+    guids: list[str],
+    lease_id: str,
+    finish: Finish,
+    reason: str,
+    now: datetime,
+) -> list[TaskRecord]:
+    return finish_leased_tasks(
+        session,
+        guids=guids,
+        account_id=caller.account_id,
+        lease_id=lease_id,
+        finish=finish,
+        rules=lambda queue_id: queue_rules(session, runtime, caller, queue_id),
+        change=Change(caller.principal.name, reason),
+        now=now,
+    )
+
+
+def _finish_one(
+    session: Session, runtime: Runtime, caller: Caller, item: FinishItem, now: datetime
+) -> TaskRecord:
+    lease_id = item.lease_id.strip().lower()
+    finish, reason = _finish_of(item)
+    guid = _task_guid(session, caller, item.guid)
+    rows = _finish_many(session, runtime, caller, [guid], lease_id, finish, reason, now)
+    if not rows:
+        raise _why_not_live(session, caller, item.guid, lease_id)
+    return rows[0]
+
+
+def finish_tasks(runtime: Runtime, caller: Caller, data: FinishRequest) -> TaskRead | ItemResults:
+    """One task (409 unless its lease is live) or many, each judged on its own."""
+    caller.require(Screen.TASK, Action.UPDATE)
+    now = utcnow()
+    items = data.all_items()
+    with runtime.db.write(actor=TASK_TRAFFIC) as session:
+        if items is None:
+            try:
+                item = FinishItem.model_validate(
+                    data.model_dump(exclude={"items"}, exclude_unset=True)
+                )
+            except ValidationError as exc:
+                raise invalid_input(exc) from None
+            row = _finish_one(session, runtime, caller, item, now)
+            queue = queue_rules(session, runtime, caller, row.queue_id)
+            return task_reads(session, [row], queue_guids={queue.id: queue.guid})[0]
+        return ItemResults(results=_finish_batch(session, runtime, caller, items, now))
+
+
+def _finish_batch(
+    session: Session,
+    runtime: Runtime,
+    caller: Caller,
+    raw_items: list[dict[str, Any]],
+    now: datetime,
+) -> list[ItemResult]:
+    """Each item judged on its own. Plain finishes (same status and lease, no output or
+    error) go in one statement per group; the rest one by one."""
+    results: dict[int, ItemResult] = {}
+    groups: dict[tuple[int, str], list[tuple[int, FinishItem]]] = {}
+    for index, raw in enumerate(raw_items):
+        guid = str(raw.get("Guid") or raw.get("guid") or raw.get("GUID") or "")
+        try:
+            item = FinishItem.model_validate(raw)
+            plain = (
+                item.error is None
+                and "output" not in item.model_fields_set
+                and item.status != TaskStatus.POSTPONED
+                and is_guid(str(item.guid))
+                and caller.principal.folder_ids is None
+            )
+            if plain:
+                key = (item.status, item.lease_id.strip().lower())
+                groups.setdefault(key, []).append((index, item))
+                continue
+            row = _finish_one(session, runtime, caller, item, now)
+            results[index] = ItemResult(guid=row.guid, ok=True)
+        except ValidationError as exc:
+            results[index] = ItemResult(
+                guid=guid, ok=False, code="invalid_input", message=invalid_input(exc).message
+            )
+        except RobofleetError as exc:
+            results[index] = ItemResult(guid=guid, ok=False, code=exc.code, message=exc.message)
+    for (status, lease_id), members in groups.items():
+        guids = [str(item.guid).strip().lower() for _, item in members]
+        finish = Finish(status=TaskStatus(status))
+        done = {
+            row.guid
+            for row in _finish_many(
+                session, runtime, caller, guids, lease_id, finish, "finished", now
+            )
+        }
+        for index, item in members:
+            guid = str(item.guid).strip().lower()
+            if guid in done:
+                results[index] = ItemResult(guid=guid, ok=True)
+                continue
+            try:
+                error: RobofleetError = _why_not_live(session, caller, item.guid, lease_id)
+            except RobofleetError as exc:
+                error = exc
+            results[index] = ItemResult(guid=guid, ok=False, code=error.code, message=error.message)
+    return [results[index] for index in range(len(raw_items))]
+
+
+def renew_leases(runtime: Runtime, caller: Caller, data: RenewRequest) -> ItemResults:
+    caller.require(Screen.TASK, Action.UPDATE)
+    items = (
+        data.items
+        if data.items is not None
+        else [
+            RenewItem(
+                guid=data.guid or "", lease_id=data.lease_id or "", lease_seconds=data.lease_seconds
+            )
+        ]
+    )
+    now = utcnow()
+    results = []
+    with runtime.db.write(actor=TASK_TRAFFIC) as session:
+        for item in items:
+            try:
+                results.append(_renew(session, caller, item, now))
+            except RobofleetError as exc:
+                if data.items is None:
+                    raise
+                results.append(
+                    ItemResult(guid=str(item.guid), ok=False, code=exc.code, message=exc.message)
+                )
+    return ItemResults(results=results)
+
+
+def _renew(session: Session, caller: Caller, item: RenewItem, now: datetime) -> ItemResult:
+    ids = _task_ids(session, caller, item.guid)
+    lease_id = item.lease_id.strip().lower()
+    task = statements.live_leased_task(session, ids.id, lease_id, now)
+    if task is None:
+        raise _why_not_live(session, caller, item.guid, lease_id)
+    if item.lease_seconds:
+        task.lease_seconds = item.lease_seconds
+    task.lease_expires_at = now + timedelta(seconds=task.lease_seconds or 300)
+    session.flush()
+    return ItemResult(guid=ids.guid, ok=True, task=task_reads(session, [task], with_lease=True)[0])
+
+
+def renew_for_robot(
+    session: Session, robot_id: int, running_job_id: int | None, now: datetime
+) -> int:
+    """A robot's heartbeat renews the leases it holds for its running job (or for no job)."""
+    renewed = 0
+    for task_id, seconds, job_id in statements.leases_of_robot(session, robot_id):
+        if job_id is None or job_id == running_job_id:
+            statements.extend_lease(session, task_id, now + timedelta(seconds=seconds or 300))
+            renewed += 1
+    return renewed
