@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.sql import ClauseElement
 
 from robofleet.server.db import task_statements
+from robofleet.server.db.audit import NotAudited
 from robofleet.server.db.base import UtcDateTime
 from robofleet.server.db.dialect import (
     POSTGRESQL,
@@ -27,6 +28,8 @@ from robofleet.server.db.engine import make_engine
 from robofleet.server.db.session import Database
 from robofleet.server.db.tables import JobRow
 from robofleet.server.db.tables.queues import TASK_TABLE
+
+UNIT_TEST = NotAudited("writes of a unit test")
 
 
 def postgres_sql(statement: ClauseElement) -> str:
@@ -133,7 +136,7 @@ def test_database_opens_with_its_dialect(two_databases: tuple[Database, Database
     assert db.dialect is SQLITE
     with db.read() as session:
         assert dialect_of(session) is SQLITE
-    with db.write() as session:
+    with db.write(actor=UNIT_TEST) as session:
         assert dialect_of(session) is SQLITE
         assert dialect_of(session.connection()) is SQLITE
 
@@ -147,14 +150,14 @@ def test_listeners_hear_only_their_own_database(two_databases: tuple[Database, D
 
     detach = first.listen("after_flush", on_flush)
     for db, text in ((first, "first"), (second, "second")):
-        with db.write() as session:
+        with db.write(actor=UNIT_TEST) as session:
             session.add(_Note(text=text))
     with Session(first.engine) as session, session.begin():
         session.add(_Note(text="plain session"))
     assert flushed == ["first"]
 
     detach()
-    with first.write() as session:
+    with first.write(actor=UNIT_TEST) as session:
         session.add(_Note(text="after detach"))
     assert flushed == ["first"]
 
