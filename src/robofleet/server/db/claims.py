@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
+from robofleet.contract import TaskStatus
 from robofleet.server.db.base import literal_int
 from robofleet.server.db.tables import JobRow, RobotGroupMemberRow, RobotRow, TaskRow
 from robofleet.server.domain.jobs import ACTIVE, JobStatus
@@ -127,7 +128,8 @@ def robot_by_guid(session: Session, account_id: int, guid: str) -> RobotRow | No
 @cache
 def _leases_of_robot() -> Select[int, int | None, int | None]:
     return select(TaskRow.id, TaskRow.lease_seconds, TaskRow.job_id).where(
-        TaskRow.lease_robot_id == bindparam("p_robot"), TaskRow.status == 1
+        TaskRow.lease_robot_id == bindparam("p_robot"),
+        TaskRow.status == int(TaskStatus.IN_PROGRESS),
     )
 
 

@@ -14,12 +14,13 @@ from typing import Any, cast
 
 from sqlalchemy import Insert, Select, Table, Update, bindparam, func, insert, select, update
 
+from robofleet.contract import TaskStatus
 from robofleet.server.db.base import literal_int
 from robofleet.server.db.tables import TaskEventRow
 from robofleet.server.db.tables.queues import TASK_TABLE as TASKS
 
 EVENTS = cast(Table, TaskEventRow.__table__)
-NEW, IN_PROGRESS = 0, 1
+NEW, IN_PROGRESS = int(TaskStatus.NEW), int(TaskStatus.IN_PROGRESS)
 LEASE_COLUMNS = ("lease_id", "lease_owner", "lease_robot_id", "lease_seconds", "lease_expires_at")
 
 
