@@ -27,7 +27,11 @@ def test_without_requirements_the_agent_python_runs_the_job(tmp_path: Path) -> N
 def test_the_sdk_copy_holds_only_the_sdk_and_is_made_once(tmp_path: Path) -> None:
     first = sdk_path(tmp_path)
     assert first == sdk_path(tmp_path)
-    assert sorted(p.name for p in (first / "robofleet").iterdir()) == ["__init__.py", "sdk"]
+    assert sorted(p.name for p in (first / "robofleet").iterdir()) == [
+        "__init__.py",
+        "contract.py",
+        "sdk",
+    ]
     assert (first / "robofleet" / "sdk" / "job.py").is_file()
     assert [p.name for p in (tmp_path / "sdk").iterdir()] == [first.name]  # no temp folders
 

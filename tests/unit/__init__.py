@@ -1,0 +1,1 @@
+"""Fast tests of single modules: no server process, no database server."""

@@ -7,18 +7,21 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from robofleet.contract import API_KEY_VARIABLE, JobEnv
+
+# The same variables a job script's SDK reads.
 ServerOption = Annotated[
-    str, typer.Option("--server", envvar="ROBOFLEET_SERVER", help="Server URL.")
+    str, typer.Option("--server", envvar=JobEnv.SERVER.value, help="Server URL.")
 ]
 KeyOption = Annotated[
-    str, typer.Option("--key", envvar="ROBOFLEET_API_KEY", help="The account's API key.")
+    str, typer.Option("--key", envvar=API_KEY_VARIABLE, help="The account's API key.")
 ]
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 
 
 def api(server: str, key: str, *, timeout: float = 60) -> httpx.Client:
     if not key:
-        typer.echo("no API key: pass --key or set ROBOFLEET_API_KEY", err=True)
+        typer.echo(f"no API key: pass --key or set {API_KEY_VARIABLE}", err=True)
         raise typer.Exit(2)
     return httpx.Client(base_url=server.rstrip("/"), headers={"Key": key}, timeout=timeout)
 

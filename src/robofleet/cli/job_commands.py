@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from robofleet.cli.client import DEFAULT_SERVER, KeyOption, ServerOption, api, call
+from robofleet.contract import FINAL_JOB_STATUSES, Api, JobStatus, LogLevel, RobotStatus
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
-FINAL = {3: "Aborted", 4: "Success", 5: "Failed", 7: "Stopped"}
 
 
 def _parameters(pairs: list[str]) -> dict[str, str]:
@@ -51,36 +51,39 @@ def run(
     if group:
         body["RobotGroup"] = group
     with api(server, key) as client:
-        job = call(client, "POST", "/api/job/create", json=body)
+        job = call(client, "POST", Api.JOB_CREATE, json=body)
         typer.echo(job["guid"])
         if follow:
             status = follow_job(client, job["guid"])
-            raise typer.Exit(0 if status == 4 else 1)
+            raise typer.Exit(0 if status == JobStatus.SUCCESS else 1)
 
 
 def follow_job(client: httpx.Client, guid: str, poll: float = 0.5) -> int:
     """Print the job's log lines as they arrive; return its final status."""
     after = 0
     while True:
-        job = call(client, "GET", f"/api/job/read/{guid}")
+        job = call(client, "GET", Api.JOB_READ.format(guid=guid))
         lines = call(
-            client, "GET", "/api/log/list", params={"Job": guid, "AfterId": after, "Count": 1000}
+            client, "GET", Api.LOG_LIST, params={"Job": guid, "AfterId": after, "Count": 1000}
         )
         for line in lines:
             after = max(after, line["id"])
-            style = {"Error": "red", "Critical": "bold red", "Warning": "yellow"}.get(
-                line["Level"], ""
-            )
+            style = {
+                LogLevel.ERROR: "red",
+                LogLevel.CRITICAL: "bold red",
+                LogLevel.WARNING: "yellow",
+            }.get(line["Level"], "")
             console.print(
                 f"[dim]{line['created_at']}[/] {line['Message']}",
                 style=style,
                 highlight=False,
                 markup=True,
             )
-        if job["status"] in FINAL and not lines:
+        if job["status"] in FINAL_JOB_STATUSES and not lines:
+            ended = JobStatus(job["status"])
             console.print(
-                f"job {guid} ended {FINAL[job['status']]}"
-                + (f": {job['last_message']}" if job["status"] != 4 else "")
+                f"job {guid} ended {ended.label}"
+                + (f": {job['last_message']}" if ended != JobStatus.SUCCESS else "")
             )
             return int(job["status"])
         time.sleep(poll)
@@ -98,7 +101,7 @@ def list_jobs(
     if status:
         params["Status"] = status
     with api(server, key) as client:
-        page = call(client, "GET", "/api/job/list", params=params)
+        page = call(client, "GET", Api.JOB_LIST, params=params)
     table = Table("GUID", "process", "robot", "status", "created", "last message")
     for job in page["items"]:
         table.add_row(
@@ -116,8 +119,8 @@ def list_jobs(
 def list_robots(server: ServerOption = DEFAULT_SERVER, key: KeyOption = "") -> None:
     """Robots with their status and last contact."""
     with api(server, key) as client:
-        robots = call(client, "GET", "/api/robot/read")
-    names = {0: "Disconnected", 1: "Unlicensed", 2: "Ready", 3: "Working"}
+        robots = call(client, "GET", Api.ROBOT_READ)
+    names = {int(status): status.label for status in RobotStatus}
     table = Table("GUID", "name", "status", "type", "active", "last heartbeat")
     for robot in robots:
         seen = robot["LastHeartbeatAt"]

@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from robofleet.cli.client import DEFAULT_SERVER, KeyOption, ServerOption, api, call
+from robofleet.contract import Api
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -49,9 +50,9 @@ def publish(
 ) -> None:
     """Upload a package as a new version of a process, with a progress bar."""
     with api(server, key, timeout=600) as client:
-        found = client.get(f"/api/process/read/{name}")
+        found = client.get(Api.PROCESS_READ.format(guid=name))
         if found.status_code == 404:
-            call(client, "POST", "/api/process/create", json={"Name": name})
+            call(client, "POST", Api.PROCESS_CREATE, json={"Name": name})
         with Progress(
             *Progress.get_default_columns()[:1],
             BarColumn(),
@@ -68,7 +69,7 @@ def publish(
                 created = call(
                     client,
                     "POST",
-                    "/api/processVersion/create",
+                    Api.PROCESS_VERSION_CREATE,
                     data=fields,
                     files={"ProcessFile": (path.name, upload, "application/octet-stream")},
                 )

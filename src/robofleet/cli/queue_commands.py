@@ -14,6 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from robofleet.cli.client import DEFAULT_SERVER, KeyOption, ServerOption, api, call
+from robofleet.contract import Api, TaskStatus
 
 app = typer.Typer(no_args_is_help=True)
 tasks_app = typer.Typer(no_args_is_help=True)
@@ -75,7 +76,7 @@ def add(
             result = call(
                 client,
                 "POST",
-                "/api/task/bulkCreate",
+                Api.TASK_BULK_CREATE,
                 json={"Queue": queue, "Mode": "each", "Tasks": chunk},
             )
             created += result["created"]
@@ -96,16 +97,8 @@ def add(
 def list_queues(server: ServerOption = DEFAULT_SERVER, key: KeyOption = "") -> None:
     """Queues with their task counts per status."""
     with api(server, key) as client:
-        queues = call(client, "GET", "/api/queue/list")
-    statuses = [
-        "New",
-        "In Progress",
-        "Success",
-        "Failed (Application)",
-        "Failed (Business)",
-        "Postponed",
-        "Abandoned",
-    ]
+        queues = call(client, "GET", Api.QUEUE_LIST)
+    statuses = [status.label for status in TaskStatus]
     table = Table("queue", *statuses)
     for queue in queues:
         table.add_row(queue["name"], *(str(queue["counts"][s]) for s in statuses))
@@ -128,7 +121,7 @@ def list_tasks(
     if tags:
         body["Tags"] = tags
     with api(server, key) as client:
-        tasks = call(client, "POST", f"/api/task/filter/list/{queue}", json=body)
+        tasks = call(client, "POST", Api.TASK_FILTER_LIST.format(queue=queue), json=body)
     table = Table("GUID", "name", "status", "priority", "retries", "tags", "created")
     for task in tasks:
         table.add_row(

@@ -15,6 +15,7 @@ from types import FrameType
 
 import httpx
 
+from robofleet.contract import STOP_COMMAND, ConsumeCode, HeartbeatCode, RobotStatus
 from robofleet.robot import platform
 from robofleet.robot.client import RobotClient
 from robofleet.robot.config import AgentSettings
@@ -22,7 +23,7 @@ from robofleet.robot.execution import Farewell, JobExecution, Services
 from robofleet.robot.files import LockTimeout, dir_lock, remove_tree
 from robofleet.robot.logship import LogShipper
 from robofleet.robot.outbox import Outbox
-from robofleet.robot.protocol import READY, ROBOT_NOT_FOUND, Assignment, ServerRefused, Unreachable
+from robofleet.robot.protocol import Assignment, ServerRefused, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -109,16 +110,16 @@ class Agent:
             self._pause()
             return
         try:
-            beat = self.client.heartbeat(READY, retry=None)
+            beat = self.client.heartbeat(RobotStatus.READY, retry=None)
         except Unreachable:
             return
         except ServerRefused as exc:
             self._trouble(f"heartbeat refused: {exc}")
             return
-        if beat.error_code == ROBOT_NOT_FOUND:
+        if beat.error_code == HeartbeatCode.ROBOT_NOT_FOUND:
             self._trouble(f"the server does not know this robot: {beat.error_text}")
             return
-        if not beat.active or beat.command == "stop":
+        if not beat.active or beat.command == STOP_COMMAND:
             if not self._switched_off:
                 log.warning("the robot is switched off on the server: taking no jobs")
                 self._switched_off = True
@@ -142,9 +143,9 @@ class Agent:
         except ServerRefused as exc:
             self._trouble(f"waitJob refused: {exc}")
             return None
-        if assignment.code == ROBOT_NOT_FOUND:
+        if assignment.code == ConsumeCode.ROBOT_NOT_FOUND:
             self._trouble(f"the server does not know this robot: {assignment.error_text}")
-        return assignment if assignment.code == 0 else None
+        return assignment if assignment.code == ConsumeCode.JOB_GIVEN else None
 
     def _services(self) -> Services:
         return Services(
@@ -172,7 +173,7 @@ class Agent:
         try:
             if self.outbox.deliver(self.client, retry=self.farewell.remaining()):
                 # Also hands back a job taken but not started while we were shutting down.
-                self.client.heartbeat(READY, retry=min(2.0, self.farewell.remaining()))
+                self.client.heartbeat(RobotStatus.READY, retry=min(2.0, self.farewell.remaining()))
             else:
                 log.warning(
                     "undelivered job results stay in %s for the next start", self.outbox.directory

@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 
 from robofleet import __version__
+from robofleet.contract import Api, HeartbeatCode, RobotStatus
 from robofleet.robot.files import replace, sha256_file, temp_path_beside
 from robofleet.robot.protocol import (
-    READY,
     Assignment,
     ChecksumMismatch,
     HeartbeatReply,
@@ -89,9 +89,9 @@ class RobotClient:
             "JobType": 1,
             "Version": __version__,
         }
-        data = self._json(self._call("POST", "/api/robot/heartbeat", body=body, retry=retry))
+        data = self._json(self._call("POST", Api.ROBOT_HEARTBEAT, body=body, retry=retry))
         return HeartbeatReply(
-            error_code=int(data.get("HeartbeatErrorCode", 0)),
+            error_code=int(data.get("HeartbeatErrorCode", HeartbeatCode.OK)),
             error_text=str(data.get("ErrorText", "")),
             has_new_job=bool(data.get("HasNewJob", 0)),
             active=bool(data.get("Active", 1)),
@@ -102,14 +102,14 @@ class RobotClient:
         body = {"RobotGUID": self.robot_guid, "Timeout": timeout}
         # The server holds the request up to `timeout`: read for longer than that.
         response = self._call(
-            "POST", "/api/robot/waitJob", body=body, retry=retry, timeout=timeout + 30.0
+            "POST", Api.ROBOT_WAIT_JOB, body=body, retry=retry, timeout=timeout + 30.0
         )
         return Assignment.from_reply(self._json(response))
 
     def consume_next_job(self, *, retry: float | None = None) -> Assignment:
-        body = {"RobotGUID": self.robot_guid, "Status": READY}
+        body = {"RobotGUID": self.robot_guid, "Status": RobotStatus.READY}
         return Assignment.from_reply(
-            self._json(self._call("POST", "/api/robot/consumeNextJob", body=body, retry=retry))
+            self._json(self._call("POST", Api.ROBOT_CONSUME_NEXT_JOB, body=body, retry=retry))
         )
 
     def update_job(
@@ -124,21 +124,21 @@ class RobotClient:
     ) -> None:
         self._call(
             "PUT",
-            "/api/job/update",
+            Api.JOB_UPDATE,
             body=update_body(guid, status, progress, return_value, message),
             retry=retry,
         )
 
     def send_report(self, body: dict[str, Any], *, retry: float | None = None) -> None:
         """A job/update body as stored in the outbox."""
-        self._call("PUT", "/api/job/update", body=body, retry=retry)
+        self._call("PUT", Api.JOB_UPDATE, body=body, retry=retry)
 
     def send_logs(self, lines: list[dict[str, Any]], *, retry: float | None = 0) -> int:
-        data = self._json(self._call("POST", "/api/log/create", body={"Lines": lines}, retry=retry))
+        data = self._json(self._call("POST", Api.LOG_CREATE, body={"Lines": lines}, retry=retry))
         return int(data.get("count", len(lines)))
 
     def read_job(self, guid: str, *, retry: float | None = None) -> dict[str, Any]:
-        return self._json(self._call("GET", f"/api/job/read/{guid}", retry=retry))
+        return self._json(self._call("GET", Api.JOB_READ.format(guid=guid), retry=retry))
 
     def download_package(
         self, version_guid: str, dest: Path, expected_sha256: str, *, retry: float | None = None
@@ -150,7 +150,9 @@ class RobotClient:
         while True:
             temp = temp_path_beside(dest)
             try:
-                announced = self._stream_to(f"/api/processVersion/download/{version_guid}", temp)
+                announced = self._stream_to(
+                    Api.PROCESS_VERSION_DOWNLOAD.format(guid=version_guid), temp
+                )
                 actual = sha256_file(temp)
                 if expected and actual != expected:
                     raise ChecksumMismatch(

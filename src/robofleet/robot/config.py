@@ -9,6 +9,8 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from robofleet.contract import JobEnv
+
 
 def _default_work_dir(data: dict[str, Any]) -> Path:
     return Path.home() / ".robofleet-robot" / str(data["robot_guid"])
@@ -66,7 +68,8 @@ class AgentSettingsError(Exception):
     """Settings that failed validation, rendered one line per bad variable."""
 
 
-_SECRET_VARIABLES = {"ROBOFLEET_ROBOT_GUID"}
+# The agent reads its GUID from the variable it passes on to its jobs.
+_SECRET_VARIABLES = {JobEnv.ROBOT_GUID.value}
 
 
 def load_agent_settings(**overrides: object) -> AgentSettings:

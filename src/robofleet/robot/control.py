@@ -12,9 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from robofleet.robot.logship import LogLine, normalize_level
-
-LOG, PROGRESS, RETURN_VALUE, STOP = "log.jsonl", "progress", "return_value.json", "stop"
+from robofleet.contract import ControlFile, LogLevel
+from robofleet.robot.logship import LogLine, line_level
 
 
 class ControlFolder:
@@ -28,22 +27,22 @@ class ControlFolder:
         self.path.mkdir(parents=True, exist_ok=True)
 
     def request_stop(self) -> None:
-        (self.path / STOP).touch()
+        (self.path / ControlFile.STOP).touch()
 
     def progress(self) -> int | None:
         try:
-            value = int((self.path / PROGRESS).read_text(encoding="utf-8"))
+            value = int((self.path / ControlFile.PROGRESS).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None  # not written yet, or being replaced (Windows) this very moment
         return value if 0 <= value <= 100 else None
 
     def return_value(self) -> Any:
         try:
-            return json.loads((self.path / RETURN_VALUE).read_text(encoding="utf-8"))
+            return json.loads((self.path / ControlFile.RETURN_VALUE).read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
-            self._sink(LogLine("Warning", f"unreadable return value: {exc}"))
+            self._sink(LogLine(LogLevel.WARNING, f"unreadable return value: {exc}"))
             return None
 
     def tail(self, *, final: bool = False) -> None:
@@ -51,7 +50,7 @@ class ControlFolder:
         a line without its newline yet is left for the next look."""
         with self._lock:
             try:
-                with (self.path / LOG).open("rb") as handle:
+                with (self.path / ControlFile.LOG).open("rb") as handle:
                     handle.seek(self._offset)
                     data = handle.read()
             except OSError:
@@ -69,13 +68,13 @@ def _line(text: str) -> LogLine:
     except ValueError:
         record = None
     if not isinstance(record, dict):
-        return LogLine("Info", text, {"source": LOG})
+        return LogLine(LogLevel.INFO, text, {"source": ControlFile.LOG})
     fields = record.get("fields")
     when = time.time()
     with contextlib.suppress(TypeError, ValueError):
         when = datetime.fromisoformat(str(record.get("time"))).timestamp()
     return LogLine(
-        normalize_level(record.get("level", "Info")),
+        line_level(record.get("level", LogLevel.INFO)),
         str(record.get("message", "")),
         fields if isinstance(fields, dict) else {},
         when,

@@ -16,27 +16,14 @@ from typing import Any
 
 import httpx
 
+from robofleet.contract import HeartbeatCode, JobStatus, LogLevel, RobotStatus
 from robofleet.robot.client import RobotClient
 from robofleet.robot.config import AgentSettings
 from robofleet.robot.files import remove_tree
 from robofleet.robot.logship import LogLine, LogShipper
 from robofleet.robot.outbox import FinalReport, Outbox
 from robofleet.robot.preparation import PREPARE_ERRORS, Prepared, prepare
-from robofleet.robot.protocol import (
-    ABORT_REQUESTED,
-    ABORTED,
-    ABORTING,
-    FAILED,
-    IN_PROGRESS,
-    STOP_REQUESTED,
-    STOPPED,
-    STOPPING,
-    SUCCESS,
-    WORKING,
-    Assignment,
-    ServerRefused,
-    Unreachable,
-)
+from robofleet.robot.protocol import Assignment, ServerRefused, Unreachable
 from robofleet.robot.runner import JobRunner, JobSpec, RunResult
 
 log = logging.getLogger(__name__)
@@ -115,8 +102,11 @@ class JobExecution:
             report = self._execute()
         except Exception as exc:  # a bug must not lose the job: report it
             log.exception("job %s: agent error", self.guid)
-            report = FinalReport(self.guid, FAILED, message=f"agent error: {exc}")
-        self.log("Error" if report.status == FAILED else "Info", f"job ended: {report.message}")
+            report = FinalReport(self.guid, JobStatus.FAILED, message=f"agent error: {exc}")
+        self.log(
+            LogLevel.ERROR if report.status == JobStatus.FAILED else LogLevel.INFO,
+            f"job ended: {report.message}",
+        )
         self._report(report)
         remove_tree(self.job_dir)
         remove_tree(self.control_dir)
@@ -124,7 +114,7 @@ class JobExecution:
     def _start(self) -> bool:
         """Set In Progress; a job stopped or aborted meanwhile is reported, never started."""
         try:
-            self.s.client.update_job(self.guid, status=IN_PROGRESS, retry=None)
+            self.s.client.update_job(self.guid, status=JobStatus.IN_PROGRESS, retry=None)
             log.info("job %s (%s) started", self.guid, self.name)
             return True
         except Unreachable:
@@ -138,7 +128,11 @@ class JobExecution:
             except (Unreachable, ServerRefused) as read_error:
                 log.error("job %s not started: %s; then %s", self.guid, exc, read_error)
                 return False
-            ending = {STOPPING: STOPPED, ABORTING: ABORTED}.get(current)
+            endings: dict[int, JobStatus] = {
+                JobStatus.STOPPING: JobStatus.STOPPED,
+                JobStatus.ABORTING: JobStatus.ABORTED,
+            }
+            ending = endings.get(current)
             log.info("job %s not started: its status is %s", self.guid, current)
             if ending is not None:
                 self._report(FinalReport(self.guid, ending, message="ended before it started"))
@@ -156,15 +150,15 @@ class JobExecution:
         if self.aborted or self.stop_reason:
             return self._ended_early()
         if self.prepared is None:
-            self.log("Error", self.prepare_error)
-            return FinalReport(self.guid, FAILED, message=self.prepare_error)
+            self.log(LogLevel.ERROR, self.prepare_error)
+            return FinalReport(self.guid, JobStatus.FAILED, message=self.prepare_error)
         runner = JobRunner(self._spec(self.prepared), self._sink)
         try:
             runner.start()
         except OSError as exc:
             message = f"could not start the job: {exc}"
-            self.log("Error", message)
-            return FinalReport(self.guid, FAILED, message=message)
+            self.log(LogLevel.ERROR, message)
+            return FinalReport(self.guid, JobStatus.FAILED, message=message)
         while runner.poll() is None:
             self._tick(runner)
             time.sleep(TICK)
@@ -173,20 +167,26 @@ class JobExecution:
 
     def _ended_early(self) -> FinalReport:
         if self.aborted:
-            return FinalReport(self.guid, ABORTED, message="aborted before it started")
-        return FinalReport(self.guid, STOPPED, message=f"{self.stop_reason} before it started")
+            return FinalReport(self.guid, JobStatus.ABORTED, message="aborted before it started")
+        return FinalReport(
+            self.guid, JobStatus.STOPPED, message=f"{self.stop_reason} before it started"
+        )
 
     def _decide(self, result: RunResult, progress: int | None) -> FinalReport:
         value = result.return_value
         if self.aborted:
-            return FinalReport(self.guid, ABORTED, progress, value, "aborted")
+            return FinalReport(self.guid, JobStatus.ABORTED, progress, value, "aborted")
         if self.stop_reason:
-            return FinalReport(self.guid, STOPPED, progress, value, f"stopped: {self.stop_reason}")
+            return FinalReport(
+                self.guid, JobStatus.STOPPED, progress, value, f"stopped: {self.stop_reason}"
+            )
         if result.exit_code == 0:
-            return FinalReport(self.guid, SUCCESS, progress, value, result.summary or "exit code 0")
+            return FinalReport(
+                self.guid, JobStatus.SUCCESS, progress, value, result.summary or "exit code 0"
+            )
         detail = result.summary if result.tests_failed else result.last_error
         message = f"exit code {result.exit_code}" + (f": {detail}" if detail else "")
-        return FinalReport(self.guid, FAILED, progress, value, message)
+        return FinalReport(self.guid, JobStatus.FAILED, progress, value, message)
 
     def _tick(self, runner: JobRunner | None) -> None:
         if self.s.shutdown.is_set() and not self.stop_reason and not self.aborted:
@@ -209,14 +209,14 @@ class JobExecution:
 
     def _beat(self, runner: JobRunner | None) -> None:
         try:
-            reply = self.s.client.heartbeat(WORKING, self.guid, self.name, retry=0)
+            reply = self.s.client.heartbeat(RobotStatus.WORKING, self.guid, self.name, retry=0)
         except (Unreachable, ServerRefused) as exc:
             log.debug("job %s: heartbeat failed: %s", self.guid, exc)
             return
-        if reply.error_code == STOP_REQUESTED and not self.stop_reason:
+        if reply.error_code == HeartbeatCode.STOP_REQUESTED and not self.stop_reason:
             self._stop(runner, "stop requested")
-        elif reply.error_code == ABORT_REQUESTED and not self.aborted:
-            self.log("Warning", "abort requested: killing the job")
+        elif reply.error_code == HeartbeatCode.ABORT_REQUESTED and not self.aborted:
+            self.log(LogLevel.WARNING, "abort requested: killing the job")
             self.aborted = True
             self.cancel.set()
             if runner is not None:
@@ -224,7 +224,7 @@ class JobExecution:
 
     def _stop(self, runner: JobRunner | None, reason: str) -> None:
         grace = self.s.settings.stop_grace
-        self.log("Warning", f"{reason}: stopping the job (killed after {grace:g}s)")
+        self.log(LogLevel.WARNING, f"{reason}: stopping the job (killed after {grace:g}s)")
         self.stop_reason = reason
         self.cancel.set()
         if runner is not None:

@@ -15,32 +15,22 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from robofleet.contract import LogLevel, normalize_level
 from robofleet.robot.client import FIRST_DELAY, MAX_DELAY, RobotClient
 from robofleet.robot.protocol import ServerRefused, Unreachable
 
 log = logging.getLogger(__name__)
 
-LEVELS = ("Debug", "Info", "Notice", "Warning", "Error", "Critical")
-_ALIASES = {
-    "trace": "Debug",
-    "warn": "Warning",
-    "err": "Error",
-    "exception": "Error",
-    "fatal": "Critical",
-}
 MAX_BATCH = 1000
 MAX_BATCH_BYTES = 4 * 1024 * 1024  # well under the server's 16 MiB body limit
 MAX_MESSAGE = 100_000
 _TRANSIENT = {401, 408, 429}
 
 
-def normalize_level(value: object) -> str:
-    """One of LEVELS; unknown spellings become Info rather than losing the line."""
-    text = str(value).strip().lower()
-    for name in LEVELS:
-        if text == name.lower():
-            return name
-    return _ALIASES.get(text, "Info")
+def line_level(value: object) -> LogLevel:
+    """The level of a line the agent ships (robofleet.contract.normalize_level); an unknown
+    level becomes Info rather than losing the line."""
+    return normalize_level(value) or LogLevel.INFO
 
 
 @dataclass(frozen=True)
@@ -84,7 +74,7 @@ class LogShipper:
         process_version_guid: str | None = None,
     ) -> None:
         wire: dict[str, Any] = {
-            "Level": normalize_level(line.level),
+            "Level": line_level(line.level),
             "Message": line.message[:MAX_MESSAGE],
             "Fields": line.fields,
             "Time": round(line.time, 6),

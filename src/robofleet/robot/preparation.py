@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from robofleet.contract import LogLevel
 from robofleet.packaging import Manifest
 from robofleet.robot.client import RobotClient
 from robofleet.robot.config import AgentSettings
@@ -68,13 +69,13 @@ def prepare(
     manifest = resolve_manifest(version, job_dir)
     requirements = job_dir / manifest.requirements if manifest.requirements else None
     if requirements is not None:
-        log("Info", f"preparing the environment for {manifest.requirements}")
+        log(LogLevel.INFO, f"preparing the environment for {manifest.requirements}")
     python = python_for(
         settings.cache_dir,
         sha,
         requirements,
         kind=manifest.kind,
-        on_output=lambda line: log("Info", line, source="pip"),
+        on_output=lambda line: log(LogLevel.INFO, line, source="pip"),
         cancelled=cancel.is_set,
     )
     return Prepared(manifest, python, sdk_path(settings.cache_dir))

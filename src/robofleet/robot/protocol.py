@@ -1,4 +1,5 @@
-"""The robot protocol's vocabulary (docs/robot-protocol.md): status codes, answers, errors."""
+"""The robot protocol's answers and errors (docs/robot-protocol.md); its codes are in
+robofleet.contract."""
 
 from __future__ import annotations
 
@@ -11,10 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-# Job statuses, robot statuses and protocol codes of the contract.
-ABORTING, ABORTED, SUCCESS, FAILED, STOPPING, STOPPED, IN_PROGRESS = 2, 3, 4, 5, 6, 7, 8
-READY, WORKING = 2, 3
-ABORT_REQUESTED, STOP_REQUESTED, ROBOT_NOT_FOUND, NO_NEW_JOB = 10, 20, 101, 102
+from robofleet.contract import ConsumeCode
 
 
 class ServerRefused(Exception):
@@ -70,7 +68,7 @@ class Assignment:
 
     @classmethod
     def from_reply(cls, data: dict[str, Any]) -> Assignment:
-        code = int(data.get("ConsumeJobErrorCode", NO_NEW_JOB))
+        code = int(data.get("ConsumeJobErrorCode", ConsumeCode.NO_NEW_JOB))
         try:
             job = _document(data.get("Job", ""))
             version = _document(data.get("ProcessVersion", ""))

@@ -9,19 +9,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from robofleet.contract import LogLevel
 from robofleet.robot.logship import LogLine
 
 _LEVELS = {
-    "TRACE": "Debug",
-    "DEBUG": "Debug",
-    "INFO": "Info",
-    "HTML": "Info",
-    "WARN": "Warning",
-    "ERROR": "Error",
-    "FAIL": "Error",
-    "SKIP": "Warning",
+    "TRACE": LogLevel.DEBUG,
+    "DEBUG": LogLevel.DEBUG,
+    "INFO": LogLevel.INFO,
+    "HTML": LogLevel.INFO,
+    "WARN": LogLevel.WARNING,
+    "ERROR": LogLevel.ERROR,
+    "FAIL": LogLevel.ERROR,
+    "SKIP": LogLevel.WARNING,
 }
-_VERDICT_LEVELS = {"PASS": "Info", "FAIL": "Error", "SKIP": "Warning"}
+_VERDICT_LEVELS = {"PASS": LogLevel.INFO, "FAIL": LogLevel.ERROR, "SKIP": LogLevel.WARNING}
 
 
 @dataclass
@@ -96,7 +97,7 @@ def _test(test: ET.Element, run: RobotRun, seen: set[tuple[str, str]]) -> None:
     text = f"FAIL {name}: {message}" if verdict == "FAIL" else f"{verdict} {name}"
     run.lines.append(
         LogLine(
-            level=_VERDICT_LEVELS.get(verdict, "Info"),
+            level=_VERDICT_LEVELS.get(verdict, LogLevel.INFO),
             message=text,
             fields={"test": name, "status": verdict},
             time=_end_time(status),
@@ -105,7 +106,7 @@ def _test(test: ET.Element, run: RobotRun, seen: set[tuple[str, str]]) -> None:
 
 
 def _line(msg: ET.Element, fields: dict[str, Any]) -> LogLine:
-    level = _LEVELS.get((msg.get("level") or "INFO").upper(), "Info")
+    level = _LEVELS.get((msg.get("level") or "INFO").upper(), LogLevel.INFO)
     when = _time(msg.get("time") or msg.get("timestamp"))
     return LogLine(level=level, message=msg.text or "", fields=dict(fields), time=when)
 

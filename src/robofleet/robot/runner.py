@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import psutil
 
+from robofleet.contract import PARAMETER_PREFIX, JobEnv, LogLevel
 from robofleet.robot import platform
 from robofleet.robot.control import ControlFolder
 from robofleet.robot.logship import LogLine
@@ -82,13 +83,13 @@ def build_env(spec: JobSpec, base: dict[str, str] | None = None) -> dict[str, st
     env = dict(os.environ if base is None else base)
     env.update(
         {
-            "ROBOFLEET_SERVER": spec.server,
-            "ROBOFLEET_ROBOT_GUID": spec.robot_guid,
-            "ROBOFLEET_JOB_GUID": spec.job_guid,
-            "ROBOFLEET_PROCESS_VERSION_GUID": spec.process_version_guid,
-            "ROBOFLEET_JOB_PARAMETERS": json.dumps(spec.parameters),
-            "ROBOFLEET_DEFAULT_TASK": spec.default_task,
-            "ROBOFLEET_CONTROL_DIR": str(spec.control_dir),
+            JobEnv.SERVER: spec.server,
+            JobEnv.ROBOT_GUID: spec.robot_guid,
+            JobEnv.JOB_GUID: spec.job_guid,
+            JobEnv.PROCESS_VERSION_GUID: spec.process_version_guid,
+            JobEnv.JOB_PARAMETERS: json.dumps(spec.parameters),
+            JobEnv.DEFAULT_TASK: spec.default_task,
+            JobEnv.CONTROL_DIR: str(spec.control_dir),
             # Lines should reach the log as they are written, and decode the same everywhere.
             "PYTHONUNBUFFERED": "1",
             "PYTHONIOENCODING": "utf-8",
@@ -102,7 +103,7 @@ def build_env(spec: JobSpec, base: dict[str, str] | None = None) -> dict[str, st
     env["PATH"] = os.pathsep.join(p for p in (str(spec.python.parent), env.get("PATH", "")) if p)
     if spec.kind == "command":
         for name, value in spec.parameters.items():
-            key = "ROBOFLEET_PARAM_" + re.sub(r"[^A-Za-z0-9_]", "_", str(name)).upper()
+            key = PARAMETER_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", str(name)).upper()
             env[key] = _text(value)
     return env
 
@@ -144,8 +145,8 @@ class JobRunner:
             self._root = psutil.Process(self._popen.pid)
         assert self._popen.stdout is not None and self._popen.stderr is not None
         for target, args in (
-            (self._pump, (self._popen.stdout, "Info", "stdout")),
-            (self._pump, (self._popen.stderr, "Error", "stderr")),
+            (self._pump, (self._popen.stdout, LogLevel.INFO, "stdout")),
+            (self._pump, (self._popen.stderr, LogLevel.ERROR, "stderr")),
             (self._tail_loop, ()),
         ):
             thread = threading.Thread(target=target, args=args, daemon=True, name="job-io")
@@ -197,7 +198,7 @@ class JobRunner:
         with self._lock:
             if self.poll() is None:
                 message = f"still running {self.spec.stop_grace:g}s after the stop request: killed"
-                self._emit(LogLine("Warning", message))
+                self._emit(LogLine(LogLevel.WARNING, message))
                 platform.kill_tree(self.pid)
 
     def abort(self) -> None:
@@ -223,7 +224,9 @@ class JobRunner:
             try:
                 run = parse_output(output)
             except Exception as exc:  # a half-written file after a kill
-                self._emit(LogLine("Warning", f"could not read Robot Framework's output: {exc}"))
+                self._emit(
+                    LogLine(LogLevel.WARNING, f"could not read Robot Framework's output: {exc}")
+                )
             else:
                 for line in run.lines:
                     self._emit(line)
@@ -233,7 +236,7 @@ class JobRunner:
         )
 
     def _emit(self, line: LogLine) -> None:
-        if line.level in ("Error", "Critical"):
+        if line.level in (LogLevel.ERROR, LogLevel.CRITICAL):
             self._last_error = line.message  # for the message of a failed job
         self._sink(line)
 

@@ -13,7 +13,8 @@
         sdk.set_progress(100 * posted // len(invoices))
     sdk.set_return_value({"posted": posted})
 
-Standard library only: the agent copies this package into the job's environment.
+Standard library only: the agent copies this package, with robofleet.contract (the one module
+of Robofleet it imports), into the job's environment.
 """
 
 from robofleet.sdk.http import RobofleetError

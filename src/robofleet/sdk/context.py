@@ -1,4 +1,5 @@
-"""What the agent tells a job: the ROBOFLEET_* environment variables of docs/robot-protocol.md.
+"""What the agent tells a job: the ROBOFLEET_* environment variables of docs/robot-protocol.md
+(robofleet.contract.JobEnv).
 
 Read on every call, never at import, so a script can be imported by tests or tools first and
 run as a job later; without those variables (a script tried outside a robot) every value is
@@ -12,13 +13,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-SERVER = "ROBOFLEET_SERVER"
-ROBOT_GUID = "ROBOFLEET_ROBOT_GUID"
-JOB_GUID = "ROBOFLEET_JOB_GUID"
-PROCESS_VERSION_GUID = "ROBOFLEET_PROCESS_VERSION_GUID"
-JOB_PARAMETERS = "ROBOFLEET_JOB_PARAMETERS"
-DEFAULT_TASK = "ROBOFLEET_DEFAULT_TASK"
-CONTROL_DIR = "ROBOFLEET_CONTROL_DIR"
+from robofleet.contract import JobEnv
+
+SERVER = JobEnv.SERVER
+ROBOT_GUID = JobEnv.ROBOT_GUID
+JOB_GUID = JobEnv.JOB_GUID
+PROCESS_VERSION_GUID = JobEnv.PROCESS_VERSION_GUID
+JOB_PARAMETERS = JobEnv.JOB_PARAMETERS
+DEFAULT_TASK = JobEnv.DEFAULT_TASK
+CONTROL_DIR = JobEnv.CONTROL_DIR
 
 
 def _value(name: str) -> str | None:

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from robofleet.contract import API_KEY_VARIABLE, JobEnv
 from robofleet.sdk import context
 
 RETRIES = 4
@@ -37,13 +38,13 @@ class NotConfigured(RobofleetError):
 def _headers() -> dict[str, str]:
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     robot = context.robot_guid()
-    key = os.environ.get("ROBOFLEET_API_KEY", "").strip()
+    key = os.environ.get(API_KEY_VARIABLE, "").strip()
     if robot:
         headers["Authorization"] = "Basic " + base64.b64encode(robot.encode()).decode()
     elif key:
         headers["Key"] = key
     else:
-        raise NotConfigured("no credentials: run inside a robot or set ROBOFLEET_API_KEY")
+        raise NotConfigured(f"no credentials: run inside a robot or set {API_KEY_VARIABLE}")
     return headers
 
 
@@ -51,9 +52,9 @@ def call(method: str, path: str, body: Any = None, *, timeout: float = 60) -> An
     """One API call; network errors and 5xx are retried a few times with back-off."""
     server = context.server_url()
     if not server:
-        raise NotConfigured("no server: run inside a robot or set ROBOFLEET_SERVER")
+        raise NotConfigured(f"no server: run inside a robot or set {JobEnv.SERVER}")
     if not server.startswith(("http://", "https://")):
-        raise NotConfigured(f"ROBOFLEET_SERVER must be an http(s) URL, not {server!r}")
+        raise NotConfigured(f"{JobEnv.SERVER} must be an http(s) URL, not {server!r}")
     data = json.dumps(body).encode() if body is not None else None
     delay = 0.5
     for attempt in range(RETRIES + 1):

@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from robofleet.contract import LEVELS_BY_SEVERITY, ControlFile, normalize_level
 from robofleet.sdk import context
 
-LEVELS = ("Debug", "Info", "Notice", "Warning", "Error", "Critical")
-_ALIASES = {"warn": "Warning", "exception": "Error", "fatal": "Critical"}
 _write_lock = threading.Lock()
 
 
@@ -43,13 +42,11 @@ def robot_guid() -> str | None:
 
 
 def _level(level: str) -> str:
-    text = str(level).strip().lower()
-    for name in LEVELS:
-        if text == name.lower():
-            return name
-    if text in _ALIASES:
-        return _ALIASES[text]
-    raise ValueError(f"log level must be one of {', '.join(LEVELS)}, not {level!r}")
+    """The SDK refuses an unknown level: the script's author gets to fix it."""
+    known = normalize_level(level)
+    if known is None:
+        raise ValueError(f"log level must be one of {', '.join(LEVELS_BY_SEVERITY)}, not {level!r}")
+    return known.value
 
 
 def log(level: str, message: str, **fields: Any) -> None:
@@ -71,7 +68,7 @@ def log(level: str, message: str, **fields: Any) -> None:
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
     with _write_lock:
         # One write call per line: lines from several threads or processes never interleave.
-        fd = os.open(control / "log.jsonl", flags, 0o644)
+        fd = os.open(control / ControlFile.LOG, flags, 0o644)
         try:
             os.write(fd, data)
         finally:
@@ -86,7 +83,7 @@ def set_progress(n: int) -> None:
     if control is None:
         sys.stderr.write(f"PROGRESS {n}\n")
         return
-    _atomic_write(control / "progress", str(n))
+    _atomic_write(control / ControlFile.PROGRESS, str(n))
 
 
 def set_return_value(value: Any) -> None:
@@ -96,13 +93,13 @@ def set_return_value(value: Any) -> None:
     if control is None:
         sys.stderr.write(f"RETURN VALUE {text}\n")
         return
-    _atomic_write(control / "return_value.json", text)
+    _atomic_write(control / ControlFile.RETURN_VALUE, text)
 
 
 def should_stop() -> bool:
     """True once a soft stop was requested: finish the current item and return."""
     control = context.control_dir()
-    return control is not None and (control / "stop").exists()
+    return control is not None and (control / ControlFile.STOP).exists()
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -25,10 +25,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from robofleet.contract import Api, TaskStatus
 from robofleet.sdk import context
 from robofleet.sdk.http import RobofleetError, call
-
-SUCCESS, FAILED_APPLICATION, FAILED_BUSINESS, POSTPONED = 2, 3, 4, 5
 
 
 class BusinessError(Exception):
@@ -64,25 +63,25 @@ class Task:
         return self._finished
 
     def complete(self, output: Any = None) -> None:
-        self._finish(SUCCESS, output=output)
+        self._finish(TaskStatus.SUCCESS, output=output)
 
     def fail(
         self, message: str, *, business: bool = False, details: str = "", error_type: str = ""
     ) -> None:
         kind = error_type or ("BusinessError" if business else "ApplicationError")
         self._finish(
-            FAILED_BUSINESS if business else FAILED_APPLICATION,
+            TaskStatus.FAILED_BUSINESS if business else TaskStatus.FAILED_APPLICATION,
             error={"type": kind, "message": message[:100_000], "details": details[:1_000_000]},
         )
 
     def postpone(self, until: datetime) -> None:
-        self._finish(POSTPONED, postponed_until=until.isoformat())
+        self._finish(TaskStatus.POSTPONED, postponed_until=until.isoformat())
 
     def renew(self, seconds: int | None = None) -> None:
         body: dict[str, Any] = {"Guid": self.guid, "LeaseId": self.lease_id}
         if seconds:
             body["LeaseSeconds"] = seconds
-        call("POST", "/api/task/renew", body)
+        call("POST", Api.TASK_RENEW, body)
 
     def _finish(self, status: int, **fields: Any) -> None:
         if self._finished:
@@ -96,7 +95,7 @@ class Task:
             body["PostponedUntil"] = fields["postponed_until"]
         self._renewer.set()
         self._finished = True
-        call("POST", "/api/task/finish", body)
+        call("POST", Api.TASK_FINISH, body)
 
     def __enter__(self) -> Task:
         return self
@@ -147,13 +146,13 @@ class Queue:
             body["Tags"] = tags if isinstance(tags, str) else ";".join(tags)
         if deadline is not None:
             body["Deadline"] = deadline.isoformat()
-        result: dict[str, Any] = call("POST", "/api/task/create", body)
+        result: dict[str, Any] = call("POST", Api.TASK_CREATE, body)
         return result
 
     def add_many(self, tasks: list[dict[str, Any]], *, each: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = call(
             "POST",
-            "/api/task/bulkCreate",
+            Api.TASK_BULK_CREATE,
             {"Queue": self.name, "Tasks": tasks, "Mode": "each" if each else "all_or_nothing"},
         )
         return result
@@ -168,7 +167,7 @@ class Queue:
             body["Tags"] = tags
         if context.job_guid():
             body["Job"] = context.job_guid()
-        taken = call("POST", "/api/task/take", body)
+        taken = call("POST", Api.TASK_TAKE, body)
         return [Task(item) for item in taken["tasks"]]
 
     def take_each(

@@ -31,16 +31,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from robofleet.contract import TaskStatus
 from robofleet.server.db.base import literal_int
 from robofleet.server.db.dialect import Dialect
 from robofleet.server.db.tables import JobRow, QueueRow, TaskEventRow, TaskRow
 from robofleet.server.db.tables.queues import NO_DEADLINE
 from robofleet.server.db.tables.queues import TASK_TABLE as TASKS
 from robofleet.server.domain.refs import RefKind
-from robofleet.server.domain.tasks import TaskStatus
 
 EVENTS = cast(Table, TaskEventRow.__table__)
-NEW, IN_PROGRESS = 0, 1
+NEW, IN_PROGRESS = int(TaskStatus.NEW), int(TaskStatus.IN_PROGRESS)
 LEASE_COLUMNS = ("lease_id", "lease_owner", "lease_robot_id", "lease_seconds", "lease_expires_at")
 TAKE_ORDER = ("rank", "deadline_key", "id")
 """Take order: best rank (priority, overdue first), nearest deadline, oldest. The take index

@@ -1,32 +1,12 @@
-"""Job statuses (Sherpa's codes) and the only moves allowed between them."""
+"""The only moves allowed between job statuses (robofleet.contract.JobStatus)."""
 
 from __future__ import annotations
 
-from enum import IntEnum
-
+from robofleet.contract import FINAL_JOB_STATUSES
+from robofleet.contract import JobStatus as JobStatus
 from robofleet.server.domain.errors import InvalidTransition
 
-
-class JobStatus(IntEnum):
-    CREATED = 0
-    PENDING = 1
-    ABORTING = 2
-    ABORTED = 3
-    SUCCESS = 4
-    FAILED = 5
-    STOPPING = 6
-    STOPPED = 7
-    IN_PROGRESS = 8
-    UNKNOWN = 9
-    """Not in Sherpa's published table: its robot went silent. Sherpa documents the status
-    without a number; 9 is the next free code."""
-
-    @property
-    def label(self) -> str:
-        return self.name.replace("_", " ").title()
-
-
-FINAL = frozenset({JobStatus.ABORTED, JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.STOPPED})
+FINAL = FINAL_JOB_STATUSES
 ACTIVE = frozenset(
     {JobStatus.IN_PROGRESS, JobStatus.STOPPING, JobStatus.ABORTING, JobStatus.UNKNOWN}
 )

@@ -1,22 +1,9 @@
-"""Robot statuses (Sherpa's codes) and their moves."""
+"""The moves between robot statuses (robofleet.contract.RobotStatus)."""
 
 from __future__ import annotations
 
-from enum import IntEnum
-
+from robofleet.contract import RobotStatus as RobotStatus
 from robofleet.server.domain.errors import InvalidTransition
-
-
-class RobotStatus(IntEnum):
-    DISCONNECTED = 0
-    UNLICENSED = 1
-    READY = 2
-    WORKING = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.title()
-
 
 ALLOWED: dict[RobotStatus, frozenset[RobotStatus]] = {
     RobotStatus.DISCONNECTED: frozenset(

@@ -1,33 +1,9 @@
-"""Task (queue item) statuses, Sherpa's codes, and the moves between them."""
+"""The moves between task (queue item) statuses (robofleet.contract.TaskStatus), and tags."""
 
 from __future__ import annotations
 
-from enum import IntEnum
-
+from robofleet.contract import TaskStatus as TaskStatus
 from robofleet.server.domain.errors import InvalidTransition
-
-
-class TaskStatus(IntEnum):
-    NEW = 0
-    IN_PROGRESS = 1
-    SUCCESS = 2
-    FAILED_APPLICATION = 3
-    FAILED_BUSINESS = 4
-    POSTPONED = 5
-    ABANDONED = 6
-
-    @property
-    def label(self) -> str:
-        return {
-            TaskStatus.NEW: "New",
-            TaskStatus.IN_PROGRESS: "In Progress",
-            TaskStatus.SUCCESS: "Success",
-            TaskStatus.FAILED_APPLICATION: "Failed (Application)",
-            TaskStatus.FAILED_BUSINESS: "Failed (Business)",
-            TaskStatus.POSTPONED: "Postponed",
-            TaskStatus.ABANDONED: "Abandoned",
-        }[self]
-
 
 FINISHES = frozenset(
     {

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import AliasChoices, Field, field_validator
 
+from robofleet.contract import JobStatus
 from robofleet.server.schemas.base import (
     InputTime,
     JsonObject,
@@ -63,7 +64,7 @@ class JobCreate(SherpaModel):
 
 class JobUpdate(SherpaModel):
     guid: Ref
-    status: int | None = Field(None, ge=0, le=9)
+    status: int | None = Field(None, ge=min(JobStatus), le=max(JobStatus))
     progress: int | None = Field(None, ge=0, le=100)
     return_value: LenientJson = None
     message: str | None = Field(None, max_length=10_000)

@@ -6,31 +6,28 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from robofleet.contract import LogLevel, normalize_level
 from robofleet.server.schemas.base import InputTime, JsonObject, Ref, SherpaModel, SherpaTime
 
-LEVELS = ("Info", "Critical", "Error", "Warning", "Debug", "Notice")
-"""Sherpa's levels; as numbers 1..6 in this order (the API example's `Level: 1` is Info)."""
+_NAMES = ", ".join(LogLevel)
 
 
 def level_name(value: Any) -> Any:
-    if isinstance(value, int | str) and str(value).strip().isdigit():
-        number = int(str(value).strip())
-        if 1 <= number <= len(LEVELS):
-            return LEVELS[number - 1]
-        raise ValueError(f"must be 1..{len(LEVELS)} or one of {', '.join(LEVELS)}")
-    if isinstance(value, str):
-        for name in LEVELS:
-            if value.strip().lower() in {name.lower(), name.lower()[:4]}:
-                return name
-        raise ValueError(f"must be one of {', '.join(LEVELS)} (or 1..{len(LEVELS)})")
-    return value
+    """A level by name, alias or Sherpa's number (the API example's `Level: 1` is Info);
+    the server refuses unknown levels."""
+    level = normalize_level(value)
+    if level is not None:
+        return level.value
+    if isinstance(value, int | str):
+        raise ValueError(f"must be one of {_NAMES} (or 1..{len(LogLevel)})")
+    return value  # not a level at all: the field's type refuses it
 
 
 class LogLine(SherpaModel):
     robot_guid: str | None = None
     process_version_guid: str | None = None
     job_guid: str | None = None
-    level: str = Field("Info", description="Info, Critical, Error, Warning, Debug or Notice.")
+    level: str = Field(LogLevel.INFO.value, description=f"{_NAMES} (or 1..{len(LogLevel)}).")
     message: str = Field(max_length=100_000)
     fields: JsonObject = Field(default_factory=dict)
     time: InputTime = Field(None, description="When the line was written; default now.")
@@ -44,7 +41,7 @@ class LogCreate(SherpaModel):
     robot_guid: str | None = None
     process_version_guid: str | None = None
     job_guid: str | None = None
-    level: str = "Info"
+    level: str = LogLevel.INFO.value
     message: str | None = Field(None, max_length=100_000, examples=["Invoice 42 posted"])
     fields: JsonObject = Field(default_factory=dict)
     time: InputTime = None

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 
+from robofleet.contract import TaskStatus
+from robofleet.server.domain.tasks import FINISHES
 from robofleet.server.schemas.base import (
     Flag,
     InputTime,
@@ -144,7 +146,7 @@ class TaskUpdate(SherpaModel):
     deadline: InputTime = None
     postponed_until: InputTime = None
     retries: int | None = Field(None, ge=0, le=1000)
-    status: int | None = Field(None, ge=0, le=6)
+    status: int | None = Field(None, ge=min(TaskStatus), le=max(TaskStatus))
     lease_id: str | None = None
     output: LenientJson = None
     job: Ref | None = Field(None, validation_alias=AliasChoices("Job", "job", "job_guid"))
@@ -216,9 +218,9 @@ class FinishItem(SherpaModel):
     guid: Ref
     lease_id: str = Field(min_length=1)
     status: int = Field(
-        ge=2,
-        le=5,
-        description="2 Success, 3 Failed (Application), 4 Failed (Business), 5 Postponed.",
+        ge=min(FINISHES),
+        le=max(FINISHES),
+        description=", ".join(f"{int(s)} {s.label}" for s in sorted(FINISHES)) + ".",
     )
     output: LenientJson = None
     error: TaskError | None = None
@@ -226,8 +228,11 @@ class FinishItem(SherpaModel):
 
     @model_validator(mode="after")
     def _postpone_needs_time(self) -> FinishItem:
-        if self.status == 5 and self.postponed_until is None:
-            raise ValueError("PostponedUntil is required with Status 5 (Postponed)")
+        if self.status == TaskStatus.POSTPONED and self.postponed_until is None:
+            postponed = TaskStatus.POSTPONED
+            raise ValueError(
+                f"PostponedUntil is required with Status {int(postponed)} ({postponed.label})"
+            )
         return self
 
 
@@ -236,7 +241,7 @@ class FinishRequest(SherpaModel):
 
     guid: Ref | None = None
     lease_id: str | None = None
-    status: int | None = Field(None, ge=2, le=5)
+    status: int | None = Field(None, ge=min(FINISHES), le=max(FINISHES))
     output: LenientJson = None
     error: TaskError | None = None
     postponed_until: InputTime = None

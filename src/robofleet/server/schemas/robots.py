@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
+from robofleet.contract import RobotStatus
 from robofleet.server.schemas.base import (
     Flag,
     Ref,
@@ -44,7 +45,7 @@ class RobotUpdate(SherpaModel):
     guid: Ref
     name: str | None = Field(None, min_length=1, max_length=256)
     description: str | None = None
-    status: int | None = Field(None, ge=0, le=3)
+    status: int | None = Field(None, ge=min(RobotStatus), le=max(RobotStatus))
     type: RobotTypeName | None = None
     active: Flag | None = None
     machine: str | None = Field(None, max_length=256)
@@ -55,7 +56,11 @@ class RobotUpdate(SherpaModel):
 
 class RobotSetStatus(SherpaModel):
     guid: Ref
-    status: int = Field(ge=0, le=3, description="0 Disconnected, 1 Unlicensed, 2 Ready, 3 Working")
+    status: int = Field(
+        ge=min(RobotStatus),
+        le=max(RobotStatus),
+        description=", ".join(f"{int(s)} {s.label}" for s in RobotStatus),
+    )
 
 
 class PascalModel(BaseModel):
@@ -141,7 +146,7 @@ class HeartbeatRequest(SherpaModel):
     machine: str = Field("", max_length=256)
     ip: str = Field("", max_length=64)
     mac: str = Field("", max_length=64)
-    status: int = Field(2, ge=0, le=3)
+    status: int = Field(int(RobotStatus.READY), ge=min(RobotStatus), le=max(RobotStatus))
     job_guid: str | None = None
     job_name: str | None = None
     job_type: int | None = None

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from robofleet.contract import LogLevel
 from robofleet.server.db.base import Base, IdType, utcnow
 from robofleet.server.domain.refs import new_guid
 
@@ -27,7 +28,7 @@ class LogRow(Base):
     robot_id: Mapped[int | None] = mapped_column(IdType, nullable=True, index=True)
     process_version_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     job_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
-    level: Mapped[str] = mapped_column(String(16), default="Info")
+    level: Mapped[str] = mapped_column(String(16), default=LogLevel.INFO.value)
     message: Mapped[str] = mapped_column(Text)
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

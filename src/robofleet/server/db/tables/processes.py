@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from robofleet.contract import JobStatus
 from robofleet.server.db.base import (
     FolderScoped,
     IdType,
@@ -58,8 +59,8 @@ class JobRow(TenantEntity, SoftDelete):
             "account_id",
             "priority",
             "id",
-            sqlite_where=text("status = 1 AND claimed_at IS NULL"),
-            postgresql_where=text("status = 1 AND claimed_at IS NULL"),
+            sqlite_where=text(f"status = {int(JobStatus.PENDING)} AND claimed_at IS NULL"),
+            postgresql_where=text(f"status = {int(JobStatus.PENDING)} AND claimed_at IS NULL"),
         ),
         Index("ix_jobs_robot_status", "robot_id", "status"),
         Index("ix_jobs_status_changed", "status", "status_changed_at"),
@@ -79,7 +80,7 @@ class JobRow(TenantEntity, SoftDelete):
     )
     task_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     schedule_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
-    status: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[int] = mapped_column(Integer, default=int(JobStatus.PENDING))
     source: Mapped[str] = mapped_column(String(16), default="API")
     priority: Mapped[int] = mapped_column(Integer, default=2)
     job_type: Mapped[int] = mapped_column(Integer, default=1)

@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from robofleet.contract import TaskStatus
 from robofleet.server.db.base import (
     Base,
     FolderScoped,
@@ -71,29 +72,29 @@ class TaskRow(Base):
             "rank",
             "deadline_key",
             "id",
-            # Queries spell `status = 0` literally (db.base.TAKE_NEW) so SQLite uses it too.
-            sqlite_where=text("status = 0"),
-            postgresql_where=text("status = 0"),
+            # Queries spell `status = 0` literally (db.base.literal_int) so SQLite uses it too.
+            sqlite_where=text(f"status = {int(TaskStatus.NEW)}"),
+            postgresql_where=text(f"status = {int(TaskStatus.NEW)}"),
         ),
         Index("ix_tasks_queue_status", "queue_id", "status"),
         # Finding New tasks whose deadline has just passed (services.tasks.state).
         Index(
             "ix_tasks_deadline",
             "deadline_key",
-            sqlite_where=text("status = 0"),
-            postgresql_where=text("status = 0"),
+            sqlite_where=text(f"status = {int(TaskStatus.NEW)}"),
+            postgresql_where=text(f"status = {int(TaskStatus.NEW)}"),
         ),
         Index(
             "ix_tasks_lease",
             "lease_expires_at",
-            sqlite_where=text("status = 1"),
-            postgresql_where=text("status = 1"),
+            sqlite_where=text(f"status = {int(TaskStatus.IN_PROGRESS)}"),
+            postgresql_where=text(f"status = {int(TaskStatus.IN_PROGRESS)}"),
         ),
         Index(
             "ix_tasks_postponed",
             "postponed_until",
-            sqlite_where=text("status = 5"),
-            postgresql_where=text("status = 5"),
+            sqlite_where=text(f"status = {int(TaskStatus.POSTPONED)}"),
+            postgresql_where=text(f"status = {int(TaskStatus.POSTPONED)}"),
         ),
         Index("ix_tasks_job", "job_id"),
         Index("ix_tasks_account_name", "account_id", "name"),
@@ -118,7 +119,7 @@ class TaskRow(Base):
     # Take order key: 4 - priority (High first), 3 lower once the deadline has passed.
     rank: Mapped[int] = mapped_column(Integer, default=2)
     tags: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[int] = mapped_column(Integer, default=int(TaskStatus.NEW))
     postponed_until: Mapped[datetime | None] = mapped_column(nullable=True)
     deadline: Mapped[datetime | None] = mapped_column(nullable=True)
     deadline_key: Mapped[datetime] = mapped_column(default=NO_DEADLINE)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from robofleet.contract import RobotStatus
 from robofleet.server.db.base import (
     Base,
     FolderScoped,
@@ -26,7 +27,9 @@ class RobotRow(TenantEntity, SoftDelete, FolderScoped):
     robot_type: Mapped[str] = mapped_column(String(16), default="Unattended")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Heartbeat-driven columns change many times a minute; the audit log skips them.
-    status: Mapped[int] = mapped_column(Integer, default=0, info={"audit": False})
+    status: Mapped[int] = mapped_column(
+        Integer, default=int(RobotStatus.DISCONNECTED), info={"audit": False}
+    )
     machine: Mapped[str] = mapped_column(String(256), default="", info={"audit": False})
     ip: Mapped[str] = mapped_column(String(64), default="", info={"audit": False})
     mac: Mapped[str] = mapped_column(String(64), default="", info={"audit": False})

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from robofleet.contract import STOP_COMMAND, ConsumeCode, HeartbeatCode
 from robofleet.server.db import claims
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.system_actors import ROBOT_PROTOCOL
@@ -36,11 +37,6 @@ from robofleet.server.services.fleet.robots import set_robot_status
 from robofleet.server.services.jobs.state import change_job_status
 from robofleet.server.services.jobs.views import robot_documents, version_document
 from robofleet.server.services.tasks.leases import renew_for_robot
-
-ROBOT_NOT_FOUND = 101
-NO_NEW_JOB = 102
-ABORT_REQUESTED = 10
-STOP_REQUESTED = 20
 
 
 @dataclass(frozen=True)
@@ -81,7 +77,8 @@ def heartbeat(runtime: Runtime, caller: Caller | None, data: HeartbeatRequest) -
         robot = _robot(session, caller, data.robot_guid)
         if robot is None:
             return HeartbeatResponse(
-                heartbeat_error_code=ROBOT_NOT_FOUND, error_text="robot GUID not found"
+                heartbeat_error_code=HeartbeatCode.ROBOT_NOT_FOUND,
+                error_text="robot GUID not found",
             )
         now = utcnow()
         robot.last_heartbeat_at = now
@@ -94,7 +91,7 @@ def heartbeat(runtime: Runtime, caller: Caller | None, data: HeartbeatRequest) -
         if reported in (RobotStatus.READY, RobotStatus.WORKING):
             set_robot_status(robot, reported)
         held = claims.jobs_held_by(session, robot.id)
-        code = 0
+        code = HeartbeatCode.OK
         running: JobRow | None = None
         if data.job_guid:
             code, running = _reconcile_running(session, robot, data.job_guid.strip().lower(), held)
@@ -105,7 +102,7 @@ def heartbeat(runtime: Runtime, caller: Caller | None, data: HeartbeatRequest) -
             return HeartbeatResponse(
                 heartbeat_error_code=code,
                 active=0,
-                command="stop",
+                command=STOP_COMMAND,
                 error_text="the robot is switched off",
             )
         has_new = not any(
@@ -116,7 +113,7 @@ def heartbeat(runtime: Runtime, caller: Caller | None, data: HeartbeatRequest) -
 
 def _reconcile_running(
     session: Session, robot: RobotRow, job_guid: str, held: list[JobRow]
-) -> tuple[int, JobRow | None]:
+) -> tuple[HeartbeatCode, JobRow | None]:
     """The robot says it runs `job_guid`: revive it if we had lost it; relay stop or abort.
     Returns the heartbeat code and the job if it still runs."""
     job = next((j for j in held if j.guid == job_guid), None) or session.scalar(
@@ -125,7 +122,7 @@ def _reconcile_running(
         .with_for_update()
     )
     if job is None or job.robot_id != robot.id:
-        return 0, None
+        return HeartbeatCode.OK, None
     status = JobStatus(job.status)
     if status == JobStatus.UNKNOWN:
         change_job_status(
@@ -135,10 +132,10 @@ def _reconcile_running(
             message="the robot called in again; the job is still running",
         )
     elif status == JobStatus.ABORTING or status in FINAL:
-        return ABORT_REQUESTED, None
+        return HeartbeatCode.ABORT_REQUESTED, None
     elif status == JobStatus.STOPPING:
-        return STOP_REQUESTED, job
-    return 0, job
+        return HeartbeatCode.STOP_REQUESTED, job
+    return HeartbeatCode.OK, job
 
 
 def _reconcile_idle(session: Session, held: list[JobRow]) -> None:
@@ -172,7 +169,8 @@ def consume_next_job(
         robot = _robot(session, caller, data.robot_guid)
         if robot is None:
             return ConsumeResponse(
-                consume_job_error_code=ROBOT_NOT_FOUND, error_text="robot GUID not found"
+                consume_job_error_code=ConsumeCode.ROBOT_NOT_FOUND,
+                error_text="robot GUID not found",
             )
         now = utcnow()
         robot.last_heartbeat_at = now
@@ -180,22 +178,28 @@ def consume_next_job(
             set_robot_status(robot, RobotStatus.READY)
         if not robot.is_active:
             return ConsumeResponse(
-                consume_job_error_code=NO_NEW_JOB, error_text="the robot is switched off"
+                consume_job_error_code=ConsumeCode.NO_NEW_JOB,
+                error_text="the robot is switched off",
             )
         busy = next(iter(claims.jobs_held_by(session, robot.id)), None)
         if busy is not None:
             return ConsumeResponse(
-                consume_job_error_code=NO_NEW_JOB,
+                consume_job_error_code=ConsumeCode.NO_NEW_JOB,
                 error_text=f"the robot already holds job {busy.guid}",
             )
         job = claims.next_job_for_robot(session, account_id=robot.account_id, robot_id=robot.id)
         if job is None:
-            return ConsumeResponse(consume_job_error_code=NO_NEW_JOB, error_text="no new job")
+            return ConsumeResponse(
+                consume_job_error_code=ConsumeCode.NO_NEW_JOB, error_text="no new job"
+            )
         job.claimed_at = now
         job.robot_id = robot.id
         job_doc, version_doc = robot_documents(job, _version_document(runtime, session, job))
         return ConsumeResponse(
-            consume_job_error_code=0, job=job_doc, process_version=version_doc, task=""
+            consume_job_error_code=ConsumeCode.JOB_GIVEN,
+            job=job_doc,
+            process_version=version_doc,
+            task="",
         )
 
 
@@ -213,7 +217,7 @@ async def wait_job(
     ids = await asyncio.to_thread(_robot_ids, runtime, caller, data.robot_guid) if caller else None
     if ids is None:
         return ConsumeResponse(
-            consume_job_error_code=ROBOT_NOT_FOUND, error_text="robot GUID not found"
+            consume_job_error_code=ConsumeCode.ROBOT_NOT_FOUND, error_text="robot GUID not found"
         )
     deadline = time.monotonic() + data.timeout
     while True:
@@ -222,7 +226,7 @@ async def wait_job(
         try:
             result = await asyncio.to_thread(consume_next_job, runtime, caller, consume)
             remaining = deadline - time.monotonic()
-            if result.consume_job_error_code != NO_NEW_JOB or remaining <= 0:
+            if result.consume_job_error_code != ConsumeCode.NO_NEW_JOB or remaining <= 0:
                 return result
             try:
                 await asyncio.wait_for(wake, timeout=remaining)

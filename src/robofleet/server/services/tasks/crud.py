@@ -238,8 +238,10 @@ def update_task(runtime: Runtime, caller: Caller, data: TaskUpdate) -> None:
     with runtime.db.write(actor=TASK_TRAFFIC) as session:
         task, queue = find_task(session, caller, data.guid, for_update=True)
         _update_fields(session, caller, task, queue, data)
-        # Status 1 is a take: it must fail when someone else took the task first.
-        if data.status is not None and (data.status != task.status or data.status == 1):
+        # In Progress is a take: it must fail when someone else took the task first.
+        if data.status is not None and (
+            data.status != task.status or data.status == TaskStatus.IN_PROGRESS
+        ):
             _update_status(session, runtime, caller, task, queue, data, now)
         task.updated_at = now
 
@@ -291,7 +293,7 @@ def _update_status(
 ) -> None:
     """Sherpa clients set statuses with update: New -> In Progress takes the task (atomic);
     the lease holder finishes it; an operator may set any status by hand."""
-    status = TaskStatus(data.status or 0)
+    status = TaskStatus(data.status or TaskStatus.NEW)
     if status == TaskStatus.IN_PROGRESS:
         lease = new_lease(
             caller, seconds=queue.lease_seconds, job_id=job_for(session, caller, data.job)
