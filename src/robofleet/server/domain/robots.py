@@ -1,10 +1,9 @@
-"""Robot statuses (Sherpa's codes) and their moves."""
+"""Robot statuses (Sherpa's codes). A robot's status is free: any status may follow any
+other (docs/decisions.md), so there is no transition table here."""
 
 from __future__ import annotations
 
 from enum import IntEnum
-
-from robofleet.server.domain.errors import InvalidTransition
 
 
 class RobotStatus(IntEnum):
@@ -16,24 +15,3 @@ class RobotStatus(IntEnum):
     @property
     def label(self) -> str:
         return self.name.title()
-
-
-ALLOWED: dict[RobotStatus, frozenset[RobotStatus]] = {
-    RobotStatus.DISCONNECTED: frozenset(
-        {RobotStatus.READY, RobotStatus.WORKING, RobotStatus.UNLICENSED}
-    ),
-    RobotStatus.UNLICENSED: frozenset(
-        {RobotStatus.DISCONNECTED, RobotStatus.READY, RobotStatus.WORKING}
-    ),
-    RobotStatus.READY: frozenset(
-        {RobotStatus.WORKING, RobotStatus.DISCONNECTED, RobotStatus.UNLICENSED}
-    ),
-    RobotStatus.WORKING: frozenset(
-        {RobotStatus.READY, RobotStatus.DISCONNECTED, RobotStatus.UNLICENSED}
-    ),
-}
-
-
-def check_transition(current: RobotStatus, requested: RobotStatus) -> None:
-    if current != requested and requested not in ALLOWED[current]:
-        raise InvalidTransition("robot", current.label, requested.label)

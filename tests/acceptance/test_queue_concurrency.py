@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 from tests.support.queues import eventually, make_queue, read
 
 TASKS = 5000
@@ -29,7 +29,7 @@ def start_taker(tenant: Tenant, queue: str, out: Path, *args: str) -> subprocess
             str(out),
             *args,
         ],
-        cwd=Path(__file__).parent.parent,
+        cwd=Path(__file__).parents[2],
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 import uuid
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
+from tests.acceptance.test_permissions import user_with_role
 from tests.support.fleet import make_robot
-from tests.test_permissions import user_with_role
 
 
 def test_create_and_read_in_sherpas_shape(tenant: Tenant) -> None:

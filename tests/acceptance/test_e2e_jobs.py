@@ -10,7 +10,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 from tests.support.agent import AgentProcess
 from tests.support.fleet import create_job, make_process, make_robot, zip_package
 from tests.support.queues import eventually
