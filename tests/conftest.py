@@ -13,8 +13,10 @@ TESTS = Path(__file__).parent
 TIERS = ("unit", "service", "acceptance")
 
 # Settings come from ROBOFLEET_* variables; a developer's own must not leak into any tier.
+# ROBOFLEET_TEST_* configure the tests themselves (tests/support/pg.py) and stay.
 for _name in [k for k in os.environ if k.startswith("ROBOFLEET_")]:
-    del os.environ[_name]
+    if not _name.startswith("ROBOFLEET_TEST_"):
+        del os.environ[_name]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
