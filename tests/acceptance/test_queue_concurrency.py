@@ -10,6 +10,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.acceptance.conftest import Tenant
 from tests.support.queues import eventually, make_queue, read
 
@@ -33,6 +35,7 @@ def start_taker(tenant: Tenant, queue: str, out: Path, *args: str) -> subprocess
     )
 
 
+@pytest.mark.slow
 def test_sixteen_takers_drain_five_thousand_tasks_exactly_once(
     tenant: Tenant, tmp_path: Path
 ) -> None:
