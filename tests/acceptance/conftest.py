@@ -17,14 +17,6 @@ from tests.support.server import ServerProcess
 BACKENDS = ["sqlite", "postgres"]
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked `slow` first (after pytest has grouped the tests by store): pytest-xdist
-    hands tests out in this order, so the longest start at once rather than ending the run
-    alone on one worker."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
 @pytest.fixture(scope="session")
 def pg_url_factory() -> Iterator[list[str]]:
     made: list[str] = []

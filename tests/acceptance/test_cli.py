@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.acceptance.conftest import Tenant
 from tests.support.agent import AgentProcess
 from tests.support.fleet import make_robot
@@ -29,7 +27,6 @@ def cli(tenant: Tenant, *args: str, timeout: float = 120) -> subprocess.Complete
     )
 
 
-@pytest.mark.slow
 def test_publish_run_follow_and_list(tenant: Tenant, tmp_path: Path) -> None:
     script = tmp_path / "greet.py"
     script.write_text("from robofleet import sdk\nprint('hi', sdk.parameter('who'))\n")
