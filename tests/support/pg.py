@@ -10,6 +10,9 @@ import uuid
 import psycopg
 
 ADMIN_DSN = os.environ.get("ROBOFLEET_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+"""The pytest-xdist worker (gw0, gw1, ...) goes into each database name, so a database left
+behind says which worker made it; the random part keeps names unique."""
 
 
 def _reachable() -> bool:
@@ -42,7 +45,7 @@ def ensure_postgres() -> None:
 def create_database(prefix: str = "robofleet_test") -> str:
     """Create an empty database and return its SQLAlchemy URL."""
     ensure_postgres()
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{WORKER}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     base = ADMIN_DSN.rsplit("/", 1)[0]

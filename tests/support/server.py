@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 
 ADMIN_PASSWORD = "admin-password-for-tests"
 SECRET_KEY = "test-signing-secret-" + "0123456789abcdef" * 4
@@ -58,6 +59,17 @@ class ServerProcess:
         return env
 
     def start(self, timeout: float = 60) -> ServerProcess:
+        # A free port can be taken by another process (a parallel test worker) before the
+        # server binds it: on a first start, try another; a restart keeps its URL.
+        for _ in range(3 if self.process is None else 1):
+            if self._start(timeout):
+                return self
+            self.port = free_port()
+        raise RuntimeError(f"server could not bind a port:\n{self.output()}")
+
+    def _start(self, timeout: float) -> bool:
+        """Start and wait until this process (not another on the same port) answers; False
+        if the port was taken."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / f"server-{self.port}.log"
         log = self.log_path.open("a")
@@ -80,14 +92,25 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if "address already in use" in self.output():
+                    return False
                 raise RuntimeError(f"server exited early:\n{self.output()}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
+                if self._listening() and httpx.get(f"{self.url}/healthz", timeout=1).is_success:
+                    return True
+            except (httpx.HTTPError, psutil.Error):
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"server did not answer within {timeout}s:\n{self.output()}")
+
+    def _listening(self) -> bool:
+        assert self.process is not None
+        parent = psutil.Process(self.process.pid)
+        return any(
+            conn.status == psutil.CONN_LISTEN and conn.laddr.port == self.port
+            for proc in (parent, *parent.children(recursive=True))
+            for conn in proc.net_connections("tcp")
+        )
 
     def output(self) -> str:
         return self.log_path.read_text() if self.log_path and self.log_path.exists() else ""

@@ -14,7 +14,7 @@ from robofleet.server.db.tables import (
 from robofleet.server.db.tables.robots import RobotRow
 from robofleet.server.domain.errors import Conflict
 from robofleet.server.domain.permissions import Action, Screen
-from robofleet.server.domain.robots import RobotStatus, check_transition
+from robofleet.server.domain.robots import RobotStatus
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.robots import (
     RobotCreate,
@@ -129,8 +129,7 @@ def update_robot(runtime: Runtime, caller: Caller, data: RobotUpdate) -> None:
 
 
 def set_robot_status(robot: RobotRow, status: RobotStatus) -> None:
-    """The one place a robot's status changes."""
-    check_transition(RobotStatus(robot.status), status)
+    """The one place a robot's status changes; any status may follow any other."""
     robot.status = int(status)
 
 

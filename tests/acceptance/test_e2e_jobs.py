@@ -10,7 +10,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 from tests.support.agent import AgentProcess
 from tests.support.fleet import create_job, make_process, make_robot, zip_package
 from tests.support.queues import eventually
@@ -154,6 +154,7 @@ def test_a_failing_script_ends_failed_with_its_traceback(
     assert "ValueError: invoice 42 is unbalanced" in errors
 
 
+@pytest.mark.exclusive  # the script must start and see the stop within the 3 s grace
 def test_soft_stop_ends_stopped(tenant: Tenant, tmp_path: Path, agents: list[AgentProcess]) -> None:
     robot, _ = start_agent(tenant, tmp_path, agents)
     script = (
@@ -200,6 +201,7 @@ def test_abort_kills_the_whole_process_tree(
         )
 
 
+@pytest.mark.exclusive  # compares when scripts start: a starved interpreter starts late
 def test_twenty_jobs_over_four_agents_run_once_in_priority_order(
     tenant: Tenant, tmp_path: Path, agents: list[AgentProcess]
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 
 
 def test_json_pascal_and_form_snake_are_the_same_operation(tenant: Tenant) -> None:

@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 
 
 def user_with_role(tenant: Tenant, permissions: dict[str, str], **role: object) -> httpx.Client:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
 
 

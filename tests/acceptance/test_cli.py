@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 from tests.support.agent import AgentProcess
 from tests.support.fleet import make_robot
 

@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 
 SHAPE = {"timestamp", "status", "error", "code", "message", "path", "details"}
 

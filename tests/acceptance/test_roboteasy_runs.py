@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 from tests.support.fleet import make_process, make_robot, robot_auth
 
 

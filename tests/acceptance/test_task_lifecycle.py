@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
 from tests.support.queues import add, eventually, finish, make_queue, read, take
 

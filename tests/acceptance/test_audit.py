@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 
 
 def test_a_change_is_recorded_with_who_what_and_where(tenant: Tenant) -> None:

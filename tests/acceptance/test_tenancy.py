@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.conftest import Tenant, make_tenant
+from tests.acceptance.conftest import Tenant, make_tenant
 from tests.support.server import ServerProcess
 
 

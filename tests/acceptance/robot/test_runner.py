@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from robofleet.robot.runner import JobRunner, JobSpec
-from tests.robot.conftest import Collector, gone
+from tests.acceptance.robot.conftest import Collector, gone
 
 MakeSpec = Callable[..., JobSpec]
 

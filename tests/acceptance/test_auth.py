@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 from tests.support.server import SECRET_KEY
 
 

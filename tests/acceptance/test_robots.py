@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 import uuid
 
-from tests.conftest import Tenant
-from tests.support.fleet import make_robot
-from tests.test_permissions import user_with_role
+from tests.acceptance.conftest import Tenant
+from tests.acceptance.test_permissions import user_with_role
+from tests.support.fleet import make_robot, robot_auth
 
 
 def test_create_and_read_in_sherpas_shape(tenant: Tenant) -> None:
@@ -49,6 +49,13 @@ def test_update_status_and_delete(tenant: Tenant) -> None:
     )
     robot = tenant.api.get(f"/api/robot/read/{guid}").json()
     assert (robot["Description"], robot["Type"], robot["Active"]) == ("moved", "Attended", False)
+    # A robot that never called in is Disconnected by the scheduler's next pass (every 0.2 s in
+    # tests), which could land between setStatus and the read below; one heartbeat that
+    # reports no status of its own (0) keeps the robot counted as alive.
+    with tenant.client(**robot_auth(guid)) as robot_api:
+        beat = robot_api.post("/api/robot/heartbeat", json={"RobotGUID": guid, "Status": 0})
+        assert beat.status_code == 200 and beat.json()["HeartbeatErrorCode"] == 0
+    assert tenant.api.get(f"/api/robot/getStatus/{guid}").json() == {"Status": 0}
     assert (
         tenant.api.put("/api/robot/setStatus", data={"guid": guid, "status": "2"}).status_code
         == 200

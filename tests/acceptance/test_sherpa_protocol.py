@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
 
 

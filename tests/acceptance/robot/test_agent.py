@@ -11,7 +11,7 @@ import pytest
 
 from robofleet.robot.agent import Agent
 from robofleet.robot.config import AgentSettings
-from tests.robot.fake_server import FakeServer
+from tests.acceptance.robot.fake_server import FakeServer
 
 ROBOT = "0b7c2a55-3f4e-4a36-9d4c-6c2f3e1a9b10"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 from tests.support.fleet import upload_version, zip_package
 
 

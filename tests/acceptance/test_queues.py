@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 from tests.support.queues import add, finish, make_queue, read, take
 
 

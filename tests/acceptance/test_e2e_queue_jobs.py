@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 from tests.support.agent import AgentProcess
 from tests.support.fleet import create_job, make_process, make_robot
 from tests.support.queues import add, eventually, make_queue, read
