@@ -214,7 +214,7 @@ def test_the_agent_takes_its_secret_from_the_command_line(tenant: Tenant, tmp_pa
         [*command, "--secret", "rfrs-typo:oops"], env=env, capture_output=True, text=True
     )
     assert bad.returncode == 2
-    assert "ROBOFLEET_ROBOT_SECRET" in bad.stderr and "oops" not in bad.stderr
+    assert JobEnv.ROBOT_SECRET in bad.stderr and "oops" not in bad.stderr
     with (tmp_path / "agent.log").open("w") as log:
         agent = subprocess.Popen(
             [*command, "--secret", secret], env=env, stdout=log, stderr=subprocess.STDOUT
