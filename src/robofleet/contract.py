@@ -8,6 +8,7 @@ the agent copies this module, with the SDK, into every job's environment.
 
 from __future__ import annotations
 
+import base64
 from enum import IntEnum, StrEnum
 from typing import Final, Literal, get_args
 
@@ -195,6 +196,9 @@ class JobEnv(StrEnum):
     """The server's URL."""
     ROBOT_GUID = "ROBOFLEET_ROBOT_GUID"
     """The robot's GUID: the job's credentials."""
+    ROBOT_SECRET = "ROBOFLEET_ROBOT_SECRET"  # noqa: S105 - a variable's name
+    """The robot's secret, when it has one: sent with the GUID (robot_authorization). The
+    agent reads its own from this variable too."""
     JOB_GUID = "ROBOFLEET_JOB_GUID"
     PROCESS_VERSION_GUID = "ROBOFLEET_PROCESS_VERSION_GUID"
     JOB_PARAMETERS = "ROBOFLEET_JOB_PARAMETERS"
@@ -210,6 +214,19 @@ PARAMETER_PREFIX: Final = "ROBOFLEET_PARAM_"
 
 API_KEY_VARIABLE: Final = "ROBOFLEET_API_KEY"
 """Outside a robot, the SDK and the CLI authenticate with the API key in this variable."""
+
+# --- Robot credentials -------------------------------------------------------------------------
+
+ROBOT_SECRET_PREFIX: Final = "rfrs_"  # noqa: S105 - a marker, not a secret
+"""Every robot secret starts with this, so `Basic base64(<robot GUID>:<secret>)` is never
+mistaken for a user's `login:password` (docs/robot-protocol.md)."""
+
+
+def robot_authorization(robot_guid: str, secret: str | None = None) -> str:
+    """The `Authorization` header a robot sends: Sherpa's `Basic base64(<GUID>)`, or with a
+    secret `Basic base64(<GUID>:<secret>)`."""
+    credential = f"{robot_guid}:{secret}" if secret else robot_guid
+    return "Basic " + base64.b64encode(credential.encode()).decode()
 
 
 class ControlFile(StrEnum):

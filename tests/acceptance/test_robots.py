@@ -14,7 +14,9 @@ def test_create_and_read_in_sherpas_shape(tenant: Tenant) -> None:
     created = tenant.api.post("/api/robot/create", json={"Name": "bot-1", "Description": "first"})
     assert created.status_code == 200
     body = created.json()
-    assert body == {"Name": "bot-1", "Description": "first", "GUID": body["GUID"], "Status": 0}
+    # Sherpa's keys, and Robofleet's robot secret beside them (shown once).
+    sherpa = {"Name": "bot-1", "Description": "first", "GUID": body["GUID"], "Status": 0}
+    assert body == {**sherpa, "Secret": body["Secret"]}
     robot = tenant.api.get(f"/api/robot/read/{body['GUID']}").json()
     assert {
         "GUID",

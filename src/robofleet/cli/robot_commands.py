@@ -39,6 +39,14 @@ def robot(
         str | None,
         typer.Option("--robot", help="The robot's GUID (env ROBOFLEET_ROBOT_GUID)"),
     ] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            "--secret",
+            help="The robot's secret, sent with its GUID (env ROBOFLEET_ROBOT_SECRET, "
+            "which keeps it out of the process list)",
+        ),
+    ] = None,
     work_dir: Annotated[
         Path | None,
         typer.Option(help="Job folders and outbox (env ROBOFLEET_WORK_DIR)"),
@@ -68,6 +76,7 @@ def robot(
     settings = agent_settings_from(
         server=server,
         robot_guid=robot_guid,
+        robot_secret=secret,
         work_dir=work_dir,
         cache_dir=cache_dir,
         heartbeat_interval=heartbeat_interval,

@@ -42,11 +42,17 @@ class Agent:
         self.hard_shutdown = threading.Event()
         self.farewell = Farewell()
         self.client = RobotClient(
-            settings.server, settings.robot_guid, cancel=self.shutdown, transport=transport
+            settings.server,
+            settings.robot_guid,
+            secret=settings.secret,
+            cancel=self.shutdown,
+            transport=transport,
         )
         # The shipper posts from its own thread: it gets its own client.
         self.shipper = LogShipper(
-            RobotClient(settings.server, settings.robot_guid, transport=transport),
+            RobotClient(
+                settings.server, settings.robot_guid, secret=settings.secret, transport=transport
+            ),
             flush_interval=settings.log_flush_interval,
         )
         self.outbox = Outbox(settings.work_dir / "outbox")

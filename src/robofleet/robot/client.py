@@ -6,7 +6,6 @@ Network errors and 5xx answers are retried with exponential back-off; 4xx answer
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
 import time
@@ -16,7 +15,7 @@ from typing import Any
 import httpx
 
 from robofleet import __version__
-from robofleet.contract import Api, HeartbeatCode, RobotStatus
+from robofleet.contract import Api, HeartbeatCode, RobotStatus, robot_authorization
 from robofleet.robot.files import replace, sha256_file, temp_path_beside
 from robofleet.robot.protocol import (
     Assignment,
@@ -35,7 +34,9 @@ _RETRYABLE = {408, 429}
 
 
 class RobotClient:
-    """`retry` on every call: seconds to keep trying (0: one attempt), or None to keep trying
+    """Authenticates as the robot: its GUID, with its `secret` when it has one.
+
+    `retry` on every call: seconds to keep trying (0: one attempt), or None to keep trying
     until the request gets through or `cancel` is set (then after at least one attempt)."""
 
     def __init__(
@@ -43,6 +44,7 @@ class RobotClient:
         server: str,
         robot_guid: str,
         *,
+        secret: str | None = None,
         cancel: threading.Event | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
@@ -50,11 +52,10 @@ class RobotClient:
         self.server = server
         self.robot_guid = robot_guid
         self.cancel = cancel or threading.Event()
-        token = base64.b64encode(robot_guid.encode()).decode()
         self._http = httpx.Client(
             base_url=server,
             headers={
-                "Authorization": f"Basic {token}",
+                "Authorization": robot_authorization(robot_guid, secret),
                 "User-Agent": f"robofleet-robot/{__version__}",
             },
             timeout=httpx.Timeout(timeout, connect=10.0),

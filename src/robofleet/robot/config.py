@@ -6,10 +6,10 @@ import uuid
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from robofleet.contract import JobEnv
+from robofleet.contract import ROBOT_SECRET_PREFIX, JobEnv
 
 
 def _default_work_dir(data: dict[str, Any]) -> Path:
@@ -25,6 +25,11 @@ class AgentSettings(BaseSettings):
 
     server: str = Field(description="Server URL, e.g. http://127.0.0.1:8000.")
     robot_guid: str = Field(description="The robot's GUID (also its credential).")
+    robot_secret: SecretStr | None = Field(
+        None,
+        description="The robot's secret, issued with the robot or by /api/robot/issueSecret; "
+        "when given, every call sends it with the GUID (and so do the jobs' SDK calls).",
+    )
     work_dir: Path = Field(
         default_factory=_default_work_dir,
         description="Job folders and the outbox; default ~/.robofleet-robot/<robot guid>.",
@@ -57,6 +62,25 @@ class AgentSettings(BaseSettings):
                 "must be the robot's GUID, a UUID such as 3f2a8c1e-5b7d-4e9f-a1c2-0d3e4f5a6b7c"
             ) from None
 
+    @field_validator("robot_secret", mode="before")
+    @classmethod
+    def _secret(cls, value: object) -> object:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str):
+            text = text.strip()
+            if not text:
+                return None  # an empty variable: no secret
+            if not text.startswith(ROBOT_SECRET_PREFIX) or any(c in text for c in ": \t"):
+                raise ValueError(
+                    f"must be the robot's secret as issued (it starts with '{ROBOT_SECRET_PREFIX}')"
+                )
+        return text
+
+    @property
+    def secret(self) -> str | None:
+        """The robot's secret in clear, for the Authorization header only."""
+        return self.robot_secret.get_secret_value() if self.robot_secret else None
+
     @field_validator("work_dir", "cache_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
@@ -68,8 +92,8 @@ class AgentSettingsError(Exception):
     """Settings that failed validation, rendered one line per bad variable."""
 
 
-# The agent reads its GUID from the variable it passes on to its jobs.
-_SECRET_VARIABLES = {JobEnv.ROBOT_GUID.value}
+# The agent reads its GUID and secret from the variables it passes on to its jobs.
+_SECRET_VARIABLES = {JobEnv.ROBOT_GUID.value, JobEnv.ROBOT_SECRET.value}
 
 
 def load_agent_settings(**overrides: object) -> AgentSettings:

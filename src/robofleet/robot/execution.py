@@ -271,6 +271,7 @@ class JobExecution:
             default_task=self.task,
             server=self.s.settings.server,
             robot_guid=self.s.settings.robot_guid,
+            robot_secret=self.s.settings.secret or "",
             sdk_path=prepared.sdk,
             stop_grace=self.s.settings.stop_grace,
         )

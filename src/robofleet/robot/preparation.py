@@ -62,7 +62,11 @@ def prepare(
     version_guid = str(version.get("GUID", ""))
     sha = str(version.get("Sha256") or "")
     with RobotClient(
-        settings.server, settings.robot_guid, cancel=cancel, transport=transport
+        settings.server,
+        settings.robot_guid,
+        secret=settings.secret,
+        cancel=cancel,
+        transport=transport,
     ) as client:
         package = fetch_package(client, settings.cache_dir, version_guid, sha, retry=None)
     lay_out(package, package_file_name(version), job_dir)

@@ -43,6 +43,7 @@ class JobSpec:
     default_task: str = ""
     server: str = ""
     robot_guid: str = ""
+    robot_secret: str = field(default="", repr=False)
     sdk_path: Path | None = None
     stop_grace: float = 30.0
 
@@ -95,6 +96,11 @@ def build_env(spec: JobSpec, base: dict[str, str] | None = None) -> dict[str, st
             "PYTHONIOENCODING": "utf-8",
         }
     )
+    # The job calls the server as its robot: with the robot's secret when it has one.
+    if spec.robot_secret:
+        env[JobEnv.ROBOT_SECRET] = spec.robot_secret
+    else:
+        env.pop(JobEnv.ROBOT_SECRET, None)
     if spec.sdk_path is not None:
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(spec.sdk_path), env.get("PYTHONPATH", "")) if p

@@ -17,6 +17,7 @@ from robofleet.contract import JobEnv
 
 SERVER = JobEnv.SERVER
 ROBOT_GUID = JobEnv.ROBOT_GUID
+ROBOT_SECRET = JobEnv.ROBOT_SECRET
 JOB_GUID = JobEnv.JOB_GUID
 PROCESS_VERSION_GUID = JobEnv.PROCESS_VERSION_GUID
 JOB_PARAMETERS = JobEnv.JOB_PARAMETERS
@@ -35,6 +36,10 @@ def server_url() -> str | None:
 
 def robot_guid() -> str | None:
     return _value(ROBOT_GUID)
+
+
+def robot_secret() -> str | None:
+    return _value(ROBOT_SECRET)
 
 
 def job_guid() -> str | None:

@@ -1,12 +1,12 @@
 """A small JSON client over urllib (the SDK is standard library only).
 
-Credentials: inside a robot, the robot's GUID (the agent sets ROBOFLEET_ROBOT_GUID);
-outside one, an API key in ROBOFLEET_API_KEY. The server is ROBOFLEET_SERVER.
+Credentials: inside a robot, the robot's GUID (the agent sets ROBOFLEET_ROBOT_GUID) and its
+secret when it has one (ROBOFLEET_ROBOT_SECRET); outside one, an API key in ROBOFLEET_API_KEY.
+The server is ROBOFLEET_SERVER.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import time
@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from robofleet.contract import API_KEY_VARIABLE, JobEnv
+from robofleet.contract import API_KEY_VARIABLE, JobEnv, robot_authorization
 from robofleet.sdk import context
 
 RETRIES = 4
@@ -40,7 +40,7 @@ def _headers() -> dict[str, str]:
     robot = context.robot_guid()
     key = os.environ.get(API_KEY_VARIABLE, "").strip()
     if robot:
-        headers["Authorization"] = "Basic " + base64.b64encode(robot.encode()).decode()
+        headers["Authorization"] = robot_authorization(robot, context.robot_secret())
     elif key:
         headers["Key"] = key
     else:

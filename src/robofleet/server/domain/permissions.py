@@ -63,9 +63,16 @@ class PermissionSet:
 
     grants: Mapping[Screen, frozenset[Action]]
     everything: bool = False
+    own_only: frozenset[Screen] = frozenset()
+    """Screens whose rights reach only the principal's own objects (a robot's own row, jobs,
+    packages and logs): lookups there are confined to them, and listing all is refused."""
 
     def allows(self, screen: Screen, action: Action) -> bool:
         return self.everything or action in self.grants.get(screen, frozenset())
+
+    def allows_all(self, screen: Screen, action: Action) -> bool:
+        """The right on every object of the screen, not only the principal's own."""
+        return self.allows(screen, action) and screen not in self.own_only
 
     @classmethod
     def full(cls) -> PermissionSet:
@@ -85,14 +92,17 @@ class PermissionSet:
 ROBOT_PERMISSIONS = PermissionSet(
     grants={
         Screen.ROBOT: frozenset({Action.READ}),
-        Screen.PROCESS: frozenset({Action.READ}),
         Screen.PROCESS_VERSION: frozenset({Action.READ}),
-        Screen.JOB: frozenset({Action.CREATE, Action.READ, Action.UPDATE}),
+        Screen.JOB: frozenset({Action.READ, Action.UPDATE}),
         Screen.QUEUE: frozenset({Action.READ}),
         Screen.TASK: frozenset(Action),
         Screen.RESOURCE: frozenset({Action.CREATE, Action.READ, Action.UPDATE}),
         Screen.STORAGE: frozenset(Action),
         Screen.LOG: frozenset({Action.CREATE, Action.READ}),
-    }
+    },
+    own_only=frozenset({Screen.ROBOT, Screen.PROCESS_VERSION, Screen.JOB, Screen.LOG}),
 )
-"""What a robot authenticated by its GUID may do: run its work, not administer the account."""
+"""What a robot may do: run its own work, not act as another robot nor administer the account.
+Its own row, its own jobs, the packages of those jobs and their logs; the account's queues
+and tasks (robots share queue work). A robot's GUID is a credential, so no robot learns
+another's."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import secrets
 import uuid
@@ -15,6 +16,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from robofleet.contract import ROBOT_SECRET_PREFIX
 from robofleet.server.domain.errors import Unauthenticated
 
 _hasher = PasswordHasher()
@@ -46,6 +48,22 @@ def normalize_api_key(key: str) -> str | None:
 def hash_api_key(key: str) -> str:
     """Keys carry 122 random bits, so SHA-256 resists guessing; argon2 would cost every call."""
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_robot_secret() -> str:
+    """256 random bits behind a fixed prefix (contract.ROBOT_SECRET_PREFIX)."""
+    return ROBOT_SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_robot_secret(secret: str) -> str:
+    """Stored like API keys: the secret is random, so SHA-256 resists guessing."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def robot_secret_matches(secret_hash: str | None, secret: str) -> bool:
+    if not secret_hash:
+        return False
+    return hmac.compare_digest(secret_hash, hash_robot_secret(secret))
 
 
 def key_hint(key: str) -> str:

@@ -18,6 +18,11 @@ from robofleet.server.schemas.base import (
     split_refs,
 )
 
+_BARE_GUID_HELP = (
+    "Refuse a robot's bare GUID as its credential (401): its robots must send their secret "
+    "too. Off by default, so Sherpa robots that know only their GUID keep working."
+)
+
 
 class AccountCreate(SherpaModel):
     login: str = Field(min_length=1, max_length=128, examples=["finance"])
@@ -31,6 +36,7 @@ class AccountCreate(SherpaModel):
     time_zone: str = Field("UTC", max_length=64)
     language: str = Field("en", max_length=8)
     can_create_accounts: Flag = False
+    require_robot_secret: Flag = Field(False, description=_BARE_GUID_HELP)
 
 
 class AccountUpdate(SherpaModel):
@@ -46,6 +52,11 @@ class AccountUpdate(SherpaModel):
     time_zone: str | None = Field(None, max_length=64)
     language: str | None = Field(None, max_length=8)
     can_create_accounts: Flag | None = None
+    require_robot_secret: Flag | None = Field(
+        None,
+        description=_BARE_GUID_HELP + " An account's administrator may change this "
+        "setting of its own account.",
+    )
 
 
 class AccountCreated(BaseModel):
@@ -67,6 +78,7 @@ class AccountRead(RowModel):
     time_zone: str
     language: str
     can_create_accounts: bool
+    require_robot_secret: bool
     is_deleted: bool
     created_at: SherpaTime
     updated_at: SherpaTime

@@ -69,11 +69,30 @@ class PascalModel(BaseModel):
     model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
 
 
+_ISSUED_ONCE_HELP = (
+    "The robot's secret, shown only in this response (stored hashed). A robot sends it with "
+    "its GUID as 'Authorization: Basic base64(<GUID>:<secret>)'."
+)
+
+
 class RobotCreated(PascalModel):
     name: str = Field(serialization_alias="Name")
     description: str = Field(serialization_alias="Description")
     guid: str = Field(serialization_alias="GUID")
     status: int = Field(serialization_alias="Status")
+    secret: str = Field(serialization_alias="Secret", description=_ISSUED_ONCE_HELP)
+
+
+class RobotSecretIssue(SherpaModel):
+    guid: Ref = Field(description="The robot (id, GUID or name).")
+
+
+class RobotSecret(PascalModel):
+    guid: str = Field(serialization_alias="GUID")
+    secret: str = Field(
+        serialization_alias="Secret",
+        description=_ISSUED_ONCE_HELP + " Its previous secret stops working now.",
+    )
 
 
 class RobotRead(PascalModel):

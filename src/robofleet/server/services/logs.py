@@ -13,9 +13,17 @@ from robofleet.server.domain.errors import NotFound
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.refs import new_guid, parse_ref
 from robofleet.server.runtime import Runtime
-from robofleet.server.schemas.logs import LogCreate, LogCreated, LogFilter, LogPurge, LogRead
+from robofleet.server.schemas.logs import (
+    LogCreate,
+    LogCreated,
+    LogFilter,
+    LogLine,
+    LogPurge,
+    LogRead,
+)
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.lookup import find
+from robofleet.server.services.access.robot_scope import own_rows
 
 
 def _ids_by_guid(
@@ -43,6 +51,8 @@ def create_logs(runtime: Runtime, caller: Caller, data: LogCreate) -> LogCreated
         return value.strip().lower() if value else None
 
     with runtime.db.write(actor=ROBOT_LOG_LINES) as session:
+        if caller.robot_id is not None:
+            _check_robot_lines(session, caller.robot_id, lines)
         jobs = _ids_by_guid(
             session, JobRow, caller.account_id, {g for line in lines if (g := norm(line.job_guid))}
         )
@@ -90,12 +100,41 @@ def create_logs(runtime: Runtime, caller: Caller, data: LogCreate) -> LogCreated
         return LogCreated(count=len(rows))
 
 
+def _check_robot_lines(session: Session, robot_id: int, lines: list[LogLine]) -> None:
+    """A robot writes lines of its own jobs, about itself and its own jobs' packages: any
+    other reference is unknown to it (404), as access.robot_scope rules."""
+    refs = (
+        (JobRow, "job", "job_guid"),
+        (RobotRow, "robot", "robot_guid"),
+        (ProcessVersionRow, "process version", "process_version_guid"),
+    )
+    for model, entity, attribute in refs:
+        guids = {g.strip().lower() for line in lines if (g := getattr(line, attribute))}
+        if not guids:
+            continue
+        conditions: list[ColumnElement[bool]] = [model.guid.in_(sorted(guids))]
+        own = own_rows(model, robot_id)
+        if own is not None:
+            conditions.append(own)
+        found = set(session.scalars(select(model.guid).where(*conditions)))
+        for guid in sorted(guids - found):
+            raise NotFound(entity, guid)
+
+
+def _own_lines(caller: Caller) -> list[ColumnElement[bool]]:
+    """For a robot: only lines about itself or its jobs."""
+    own = own_rows(LogRow, caller.robot_id) if caller.robot_id is not None else None
+    return [] if own is None else [own]
+
+
 def read_log(runtime: Runtime, caller: Caller, guid: str) -> LogRead:
     caller.require(Screen.LOG, Action.READ)
     with runtime.db.read() as session:
         row = session.scalar(
             select(LogRow).where(
-                LogRow.account_id == caller.account_id, LogRow.guid == guid.strip().lower()
+                LogRow.account_id == caller.account_id,
+                LogRow.guid == guid.strip().lower(),
+                *_own_lines(caller),
             )
         )
         if row is None:
@@ -105,7 +144,10 @@ def read_log(runtime: Runtime, caller: Caller, guid: str) -> LogRead:
 
 def list_logs(runtime: Runtime, caller: Caller, query: LogFilter) -> list[LogRead]:
     caller.require(Screen.LOG, Action.READ)
-    conditions: list[ColumnElement[bool]] = [LogRow.account_id == caller.account_id]
+    conditions: list[ColumnElement[bool]] = [
+        LogRow.account_id == caller.account_id,
+        *_own_lines(caller),
+    ]
     with runtime.db.read() as session:
         job_ref = query.job if query.job is not None else query.job_guid
         if job_ref is not None:

@@ -14,6 +14,8 @@ from robofleet.server.schemas.robots import (
     RobotCreate,
     RobotCreated,
     RobotRead,
+    RobotSecret,
+    RobotSecretIssue,
     RobotSetStatus,
     RobotStatusRead,
     RobotUpdate,
@@ -50,6 +52,13 @@ def update_robot(body: RobotUpdate, runtime: RuntimeDep, caller: CallerDep) -> l
 def delete_robot(guid: str, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
     robots.delete_robot(runtime, caller, guid)
     return []
+
+
+@router.post("/issueSecret", summary="Issue a new secret for a robot (Robofleet)")
+def issue_secret(body: RobotSecretIssue, runtime: RuntimeDep, caller: CallerDep) -> RobotSecret:
+    """The secret is shown only in this response and stored hashed; the robot's previous
+    secret stops working. Robots send it as `Authorization: Basic base64(<GUID>:<secret>)`."""
+    return robots.issue_secret(runtime, caller, body)
 
 
 @router.get("/getStatus/{guid}", summary="A robot's status")

@@ -27,6 +27,8 @@ class AccountRow(Entity, SoftDelete):
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     language: Mapped[str] = mapped_column(String(8), default="en")
     can_create_accounts: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Refuse a robot's bare GUID as its credential: its secret must come with it.
+    require_robot_secret: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     parent_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("accounts.id"), nullable=True)
 
 

@@ -36,6 +36,10 @@ class RobotRow(TenantEntity, SoftDelete, FolderScoped):
     agent_version: Mapped[str] = mapped_column(String(64), default="", info={"audit": False})
     license_string: Mapped[str] = mapped_column(String(256), default="")
     license_expiration: Mapped[datetime | None] = mapped_column(nullable=True)
+    # SHA-256 of the robot's secret (runtime.security.hash_robot_secret); None: never issued.
+    secret_hash: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, default=None, info={"secret": True}
+    )
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(nullable=True, info={"audit": False})
 
 

@@ -156,10 +156,22 @@ def list_accounts(runtime: Runtime, caller: Caller) -> list[AccountRead]:
         return [AccountRead.model_validate(row) for row in rows]
 
 
+def _own_settings_only(caller: Caller, data: AccountUpdate) -> bool:
+    """An account's administrator may change its own security settings without being an
+    account manager: whether its robots must send their secret."""
+    return data.model_fields_set <= {"guid", "require_robot_secret"} and (
+        caller.principal.permissions.allows(Screen.ACCOUNT, Action.UPDATE)
+    )
+
+
 def update_account(runtime: Runtime, caller: Caller, data: AccountUpdate) -> None:
-    _require_manager(caller)
+    own_settings = _own_settings_only(caller, data)
+    if not own_settings:
+        _require_manager(caller)
     with runtime.db.write(actor=caller.actor()) as session:
         account = _managed_account(session, caller, data.guid)
+        if own_settings and account.id != caller.account_id:
+            _require_manager(caller)
         changes = data.model_dump(exclude={"guid", "password"}, exclude_none=True)
         if "login" in changes and changes["login"].lower() != account.login.lower():
             _ensure_account_login_free(session, changes["login"])

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from robofleet.contract import ROBOT_SECRET_PREFIX
 from robofleet.server.db.audit import AuditActor, record_event
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.session import Database
@@ -24,6 +25,7 @@ from robofleet.server.runtime.security import (
     TokenCodec,
     hash_api_key,
     normalize_api_key,
+    robot_secret_matches,
     verify_password,
 )
 from robofleet.server.services.access.principals import (
@@ -34,7 +36,7 @@ from robofleet.server.services.access.principals import (
 
 MISSING = (
     "no credentials: send 'Key: <api key>', 'Authorization: Bearer <token>' or "
-    "'Authorization: Basic <base64 of api key or robot GUID>'"
+    "'Authorization: Basic <base64 of api key, robot GUID or robot GUID:secret>'"
 )
 
 
@@ -107,6 +109,9 @@ def _bearer(db: Database, codec: TokenCodec, token: str) -> Principal:
             return user_principal(session, user)
     text = token if normalize_api_key(token) else _decode_base64(token, "Bearer")
     with db.read() as session:
+        robot_guid, secret = _robot_and_secret(text)
+        if secret:
+            return _by_robot_secret(session, robot_guid, secret)
         return _by_secret_guid(session, text, source="the Bearer token")
 
 
@@ -114,9 +119,37 @@ def _basic(db: Database, value: str) -> Principal:
     text = _decode_base64(value, "Basic")
     name, colon, password = text.partition(":")
     with db.read() as session:
+        robot_guid, secret = _robot_and_secret(text)
+        if secret:
+            return _by_robot_secret(session, robot_guid, secret)
         if colon and password:
             return _by_password(session, name, password)
         return _by_secret_guid(session, name, source="the Basic credentials")
+
+
+def _robot_and_secret(text: str) -> tuple[str, str]:
+    """`<robot GUID>:<robot secret>`, told from `login:password` by the secret's prefix;
+    ("", "") for anything else."""
+    name, _, secret = text.partition(":")
+    guid = normalize_api_key(name)
+    if guid is None or not secret.startswith(ROBOT_SECRET_PREFIX):
+        return "", ""
+    return guid, secret
+
+
+def _by_robot_secret(session: Session, robot_guid: str, secret: str) -> Principal:
+    robot = session.scalar(
+        select(RobotRow).where(RobotRow.guid == robot_guid, RobotRow.is_deleted.is_(False))
+    )
+    if robot is None:
+        raise Unauthenticated("the Basic credentials match no robot", reason="invalid_credentials")
+    if not robot_secret_matches(robot.secret_hash, secret):
+        raise Unauthenticated(
+            f"the secret of robot {robot.guid} is wrong; an operator can issue a new one "
+            "(/api/robot/issueSecret)",
+            reason="wrong_robot_secret",
+        )
+    return robot_principal(session, robot, with_secret=True)
 
 
 def _decode_base64(value: str, scheme: str) -> str:
@@ -158,7 +191,7 @@ def _by_secret_guid(session: Session, text: str, *, source: str) -> Principal:
         select(RobotRow).where(RobotRow.guid == key, RobotRow.is_deleted.is_(False))
     )
     if robot is not None:
-        return robot_principal(session, robot)
+        return robot_principal(session, robot, with_secret=False)
     raise Unauthenticated(
         f"{source} matches no API key or robot; the key may have been rotated",
         reason="invalid_credentials",

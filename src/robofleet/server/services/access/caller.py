@@ -28,6 +28,21 @@ class Caller:
                 reason="missing_right",
             )
 
+    def require_all(self, screen: Screen, action: Action) -> None:
+        """The right on every object of the screen: listing all robots, say."""
+        self.require(screen, action)
+        if not self.principal.permissions.allows_all(screen, action):
+            raise Forbidden(
+                f"{self.principal.name} reaches only its own {screen.value} objects, "
+                "not all of them",
+                reason="own_objects_only",
+            )
+
+    @property
+    def robot_id(self) -> int | None:
+        """The calling robot's id when a robot's credentials call (its scope is itself)."""
+        return self.principal.robot_id
+
     def sees_folder(self, folder_id: int | None) -> bool:
         folders = self.principal.folder_ids
         return folder_id is None or folders is None or folder_id in folders

@@ -11,12 +11,14 @@ from robofleet.server.db.base import TenantEntity
 from robofleet.server.domain.errors import Conflict, InvalidInput, NotFound
 from robofleet.server.domain.refs import parse_ref
 from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.robot_scope import own_rows
 
 RowT = TypeVar("RowT", bound=TenantEntity)
 
 
 def scoped(model: type[RowT], caller: Caller) -> Select[RowT]:
-    """SELECT rows of one account, not soft-deleted, inside the caller's access folders."""
+    """SELECT rows of one account, not soft-deleted, inside the caller's access folders;
+    for a robot, only its own rows where robots are confined (access.robot_scope)."""
     query = select(model).where(model.account_id == caller.account_id)
     deleted = getattr(model, "is_deleted", None)
     if deleted is not None:
@@ -25,6 +27,10 @@ def scoped(model: type[RowT], caller: Caller) -> Select[RowT]:
     folders = caller.principal.folder_ids
     if folder_column is not None and folders is not None:
         query = query.where(or_(folder_column.is_(None), folder_column.in_(folders)))
+    if caller.robot_id is not None:
+        own = own_rows(model, caller.robot_id)
+        if own is not None:
+            query = query.where(own)
     return query
 
 

@@ -92,8 +92,15 @@ def account_key_principal(session: Session, account_id: int, key_guid: str) -> P
     )
 
 
-def robot_principal(session: Session, robot: RobotRow) -> Principal:
+def robot_principal(session: Session, robot: RobotRow, *, with_secret: bool) -> Principal:
+    """`with_secret`: the robot presented its secret, not only its GUID."""
     account = live_account(session, robot.account_id)
+    if not with_secret and account.require_robot_secret:
+        raise Unauthenticated(
+            "this account requires robots to send their secret with their GUID: "
+            "'Authorization: Basic base64(<robot GUID>:<robot secret>)'",
+            reason="robot_secret_required",
+        )
     return Principal(
         kind="robot",
         account_id=account.id,

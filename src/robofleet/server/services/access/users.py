@@ -14,12 +14,16 @@ from robofleet.server.runtime.security import hash_password
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.identity import UserCreate, UserRead, UserUpdate
 from robofleet.server.services.access.accounts import ensure_login_free
+from robofleet.server.services.access.admins import keep_an_admin
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.lookup import find, find_many, scoped
 
 
-def _set_roles(session: Session, caller: Caller, user: UserRow, refs: list[int | str]) -> None:
-    roles = find_many(session, RoleRow, caller, refs, entity="role", field="Roles")
+def _find_roles(session: Session, caller: Caller, refs: list[int | str]) -> list[RoleRow]:
+    return find_many(session, RoleRow, caller, refs, entity="role", field="Roles")
+
+
+def _set_roles(session: Session, user: UserRow, roles: list[RoleRow]) -> None:
     session.execute(delete(UserRoleRow).where(UserRoleRow.user_id == user.id))
     session.add_all(UserRoleRow(user_id=user.id, role_id=role.id) for role in roles)
 
@@ -45,7 +49,7 @@ def create_user(runtime: Runtime, caller: Caller, data: UserCreate) -> GuidRespo
         )
         session.add(user)
         session.flush()
-        _set_roles(session, caller, user, data.roles)
+        _set_roles(session, user, _find_roles(session, caller, data.roles))
         return GuidResponse(guid=user.guid)
 
 
@@ -70,6 +74,11 @@ def update_user(runtime: Runtime, caller: Caller, data: UserUpdate) -> None:
         )
         if data.is_blocked and user.id == caller.principal.user_id:
             raise Conflict("you cannot block your own user", code="self_block")
+        roles = _find_roles(session, caller, data.roles) if data.roles is not None else None
+        if data.is_blocked:
+            keep_an_admin(session, user, change="block")
+        if roles is not None and not any(role.is_administrator for role in roles):
+            keep_an_admin(session, user, change="take the Administrator role from")
         if data.login is not None and data.login.lower() != user.login.lower():
             ensure_login_free(session, data.login)
         changes = data.model_dump(exclude={"guid", "password", "roles"}, exclude_none=True)
@@ -77,8 +86,8 @@ def update_user(runtime: Runtime, caller: Caller, data: UserUpdate) -> None:
             setattr(user, name, value)
         if data.password is not None:
             user.password_hash = hash_password(data.password)
-        if data.roles is not None:
-            _set_roles(session, caller, user, data.roles)
+        if roles is not None:
+            _set_roles(session, user, roles)
             user.updated_at = utcnow()
 
 
@@ -88,6 +97,7 @@ def delete_user(runtime: Runtime, caller: Caller, ref: int | str) -> None:
         user = find(session, UserRow, caller, ref, entity="user", name_attr="login")
         if user.id == caller.principal.user_id:
             raise Conflict("you cannot delete your own user", code="self_delete")
+        keep_an_admin(session, user, change="delete")
         user.is_deleted = True
         for key in session.scalars(
             select(ApiKeyRow).where(ApiKeyRow.user_id == user.id, ApiKeyRow.revoked_at.is_(None))

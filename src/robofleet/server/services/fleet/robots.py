@@ -16,10 +16,13 @@ from robofleet.server.domain.errors import Conflict
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.robots import RobotStatus
 from robofleet.server.runtime import Runtime
+from robofleet.server.runtime.security import hash_robot_secret, new_robot_secret
 from robofleet.server.schemas.robots import (
     RobotCreate,
     RobotCreated,
     RobotRead,
+    RobotSecret,
+    RobotSecretIssue,
     RobotSetStatus,
     RobotStatusRead,
     RobotUpdate,
@@ -92,9 +95,25 @@ def create_robot(runtime: Runtime, caller: Caller, data: RobotCreate) -> RobotCr
             session, RobotGroupRow, caller, data.groups, entity="robot group", field="Groups"
         )
         session.add_all(RobotGroupMemberRow(group_id=g.id, robot_id=robot.id) for g in groups)
+        secret = new_robot_secret()
+        robot.secret_hash = hash_robot_secret(secret)
         return RobotCreated(
-            name=robot.name, description=robot.description, guid=robot.guid, status=robot.status
+            name=robot.name,
+            description=robot.description,
+            guid=robot.guid,
+            status=robot.status,
+            secret=secret,
         )
+
+
+def issue_secret(runtime: Runtime, caller: Caller, data: RobotSecretIssue) -> RobotSecret:
+    """A new secret for the robot, shown once; the previous one stops working."""
+    caller.require(Screen.ROBOT, Action.UPDATE)
+    with runtime.db.write(actor=caller.actor()) as session:
+        robot = find_robot(session, caller, data.guid, field="Guid", for_update=True)
+        secret = new_robot_secret()
+        robot.secret_hash = hash_robot_secret(secret)
+        return RobotSecret(guid=robot.guid, secret=secret)
 
 
 def read_robot(runtime: Runtime, caller: Caller, ref: int | str) -> RobotRead:
@@ -104,7 +123,7 @@ def read_robot(runtime: Runtime, caller: Caller, ref: int | str) -> RobotRead:
 
 
 def list_robots(runtime: Runtime, caller: Caller) -> list[RobotRead]:
-    caller.require(Screen.ROBOT, Action.READ)
+    caller.require_all(Screen.ROBOT, Action.READ)  # robots read only their own row
     with runtime.db.read() as session:
         robots = session.scalars(scoped(RobotRow, caller).order_by(RobotRow.id)).all()
         return [robot_read(session, robot) for robot in robots]

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import JobRow, ProcessRow
-from robofleet.server.domain.errors import Conflict, Forbidden, InvalidInput
+from robofleet.server.domain.errors import Conflict, InvalidInput
 from robofleet.server.domain.jobs import ACTIVE, FINAL, JobStatus
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.runtime import Runtime
@@ -15,6 +15,7 @@ from robofleet.server.schemas.base import Page
 from robofleet.server.schemas.jobs import JobCreate, JobFilter, JobRead, JobUpdate
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.lookup import find, scoped
+from robofleet.server.services.access.robot_scope import own_jobs
 from robofleet.server.services.fleet.groups import find_group
 from robofleet.server.services.fleet.robots import find_robot
 from robofleet.server.services.jobs.state import change_job_status, request_abort, request_stop
@@ -90,6 +91,8 @@ def list_jobs(runtime: Runtime, caller: Caller, query: JobFilter) -> Page[JobRea
             JobRow.account_id == caller.account_id,
             JobRow.is_deleted.is_(False),
         ]
+        if caller.robot_id is not None:
+            conditions.append(own_jobs(caller.robot_id))  # as for one job (find_job)
         if caller.principal.folder_ids is not None:
             # The process's access folder decides, as for one job (find_job).
             visible = scoped(ProcessRow, caller).with_only_columns(ProcessRow.id)
@@ -115,10 +118,9 @@ def update_job(runtime: Runtime, caller: Caller, data: JobUpdate) -> None:
     """Status, progress, return value and message, from the job's robot or an operator."""
     caller.require(Screen.JOB, Action.UPDATE)
     with runtime.db.write(actor=caller.actor()) as session:
+        # A robot finds only its own jobs (access.robot_scope): another's answers 404.
         job = find_job(session, caller, data.guid, for_update=True)
         robot_id = caller.principal.robot_id
-        if robot_id is not None and job.robot_id not in (None, robot_id):
-            raise Forbidden("this job belongs to another robot", reason="not_your_job")
         if data.progress is not None:
             job.progress = data.progress
         if "return_value" in data.model_fields_set:
