@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from robofleet.contract import ROBOT_SECRET_PREFIX, JobEnv, robot_authorization
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 from tests.support.agent import AgentProcess
 from tests.support.fleet import create_job, make_process, robot_auth
 from tests.support.queues import eventually, make_queue

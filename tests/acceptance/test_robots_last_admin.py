@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 
 ADMIN_ROLE = "Administrator"
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Tenant
+from tests.acceptance.conftest import Tenant
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
 from tests.support.queues import add, make_queue
 
