@@ -211,6 +211,10 @@ PARAMETER_PREFIX: Final = "ROBOFLEET_PARAM_"
 API_KEY_VARIABLE: Final = "ROBOFLEET_API_KEY"
 """Outside a robot, the SDK and the CLI authenticate with the API key in this variable."""
 
+IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
+"""Names a task add (task/create; task/bulkCreate names item i `<key>#<i>`): a retry with the
+same key and the same request answers with the task the first attempt added, and adds none."""
+
 
 class ControlFile(StrEnum):
     """The files of a job's control folder (JobEnv.CONTROL_DIR)."""
