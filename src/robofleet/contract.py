@@ -229,6 +229,11 @@ def robot_authorization(robot_guid: str, secret: str | None = None) -> str:
     return "Basic " + base64.b64encode(credential.encode()).decode()
 
 
+IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
+"""Names a task add (task/create; task/bulkCreate names item i `<key>#<i>`): a retry with the
+same key and the same request answers with the task the first attempt added, and adds none."""
+
+
 class ControlFile(StrEnum):
     """The files of a job's control folder (JobEnv.CONTROL_DIR)."""
 

@@ -71,7 +71,7 @@ def robot(
     """Run a robot agent that takes and runs jobs (`robofleet robot list` lists robots)."""
     if ctx.invoked_subcommand is not None:
         return
-    from robofleet.robot.agent import Agent
+    from robofleet.robot.agent import Agent, end_process
 
     settings = agent_settings_from(
         server=server,
@@ -86,4 +86,4 @@ def robot(
     configure_logging(settings.log_level)
     agent = Agent(settings)
     agent.install_signal_handlers()
-    raise typer.Exit(agent.run())
+    end_process(agent.run())

@@ -8,10 +8,14 @@ being taken or reported.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
+import sys
 import threading
 from types import FrameType
+from typing import NoReturn
 
 import httpx
 
@@ -30,6 +34,20 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_BUSY = 1
 """Another agent already uses this work folder (the same robot on this machine)."""
+
+
+def end_process(code: int) -> NoReturn:
+    """End the agent's process with `code` once Agent.run has returned (the outbox delivered
+    or kept, the server told, the threads stopped, the work folder unlocked). Python's own
+    teardown of every module the command loaded, the server's among them, takes most of a
+    second on a busy machine, and an idle agent must be gone within a second of SIGTERM:
+    flush what is buffered and skip it."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # None under pythonw on Windows
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+    os._exit(code)
 
 
 class Agent:

@@ -17,6 +17,7 @@ import httpx
 from robofleet import __version__
 from robofleet.contract import Api, HeartbeatCode, RobotStatus, robot_authorization
 from robofleet.robot.files import replace, sha256_file, temp_path_beside
+from robofleet.robot.interruptible import Interrupted, SocketWatch, until_stopped
 from robofleet.robot.protocol import (
     Assignment,
     ChecksumMismatch,
@@ -63,9 +64,17 @@ class RobotClient:
         )
         self._failing = False
         self._machine: dict[str, str] | None = None
+        # The waitJob long poll has a client of its own, whose connection a stop shuts down.
+        self._transport = transport
+        self._long_poll: httpx.Client | None = None
+        self._long_poll_watch = SocketWatch()
+        self._long_poll_busy = threading.Lock()
 
     def close(self) -> None:
         self._http.close()
+        # A poll abandoned on a platform where the shutdown did not wake it still reads.
+        if self._long_poll is not None and not self._long_poll_busy.locked():
+            self._long_poll.close()
 
     def __enter__(self) -> RobotClient:
         return self
@@ -101,9 +110,15 @@ class RobotClient:
 
     def wait_job(self, timeout: float, *, retry: float | None = None) -> Assignment:
         body = {"RobotGUID": self.robot_guid, "Timeout": timeout}
-        # The server holds the request up to `timeout`: read for longer than that.
+        # The server holds the request up to `timeout`: read for longer than that. Setting
+        # `cancel` ends the wait at once (robot.interruptible).
         response = self._call(
-            "POST", Api.ROBOT_WAIT_JOB, body=body, retry=retry, timeout=timeout + 30.0
+            "POST",
+            Api.ROBOT_WAIT_JOB,
+            body=body,
+            retry=retry,
+            timeout=timeout + 30.0,
+            interruptible=True,
         )
         return Assignment.from_reply(self._json(response))
 
@@ -194,6 +209,7 @@ class RobotClient:
         body: dict[str, Any] | None = None,
         retry: float | None,
         timeout: float | None = None,
+        interruptible: bool = False,
     ) -> httpx.Response:
         deadline = None if retry is None else time.monotonic() + retry
         delay = FIRST_DELAY
@@ -202,7 +218,10 @@ class RobotClient:
         )
         while True:
             try:
-                response = self._http.request(method, path, json=body, **extra)
+                if interruptible:
+                    response = self._interruptible(method, path, body, extra)
+                else:
+                    response = self._http.request(method, path, json=body, **extra)
             except httpx.HTTPError as exc:
                 problem = f"{method} {path}: {type(exc).__name__}: {exc}"
             else:
@@ -215,6 +234,31 @@ class RobotClient:
                 problem = f"{method} {path}: HTTP {status}"
             self._give_up_or_pause(problem, retry, deadline, delay)
             delay = min(delay * 2, MAX_DELAY)
+
+    def _interruptible(
+        self, method: str, path: str, body: dict[str, Any] | None, extra: dict[str, Any]
+    ) -> httpx.Response:
+        """The request on the long-poll client, abandoned as soon as `cancel` is set."""
+        if self._long_poll is None:
+            self._long_poll = httpx.Client(
+                base_url=self.server,
+                headers=self._http.headers,
+                timeout=self._http.timeout,
+                transport=self._transport,
+                limits=httpx.Limits(max_connections=1),
+            )
+        client, watch = self._long_poll, self._long_poll_watch
+
+        def send() -> httpx.Response:
+            with self._long_poll_busy:
+                return client.request(
+                    method, path, json=body, extensions={"trace": watch.trace}, **extra
+                )
+
+        try:
+            return until_stopped(self.cancel, send, watch.shut_down)
+        except Interrupted:
+            raise Unreachable(f"{method} {path}: abandoned to stop", cancelled=True) from None
 
     def _give_up_or_pause(
         self, problem: str, retry: float | None, deadline: float | None, delay: float

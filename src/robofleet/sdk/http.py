@@ -48,8 +48,16 @@ def _headers() -> dict[str, str]:
     return headers
 
 
-def call(method: str, path: str, body: Any = None, *, timeout: float = 60) -> Any:
-    """One API call; network errors and 5xx are retried a few times with back-off."""
+def call(
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    timeout: float = 60,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    """One API call; network errors and 5xx are retried a few times with back-off, each
+    retry the same request (with the same `headers`, e.g. an Idempotency-Key)."""
     server = context.server_url()
     if not server:
         raise NotConfigured(f"no server: run inside a robot or set {JobEnv.SERVER}")
@@ -59,7 +67,8 @@ def call(method: str, path: str, body: Any = None, *, timeout: float = 60) -> An
     delay = 0.5
     for attempt in range(RETRIES + 1):
         url = server.rstrip("/") + path  # http(s) only, checked above
-        request = urllib.request.Request(url, data, _headers(), method=method)  # noqa: S310
+        sent = {**_headers(), **(headers or {})}
+        request = urllib.request.Request(url, data, sent, method=method)  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
                 raw = response.read()

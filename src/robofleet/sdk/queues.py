@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from robofleet.contract import Api, TaskStatus
+from robofleet.contract import IDEMPOTENCY_KEY_HEADER, Api, TaskStatus
 from robofleet.sdk import context
 from robofleet.sdk.http import RobofleetError, call
 
@@ -133,7 +134,11 @@ class Queue:
         tags: str | list[str] | None = None,
         deadline: datetime | None = None,
         description: str = "",
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
+        """Add a task; the added task as the server reads it. The add carries an
+        idempotency key (a fresh one unless given), so the retries of a lost answer never
+        add it twice; pass your own key to make a retry of your own safe too."""
         body: dict[str, Any] = {
             "Queue": self.name,
             "Name": name,
@@ -146,14 +151,24 @@ class Queue:
             body["Tags"] = tags if isinstance(tags, str) else ";".join(tags)
         if deadline is not None:
             body["Deadline"] = deadline.isoformat()
-        result: dict[str, Any] = call("POST", Api.TASK_CREATE, body)
+        result: dict[str, Any] = call(
+            "POST", Api.TASK_CREATE, body, headers=_named(idempotency_key)
+        )
         return result
 
-    def add_many(self, tasks: list[dict[str, Any]], *, each: bool = False) -> dict[str, Any]:
+    def add_many(
+        self,
+        tasks: list[dict[str, Any]],
+        *,
+        each: bool = False,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Add many tasks in one call, with an idempotency key as `add` does."""
         result: dict[str, Any] = call(
             "POST",
             Api.TASK_BULK_CREATE,
             {"Queue": self.name, "Tasks": tasks, "Mode": "each" if each else "all_or_nothing"},
+            headers=_named(idempotency_key),
         )
         return result
 
@@ -193,6 +208,11 @@ class Queue:
             if not task.finished:
                 task.complete()
             done += 1
+
+
+def _named(idempotency_key: str | None) -> dict[str, str]:
+    """The header naming one logical add: the same across the retries of its call."""
+    return {IDEMPOTENCY_KEY_HEADER: idempotency_key or str(uuid.uuid4())}
 
 
 def _keep_renewed(task: Task, lease_seconds: int) -> threading.Thread:

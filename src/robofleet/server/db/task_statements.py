@@ -78,6 +78,9 @@ class TaskRecord(NamedTuple):
     lease_robot_id: int | None
     lease_seconds: int | None
     lease_expires_at: datetime | None
+    finish_lease_id: str | None
+    idempotency_key: str | None
+    request_digest: str | None
     started_at: datetime | None
     finished_at: datetime | None
     status_changed_at: datetime
@@ -112,6 +115,8 @@ class NewTask(TypedDict):
     deadline: datetime | None
     deadline_key: datetime
     retries: int
+    idempotency_key: str | None
+    request_digest: str | None
     status_changed_at: datetime
     created_at: datetime
     updated_at: datetime
@@ -193,6 +198,7 @@ def finish_statement(*, set_output: bool, set_error: bool, finished: bool) -> Up
         "updated_at": bindparam("p_now"),
         "postponed_until": bindparam("p_postponed_until"),
         **dict.fromkeys(LEASE_COLUMNS),
+        "finish_lease_id": bindparam("p_lease_id"),
     }
     if finished:
         values["finished_at"] = bindparam("p_now")
@@ -265,6 +271,34 @@ def taken_names(session: Session, queue_id: int, names: list[str]) -> set[str]:
             )
         )
     return taken
+
+
+def tasks_by_idempotency_key(
+    session: Session, account_id: int, keys: list[str]
+) -> dict[str, TaskRow]:
+    """The account's tasks (deleted too) added with one of `keys`, by key."""
+    found: dict[str, TaskRow] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        for task in session.scalars(
+            select(TaskRow).where(
+                TaskRow.account_id == account_id, TaskRow.idempotency_key.in_(chunk)
+            )
+        ):
+            found[str(task.idempotency_key)] = task
+    return found
+
+
+def tasks_by_guid(session: Session, guids: list[str]) -> dict[str, TaskRow]:
+    """The tasks (of any account, deleted too) that carry one of `guids`, by GUID: a GUID
+    is unique across accounts."""
+    found: dict[str, TaskRow] = {}
+    for start in range(0, len(guids), 500):
+        chunk = guids[start : start + 500]
+        found.update(
+            (t.guid, t) for t in session.scalars(select(TaskRow).where(TaskRow.guid.in_(chunk)))
+        )
+    return found
 
 
 def name_taken_by_other(session: Session, queue_id: int, name: str, task_id: int) -> bool:

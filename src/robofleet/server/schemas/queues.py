@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 
 from robofleet.contract import TaskStatus
+from robofleet.server.domain.refs import is_guid
 from robofleet.server.domain.tasks import FINISHES
 from robofleet.server.schemas.base import (
     Flag,
@@ -101,15 +103,36 @@ class TaskFields(SherpaModel):
     _tags = field_validator("tags", mode="before")(_tags)
 
 
+def _client_guid(value: Any) -> Any:
+    """The client's own GUID for a task, in the canonical lower-case form."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not is_guid(value.strip()):
+        raise ValueError("must be a GUID such as 3f2b8c1e-6d0a-4c55-9a4e-2f1d7c9b8e10")
+    return str(uuid.UUID(value.strip()))
+
+
+CLIENT_GUID_HELP = (
+    "The task's GUID, chosen by the client (optional): adding it again with the same "
+    "request answers with the task already added and adds none; with another request, 409."
+)
+
+
 class TaskCreate(TaskFields):
     queue: Ref = Field(validation_alias=QUEUE_REF, examples=["Invoices"])
     name: str = Field(min_length=1, max_length=512, examples=["INV-42"])
+    guid: str | None = Field(None, description=CLIENT_GUID_HELP)
+
+    _guid = field_validator("guid", mode="before")(_client_guid)
 
 
 class TaskItem(TaskFields):
     """One task of a bulk add (the queue is given once for all)."""
 
     name: str = Field(min_length=1, max_length=512)
+    guid: str | None = Field(None, description=CLIENT_GUID_HELP)
+
+    _guid = field_validator("guid", mode="before")(_client_guid)
 
 
 class BulkCreate(SherpaModel):
@@ -129,9 +152,15 @@ class BulkFailure(BaseModel):
 
 
 class BulkCreated(BaseModel):
-    created: int
-    guids: list[str]
+    created: int = Field(
+        description="Tasks this call stands for: added now, or by an earlier attempt with "
+        "the same Idempotency-Key or task GUIDs (see `existing`)."
+    )
+    guids: list[str] = Field(description="Their GUIDs, in the order of `Tasks`.")
     failed: list[BulkFailure]
+    existing: int = Field(
+        0, description="How many of them an earlier attempt of this add had already added."
+    )
 
 
 class TaskUpdate(SherpaModel):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
+
+from fastapi import Request
 
 from robofleet.server.api.deps import CallerDep, RobotCallerDep, RuntimeDep
 from robofleet.server.api.routing import ModelResponse, sherpa_router
@@ -98,7 +101,16 @@ def consume_next_job(
     response_model=ConsumeResponse,
 )
 async def wait_job(
-    body: WaitJobRequest, runtime: RuntimeDep, caller: RobotCallerDep
+    body: WaitJobRequest, runtime: RuntimeDep, caller: RobotCallerDep, request: Request
 ) -> ModelResponse:
-    """Like consumeNextJob, but waits up to `Timeout` seconds for a job to be created."""
-    return ModelResponse(await robot_protocol.wait_job(runtime, caller, body))
+    """Like consumeNextJob, but waits up to `Timeout` seconds for a job to be created. The
+    wait ends when the robot closes the connection (it is stopping): no job is taken then."""
+    gone = partial(_client_gone, request)
+    return ModelResponse(await robot_protocol.wait_job(runtime, caller, body, client_gone=gone))
+
+
+async def _client_gone(request: Request) -> None:
+    """Returns once the client has closed the connection (its body is already read: the
+    server's next message for this request is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass

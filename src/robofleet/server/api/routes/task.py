@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Header
+
+from robofleet.contract import IDEMPOTENCY_KEY_HEADER
 from robofleet.server.api.deps import CallerDep, RuntimeDep
 from robofleet.server.api.routing import ModelResponse, sherpa_router
 from robofleet.server.schemas.base import ResultResponse
@@ -29,16 +32,33 @@ from robofleet.server.services.tasks.filters import parse_filter_path
 router = sherpa_router("Task", prefix="/api/task")
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=IDEMPOTENCY_KEY_HEADER,
+        description="Names this add (1 to 200 visible ASCII characters, e.g. a UUID): a "
+        "retry with the same key and request answers with the task(s) already added.",
+    ),
+]
+
+
 @router.post("/create", summary="Add a task to a queue")
-def create_task(body: TaskCreate, runtime: RuntimeDep, caller: CallerDep) -> TaskRead:
-    return tasks.create_task(runtime, caller, body)
+def create_task(
+    body: TaskCreate, runtime: RuntimeDep, caller: CallerDep, key: IdempotencyKey = None
+) -> TaskRead:
+    """An add retried with the same `Idempotency-Key` header (or the same client `Guid`) and
+    the same request answers with the task already added; with another request, 409."""
+    return tasks.create_task(runtime, caller, body, idempotency_key=key)
 
 
 @router.post("/bulkCreate", summary="Add up to 10,000 tasks in one call")
-def bulk_create(body: BulkCreate, runtime: RuntimeDep, caller: CallerDep) -> BulkCreated:
+def bulk_create(
+    body: BulkCreate, runtime: RuntimeDep, caller: CallerDep, key: IdempotencyKey = None
+) -> BulkCreated:
     """`Mode` all_or_nothing (default) adds none if any task is refused; `each` adds the good
-    ones and lists the refused with their index and reason."""
-    return tasks.bulk_create(runtime, caller, body)
+    ones and lists the refused with their index and reason. With an `Idempotency-Key` header
+    (item i is named `<key>#<i>`) or per-task `Guid`s, a retried call adds no task twice."""
+    return tasks.bulk_create(runtime, caller, body, idempotency_key=key)
 
 
 @router.get("/read/{task}", summary="Read a task by GUID or name")

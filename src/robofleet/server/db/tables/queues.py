@@ -100,6 +100,8 @@ class TaskRow(Base):
         Index("ix_tasks_account_name", "account_id", "name"),
         # Unique task names, atomically: unique_name is the name when the queue demands it.
         UniqueConstraint("queue_id", "unique_name"),
+        # A retried add finds the task its first attempt added (services.tasks.idempotency).
+        Index("ix_tasks_idempotency_key", "account_id", "idempotency_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
@@ -131,6 +133,13 @@ class TaskRow(Base):
     lease_robot_id: Mapped[int | None] = mapped_column(IdType, nullable=True, index=True)
     lease_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     lease_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The lease whose finish put the task in its current status (cleared by any other move):
+    # a finish retried after a lost answer is recognised by it (services.tasks.leases).
+    finish_lease_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # The client's key of the add that created the task, and a digest of what that add
+    # asked for: a retried add answers with this task (services.tasks.idempotency).
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    request_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,27 +211,57 @@ def _robot_ids(runtime: Runtime, caller: Caller, robot_guid: str | None) -> Robo
 
 
 async def wait_job(
-    runtime: Runtime, caller: Caller | None, data: WaitJobRequest
+    runtime: Runtime,
+    caller: Caller | None,
+    data: WaitJobRequest,
+    *,
+    client_gone: Callable[[], Awaitable[None]] | None = None,
 ) -> ConsumeResponse:
-    """Take the next job, waiting up to `timeout` seconds for one to be created."""
+    """Take the next job, waiting up to `timeout` seconds for one to be created.
+
+    `client_gone()` completes when the robot closes the connection: an agent does that to stop
+    at once. The wait then ends, and a job taken for it in that moment goes back to the queue
+    (nobody is left to read the answer), so a job never waits for a robot that has left."""
     consume = ConsumeRequest(robot_guid=data.robot_guid)
     ids = await asyncio.to_thread(_robot_ids, runtime, caller, data.robot_guid) if caller else None
     if ids is None:
         return ConsumeResponse(
             consume_job_error_code=ConsumeCode.ROBOT_NOT_FOUND, error_text="robot GUID not found"
         )
+    gone = asyncio.ensure_future(client_gone()) if client_gone is not None else None
     deadline = time.monotonic() + data.timeout
-    while True:
-        # Register first, then look: a job committed in between still wakes us.
-        wake = runtime.wakeups.register(ids.account_id, ids.robot_id)
-        try:
-            result = await asyncio.to_thread(consume_next_job, runtime, caller, consume)
-            remaining = deadline - time.monotonic()
-            if result.consume_job_error_code != ConsumeCode.NO_NEW_JOB or remaining <= 0:
-                return result
+    try:
+        while True:
+            # Register first, then look: a job committed in between still wakes us.
+            wake = runtime.wakeups.register(ids.account_id, ids.robot_id)
             try:
-                await asyncio.wait_for(wake, timeout=remaining)
-            except TimeoutError:
-                return result
-        finally:
-            runtime.wakeups.unregister(ids.account_id, ids.robot_id, wake)
+                result = await asyncio.to_thread(consume_next_job, runtime, caller, consume)
+                if gone is not None and gone.done():
+                    if result.consume_job_error_code == ConsumeCode.JOB_GIVEN:
+                        await asyncio.to_thread(_hand_back_untouched, runtime, ids)
+                    return result
+                remaining = deadline - time.monotonic()
+                if result.consume_job_error_code != ConsumeCode.NO_NEW_JOB or remaining <= 0:
+                    return result
+                awaited: set[asyncio.Future[Any]] = {wake} if gone is None else {wake, gone}
+                done, _ = await asyncio.wait(
+                    awaited, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done or gone in done:
+                    return result
+            finally:
+                runtime.wakeups.unregister(ids.account_id, ids.robot_id, wake)
+    finally:
+        if gone is not None:
+            gone.cancel()
+
+
+def _hand_back_untouched(runtime: Runtime, ids: RobotIds) -> None:
+    """The robot left while a job was being taken for it: the job, not started, goes back
+    to the queue (as a Ready heartbeat would do) and the robots that wait hear of it."""
+    with runtime.db.write(actor=ROBOT_PROTOCOL) as session:
+        for job in claims.jobs_held_by(session, ids.robot_id):
+            if job.status == JobStatus.PENDING:
+                job.claimed_at = None
+                job.robot_id = job.requested_robot_id
+                runtime.wakeups.announce(session, ids.account_id, job.robot_id)

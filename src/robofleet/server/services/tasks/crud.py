@@ -35,6 +35,14 @@ from robofleet.server.schemas.queues import (
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.lookup import find
 from robofleet.server.services.tasks.filters import filter_from
+from robofleet.server.services.tasks.idempotency import (
+    AddName,
+    checked_key,
+    earlier_adds,
+    item_key,
+    replayed,
+    request_digest,
+)
 from robofleet.server.services.tasks.leases import job_for, lease_lost, lease_owner, new_lease
 from robofleet.server.services.tasks.queues import find_queue, queue_rules
 from robofleet.server.services.tasks.state import (
@@ -63,18 +71,39 @@ def _duplicate(queue: QueueRow, name: str) -> Conflict:
     )
 
 
-def create_task(runtime: Runtime, caller: Caller, data: TaskCreate) -> TaskRead:
+def create_task(
+    runtime: Runtime, caller: Caller, data: TaskCreate, *, idempotency_key: str | None = None
+) -> TaskRead:
+    """Add a task. An add named by an idempotency key or the client's task GUID that an
+    earlier attempt already made answers with that task (services.tasks.idempotency)."""
     caller.require(Screen.TASK, Action.CREATE)
+    name = AddName(checked_key(idempotency_key), data.guid)
     now = utcnow()
     with runtime.db.write(actor=TASK_TRAFFIC) as session:
         queue = find_queue(session, caller, data.queue)
+        digest = request_digest(queue.id, data.name, data, data.guid) if name.given else None
+        earlier = _earlier_add(session, caller, name, digest)
+        if earlier is not None:
+            return task_read(session, earlier)
         if _taken_names(session, queue, [data.name]):
             raise _duplicate(queue, data.name)
-        row = new_task(queue, data.name, data, now)
+        row = new_task(
+            queue,
+            data.name,
+            data,
+            now,
+            guid=data.guid,
+            idempotency_key=name.key,
+            request_digest=digest,
+        )
         try:
             with session.begin_nested():
                 add_tasks(session, [row], Change(caller.principal.name, "added"), now)
         except IntegrityError:
+            # A concurrent attempt of the same add won the race, or took the name.
+            earlier = _earlier_add(session, caller, name, digest)
+            if earlier is not None:
+                return task_read(session, earlier)
             raise _duplicate(queue, data.name) from None
         task = statements.find_task(
             session, caller.account_id, "guid", row["guid"], for_update=False
@@ -83,9 +112,22 @@ def create_task(runtime: Runtime, caller: Caller, data: TaskCreate) -> TaskRead:
         return task_read(session, task)
 
 
-def bulk_create(runtime: Runtime, caller: Caller, data: BulkCreate) -> BulkCreated:
-    """Up to 10,000 tasks: all or nothing, or each on its own (failures listed)."""
+def _earlier_add(
+    session: Session, caller: Caller, name: AddName, digest: str | None
+) -> TaskRow | None:
+    if digest is None:
+        return None
+    earlier = earlier_adds(session, caller.account_id, [name])[0]
+    return None if earlier is None else replayed(earlier, caller.account_id, name, digest)
+
+
+def bulk_create(
+    runtime: Runtime, caller: Caller, data: BulkCreate, *, idempotency_key: str | None = None
+) -> BulkCreated:
+    """Up to 10,000 tasks: all or nothing, or each on its own (failures listed). Items an
+    earlier attempt of this add already added (same key or task GUID) are not added again."""
     caller.require(Screen.TASK, Action.CREATE)
+    key = checked_key(idempotency_key)
     now = utcnow()
     failed: list[BulkFailure] = []
     good: list[tuple[int, TaskItem]] = []
@@ -105,6 +147,11 @@ def bulk_create(runtime: Runtime, caller: Caller, data: BulkCreate) -> BulkCreat
             )
     with runtime.db.write(actor=TASK_TRAFFIC) as session:
         queue = find_queue(session, caller, data.queue)
+        added: dict[int, str] = {}  # item index -> task GUID, added earlier or now
+        digests: dict[int, str] = {}
+        good = _without_earlier_adds(
+            session, caller, queue, key, good, digests=digests, added=added, failed=failed
+        )
         taken = _taken_names(session, queue, [item.name for _, item in good])
         seen: set[str] = set()
         rows: list[NewTask] = []
@@ -120,7 +167,17 @@ def bulk_create(runtime: Runtime, caller: Caller, data: BulkCreate) -> BulkCreat
                 )
                 continue
             seen.add(item.name)
-            rows.append(new_task(queue, item.name, item, now))
+            row = new_task(
+                queue,
+                item.name,
+                item,
+                now,
+                guid=item.guid,
+                idempotency_key=item_key(key, index),
+                request_digest=digests.get(index),
+            )
+            rows.append(row)
+            added[index] = row["guid"]
         if failed and data.mode == "all_or_nothing":
             failed.sort(key=lambda f: f.index)
             raise InvalidInput(
@@ -132,14 +189,57 @@ def bulk_create(runtime: Runtime, caller: Caller, data: BulkCreate) -> BulkCreat
                 with session.begin_nested():
                     add_tasks(session, rows, Change(caller.principal.name, "added"), now)
             except IntegrityError:
-                # A concurrent add took a name between our check and our insert.
+                # A concurrent add took a name, key or GUID between our check and our insert.
                 raise Conflict(
-                    "a concurrent add took one of these unique names; nothing was "
-                    "added, send them again",
+                    "a concurrent add took one of these unique names, keys or GUIDs; nothing "
+                    "was added, send them again",
                     code="duplicate_task_name",
                 ) from None
         failed.sort(key=lambda f: f.index)
-        return BulkCreated(created=len(rows), guids=[r["guid"] for r in rows], failed=failed)
+        return BulkCreated(
+            created=len(added),
+            guids=[added[index] for index in sorted(added)],
+            failed=failed,
+            existing=len(added) - len(rows),
+        )
+
+
+def _without_earlier_adds(
+    session: Session,
+    caller: Caller,
+    queue: QueueRow,
+    key: str | None,
+    items: list[tuple[int, TaskItem]],
+    *,
+    digests: dict[int, str],
+    added: dict[int, str],
+    failed: list[BulkFailure],
+) -> list[tuple[int, TaskItem]]:
+    """The items still to add: those an earlier attempt added go to `added`, those whose
+    key or GUID names other content (or whose GUID repeats in this call) to `failed`."""
+    names = {index: AddName(item_key(key, index), item.guid) for index, item in items}
+    named = [(index, item) for index, item in items if names[index].given]
+    earlier = earlier_adds(session, caller.account_id, [names[index] for index, _ in named])
+    refused: set[int] = set()
+    guids: set[str] = set()
+    for (index, item), task in zip(named, earlier, strict=True):
+        digests[index] = request_digest(queue.id, item.name, item, item.guid)
+        problem: Conflict | None = None
+        if item.guid is not None and item.guid in guids:
+            problem = Conflict(f"task GUID {item.guid} is given twice", code="duplicate_guid")
+        elif task is not None:
+            try:
+                added[index] = replayed(task, caller.account_id, names[index], digests[index]).guid
+            except Conflict as exc:
+                problem = exc
+        if item.guid is not None:
+            guids.add(item.guid)
+        if problem is not None:
+            refused.add(index)
+            failed.append(
+                BulkFailure(index=index, name=item.name, code=problem.code, message=problem.message)
+            )
+    return [(i, item) for i, item in items if i not in added and i not in refused]
 
 
 def find_task(

@@ -19,7 +19,7 @@ from robofleet.server.db import task_statements as statements
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.system_actors import TASK_TRAFFIC
 from robofleet.server.db.tables import JobRow, TaskRow
-from robofleet.server.db.task_statements import TaskIds, TaskRecord
+from robofleet.server.db.task_statements import TaskIds, TaskLike, TaskRecord
 from robofleet.server.domain.errors import Conflict, NotFound, RobofleetError
 from robofleet.server.domain.jobs import JobStatus
 from robofleet.server.domain.permissions import Action, Screen
@@ -58,11 +58,17 @@ class LeaseLost(Conflict):
 
 def lease_lost(task: TaskRow, lease_id: str) -> LeaseLost:
     """Why `lease_id` did not finish or renew the (loaded) task."""
+    if task.finish_lease_id == lease_id:
+        return LeaseLost(task.guid, f"this lease already finished it: it is {_label(task)}")
     if task.status != TaskStatus.IN_PROGRESS or task.lease_id is None:
-        return LeaseLost(task.guid, f"it is {TaskStatus(task.status).label}, not taken")
+        return LeaseLost(task.guid, f"it is {_label(task)}, not taken")
     if task.lease_id != lease_id:
         return LeaseLost(task.guid, "the lease belongs to another taker")
     return LeaseLost(task.guid, "the lease has expired")
+
+
+def _label(task: TaskLike) -> str:
+    return TaskStatus(task.status).label
 
 
 def lease_owner(caller: Caller) -> str:
@@ -141,9 +147,46 @@ def _task_ids(session: Session, caller: Caller, ref: int | str) -> TaskIds:
 def _why_not_live(
     session: Session, caller: Caller, ref: int | str, lease_id: str
 ) -> RobofleetError:
+    return lease_lost(_loaded(session, caller, ref), lease_id)
+
+
+def _loaded(session: Session, caller: Caller, ref: int | str) -> TaskRow:
     task = session.get(TaskRow, _task_ids(session, caller, ref).id)
     assert task is not None
-    return lease_lost(task, lease_id)
+    return task
+
+
+def finished_alike(task: TaskLike, lease_id: str, finish: Finish) -> bool:
+    """Whether `task` is as a finish with `lease_id` and this outcome left it: then a finish
+    retried after its answer was lost is answered as the first one was, and changes nothing.
+    The outcome is the status, and the Output, Error and PostponedUntil the retry sends
+    (a genuine retry sends the same request again, so comparing them costs it nothing and
+    refuses a client that changed its mind)."""
+    if task.is_deleted or task.finish_lease_id != lease_id or task.status != finish.status:
+        return False
+    if finish.set_output and task.output != finish.output:
+        return False
+    error = (finish.error_type, finish.error_message, finish.error_details)
+    if any(error) and (task.error_type, task.error_message, task.error_details) != error:
+        return False
+    return finish.status != TaskStatus.POSTPONED or task.postponed_until == finish.postponed_until
+
+
+def _earlier_finish(
+    session: Session, caller: Caller, ref: int | str, lease_id: str, finish: Finish
+) -> TaskRow:
+    """The task a finish with this lease and outcome already finished, or the 409 saying
+    why this lease cannot finish it."""
+    task = _loaded(session, caller, ref)
+    if finished_alike(task, lease_id, finish):
+        return task
+    if task.finish_lease_id == lease_id:
+        raise LeaseLost(
+            task.guid,
+            f"this lease already finished it as {_label(task)}, with another outcome than "
+            "this request's",
+        )
+    raise lease_lost(task, lease_id)
 
 
 def _task_guid(session: Session, caller: Caller, ref: int | str) -> str:
@@ -197,18 +240,19 @@ def _finish_many(
 
 def _finish_one(
     session: Session, runtime: Runtime, caller: Caller, item: FinishItem, now: datetime
-) -> TaskRecord:
+) -> TaskLike:
     lease_id = item.lease_id.strip().lower()
     finish, reason = _finish_of(item)
     guid = _task_guid(session, caller, item.guid)
     rows = _finish_many(session, runtime, caller, [guid], lease_id, finish, reason, now)
     if not rows:
-        raise _why_not_live(session, caller, item.guid, lease_id)
+        return _earlier_finish(session, caller, item.guid, lease_id, finish)
     return rows[0]
 
 
 def finish_tasks(runtime: Runtime, caller: Caller, data: FinishRequest) -> TaskRead | ItemResults:
-    """One task (409 unless its lease is live) or many, each judged on its own."""
+    """One task (409 unless its lease is live) or many, each judged on its own. A finish
+    repeated with the same lease and outcome is answered again and changes nothing."""
     caller.require(Screen.TASK, Action.UPDATE)
     now = utcnow()
     items = data.all_items()
@@ -275,10 +319,12 @@ def _finish_batch(
                 results[index] = ItemResult(guid=guid, ok=True)
                 continue
             try:
-                error: RobofleetError = _why_not_live(session, caller, item.guid, lease_id)
-            except RobofleetError as exc:
-                error = exc
-            results[index] = ItemResult(guid=guid, ok=False, code=error.code, message=error.message)
+                _earlier_finish(session, caller, item.guid, lease_id, finish)
+                results[index] = ItemResult(guid=guid, ok=True)
+            except RobofleetError as error:
+                results[index] = ItemResult(
+                    guid=guid, ok=False, code=error.code, message=error.message
+                )
     return [results[index] for index in range(len(raw_items))]
 
 

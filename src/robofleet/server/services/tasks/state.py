@@ -79,11 +79,22 @@ def _moved(
     return history_entry(task.account_id, task.id, from_status, to_status, change, now)
 
 
-def new_task(queue: QueueRow, name: str, fields: TaskFields, now: datetime) -> NewTask:
-    """The values of a task to add: New, or Postponed while its postponed time lies ahead."""
+def new_task(
+    queue: QueueRow,
+    name: str,
+    fields: TaskFields,
+    now: datetime,
+    *,
+    guid: str | None = None,
+    idempotency_key: str | None = None,
+    request_digest: str | None = None,
+) -> NewTask:
+    """The values of a task to add: New, or Postponed while its postponed time lies ahead.
+    `guid` is the client's own GUID for it; the key and digest name the add for its retries
+    (services.tasks.idempotency)."""
     postponed = fields.postponed_until is not None and fields.postponed_until > now
     return {
-        "guid": new_guid(),
+        "guid": guid or new_guid(),
         "account_id": queue.account_id,
         "queue_id": queue.id,
         "name": name,
@@ -99,6 +110,8 @@ def new_task(queue: QueueRow, name: str, fields: TaskFields, now: datetime) -> N
         "deadline": fields.deadline,
         "deadline_key": fields.deadline or NO_DEADLINE,
         "retries": fields.retries,
+        "idempotency_key": idempotency_key,
+        "request_digest": request_digest,
         "status_changed_at": now,
         "created_at": now,
         "updated_at": now,
@@ -137,6 +150,7 @@ def change_task_status(
     task.status = int(status)
     task.status_changed_at = now
     task.updated_at = now
+    task.finish_lease_id = None  # the status is no longer the one a lease's finish left
     if status != TaskStatus.IN_PROGRESS:
         task.lease_id = task.lease_owner = None
         task.lease_robot_id = task.lease_seconds = task.lease_expires_at = None
