@@ -20,7 +20,6 @@ _GUID = re.compile(
     rf"|\{{{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}\}}"
     rf"|{_HEX}{{32}})"
 )
-_DIGITS = re.compile("[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -49,11 +48,19 @@ def classify_ref(raw: int | str) -> Ref:
         raise ValueError("must not be empty: give an id, a GUID or a name")
     if "\x00" in text:
         raise ValueError(NUL_PROBLEM)
-    if _DIGITS.fullmatch(text):
+    if text.isascii() and text.isdigit():
         return Ref("id", _bounded(int(text)))
-    if is_guid(text):
-        return Ref("guid", str(uuid.UUID(text)))
+    if _GUID.fullmatch(text):
+        return Ref("guid", _canonical_guid(text))
     return Ref("name", text)
+
+
+def _canonical_guid(text: str) -> str:
+    """`{ABC...}` or 32 hex digits as the stored form: lower case, 8-4-4-4-12."""
+    hex_digits = text.strip("{}").replace("-", "").lower()
+    return "-".join(
+        (hex_digits[:8], hex_digits[8:12], hex_digits[12:16], hex_digits[16:20], hex_digits[20:])
+    )
 
 
 def parse_ref(raw: int | str, *, field: str = "Guid") -> Ref:
