@@ -4,6 +4,7 @@ keep, which times are accepted, and which zip entries a robot may lay out."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -13,6 +14,7 @@ from robofleet.server.domain.errors import InvalidInput
 from robofleet.server.domain.refs import Ref, classify_ref, parse_ref
 from robofleet.server.domain.values import INT64_MAX, INT64_MIN, storable_problem
 from robofleet.server.schemas.base import InputTime
+from robofleet.server.settings import SettingsError, load_settings
 
 GUID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 
@@ -150,3 +152,20 @@ def test_zip_entries(name: str, mode: int, problem: str | None) -> None:
     else:
         assert found is not None
         assert problem in found
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("robot_timeout_seconds", float("inf")),
+        ("unknown_job_grace_seconds", float("nan")),
+        ("unknown_job_grace_seconds", 1e12),
+        ("token_ttl_seconds", 10**12),
+        ("roboteasy_token_ttl_seconds", 10**12),
+    ],
+)
+def test_setting_durations_are_finite_and_bounded(tmp_path: Path, name: str, value: float) -> None:
+    """A duration the scheduler or the token issuer could not add to a time is refused at
+    start, naming the variable."""
+    with pytest.raises(SettingsError, match=f"ROBOFLEET_{name.upper()}"):
+        load_settings(data_dir=tmp_path, **{name: value})
