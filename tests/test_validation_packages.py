@@ -135,6 +135,7 @@ def test_the_upload_limit_holds_for_base64_uploads(small_uploads: Tenant) -> Non
     assert response.status_code == 413, response.text
     assert response.json()["code"] == "body_too_large"
     assert str(LIMIT) in response.json()["message"]
+    assert response.json()["details"][0]["field"] == "ProcessFile"
     response = api.post("/api/processVersion/create", data={**fields, "ProcessFile": too_big})
     assert response.status_code == 413, response.text
     response = api.post(

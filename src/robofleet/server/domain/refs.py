@@ -34,9 +34,9 @@ class Ref:
 def classify_ref(raw: int | str) -> Ref:
     """Classify a reference, or ValueError saying why it names nothing.
 
-    ASCII digits are ids (within 64 bits: superscript or Arabic-Indic digits are not numbers here),
-    well-formed GUIDs are GUIDs (in their canonical lower-case form), anything else is a
-    name. Booleans and empty text are refused: `true` must not mean id 1."""
+    ASCII digits are ids, within 64 bits (superscript or Arabic-Indic digits are no number
+    here); well-formed GUIDs are GUIDs, in their canonical lower-case form; anything else is
+    a name. Booleans and empty text are refused: `true` must not mean id 1."""
     if isinstance(raw, bool):
         raise ValueError("must be an id, a GUID or a name, not a boolean")
     if not isinstance(raw, int | str):

@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import JobRow, ProcessRow, ProcessVersionRow
-from robofleet.server.domain.errors import Conflict, InvalidInput, NotFound, TooLarge
+from robofleet.server.domain.errors import (
+    Conflict,
+    FieldProblem,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+)
 from robofleet.server.domain.jobs import ACTIVE, JobStatus
 from robofleet.server.domain.packages import inspect_package
 from robofleet.server.domain.permissions import Action, Screen
@@ -62,10 +68,11 @@ def decode_base64_file(text: str, *, max_bytes: int) -> BinaryIO:
             "ProcessFile", "must be the file's bytes in base64, or upload it as multipart/form-data"
         ) from None
     if len(content) > max_bytes:
-        raise TooLarge(
-            f"ProcessFile: the file is {len(content)} bytes, more than the {max_bytes} bytes "
-            "this server accepts for an upload"
+        problem = (
+            f"the file is {len(content)} bytes, more than the {max_bytes} bytes this server "
+            "accepts for an upload"
         )
+        raise TooLarge(f"ProcessFile: {problem}", details=[FieldProblem("ProcessFile", problem)])
     return io.BytesIO(content)
 
 
