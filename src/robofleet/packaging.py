@@ -5,6 +5,7 @@ Standard library only: both sides import it."""
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
@@ -59,3 +60,26 @@ def infer_manifest(top_level_files: Collection[str]) -> Manifest:
         "the package has no robofleet.json manifest, no main.py and no .robot suite; "
         "add robofleet.json naming its kind and entry point"
     )
+
+
+def unsafe_entry(name: str, external_attr: int = 0) -> str | None:
+    """Why the zip entry `name` may not be laid out in a job's folder, on any robot's system;
+    None when it may. The server refuses such a package at upload and the agent at lay-out,
+    by this one rule: a path that could land outside the folder on Windows or POSIX
+    (absolute, `..`, a drive letter or `:`, a backslash) or a symbolic link."""
+    if "\\" in name:
+        return "uses a backslash; zip paths separate folders with '/'"
+    if "\x00" in name:
+        return "holds a NUL byte"
+    if name.startswith("/"):
+        return "is an absolute path"
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if not parts:
+        return "names no file"
+    if ".." in parts:
+        return "climbs out of the package ('..')"
+    if any(":" in part for part in parts):
+        return "holds ':' (a Windows drive letter or stream)"
+    if stat.S_ISLNK(external_attr >> 16):
+        return "is a symbolic link"
+    return None

@@ -99,7 +99,7 @@ def extract_zip(package: Path, job_dir: Path) -> None:
     """Extract, refusing any entry that would land outside `job_dir` (zip slip)."""
     root = job_dir.resolve()
     with zipfile.ZipFile(package) as archive:
-        members = [(info, _inside(root, info.filename)) for info in archive.infolist()]
+        members = [(info, _inside(root, info)) for info in archive.infolist()]
         for info, target in members:
             if info.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
@@ -112,17 +112,13 @@ def extract_zip(package: Path, job_dir: Path) -> None:
                 target.chmod(target.stat().st_mode | (mode & 0o111))
 
 
-def _inside(root: Path, name: str) -> Path:
-    posix = name.replace("\\", "/")
-    parts = [p for p in PurePosixPath(posix).parts if p not in ("", ".")]
-    if (
-        posix.startswith("/")
-        or ".." in parts
-        or PureWindowsPath(name).drive
-        or any(":" in p for p in parts)
-        or not parts
-    ):
-        raise PackageError(f"the zip holds an unsafe path '{name}'")
+def _inside(root: Path, info: zipfile.ZipInfo) -> Path:
+    """Where an entry lands; the server refused unsafe entries at upload by the same rule."""
+    name = info.filename
+    why = packaging.unsafe_entry(name, info.external_attr)
+    if why:
+        raise PackageError(f"the zip holds an unsafe path '{name}': it {why}")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
     target = root.joinpath(*parts).resolve()
     if not target.is_relative_to(root):
         raise PackageError(f"the zip holds an unsafe path '{name}'")

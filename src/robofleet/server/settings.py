@@ -9,9 +9,12 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+TEN_YEARS_SECONDS = 10 * 366 * 86400
+"""The longest duration a setting takes: time arithmetic on longer ones overflows."""
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ROBOFLEET_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ROBOFLEET_", extra="ignore", allow_inf_nan=False)
 
     host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
     port: int = Field(8000, ge=1, le=65535, description="TCP port of the HTTP server.")
@@ -41,9 +44,14 @@ class Settings(BaseSettings):
         min_length=64,
         description="Key that signs login tokens; generated into the data directory if unset.",
     )
-    token_ttl_seconds: int = Field(8 * 3600, ge=60, description="Lifetime of a login token (JWT).")
+    token_ttl_seconds: int = Field(
+        8 * 3600, ge=60, le=TEN_YEARS_SECONDS, description="Lifetime of a login token (JWT)."
+    )
     roboteasy_token_ttl_seconds: int = Field(
-        2_592_000, ge=60, description="Lifetime of a Roboteasy v2 token (30 days, as documented)."
+        2_592_000,
+        ge=60,
+        le=TEN_YEARS_SECONDS,
+        description="Lifetime of a Roboteasy v2 token (30 days, as documented).",
     )
     max_body_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="Largest accepted request body, uploads aside."
@@ -60,10 +68,16 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connections per worker.")
     robot_timeout_seconds: float = Field(
-        60.0, gt=0, description="A robot silent this long becomes Disconnected."
+        60.0,
+        gt=0,
+        le=TEN_YEARS_SECONDS,
+        description="A robot silent this long becomes Disconnected.",
     )
     unknown_job_grace_seconds: float = Field(
-        3600.0, gt=0, description="A job Unknown this long (its robot silent) becomes Failed."
+        3600.0,
+        gt=0,
+        le=TEN_YEARS_SECONDS,
+        description="A job Unknown this long (its robot silent) becomes Failed.",
     )
     scheduler_interval_seconds: float = Field(
         1.0, gt=0, le=60, description="How often the scheduler leader looks for due work."

@@ -27,6 +27,7 @@ from robofleet.server.domain.errors import (
     MalformedRequest,
     NotFound,
     RobofleetError,
+    TooLarge,
     Unauthenticated,
 )
 from robofleet.server.schemas.base import field_label, invalid_input, problem_text
@@ -40,6 +41,7 @@ STATUS_BY_ERROR: list[tuple[type[RobofleetError], int]] = [
     (Conflict, 409),
     (MalformedRequest, 400),
     (InvalidInput, 422),
+    (TooLarge, 413),
 ]
 
 

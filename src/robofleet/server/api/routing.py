@@ -16,7 +16,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from robofleet.server.domain.errors import MalformedRequest
+from robofleet.server.domain.errors import FieldProblem, InvalidInput, MalformedRequest
+from robofleet.server.domain.values import NUL_PROBLEM
+from robofleet.server.schemas.base import field_label
 
 FORM = "application/x-www-form-urlencoded"
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -58,6 +60,19 @@ async def _as_json_request(request: Request, *, body_required: bool) -> Request:
     return rewritten
 
 
+def _refuse_unstorable_params(request: Request) -> None:
+    """Path and query values obey the bodies' rule (domain.values): a NUL byte is refused
+    here, naming the parameter, before any store sees it. (Query models check their
+    fields themselves; this also covers plain path parameters.)"""
+    params = [*request.path_params.items(), *request.query_params.multi_items()]
+    names = dict.fromkeys(
+        field_label((name,)) for name, value in params if isinstance(value, str) and "\x00" in value
+    )
+    if names:
+        details = [FieldProblem(name, NUL_PROBLEM) for name in names]
+        raise InvalidInput("; ".join(f"{d.field}: {d.problem}" for d in details), details=details)
+
+
 class SherpaRoute(APIRoute):
     """Accepts JSON, form-encoded and empty bodies for the same operation."""
 
@@ -78,6 +93,7 @@ class SherpaRoute(APIRoute):
         body_required = self.body_field is not None and self.body_field.field_info.is_required()
 
         async def route(request: Request) -> Response:
+            _refuse_unstorable_params(request)
             return await handler(await _as_json_request(request, body_required=body_required))
 
         return route

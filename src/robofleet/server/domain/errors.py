@@ -40,6 +40,12 @@ class MalformedRequest(RobofleetError):
     code = "malformed_request"
 
 
+class TooLarge(RobofleetError):
+    """The request (or a file decoded from it) is larger than the server accepts."""
+
+    code = "body_too_large"
+
+
 class Unauthenticated(RobofleetError):
     """No credentials, or credentials that identify nobody."""
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from robofleet.packaging import MANIFEST, ManifestError, infer_manifest, parse_manifest
+from robofleet.packaging import (
+    MANIFEST,
+    ManifestError,
+    infer_manifest,
+    parse_manifest,
+    unsafe_entry,
+)
 from robofleet.packaging import Manifest as PackageInfo
 from robofleet.server.domain.errors import InvalidInput
 
@@ -27,10 +33,12 @@ def inspect_package(file_name: str, path: Path) -> PackageInfo:
             "a single .py script or a single .robot suite"
         )
     with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            # The agent's rule (robofleet.packaging): refused here, not on a robot later.
+            why = unsafe_entry(info.filename, info.external_attr)
+            if why:
+                raise _problem(f"the zip entry '{info.filename}' {why}; rebuild the zip without it")
         names = [n for n in archive.namelist() if not n.endswith("/")]
-        for name in names:
-            if name.startswith("/") or ".." in PurePosixPath(name).parts:
-                raise _problem(f"the zip holds an unsafe path '{name}'")
         if MANIFEST in names:
             return _from_manifest(archive.read(MANIFEST), set(names))
         return _inferred(set(names))

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Literal
 
+from robofleet.server.domain.errors import InvalidInput
+from robofleet.server.domain.values import INT64_MAX, INT64_MIN, NUL_PROBLEM
+
 RefKind = Literal["id", "guid", "name"]
+
+# Only the spellings people write: 8-4-4-4-12 hex digits, optionally in braces, or 32 hex
+# digits. (uuid.UUID also takes `urn:uuid:`, stray hyphens and non-ASCII digits.)
+_HEX = "[0-9a-fA-F]"
+_GUID = re.compile(
+    rf"(?:{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
+    rf"|\{{{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}\}}"
+    rf"|{_HEX}{{32}})"
+)
 
 
 @dataclass(frozen=True)
@@ -18,28 +31,54 @@ class Ref:
         return str(self.value)
 
 
-def parse_ref(raw: int | str) -> Ref:
-    """Classify a reference. Digits are ids, UUIDs are GUIDs, anything else is a name."""
+def classify_ref(raw: int | str) -> Ref:
+    """Classify a reference, or ValueError saying why it names nothing.
+
+    ASCII digits are ids, within 64 bits (superscript or Arabic-Indic digits are no number
+    here); well-formed GUIDs are GUIDs, in their canonical lower-case form; anything else is
+    a name. Booleans and empty text are refused: `true` must not mean id 1."""
     if isinstance(raw, bool):
-        raise ValueError("a reference must be an id, a GUID or a name, not a boolean")
+        raise ValueError("must be an id, a GUID or a name, not a boolean")
+    if not isinstance(raw, int | str):
+        raise ValueError("must be an id, a GUID or a name")
     if isinstance(raw, int):
-        return Ref("id", raw)
+        return Ref("id", _bounded(raw))
     text = raw.strip()
     if not text:
-        raise ValueError("a reference must not be empty")
-    if text.isdigit():
-        return Ref("id", int(text))
-    if is_guid(text):
-        return Ref("guid", text.lower())
+        raise ValueError("must not be empty: give an id, a GUID or a name")
+    if "\x00" in text:
+        raise ValueError(NUL_PROBLEM)
+    if text.isascii() and text.isdigit():
+        return Ref("id", _bounded(int(text)))
+    if _GUID.fullmatch(text):
+        return Ref("guid", _canonical_guid(text))
     return Ref("name", text)
 
 
-def is_guid(text: str) -> bool:
+def _canonical_guid(text: str) -> str:
+    """`{ABC...}` or 32 hex digits as the stored form: lower case, 8-4-4-4-12."""
+    hex_digits = text.strip("{}").replace("-", "").lower()
+    return "-".join(
+        (hex_digits[:8], hex_digits[8:12], hex_digits[12:16], hex_digits[16:20], hex_digits[20:])
+    )
+
+
+def parse_ref(raw: int | str, *, field: str = "Guid") -> Ref:
+    """`classify_ref` for services: a bad reference is the caller's InvalidInput (422)."""
     try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return len(text) in (32, 36, 38)
+        return classify_ref(raw)
+    except ValueError as exc:
+        raise InvalidInput.for_field(field, str(exc)) from None
+
+
+def _bounded(number: int) -> int:
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise ValueError(f"is not an id: ids are whole numbers up to {INT64_MAX}")
+    return number
+
+
+def is_guid(text: str) -> bool:
+    return _GUID.fullmatch(text.strip()) is not None
 
 
 def new_guid() -> str:

@@ -9,6 +9,7 @@ snake_case name, so routes and services only ever see one form.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -18,13 +19,17 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     PlainSerializer,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_pascal
 
 from robofleet.server.domain.errors import FieldProblem, InvalidInput
+from robofleet.server.domain.refs import classify_ref
+from robofleet.server.domain.values import storable_problem
 
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SEPARATORS = re.compile(r"[\s\-.]+")
@@ -46,7 +51,23 @@ def fold_keys(data: Mapping[str, Any]) -> dict[str, Any]:
     return folded
 
 
-class SherpaModel(BaseModel):
+class StorableModel(BaseModel):
+    """A request model whose every field is held to domain.values' rule (no NUL byte, whole
+    numbers within 64 bits, finite floats; JSON values and keys included), so both stores
+    see only what both can keep and a refusal names its field (422)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        problem = storable_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class SherpaModel(StorableModel):
     """A request body in any of Sherpa's spellings; unknown fields are refused."""
 
     model_config = ConfigDict(
@@ -119,8 +140,33 @@ def _json_or_text(value: Any) -> Any:
 JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_text)]
 LenientJson = Annotated[Any, BeforeValidator(_json_or_text)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
-Ref = Annotated[int | str, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v)]
-"""A related object by id, GUID or name (see domain.refs.parse_ref)."""
+
+
+def _reference(value: Any) -> Any:
+    """Refuse what names nothing (empty, `true`, 2^63, a NUL byte) here, with the field's
+    name; a GUID is passed on in its canonical form."""
+    if not isinstance(value, bool | int | str):
+        return value  # the field's type refuses it
+    ref = classify_ref(value)
+    if ref.kind == "guid":
+        return ref.value
+    return value.strip() if isinstance(value, str) else value
+
+
+Ref = Annotated[int | str, BeforeValidator(_reference)]
+"""A related object by id, GUID or name (see domain.refs.classify_ref)."""
+
+
+def _root_if_empty(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+FolderRef = Annotated[
+    Ref | None,
+    BeforeValidator(_root_if_empty),
+    Field(description="Access folder (id, GUID or name); empty or 0 means the root."),
+]
+"""An access folder by id, GUID or name; empty (or 0) means the root, outside every folder."""
 
 
 def sherpa_time(value: datetime | None) -> str | None:
@@ -154,10 +200,38 @@ class ResultResponse(BaseModel):
 
 _DOTTED = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$")
 
+EARLIEST_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(9999, 12, 31, tzinfo=UTC)
+"""Input times lie in [EARLIEST_TIME, LATEST_TIME): a day inside datetime's year 9999, so a
+stored time read back in any time zone (a PostgreSQL session's, a client's) never overflows."""
+_TIME_RANGE = (
+    f"is out of range: times must lie between {EARLIEST_TIME:%Y-%m-%d} and "
+    f"{LATEST_TIME:%Y-%m-%d} (UTC)"
+)
+
 
 def _as_utc(value: Any) -> Any:
     """Accept ISO 8601, `YYYY-MM-DD HH:MM:SS`, Designer's `dd.MM.yyyy HH:mm:ss` and Unix
-    seconds; a time without a zone is taken as UTC."""
+    seconds; a time without a zone is taken as UTC. Times out of range are refused."""
+    try:
+        parsed = _parse_time(value)
+        if isinstance(parsed, datetime):
+            parsed = parsed.astimezone(UTC)
+    except (OverflowError, OSError):
+        raise ValueError(_TIME_RANGE) from None
+    if isinstance(parsed, datetime) and not EARLIEST_TIME <= parsed < LATEST_TIME:
+        raise ValueError(_TIME_RANGE)
+    return parsed
+
+
+def _from_unix(seconds: float) -> datetime:
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(_TIME_RANGE) from None
+
+
+def _parse_time(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
         if text == "":
@@ -174,8 +248,8 @@ def _as_utc(value: Any) -> Any:
                 int(second or 0),
                 tzinfo=UTC,
             )
-        if text.isdigit():
-            return datetime.fromtimestamp(int(text), tz=UTC)
+        if text.isascii() and text.isdigit():
+            return _from_unix(int(text))
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
@@ -185,7 +259,9 @@ def _as_utc(value: Any) -> Any:
             ) from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=UTC)
+        if not math.isfinite(value):
+            raise ValueError("is not a time: Unix seconds must be a finite number")
+        return _from_unix(value)
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from robofleet.server.domain.permissions import Screen, parse_rights
+from robofleet.server.domain.values import INT64_MAX
 from robofleet.server.schemas.base import (
     Flag,
     InputTime,
@@ -254,7 +255,7 @@ class AuditFilter(SherpaModel):
     actor: str | None = Field(None, description="Actor GUID or name.")
     since: InputTime = None
     until: InputTime = None
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=INT64_MAX)
     count: int = Field(100, ge=1, le=1000)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import AliasChoices, Field, field_validator
 
 from robofleet.contract import JobStatus
+from robofleet.server.domain.values import INT64_MAX
 from robofleet.server.schemas.base import (
     InputTime,
     JsonObject,
@@ -86,7 +87,7 @@ class JobFilter(SherpaModel):
     source: str | None = Field(None, pattern="^(GUI|Trigger|API)$")
     since: InputTime = None
     until: InputTime = None
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=INT64_MAX)
     count: int = Field(100, ge=1, le=1000)
 
     _status = field_validator("status", mode="before")(_statuses)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from robofleet.contract import LogLevel, normalize_level
+from robofleet.server.domain.values import INT64_MAX
 from robofleet.server.schemas.base import InputTime, JsonObject, Ref, SherpaModel, SherpaTime
 
 _NAMES = ", ".join(LogLevel)
@@ -73,13 +75,15 @@ class LogCreate(SherpaModel):
 
 class LogFilter(SherpaModel):
     job: Ref | None = Field(None, description="Job id or GUID.")
-    job_guid: str | None = None
+    job_guid: Ref | None = Field(None, description="Job id or GUID (Job's other spelling).")
     robot: Ref | None = None
     level: str | None = None
     since: InputTime = None
     until: InputTime = None
-    after_id: int | None = Field(None, ge=0, description="Only lines with a larger id (tailing).")
-    offset: int = Field(0, ge=0)
+    after_id: int | None = Field(
+        None, ge=0, le=INT64_MAX, description="Only lines with a larger id (tailing)."
+    )
+    offset: int = Field(0, ge=0, le=INT64_MAX)
     count: int = Field(100, ge=1, le=1000)
 
     _level = field_validator("level", mode="before")(level_name)
@@ -87,6 +91,13 @@ class LogFilter(SherpaModel):
 
 class LogPurge(SherpaModel):
     time: InputTime = Field(description="Delete this account's lines created before it.")
+
+    @field_validator("time", mode="after")
+    @classmethod
+    def _given(cls, value: datetime | None) -> datetime:
+        if value is None:
+            raise ValueError("is required: the time before which lines are deleted")
+        return value
 
 
 class LogRead(BaseModel):

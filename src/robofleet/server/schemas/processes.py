@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field, model_validator
 
-from robofleet.server.schemas.base import Flag, Ref, RowModel, SherpaModel, SherpaTime
+from robofleet.server.schemas.base import Flag, FolderRef, Ref, RowModel, SherpaModel, SherpaTime
 
 
 class ProcessCreate(SherpaModel):
@@ -13,7 +13,7 @@ class ProcessCreate(SherpaModel):
     min_version_to_run: str = Field("", max_length=32)
     process_type: int = Field(0, ge=0, le=1, description="0 Process, 1 Package.")
     available_in_assistant: Flag = False
-    folder: Ref | None = None
+    folder: FolderRef = None
 
 
 class ProcessUpdate(SherpaModel):
@@ -23,7 +23,7 @@ class ProcessUpdate(SherpaModel):
     min_version_to_run: str | None = Field(None, max_length=32)
     process_type: int | None = Field(None, ge=0, le=1)
     available_in_assistant: Flag | None = None
-    folder: Ref | None = None
+    folder: FolderRef = None
     current_version: Ref | None = Field(None, description="Make this version current.")
 
 

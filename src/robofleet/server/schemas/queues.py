@@ -10,8 +10,10 @@ from pydantic import AliasChoices, BaseModel, Field, field_validator, model_vali
 from robofleet.contract import TaskStatus
 from robofleet.server.domain.refs import is_guid
 from robofleet.server.domain.tasks import FINISHES
+from robofleet.server.domain.values import INT64_MAX
 from robofleet.server.schemas.base import (
     Flag,
+    FolderRef,
     InputTime,
     JsonObject,
     LenientJson,
@@ -29,6 +31,10 @@ def _tags(value: Any) -> Any:
     return value
 
 
+MAX_MINUTES = 10 * 366 * 24 * 60
+"""The longest duration in minutes a queue keeps (10 years): a longer one means "never",
+which is leaving the field empty, and would overflow the scheduler's time arithmetic."""
+
 QUEUE_REF = AliasChoices("Queue", "queue", "queue_guid", "queue_id", "queue_name")
 
 
@@ -39,10 +45,16 @@ class QueueSettings(SherpaModel):
         None, description="A task In Progress fails when its job ends Failed/Stopped/Aborted."
     )
     abandon_new_minutes: float | None = Field(
-        None, gt=0, description="New longer than this many minutes: Abandoned."
+        None,
+        gt=0,
+        le=MAX_MINUTES,
+        description="New longer than this many minutes: Abandoned (at most 10 years).",
     )
     abandon_in_progress_minutes: float | None = Field(
-        None, gt=0, description="In Progress longer than this many minutes: Abandoned."
+        None,
+        gt=0,
+        le=MAX_MINUTES,
+        description="In Progress longer than this many minutes: Abandoned (at most 10 years).",
     )
     retry_application: Flag | None = Field(None, description="Retry Failed (Application).")
     retry_business: Flag | None = Field(None, description="Retry Failed (Business).")
@@ -52,7 +64,7 @@ class QueueSettings(SherpaModel):
     lease_seconds: int | None = Field(
         None, ge=5, le=86400, description="How long a take holds a task unrenewed."
     )
-    folder: Ref | None = None
+    folder: FolderRef = None
 
 
 class QueueCreate(QueueSettings):
@@ -213,7 +225,7 @@ class TaskFilter(SherpaModel):
     tags: str | None = Field(None, description="`+a;-b`: must have a, must not have b.")
     name: str | None = Field(None, description="Wildcards: `*` any run, `?` one character.")
     created_after: InputTime = None
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=INT64_MAX)
     count: int = Field(100, ge=1, le=1000)
     take: Flag = Field(False, description="filter/read only: take the task (with a lease).")
 
@@ -289,10 +301,18 @@ class RenewItem(SherpaModel):
 
 
 class RenewRequest(SherpaModel):
+    """One task (Guid and LeaseId) or many (`Items`)."""
+
     guid: Ref | None = None
     lease_id: str | None = None
     lease_seconds: int | None = Field(None, ge=5, le=86400)
     items: list[RenewItem] | None = Field(None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _one_or_many(self) -> RenewRequest:
+        if self.items is None and (self.guid is None or not self.lease_id):
+            raise ValueError("send Guid and LeaseId (one task) or Items (many)")
+        return self
 
 
 class TaskRead(RowModel):

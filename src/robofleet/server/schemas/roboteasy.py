@@ -8,8 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from robofleet.server.schemas.base import StorableModel
 
-class RoboteasyLogin(BaseModel):
+
+class RoboteasyLogin(StorableModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -35,7 +37,7 @@ class RoboteasyToken(BaseModel):
     expires_in: int
 
 
-class RoboteasyVariable(BaseModel):
+class RoboteasyVariable(StorableModel):
     model_config = ConfigDict(extra="ignore")
 
     name: str = Field(min_length=1, max_length=256)
@@ -43,7 +45,7 @@ class RoboteasyVariable(BaseModel):
     value: Any = None
 
 
-class RoboteasyRun(BaseModel):
+class RoboteasyRun(StorableModel):
     """`variables` become the job's parameters (`name` -> `value`, typed by `type`)."""
 
     model_config = ConfigDict(

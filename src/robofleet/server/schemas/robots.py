@@ -9,6 +9,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from robofleet.contract import RobotStatus
 from robofleet.server.schemas.base import (
     Flag,
+    FolderRef,
     Ref,
     RowModel,
     SherpaModel,
@@ -34,7 +35,7 @@ class RobotCreate(SherpaModel):
     type: RobotTypeName = Field("Unattended", description="Attended or Unattended.")
     active: Flag = True
     machine: str = Field("", max_length=256)
-    folder: Ref | None = Field(None, description="Access folder (id, GUID or name).")
+    folder: FolderRef = None
     groups: list[Ref] = Field(default_factory=list, description="Robot groups to join.")
 
     _type = field_validator("type", mode="before")(_robot_type)
@@ -49,7 +50,7 @@ class RobotUpdate(SherpaModel):
     type: RobotTypeName | None = None
     active: Flag | None = None
     machine: str | None = Field(None, max_length=256)
-    folder: Ref | None = None
+    folder: FolderRef = None
 
     _type = field_validator("type", mode="before")(_robot_type)
 
@@ -122,7 +123,7 @@ class RobotStatusRead(PascalModel):
 class RobotGroupCreate(SherpaModel):
     name: str = Field(min_length=1, max_length=256, examples=["Finance robots"])
     description: str = ""
-    folder: Ref | None = None
+    folder: FolderRef = None
 
 
 class RobotGroupCreated(PascalModel):
@@ -133,7 +134,7 @@ class RobotGroupUpdate(SherpaModel):
     guid: Ref
     name: str | None = Field(None, min_length=1, max_length=256)
     description: str | None = None
-    folder: Ref | None = None
+    folder: FolderRef = None
 
 
 class RobotGroupMembership(SherpaModel):

@@ -11,7 +11,7 @@ from robofleet.server.db.system_actors import ROBOT_LOG_LINES
 from robofleet.server.db.tables import JobRow, LogRow, ProcessVersionRow, RobotRow
 from robofleet.server.domain.errors import NotFound
 from robofleet.server.domain.permissions import Action, Screen
-from robofleet.server.domain.refs import new_guid, parse_ref
+from robofleet.server.domain.refs import new_guid
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.logs import (
     LogCreate,
@@ -40,6 +40,16 @@ def _ids_by_guid(
         )
     )
     return {guid: row_id for guid, row_id in rows}
+
+
+def _known(ids: dict[str, int], guid: str | None, entity: str) -> int | None:
+    """The id of the object `guid` names (None when no GUID is given), or NotFound."""
+    key = guid.strip().lower() if guid else None
+    if not key:
+        return None
+    if key not in ids:
+        raise NotFound(entity, guid)
+    return ids[key]
 
 
 def create_logs(runtime: Runtime, caller: Caller, data: LogCreate) -> LogCreated:
@@ -71,17 +81,18 @@ def create_logs(runtime: Runtime, caller: Caller, data: LogCreate) -> LogCreated
         rows = []
         last_message: dict[int, str] = {}
         for line in lines:
-            job_guid = norm(line.job_guid)
-            if job_guid and job_guid not in jobs:
-                raise NotFound("job", line.job_guid)
-            job_id = jobs.get(job_guid) if job_guid else None
-            robot_guid = norm(line.robot_guid)
+            # A GUID given names an object of this account, or the line is refused (404):
+            # a line silently detached from its robot or version would mislead its reader.
+            job_id = _known(jobs, line.job_guid, "job")
+            robot_id = _known(robots, line.robot_guid, "robot")
             rows.append(
                 {
                     "guid": new_guid(),
                     "account_id": caller.account_id,
-                    "robot_id": robots.get(robot_guid) if robot_guid else caller.principal.robot_id,
-                    "process_version_id": versions.get(norm(line.process_version_guid) or ""),
+                    "robot_id": robot_id if robot_id is not None else caller.principal.robot_id,
+                    "process_version_id": _known(
+                        versions, line.process_version_guid, "process version"
+                    ),
                     "job_id": job_id,
                     "level": line.level,
                     "message": line.message,
@@ -151,8 +162,8 @@ def list_logs(runtime: Runtime, caller: Caller, query: LogFilter) -> list[LogRea
     with runtime.db.read() as session:
         job_ref = query.job if query.job is not None else query.job_guid
         if job_ref is not None:
-            parse_ref(job_ref)
-            job = find(session, JobRow, caller, job_ref, entity="job", field="Job")
+            field = "Job" if query.job is not None else "JobGuid"
+            job = find(session, JobRow, caller, job_ref, entity="job", field=field)
             conditions.append(LogRow.job_id == job.id)
         if query.robot is not None:
             robot = find(session, RobotRow, caller, query.robot, entity="robot", field="Robot")

@@ -45,19 +45,22 @@ def find(
     for_update: bool = False,
     field: str | None = None,
 ) -> RowT:
-    """The object `ref` names, or NotFound. `field` names the request field in errors."""
-    try:
-        parsed = parse_ref(ref)
-    except ValueError as exc:
-        raise InvalidInput.for_field(field or entity, str(exc)) from None
+    """The object `ref` names, or NotFound. `field` names the request field in errors;
+    a reference that cannot name anything (empty, a name for an object without one) is
+    InvalidInput."""
+    parsed = parse_ref(ref, field=field or entity)
     query = scoped(model, caller)
     column: InstrumentedAttribute[Any]
     if parsed.kind == "id":
         column = model.id
     elif parsed.kind == "guid":
         column = model.guid
-    else:
+    elif hasattr(model, name_attr):
         column = getattr(model, name_attr)
+    else:
+        raise InvalidInput.for_field(
+            field or entity, f"a {entity} is named by its id or GUID, not '{parsed.value}'"
+        )
     query = query.where(column == parsed.value).order_by(model.id).limit(1)
     if for_update:
         query = query.with_for_update()

@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import JobRow, ProcessRow, ProcessVersionRow
-from robofleet.server.domain.errors import Conflict, InvalidInput, NotFound
+from robofleet.server.domain.errors import (
+    Conflict,
+    FieldProblem,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+)
 from robofleet.server.domain.jobs import ACTIVE, JobStatus
 from robofleet.server.domain.packages import inspect_package
 from robofleet.server.domain.permissions import Action, Screen
@@ -52,13 +58,22 @@ def version_read(version: ProcessVersionRow, process: ProcessRow) -> ProcessVers
     )
 
 
-def decode_base64_file(text: str) -> BinaryIO:
+def decode_base64_file(text: str, *, max_bytes: int) -> BinaryIO:
+    """The file of a JSON or form upload. The upload limit holds for its decoded bytes as
+    it does for a multipart file (413)."""
     try:
-        return io.BytesIO(base64.b64decode(text, validate=True))
+        content = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidInput.for_field(
             "ProcessFile", "must be the file's bytes in base64, or upload it as multipart/form-data"
         ) from None
+    if len(content) > max_bytes:
+        problem = (
+            f"the file is {len(content)} bytes, more than the {max_bytes} bytes this server "
+            "accepts for an upload"
+        )
+        raise TooLarge(f"ProcessFile: {problem}", details=[FieldProblem("ProcessFile", problem)])
+    return io.BytesIO(content)
 
 
 def create_version(
@@ -70,7 +85,7 @@ def create_version(
 ) -> ProcessVersionRead:
     caller.require(Screen.PROCESS_VERSION, Action.CREATE)
     if upload is None and data.process_file:
-        upload = decode_base64_file(data.process_file)
+        upload = decode_base64_file(data.process_file, max_bytes=runtime.settings.max_upload_bytes)
     if upload is None:
         raise InvalidInput.for_field("ProcessFile", "is required: the package to upload")
     file_name = (data.file_name or upload_name or "").strip()

@@ -251,7 +251,7 @@ def find_task(
     for_update: bool = False,
 ) -> tuple[TaskRow, QueueRow]:
     """A task by id, GUID or name (the newest of that name); its queue decides visibility."""
-    parsed = parse_ref(ref)
+    parsed = parse_ref(ref, field=field)
     task = statements.find_task(
         session, caller.account_id, parsed.kind, parsed.value, for_update=for_update
     )
