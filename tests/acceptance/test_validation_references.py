@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Tenant, make_tenant
+from tests.acceptance.conftest import Tenant, make_tenant
 from tests.support.fleet import create_job, make_process, make_robot
 
 

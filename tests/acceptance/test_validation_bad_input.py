@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Tenant, make_tenant
+from tests.acceptance.conftest import Tenant, make_tenant
 from tests.support.fleet import create_job, make_process
 
 NUL = "a\x00b"

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.conftest import Tenant, make_tenant
+from tests.acceptance.conftest import Tenant, make_tenant
 from tests.support.fleet import create_job, make_process, make_robot
 from tests.support.server import ServerProcess
 

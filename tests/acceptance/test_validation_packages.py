@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Tenant, make_tenant
+from tests.acceptance.conftest import Tenant, make_tenant
 from tests.support.server import ServerProcess
 
 MAIN = "print('hello')\n"
