@@ -20,6 +20,7 @@ from robofleet.server.services.fleet.robots import find_robot
 from robofleet.server.services.jobs.state import change_job_status, request_abort, request_stop
 from robofleet.server.services.jobs.views import job_read, job_reads
 from robofleet.server.services.processes.crud import find_process
+from robofleet.server.services.tasks.crud import find_task
 
 
 def find_job(
@@ -48,6 +49,8 @@ def insert_job(session: Session, runtime: Runtime, caller: Caller, data: JobCrea
         raise InvalidInput.for_field("RobotGroup", "give a Robot or a RobotGroup, not both")
     robot = find_robot(session, caller, data.robot) if data.robot is not None else None
     group = find_group(session, caller, data.robot_group) if data.robot_group is not None else None
+    # The default task the job's robot reads (consumeNextJob's `Task`, sdk.default_task()).
+    task = find_task(session, caller, data.task, field="Task")[0] if data.task is not None else None
     if data.stop_after and data.abort_after and data.abort_after < data.stop_after:
         raise InvalidInput.for_field("AbortAfter", "must not be earlier than StopAfter")
     job = JobRow(
@@ -57,6 +60,7 @@ def insert_job(session: Session, runtime: Runtime, caller: Caller, data: JobCrea
         robot_id=robot.id if robot else None,
         requested_robot_id=robot.id if robot else None,
         robot_group_id=group.id if group else None,
+        task_id=task.id if task else None,
         status=int(JobStatus.PENDING),
         source=data.source,
         priority=data.priority,
@@ -167,6 +171,7 @@ def clone_job(runtime: Runtime, caller: Caller, ref: int | str) -> JobRead:
             process=original.process_id,
             robot=original.requested_robot_id,
             robot_group=original.robot_group_id,
+            task=original.task_id,
             priority=original.priority,
             parameters=original.parameters,
             stop_after=None,
