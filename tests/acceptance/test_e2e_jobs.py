@@ -99,7 +99,7 @@ def test_a_python_package_runs_to_success(
     assert "hello Ada" in messages
     working = next(line for line in lines if line["Message"] == "working")
     assert working["fields"] == {"step": 1}
-    assert next(line for line in lines if line["Message"] == "to stderr")["Level"] == "Error"
+    assert next(line for line in lines if line["Message"] == "to stderr")["level_name"] == "Error"
     robot_row = tenant.api.get(f"/api/robot/read/{robot}").json()
     assert robot_row["Status"] == 2 and robot_row["LastHeartbeatAt"] is not None
 
@@ -149,7 +149,9 @@ def test_a_failing_script_ends_failed_with_its_traceback(
     done = wait_for_end(tenant, job)
     assert done["status"] == 5
     assert "invoice 42 is unbalanced" in done["last_message"]
-    errors = "\n".join(line["Message"] for line in logs_of(tenant, job) if line["Level"] == "Error")
+    errors = "\n".join(
+        line["Message"] for line in logs_of(tenant, job) if line["level_name"] == "Error"
+    )
     assert "Traceback (most recent call last)" in errors
     assert "ValueError: invoice 42 is unbalanced" in errors
 

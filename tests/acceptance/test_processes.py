@@ -43,6 +43,7 @@ def test_upload_forms_and_kinds(tenant: Tenant) -> None:
             "Process": "Invoices",
             "FileName": "b64.py",
             "ProcessFile": base64.b64encode(b"print(3)").decode(),
+            "MakeCurrent": 0,
         },
     )
     assert as_json.status_code == 200, as_json.text
@@ -87,7 +88,7 @@ def test_make_current_and_download(tenant: Tenant) -> None:
         == first["guid"]
     )
     made = tenant.api.post("/api/processVersion/makeCurrent", json={"Guid": second["guid"]})
-    assert made.status_code == 200 and made.json()["is_current"] is True
+    assert made.status_code == 200 and made.json()["is_current"] == 1
     assert (
         tenant.api.get(f"/api/process/read/{process}").json()["process_version_guid"]
         == second["guid"]

@@ -34,8 +34,8 @@ def test_create_and_read_in_sherpas_shape(tenant: Tenant) -> None:
     } <= set(robot)
     assert isinstance(robot["CreatedAt"], int)
     assert abs(robot["CreatedAt"] - time.time()) < 120
-    assert robot["LastHeartbeatAt"] is None
-    assert robot["Type"] == "Unattended" and robot["Active"] is True
+    assert robot["LastHeartbeatAt"] == 0
+    assert robot["Type"] == "Unattended" and robot["Active"] == 1
     listed = tenant.api.get("/api/robot/read").json()
     assert [r["GUID"] for r in listed] == [body["GUID"]]
 

@@ -55,7 +55,7 @@ def test_heartbeat_consume_update_loop(tenant: Tenant) -> None:
         assert job_doc["GUID"] == job["guid"]
         assert job_doc["Parameters"] == {"month": "10"}
         assert version_doc["Name"] and version_doc["Kind"] == "python"
-        assert body["Task"] == ""
+        assert body["Task"] == "{}"  # no default task: still a JSON string
 
         assert (
             robot.put("/api/job/update", data={"guid": job_doc["GUID"], "status": "8"}).json() == []

@@ -72,7 +72,7 @@ def follow_job(client: httpx.Client, guid: str, poll: float = 0.5) -> int:
                 LogLevel.ERROR: "red",
                 LogLevel.CRITICAL: "bold red",
                 LogLevel.WARNING: "yellow",
-            }.get(line["Level"], "")
+            }.get(line.get("level_name", ""), "")
             console.print(
                 f"[dim]{line['created_at']}[/] {line['Message']}",
                 style=style,

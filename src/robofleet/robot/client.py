@@ -166,8 +166,10 @@ class RobotClient:
         while True:
             temp = temp_path_beside(dest)
             try:
+                path = Api.PROCESS_VERSION_DOWNLOAD.format(guid=version_guid)
+                # Ask for the package the job was given: the version may be updated since.
                 announced = self._stream_to(
-                    Api.PROCESS_VERSION_DOWNLOAD.format(guid=version_guid), temp
+                    path + (f"?sha256={expected}" if expected else ""), temp
                 )
                 actual = sha256_file(temp)
                 if expected and actual != expected:

@@ -15,7 +15,9 @@ from robofleet.server.domain.errors import MalformedRequest
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-def multipart_doc(model: type[BaseModel], file_field: str) -> dict[str, Any]:
+def multipart_doc(
+    model: type[BaseModel], file_field: str, *, file_required: bool = True
+) -> dict[str, Any]:
     """OpenAPI for an operation that takes multipart with a file, or JSON with base64."""
     schema = model.model_json_schema(by_alias=True)
     properties = dict(schema.get("properties", {}))
@@ -25,7 +27,11 @@ def multipart_doc(model: type[BaseModel], file_field: str) -> dict[str, Any]:
             "required": True,
             "content": {
                 "multipart/form-data": {
-                    "schema": {"type": "object", "properties": properties, "required": [file_field]}
+                    "schema": {
+                        "type": "object",
+                        "properties": properties,
+                        **({"required": [file_field]} if file_required else {}),
+                    }
                 },
                 "application/json": {"schema": schema},
             },

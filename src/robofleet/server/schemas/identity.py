@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, computed_field, field_validator
 
 from robofleet.server.domain.permissions import Screen, parse_rights
 from robofleet.server.domain.values import INT64_MAX
@@ -83,6 +83,18 @@ class AccountRead(RowModel):
     is_deleted: bool
     created_at: SherpaTime
     updated_at: SherpaTime
+
+    # Sherpa's account/read example spells these two keys with a space; its `password` is
+    # never returned (docs/decisions.md).
+    @computed_field(alias="first name")  # type: ignore[prop-decorator]
+    @property
+    def first_name_sherpa(self) -> str:
+        return self.first_name
+
+    @computed_field(alias="last name")  # type: ignore[prop-decorator]
+    @property
+    def last_name_sherpa(self) -> str:
+        return self.last_name
 
 
 class UserCreate(SherpaModel):

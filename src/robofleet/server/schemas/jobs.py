@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import AliasChoices, Field, field_validator
 
@@ -18,6 +18,7 @@ from robofleet.server.schemas.base import (
     SherpaTime,
     priority_value,
 )
+from robofleet.server.schemas.sherpa_values import Bit, SherpaDocumented
 
 
 def _statuses(value: Any) -> Any:
@@ -32,7 +33,11 @@ def _statuses(value: Any) -> Any:
     return statuses
 
 
-class JobCreate(SherpaModel):
+class JobCreate(SherpaDocumented):
+    # Sherpa's job/create page lists `Guid` ("GUID of the job"); the server gives every job
+    # its GUID, so a Guid sent here is ignored (docs/decisions.md).
+    sherpa_ignored: ClassVar[frozenset[str]] = frozenset({"guid"})
+
     process: Ref = Field(
         validation_alias=AliasChoices("Process", "process", "process_guid", "process_id"),
         examples=["Invoices"],
@@ -124,4 +129,4 @@ class JobRead(RowModel):
     started_at: SherpaTime
     completed_at: SherpaTime
     updated_at: SherpaTime
-    is_deleted: bool
+    is_deleted: Bit

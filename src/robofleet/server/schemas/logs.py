@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from robofleet.contract import LogLevel, normalize_level
 from robofleet.server.domain.values import INT64_MAX
@@ -100,8 +108,14 @@ class LogPurge(SherpaModel):
         return value
 
 
+def level_code(name: str) -> int:
+    """Sherpa's number for a stored level name: its read example shows `"Level": 1`."""
+    return LogLevel(name).code
+
+
 class LogRead(BaseModel):
-    """Sherpa's log row, whose `Level` and `Message` keys are capitalised."""
+    """Sherpa's log row, whose `Level` and `Message` keys are capitalised. `Level` is
+    Sherpa's number (1 Info ... 6 Notice); `level_name` is the same level by name."""
 
     model_config = ConfigDict(serialize_by_alias=True, from_attributes=True)
 
@@ -111,13 +125,23 @@ class LogRead(BaseModel):
     robot_id: int | None
     process_version_id: int | None
     job_id: int | None
-    level: str = Field(serialization_alias="Level")
+    level: Annotated[str, PlainSerializer(level_code, return_type=int)] = Field(
+        serialization_alias="Level", description="1 Info, 2 Critical, 3 Error, 4 Warning, ..."
+    )
     message: str = Field(serialization_alias="Message")
     fields: dict[str, Any]
     created_at: SherpaTime
     updated_at: SherpaTime
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def level_name(self) -> str:
+        return self.level
+
 
 class LogCreated(BaseModel):
+    """One line: `{"guid"}`, what Sherpa's framework reads (its page shows `[]`, a body no
+    client reads). Many lines (`Lines`): `{"count"}`."""
+
     guid: str | None = None
-    count: int
+    count: int | None = None

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field
 
 from robofleet.server.schemas.base import Flag, FolderRef, Ref, RowModel, SherpaModel, SherpaTime
+from robofleet.server.schemas.sherpa_values import Bit, NumberOrText
+
+PROCESS_REF = AliasChoices("ProcessGuid", "process_guid", "process", "process_id")
 
 
 class ProcessCreate(SherpaModel):
     name: str = Field(min_length=1, max_length=512, examples=["Invoices"])
     description: str = ""
-    min_version_to_run: str = Field("", max_length=32)
+    min_version_to_run: NumberOrText = Field(
+        "",
+        max_length=32,
+        description="Sherpa's minimum runtime version, text or a number (1.05). Set, it "
+        "pins the current version: a later upload does not replace it.",
+        examples=["1.05"],
+    )
     process_type: int = Field(0, ge=0, le=1, description="0 Process, 1 Package.")
     available_in_assistant: Flag = False
     folder: FolderRef = None
@@ -20,11 +29,16 @@ class ProcessUpdate(SherpaModel):
     guid: Ref
     name: str | None = Field(None, min_length=1, max_length=512)
     description: str | None = None
-    min_version_to_run: str | None = Field(None, max_length=32)
+    min_version_to_run: NumberOrText | None = Field(None, max_length=32)
     process_type: int | None = Field(None, ge=0, le=1)
     available_in_assistant: Flag | None = None
     folder: FolderRef = None
-    current_version: Ref | None = Field(None, description="Make this version current.")
+    current_version: Ref | None = Field(
+        None, description="Make this version current and pin it (later uploads do not run)."
+    )
+    version_pinned: Flag | None = Field(
+        None, description="0: later uploads become current again; 1: keep the current one."
+    )
 
 
 class ProcessRead(RowModel):
@@ -35,11 +49,14 @@ class ProcessRead(RowModel):
     description: str
     min_version_to_run: str
     process_type: int
-    available_in_assistant: bool
+    available_in_assistant: Bit
     folder_id: int | None
     process_version_id: int | None
     process_version_guid: str | None
-    is_deleted: bool
+    version_pinned: Bit
+    is_deleted: Bit
+    created: SherpaTime
+    updated: SherpaTime
     created_at: SherpaTime
     updated_at: SherpaTime
 
@@ -48,31 +65,32 @@ class ProcessVersionCreate(SherpaModel):
     """The fields of an upload; the file itself is the multipart part `ProcessFile`, or
     base64 text in `ProcessFile` of a JSON body (with `FileName`)."""
 
-    process: Ref = Field(
-        validation_alias=AliasChoices("ProcessGuid", "process_guid", "process", "process_id"),
-        examples=["Invoices"],
-    )
+    process: Ref = Field(validation_alias=PROCESS_REF, examples=["Invoices"])
     name: str | None = Field(None, max_length=512, description="Default: '<process> <time>'.")
     description: str = ""
     file_name: str | None = Field(None, max_length=512)
     process_file: str | None = Field(None, description="Base64 of the file (JSON bodies only).")
-    make_current: Flag = Field(False, description="Make the new version current at once.")
+    make_current: Flag | None = Field(
+        None,
+        description="1: current at once; 0: not current. Omitted: current unless the "
+        "process pins its version (docs/decisions.md).",
+    )
 
 
 class ProcessVersionUpdate(SherpaModel):
+    """The fields of an update; a new package is the multipart part `ProcessFile`, or base64
+    text in `ProcessFile` of a JSON body (with `FileName`)."""
+
     guid: Ref
     name: str | None = Field(None, min_length=1, max_length=512)
     description: str | None = None
-    process_file: str | None = None
-
-    @model_validator(mode="after")
-    def _no_new_file(self) -> ProcessVersionUpdate:
-        if self.process_file is not None:
-            raise ValueError(
-                "ProcessFile: a version's package cannot change; upload a new "
-                "version with /api/processVersion/create"
-            )
-        return self
+    process: Ref | None = Field(
+        None,
+        validation_alias=PROCESS_REF,
+        description="The version's own process (another process is refused).",
+    )
+    file_name: str | None = Field(None, max_length=512)
+    process_file: str | None = Field(None, description="Base64 of the file (JSON bodies only).")
 
 
 class MakeCurrent(SherpaModel):
@@ -93,7 +111,9 @@ class ProcessVersionRead(RowModel):
     kind: str
     entry_point: str
     requirements: str
-    is_current: bool
-    is_deleted: bool
+    is_current: Bit
+    is_deleted: Bit
+    created: SherpaTime
+    updated: SherpaTime
     created_at: SherpaTime
     updated_at: SherpaTime

@@ -23,6 +23,7 @@ from robofleet.server.schemas.base import (
     SherpaTime,
     priority_value,
 )
+from robofleet.server.schemas.sherpa_values import Bit, NumberOrText
 
 
 def _tags(value: Any) -> Any:
@@ -36,6 +37,8 @@ MAX_MINUTES = 10 * 366 * 24 * 60
 which is leaving the field empty, and would overflow the scheduler's time arithmetic."""
 
 QUEUE_REF = AliasChoices("Queue", "queue", "queue_guid", "queue_id", "queue_name")
+POSTPONED = AliasChoices("PostponedUntil", "postponed_until", "postponed")
+"""Designer's "Postpone until"; `postponed` is the key Sherpa's task rows show."""
 
 
 class QueueSettings(SherpaModel):
@@ -82,13 +85,13 @@ class QueueRead(RowModel):
     account_id: int
     name: str
     description: str
-    unique_tasks: bool
-    auto_change_status: bool
+    unique_tasks: Bit
+    auto_change_status: Bit
     abandon_new_minutes: float | None
     abandon_in_progress_minutes: float | None
-    retry_application: bool
-    retry_business: bool
-    retry_abandoned: bool
+    retry_application: Bit
+    retry_business: Bit
+    retry_abandoned: Bit
     max_retries: int
     retry_delay_seconds: int
     lease_seconds: int
@@ -108,7 +111,9 @@ class TaskFields(SherpaModel):
     priority: int = Field(2, ge=1, le=3, description="1 Low, 2 Normal, 3 High.")
     tags: str = Field("", description="`;`-separated tags.", examples=["urgent;eu"])
     deadline: InputTime = None
-    postponed_until: InputTime = Field(None, description="Postponed until this time.")
+    postponed_until: InputTime = Field(
+        None, validation_alias=POSTPONED, description="Postponed until this time."
+    )
     retries: int = Field(0, ge=0, le=1000)
 
     _priority = field_validator("priority", mode="before")(priority_value)
@@ -132,7 +137,7 @@ CLIENT_GUID_HELP = (
 
 class TaskCreate(TaskFields):
     queue: Ref = Field(validation_alias=QUEUE_REF, examples=["Invoices"])
-    name: str = Field(min_length=1, max_length=512, examples=["INV-42"])
+    name: NumberOrText = Field(min_length=1, max_length=512, examples=["INV-42"])
     guid: str | None = Field(None, description=CLIENT_GUID_HELP)
 
     _guid = field_validator("guid", mode="before")(_client_guid)
@@ -141,7 +146,7 @@ class TaskCreate(TaskFields):
 class TaskItem(TaskFields):
     """One task of a bulk add (the queue is given once for all)."""
 
-    name: str = Field(min_length=1, max_length=512)
+    name: NumberOrText = Field(min_length=1, max_length=512)
     guid: str | None = Field(None, description=CLIENT_GUID_HELP)
 
     _guid = field_validator("guid", mode="before")(_client_guid)
@@ -177,7 +182,7 @@ class BulkCreated(BaseModel):
 
 class TaskUpdate(SherpaModel):
     guid: Ref = Field(description="Task GUID or name.")
-    name: str | None = Field(None, min_length=1, max_length=512)
+    name: NumberOrText | None = Field(None, min_length=1, max_length=512)
     queue: Ref | None = Field(None, validation_alias=QUEUE_REF)
     description: str | None = None
     comment: str | None = None
@@ -185,7 +190,7 @@ class TaskUpdate(SherpaModel):
     priority: int | None = Field(None, ge=1, le=3)
     tags: str | None = None
     deadline: InputTime = None
-    postponed_until: InputTime = None
+    postponed_until: InputTime = Field(None, validation_alias=POSTPONED)
     retries: int | None = Field(None, ge=0, le=1000)
     status: int | None = Field(None, ge=min(TaskStatus), le=max(TaskStatus))
     lease_id: str | None = None
@@ -223,7 +228,11 @@ class TaskFilter(SherpaModel):
     status: list[int] | None = None
     priority: list[int] | None = None
     tags: str | None = Field(None, description="`+a;-b`: must have a, must not have b.")
-    name: str | None = Field(None, description="Wildcards: `*` any run, `?` one character.")
+    name: NumberOrText | None = Field(
+        None,
+        description="Task name, wildcards: `*` any run, `?` one character. In filter/list, "
+        "the queue's own GUID or name (Sherpa's documented body) filters nothing.",
+    )
     created_after: InputTime = None
     offset: int = Field(0, ge=0, le=INT64_MAX)
     count: int = Field(100, ge=1, le=1000)
@@ -343,7 +352,7 @@ class TaskRead(RowModel):
     started: SherpaTime
     updated: SherpaTime
     finished: SherpaTime
-    is_deleted: bool
+    is_deleted: Bit
 
 
 class TaskList(BaseModel):

@@ -17,6 +17,7 @@ from robofleet.server.schemas.base import (
     UnixTime,
     split_refs,
 )
+from robofleet.server.schemas.sherpa_values import Bit, UnixTimeOrZero
 
 RobotTypeName = Literal["Attended", "Unattended"]
 
@@ -105,13 +106,13 @@ class RobotRead(PascalModel):
     ip: str = Field(serialization_alias="IP")
     mac: str = Field(serialization_alias="MAC")
     description: str = Field(serialization_alias="Description")
-    license_expiration: UnixTime = Field(serialization_alias="LicenseExpiration")
+    license_expiration: UnixTimeOrZero = Field(serialization_alias="LicenseExpiration")
     license_string: str = Field(serialization_alias="LicenseString")
     created_at: UnixTime = Field(serialization_alias="CreatedAt")
     updated_at: UnixTime = Field(serialization_alias="UpdatedAt")
-    last_heartbeat_at: UnixTime = Field(serialization_alias="LastHeartbeatAt")
+    last_heartbeat_at: UnixTimeOrZero = Field(serialization_alias="LastHeartbeatAt")
     type: str = Field(serialization_alias="Type")
-    active: bool = Field(serialization_alias="Active")
+    active: Bit = Field(serialization_alias="Active")
     folder_guid: str | None = Field(serialization_alias="FolderGUID")
     groups: list[str] = Field(serialization_alias="Groups")
 
@@ -152,7 +153,9 @@ class RobotGroupRead(RowModel):
     description: str
     folder_id: int | None
     robots: list[str]
-    is_deleted: bool
+    is_deleted: Bit
+    created: SherpaTime
+    updated: SherpaTime
     created_at: SherpaTime
     updated_at: SherpaTime
 

@@ -107,7 +107,7 @@ def create_logs(runtime: Runtime, caller: Caller, data: LogCreate) -> LogCreated
         for job_id, message in last_message.items():
             session.execute(update(JobRow).where(JobRow.id == job_id).values(last_message=message))
         if len(rows) == 1 and data.lines is None:
-            return LogCreated(guid=rows[0]["guid"], count=1)
+            return LogCreated(guid=rows[0]["guid"])
         return LogCreated(count=len(rows))
 
 

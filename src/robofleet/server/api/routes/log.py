@@ -14,7 +14,11 @@ from robofleet.server.services import logs
 router = sherpa_router("Log", prefix="/api/log")
 
 
-@router.post("/create", summary="Write one log line, or many (`Lines`)")
+@router.post(
+    "/create",
+    summary="Write one log line (answers its guid), or many with `Lines` (answers the count)",
+    response_model_exclude_none=True,
+)
 def create_log(body: LogCreate, runtime: RuntimeDep, caller: CallerDep) -> LogCreated:
     return logs.create_logs(runtime, caller, body)
 

@@ -32,7 +32,8 @@ async def create_version(
 ) -> ProcessVersionRead:
     """Multipart fields `ProcessGuid` (or `Process`), `Name`, `Description`, `MakeCurrent` and
     the file `ProcessFile`: a .zip with robofleet.json, a .py script or a .robot suite (see
-    docs/robot-protocol.md). A new version is not current unless `MakeCurrent` is set."""
+    docs/robot-protocol.md). The first version of a process becomes current; a later one too
+    unless the process pins its version; `MakeCurrent` 1 or 0 decides explicitly."""
     data, upload, name = await read_upload(request, ProcessVersionCreate, "ProcessFile")
     return await asyncio.to_thread(
         process_versions.create_version, runtime, caller, data, upload, name
@@ -49,9 +50,18 @@ def list_versions(process: str, runtime: RuntimeDep, caller: CallerDep) -> list[
     return process_versions.list_versions(runtime, caller, process)
 
 
-@router.api_route("/update", methods=["POST", "PUT"], summary="Rename or describe a version")
-def update_version(body: ProcessVersionUpdate, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
-    process_versions.update_version(runtime, caller, body)
+@router.api_route(
+    "/update",
+    methods=["POST", "PUT"],
+    summary="Rename or describe a version, or replace its package",
+    openapi_extra=multipart_doc(ProcessVersionUpdate, "ProcessFile", file_required=False),
+)
+async def update_version(request: Request, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
+    """JSON, form or multipart fields `Guid`, `Name`, `Description`, `ProcessGuid` (the
+    version's own process) and the file `ProcessFile`, which replaces the version's package;
+    a job that already took the version keeps the package it was given."""
+    data, upload, name = await read_upload(request, ProcessVersionUpdate, "ProcessFile")
+    await asyncio.to_thread(process_versions.update_version, runtime, caller, data, upload, name)
     return []
 
 
@@ -84,11 +94,15 @@ def delete_version(guid: str, runtime: RuntimeDep, caller: CallerDep) -> list[An
         }
     },
 )
-def download(guid: str, runtime: RuntimeDep, caller: CallerDep) -> FileResponse:
-    path, version = process_versions.package_path(runtime, caller, guid)
+def download(
+    guid: str, runtime: RuntimeDep, caller: CallerDep, sha256: str | None = None
+) -> FileResponse:
+    """`sha256` asks for the package a job of this version was given (consumeNextJob's
+    `Sha256`), which a later update of the version may have replaced."""
+    path, version, served = process_versions.package_path(runtime, caller, guid, sha256)
     return FileResponse(
         path,
         filename=version.process_file_name,
         media_type="application/octet-stream",
-        headers={"X-Sha256": version.sha256},
+        headers={"X-Sha256": served},
     )

@@ -9,6 +9,7 @@ from fastapi import Header
 from robofleet.contract import IDEMPOTENCY_KEY_HEADER
 from robofleet.server.api.deps import CallerDep, RuntimeDep
 from robofleet.server.api.routing import ModelResponse, sherpa_router
+from robofleet.server.domain.errors import InvalidInput
 from robofleet.server.schemas.base import ResultResponse
 from robofleet.server.schemas.queues import (
     BulkCreate,
@@ -87,6 +88,14 @@ def filter_read_path(
     queue: str, filters: str, runtime: RuntimeDep, caller: CallerDep, body: TaskFilter | None = None
 ) -> TaskRead:
     return tasks.filter_read(runtime, caller, queue, _filters(filters, body))
+
+
+@router.post("/filter/list", summary="The tasks of the queue named by `Name`, newest first")
+def filter_list_named(body: TaskFilter, runtime: RuntimeDep, caller: CallerDep) -> list[TaskRead]:
+    """Sherpa's documented form: the body's `Name` is the queue's GUID or name."""
+    if not body.name:
+        raise InvalidInput.for_field("Name", "is required: the queue's GUID or name")
+    return tasks.filter_list(runtime, caller, body.name, _filters("", body))
 
 
 @router.post("/filter/list/{queue}", summary="Tasks matching filters (body), newest first")

@@ -32,6 +32,8 @@ class ProcessRow(TenantEntity, SoftDelete, FolderScoped):
     # No foreign key: versions point at their process, and a cycle would complicate every
     # migration; services.processes.make_current keeps the link valid.
     current_version_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    # Set when a version was made current by hand: later uploads then do not replace it.
+    version_pinned: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ProcessVersionRow(TenantEntity, SoftDelete):
@@ -92,6 +94,9 @@ class JobRow(TenantEntity, SoftDelete):
     return_value: Mapped[Any | None] = mapped_column(JsonType, nullable=True)
     last_message: Mapped[str] = mapped_column(Text, default="", info={"audit": False})
     claimed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The package the robot was given when it took the job: a version's package may be
+    # replaced later, and the job keeps (and may still download) the one it started with.
+    package_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     status_changed_at: Mapped[datetime | None] = mapped_column(nullable=True)

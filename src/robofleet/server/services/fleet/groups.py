@@ -33,7 +33,14 @@ def _read(session: Session, group: RobotGroupRow) -> RobotGroupRead:
         .where(RobotGroupMemberRow.group_id == group.id, RobotRow.is_deleted.is_(False))
         .order_by(RobotRow.id)
     ).all()
-    return RobotGroupRead.model_validate({**group.__dict__, "robots": list(robots)})
+    return RobotGroupRead.model_validate(
+        {
+            **group.__dict__,
+            "robots": list(robots),
+            "created": group.created_at,
+            "updated": group.updated_at,
+        }
+    )
 
 
 def create_group(runtime: Runtime, caller: Caller, data: RobotGroupCreate) -> RobotGroupCreated:

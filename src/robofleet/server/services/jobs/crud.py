@@ -50,7 +50,8 @@ def insert_job(session: Session, runtime: Runtime, caller: Caller, data: JobCrea
         raise InvalidInput.for_field("RobotGroup", "give a Robot or a RobotGroup, not both")
     robot = find_robot(session, caller, data.robot) if data.robot is not None else None
     group = find_group(session, caller, data.robot_group) if data.robot_group is not None else None
-    # The default task must be one this caller can see: an unknown or foreign one is 404.
+    # The default task the job's robot reads (consumeNextJob's `Task`, sdk.default_task());
+    # one this caller cannot see is 404.
     task = find_task(session, caller, data.task, field="Task")[0] if data.task is not None else None
     if data.stop_after and data.abort_after and data.abort_after < data.stop_after:
         raise InvalidInput.for_field("AbortAfter", "must not be earlier than StopAfter")

@@ -36,7 +36,11 @@ from robofleet.server.schemas.robots import (
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.fleet.robots import set_robot_status
 from robofleet.server.services.jobs.state import change_job_status
-from robofleet.server.services.jobs.views import robot_documents, version_document
+from robofleet.server.services.jobs.views import (
+    default_task_document,
+    robot_documents,
+    version_document,
+)
 from robofleet.server.services.tasks.leases import renew_for_robot
 
 
@@ -195,12 +199,14 @@ def consume_next_job(
             )
         job.claimed_at = now
         job.robot_id = robot.id
-        job_doc, version_doc = robot_documents(job, _version_document(runtime, session, job))
+        version = _version_document(runtime, session, job)
+        job.package_sha256 = version["Sha256"]
+        job_doc, version_doc = robot_documents(job, version)
         return ConsumeResponse(
             consume_job_error_code=ConsumeCode.JOB_GIVEN,
             job=job_doc,
             process_version=version_doc,
-            task="",
+            task=default_task_document(session, job),
         )
 
 

@@ -16,10 +16,16 @@ from robofleet.server.db.tables import (
     ProcessVersionRow,
     RobotGroupRow,
     RobotRow,
+    TaskRow,
 )
 from robofleet.server.domain.jobs import JobStatus
 from robofleet.server.schemas.base import unix_time
 from robofleet.server.schemas.jobs import JobRead
+from robofleet.server.services.tasks.views import task_read
+
+NO_DEFAULT_TASK = "{}"
+"""consumeNextJob's `Task` when the job has no default task: Sherpa's framework does
+`json.loads(resp["Task"])`, which an empty string would break."""
 
 _Robot = aliased(RobotRow)
 _Group = aliased(RobotGroupRow)
@@ -79,8 +85,8 @@ def job_read(session: Session, job: JobRow) -> JobRead:
 
 
 def version_document(session: Session, job: JobRow) -> dict[str, Any]:
-    """The ProcessVersion document of a job's version (cacheable: versions do not change
-    their package, and a rename empties the cache)."""
+    """The ProcessVersion document of a job's version (cacheable: any change of a version,
+    a new package included, empties the cache)."""
     process = session.get(ProcessRow, job.process_id)
     version = session.get(ProcessVersionRow, job.process_version_id)
     assert process is not None and version is not None
@@ -119,3 +125,12 @@ def robot_documents(job: JobRow, version_doc: dict[str, Any]) -> tuple[str, str]
     }
     version = {k: v for k, v in version_doc.items() if k != "ProcessName"}
     return json.dumps(job_doc), json.dumps(version)
+
+
+def default_task_document(session: Session, job: JobRow) -> str:
+    """consumeNextJob's `Task`: the job's default task as a JSON string of its task/read row,
+    or `{}` when it has none."""
+    task = session.get(TaskRow, job.task_id) if job.task_id is not None else None
+    if task is None:
+        return NO_DEFAULT_TASK
+    return task_read(session, task).model_dump_json()

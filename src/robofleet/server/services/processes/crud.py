@@ -42,8 +42,17 @@ def process_read(session: Session, process: ProcessRow) -> ProcessRead:
             **process.__dict__,
             "process_version_id": process.current_version_id,
             "process_version_guid": version_guid,
+            "version_pinned": pins_its_version(process),
+            "created": process.created_at,
+            "updated": process.updated_at,
         }
     )
+
+
+def pins_its_version(process: ProcessRow) -> bool:
+    """Whether a new upload leaves the current version alone (docs/decisions.md): a version
+    was made current by hand, or the process names a MinVersionToRun."""
+    return process.version_pinned or bool(process.min_version_to_run.strip())
 
 
 def create_process(runtime: Runtime, caller: Caller, data: ProcessCreate) -> GuidResponse:
@@ -86,12 +95,19 @@ def update_process(runtime: Runtime, caller: Caller, data: ProcessUpdate) -> Non
         if "folder" in data.model_fields_set:
             process.folder_id = folder_id_for(session, caller, data.folder)
         if data.current_version is not None:
-            make_current(session, caller, process, data.current_version)
+            make_current(session, caller, process, data.current_version, pin=True)
 
 
 def make_current(
-    session: Session, caller: Caller, process: ProcessRow, version_ref: int | str
+    session: Session,
+    caller: Caller,
+    process: ProcessRow,
+    version_ref: int | str,
+    *,
+    pin: bool = False,
 ) -> ProcessVersionRow:
+    """Make a version its process's current one; `pin` (a choice made by hand) keeps it
+    current when later versions are uploaded."""
     version = find(
         session,
         ProcessVersionRow,
@@ -103,6 +119,8 @@ def make_current(
     if version.process_id != process.id:
         raise Conflict(f"version {version.guid} belongs to another process", code="foreign_version")
     process.current_version_id = version.id
+    if pin:
+        process.version_pinned = True
     return version
 
 

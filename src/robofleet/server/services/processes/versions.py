@@ -32,7 +32,7 @@ from robofleet.server.schemas.processes import (
 )
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.lookup import find, scoped
-from robofleet.server.services.processes.crud import find_process, make_current
+from robofleet.server.services.processes.crud import find_process, make_current, pins_its_version
 
 
 def find_version(
@@ -54,6 +54,8 @@ def version_read(version: ProcessVersionRow, process: ProcessRow) -> ProcessVers
             "process_guid": process.guid,
             "process_file_name": version.file_name,
             "is_current": process.current_version_id == version.id,
+            "created": version.created_at,
+            "updated": version.updated_at,
         }
     )
 
@@ -115,12 +117,21 @@ def create_version(
             )
             session.add(version)
             session.flush()
-            if data.make_current:
+            if becomes_current(process, data.make_current):
                 make_current(session, caller, process, version.id)
             blobs.keep(spooled, sha256)
             return version_read(version, process)
     finally:
         blobs.discard(spooled)
+
+
+def becomes_current(process: ProcessRow, make_current: bool | None) -> bool:
+    """A version uploaded through Sherpa's API is what runs (Sherpa documents no
+    make-current call): the first version of a process becomes current at once, a later one
+    unless the process pins its version. `MakeCurrent` 1 or 0 decides explicitly."""
+    if make_current is not None:
+        return make_current
+    return process.current_version_id is None or not pins_its_version(process)
 
 
 def read_version(runtime: Runtime, caller: Caller, ref: int | str) -> ProcessVersionRead:
@@ -143,21 +154,56 @@ def list_versions(
         return [version_read(version, process) for version in versions]
 
 
-def update_version(runtime: Runtime, caller: Caller, data: ProcessVersionUpdate) -> None:
+def update_version(
+    runtime: Runtime,
+    caller: Caller,
+    data: ProcessVersionUpdate,
+    upload: BinaryIO | None,
+    upload_name: str | None,
+) -> None:
+    """Rename or describe a version, or replace its package (`ProcessFile`). Packages are
+    stored by hash and never overwritten: a job that already took this version keeps the
+    package it was given (JobRow.package_sha256)."""
     caller.require(Screen.PROCESS_VERSION, Action.UPDATE)
-    with runtime.db.write(actor=caller.actor()) as session:
-        version, _ = find_version(session, caller, data.guid)
-        if data.name is not None:
-            version.name = data.name
-        if data.description is not None:
-            version.description = data.description
+    if upload is None and data.process_file:
+        upload = decode_base64_file(data.process_file, max_bytes=runtime.settings.max_upload_bytes)
+    blobs = runtime.blobs
+    spooled, sha256, size = blobs.spool(upload) if upload is not None else (None, "", 0)
+    try:
+        if spooled is not None and size == 0:
+            raise InvalidInput.for_field("ProcessFile", "is empty")
+        with runtime.db.write(actor=caller.actor()) as session:
+            version, process = find_version(session, caller, data.guid)
+            if data.process is not None:
+                named = find_process(session, caller, data.process, field="ProcessGuid")
+                if named.id != process.id:
+                    raise Conflict(
+                        f"version {version.guid} belongs to process '{process.name}', not "
+                        f"'{named.name}'; a version cannot move to another process",
+                        code="foreign_process",
+                    )
+            if data.name is not None:
+                version.name = data.name
+            if data.description is not None:
+                version.description = data.description
+            if spooled is not None:
+                file_name = (data.file_name or upload_name or version.file_name).strip()
+                package = inspect_package(file_name, spooled)
+                version.file_name = Path(file_name).name
+                version.sha256, version.size = sha256, size
+                version.kind, version.entry_point = package.kind, package.entry_point
+                version.requirements = package.requirements
+                blobs.keep(spooled, sha256)
+    finally:
+        if spooled is not None:
+            blobs.discard(spooled)
 
 
 def set_current(runtime: Runtime, caller: Caller, data: MakeCurrent) -> ProcessVersionRead:
     caller.require(Screen.PROCESS, Action.UPDATE)
     with runtime.db.write(actor=caller.actor()) as session:
         version, process = find_version(session, caller, data.guid)
-        make_current(session, caller, process, version.id)
+        make_current(session, caller, process, version.id, pin=True)
         return version_read(version, process)
 
 
@@ -181,12 +227,25 @@ def delete_version(runtime: Runtime, caller: Caller, ref: int | str) -> None:
 
 
 def package_path(
-    runtime: Runtime, caller: Caller, ref: int | str
-) -> tuple[Path, ProcessVersionRead]:
+    runtime: Runtime, caller: Caller, ref: int | str, sha256: str | None = None
+) -> tuple[Path, ProcessVersionRead, str]:
+    """The version's package file and its hash. `sha256` asks for the package a job of this
+    version was given, which a later update of the version may have replaced."""
     caller.require(Screen.PROCESS_VERSION, Action.READ)
     with runtime.db.read() as session:
         version, process = find_version(session, caller, ref)
-        path = runtime.blobs.path_of(version.sha256)
+        wanted = (sha256 or version.sha256).strip().lower()
+        if wanted != version.sha256 and not session.scalar(
+            select(JobRow.id)
+            .where(
+                JobRow.account_id == version.account_id,
+                JobRow.process_version_id == version.id,
+                JobRow.package_sha256 == wanted,
+            )
+            .limit(1)
+        ):
+            raise NotFound(f"package {wanted} of version", version.guid)
+        path = runtime.blobs.path_of(wanted)
         if not path.is_file():
             raise NotFound("package file of version", version.guid)
-        return path, version_read(version, process)
+        return path, version_read(version, process), wanted

@@ -5,19 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from robofleet.server.db import task_statements as statements
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.system_actors import TASK_TRAFFIC
-from robofleet.server.db.tables import JobRow, QueueRow, TaskRow
+from robofleet.server.db.tables import JobRow, QueueRow, TaskEventRow, TaskRow
 from robofleet.server.db.tables.queues import NO_DEADLINE
 from robofleet.server.db.task_statements import NewTask
 from robofleet.server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.domain.principals import PrincipalKind
 from robofleet.server.domain.refs import parse_ref
-from robofleet.server.domain.tasks import TaskStatus, normalize_tags, stored_tags, tags_of
+from robofleet.server.domain.tasks import (
+    FINISHES,
+    TaskStatus,
+    normalize_tags,
+    stored_tags,
+    tags_of,
+)
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import ResultResponse, invalid_input
 from robofleet.server.schemas.queues import (
@@ -276,11 +284,22 @@ def filter_list(
     caller.require(Screen.TASK, Action.READ)
     with runtime.db.read() as session:
         queue = find_queue(session, caller, queue_ref)
-        conditions = statements.filter_conditions(queue.id, **filter_from(fields))
+        filters = filter_from(fields)
+        if names_queue(fields.name, queue):
+            filters["name"] = None  # Sherpa's documented body: `Name` is the queue's
+        conditions = statements.filter_conditions(queue.id, **filters)
         tasks = statements.newest_tasks(
             session, conditions, offset=fields.offset, count=fields.count
         )
         return task_reads(session, tasks)
+
+
+def names_queue(name: str | None, queue: QueueRow) -> bool:
+    """Sherpa documents filter/list's `Name` as the queue's GUID or name: such a `Name` is
+    not a task-name filter."""
+    if not name:
+        return False
+    return name.strip().lower() in (queue.guid.lower(), queue.name.lower())
 
 
 def filter_read(
@@ -337,6 +356,8 @@ def update_task(runtime: Runtime, caller: Caller, data: TaskUpdate) -> None:
     now = utcnow()
     with runtime.db.write(actor=TASK_TRAFFIC) as session:
         task, queue = find_task(session, caller, data.guid, for_update=True)
+        if data.status is not None:
+            _refuse_late_finish(session, caller, task, TaskStatus(data.status))
         _update_fields(session, caller, task, queue, data)
         # In Progress is a take: it must fail when someone else took the task first.
         if data.status is not None and (
@@ -344,6 +365,51 @@ def update_task(runtime: Runtime, caller: Caller, data: TaskUpdate) -> None:
         ):
             _update_status(session, runtime, caller, task, queue, data, now)
         task.updated_at = now
+
+
+ACCOUNT_KEY: PrincipalKind = "account_key"
+
+SHERPA_ABANDON_SECONDS = 24 * 3600
+"""Sherpa abandons a task left In Progress after `cron_task_abandoned_interval` (24 h)."""
+
+
+def sherpa_hold_seconds(queue: QueueRow) -> int:
+    """How long a take through Sherpa's `task/update Status 1` holds the task: the queue's
+    In Progress abandon timer, else Sherpa's 24 h. Sherpa has no leases, so its clients never
+    renew; the short robot lease of /api/task/take would expire under them."""
+    minutes = queue.abandon_in_progress_minutes
+    return max(1, round(minutes * 60)) if minutes else SHERPA_ABANDON_SECONDS
+
+
+def _refuse_late_finish(
+    session: Session, caller: Caller, task: TaskRow, status: TaskStatus
+) -> None:
+    """A finish reports the outcome of a take. Once that take is over (the task expired,
+    failed, was abandoned or retried, or another finish ended it) a finish is refused and
+    changes nothing: accepting it would let the work count twice. The same finish sent
+    again by the one who made it is answered as done (idempotent)."""
+    if status not in FINISHES or task.status == TaskStatus.IN_PROGRESS or task.started_at is None:
+        return
+    last = session.scalars(
+        select(TaskEventRow).where(TaskEventRow.task_id == task.id).order_by(TaskEventRow.id.desc())
+    ).first()
+    if (
+        last is not None
+        and task.status == status
+        and last.to_status == int(status)
+        and last.actor == caller.principal.name[:300]
+    ):
+        return
+    retry = session.scalar(
+        select(TaskRow.guid).where(TaskRow.parent_task_id == task.id).order_by(TaskRow.id.desc())
+    )
+    why = f" ({task.error_type}: {task.error_message})" if task.error_type else ""
+    raise Conflict(
+        f"task {task.guid} is {TaskStatus(task.status).label}{why}, no longer In Progress; "
+        f"this {status.label} was refused and nothing changed"
+        + (f"; it was retried as task {retry}" if retry else ""),
+        code="task_not_in_progress",
+    )
 
 
 def _update_fields(
@@ -396,7 +462,7 @@ def _update_status(
     status = TaskStatus(data.status or TaskStatus.NEW)
     if status == TaskStatus.IN_PROGRESS:
         lease = new_lease(
-            caller, seconds=queue.lease_seconds, job_id=job_for(session, caller, data.job)
+            caller, seconds=sherpa_hold_seconds(queue), job_id=job_for(session, caller, data.job)
         )
         taken = take_new_tasks(
             session,
@@ -414,17 +480,7 @@ def _update_status(
                 code="task_taken",
             )
         return
-    holder = task.status == TaskStatus.IN_PROGRESS and (
-        (data.lease_id and data.lease_id.strip().lower() == task.lease_id)
-        or task.lease_owner == lease_owner(caller)
-    )
-    finishes = (
-        TaskStatus.SUCCESS,
-        TaskStatus.FAILED_APPLICATION,
-        TaskStatus.FAILED_BUSINESS,
-        TaskStatus.POSTPONED,
-    )
-    if holder and status in finishes:
+    if status in FINISHES and _holds(caller, task, data.lease_id):
         lease_id = task.lease_id or ""
         finished = finish_leased_tasks(
             session,
@@ -455,6 +511,23 @@ def _update_status(
     )
     if status == TaskStatus.POSTPONED:
         task.postponed_until = data.postponed_until
+
+
+def _holds(caller: Caller, task: TaskRow, lease_id: str | None) -> bool:
+    """Whether the caller may finish the task In Progress as its taker: with its lease id,
+    as the one who took it, or as a robot of the account when the account key took it
+    (Sherpa lets any robot of the account finish such a task). A lease id that is not the
+    task's says otherwise: 409, nothing changes."""
+    if task.status != TaskStatus.IN_PROGRESS:
+        return False
+    if lease_id and lease_id.strip():
+        if lease_id.strip().lower() != task.lease_id:
+            raise lease_lost(task, lease_id.strip().lower())
+        return True
+    if task.lease_owner == lease_owner(caller):
+        return True
+    taken_by_key = (task.lease_owner or "").startswith(f"{ACCOUNT_KEY}:")
+    return taken_by_key and caller.principal.robot_id is not None
 
 
 def delete_task(runtime: Runtime, caller: Caller, ref: int | str) -> ResultResponse:
