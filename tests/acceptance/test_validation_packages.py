@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.acceptance.conftest import Tenant, make_tenant
+from tests.acceptance.conftest import Tenant, database_url, make_tenant
 from tests.support.server import ServerProcess
 
 MAIN = "print('hello')\n"
@@ -105,7 +105,6 @@ def small_uploads(
     request: pytest.FixtureRequest, tmp_path: Path, pg_url_factory: list[str]
 ) -> Iterator[Tenant]:
     """A server of its own whose uploads are at most LIMIT bytes."""
-    from tests.conftest import database_url
 
     server = ServerProcess(
         data_dir=tmp_path / "data",
