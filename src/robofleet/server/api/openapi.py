@@ -1,4 +1,5 @@
-"""The OpenAPI document: tags in the seed's order, both body encodings, an example per body."""
+"""The OpenAPI document: tags in the seed's order, both body encodings, an example per body,
+and every status an operation can answer, with the one error shape (api.errors)."""
 
 from __future__ import annotations
 
@@ -80,6 +81,179 @@ def _fill_examples(content: dict[str, Any], components: dict[str, Any]) -> None:
         media["example"] = _placeholder(schema, components)
 
 
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "ErrorResponse",
+    "description": "Every failure, in one shape (a superset of Roboteasy's Spring body).",
+    "type": "object",
+    "required": ["timestamp", "status", "error", "code", "message", "path", "details"],
+    "properties": {
+        "timestamp": {"type": "integer", "description": "Unix time in milliseconds."},
+        "status": {"type": "integer", "description": "The HTTP status again."},
+        "error": {"type": "string", "description": "The status's reason phrase."},
+        "code": {"type": "string", "description": "What went wrong, for programs."},
+        "message": {"type": "string", "description": "What went wrong, for people."},
+        "path": {"type": "string"},
+        "details": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "problem"],
+                "properties": {"field": {"type": "string"}, "problem": {"type": "string"}},
+            },
+        },
+    },
+}
+ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
+LOGIN_PATHS = {"/api/user/login", "/api/user/auth", "/api/user/v2/auth"}
+"""Open operations that check a password: they answer 401 and 403 too."""
+
+ERROR_STATUSES: dict[str, str] = {
+    "400": "The body is not JSON, or not a form (malformed_request).",
+    "401": "No credentials, or credentials that are not valid.",
+    "403": "The caller may not do this.",
+    "404": "A referenced object does not exist or belongs to another account.",
+    "409": "The change conflicts with the object's state or with another object.",
+    "413": "The body is larger than the server accepts.",
+    "422": "A field is missing or not valid; `details` names each.",
+    "503": "The database cannot be reached; retry.",
+}
+
+
+def error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[str]:
+    """What an operation can answer besides its success: every one 404 (an unknown object),
+    422 and 503; with credentials 401 and 403; with a body 400 and 413; writes 409."""
+    if not path.startswith("/api/"):
+        return []  # the health probes document their own answers
+    statuses = ["404", "422", "503"]
+    if operation.get("security") or path in LOGIN_PATHS:
+        statuses += ["401", "403"]
+    if "requestBody" in operation:
+        statuses += ["400", "413"]
+    if method != "get":
+        statuses.append("409")
+    return sorted(set(statuses))
+
+
+def _document_errors(path: str, method: str, operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    for status in error_statuses(path, method, operation):
+        # FastAPI's own 422 names its HTTPValidationError shape, which this server never sends.
+        responses[status] = {
+            "description": ERROR_STATUSES[status],
+            "content": {"application/json": {"schema": ERROR_REF}},
+        }
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A nullable schema without its null: a query parameter or a form field cannot carry a
+    null (absent is null there), and a client that sends one sends the text `null`."""
+    options = schema.get("anyOf")
+    if not isinstance(options, list):
+        return schema
+    kept = [option for option in options if option.get("type") != "null"]
+    if len(kept) == len(options):
+        return schema
+    rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+    return {**kept[0], **rest} if len(kept) == 1 else {**rest, "anyOf": kept}
+
+
+def _is_flat(schema: dict[str, Any], components: dict[str, Any]) -> bool:
+    """Whether a form field can carry the value: text, numbers, booleans, lists of those."""
+    schema = _resolve(schema, components)
+    options = schema.get("anyOf") or schema.get("oneOf")
+    if options:
+        return all(_is_flat(option, components) for option in options)
+    kind = schema.get("type")
+    if kind == "array":
+        return (
+            _is_flat(schema.get("items", {}), components)
+            and _resolve(schema.get("items", {}), components).get("type") != "array"
+        )
+    return kind in ("string", "integer", "number", "boolean", "null") or "const" in schema
+
+
+def form_schema(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any] | None:
+    """The body schema as a form carries it: no nulls, and no field holding an object or a
+    list of objects (a form sends those as JSON text, documented under application/json).
+    None when a required field holds one: that body is JSON only."""
+    resolved = _resolve(schema, components)
+    required = set(resolved.get("required", []))
+    properties: dict[str, Any] = {}
+    for name, prop in resolved.get("properties", {}).items():
+        if prop == {} or _resolve(prop, components) == {}:
+            properties[name] = {"type": "string", "description": prop.get("description", "")}
+            continue
+        flat = _without_null(prop)
+        if not _is_flat(flat, components):
+            if name in required:
+                return None
+            continue
+        properties[name] = flat
+    form = {k: v for k, v in resolved.items() if k not in ("properties", "examples", "example")}
+    form["properties"] = properties
+    return form
+
+
+def _add_form(body: dict[str, Any], components: dict[str, Any]) -> None:
+    json_media = body["content"].get("application/json")
+    if not json_media:
+        return
+    form = form_schema(json_media["schema"], components)
+    if form is None:
+        return
+    ref = json_media["schema"].get("$ref")
+    if isinstance(ref, str):
+        name = f"{ref.rsplit('/', 1)[-1]}Form"
+        components[name] = {**form, "title": name}
+        form = {"$ref": f"#/components/schemas/{name}"}
+    body["content"][FORM] = {"schema": form}
+
+
+def _body_optional_when_nothing_is_required(
+    body: dict[str, Any], components: dict[str, Any]
+) -> None:
+    """An empty body is read as `{}` (api.routing), so a body without a required field may be
+    left out."""
+    for media in body.get("content", {}).values():
+        schema = _resolve(media.get("schema", {}), components)
+        if schema.get("required") or schema.get("type") not in (None, "object"):
+            return
+    body["required"] = False
+
+
+EMPTY_TEXT = {"type": "string", "maxLength": 0}
+
+
+def _time_field(schema: dict[str, Any], *, required: bool) -> dict[str, Any]:
+    """A time field (schemas.base.InputTime) as the server reads it: where optional, null and
+    an empty string both mean none; where required, neither is a time."""
+    options = schema.get("anyOf")
+    if not isinstance(options, list):
+        return schema
+    time = next((o for o in options if o.get("x-robofleet-time")), None)
+    if time is None or not any(o.get("type") == "null" for o in options):
+        return schema
+    rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+    if required:
+        return {**time, **rest}
+    return {**rest, "anyOf": [time, {"type": "null"}, EMPTY_TEXT]}
+
+
+def _time_fields(components: dict[str, Any]) -> None:
+    for component in components.values():
+        required = set(component.get("required", []))
+        properties = component.get("properties", {})
+        for name, prop in properties.items():
+            properties[name] = _time_field(prop, required=name in required)
+
+
+def _query_without_null(operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "query" and "schema" in parameter:
+            schema = _time_field(parameter["schema"], required=bool(parameter.get("required")))
+            parameter["schema"] = _without_null(schema)
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -90,21 +264,26 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         routes=app.routes,
         tags=[{"name": name, "description": text} for name, text in TAGS],
     )
-    components = document.get("components", {}).get("schemas", {})
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    components["ErrorResponse"] = ERROR_SCHEMA
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    _time_fields(components)
     seen_ids: set[str] = set()
-    for path_item in document.get("paths", {}).values():
+    for path, path_item in document.get("paths", {}).items():
         for method, operation in path_item.items():
             # One route serving several methods (Sherpa's POST-or-PUT) needs an id per method.
             if operation.get("operationId") in seen_ids:
                 operation["operationId"] = f"{operation['operationId']}-{method}"
             seen_ids.add(operation.get("operationId", ""))
+            _query_without_null(operation)
             body = operation.get("requestBody")
             if body and operation.pop("x-robofleet-form", False):
-                json_media = body["content"].get("application/json")
-                if json_media:
-                    body["content"][FORM] = {"schema": json_media["schema"]}
+                _add_form(body, components)
             if body:
+                _body_optional_when_nothing_is_required(body, components)
                 _fill_examples(body.get("content", {}), components)
+            _document_errors(path, method, operation)
             for response in operation.get("responses", {}).values():
                 _fill_examples(response.get("content", {}), components)
     app.openapi_schema = document

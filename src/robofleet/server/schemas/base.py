@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     PlainSerializer,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.alias_generators import to_pascal
@@ -118,8 +119,25 @@ def _json_or_text(value: Any) -> Any:
 
 JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_text)]
 LenientJson = Annotated[Any, BeforeValidator(_json_or_text)]
-Flag = Annotated[bool, BeforeValidator(_flag)]
-Ref = Annotated[int | str, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v)]
+_FLAG_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "boolean"},
+        {"enum": [0, 1, "0", "1", "true", "false", "on", "off", "yes", "no", ""]},
+    ]
+}
+Flag = Annotated[Annotated[bool, WithJsonSchema(_FLAG_SCHEMA)], BeforeValidator(_flag)]
+_REF_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        {"type": "string", "minLength": 1, "pattern": r"\S"},
+    ],
+    "description": "An id, a GUID or a name.",
+}
+Ref = Annotated[
+    int | str,
+    BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v),
+    WithJsonSchema(_REF_SCHEMA),
+]
 """A related object by id, GUID or name (see domain.refs.parse_ref)."""
 
 
@@ -191,7 +209,18 @@ def _as_utc(value: Any) -> Any:
     return value
 
 
-InputTime = Annotated[datetime | None, BeforeValidator(_as_utc)]
+_TIME_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "format": "date-time"},
+        {"type": "number", "minimum": -62135596800, "maximum": 253402300799},
+    ],
+    "description": "ISO 8601 (2026-01-31T17:00:00Z), `2026-01-31 17:00:00` (UTC), "
+    "`31.01.2026 17:00:00` or Unix seconds (a number, or digits).",
+    "x-robofleet-time": True,  # api.openapi: where optional, an empty string is null too
+}
+InputTime = Annotated[
+    Annotated[datetime, WithJsonSchema(_TIME_SCHEMA)] | None, BeforeValidator(_as_utc)
+]
 
 
 T = TypeVar("T")
