@@ -183,7 +183,7 @@ def form_schema(schema: dict[str, Any], components: dict[str, Any]) -> dict[str,
         if prop == {} or _resolve(prop, components) == {}:
             properties[name] = {"type": "string", "description": prop.get("description", "")}
             continue
-        flat = _without_null(prop)
+        flat = as_text(_without_null(prop))
         if not _is_flat(flat, components):
             if name in required:
                 return None
@@ -239,6 +239,21 @@ def _time_field(schema: dict[str, Any], *, required: bool) -> dict[str, Any]:
     return {**rest, "anyOf": [time, {"type": "null"}, EMPTY_TEXT]}
 
 
+def as_text(schema: dict[str, Any]) -> dict[str, Any]:
+    """A time field as a form or a query carries it: Unix seconds only as digits."""
+    if schema.get("x-robofleet-time"):
+        branches = [
+            {"type": "integer", "minimum": 0, "maximum": b.get("maximum", 253402214399)}
+            if b.get("type") == "number"
+            else b
+            for b in schema.get("anyOf", [])
+        ]
+        return {**schema, "anyOf": branches}
+    if isinstance(schema.get("anyOf"), list):
+        return {**schema, "anyOf": [as_text(option) for option in schema["anyOf"]]}
+    return schema
+
+
 def _time_fields(components: dict[str, Any]) -> None:
     for component in components.values():
         required = set(component.get("required", []))
@@ -251,7 +266,100 @@ def _query_without_null(operation: dict[str, Any]) -> None:
     for parameter in operation.get("parameters", []):
         if parameter.get("in") == "query" and "schema" in parameter:
             schema = _time_field(parameter["schema"], required=bool(parameter.get("required")))
-            parameter["schema"] = _without_null(schema)
+            parameter["schema"] = as_text(_without_null(schema))
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+NUL_FREE = "^[^\\u0000]*$"
+JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
+JSON_VALUE: dict[str, Any] = {
+    "title": "JsonValue",
+    "description": "Any JSON a store keeps: text without NUL bytes, 64-bit whole numbers, "
+    "finite numbers.",
+    "anyOf": [
+        {"type": "null"},
+        {"type": "boolean"},
+        {"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX},
+        {"type": "number", "minimum": INT64_MIN, "maximum": INT64_MAX},
+        {"type": "string", "pattern": NUL_FREE},
+        {"type": "array", "items": JSON_VALUE_REF},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": NUL_FREE},
+            "additionalProperties": JSON_VALUE_REF,
+        },
+    ],
+}
+
+
+def storable(schema: Any) -> Any:
+    """A request schema held to the rule every input obeys (domain.values): no NUL byte in
+    text, whole numbers within 64 bits, JSON values likewise at any depth."""
+    if not isinstance(schema, dict):
+        return schema
+    if schema == {}:
+        return JSON_VALUE_REF
+    out = dict(schema)
+    kind = out.get("type")
+    if kind == "string" and "enum" not in out and "const" not in out and "format" not in out:
+        if "pattern" not in out:
+            out["pattern"] = NUL_FREE
+    elif kind == "integer":
+        out["minimum"] = max(out.get("minimum", INT64_MIN), INT64_MIN)
+        out["maximum"] = min(out.get("maximum", INT64_MAX), INT64_MAX)
+    elif kind == "object" and not out.get("properties"):
+        extra = out.get("additionalProperties", True)
+        if extra is True or extra == {}:
+            out["additionalProperties"] = JSON_VALUE_REF
+            out.setdefault("propertyNames", {"pattern": NUL_FREE})
+    for key in ("anyOf", "oneOf", "allOf"):
+        if isinstance(out.get(key), list):
+            out[key] = [storable(option) for option in out[key]]
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {name: storable(p) for name, p in out["properties"].items()}
+    for key in ("items", "additionalProperties"):
+        if isinstance(out.get(key), dict) and out[key] is not JSON_VALUE_REF:
+            out[key] = storable(out[key])
+    return out
+
+
+def _request_components(document: dict[str, Any], components: dict[str, Any]) -> set[str]:
+    """The component schemas requests use (directly or nested), by name."""
+    found: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[-1]
+                if name not in found and name in components:
+                    found.add(name)
+                    visit(components[name])
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            visit(operation.get("requestBody"))
+            visit(operation.get("parameters"))
+    return found
+
+
+def _storable_requests(document: dict[str, Any], components: dict[str, Any]) -> None:
+    for name in _request_components(document, components):
+        components[name] = storable(components[name])
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                if "schema" in parameter:
+                    parameter["schema"] = storable(parameter["schema"])
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                if "schema" in media and "$ref" not in media["schema"]:
+                    media["schema"] = storable(media["schema"])
+    components["JsonValue"] = JSON_VALUE
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
@@ -269,6 +377,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     _time_fields(components)
+    _storable_requests(document, components)
     seen_ids: set[str] = set()
     for path, path_item in document.get("paths", {}).items():
         for method, operation in path_item.items():

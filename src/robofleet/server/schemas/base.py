@@ -129,7 +129,8 @@ Flag = Annotated[Annotated[bool, WithJsonSchema(_FLAG_SCHEMA)], BeforeValidator(
 _REF_SCHEMA: dict[str, Any] = {
     "anyOf": [
         {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
-        {"type": "string", "minLength": 1, "pattern": r"\S"},
+        # Not empty once stripped (Python strips \x1c-\x1f and \x85 too), no NUL byte.
+        {"type": "string", "pattern": r"^[^\u0000]*[^\s\u0000\x1c-\x1f\x85][^\u0000]*$"},
     ],
     "description": "An id, a GUID or a name.",
 }
@@ -210,12 +211,18 @@ def _as_utc(value: Any) -> Any:
 
 
 _TIME_SCHEMA: dict[str, Any] = {
+    # Documents what both stores keep: 1900 to 9998 (a day of margin at each end for any
+    # time zone); the validators refuse times outside that range.
     "anyOf": [
-        {"type": "string", "format": "date-time"},
-        {"type": "number", "minimum": -62135596800, "maximum": 253402300799},
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": "^(190[1-9]|19[1-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-",
+        },
+        {"type": "number", "minimum": -2208988800, "maximum": 253402214399},
     ],
     "description": "ISO 8601 (2026-01-31T17:00:00Z), `2026-01-31 17:00:00` (UTC), "
-    "`31.01.2026 17:00:00` or Unix seconds (a number, or digits).",
+    "`31.01.2026 17:00:00` or Unix seconds (a number; in a form or query, digits).",
     "x-robofleet-time": True,  # api.openapi: where optional, an empty string is null too
 }
 InputTime = Annotated[
