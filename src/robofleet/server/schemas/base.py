@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic.alias_generators import to_pascal
 
 from robofleet.server.domain.errors import FieldProblem, InvalidInput
+from robofleet.server.schemas.documented import FLAG_SCHEMA, REF_SCHEMA, TIME_SCHEMA
 
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SEPARATORS = re.compile(r"[\s\-.]+")
@@ -119,25 +120,11 @@ def _json_or_text(value: Any) -> Any:
 
 JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_text)]
 LenientJson = Annotated[Any, BeforeValidator(_json_or_text)]
-_FLAG_SCHEMA: dict[str, Any] = {
-    "anyOf": [
-        {"type": "boolean"},
-        {"enum": [0, 1, "0", "1", "true", "false", "on", "off", "yes", "no", ""]},
-    ]
-}
-Flag = Annotated[Annotated[bool, WithJsonSchema(_FLAG_SCHEMA)], BeforeValidator(_flag)]
-_REF_SCHEMA: dict[str, Any] = {
-    "anyOf": [
-        {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
-        # Not empty once stripped (Python strips \x1c-\x1f and \x85 too), no NUL byte.
-        {"type": "string", "pattern": r"^[^\u0000]*[^\s\u0000\x1c-\x1f\x85][^\u0000]*$"},
-    ],
-    "description": "An id, a GUID or a name.",
-}
+Flag = Annotated[bool, BeforeValidator(_flag), WithJsonSchema(FLAG_SCHEMA)]
 Ref = Annotated[
     int | str,
     BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v),
-    WithJsonSchema(_REF_SCHEMA),
+    WithJsonSchema(REF_SCHEMA),
 ]
 """A related object by id, GUID or name (see domain.refs.parse_ref)."""
 
@@ -210,23 +197,8 @@ def _as_utc(value: Any) -> Any:
     return value
 
 
-_TIME_SCHEMA: dict[str, Any] = {
-    # Documents what both stores keep: 1900 to 9998 (a day of margin at each end for any
-    # time zone); the validators refuse times outside that range.
-    "anyOf": [
-        {
-            "type": "string",
-            "format": "date-time",
-            "pattern": "^(190[1-9]|19[1-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-",
-        },
-        {"type": "number", "minimum": -2208988800, "maximum": 253402214399},
-    ],
-    "description": "ISO 8601 (2026-01-31T17:00:00Z), `2026-01-31 17:00:00` (UTC), "
-    "`31.01.2026 17:00:00` or Unix seconds (a number; in a form or query, digits).",
-    "x-robofleet-time": True,  # api.openapi: where optional, an empty string is null too
-}
 InputTime = Annotated[
-    Annotated[datetime, WithJsonSchema(_TIME_SCHEMA)] | None, BeforeValidator(_as_utc)
+    Annotated[datetime, WithJsonSchema(TIME_SCHEMA)] | None, BeforeValidator(_as_utc)
 ]
 
 
