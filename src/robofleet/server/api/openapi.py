@@ -9,7 +9,11 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from robofleet.contract import LogLevel
 from robofleet.server.api.routing import FORM
+from robofleet.server.domain.permissions import Screen
+from robofleet.server.schemas.documented import REF_SCHEMA
+from robofleet.server.schemas.queues import TaskItem
 
 TAGS: list[tuple[str, str]] = [
     ("API Key", "Assign or refresh API keys. Send a key as `Key: <key>`."),
@@ -176,6 +180,12 @@ def form_schema(schema: dict[str, Any], components: dict[str, Any]) -> dict[str,
     """The body schema as a form carries it: no nulls, and no field holding an object or a
     list of objects (a form sends those as JSON text, documented under application/json).
     None when a required field holds one: that body is JSON only."""
+    options = schema.get("anyOf")
+    if isinstance(options, list):  # an optional body: anyOf [the model, null]
+        models = [o for o in options if o.get("type") != "null"]
+        if len(models) != 1:
+            return None
+        schema = models[0]
     resolved = _resolve(schema, components)
     required = set(resolved.get("required", []))
     properties: dict[str, Any] = {}
@@ -189,8 +199,19 @@ def form_schema(schema: dict[str, Any], components: dict[str, Any]) -> dict[str,
                 return None
             continue
         properties[name] = flat
-    form = {k: v for k, v in resolved.items() if k not in ("properties", "examples", "example")}
+    form = {
+        k: v for k, v in resolved.items() if k not in ("properties", "examples", "example", "anyOf")
+    }
     form["properties"] = properties
+    alternatives = [
+        a for a in resolved.get("anyOf", []) if set(a.get("required", [])) <= set(properties)
+    ]
+    if "anyOf" in resolved and not alternatives:
+        return None
+    if len(alternatives) == 1:
+        form["required"] = sorted(required | set(alternatives[0]["required"]))
+    elif alternatives:
+        form["anyOf"] = alternatives
     return form
 
 
@@ -202,6 +223,9 @@ def _add_form(body: dict[str, Any], components: dict[str, Any]) -> None:
     if form is None:
         return
     ref = json_media["schema"].get("$ref")
+    if ref is None:
+        options = [o for o in json_media["schema"].get("anyOf", []) if o.get("type") != "null"]
+        ref = options[0].get("$ref") if len(options) == 1 else None
     if isinstance(ref, str):
         name = f"{ref.rsplit('/', 1)[-1]}Form"
         components[name] = {**form, "title": name}
@@ -216,7 +240,7 @@ def _body_optional_when_nothing_is_required(
     left out."""
     for media in body.get("content", {}).values():
         schema = _resolve(media.get("schema", {}), components)
-        if schema.get("required") or schema.get("type") not in (None, "object"):
+        if schema.get("required") or schema.get("anyOf") or schema.get("type") != "object":
             return
     body["required"] = False
 
@@ -362,6 +386,114 @@ def _storable_requests(document: dict[str, Any], components: dict[str, Any]) -> 
     components["JsonValue"] = JSON_VALUE
 
 
+# --- What a field accepts that its Python type does not say -----------------------------------
+
+_HEX = "[0-9a-fA-F]"
+_GUID = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
+ID_OR_GUID: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        {"type": "string", "pattern": f"^([0-9]{{1,18}}|{_GUID}|\\{{{_GUID}\\}}|{_HEX}{{32}})$"},
+    ],
+    "description": "An id or a GUID (jobs and log lines have no name).",
+}
+NON_BLANK = REF_SCHEMA["anyOf"][1]["pattern"]
+LEVEL: dict[str, Any] = {
+    "anyOf": [
+        {"enum": [level.value for level in LogLevel]},
+        {"type": "integer", "minimum": 1, "maximum": len(LogLevel)},
+    ],
+    "description": f"{', '.join(LogLevel)} (or 1..{len(LogLevel)}).",
+}
+RIGHTS: dict[str, Any] = {
+    "type": "object",
+    "propertyNames": {"enum": [screen.value for screen in Screen]},
+    "additionalProperties": {"type": "string", "pattern": "^[cruCRUD]*$"},
+    "description": 'Rights per screen as letters from \'crud\', e.g. {"job": "cru"}.',
+}
+FOLDER: dict[str, Any] = {
+    "anyOf": [REF_SCHEMA, {"const": 0}, {"type": "string", "maxLength": 0}, {"type": "null"}],
+    "description": "Access folder (id, GUID or name); empty or 0 means the root.",
+}
+FILTERS = {
+    "type": "string",
+    "pattern": "^(status=[0-6]|priority=[1-3]|name=[A-Za-z0-9_-]{1,40}|offset=[0-9]{1,4})$",
+    "description": "`status=0,1/priority=3/tags=+a;-b/name=INV-*` (or joined by `&`).",
+}
+PROTOCOL = ("HeartbeatRequest", "ConsumeRequest", "WaitJobRequest")
+"""The robot protocol answers unknown jobs with a code, not an error: its fields stay text."""
+
+FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Job": ID_OR_GUID,
+    "JobGuid": ID_OR_GUID,
+    "Level": LEVEL,
+    "Permissions": RIGHTS,
+    "Folder": FOLDER,
+}
+"""Request fields, by name, that accept exactly this (keeping nullable where they were)."""
+
+ONE_OF_REQUIRED: dict[str, list[list[str]]] = {
+    "LogCreate": [["Message"], ["Lines"]],
+    "RenewRequest": [["Guid", "LeaseId"], ["Items"]],
+    "FinishRequest": [["Guid", "LeaseId", "Status"], ["Items"]],
+}
+"""Bodies that take one object's fields or a list of them (their validators say which)."""
+
+NOT_ACCEPTED = {("ProcessVersionUpdate", "ProcessFile")}
+"""Fields a model declares only to refuse with a clear message."""
+
+NON_EMPTY = {("RenewRequest", "LeaseId"), ("FinishRequest", "LeaseId"), ("LogCreate", "Message")}
+
+
+def _keep_null(original: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    options = original.get("anyOf")
+    nullable = isinstance(options, list) and any(o.get("type") == "null" for o in options)
+    extra = {k: v for k, v in original.items() if k in ("title", "default")}
+    if nullable:
+        return {"anyOf": [schema, {"type": "null"}], **extra}
+    return {**schema, **extra}
+
+
+def _refine_fields(components: dict[str, Any]) -> None:
+    components["TaskItem"] = TaskItem.model_json_schema(
+        by_alias=True, ref_template="#/components/schemas/{model}"
+    )
+    for name, component in components.items():
+        properties = component.get("properties", {})
+        for field, schema in list(properties.items()):
+            if (name, field) in NOT_ACCEPTED:
+                del properties[field]
+            elif field in FIELD_SCHEMAS and name not in PROTOCOL and name != "LogRead":
+                properties[field] = _keep_null(schema, FIELD_SCHEMAS[field])
+            elif field == "Guid" and name in ("JobRef", "JobUpdate"):
+                properties[field] = _keep_null(schema, ID_OR_GUID)
+            elif (name, field) in NON_EMPTY:
+                properties[field] = _keep_null(schema, {"type": "string", "pattern": NON_BLANK})
+        if name in ONE_OF_REQUIRED:
+            component["anyOf"] = [{"required": fields} for fields in ONE_OF_REQUIRED[name]]
+            for fields in ONE_OF_REQUIRED[name]:
+                for field in fields:  # given, it must be a value, not null
+                    if field in properties:
+                        properties[field] = _without_null(properties[field])
+    bulk = components.get("BulkCreate", {}).get("properties", {}).get("Tasks")
+    if bulk:
+        bulk["items"] = {"$ref": "#/components/schemas/TaskItem"}
+
+
+def _refine_parameters(path: str, operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        schema, name = parameter.get("schema", {}), parameter.get("name", "")
+        if parameter.get("in") == "path" and schema.get("type") == "string":
+            if name == "filters":
+                parameter["schema"] = {**schema, **FILTERS}
+            elif name == "guid" and path.startswith(("/api/job/", "/api/log/")):
+                parameter["schema"] = {**ID_OR_GUID, "title": schema.get("title", name)}
+            else:  # every path value names an object: blank names none
+                parameter["schema"] = {**schema, "pattern": NON_BLANK}
+        elif parameter.get("in") == "query" and name in FIELD_SCHEMAS:
+            parameter["schema"] = _keep_null(schema, FIELD_SCHEMAS[name])
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -376,7 +508,11 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     components["ErrorResponse"] = ERROR_SCHEMA
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
+    _refine_fields(components)
     _time_fields(components)
+    for path, path_item in document.get("paths", {}).items():
+        for operation in path_item.values():
+            _refine_parameters(path, operation)
     _storable_requests(document, components)
     seen_ids: set[str] = set()
     for path, path_item in document.get("paths", {}).items():
