@@ -454,16 +454,17 @@ def _keep_null(original: dict[str, Any], schema: dict[str, Any]) -> dict[str, An
     return {**schema, **extra}
 
 
-def _refine_fields(components: dict[str, Any]) -> None:
+def _refine_fields(components: dict[str, Any], requests: set[str]) -> None:
     components["TaskItem"] = TaskItem.model_json_schema(
         by_alias=True, ref_template="#/components/schemas/{model}"
     )
-    for name, component in components.items():
+    for name in requests | {"TaskItem"}:
+        component = components[name]
         properties = component.get("properties", {})
         for field, schema in list(properties.items()):
             if (name, field) in NOT_ACCEPTED:
                 del properties[field]
-            elif field in FIELD_SCHEMAS and name not in PROTOCOL and name != "LogRead":
+            elif field in FIELD_SCHEMAS and name not in PROTOCOL:
                 properties[field] = _keep_null(schema, FIELD_SCHEMAS[field])
             elif field == "Guid" and name in ("JobRef", "JobUpdate"):
                 properties[field] = _keep_null(schema, ID_OR_GUID)
@@ -508,7 +509,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     components["ErrorResponse"] = ERROR_SCHEMA
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
-    _refine_fields(components)
+    _refine_fields(components, _request_components(document, components))
     _time_fields(components)
     for path, path_item in document.get("paths", {}).items():
         for operation in path_item.values():
