@@ -316,6 +316,20 @@ JSON_VALUE: dict[str, Any] = {
 }
 
 
+_SPACE = "[\\s\\x1c-\\x1f\\x85]"
+_SOLID = "[^\\s\\x1c-\\x1f\\x85\\u0000]"
+
+
+def stripped_length_pattern(min_length: int) -> str:
+    """No NUL byte, and at least `min_length` characters once stripped: request models strip
+    surrounding whitespace before they count (schemas.base.SherpaModel)."""
+    if min_length <= 0:
+        return NUL_FREE
+    if min_length == 1:
+        return f"^{_SPACE}*{_SOLID}[^\\u0000]*$"
+    return f"^{_SPACE}*{_SOLID}[^\\u0000]{{{min_length - 2},}}{_SOLID}{_SPACE}*$"
+
+
 def storable(schema: Any) -> Any:
     """A request schema held to the rule every input obeys (domain.values): no NUL byte in
     text, whole numbers within 64 bits, JSON values likewise at any depth."""
@@ -327,7 +341,7 @@ def storable(schema: Any) -> Any:
     kind = out.get("type")
     if kind == "string" and "enum" not in out and "const" not in out and "format" not in out:
         if "pattern" not in out:
-            out["pattern"] = NUL_FREE
+            out["pattern"] = stripped_length_pattern(out.get("minLength", 0))
     elif kind == "integer":
         out["minimum"] = max(out.get("minimum", INT64_MIN), INT64_MIN)
         out["maximum"] = min(out.get("maximum", INT64_MAX), INT64_MAX)
@@ -392,7 +406,7 @@ _HEX = "[0-9a-fA-F]"
 _GUID = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
 ID_OR_GUID: dict[str, Any] = {
     "anyOf": [
-        {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
         {"type": "string", "pattern": f"^([0-9]{{1,18}}|{_GUID}|\\{{{_GUID}\\}}|{_HEX}{{32}})$"},
     ],
     "description": "An id or a GUID (jobs and log lines have no name).",
@@ -444,6 +458,12 @@ NOT_ACCEPTED = {("ProcessVersionUpdate", "ProcessFile")}
 
 NON_EMPTY = {("RenewRequest", "LeaseId"), ("FinishRequest", "LeaseId"), ("LogCreate", "Message")}
 
+NOT_NULL = {("TakeRequest", "Priority"), ("TaskFilter", "Priority"), ("TaskFilter", "Status")}
+"""Lists whose null the validators read as a list holding null (refused)."""
+
+BLANK_IS_NONE = {("LogCreate", "JobGuid"), ("LogLine", "JobGuid")}
+"""Plain text fields where an empty value means none."""
+
 
 def _keep_null(original: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     options = original.get("anyOf")
@@ -454,6 +474,34 @@ def _keep_null(original: dict[str, Any], schema: dict[str, Any]) -> dict[str, An
     return {**schema, **extra}
 
 
+def _refine_property(name: str, field: str, schema: dict[str, Any]) -> dict[str, Any] | None:
+    """What one request field accepts; None when the document must not offer it."""
+    if (name, field) in NOT_ACCEPTED:
+        return None
+    if (name, field) in BLANK_IS_NONE:
+        accepted = {"anyOf": [FIELD_SCHEMAS[field], {"type": "string", "maxLength": 0}]}
+        return _keep_null(schema, accepted)
+    if (name, field) in NOT_NULL:
+        return _without_null(schema)
+    if field in FIELD_SCHEMAS and name not in PROTOCOL:
+        return _keep_null(schema, FIELD_SCHEMAS[field])
+    if field == "Guid" and name in ("JobRef", "JobUpdate"):
+        return _keep_null(schema, ID_OR_GUID)
+    if (name, field) in NON_EMPTY:
+        return _keep_null(schema, {"type": "string", "pattern": NON_BLANK})
+    return schema
+
+
+POSTPONED_NEEDS_TIME = {
+    "if": {"required": ["Status"], "properties": {"Status": {"const": 5}}},
+    "then": {
+        "required": ["PostponedUntil"],
+        "properties": {"PostponedUntil": {"not": {"type": "null"}}},
+    },
+}
+"""FinishItem's validator: Status 5 (Postponed) needs PostponedUntil."""
+
+
 def _refine_fields(components: dict[str, Any], requests: set[str]) -> None:
     components["TaskItem"] = TaskItem.model_json_schema(
         by_alias=True, ref_template="#/components/schemas/{model}"
@@ -462,20 +510,22 @@ def _refine_fields(components: dict[str, Any], requests: set[str]) -> None:
         component = components[name]
         properties = component.get("properties", {})
         for field, schema in list(properties.items()):
-            if (name, field) in NOT_ACCEPTED:
+            refined = _refine_property(name, field, schema)
+            if refined is None:
                 del properties[field]
-            elif field in FIELD_SCHEMAS and name not in PROTOCOL:
-                properties[field] = _keep_null(schema, FIELD_SCHEMAS[field])
-            elif field == "Guid" and name in ("JobRef", "JobUpdate"):
-                properties[field] = _keep_null(schema, ID_OR_GUID)
-            elif (name, field) in NON_EMPTY:
-                properties[field] = _keep_null(schema, {"type": "string", "pattern": NON_BLANK})
+            else:
+                properties[field] = refined
+        for fields in ONE_OF_REQUIRED.get(name, []):
+            for field in fields:  # given, it must be a value, not null
+                if field in properties:
+                    properties[field] = _without_null(properties[field])
         if name in ONE_OF_REQUIRED:
             component["anyOf"] = [{"required": fields} for fields in ONE_OF_REQUIRED[name]]
-            for fields in ONE_OF_REQUIRED[name]:
-                for field in fields:  # given, it must be a value, not null
-                    if field in properties:
-                        properties[field] = _without_null(properties[field])
+    if "FinishRequest" in components:
+        components["FinishRequest"].setdefault("allOf", []).append(POSTPONED_NEEDS_TIME)
+    password = components.get("RoboteasyLogin", {}).get("properties", {}).get("password")
+    if password:  # base64 of the password (schemas.roboteasy)
+        password.update({"contentEncoding": "base64", "pattern": "^[A-Za-z0-9+/]*={0,2}$"})
     bulk = components.get("BulkCreate", {}).get("properties", {}).get("Tasks")
     if bulk:
         bulk["items"] = {"$ref": "#/components/schemas/TaskItem"}

@@ -25,6 +25,7 @@ def multipart_doc(model: type[BaseModel], file_field: str) -> dict[str, Any]:
     json_properties[file_field] = {
         "type": "string",
         "contentEncoding": "base64",
+        "minLength": 1,
         "description": "The package (a .zip), base64-encoded.",
     }
     schema = {
