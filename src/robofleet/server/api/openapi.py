@@ -198,6 +198,8 @@ def form_schema(schema: dict[str, Any], components: dict[str, Any]) -> dict[str,
             if name in required:
                 return None
             continue
+        if flat.get("type") == "array" and name not in required:
+            flat = {"anyOf": [flat, {"type": "string", "maxLength": 0}]}  # `Groups=`: none
         properties[name] = flat
     form = {
         k: v for k, v in resolved.items() if k not in ("properties", "examples", "example", "anyOf")
@@ -406,7 +408,7 @@ _HEX = "[0-9a-fA-F]"
 _GUID = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
 ID_OR_GUID: dict[str, Any] = {
     "anyOf": [
-        {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
+        {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
         {"type": "string", "pattern": f"^([0-9]{{1,18}}|{_GUID}|\\{{{_GUID}\\}}|{_HEX}{{32}})$"},
     ],
     "description": "An id or a GUID (jobs and log lines have no name).",
@@ -451,12 +453,13 @@ ONE_OF_REQUIRED: dict[str, list[list[str]]] = {
     "RenewRequest": [["Guid", "LeaseId"], ["Items"]],
     "FinishRequest": [["Guid", "LeaseId", "Status"], ["Items"]],
 }
+NON_BLANK_WHEN_REQUIRED = {"LeaseId"}
+"""A one-task body's lease id must be given (text, not blank) when there is no list."""
 """Bodies that take one object's fields or a list of them (their validators say which)."""
 
 NOT_ACCEPTED = {("ProcessVersionUpdate", "ProcessFile")}
 """Fields a model declares only to refuse with a clear message."""
 
-NON_EMPTY = {("RenewRequest", "LeaseId"), ("FinishRequest", "LeaseId"), ("LogCreate", "Message")}
 
 NOT_NULL = {("TakeRequest", "Priority"), ("TaskFilter", "Priority"), ("TaskFilter", "Status")}
 """Lists whose null the validators read as a list holding null (refused)."""
@@ -478,8 +481,8 @@ def _refine_property(name: str, field: str, schema: dict[str, Any]) -> dict[str,
     """What one request field accepts; None when the document must not offer it."""
     if (name, field) in NOT_ACCEPTED:
         return None
-    if (name, field) in BLANK_IS_NONE:
-        accepted = {"anyOf": [FIELD_SCHEMAS[field], {"type": "string", "maxLength": 0}]}
+    if (name, field) in BLANK_IS_NONE:  # plain text: a GUID or digits, or empty
+        accepted = {"anyOf": [ID_OR_GUID["anyOf"][1], {"type": "string", "maxLength": 0}]}
         return _keep_null(schema, accepted)
     if (name, field) in NOT_NULL:
         return _without_null(schema)
@@ -487,16 +490,26 @@ def _refine_property(name: str, field: str, schema: dict[str, Any]) -> dict[str,
         return _keep_null(schema, FIELD_SCHEMAS[field])
     if field == "Guid" and name in ("JobRef", "JobUpdate"):
         return _keep_null(schema, ID_OR_GUID)
-    if (name, field) in NON_EMPTY:
-        return _keep_null(schema, {"type": "string", "pattern": NON_BLANK})
     return schema
+
+
+def _alternative(fields: list[str]) -> dict[str, Any]:
+    """One way to fill a one-or-many body: these fields given, as values (not null)."""
+    constraints: dict[str, Any] = {field: {"not": {"type": "null"}} for field in fields}
+    for field in NON_BLANK_WHEN_REQUIRED & set(fields):
+        constraints[field] = {"type": "string", "pattern": NON_BLANK}
+    return {"required": fields, "properties": constraints}
 
 
 POSTPONED_NEEDS_TIME = {
     "if": {"required": ["Status"], "properties": {"Status": {"const": 5}}},
     "then": {
         "required": ["PostponedUntil"],
-        "properties": {"PostponedUntil": {"not": {"type": "null"}}},
+        "properties": {
+            "PostponedUntil": {
+                "not": {"anyOf": [{"type": "null"}, {"type": "string", "maxLength": 0}]}
+            }
+        },
     },
 }
 """FinishItem's validator: Status 5 (Postponed) needs PostponedUntil."""
@@ -515,17 +528,13 @@ def _refine_fields(components: dict[str, Any], requests: set[str]) -> None:
                 del properties[field]
             else:
                 properties[field] = refined
-        for fields in ONE_OF_REQUIRED.get(name, []):
-            for field in fields:  # given, it must be a value, not null
-                if field in properties:
-                    properties[field] = _without_null(properties[field])
         if name in ONE_OF_REQUIRED:
-            component["anyOf"] = [{"required": fields} for fields in ONE_OF_REQUIRED[name]]
+            component["anyOf"] = [_alternative(fields) for fields in ONE_OF_REQUIRED[name]]
     if "FinishRequest" in components:
         components["FinishRequest"].setdefault("allOf", []).append(POSTPONED_NEEDS_TIME)
     password = components.get("RoboteasyLogin", {}).get("properties", {}).get("password")
     if password:  # base64 of the password (schemas.roboteasy)
-        password.update({"contentEncoding": "base64", "pattern": "^[A-Za-z0-9+/]*={0,2}$"})
+        password.update({"contentEncoding": "base64", "contentMediaType": "text/plain"})
     bulk = components.get("BulkCreate", {}).get("properties", {}).get("Tasks")
     if bulk:
         bulk["items"] = {"$ref": "#/components/schemas/TaskItem"}

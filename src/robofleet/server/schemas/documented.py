@@ -18,7 +18,8 @@ FLAG_SCHEMA: dict[str, Any] = {
 
 REF_SCHEMA: dict[str, Any] = {
     "anyOf": [
-        {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
+        # Ids are whole numbers of 64 bits (negative ones name nothing, as in a form's text).
+        {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
         # Not empty once stripped (Python strips \x1c-\x1f and \x85 too), no NUL byte.
         {"type": "string", "pattern": r"^[^\u0000]*[^\s\u0000\x1c-\x1f\x85][^\u0000]*$"},
     ],
