@@ -415,10 +415,8 @@ ID_OR_GUID: dict[str, Any] = {
 }
 NON_BLANK = REF_SCHEMA["anyOf"][1]["pattern"]
 LEVEL: dict[str, Any] = {
-    "anyOf": [
-        {"enum": [level.value for level in LogLevel]},
-        {"type": "integer", "minimum": 1, "maximum": len(LogLevel)},
-    ],
+    # Sherpa's numbers as an enum of whole numbers: the server takes 1, not 1.0.
+    "enum": [level.value for level in LogLevel] + list(range(1, len(LogLevel) + 1)),
     "description": f"{', '.join(LogLevel)} (or 1..{len(LogLevel)}).",
 }
 RIGHTS: dict[str, Any] = {
@@ -501,6 +499,14 @@ def _alternative(fields: list[str]) -> dict[str, Any]:
     return {"required": fields, "properties": constraints}
 
 
+INT64 = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
+_B64_BLOCK = "[A-Za-f][A-HQ-Xg-nw-z0-3][ABEFIJMNQRUVYZcdghklopstwx014589][A-Za-z0-9+/]"
+_B64_END = "[A-Za-f][AQgw]==|[A-Za-f][A-HQ-Xg-nw-z0-3][AEIMQUYcgkosw048]="
+BASE64_OF_ASCII = f"^(?:{_B64_BLOCK})+(?:{_B64_END})?$|^(?:{_B64_END})$"
+"""Roboteasy's password: base64 of UTF-8 text. Said here for ASCII text (each character's
+high bit clear), which a pattern can: arbitrary base64 bytes are not text and are refused."""
+
+
 POSTPONED_NEEDS_TIME = {
     "if": {"required": ["Status"], "properties": {"Status": {"const": 5}}},
     "then": {
@@ -533,8 +539,11 @@ def _refine_fields(components: dict[str, Any], requests: set[str]) -> None:
     if "FinishRequest" in components:
         components["FinishRequest"].setdefault("allOf", []).append(POSTPONED_NEEDS_TIME)
     password = components.get("RoboteasyLogin", {}).get("properties", {}).get("password")
-    if password:  # base64 of the password (schemas.roboteasy)
-        password.update({"contentEncoding": "base64", "contentMediaType": "text/plain"})
+    if password:
+        password["pattern"] = BASE64_OF_ASCII
+    renewed = components.get("RenewItem", {}).get("properties", {})
+    if "Guid" in renewed:  # in a list, a missing task is that item's result, not an error
+        renewed["Guid"] = {**REF_SCHEMA, "anyOf": [INT64, REF_SCHEMA["anyOf"][1]]}
     bulk = components.get("BulkCreate", {}).get("properties", {}).get("Tasks")
     if bulk:
         bulk["items"] = {"$ref": "#/components/schemas/TaskItem"}
