@@ -500,6 +500,7 @@ def _alternative(fields: list[str]) -> dict[str, Any]:
 
 
 INT64 = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
+ANY_ID = [INT64, REF_SCHEMA["anyOf"][1]]
 _B64_BLOCK = "[A-Za-f][A-HQ-Xg-nw-z0-3][ABEFIJMNQRUVYZcdghklopstwx014589][A-Za-z0-9+/]"
 _B64_END = "[A-Za-f][AQgw]==|[A-Za-f][A-HQ-Xg-nw-z0-3][AEIMQUYcgkosw048]="
 BASE64_OF_ASCII = f"^(?:{_B64_BLOCK})+(?:{_B64_END})?$|^(?:{_B64_END})$"
@@ -541,9 +542,12 @@ def _refine_fields(components: dict[str, Any], requests: set[str]) -> None:
     password = components.get("RoboteasyLogin", {}).get("properties", {}).get("password")
     if password:
         password["pattern"] = BASE64_OF_ASCII
-    renewed = components.get("RenewItem", {}).get("properties", {})
-    if "Guid" in renewed:  # in a list, a missing task is that item's result, not an error
-        renewed["Guid"] = {**REF_SCHEMA, "anyOf": [INT64, REF_SCHEMA["anyOf"][1]]}
+    for model in ("RenewItem", "RenewRequest", "FinishRequest"):
+        # In a list, a missing task is that item's result, not an error; beside a list, the
+        # one-task fields are not used. So any id passes there, even one naming nothing.
+        fields = components.get(model, {}).get("properties", {})
+        if "Guid" in fields:
+            fields["Guid"] = _keep_null(fields["Guid"], {**REF_SCHEMA, "anyOf": ANY_ID})
     bulk = components.get("BulkCreate", {}).get("properties", {}).get("Tasks")
     if bulk:
         bulk["items"] = {"$ref": "#/components/schemas/TaskItem"}
