@@ -43,7 +43,7 @@ def schemathesis(server: ServerProcess, report_dir: Path, *selection: str) -> tu
         str(report_dir),
         *selection,
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1500, check=False)
     return done.returncode, done.stdout + done.stderr
 
 
@@ -60,6 +60,7 @@ def failure_report(output: str, server: ServerProcess) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_schemathesis_finds_nothing(
     backend: str, tmp_path: Path, pg_url_factory: list[str]
