@@ -55,6 +55,13 @@ FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 """Request fields, by name, that accept exactly this (keeping nullable where they were)."""
 
+MODEL_FIELD_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
+    ("JobRef", "Guid"): ID_OR_GUID,
+    ("JobUpdate", "Guid"): ID_OR_GUID,
+    ("ApiKeyAssign", "Key"): {"type": "string", "pattern": f"^{_GUID}$"},
+}
+"""Fields of one model that accept exactly this (keeping nullable where they were)."""
+
 ONE_OF_REQUIRED: dict[str, list[list[str]]] = {
     "LogCreate": [["Message"], ["Lines"]],
     "RenewRequest": [["Guid", "LeaseId"], ["Items"]],
@@ -95,8 +102,8 @@ def _refine_property(name: str, field: str, schema: dict[str, Any]) -> dict[str,
         return without_null(schema)
     if field in FIELD_SCHEMAS and name not in PROTOCOL:
         return _keep_null(schema, FIELD_SCHEMAS[field])
-    if field == "Guid" and name in ("JobRef", "JobUpdate"):
-        return _keep_null(schema, ID_OR_GUID)
+    if (name, field) in MODEL_FIELD_SCHEMAS:
+        return _keep_null(schema, MODEL_FIELD_SCHEMAS[name, field])
     return schema
 
 
