@@ -25,6 +25,10 @@ SEED_TABS = [
 ]
 
 
+JSON_ONLY = {"/api/task/bulkCreate"}
+"""Bodies whose required field is a list of objects: no form can carry them."""
+
+
 def document(server: ServerProcess) -> dict[str, Any]:
     with server.client() as client:
         response = client.get("/openapi.json")
@@ -84,6 +88,7 @@ def test_every_body_has_a_schema_and_an_example_in_both_encodings(server: Server
             path.startswith("/api/")
             and "application/json" in content
             and "Roboteasy" not in op["tags"]
+            and path not in JSON_ONLY
         ):
             forms = {"application/x-www-form-urlencoded", "multipart/form-data"}
             assert forms & set(content), (method, path)

@@ -115,7 +115,7 @@ def test_a_wrong_secret_is_401_on_every_call(tenant: Tenant) -> None:
                 refused = robot.request(method, path, json=body)
                 assert refused.status_code == 401, (path, refused.text)
                 assert refused.json()["code"] == "wrong_robot_secret"
-    assert tenant.api.get(f"/api/robot/read/{guid}").json()["LastHeartbeatAt"] is None
+    assert tenant.api.get(f"/api/robot/read/{guid}").json()["LastHeartbeatAt"] == 0  # never
 
 
 def test_bare_guid_is_refused_only_where_the_account_requires_a_secret(

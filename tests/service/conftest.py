@@ -50,8 +50,9 @@ class Service:
 
     def run_duties(self, now: datetime) -> None:
         """One scheduler pass (overdue tasks, postponed, leases, abandon, liveness) at `now`."""
-        for _name, duty in default_duties():
-            duty(self.runtime, now)
+        for duty in default_duties():
+            for owner in duty.owners(self.runtime, now):
+                duty.run(self.runtime, now, owner)
 
 
 def start(data_dir: Path) -> Iterator[Service]:

@@ -49,7 +49,7 @@ def server(
         int | None, typer.Option(help="Worker processes [env ROBOFLEET_WORKERS]")
     ] = None,
 ) -> None:
-    from robofleet.server.startup import prepare
+    from robofleet.server.startup import log_config, prepare
 
     settings = settings_from(host=host, port=port, data_dir=data_dir, workers=workers)
     first = prepare(settings)
@@ -62,6 +62,7 @@ def server(
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
+        "log_config": log_config(settings),
         "access_log": False,
         "timeout_graceful_shutdown": 5,
     }

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
+import uvicorn.config
+
 from robofleet.server.app import build_runtime
 from robofleet.server.db import migrate
 from robofleet.server.services.access.bootstrap import FirstStart, ensure_first_account
@@ -20,3 +25,24 @@ def prepare(settings: Settings) -> FirstStart | None:
         )
     finally:
         runtime.db.dispose()
+
+
+def log_config(settings: Settings) -> dict[str, Any]:
+    """uvicorn's logging setup plus Robofleet's own loggers at the configured level: uvicorn
+    replaces any logging set up before it starts, and without a handler of their own only
+    Robofleet's warnings reached the log, whatever the level said."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["formatters"]["robofleet"] = {
+        "format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    }
+    config["handlers"]["robofleet"] = {
+        "formatter": "robofleet",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    config["loggers"]["robofleet"] = {
+        "handlers": ["robofleet"],
+        "level": settings.log_level.upper(),
+        "propagate": False,
+    }
+    return config

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from robofleet.server.domain.errors import (
     Conflict,
@@ -124,7 +125,22 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     response = error_response(request, exc.status_code, code, message)
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(allowed_methods(request))
     return response
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path. Starlette's 405 names only the methods of
+    the first route whose path matched, so a path served by two routes (GET and POST of
+    /api/log/list) answered a wrong Allow."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "\0"})
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))
 
 
 async def _database_down(request: Request, exc: Exception) -> JSONResponse:

@@ -22,6 +22,19 @@ def multipart_doc(
     schema = model.model_json_schema(by_alias=True)
     properties = dict(schema.get("properties", {}))
     properties[file_field] = {"type": "string", "format": "binary"}
+    # In JSON the package is base64 text, and required as in the form.
+    json_properties = dict(properties)
+    json_properties[file_field] = {
+        "type": "string",
+        "contentEncoding": "base64",
+        "minLength": 1,
+        "description": "The package (a .zip), base64-encoded.",
+    }
+    schema = {
+        **schema,
+        "properties": json_properties,
+        "required": sorted({*schema.get("required", []), file_field}),
+    }
     return {
         "requestBody": {
             "required": True,

@@ -489,58 +489,115 @@ def extend_lease(session: Session, task_id: int, expires_at: datetime) -> None:
 # Time-driven moves (scheduler)
 
 
-def promote_overdue(session: Session, now: datetime, shift: int) -> int:
-    """New tasks whose deadline has passed: rank lowered by `shift`; how many."""
+def _overdue_new() -> list[ColumnElement[bool]]:
+    return [
+        TASKS.c.status == literal_int(TaskStatus.NEW),
+        TASKS.c.rank >= 1,
+        TASKS.c.deadline_key < NO_DEADLINE,
+    ]
+
+
+def accounts_with_overdue_new(session: Session, now: datetime) -> list[int]:
+    """Accounts that have New tasks whose deadline has passed and are not yet promoted."""
+    query = select(TASKS.c.account_id).where(*_overdue_new(), TASKS.c.deadline_key <= now)
+    return list(session.scalars(query.distinct()))
+
+
+def promote_overdue(session: Session, now: datetime, shift: int, account_id: int) -> int:
+    """New tasks of the account whose deadline has passed: rank lowered by `shift`; how
+    many."""
     result = session.execute(
         update(TASKS)
-        .where(
-            TASKS.c.status == literal_int(TaskStatus.NEW),
-            TASKS.c.rank >= 1,
-            TASKS.c.deadline_key <= now,
-            TASKS.c.deadline_key < NO_DEADLINE,
-        )
+        .where(*_overdue_new(), TASKS.c.deadline_key <= now, TASKS.c.account_id == account_id)
         .values(rank=TASKS.c.rank - shift)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def postponed_due(session: Session, now: datetime, limit: int) -> list[tuple[TaskRow, QueueRow]]:
-    """Postponed tasks whose time has come, locked, with their queues."""
+def _postponed_due(now: datetime) -> list[ColumnElement[bool]]:
+    return [
+        TaskRow.status == int(TaskStatus.POSTPONED),
+        TaskRow.postponed_until <= now,
+        TaskRow.is_deleted.is_(False),
+    ]
+
+
+def accounts_with_postponed_due(session: Session, now: datetime) -> list[int]:
+    """Accounts that have Postponed tasks whose time has come."""
+    return list(session.scalars(select(TaskRow.account_id).where(*_postponed_due(now)).distinct()))
+
+
+def postponed_due(
+    session: Session, now: datetime, limit: int, account_id: int
+) -> list[tuple[TaskRow, QueueRow]]:
+    """Postponed tasks of the account whose time has come, locked, with their queues."""
     rows = session.execute(
         select(TaskRow, QueueRow)
         .join(QueueRow, QueueRow.id == TaskRow.queue_id)
+        .where(*_postponed_due(now), TaskRow.account_id == account_id)
+        .limit(limit)
+        .with_for_update(of=TaskRow)
+    ).tuples()
+    return list(rows)
+
+
+def _lease_expired(now: datetime) -> list[ColumnElement[bool]]:
+    return [TaskRow.status == int(TaskStatus.IN_PROGRESS), TaskRow.lease_expires_at < now]
+
+
+def accounts_with_expired_leases(session: Session, now: datetime) -> list[int]:
+    """Accounts that have In Progress tasks whose lease has expired."""
+    return list(session.scalars(select(TaskRow.account_id).where(*_lease_expired(now)).distinct()))
+
+
+def leases_expired(
+    session: Session, now: datetime, limit: int, account_id: int
+) -> list[tuple[TaskRow, QueueRow]]:
+    """In Progress tasks of the account whose lease has expired, locked, with their queues."""
+    rows = session.execute(
+        select(TaskRow, QueueRow)
+        .join(QueueRow, QueueRow.id == TaskRow.queue_id)
+        .where(*_lease_expired(now), TaskRow.account_id == account_id)
+        .limit(limit)
+        .with_for_update(of=TaskRow)
+    ).tuples()
+    return list(rows)
+
+
+def queues_with_abandon_limits(session: Session) -> list[tuple[int, str, int]]:
+    """(id, GUID, account id) of live queues that abandon New or In Progress tasks after some
+    minutes and hold tasks in those statuses. Only ids: the limits themselves are read per
+    queue (queue_with_abandon_limits), so one bad value fails its queue alone."""
+    live = (
+        select(TaskRow.id)
         .where(
-            TaskRow.status == int(TaskStatus.POSTPONED),
-            TaskRow.postponed_until <= now,
+            TaskRow.queue_id == QueueRow.id,
+            TaskRow.status.in_([NEW, IN_PROGRESS]),
             TaskRow.is_deleted.is_(False),
         )
-        .limit(limit)
-        .with_for_update(of=TaskRow)
-    ).tuples()
-    return list(rows)
-
-
-def leases_expired(session: Session, now: datetime, limit: int) -> list[tuple[TaskRow, QueueRow]]:
-    """In Progress tasks whose lease has expired, locked, with their queues."""
+        .exists()
+    )
     rows = session.execute(
-        select(TaskRow, QueueRow)
-        .join(QueueRow, QueueRow.id == TaskRow.queue_id)
-        .where(TaskRow.status == int(TaskStatus.IN_PROGRESS), TaskRow.lease_expires_at < now)
-        .limit(limit)
-        .with_for_update(of=TaskRow)
-    ).tuples()
-    return list(rows)
+        select(QueueRow.id, QueueRow.guid, QueueRow.account_id).where(
+            QueueRow.is_deleted.is_(False),
+            (QueueRow.abandon_new_minutes.is_not(None))
+            | (QueueRow.abandon_in_progress_minutes.is_not(None)),
+            live,
+        )
+    )
+    return [(row.id, row.guid, row.account_id) for row in rows]
 
 
-def queues_with_abandon_limits(session: Session) -> Sequence[QueueRow]:
-    """Live queues that abandon New or In Progress tasks after some minutes."""
-    return session.scalars(
+def queue_with_abandon_limits(session: Session, queue_id: int) -> QueueRow | None:
+    """The live queue, if it still has an abandon limit."""
+    return session.scalar(
         select(QueueRow).where(
+            QueueRow.id == queue_id,
             QueueRow.is_deleted.is_(False),
             (QueueRow.abandon_new_minutes.is_not(None))
             | (QueueRow.abandon_in_progress_minutes.is_not(None)),
         )
-    ).all()
+    )
 
 
 def stale_tasks(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime, timedelta
+
 from robofleet.contract import TaskStatus as TaskStatus
 from robofleet.server.domain.errors import InvalidTransition
 
@@ -57,3 +60,19 @@ def stored_tags(tags: list[str]) -> str:
 
 def tags_of(stored: str) -> list[str]:
     return [t for t in stored.split(";") if t]
+
+
+def abandon_cutoff(now: datetime, minutes: object) -> datetime | None:
+    """Tasks in a status since before this time are abandoned by a limit of `minutes`; None
+    when the limit abandons nothing: unset, not a positive finite number, or so large that
+    no task can be that old (the time before it would fall off the calendar: 1e12 minutes,
+    Infinity, NaN). Stored limits are bounded on input, but a bad row must never break the
+    scheduler for every account."""
+    if isinstance(minutes, bool) or not isinstance(minutes, int | float):
+        return None
+    if not math.isfinite(minutes) or minutes <= 0:
+        return None
+    oldest = datetime.min.replace(tzinfo=now.tzinfo) + timedelta(days=1)  # a margin for rounding
+    if minutes >= (now - oldest) / timedelta(minutes=1):
+        return None
+    return now - timedelta(minutes=minutes)

@@ -1,4 +1,9 @@
-"""The scheduler thread: every interval, the leader runs each duty in its own transaction."""
+"""The scheduler thread: every interval, the leader runs each duty once per owner (account or
+queue) with work due, each run in its own transaction.
+
+One owner's bad row (say a queue whose abandon limit overflows a date) fails that owner's run
+alone: the others still run, and the failure is logged once with its owner and duty, not on
+every tick, until it changes or the owner recovers."""
 
 from __future__ import annotations
 
@@ -7,51 +12,130 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from robofleet.server.db.base import utcnow
 from robofleet.server.runtime import Runtime
 from robofleet.server.scheduler.leader import hold_lease, release_lease
 from robofleet.server.services.jobs import liveness
+from robofleet.server.services.scheduled import Owner
 from robofleet.server.services.tasks import timers as task_timers
 
 log = logging.getLogger("robofleet.scheduler")
 LEASE = "scheduler"
 
-Duty = Callable[[Runtime, datetime], int]
+
+@dataclass(frozen=True)
+class Duty:
+    name: str
+    owners: Callable[[Runtime, datetime], Sequence[Owner]]
+    """The owners with work due now (one read)."""
+    run: Callable[[Runtime, datetime, Owner], int]
+    """The work of one owner (one write); how many rows it changed."""
 
 
-def default_duties() -> list[tuple[str, Duty]]:
+def default_duties() -> list[Duty]:
     return [
-        (
+        Duty(
             "disconnect silent robots",
-            lambda rt, now: liveness.disconnect_silent_robots(
+            lambda rt, now: liveness.accounts_with_silent_robots(
                 rt, now=now, timeout_seconds=rt.settings.robot_timeout_seconds
             ),
-        ),
-        (
-            "fail lost jobs",
-            lambda rt, now: liveness.fail_lost_jobs(
-                rt, now=now, grace_seconds=rt.settings.unknown_job_grace_seconds
+            lambda rt, now, owner: liveness.disconnect_silent_robots(
+                rt,
+                now=now,
+                timeout_seconds=rt.settings.robot_timeout_seconds,
+                account_id=owner.id,
             ),
         ),
-        ("enforce job deadlines", lambda rt, now: liveness.enforce_deadlines(rt, now=now)),
-        (
-            "promote overdue tasks",
-            lambda rt, now: task_timers.promote_overdue_tasks(rt, now=now),
+        Duty(
+            "fail lost jobs",
+            lambda rt, now: liveness.accounts_with_lost_jobs(
+                rt, now=now, grace_seconds=rt.settings.unknown_job_grace_seconds
+            ),
+            lambda rt, now, owner: liveness.fail_lost_jobs(
+                rt,
+                now=now,
+                grace_seconds=rt.settings.unknown_job_grace_seconds,
+                account_id=owner.id,
+            ),
         ),
-        ("release postponed tasks", lambda rt, now: task_timers.release_postponed(rt, now=now)),
-        ("expire task leases", lambda rt, now: task_timers.expire_leases(rt, now=now)),
-        ("abandon overdue tasks", lambda rt, now: task_timers.abandon_overdue(rt, now=now)),
+        Duty(
+            "enforce job deadlines",
+            lambda rt, now: liveness.accounts_with_deadlines_due(rt, now=now),
+            lambda rt, now, owner: liveness.enforce_deadlines(rt, now=now, account_id=owner.id),
+        ),
+        Duty(
+            "promote overdue tasks",
+            lambda rt, now: task_timers.accounts_with_overdue_tasks(rt, now=now),
+            lambda rt, now, owner: task_timers.promote_overdue_tasks(
+                rt, now=now, account_id=owner.id
+            ),
+        ),
+        Duty(
+            "release postponed tasks",
+            lambda rt, now: task_timers.accounts_with_postponed_due(rt, now=now),
+            lambda rt, now, owner: task_timers.release_postponed(rt, now=now, account_id=owner.id),
+        ),
+        Duty(
+            "expire task leases",
+            lambda rt, now: task_timers.accounts_with_expired_leases(rt, now=now),
+            lambda rt, now, owner: task_timers.expire_leases(rt, now=now, account_id=owner.id),
+        ),
+        Duty(
+            "abandon overdue tasks",
+            lambda rt, now: task_timers.queues_with_abandon_limits(rt),
+            lambda rt, now, owner: task_timers.abandon_overdue(rt, now=now, queue_id=owner.id),
+        ),
     ]
 
 
+class FailureLog:
+    """Logs a failure of one duty for one owner once, not on every tick: again only when the
+    failure changes, and once more (at info) when the owner's runs succeed again."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, int | None], str] = {}
+
+    def failed(self, duty: str, owner: Owner | None, error: Exception) -> None:
+        key = (duty, owner.id if owner else None)
+        # The first line names the failure; database errors go on with the statement and its
+        # parameters (times of this tick), which would make every tick's failure look new.
+        what = f"{type(error).__name__}: {str(error).partition(chr(10))[0]}"
+        who = owner.label if owner else "every owner (listing the work due failed)"
+        if self._known.get(key) == what:
+            log.debug("scheduler duty '%s' still fails for %s: %s", duty, who, what)
+            return
+        self._known[key] = what
+        log.error(
+            "scheduler duty '%s' failed for %s; the others go on, and it is retried every "
+            "tick (logged again only if the failure changes)",
+            duty,
+            who,
+            exc_info=error,
+        )
+
+    def succeeded(self, duty: str, owner: Owner | None) -> None:
+        key = (duty, owner.id if owner else None)
+        if self._known.pop(key, None) is not None:
+            who = owner.label if owner else "every owner"
+            log.info("scheduler duty '%s' works again for %s", duty, who)
+
+    def forget_all_but(self, duty: str, owners: Sequence[Owner]) -> None:
+        """Owners no longer due (deleted, fixed by hand) leave the memory with their rows."""
+        keep = {owner.id for owner in owners} | {None}
+        for key in [k for k in self._known if k[0] == duty and k[1] not in keep]:
+            del self._known[key]
+
+
 class Scheduler:
-    def __init__(self, runtime: Runtime, duties: list[tuple[str, Duty]] | None = None) -> None:
+    def __init__(self, runtime: Runtime, duties: list[Duty] | None = None) -> None:
         self.runtime = runtime
         self.duties = duties if duties is not None else default_duties()
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.failures = FailureLog()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
 
@@ -78,15 +162,28 @@ class Scheduler:
             ttl_seconds=max(5.0, interval * 5),
         ):
             return False
-        for name, duty in self.duties:
-            try:
-                changed = duty(self.runtime, now)
-            except Exception:
-                log.exception("scheduler duty '%s' failed; it runs again next tick", name)
-                continue
-            if changed:
-                log.info("%s: %d", name, changed)
+        for duty in self.duties:
+            self._run_duty(duty, now)
         return True
+
+    def _run_duty(self, duty: Duty, now: datetime) -> None:
+        try:
+            owners = duty.owners(self.runtime, now)
+        except Exception as exc:
+            self.failures.failed(duty.name, None, exc)
+            return
+        self.failures.succeeded(duty.name, None)
+        changed = 0
+        for owner in owners:
+            try:
+                changed += duty.run(self.runtime, now, owner)
+            except Exception as exc:
+                self.failures.failed(duty.name, owner, exc)
+            else:
+                self.failures.succeeded(duty.name, owner)
+        self.failures.forget_all_but(duty.name, owners)
+        if changed:
+            log.info("%s: %d", duty.name, changed)
 
     def _run(self) -> None:
         interval = self.runtime.settings.scheduler_interval_seconds

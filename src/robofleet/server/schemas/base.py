@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from pydantic import (
     BaseModel,
@@ -22,6 +22,8 @@ from pydantic import (
     Field,
     PlainSerializer,
     ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -30,6 +32,7 @@ from pydantic.alias_generators import to_pascal
 from robofleet.server.domain.errors import FieldProblem, InvalidInput
 from robofleet.server.domain.refs import classify_ref
 from robofleet.server.domain.values import storable_problem
+from robofleet.server.schemas.documented import FLAG_SCHEMA, REF_SCHEMA, TIME_SCHEMA
 
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SEPARATORS = re.compile(r"[\s\-.]+")
@@ -51,12 +54,30 @@ def fold_keys(data: Mapping[str, Any]) -> dict[str, Any]:
     return folded
 
 
+def _accepts_bool(annotation: Any) -> bool:
+    """Whether a field's type takes a JSON true/false as such (bool, Any, or a union with one)."""
+    if annotation is bool or annotation is Any:
+        return True
+    return any(_accepts_bool(arg) for arg in get_args(annotation) if not isinstance(arg, str))
+
+
 class StorableModel(BaseModel):
     """A request model whose every field is held to domain.values' rule (no NUL byte, whole
     numbers within 64 bits, finite floats; JSON values and keys included), so both stores
     see only what both can keep and a refusal names its field (422)."""
 
     model_config = ConfigDict(allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # Pydantic's lax mode reads true/false as 1/0; a client sending a flag where a number
+        # belongs has mixed up two fields, so say so instead of storing 1.
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields[info.field_name]
+            if not _accepts_bool(field.annotation):
+                raise ValueError("must be a number or text, not true/false")
+        return value
 
     @field_validator("*", mode="after")
     @classmethod
@@ -139,7 +160,7 @@ def _json_or_text(value: Any) -> Any:
 
 JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_text)]
 LenientJson = Annotated[Any, BeforeValidator(_json_or_text)]
-Flag = Annotated[bool, BeforeValidator(_flag)]
+Flag = Annotated[bool, BeforeValidator(_flag), WithJsonSchema(FLAG_SCHEMA)]
 
 
 def _reference(value: Any) -> Any:
@@ -153,7 +174,7 @@ def _reference(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-Ref = Annotated[int | str, BeforeValidator(_reference)]
+Ref = Annotated[int | str, BeforeValidator(_reference), WithJsonSchema(REF_SCHEMA)]
 """A related object by id, GUID or name (see domain.refs.classify_ref)."""
 
 
@@ -267,7 +288,9 @@ def _parse_time(value: Any) -> Any:
     return value
 
 
-InputTime = Annotated[datetime | None, BeforeValidator(_as_utc)]
+InputTime = Annotated[
+    Annotated[datetime, WithJsonSchema(TIME_SCHEMA)] | None, BeforeValidator(_as_utc)
+]
 
 
 T = TypeVar("T")

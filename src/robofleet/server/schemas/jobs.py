@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AliasChoices, Field, field_validator
 
@@ -86,7 +86,9 @@ class JobRef(SherpaModel):
 
 
 class JobFilter(SherpaModel):
-    status: list[int] | None = Field(None, description="Statuses, e.g. `1,8`.")
+    status: list[Annotated[int, Field(ge=min(JobStatus), le=max(JobStatus))]] | None = Field(
+        None, description="Statuses, e.g. `1,8`."
+    )
     robot: Ref | None = None
     process: Ref | None = None
     source: str | None = Field(None, pattern="^(GUI|Trigger|API)$")

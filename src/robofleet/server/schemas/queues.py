@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 
@@ -28,9 +28,14 @@ from robofleet.server.schemas.sherpa_values import Bit, NumberOrText
 
 def _tags(value: Any) -> Any:
     if isinstance(value, list):
-        return ";".join(str(v) for v in value)
+        if not all(isinstance(tag, str) for tag in value):
+            raise ValueError("tags must be text, as a list of strings or one `a;b` string")
+        return ";".join(value)
     return value
 
+
+Priority = Annotated[int, Field(ge=1, le=3)]
+"""1 Low, 2 Normal, 3 High."""
 
 MAX_MINUTES = 10 * 366 * 24 * 60
 """The longest duration in minutes a queue keeps (10 years): a longer one means "never",
@@ -225,8 +230,8 @@ def numbers(value: Any) -> Any:
 class TaskFilter(SherpaModel):
     """Filters of take, filter/read and filter/list (also the `{filters}` path syntax)."""
 
-    status: list[int] | None = None
-    priority: list[int] | None = None
+    status: list[Annotated[int, Field(ge=min(TaskStatus), le=max(TaskStatus))]] | None = None
+    priority: list[Priority] | None = None
     tags: str | None = Field(None, description="`+a;-b`: must have a, must not have b.")
     name: NumberOrText | None = Field(
         None,
@@ -247,7 +252,7 @@ class TakeRequest(SherpaModel):
     lease_seconds: int | None = Field(None, ge=5, le=86400)
     tags: str | None = None
     name: str | None = None
-    priority: list[int] | None = None
+    priority: list[Priority] | None = None
     created_after: InputTime = None
     job: Ref | None = Field(
         None,

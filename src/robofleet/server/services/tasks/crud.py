@@ -387,8 +387,13 @@ def _refuse_late_finish(
     """A finish reports the outcome of a take. Once that take is over (the task expired,
     failed, was abandoned or retried, or another finish ended it) a finish is refused and
     changes nothing: accepting it would let the work count twice. The same finish sent
-    again by the one who made it is answered as done (idempotent)."""
-    if status not in FINISHES or task.status == TaskStatus.IN_PROGRESS or task.started_at is None:
+    again by the one who made it is answered as done (idempotent). A task that is New again
+    (set so by hand, or released) is not a take's outcome: an operator may set its status."""
+    if (
+        status not in FINISHES
+        or task.status in (TaskStatus.IN_PROGRESS, TaskStatus.NEW)
+        or task.started_at is None
+    ):
         return
     last = session.scalars(
         select(TaskEventRow).where(TaskEventRow.task_id == task.id).order_by(TaskEventRow.id.desc())

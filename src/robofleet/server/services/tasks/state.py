@@ -322,9 +322,10 @@ def finish_leased_tasks(
     return rows
 
 
-def promote_overdue(session: Session, now: datetime) -> int:
-    """New tasks whose deadline has passed move ahead of every priority (see take_rank)."""
-    return statements.promote_overdue(session, now, OVERDUE_SHIFT)
+def promote_overdue(session: Session, now: datetime, account_id: int) -> int:
+    """New tasks of the account whose deadline has passed move ahead of every priority (see
+    take_rank)."""
+    return statements.promote_overdue(session, now, OVERDUE_SHIFT, account_id)
 
 
 def fail_tasks_of_job(
