@@ -60,6 +60,7 @@ def failure_report(output: str, server: ServerProcess) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.fuzz
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_schemathesis_finds_nothing(

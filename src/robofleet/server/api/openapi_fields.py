@@ -22,6 +22,15 @@ ID_OR_GUID: dict[str, Any] = {
     ],
     "description": "An id or a GUID (jobs and log lines have no name).",
 }
+CLIENT_GUID: dict[str, Any] = {
+    "type": "string",
+    "pattern": f"^({_GUID}|\\{{{_GUID}\\}}|{_HEX}{{32}})?$",
+    "description": "The task's GUID, chosen by the client (optional; empty means none).",
+}
+ROBOT_TYPE: dict[str, Any] = {
+    "anyOf": [{"enum": ["Attended", "Unattended"]}, {"enum": [0, 1]}],
+    "description": "Attended or Unattended (or 0 / 1).",
+}
 NON_BLANK = REF_SCHEMA["anyOf"][1]["pattern"]
 LEVEL: dict[str, Any] = {
     # Sherpa's numbers as an enum of whole numbers: the server takes 1, not 1.0.
@@ -57,6 +66,10 @@ FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
 
 MODEL_FIELD_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
     ("JobRef", "Guid"): ID_OR_GUID,
+    ("TaskCreate", "Guid"): CLIENT_GUID,
+    ("RobotCreate", "Type"): ROBOT_TYPE,
+    ("RobotUpdate", "Type"): ROBOT_TYPE,
+    ("TaskItem", "Guid"): CLIENT_GUID,
     ("JobUpdate", "Guid"): ID_OR_GUID,
     ("ApiKeyAssign", "Key"): {"type": "string", "pattern": f"^{_GUID}$"},
 }

@@ -137,9 +137,8 @@ def as_text(schema: dict[str, Any]) -> dict[str, Any]:
     """A time field as a form or a query carries it: Unix seconds only as digits."""
     if schema.get("x-robofleet-time"):
         branches = [
-            {"type": "integer", "minimum": 0, "maximum": b.get("maximum", 253402214399)}
-            if b.get("type") == "number"
-            else b
+            # Digits as text: a form or a query carries no types, so "0" is this branch.
+            {"type": "string", "pattern": "^[0-9]{1,12}$"} if b.get("type") == "number" else b
             for b in schema.get("anyOf", [])
         ]
         return {**schema, "anyOf": branches}

@@ -126,8 +126,9 @@ class TaskFields(SherpaModel):
 
 
 def _client_guid(value: Any) -> Any:
-    """The client's own GUID for a task, in the canonical lower-case form."""
-    if value is None:
+    """The client's own GUID for a task, in the canonical lower-case form; empty (a form's
+    blank field) means none."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str) or not is_guid(value.strip()):
         raise ValueError("must be a GUID such as 3f2b8c1e-6d0a-4c55-9a4e-2f1d7c9b8e10")
@@ -214,7 +215,9 @@ class TagChange(SherpaModel):
 
 
 def numbers(value: Any) -> Any:
-    """`1,3`, `1;3`, repeated query keys, names (`High`) or a JSON list."""
+    """`1,3`, `1;3`, repeated query keys, names (`High`) or a JSON list; null is none."""
+    if value is None:
+        return None
     items = value if isinstance(value, list) else [value]
     out: list[Any] = []
     for item in items:
@@ -244,6 +247,14 @@ class TaskFilter(SherpaModel):
     take: Flag = Field(False, description="filter/read only: take the task (with a lease).")
 
     _numbers = field_validator("status", "priority", mode="before")(numbers)
+
+
+class NamedQueueFilter(TaskFilter):
+    """Sherpa's documented task/filter/list body: `Name` names the queue (GUID or name)."""
+
+    name: NumberOrText = Field(
+        min_length=1, max_length=512, description="The queue's GUID or name.", examples=["Invoices"]
+    )
 
 
 class TakeRequest(SherpaModel):

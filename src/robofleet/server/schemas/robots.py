@@ -25,9 +25,9 @@ RobotTypeName = Literal["Attended", "Unattended"]
 def _robot_type(value: object) -> object:
     if isinstance(value, str):
         return value.strip().capitalize()
-    if value in (0, 1):
-        return ("Attended", "Unattended")[int(value)]
-    return value
+    if isinstance(value, int) and not isinstance(value, bool) and value in (0, 1):
+        return ("Attended", "Unattended")[value]
+    return value  # anything else (true/false included) is refused by the Literal
 
 
 class RobotCreate(SherpaModel):

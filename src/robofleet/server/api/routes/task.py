@@ -9,13 +9,13 @@ from fastapi import Header
 from robofleet.contract import IDEMPOTENCY_KEY_HEADER
 from robofleet.server.api.deps import CallerDep, RuntimeDep
 from robofleet.server.api.routing import ModelResponse, sherpa_router
-from robofleet.server.domain.errors import InvalidInput
 from robofleet.server.schemas.base import ResultResponse
 from robofleet.server.schemas.queues import (
     BulkCreate,
     BulkCreated,
     FinishRequest,
     ItemResults,
+    NamedQueueFilter,
     RenewRequest,
     TagChange,
     TakeRequest,
@@ -39,6 +39,7 @@ IdempotencyKey = Annotated[
         alias=IDEMPOTENCY_KEY_HEADER,
         description="Names this add (1 to 200 visible ASCII characters, e.g. a UUID): a "
         "retry with the same key and request answers with the task(s) already added.",
+        json_schema_extra={"pattern": "^[\\x21-\\x7e]{1,200}$"},
     ),
 ]
 
@@ -91,10 +92,10 @@ def filter_read_path(
 
 
 @router.post("/filter/list", summary="The tasks of the queue named by `Name`, newest first")
-def filter_list_named(body: TaskFilter, runtime: RuntimeDep, caller: CallerDep) -> list[TaskRead]:
+def filter_list_named(
+    body: NamedQueueFilter, runtime: RuntimeDep, caller: CallerDep
+) -> list[TaskRead]:
     """Sherpa's documented form: the body's `Name` is the queue's GUID or name."""
-    if not body.name:
-        raise InvalidInput.for_field("Name", "is required: the queue's GUID or name")
     return tasks.filter_list(runtime, caller, body.name, _filters("", body))
 
 
