@@ -522,6 +522,22 @@ def _postponed_due(now: datetime) -> list[ColumnElement[bool]]:
     ]
 
 
+def _locked_with_queues(
+    session: Session, conditions: list[ColumnElement[bool]], limit: int | None = None
+) -> list[tuple[TaskRow, QueueRow]]:
+    """The tasks matching `conditions`, locked (the scheduler's timers change them), each
+    with its queue."""
+    query = (
+        select(TaskRow, QueueRow)
+        .join(QueueRow, QueueRow.id == TaskRow.queue_id)
+        .where(*conditions)
+        .with_for_update(of=TaskRow)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [(task, queue) for task, queue in session.execute(query)]
+
+
 def accounts_with_postponed_due(session: Session, now: datetime) -> list[int]:
     """Accounts that have Postponed tasks whose time has come."""
     return list(session.scalars(select(TaskRow.account_id).where(*_postponed_due(now)).distinct()))
@@ -531,14 +547,8 @@ def postponed_due(
     session: Session, now: datetime, limit: int, account_id: int
 ) -> list[tuple[TaskRow, QueueRow]]:
     """Postponed tasks of the account whose time has come, locked, with their queues."""
-    rows = session.execute(
-        select(TaskRow, QueueRow)
-        .join(QueueRow, QueueRow.id == TaskRow.queue_id)
-        .where(*_postponed_due(now), TaskRow.account_id == account_id)
-        .limit(limit)
-        .with_for_update(of=TaskRow)
-    ).tuples()
-    return list(rows)
+    conditions = [*_postponed_due(now), TaskRow.account_id == account_id]
+    return _locked_with_queues(session, conditions, limit)
 
 
 def _lease_expired(now: datetime) -> list[ColumnElement[bool]]:
@@ -554,14 +564,8 @@ def leases_expired(
     session: Session, now: datetime, limit: int, account_id: int
 ) -> list[tuple[TaskRow, QueueRow]]:
     """In Progress tasks of the account whose lease has expired, locked, with their queues."""
-    rows = session.execute(
-        select(TaskRow, QueueRow)
-        .join(QueueRow, QueueRow.id == TaskRow.queue_id)
-        .where(*_lease_expired(now), TaskRow.account_id == account_id)
-        .limit(limit)
-        .with_for_update(of=TaskRow)
-    ).tuples()
-    return list(rows)
+    conditions = [*_lease_expired(now), TaskRow.account_id == account_id]
+    return _locked_with_queues(session, conditions, limit)
 
 
 def queues_with_abandon_limits(session: Session) -> list[tuple[int, str, int]]:
@@ -621,17 +625,12 @@ def stale_tasks(
 
 def in_progress_of_job(session: Session, job_id: int) -> list[tuple[TaskRow, QueueRow]]:
     """In Progress tasks of a job in queues that change status with the job, locked."""
-    rows = session.execute(
-        select(TaskRow, QueueRow)
-        .join(QueueRow, QueueRow.id == TaskRow.queue_id)
-        .where(
-            TaskRow.job_id == job_id,
-            TaskRow.status == int(TaskStatus.IN_PROGRESS),
-            QueueRow.auto_change_status.is_(True),
-        )
-        .with_for_update(of=TaskRow)
-    ).tuples()
-    return list(rows)
+    conditions = [
+        TaskRow.job_id == job_id,
+        TaskRow.status == int(TaskStatus.IN_PROGRESS),
+        QueueRow.auto_change_status.is_(True),
+    ]
+    return _locked_with_queues(session, conditions)
 
 
 # Queue counts
@@ -643,8 +642,8 @@ def counts_by_status(session: Session, queue_ids: list[int]) -> list[tuple[int, 
         select(TaskRow.queue_id, TaskRow.status, func.count())
         .where(TaskRow.queue_id.in_(queue_ids), TaskRow.is_deleted.is_(False))
         .group_by(TaskRow.queue_id, TaskRow.status)
-    ).tuples()
-    return list(rows)
+    )
+    return [(queue_id, status, count) for queue_id, status, count in rows]
 
 
 def in_progress_count(session: Session, queue_id: int) -> int:
