@@ -1,7 +1,8 @@
 """What single request fields accept that their Python types do not say: job references are
 ids or GUIDs, log levels and rights are named, one-or-many bodies, and so on. Keyed by the
-component and field names of the OpenAPI document; tests/acceptance/test_fuzz_schemathesis.py holds the
-document to the server, so a renamed field shows there."""
+component and field names of the OpenAPI document; Schemathesis
+(tests/acceptance/test_fuzz_schemathesis.py) holds the document to the server, so a renamed
+field shows there."""
 
 from __future__ import annotations
 
