@@ -76,7 +76,7 @@ class StorableModel(BaseModel):
         if isinstance(value, bool) and info.field_name is not None:
             field = cls.model_fields[info.field_name]
             if not _accepts_bool(field.annotation):
-                raise ValueError("must be a number or text, not true/false")
+                raise ValueError("must be a number or text, not a boolean (true/false)")
         return value
 
     @field_validator("*", mode="after")

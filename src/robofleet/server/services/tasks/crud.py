@@ -15,7 +15,13 @@ from robofleet.server.db.system_actors import TASK_TRAFFIC
 from robofleet.server.db.tables import JobRow, QueueRow, TaskEventRow, TaskRow
 from robofleet.server.db.tables.queues import NO_DEADLINE
 from robofleet.server.db.task_statements import NewTask
-from robofleet.server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from robofleet.server.domain.errors import (
+    Conflict,
+    FieldProblem,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.principals import PrincipalKind
 from robofleet.server.domain.refs import parse_ref
@@ -139,11 +145,16 @@ def bulk_create(
     now = utcnow()
     failed: list[BulkFailure] = []
     good: list[tuple[int, TaskItem]] = []
+    problems: list[FieldProblem] = []
     for index, raw in enumerate(data.tasks):
         try:
             good.append((index, TaskItem.model_validate(raw)))
         except ValidationError as exc:
-            problem = invalid_input(exc).message
+            refused = invalid_input(exc)
+            problems += [
+                FieldProblem(f"Tasks[{index}].{p.field}", p.problem) for p in refused.details
+            ]
+            problem = refused.message
             name = raw.get("Name", raw.get("name")) if isinstance(raw, dict) else None
             failed.append(
                 BulkFailure(
@@ -153,6 +164,13 @@ def bulk_create(
                     message=problem,
                 )
             )
+    if failed and data.mode == "all_or_nothing":
+        # Bad input is refused as such (422, naming each field) before anything is looked up.
+        raise InvalidInput(
+            f"{len(failed)} of {len(data.tasks)} tasks are refused, so none was added; "
+            f"first: task {failed[0].index}: {failed[0].message}",
+            details=problems,
+        )
     with runtime.db.write(actor=TASK_TRAFFIC) as session:
         queue = find_queue(session, caller, data.queue)
         added: dict[int, str] = {}  # item index -> task GUID, added earlier or now
