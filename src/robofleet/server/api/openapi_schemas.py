@@ -137,8 +137,9 @@ def as_text(schema: dict[str, Any]) -> dict[str, Any]:
     """A time field as a form or a query carries it: Unix seconds only as digits."""
     if schema.get("x-robofleet-time"):
         branches = [
-            # Digits as text: a form or a query carries no types, so "0" is this branch.
-            {"type": "string", "pattern": "^[0-9]{1,12}$"} if b.get("type") == "number" else b
+            # Digits as text: a form or a query carries no types, so "0" is this branch. Eleven
+            # digits stay inside the range the server keeps (to 9999-12-31).
+            {"type": "string", "pattern": "^[0-9]{1,11}$"} if b.get("type") == "number" else b
             for b in schema.get("anyOf", [])
         ]
         return {**schema, "anyOf": branches}
