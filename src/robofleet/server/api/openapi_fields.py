@@ -28,6 +28,24 @@ CLIENT_GUID: dict[str, Any] = {
     "pattern": f"^({_GUID}|\\{{{_GUID}\\}}|{_HEX}{{32}})?$",
     "description": "The task's GUID, chosen by the client (optional; empty means none).",
 }
+
+
+def _codes(low: int, high: int, what: str) -> dict[str, Any]:
+    """A list of small codes, as the filters take it: a list, one number, or `1,3` text."""
+    code = {"type": "integer", "minimum": low, "maximum": high}
+    digit = f"[{low}-{high}]"
+    return {
+        "anyOf": [
+            {"type": "array", "items": code},
+            code,
+            {"type": "string", "pattern": f"^({digit}([,;]{digit})*)?$"},
+        ],
+        "description": f"{what}: a list, one number, or `{low},{high}` text.",
+    }
+
+
+TASK_STATUSES = _codes(0, 6, "Task statuses")
+PRIORITIES = _codes(1, 3, "Priorities (1 Low, 2 Normal, 3 High)")
 ROBOT_TYPE: dict[str, Any] = {
     "anyOf": [{"enum": ["Attended", "Unattended"]}, {"enum": [0, 1]}],
     "description": "Attended or Unattended (or 0 / 1).",
@@ -68,6 +86,11 @@ FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
 MODEL_FIELD_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
     ("JobRef", "Guid"): ID_OR_GUID,
     ("TaskCreate", "Guid"): CLIENT_GUID,
+    ("TaskFilter", "Status"): TASK_STATUSES,
+    ("TaskFilter", "Priority"): PRIORITIES,
+    ("NamedQueueFilter", "Status"): TASK_STATUSES,
+    ("NamedQueueFilter", "Priority"): PRIORITIES,
+    ("TakeRequest", "Priority"): PRIORITIES,
     ("RobotCreate", "Type"): ROBOT_TYPE,
     ("RobotUpdate", "Type"): ROBOT_TYPE,
     ("TaskItem", "Guid"): CLIENT_GUID,

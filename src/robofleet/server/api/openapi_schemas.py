@@ -67,7 +67,7 @@ def form_schema(schema: dict[str, Any], components: dict[str, Any]) -> dict[str,
                 return None
             continue
         if flat.get("type") == "array" and name not in required:
-            flat = {"anyOf": [flat, {"type": "string", "maxLength": 0}]}  # `Groups=`: none
+            flat = {"anyOf": [flat, _list_as_text(flat)]}
         properties[name] = flat
     form = {
         k: v for k, v in resolved.items() if k not in ("properties", "examples", "example", "anyOf")
@@ -83,6 +83,18 @@ def form_schema(schema: dict[str, Any], components: dict[str, Any]) -> dict[str,
     elif alternatives:
         form["anyOf"] = alternatives
     return form
+
+
+def _list_as_text(array: dict[str, Any]) -> dict[str, Any]:
+    """A list as one form field's text: `Groups=` sends none; `Status=1,3` a list of small
+    numbers (queues.numbers), which a form cannot tell from the number 1,3's own text."""
+    items = array.get("items", {})
+    low, high = items.get("minimum"), items.get("maximum")
+    one_digit = low is not None and high is not None and 0 <= low <= high <= 9
+    if items.get("type") == "integer" and one_digit:
+        digit = f"[{int(low)}-{int(high)}]"
+        return {"type": "string", "pattern": f"^({digit}([,;]{digit})*)?$"}
+    return {"type": "string", "maxLength": 0}
 
 
 def add_form(body: dict[str, Any], components: dict[str, Any]) -> None:

@@ -36,6 +36,8 @@ TIME_SCHEMA: dict[str, Any] = {
             "pattern": "^(190[1-9]|19[1-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-",
         },
         {"type": "number", "minimum": -2208988800, "maximum": 253402214399},
+        # Unix seconds as text, as forms send them and the server reads them in JSON too.
+        {"type": "string", "pattern": "^[0-9]{1,11}$"},
     ],
     "description": "ISO 8601 (2026-01-31T17:00:00Z), `2026-01-31 17:00:00` (UTC), "
     "`31.01.2026 17:00:00` or Unix seconds (a number; in a form or query, digits).",

@@ -221,6 +221,8 @@ def numbers(value: Any) -> Any:
     items = value if isinstance(value, list) else [value]
     out: list[Any] = []
     for item in items:
+        if isinstance(item, bool):
+            raise ValueError("must be numbers, not a boolean (true/false)")
         if isinstance(item, str):
             out.extend(
                 priority_value(p.strip()) for p in item.replace(";", ",").split(",") if p.strip()
