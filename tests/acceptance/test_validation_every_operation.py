@@ -59,6 +59,8 @@ class Schemas:
         types = {b.get("type") for b in branches}
         if any(b.get("format") == "date-time" for b in branches):
             return "date"
+        if "array" in types:
+            return "array"  # a list of codes, also as one number or `1,3` text (filters)
         if {"integer", "string"} <= types:
             return "ref"  # a related object by id, GUID or name (schemas.base.Ref)
         if not branches or (types == {None} and not any("properties" in b for b in branches)):
