@@ -32,7 +32,7 @@ from robofleet.server.api.routes import (
 )
 from robofleet.server.api.routes import log as log_routes
 from robofleet.server.db.audit import install_audit
-from robofleet.server.db.blobs import LocalBlobStore
+from robofleet.server.db.blobs.local import LocalBlobStore
 from robofleet.server.db.engine import make_engine
 from robofleet.server.db.notify import PgListener
 from robofleet.server.db.session import Database

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from robofleet.server.db.blobs import LocalBlobStore
+from robofleet.server.db.blobs import BlobStore
 from robofleet.server.db.session import Database
 from robofleet.server.domain.principals import Principal
 from robofleet.server.domain.queue_rules import QueueRules
@@ -24,7 +24,7 @@ class Runtime:
     settings: Settings
     db: Database
     tokens: TokenCodec
-    blobs: LocalBlobStore
+    blobs: BlobStore
     wakeups: Wakeups
     principals: WatchedCache[Principal]
     queues: WatchedCache[QueueRules]

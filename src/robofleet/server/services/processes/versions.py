@@ -94,11 +94,11 @@ def create_version(
     if not file_name:
         raise InvalidInput.for_field("FileName", "is required when the file has no name")
     blobs = runtime.blobs
-    spooled, sha256, size = blobs.spool(upload)
+    spooled = blobs.spool(upload)
     try:
-        if size == 0:
+        if spooled.size == 0:
             raise InvalidInput.for_field("ProcessFile", "is empty")
-        package = inspect_package(file_name, spooled)
+        package = inspect_package(file_name, spooled.path)
         with runtime.db.write(actor=caller.actor()) as session:
             process = find_process(
                 session, caller, data.process, field="ProcessGuid", for_update=True
@@ -109,8 +109,8 @@ def create_version(
                 name=data.name or f"{process.name} {utcnow():%Y-%m-%d %H:%M:%S}",
                 description=data.description,
                 file_name=Path(file_name).name,
-                sha256=sha256,
-                size=size,
+                sha256=spooled.sha256,
+                size=spooled.size,
                 kind=package.kind,
                 entry_point=package.entry_point,
                 requirements=package.requirements,
@@ -119,7 +119,7 @@ def create_version(
             session.flush()
             if becomes_current(process, data.make_current):
                 make_current(session, caller, process, version.id)
-            blobs.keep(spooled, sha256)
+            blobs.keep(spooled)
             return version_read(version, process)
     finally:
         blobs.discard(spooled)
@@ -168,9 +168,9 @@ def update_version(
     if upload is None and data.process_file:
         upload = decode_base64_file(data.process_file, max_bytes=runtime.settings.max_upload_bytes)
     blobs = runtime.blobs
-    spooled, sha256, size = blobs.spool(upload) if upload is not None else (None, "", 0)
+    spooled = blobs.spool(upload) if upload is not None else None
     try:
-        if spooled is not None and size == 0:
+        if spooled is not None and spooled.size == 0:
             raise InvalidInput.for_field("ProcessFile", "is empty")
         with runtime.db.write(actor=caller.actor()) as session:
             version, process = find_version(session, caller, data.guid)
@@ -188,12 +188,12 @@ def update_version(
                 version.description = data.description
             if spooled is not None:
                 file_name = (data.file_name or upload_name or version.file_name).strip()
-                package = inspect_package(file_name, spooled)
+                package = inspect_package(file_name, spooled.path)
                 version.file_name = Path(file_name).name
-                version.sha256, version.size = sha256, size
+                version.sha256, version.size = spooled.sha256, spooled.size
                 version.kind, version.entry_point = package.kind, package.entry_point
                 version.requirements = package.requirements
-                blobs.keep(spooled, sha256)
+                blobs.keep(spooled)
     finally:
         if spooled is not None:
             blobs.discard(spooled)
@@ -245,7 +245,7 @@ def package_path(
             .limit(1)
         ):
             raise NotFound(f"package {wanted} of version", version.guid)
-        path = runtime.blobs.path_of(wanted)
-        if not path.is_file():
+        path = runtime.blobs.local_path(wanted)
+        if path is None:
             raise NotFound("package file of version", version.guid)
         return path, version_read(version, process), wanted
