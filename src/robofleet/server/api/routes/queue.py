@@ -14,8 +14,7 @@ from robofleet.server.schemas.queues import (
     QueueWithCounts,
     TaskRead,
 )
-from robofleet.server.services.tasks import crud as tasks
-from robofleet.server.services.tasks import queues
+from robofleet.server.services.tasks import queues, reading
 
 router = sherpa_router("Queue", prefix="/api/queue")
 
@@ -51,4 +50,4 @@ def delete_queue(guid: str, runtime: RuntimeDep, caller: CallerDep) -> list[Any]
 def last_task(queue: str, runtime: RuntimeDep, caller: CallerDep) -> TaskRead:
     """The task a take would return next. It is not taken: set its Status to 1 with
     /api/task/update (atomic), or use /api/task/take."""
-    return tasks.last_task(runtime, caller, queue)
+    return reading.last_task(runtime, caller, queue)

@@ -26,7 +26,7 @@ from robofleet.server.schemas.queues import (
     TaskRead,
     TaskUpdate,
 )
-from robofleet.server.services.tasks import crud as tasks
+from robofleet.server.services.tasks import adding, reading, updating
 from robofleet.server.services.tasks import leases as task_leases
 from robofleet.server.services.tasks.filters import parse_filter_path
 
@@ -50,7 +50,7 @@ def create_task(
 ) -> TaskRead:
     """An add retried with the same `Idempotency-Key` header (or the same client `Guid`) and
     the same request answers with the task already added; with another request, 409."""
-    return tasks.create_task(runtime, caller, body, idempotency_key=key)
+    return adding.create_task(runtime, caller, body, idempotency_key=key)
 
 
 @router.post("/bulkCreate", summary="Add up to 10,000 tasks in one call")
@@ -60,12 +60,12 @@ def bulk_create(
     """`Mode` all_or_nothing (default) adds none if any task is refused; `each` adds the good
     ones and lists the refused with their index and reason. With an `Idempotency-Key` header
     (item i is named `<key>#<i>`) or per-task `Guid`s, a retried call adds no task twice."""
-    return tasks.bulk_create(runtime, caller, body, idempotency_key=key)
+    return adding.bulk_create(runtime, caller, body, idempotency_key=key)
 
 
 @router.get("/read/{task}", summary="Read a task by GUID or name")
 def read_task(task: str, runtime: RuntimeDep, caller: CallerDep) -> TaskRead:
-    return tasks.read_task(runtime, caller, task)
+    return reading.read_task(runtime, caller, task)
 
 
 def _filters(path: str, body: TaskFilter | None) -> TaskFilter:
@@ -78,7 +78,7 @@ def filter_read(
     queue: str, runtime: RuntimeDep, caller: CallerDep, body: TaskFilter | None = None
 ) -> TaskRead:
     """In take order. `Take: 1` takes it with a lease at once (atomic)."""
-    return tasks.filter_read(runtime, caller, queue, _filters("", body))
+    return reading.filter_read(runtime, caller, queue, _filters("", body))
 
 
 @router.post(
@@ -88,7 +88,7 @@ def filter_read(
 def filter_read_path(
     queue: str, filters: str, runtime: RuntimeDep, caller: CallerDep, body: TaskFilter | None = None
 ) -> TaskRead:
-    return tasks.filter_read(runtime, caller, queue, _filters(filters, body))
+    return reading.filter_read(runtime, caller, queue, _filters(filters, body))
 
 
 @router.post("/filter/list", summary="The tasks of the queue named by `Name`, newest first")
@@ -96,14 +96,14 @@ def filter_list_named(
     body: NamedQueueFilter, runtime: RuntimeDep, caller: CallerDep
 ) -> list[TaskRead]:
     """Sherpa's documented form: the body's `Name` is the queue's GUID or name."""
-    return tasks.filter_list(runtime, caller, body.name, _filters("", body))
+    return reading.filter_list(runtime, caller, body.name, _filters("", body))
 
 
 @router.post("/filter/list/{queue}", summary="Tasks matching filters (body), newest first")
 def filter_list(
     queue: str, runtime: RuntimeDep, caller: CallerDep, body: TaskFilter | None = None
 ) -> list[TaskRead]:
-    return tasks.filter_list(runtime, caller, queue, _filters("", body))
+    return reading.filter_list(runtime, caller, queue, _filters("", body))
 
 
 @router.post(
@@ -113,7 +113,7 @@ def filter_list(
 def filter_list_path(
     queue: str, filters: str, runtime: RuntimeDep, caller: CallerDep, body: TaskFilter | None = None
 ) -> list[TaskRead]:
-    return tasks.filter_list(runtime, caller, queue, _filters(filters, body))
+    return reading.filter_list(runtime, caller, queue, _filters(filters, body))
 
 
 @router.post(
@@ -143,27 +143,27 @@ def renew(body: RenewRequest, runtime: RuntimeDep, caller: CallerDep) -> ItemRes
 
 @router.put("/update", summary="Update a task (Sherpa); Status 1 takes it atomically")
 def update_task(body: TaskUpdate, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
-    tasks.update_task(runtime, caller, body)
+    updating.update_task(runtime, caller, body)
     return []
 
 
 @router.delete("/delete/{task}", summary="Delete a task")
 def delete_task(task: str, runtime: RuntimeDep, caller: CallerDep) -> ResultResponse:
-    return tasks.delete_task(runtime, caller, task)
+    return updating.delete_task(runtime, caller, task)
 
 
 @router.put("/addTag", summary="Add tags (`a;b;`)")
 def add_tag(body: TagChange, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
-    tasks.change_tags(runtime, caller, body, add=True)
+    updating.change_tags(runtime, caller, body, add=True)
     return []
 
 
 @router.delete("/removeTag", summary="Remove tags (`*` removes all)")
 def remove_tag(body: TagChange, runtime: RuntimeDep, caller: CallerDep) -> list[Any]:
-    tasks.change_tags(runtime, caller, body, add=False)
+    updating.change_tags(runtime, caller, body, add=False)
     return []
 
 
 @router.get("/history/{task}", summary="Every status change of a task")
 def history(task: str, runtime: RuntimeDep, caller: CallerDep) -> list[TaskEvent]:
-    return tasks.task_history(runtime, caller, task)
+    return reading.task_history(runtime, caller, task)

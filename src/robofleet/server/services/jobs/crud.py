@@ -21,7 +21,7 @@ from robofleet.server.services.fleet.robots import find_robot
 from robofleet.server.services.jobs.state import change_job_status, request_abort, request_stop
 from robofleet.server.services.jobs.views import job_read, job_reads
 from robofleet.server.services.processes.crud import find_process
-from robofleet.server.services.tasks.crud import find_task
+from robofleet.server.services.tasks.reading import find_task
 
 
 def find_job(
