@@ -36,15 +36,6 @@ def _named(names: dict[str, int]) -> Any:
     return parse
 
 
-def _absent_if_empty(value: Any) -> Any:
-    """Sherpa's forms send `RobotId=0` or an empty field for "none"."""
-    if isinstance(value, str) and value.strip() in {"", "0"}:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool) and value == 0:
-        return None
-    return value
-
-
 ResourceType = Annotated[
     int,
     BeforeValidator(_named(_TYPES)),
@@ -60,7 +51,7 @@ RobotType = Annotated[
         "(RobotId). Omitted: 1 with a robot, 2 with a group, else 3.",
     ),
 ]
-OptionalRef = Annotated[Ref | None, BeforeValidator(_absent_if_empty)]
+OptionalRef = Ref | None
 
 ROBOT_REF = AliasChoices("RobotId", "robot_id", "robot_guid", "robot")
 ROBOT_GROUP_REF = AliasChoices("RobotGroupId", "robot_group_id", "robot_group_guid", "robot_group")
