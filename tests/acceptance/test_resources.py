@@ -143,7 +143,7 @@ def test_list_filters_and_pages_and_masks_passwords(tenant: Tenant) -> None:
     assert {row["password"] for row in page["items"]} == {"********"}
     rest = ok(api.post("/api/asset/list", json={"ResourceGroup": group, "Offset": 2}))
     assert rest["count"] == 3
-    assert ok(api.get("/api/asset/list", params={"Type": "credentials"}))["total"] == 5
+    assert ok(api.get("/api/asset/list", params={"Type": 1}))["total"] == 5
     mine = ok(api.post("/api/asset/list", data={"robot": robot, "robot_type": "1"}))
     assert [row["name"] for row in mine["items"]] == [f"{prefix}-text"]
 
@@ -216,4 +216,4 @@ def test_calendar_json_and_ics_export_and_import(tenant: Tenant) -> None:
     assert bad.status_code == 422 and bad.json()["details"][0]["field"] == "Content"
     text = create_resource(api, _name())
     not_calendar = api.get(f"/api/asset/calendar/{text}.ics")
-    assert not_calendar.status_code == 422
+    assert not_calendar.status_code == 409 and not_calendar.json()["code"] == "not_a_calendar"

@@ -132,7 +132,9 @@ def list_resources(
     """Resources with their type and scope (never a password)."""
     params: dict[str, Any] = {"Count": 1000}
     if kind:
-        params["Type"] = TYPES.get(kind, kind)
+        if kind not in TYPES:
+            raise typer.BadParameter("use text, credentials or calendar", param_hint="--type")
+        params["Type"] = TYPES[kind]
     if name:
         params["Name"] = name
     with api(server, key) as client:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BeforeValidator, Field
+from pydantic import AliasChoices, Field
 
 from robofleet.server.domain.values import INT64_MAX
 from robofleet.server.schemas.base import (
@@ -23,27 +23,9 @@ CALENDAR_TEXT_LIMIT = 1_000_000
 """A calendar's JSON lists dates, decades of them in a long-lived calendar."""
 PASSWORD_LIMIT = 4_096
 
-_TYPES = {"credentials": 1, "credential": 1, "text": 2, "calendar": 3}
-_SCOPES = {"robot": 1, "group": 2, "robot_group": 2, "all": 3}
-
-
-def _named(names: dict[str, int]) -> Any:
-    def parse(value: Any) -> Any:
-        if isinstance(value, str) and value.strip().lower() in names:
-            return names[value.strip().lower()]
-        return value
-
-    return parse
-
-
-ResourceType = Annotated[
-    int,
-    BeforeValidator(_named(_TYPES)),
-    Field(ge=1, le=3, description="1 Credentials, 2 Text, 3 Calendar (number or name)."),
-]
+ResourceType = Annotated[int, Field(ge=1, le=3, description="1 Credentials, 2 Text, 3 Calendar.")]
 RobotType = Annotated[
     int,
-    BeforeValidator(_named(_SCOPES)),
     Field(
         ge=1,
         le=3,

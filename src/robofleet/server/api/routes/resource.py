@@ -21,6 +21,21 @@ from robofleet.server.services.resources import calendars, crud
 
 router = sherpa_router("Resource", prefix="/api/asset")
 
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+AMBIGUOUS: dict[int | str, dict[str, Any]] = {
+    409: {
+        "description": "A user named a name several scopes share (ambiguous_name): read by GUID.",
+        "content": _ERROR,
+    }
+}
+NOT_A_CALENDAR: dict[int | str, dict[str, Any]] = {
+    409: {
+        "description": "The resource is not a calendar (not_a_calendar), or the name is "
+        "ambiguous (ambiguous_name).",
+        "content": _ERROR,
+    }
+}
+
 
 @router.post("/create", summary="Create a resource (credentials, text or calendar)")
 def create_resource(body: ResourceCreate, runtime: RuntimeDep, caller: CallerDep) -> GuidResponse:
@@ -29,7 +44,7 @@ def create_resource(body: ResourceCreate, runtime: RuntimeDep, caller: CallerDep
     return crud.create_resource(runtime, caller, body)
 
 
-@router.get("/read/{guid}", summary="Read a resource by id, GUID or name")
+@router.get("/read/{guid}", summary="Read a resource by id, GUID or name", responses=AMBIGUOUS)
 def read_resource(guid: str, runtime: RuntimeDep, caller: CallerDep) -> ResourceRead:
     """A robot naming a resource gets the most specific one it is entitled to (its own,
     then its group's, then all robots'); others answer 404. A user naming a name shared by
@@ -68,7 +83,10 @@ def delete_resource(guid: str, runtime: RuntimeDep, caller: CallerDep) -> list[A
     "/calendar/{ref}.ics",
     summary="A calendar resource as iCalendar",
     response_class=Response,
-    responses={200: {"content": {"text/calendar": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {"content": {"text/calendar": {"schema": {"type": "string"}}}},
+        **NOT_A_CALENDAR,
+    },
 )
 def export_calendar_ics(ref: str, runtime: RuntimeDep, caller: CallerDep) -> Response:
     text = calendars.export_ics(runtime, caller, ref)
@@ -79,7 +97,7 @@ def export_calendar_ics(ref: str, runtime: RuntimeDep, caller: CallerDep) -> Res
     )
 
 
-@router.get("/calendar/{ref}", summary="A calendar resource as JSON")
+@router.get("/calendar/{ref}", summary="A calendar resource as JSON", responses=NOT_A_CALENDAR)
 def read_calendar(ref: str, runtime: RuntimeDep, caller: CallerDep) -> CalendarDocument:
     return calendars.read_calendar(runtime, caller, ref)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from robofleet.calendars import Calendar, CalendarError, from_ics, to_ics
 from robofleet.server.db.tables import ResourceRow
-from robofleet.server.domain.errors import InvalidInput
+from robofleet.server.domain.errors import Conflict, InvalidInput
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.resources import CalendarDocument, CalendarImport
@@ -13,9 +13,10 @@ from robofleet.server.services.resources.crud import CALENDAR
 from robofleet.server.services.resources.scope import find_resource
 
 
-def _calendar_row(row: ResourceRow, field: str) -> ResourceRow:
+def _calendar_row(row: ResourceRow) -> ResourceRow:
+    """The stored resource's type, not the request, is what conflicts: 409."""
     if row.type != CALENDAR:
-        raise InvalidInput.for_field(field, f"resource '{row.name}' is not a calendar (Type 3)")
+        raise Conflict(f"resource '{row.name}' is not a calendar (Type 3)", code="not_a_calendar")
     return row
 
 
@@ -30,14 +31,14 @@ def _calendar_of(row: ResourceRow) -> Calendar:
 def read_calendar(runtime: Runtime, caller: Caller, ref: int | str) -> CalendarDocument:
     caller.require(Screen.RESOURCE, Action.READ)
     with runtime.db.read() as session:
-        row = _calendar_row(find_resource(session, caller, ref, field="ref"), "ref")
+        row = _calendar_row(find_resource(session, caller, ref, field="ref"))
         return CalendarDocument.model_validate(_calendar_of(row).to_dict())
 
 
 def export_ics(runtime: Runtime, caller: Caller, ref: int | str) -> str:
     caller.require(Screen.RESOURCE, Action.READ)
     with runtime.db.read() as session:
-        row = _calendar_row(find_resource(session, caller, ref, field="ref"), "ref")
+        row = _calendar_row(find_resource(session, caller, ref, field="ref"))
         return to_ics(_calendar_of(row), row.name)
 
 
@@ -47,7 +48,7 @@ def import_calendar(runtime: Runtime, caller: Caller, data: CalendarImport) -> N
     caller.require(Screen.RESOURCE, Action.UPDATE)
     kind = data.format or ("ics" if data.content.lstrip().upper().startswith("BEGIN:") else "json")
     with runtime.db.write(actor=caller.actor()) as session:
-        row = _calendar_row(find_resource(session, caller, data.guid, for_update=True), "Guid")
+        row = _calendar_row(find_resource(session, caller, data.guid, for_update=True))
         try:
             if kind == "ics":
                 calendar = from_ics(data.content, weekend=_calendar_of(row).weekend)
