@@ -3,13 +3,17 @@ ciphertexts bound to their rows, key rotation resumed after an interruption."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
+import pytest
 from sqlalchemy import select, update
 
+from robofleet.server.db.audit import AuditActor
 from robofleet.server.db.tables import DataKeyRow, ResourceRow
+from robofleet.server.runtime.secret_box import SecretBox, SecretUnreadable
 from robofleet.server.services.resources.rotation import rotate_keys
-from tests.service.conftest import Tenant
+from tests.service.conftest import Service, Tenant, make_tenant
 from tests.support.fleet import make_robot, robot_auth
 from tests.support.resources import create_resource, make_group_with, ok
 
@@ -99,15 +103,11 @@ def test_ciphertext_moved_to_another_row_does_not_open(tenant: Tenant) -> None:
     assert swapped.status_code == 409 and swapped.json()["code"] == "secret_unreadable"
 
 
-def runtime_actor():  # type: ignore[no-untyped-def]
-    from robofleet.server.db.audit import AuditActor
-
+def runtime_actor() -> AuditActor:
     return AuditActor(kind="system", guid=None, name="test", account_id=None)
 
 
-def test_rotation_resumes_after_an_interruption(own_service) -> None:  # type: ignore[no-untyped-def]
-    from tests.service.conftest import make_tenant
-
+def test_rotation_resumes_after_an_interruption(own_service: Service) -> None:
     tenant = make_tenant(own_service)
     guids = [create_resource(tenant.api, _name(), Type=1, Password=f"pw-{i}") for i in range(5)]
     runtime = own_service.runtime
@@ -124,3 +124,17 @@ def test_rotation_resumes_after_an_interruption(own_service) -> None:  # type: i
         assert set(session.scalars(select(ResourceRow.password_key_id))) == {first.key_id}
     for number, guid in enumerate(guids):
         assert ok(tenant.api.get(f"/api/asset/read/{guid}"))["password"] == f"pw-{number}"
+
+
+def test_rotation_with_another_secret_changes_nothing(own_service: Service) -> None:
+    tenant = make_tenant(own_service)
+    guid = create_resource(tenant.api, _name(), Type=1, Password="kept-pw")
+    runtime = own_service.runtime
+    wrong = dataclasses.replace(runtime, secret_box=SecretBox("another-secret-" + "x" * 64))
+    with runtime.db.read() as session:
+        before = [(k.key_id, k.state) for k in session.scalars(select(DataKeyRow))]
+    with pytest.raises(SecretUnreadable):
+        rotate_keys(wrong)
+    with runtime.db.read() as session:
+        assert [(k.key_id, k.state) for k in session.scalars(select(DataKeyRow))] == before
+    assert ok(tenant.api.get(f"/api/asset/read/{guid}"))["password"] == "kept-pw"

@@ -33,6 +33,7 @@ def rotate(
     """Re-encrypt every credential password under a new data key, then retire the old
     keys. Interrupted, it resumes where it stopped when run again."""
     from robofleet.server.app import build_runtime
+    from robofleet.server.domain.errors import RobofleetError
     from robofleet.server.services.resources.rotation import rotate_keys
 
     runtime = build_runtime(settings_from(data_dir=data_dir))
@@ -43,6 +44,9 @@ def rotate(
             max_batches=max_batches,
             on_batch=lambda moved: typer.echo(f"re-encrypted {moved} secret(s)"),
         )
+    except RobofleetError as exc:
+        typer.echo(f"rotation stopped: {exc.message}", err=True)
+        raise typer.Exit(1) from None
     finally:
         runtime.db.dispose()
     verb = "resumed" if report.resumed else "started"

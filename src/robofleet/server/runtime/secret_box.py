@@ -89,6 +89,12 @@ class SecretBox:
             raise SecretUnreadable(f"data key {row.key_id} does not open with this key") from None
         return AESGCM(key)
 
+    def check_opens(self, row: DataKeyRow) -> None:
+        """SecretUnreadable unless this server's master key opens the data key: a rotation
+        run with the wrong secret must stop before it changes anything."""
+        if row.wrapped is not None:
+            self._unwrap(row)
+
     def new_data_key(self, session: Session) -> DataKeyRow:
         key_id = new_guid()
         row = DataKeyRow(key_id=key_id, wrapped=self._wrap(key_id, AESGCM.generate_key(256)))

@@ -46,6 +46,8 @@ def _start(runtime: Runtime, session: Session) -> RotationReport:
         .order_by(DataKeyRow.id)
         .with_for_update()
     ).all()
+    for key in keys:
+        runtime.secret_box.check_opens(key)
     active = [key for key in keys if key.state == ACTIVE]
     if active and len(active) < len(keys):
         # A rotation was interrupted: go on with its key; stray active keys retire too.
