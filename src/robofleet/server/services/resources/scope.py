@@ -53,7 +53,13 @@ def resolve_scope(
     """The scope a request asks for; RobotType may be left out when a robot or a group is
     named. A robot creates and moves resources only within its own scope (itself)."""
     if robot_type is None:
-        robot_type = ONE_ROBOT if robot is not None else ROBOT_GROUP if robot_group else ALL_ROBOTS
+        robot_type = (
+            ONE_ROBOT
+            if robot is not None
+            else ROBOT_GROUP
+            if robot_group is not None
+            else ALL_ROBOTS
+        )
         if caller.robot_id is not None and robot is None and robot_group is None:
             robot_type = ONE_ROBOT
     if robot_type == ONE_ROBOT:
