@@ -250,6 +250,10 @@ class ControlFile(StrEnum):
 # --- API paths the clients call ----------------------------------------------------------------
 
 ClientPath = Literal[
+    "/api/asset/create",
+    "/api/asset/list",
+    "/api/asset/read/{guid}",
+    "/api/asset/update",
     "/api/job/create",
     "/api/job/list",
     "/api/job/read/{guid}",
@@ -281,6 +285,10 @@ CLIENT_PATHS: Final[tuple[ClientPath, ...]] = get_args(ClientPath)
 class Api:
     """ClientPath by name, for the clients to build their URLs from."""
 
+    ASSET_CREATE: Final[ClientPath] = "/api/asset/create"
+    ASSET_LIST: Final[ClientPath] = "/api/asset/list"
+    ASSET_READ: Final[ClientPath] = "/api/asset/read/{guid}"
+    ASSET_UPDATE: Final[ClientPath] = "/api/asset/update"
     JOB_CREATE: Final[ClientPath] = "/api/job/create"
     JOB_LIST: Final[ClientPath] = "/api/job/list"
     JOB_READ: Final[ClientPath] = "/api/job/read/{guid}"

@@ -4,7 +4,8 @@ A realistic session on a real server, with the most verbose logging, and a real 
 keys (the first account's, a tenant's, then its refreshed and assigned keys), passwords
 (admin, tenant, a wrong one, a new user's), the token signing secret, login tokens (Sherpa's
 login and both Roboteasy logins), and a job that calls the API with a key handed to it as a
-parameter. Afterwards the server's and the agent's whole log output is searched for each.
+parameter, and credential passwords (set, read, changed by a robot, refused). Afterwards
+the server's and the agent's whole log output is searched for each.
 
 Robot GUIDs are not searched for: they are identifiers that the API lists, the audit log
 records and the agent names in its own log; what makes a robot's call a credential of its own
@@ -117,6 +118,32 @@ def test_no_secret_of_a_session_reaches_a_log(fresh_server: ServerProcess, tmp_p
             ok(as_robot.post("/api/robot/heartbeat", json={"RobotGUID": robot, "Status": 1}))
     finally:
         agent.stop()
+
+    # Credential passwords: set by a user (JSON and form), read back, changed by the robot
+    # with Sherpa's form, and a bad request that carries one.
+    credential_password = f"credential-password-{uuid.uuid4().hex}"
+    robot_password = f"robot-set-password-{uuid.uuid4().hex}"
+    secrets["credential password"] = credential_password
+    secrets["credential password set by a robot"] = robot_password
+    credential = ok(
+        api.post(
+            "/api/asset/create",
+            json={"Name": "Erp", "Type": 1, "Text": "erp", "Password": credential_password},
+        )
+    ).json()["guid"]
+    ok(api.get(f"/api/asset/read/{credential}"))
+    with tenant.client(**robot_auth(robot)) as as_robot:
+        assert ok(as_robot.get("/api/asset/read/Erp")).json()["password"] == credential_password
+        form = {"guid": credential, "name": "Erp", "text": "erp", "password": robot_password}
+        ok(as_robot.put("/api/asset/update", data=form))
+    refused_password = f"refused-password-{uuid.uuid4().hex}"
+    secrets["password of a refused request"] = refused_password
+    refused = api.post(
+        "/api/asset/create", json={"Name": "T", "Type": 2, "Password": refused_password}
+    )
+    assert refused.status_code == 422
+    audit = ok(api.get("/api/audit/list")).text
+    assert credential_password not in audit and robot_password not in audit
 
     # The key is refreshed, then replaced by one the caller chooses; each is used.
     refreshed = ok(api.post("/api/apiKey/refresh", json={})).json()["key"]

@@ -198,11 +198,13 @@ def _imports(path: Path) -> Iterator[str]:
 
 @pytest.mark.parametrize(
     "path",
-    [SOURCE / "contract.py", *sorted((SOURCE / "sdk").glob("*.py"))],
+    [SOURCE / "contract.py", SOURCE / "calendars.py", *sorted((SOURCE / "sdk").glob("*.py"))],
     ids=lambda p: p.name,
 )
 def test_the_contract_and_the_sdk_use_only_the_standard_library(path: Path) -> None:
-    allowed = {"robofleet.contract"} | ({"robofleet.sdk"} if path.parent.name == "sdk" else set())
+    allowed = {"robofleet.contract"} if path.name != "calendars.py" else set()
+    if path.parent.name == "sdk":
+        allowed |= {"robofleet.sdk", "robofleet.calendars"}
     for module in _imports(path):
         top = module.partition(".")[0]
         mine = any(module == a or module.startswith(a + ".") for a in allowed)

@@ -9,7 +9,9 @@ from robofleet.cli import (
     job_commands,
     process_commands,
     queue_commands,
+    resource_commands,
     robot_commands,
+    secrets_commands,
     server_commands,
 )
 
@@ -33,3 +35,7 @@ app.add_typer(process_commands.app, name="process", help="Publish process versio
 app.add_typer(job_commands.app, name="job", help="Start, follow and list jobs.")
 app.add_typer(queue_commands.app, name="queue", help="Add tasks to queues, list queues.")
 app.add_typer(queue_commands.tasks_app, name="task", help="List the tasks of a queue.")
+app.add_typer(resource_commands.app, name="resource", help="Set, read and list resources (assets).")
+app.add_typer(
+    secrets_commands.app, name="secrets", help="Rotate the keys that encrypt stored passwords."
+)

@@ -128,14 +128,15 @@ def _run(
 
 
 def sdk_path(cache_dir: Path) -> Path:
-    """A folder holding only `robofleet/__init__.py`, `robofleet/contract.py` (which the SDK
-    imports) and `robofleet/sdk/`, to put first on a job's PYTHONPATH: the job imports the SDK
-    without seeing the agent's other packages. Keyed by the content hash, so agents of
-    different versions can share one cache."""
+    """A folder holding only `robofleet/__init__.py`, `robofleet/contract.py` and
+    `robofleet/calendars.py` (which the SDK imports) and `robofleet/sdk/`, to put first on a
+    job's PYTHONPATH: the job imports the SDK without seeing the agent's other packages.
+    Keyed by the content hash, so agents of different versions can share one cache."""
     source = Path(robofleet.__file__).parent
     files = [
         source / "__init__.py",
         source / "contract.py",
+        source / "calendars.py",
         *sorted(
             p for p in (source / "sdk").rglob("*") if p.is_file() and "__pycache__" not in p.parts
         ),

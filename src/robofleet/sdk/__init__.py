@@ -30,13 +30,18 @@ from robofleet.sdk.job import (
     should_stop,
 )
 from robofleet.sdk.queues import BusinessError, Queue, Task, queue
+from robofleet.sdk.resources import Credential, get_calendar, get_credential, get_text, set_text
 
 __all__ = [
     "BusinessError",
+    "Credential",
     "Queue",
     "RobofleetError",
     "Task",
     "default_task",
+    "get_calendar",
+    "get_credential",
+    "get_text",
     "job_guid",
     "log",
     "parameter",
@@ -45,5 +50,6 @@ __all__ = [
     "robot_guid",
     "set_progress",
     "set_return_value",
+    "set_text",
     "should_stop",
 ]

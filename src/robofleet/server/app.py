@@ -23,6 +23,8 @@ from robofleet.server.api.routes import (
     process,
     process_version,
     queue,
+    resource,
+    resource_group,
     robot,
     robot_group,
     roboteasy,
@@ -45,6 +47,7 @@ from robofleet.server.runtime.caches import (
     Caches,
     WatchedCache,
 )
+from robofleet.server.runtime.secret_box import SecretBox
 from robofleet.server.runtime.security import TokenCodec, load_or_create_secret
 from robofleet.server.runtime.wakeups import CHANNEL, Wakeups
 from robofleet.server.scheduler.loop import Scheduler
@@ -59,6 +62,8 @@ ROUTERS = [
     job.router,
     queue.router,
     task.router,
+    resource.router,
+    resource_group.router,
     log_routes.router,
     account.router,
     user.router,
@@ -88,6 +93,7 @@ def build_runtime(settings: Settings) -> Runtime:
         principals=WatchedCache("principals", IDENTITY_ROWS),
         queues=WatchedCache("queues", QUEUE_ROWS),
         documents=WatchedCache("documents", PROCESS_ROWS),
+        secret_box=SecretBox(secret),
     )
 
 

@@ -14,6 +14,7 @@ from robofleet.server.db.session import Database
 from robofleet.server.domain.principals import Principal
 from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.runtime.caches import WatchedCache
+from robofleet.server.runtime.secret_box import SecretBox
 from robofleet.server.runtime.security import TokenCodec
 from robofleet.server.runtime.wakeups import Wakeups
 from robofleet.server.settings import Settings
@@ -29,3 +30,5 @@ class Runtime:
     principals: WatchedCache[Principal]
     queues: WatchedCache[QueueRules]
     documents: WatchedCache[dict[str, Any]]
+    secret_box: SecretBox
+    """Encrypts credential passwords (resources) under data keys wrapped by the master key."""

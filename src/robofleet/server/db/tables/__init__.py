@@ -13,6 +13,7 @@ from robofleet.server.db.tables.identity import (
 from robofleet.server.db.tables.logs import LogRow
 from robofleet.server.db.tables.processes import JobRow, ProcessRow, ProcessVersionRow
 from robofleet.server.db.tables.queues import QueueRow, TaskEventRow, TaskRow
+from robofleet.server.db.tables.resources import DataKeyRow, ResourceGroupRow, ResourceRow
 from robofleet.server.db.tables.robots import RobotGroupMemberRow, RobotGroupRow, RobotRow
 
 __all__ = [
@@ -20,11 +21,14 @@ __all__ = [
     "AccountRow",
     "ApiKeyRow",
     "AuditRow",
+    "DataKeyRow",
     "JobRow",
     "LogRow",
     "ProcessRow",
     "ProcessVersionRow",
     "QueueRow",
+    "ResourceGroupRow",
+    "ResourceRow",
     "RobotGroupMemberRow",
     "RobotGroupRow",
     "RobotRow",

@@ -8,9 +8,16 @@ for another account's objects, so it learns nothing about what exists.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
-from robofleet.server.db.tables import JobRow, LogRow, ProcessVersionRow, RobotRow
+from robofleet.server.db.tables import (
+    JobRow,
+    LogRow,
+    ProcessVersionRow,
+    ResourceRow,
+    RobotGroupMemberRow,
+    RobotRow,
+)
 
 
 def own_jobs(robot_id: int) -> ColumnElement[bool]:
@@ -31,4 +38,17 @@ def own_rows(model: type, robot_id: int) -> ColumnElement[bool] | None:
     if model is LogRow:
         jobs = select(JobRow.id).where(own_jobs(robot_id))
         return or_(LogRow.robot_id == robot_id, LogRow.job_id.in_(jobs.scalar_subquery()))
+    if model is ResourceRow:
+        return resources_in_scope(robot_id)
     return None
+
+
+def resources_in_scope(robot_id: int) -> ColumnElement[bool]:
+    """Resources a robot is entitled to: all robots' (RobotType 3), its groups' (2), its
+    own (1). Others are invisible to it (404), by name, id and GUID alike."""
+    groups = select(RobotGroupMemberRow.group_id).where(RobotGroupMemberRow.robot_id == robot_id)
+    return or_(
+        ResourceRow.robot_type == 3,
+        and_(ResourceRow.robot_type == 2, ResourceRow.robot_group_id.in_(groups.scalar_subquery())),
+        and_(ResourceRow.robot_type == 1, ResourceRow.robot_id == robot_id),
+    )
