@@ -32,7 +32,7 @@ from robofleet.server.api.routes import (
 )
 from robofleet.server.api.routes import log as log_routes
 from robofleet.server.db.audit import install_audit
-from robofleet.server.db.blobs.local import LocalBlobStore
+from robofleet.server.db.blobs.factory import open_blob_store
 from robofleet.server.db.engine import make_engine
 from robofleet.server.db.notify import PgListener
 from robofleet.server.db.session import Database
@@ -46,6 +46,7 @@ from robofleet.server.runtime.caches import (
     WatchedCache,
 )
 from robofleet.server.runtime.security import TokenCodec, load_or_create_secret
+from robofleet.server.runtime.signing import UrlSigner
 from robofleet.server.runtime.wakeups import CHANNEL, Wakeups
 from robofleet.server.scheduler.loop import Scheduler
 from robofleet.server.settings import Settings
@@ -83,11 +84,12 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         db=db,
         tokens=TokenCodec(secret),
-        blobs=LocalBlobStore(settings.blob_dir),
+        blobs=open_blob_store(settings),
         wakeups=Wakeups(db.dialect),
         principals=WatchedCache("principals", IDENTITY_ROWS),
         queues=WatchedCache("queues", QUEUE_ROWS),
         documents=WatchedCache("documents", PROCESS_ROWS),
+        storage_urls=UrlSigner(secret, "storage file"),
     )
 
 

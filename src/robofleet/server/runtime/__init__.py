@@ -15,6 +15,7 @@ from robofleet.server.domain.principals import Principal
 from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.runtime.caches import WatchedCache
 from robofleet.server.runtime.security import TokenCodec
+from robofleet.server.runtime.signing import UrlSigner
 from robofleet.server.runtime.wakeups import Wakeups
 from robofleet.server.settings import Settings
 
@@ -29,3 +30,4 @@ class Runtime:
     principals: WatchedCache[Principal]
     queues: WatchedCache[QueueRules]
     documents: WatchedCache[dict[str, Any]]
+    storage_urls: UrlSigner

@@ -14,6 +14,7 @@ from robofleet.server.db.tables.logs import LogRow
 from robofleet.server.db.tables.processes import JobRow, ProcessRow, ProcessVersionRow
 from robofleet.server.db.tables.queues import QueueRow, TaskEventRow, TaskRow
 from robofleet.server.db.tables.robots import RobotGroupMemberRow, RobotGroupRow, RobotRow
+from robofleet.server.db.tables.storage import StorageFileRow, StorageFolderRow
 
 __all__ = [
     "AccessFolderRow",
@@ -31,6 +32,8 @@ __all__ = [
     "RoleFolderRow",
     "RoleRow",
     "SchedulerLeaseRow",
+    "StorageFileRow",
+    "StorageFolderRow",
     "TaskEventRow",
     "TaskRow",
     "UserRoleRow",
