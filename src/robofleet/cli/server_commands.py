@@ -49,9 +49,8 @@ def server(
         int | None, typer.Option(help="Worker processes [env ROBOFLEET_WORKERS]")
     ] = None,
 ) -> None:
-    from robofleet.server.startup import log_config, prepare
-
     from robofleet.server.db.blobs import BlobStoreUnavailable
+    from robofleet.server.startup import log_config, prepare
 
     settings = settings_from(host=host, port=port, data_dir=data_dir, workers=workers)
     try:

@@ -27,6 +27,8 @@ from robofleet.server.api.routes import (
     robot_group,
     roboteasy,
     role,
+    storage_file,
+    storage_folder,
     task,
     user,
 )
@@ -66,6 +68,8 @@ ROUTERS = [
     role.router,
     access_folder.router,
     audit.router,
+    storage_folder.router,
+    storage_file.router,
     roboteasy.router,
     health.router,
 ]
@@ -139,7 +143,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     app.add_middleware(
-        BodyLimitMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
+        BodyLimitMiddleware,
+        max_body=settings.max_body_bytes,
+        max_upload=settings.max_upload_bytes,
+        max_storage=settings.storage_max_upload_bytes,
     )
     for router in ROUTERS:
         # Flat, not include_router: FastAPI matches included routers route by route twice
