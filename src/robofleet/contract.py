@@ -250,6 +250,11 @@ class ControlFile(StrEnum):
 # --- API paths the clients call ----------------------------------------------------------------
 
 ClientPath = Literal[
+    "/api/files/delete/{ref}",
+    "/api/files/download/{ref}",
+    "/api/files/list",
+    "/api/files/upload",
+    "/api/folders/list",
     "/api/job/create",
     "/api/job/list",
     "/api/job/read/{guid}",
@@ -281,6 +286,11 @@ CLIENT_PATHS: Final[tuple[ClientPath, ...]] = get_args(ClientPath)
 class Api:
     """ClientPath by name, for the clients to build their URLs from."""
 
+    FILES_DELETE: Final[ClientPath] = "/api/files/delete/{ref}"
+    FILES_DOWNLOAD: Final[ClientPath] = "/api/files/download/{ref}"
+    FILES_LIST: Final[ClientPath] = "/api/files/list"
+    FILES_UPLOAD: Final[ClientPath] = "/api/files/upload"
+    FOLDERS_LIST: Final[ClientPath] = "/api/folders/list"
     JOB_CREATE: Final[ClientPath] = "/api/job/create"
     JOB_LIST: Final[ClientPath] = "/api/job/list"
     JOB_READ: Final[ClientPath] = "/api/job/read/{guid}"

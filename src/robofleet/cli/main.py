@@ -11,6 +11,7 @@ from robofleet.cli import (
     queue_commands,
     robot_commands,
     server_commands,
+    storage_commands,
 )
 
 app = typer.Typer(
@@ -33,3 +34,4 @@ app.add_typer(process_commands.app, name="process", help="Publish process versio
 app.add_typer(job_commands.app, name="job", help="Start, follow and list jobs.")
 app.add_typer(queue_commands.app, name="queue", help="Add tasks to queues, list queues.")
 app.add_typer(queue_commands.tasks_app, name="task", help="List the tasks of a queue.")
+app.add_typer(storage_commands.app, name="storage", help="Files in storage: put, get, ls, rm.")

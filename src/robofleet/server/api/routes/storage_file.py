@@ -9,6 +9,7 @@ from fastapi import Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from robofleet.server.api.deps import CallerDep, RuntimeDep
+from robofleet.server.api.downloads import BINARY, DOWNLOAD_RESPONSES, RANGE_DOC, streamed
 from robofleet.server.api.routing import sherpa_router
 from robofleet.server.api.streams import BodyReader, consume_body
 from robofleet.server.api.uploads import read_upload_part
@@ -24,20 +25,8 @@ from robofleet.server.schemas.storage import (
 )
 from robofleet.server.services.storage import files, signed
 from robofleet.server.services.storage.content import Incoming
-from robofleet.server.services.storage.transfer import Download
 
 router = sherpa_router("Storage", prefix="/api/files")
-
-BINARY = {"schema": {"type": "string", "format": "binary"}}
-DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/octet-stream": BINARY}, "description": "The content"},
-    206: {
-        "content": {"application/octet-stream": BINARY},
-        "description": "The requested range (Content-Range)",
-    },
-    416: {"description": "The range names no byte of the content (Content-Range: bytes */size)"},
-}
-RANGE_DOC = "One byte range, `bytes=0-99`, `bytes=100-` or `bytes=-100`."
 
 
 def _upload_doc(model: type[FileCreate] | type[FileUpdate], required: list[str]) -> dict[str, Any]:
@@ -57,10 +46,6 @@ def _upload_doc(model: type[FileCreate] | type[FileUpdate], required: list[str])
             },
         }
     }
-
-
-def _stream(download: Download) -> StreamingResponse:
-    return StreamingResponse(download.chunks, status_code=download.status, headers=download.headers)
 
 
 def _incoming(reader: BodyReader, request: Request) -> Incoming:
@@ -134,7 +119,7 @@ def download_file(
     range_header: Annotated[str | None, Header(alias="Range", description=RANGE_DOC)] = None,
 ) -> StreamingResponse:
     """Streams from the blob store; `ETag` and `X-Sha256` carry the SHA-256."""
-    return _stream(files.download_file(runtime, caller, ref, range_header))
+    return streamed(files.download_file(runtime, caller, ref, range_header))
 
 
 @router.put(
@@ -188,7 +173,7 @@ def signed_download(
     runtime: RuntimeDep,
     range_header: Annotated[str | None, Header(alias="Range", description=RANGE_DOC)] = None,
 ) -> StreamingResponse:
-    return _stream(signed.signed_download(runtime, guid, query, range_header))
+    return streamed(signed.signed_download(runtime, guid, query, range_header))
 
 
 @router.put(
