@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, Field, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from robofleet.server.domain.values import INT64_MAX
 from robofleet.server.schemas.base import FolderRef, Ref, RowModel, SherpaModel, SherpaTime
@@ -98,7 +105,10 @@ class FolderRead(RowModel):
 class FileFields(SherpaModel):
     description: str | None = None
     folder_guid: ParentRef = Field(None, validation_alias=FILE_FOLDER)
-    file: str | None = Field(None, description="The content as text; see Encoding.")
+    # Kept as sent: with Encoding text, leading and trailing blanks are content.
+    file: Annotated[str, StringConstraints(strip_whitespace=False)] | None = Field(
+        None, description="The content as text; see Encoding."
+    )
     encoding: Annotated[Encoding | None, BeforeValidator(_encoding)] = Field(
         None, description=ENCODING_DOC
     )
