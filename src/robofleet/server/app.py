@@ -70,6 +70,7 @@ ROUTERS = [
     audit.router,
     storage_folder.router,
     storage_file.router,
+    storage_file.streaming_router,
     roboteasy.router,
     health.router,
 ]

@@ -27,12 +27,13 @@ class BodyReader:
     def __init__(self, depth: int = 4) -> None:
         self._queue: queue.Queue[bytes] = queue.Queue(maxsize=depth)
         self._pending = b""
+        self._offset = 0
         self._ended = False
         self._error: BaseException | None = None
         self.closed = False
 
     def read(self, size: int = -1) -> bytes:
-        while not self._pending and not self._ended:
+        while self._offset >= len(self._pending) and not self._ended:
             if self._error is not None:
                 raise self._error
             try:
@@ -42,11 +43,11 @@ class BodyReader:
             if item is _END:
                 self._ended = True
             else:
-                self._pending = item
-        if size < 0 or size >= len(self._pending):
-            out, self._pending = self._pending, b""
-        else:
-            out, self._pending = self._pending[:size], self._pending[size:]
+                self._pending, self._offset = item, 0
+        # An offset, not slicing off the rest: a large item is never copied over and over.
+        end = len(self._pending) if size < 0 else self._offset + size
+        out = self._pending[self._offset : end]
+        self._offset += len(out)
         return out
 
     def _put(self, item: bytes) -> None:

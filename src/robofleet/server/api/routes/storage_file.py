@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from robofleet.server.api.deps import CallerDep, RuntimeDep
 from robofleet.server.api.downloads import BINARY, DOWNLOAD_RESPONSES, RANGE_DOC, streamed
-from robofleet.server.api.routing import sherpa_router
+from robofleet.server.api.routing import raw_body_router, sherpa_router
 from robofleet.server.api.streams import BodyReader, consume_body
 from robofleet.server.api.uploads import read_upload_part
 from robofleet.server.schemas.storage import (
@@ -27,6 +27,8 @@ from robofleet.server.services.storage import files, signed
 from robofleet.server.services.storage.content import Incoming
 
 router = sherpa_router("Storage", prefix="/api/files")
+streaming_router = raw_body_router("Storage", prefix="/api/files")
+"""The routes whose body is a file's bytes, streamed (registered after `router`)."""
 
 
 def _upload_doc(model: type[FileCreate] | type[FileUpdate], required: list[str]) -> dict[str, Any]:
@@ -122,7 +124,7 @@ def download_file(
     return streamed(files.download_file(runtime, caller, ref, range_header))
 
 
-@router.put(
+@streaming_router.put(
     "/upload",
     summary="Upload a file as the raw request body (streamed; creates or replaces)",
     openapi_extra={
@@ -176,7 +178,7 @@ def signed_download(
     return streamed(signed.signed_download(runtime, guid, query, range_header))
 
 
-@router.put(
+@streaming_router.put(
     "/signed/{guid}",
     summary="Replace a file's content through a signed URL (no other credentials)",
     responses=SIGNED_ERRORS,
