@@ -19,8 +19,12 @@ PART_SIZE = 16 * 1024 * 1024
 
 
 def _is_missing(exc: Exception) -> bool:
-    response: dict[str, Any] = getattr(exc, "response", {}) or {}
-    code = str(response.get("Error", {}).get("Code", ""))
+    """Whether a botocore ClientError says the key or bucket does not exist."""
+    response: dict[str, Any] = getattr(exc, "response", None) or {}
+    try:
+        code = str(response["Error"]["Code"])
+    except (KeyError, TypeError):
+        code = ""
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     return code in {"404", "NoSuchKey", "NotFound", "NoSuchBucket"} or status == 404
 
