@@ -10,9 +10,11 @@ from pydantic import (
     BeforeValidator,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
 
+from robofleet.server.domain.refs import classify_ref
 from robofleet.server.domain.values import INT64_MAX
 from robofleet.server.schemas.base import FolderRef, Ref, RowModel, SherpaModel, SherpaTime
 from robofleet.server.schemas.sherpa_values import Bit
@@ -38,19 +40,36 @@ def _root_or_ref(value: Any) -> Any:
         raise ValueError("must be a folder's id, GUID or path, not a boolean")
     if isinstance(value, int | str) and str(value).strip() in {"", "0"}:
         return ""
-    if isinstance(value, str):
-        return value.strip()
+    if isinstance(value, int | str):
+        ref = classify_ref(value)  # refuses what names nothing (NUL, ids past 64 bits)
+        return (
+            ref.value
+            if ref.kind == "guid"
+            else (value.strip() if isinstance(value, str) else value)
+        )
     return value
 
+
+PARENT_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "minimum": 0, "maximum": INT64_MAX},
+        {"type": "string", "pattern": r"^[^\u0000]*$"},
+        {"type": "null"},
+    ],
+    "description": "A storage folder (id, GUID or path `a/b`); empty or 0 is the root.",
+}
 
 ParentRef = Annotated[
     int | str | None,
     BeforeValidator(_root_or_ref),
-    Field(description="A storage folder (id, GUID or path `a/b`); empty or 0 is the root."),
+    WithJsonSchema(PARENT_SCHEMA),
 ]
 
-PARENT = AliasChoices("parent_guid", "parent", "parent_id", "parent_folder")
-FILE_FOLDER = AliasChoices("folder_guid", "folder", "folder_id", "storage_folder")
+# The first spelling is the documented one; requests' keys arrive folded to snake_case.
+PARENT = AliasChoices("ParentGuid", "parent_guid", "parent", "parent_id", "parent_folder")
+PARENT_FILTER = AliasChoices("Parent", "parent", "parent_guid", "parent_id")
+FILE_FOLDER = AliasChoices("FolderGuid", "folder_guid", "folder", "folder_id", "storage_folder")
+FOLDER_FILTER = AliasChoices("Folder", "folder", "folder_guid", "folder_id")
 ENCODING_DOC = (
     "How `File` is written: base16 (hex), base32, base64 or text (UTF-8). Empty: base16 if "
     "the text is hexadecimal, else base32 if it is base32 (Sherpa's two forms)."
@@ -83,7 +102,7 @@ class FolderUpdate(SherpaModel):
 
 
 class FolderFilter(SherpaModel):
-    parent: ParentRef = Field(None, validation_alias=PARENT)
+    parent: ParentRef = Field(None, validation_alias=PARENT_FILTER)
     offset: int = Field(0, ge=0, le=INT64_MAX)
     count: int = Field(100, ge=1, le=1000)
 
@@ -131,7 +150,7 @@ class FileUpdate(FileFields):
 
 
 class FileFilter(SherpaModel):
-    folder: ParentRef = Field(None, validation_alias=FILE_FOLDER)
+    folder: ParentRef = Field(None, validation_alias=FOLDER_FILTER)
     offset: int = Field(0, ge=0, le=INT64_MAX)
     count: int = Field(100, ge=1, le=1000)
 
@@ -140,7 +159,7 @@ class FileUpload(SherpaModel):
     """Query of the streaming upload: the body is the file's bytes."""
 
     name: Name
-    folder: ParentRef = Field(None, validation_alias=FILE_FOLDER)
+    folder: ParentRef = Field(None, validation_alias=FOLDER_FILTER)
     description: str | None = None
 
 
@@ -162,7 +181,7 @@ class FileRead(RowModel):
 
 
 class FileSign(SherpaModel):
-    file: Ref = Field(validation_alias=AliasChoices("file", "guid", "file_guid"))
+    file: Ref = Field(validation_alias=AliasChoices("File", "file", "guid", "file_guid"))
     method: Literal["GET", "PUT"] = Field("GET", description="GET downloads, PUT replaces.")
     expires_in: int = Field(
         3600, ge=1, le=MAX_SIGNED_SECONDS, description="Seconds the URL lives (at most 7 days)."
