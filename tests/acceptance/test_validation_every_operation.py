@@ -27,7 +27,7 @@ DATE_UNIX = 1e20  # Unix seconds past any calendar
 KINDS = ("nul", "int64", "date_iso", "date_unix", "empty_ref", "infinity")
 METHODS = ("get", "post", "put", "patch", "delete")
 NO_INPUT = {"/healthz", "/readyz"}
-EMPTY_MEANS_ROOT = {"Folder", "ParentGuid", "FolderGuid", "Parent", "AccessFolder"}
+EMPTY_MEANS_ROOT = {"Folder", "ParentGuid", "FolderGuid", "Parent"}
 """An empty access folder is the root (schemas.base.FolderRef); so is an empty storage folder
 (schemas.storage.ParentRef)."""
 

@@ -48,7 +48,8 @@ class UrlSigner:
 
     def verify(self, grant: SignedGrant, signature: str, *, now: float) -> None:
         """Forbidden (403) unless the signature is this grant's and it has not expired."""
-        if not hmac.compare_digest(self.signature(grant), signature.strip().lower()):
+        given = signature.strip().lower().encode("utf-8", "replace")
+        if not hmac.compare_digest(self.signature(grant).encode(), given):
             raise Forbidden(
                 "the signature does not match this URL: it was changed or not issued here",
                 reason="signature_invalid",

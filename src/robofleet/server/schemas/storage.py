@@ -88,7 +88,7 @@ class FolderCreate(SherpaModel):
     name: Name = Field(examples=["Invoices"])
     description: str = ""
     parent_guid: ParentRef = Field(None, validation_alias=PARENT)
-    access_folder: FolderRef = None
+    folder: FolderRef = None
 
 
 class FolderUpdate(SherpaModel):
@@ -98,7 +98,7 @@ class FolderUpdate(SherpaModel):
     parent_guid: ParentRef = Field(
         None, validation_alias=PARENT, description="Move under this folder; empty or 0: root."
     )
-    access_folder: FolderRef = None
+    folder: FolderRef = None
 
 
 class FolderFilter(SherpaModel):

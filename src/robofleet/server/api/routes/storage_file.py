@@ -31,22 +31,32 @@ streaming_router = raw_body_router("Storage", prefix="/api/files")
 """The routes whose body is a file's bytes, streamed (registered after `router`)."""
 
 
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A property as a form or multipart part can send it: never null."""
+    options = [o for o in schema.get("anyOf", []) if o.get("type") != "null"]
+    if not options:
+        return schema
+    rest = {k: v for k, v in schema.items() if k != "anyOf"}
+    return {**rest, **options[0]} if len(options) == 1 else {**rest, "anyOf": options}
+
+
 def _upload_doc(model: type[FileCreate] | type[FileUpdate], required: list[str]) -> dict[str, Any]:
+    """Multipart with the file as a part, or JSON (and, derived from it, a form) with the
+    file as text."""
     schema = model.model_json_schema(by_alias=True)
-    properties = dict(schema.get("properties", {}))
-    text_schema = {**schema, "required": required}
+    properties = {name: _without_null(prop) for name, prop in schema["properties"].items()}
     properties["File"] = {"type": "string", "format": "binary"}
     return {
+        "x-robofleet-form": True,
         "requestBody": {
             "required": True,
             "content": {
                 "multipart/form-data": {
                     "schema": {"type": "object", "properties": properties, "required": required}
                 },
-                "application/json": {"schema": text_schema},
-                "application/x-www-form-urlencoded": {"schema": text_schema},
+                "application/json": {"schema": {**schema, "required": required}},
             },
-        }
+        },
     }
 
 
@@ -128,8 +138,9 @@ def download_file(
     "/upload",
     summary="Upload a file as the raw request body (streamed; creates or replaces)",
     openapi_extra={
+        # An empty body is an empty file.
         "requestBody": {
-            "required": True,
+            "required": False,
             "content": {"application/octet-stream": BINARY, "*/*": BINARY},
         }
     },
@@ -183,8 +194,9 @@ def signed_download(
     summary="Replace a file's content through a signed URL (no other credentials)",
     responses=SIGNED_ERRORS,
     openapi_extra={
+        # An empty body is an empty file.
         "requestBody": {
-            "required": True,
+            "required": False,
             "content": {"application/octet-stream": BINARY, "*/*": BINARY},
         }
     },

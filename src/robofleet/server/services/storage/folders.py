@@ -48,7 +48,7 @@ def create_folder(runtime: Runtime, caller: Caller, data: FolderCreate) -> GuidR
                 name=data.name,
                 description=data.description,
                 parent_id=parent_id,
-                folder_id=folder_id_for(session, caller, data.access_folder),
+                folder_id=folder_id_for(session, caller, data.folder),
             )
             session.add(row)
             session.flush()
@@ -106,8 +106,8 @@ def update_folder(runtime: Runtime, caller: Caller, data: FolderUpdate) -> None:
                 row.name = data.name
             if data.description is not None:
                 row.description = data.description
-            if data.access_folder is not None:
-                row.folder_id = folder_id_for(session, caller, data.access_folder)
+            if data.folder is not None:
+                row.folder_id = folder_id_for(session, caller, data.folder)
             ensure_folder_name_free(session, caller, row.parent_id, row.name, but=row.id)
     except IntegrityError:
         raise NAME_TAKEN from None
