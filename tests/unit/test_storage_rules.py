@@ -124,3 +124,9 @@ def test_keys_are_derived_per_purpose_not_the_secret() -> None:
     other = UrlSigner(SECRET, "work items")
     with pytest.raises(Forbidden):
         other.verify(grant, UrlSigner(SECRET, "storage file").signature(grant), now=0)
+
+
+def test_a_signature_that_is_not_hex_text_is_refused_not_an_error() -> None:
+    signer = UrlSigner(SECRET, "storage file")
+    with pytest.raises(Forbidden):
+        signer.verify(SignedGrant("GET", "g", 10), "ö" * 64, now=0)
