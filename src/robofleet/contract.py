@@ -254,6 +254,11 @@ ClientPath = Literal[
     "/api/asset/list",
     "/api/asset/read/{guid}",
     "/api/asset/update",
+    "/api/files/delete/{ref}",
+    "/api/files/download/{ref}",
+    "/api/files/list",
+    "/api/files/upload",
+    "/api/folders/list",
     "/api/job/create",
     "/api/job/list",
     "/api/job/read/{guid}",
@@ -289,6 +294,11 @@ class Api:
     ASSET_LIST: Final[ClientPath] = "/api/asset/list"
     ASSET_READ: Final[ClientPath] = "/api/asset/read/{guid}"
     ASSET_UPDATE: Final[ClientPath] = "/api/asset/update"
+    FILES_DELETE: Final[ClientPath] = "/api/files/delete/{ref}"
+    FILES_DOWNLOAD: Final[ClientPath] = "/api/files/download/{ref}"
+    FILES_LIST: Final[ClientPath] = "/api/files/list"
+    FILES_UPLOAD: Final[ClientPath] = "/api/files/upload"
+    FOLDERS_LIST: Final[ClientPath] = "/api/folders/list"
     JOB_CREATE: Final[ClientPath] = "/api/job/create"
     JOB_LIST: Final[ClientPath] = "/api/job/list"
     JOB_READ: Final[ClientPath] = "/api/job/read/{guid}"

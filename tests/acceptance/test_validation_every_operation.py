@@ -27,7 +27,9 @@ DATE_UNIX = 1e20  # Unix seconds past any calendar
 KINDS = ("nul", "int64", "date_iso", "date_unix", "empty_ref", "infinity")
 METHODS = ("get", "post", "put", "patch", "delete")
 NO_INPUT = {"/healthz", "/readyz"}
-EMPTY_MEANS_ROOT = {"Folder"}  # an empty access folder is the root (schemas.base.FolderRef)
+EMPTY_MEANS_ROOT = {"Folder", "ParentGuid", "FolderGuid", "Parent"}
+"""An empty access folder is the root (schemas.base.FolderRef); so is an empty storage folder
+(schemas.storage.ParentRef)."""
 
 
 # --- reading the OpenAPI document ---------------------------------------------------------------
@@ -231,7 +233,8 @@ def probes(document: dict[str, Any]) -> Iterator[Probe]:
             for kind in KINDS:
                 query: dict[str, Any] = {}
                 for p in parameters:
-                    if p["in"] == "query":
+                    empty_is_root = kind == "empty_ref" and p["name"] in EMPTY_MEANS_ROOT
+                    if p["in"] == "query" and not empty_is_root:
                         bad = query_value(schemas, p.get("schema", {}), kind)
                         if bad is not None:
                             query[p["name"]] = bad

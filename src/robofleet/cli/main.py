@@ -13,6 +13,7 @@ from robofleet.cli import (
     robot_commands,
     secrets_commands,
     server_commands,
+    storage_commands,
 )
 
 app = typer.Typer(
@@ -39,3 +40,4 @@ app.add_typer(resource_commands.app, name="resource", help="Set, read and list r
 app.add_typer(
     secrets_commands.app, name="secrets", help="Rotate the keys that encrypt stored passwords."
 )
+app.add_typer(storage_commands.app, name="storage", help="Files in storage: put, get, ls, rm.")

@@ -49,10 +49,15 @@ def server(
         int | None, typer.Option(help="Worker processes [env ROBOFLEET_WORKERS]")
     ] = None,
 ) -> None:
+    from robofleet.server.db.blobs import BlobStoreUnavailable
     from robofleet.server.startup import log_config, prepare
 
     settings = settings_from(host=host, port=port, data_dir=data_dir, workers=workers)
-    first = prepare(settings)
+    try:
+        first = prepare(settings)
+    except BlobStoreUnavailable as exc:
+        typer.echo(f"cannot start: {exc}", err=True)
+        raise typer.Exit(2) from None
     if first is not None:
         print_first_start(first, settings)
     # Worker processes read their settings from the environment: pass the overrides on.

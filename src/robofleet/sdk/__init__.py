@@ -17,6 +17,7 @@ Standard library only: the agent copies this package, with robofleet.contract (t
 of Robofleet it imports), into the job's environment.
 """
 
+from robofleet.sdk import storage
 from robofleet.sdk.http import RobofleetError
 from robofleet.sdk.job import (
     default_task,
@@ -52,4 +53,5 @@ __all__ = [
     "set_return_value",
     "set_text",
     "should_stop",
+    "storage",
 ]

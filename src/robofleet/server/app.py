@@ -29,12 +29,14 @@ from robofleet.server.api.routes import (
     robot_group,
     roboteasy,
     role,
+    storage_file,
+    storage_folder,
     task,
     user,
 )
 from robofleet.server.api.routes import log as log_routes
 from robofleet.server.db.audit import install_audit
-from robofleet.server.db.blobs.local import LocalBlobStore
+from robofleet.server.db.blobs.factory import open_blob_store
 from robofleet.server.db.engine import make_engine
 from robofleet.server.db.notify import PgListener
 from robofleet.server.db.session import Database
@@ -49,6 +51,7 @@ from robofleet.server.runtime.caches import (
 )
 from robofleet.server.runtime.secret_box import SecretBox
 from robofleet.server.runtime.security import TokenCodec, load_or_create_secret
+from robofleet.server.runtime.signing import UrlSigner
 from robofleet.server.runtime.wakeups import CHANNEL, Wakeups
 from robofleet.server.scheduler.loop import Scheduler
 from robofleet.server.settings import Settings
@@ -70,6 +73,9 @@ ROUTERS = [
     role.router,
     access_folder.router,
     audit.router,
+    storage_folder.router,
+    storage_file.router,
+    storage_file.streaming_router,
     roboteasy.router,
     health.router,
 ]
@@ -88,12 +94,13 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         db=db,
         tokens=TokenCodec(secret),
-        blobs=LocalBlobStore(settings.blob_dir),
+        blobs=open_blob_store(settings),
         wakeups=Wakeups(db.dialect),
         principals=WatchedCache("principals", IDENTITY_ROWS),
         queues=WatchedCache("queues", QUEUE_ROWS),
         documents=WatchedCache("documents", PROCESS_ROWS),
         secret_box=SecretBox(secret),
+        storage_urls=UrlSigner(secret, "storage file"),
     )
 
 
@@ -143,7 +150,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     app.add_middleware(
-        BodyLimitMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
+        BodyLimitMiddleware,
+        max_body=settings.max_body_bytes,
+        max_upload=settings.max_upload_bytes,
+        max_storage=settings.storage_max_upload_bytes,
     )
     for router in ROUTERS:
         # Flat, not include_router: FastAPI matches included routers route by route twice

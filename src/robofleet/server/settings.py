@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TEN_YEARS_SECONDS = 10 * 366 * 86400
@@ -84,6 +84,29 @@ class Settings(BaseSettings):
     )
     scheduler_enabled: bool = Field(True, description="Run the scheduler in this process.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Storage (files and the blob store every upload goes to).
+    blob_store: Literal["local", "s3"] = Field(
+        "local",
+        description=(
+            "Where blobs (files, packages) are kept: `local` (a folder in the data directory) "
+            "or `s3` (S3-compatible object storage; needs the `s3` extra)."
+        ),
+    )
+    s3_endpoint: str | None = Field(
+        None, description="S3 endpoint URL (empty: AWS's own for the region)."
+    )
+    s3_bucket: str | None = Field(
+        None, description="S3 bucket; created at start if it does not exist."
+    )
+    s3_region: str = Field("us-east-1", min_length=1, description="S3 region.")
+    s3_access_key_id: str | None = Field(
+        None, description="S3 access key id (empty: boto3's own credential chain)."
+    )
+    s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret access key.")
+    s3_prefix: str = Field("", description="Key prefix of every blob in the bucket.")
+    storage_max_upload_bytes: int = Field(
+        10 * 1024**3, ge=1024, description="Largest file accepted by the Storage tab (10 GiB)."
+    )
 
     @field_validator("api_key")
     @classmethod
@@ -117,6 +140,17 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.blob_store == "s3" and not self.s3_bucket:
+            raise ValueError("ROBOFLEET_BLOB_STORE=s3 needs ROBOFLEET_S3_BUCKET")
+        return self
+
+    @property
+    def spool_dir(self) -> Path:
+        """Uploads are spooled here before they are kept, whichever the blob store."""
+        return self.blob_dir / ".spool" if self.blob_store == "s3" else self.blob_dir
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -128,7 +162,12 @@ class Settings(BaseSettings):
         return self.data_dir / "blobs"
 
 
-_SECRET_VARIABLES = {"ROBOFLEET_ADMIN_PASSWORD", "ROBOFLEET_SECRET_KEY", "ROBOFLEET_API_KEY"}
+_SECRET_VARIABLES = {
+    "ROBOFLEET_ADMIN_PASSWORD",
+    "ROBOFLEET_SECRET_KEY",
+    "ROBOFLEET_API_KEY",
+    "ROBOFLEET_S3_SECRET_ACCESS_KEY",
+}
 
 
 class SettingsError(Exception):

@@ -17,11 +17,18 @@ class _TooLarge(Exception):
     pass
 
 
+STORAGE_PREFIX = "/api/files/"
+_TEXT_BODIES = (b"application/json", b"application/x-www-form-urlencoded")
+
+
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body: int, max_upload: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body: int, max_upload: int, max_storage: int | None = None
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.max_upload = max_upload
+        self.max_storage = max_storage or max_upload
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -30,6 +37,11 @@ class BodyLimitMiddleware:
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").lower()
         limit = self.max_upload if content_type.startswith(b"multipart/") else self.max_body
+        if scope.get("path", "").startswith(STORAGE_PREFIX) and not content_type.startswith(
+            _TEXT_BODIES
+        ):
+            # Storage files (multipart or a raw body) have their own, larger limit.
+            limit = self.max_storage
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, send, limit)

@@ -27,6 +27,7 @@ from robofleet.server.domain.errors import (
     InvalidInput,
     MalformedRequest,
     NotFound,
+    RangeNotSatisfiable,
     RobofleetError,
     TooLarge,
     Unauthenticated,
@@ -43,6 +44,7 @@ STATUS_BY_ERROR: list[tuple[type[RobofleetError], int]] = [
     (MalformedRequest, 400),
     (InvalidInput, 422),
     (TooLarge, 413),
+    (RangeNotSatisfiable, 416),
 ]
 
 
@@ -108,7 +110,10 @@ async def _model_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RobofleetError)
-    return error_response(request, status_of(exc), exc.code, exc.message, exc.details)
+    response = error_response(request, status_of(exc), exc.code, exc.message, exc.details)
+    for name, value in getattr(exc, "headers", {}).items():
+        response.headers[name] = value
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -103,6 +103,24 @@ def sherpa_router(tag: str, **kwargs: Any) -> APIRouter:
     return APIRouter(tags=[tag], route_class=SherpaRoute, **kwargs)
 
 
+class RawBodyRoute(APIRoute):
+    """A route whose body is a file's bytes, read as a stream by the handler: SherpaRoute
+    would read the whole body into memory first (to turn a form into JSON)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            _refuse_unstorable_params(request)
+            return await handler(request)
+
+        return route
+
+
+def raw_body_router(tag: str, **kwargs: Any) -> APIRouter:
+    return APIRouter(tags=[tag], route_class=RawBodyRoute, **kwargs)
+
+
 class ModelResponse(Response):
     """A response rendered straight from the model the service returned.
 

@@ -55,6 +55,14 @@ def multipart_doc(
 async def read_upload(
     request: Request, model: type[ModelT], file_field: str
 ) -> tuple[ModelT, BinaryIO | None, str | None]:
+    data, upload = await read_upload_part(request, model)
+    return data, (upload.file if upload else None), (upload.filename if upload else None)
+
+
+async def read_upload_part(
+    request: Request, model: type[ModelT]
+) -> tuple[ModelT, UploadFile | None]:
+    """The fields and the uploaded file part itself (its name and declared content type)."""
     content_type = request.headers.get("content-type", "").lower()
     upload: UploadFile | None = None
     if content_type.startswith("multipart/form-data"):
@@ -80,4 +88,4 @@ async def read_upload(
         data = model.model_validate(fields)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from None
-    return data, (upload.file if upload else None), (upload.filename if upload else None)
+    return data, upload

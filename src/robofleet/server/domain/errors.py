@@ -95,3 +95,13 @@ class InvalidTransition(Conflict):
         )
         self.current = current
         self.requested = requested
+
+
+class RangeNotSatisfiable(RobofleetError):
+    """A `Range` that names no byte of the content (416, with `Content-Range: bytes */size`)."""
+
+    code = "range_not_satisfiable"
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the requested range is outside the content's {size} bytes")
+        self.headers = {"Content-Range": f"bytes */{size}"}

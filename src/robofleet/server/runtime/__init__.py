@@ -16,6 +16,7 @@ from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.runtime.caches import WatchedCache
 from robofleet.server.runtime.secret_box import SecretBox
 from robofleet.server.runtime.security import TokenCodec
+from robofleet.server.runtime.signing import UrlSigner
 from robofleet.server.runtime.wakeups import Wakeups
 from robofleet.server.settings import Settings
 
@@ -32,3 +33,4 @@ class Runtime:
     documents: WatchedCache[dict[str, Any]]
     secret_box: SecretBox
     """Encrypts credential passwords (resources) under data keys wrapped by the master key."""
+    storage_urls: UrlSigner

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
-from fastapi.responses import FileResponse
+from fastapi import Header, Request
+from fastapi.responses import StreamingResponse
 
 from robofleet.server.api.deps import CallerDep, RuntimeDep
+from robofleet.server.api.downloads import DOWNLOAD_RESPONSES, RANGE_DOC, streamed
 from robofleet.server.api.routing import sherpa_router
 from robofleet.server.api.uploads import multipart_doc, read_upload
 from robofleet.server.schemas.processes import (
@@ -80,29 +81,18 @@ def delete_version(guid: str, runtime: RuntimeDep, caller: CallerDep) -> list[An
 
 @router.get(
     "/download/{guid}",
-    summary="Download a version's package",
-    response_class=FileResponse,
-    responses={
-        200: {
-            "content": {
-                "application/octet-stream": {
-                    "schema": {"type": "string", "format": "binary"},
-                    "example": "<package bytes>",
-                }
-            },
-            "description": "The package; header X-Sha256 carries its hash",
-        }
-    },
+    summary="Download a version's package (Range supported)",
+    response_class=StreamingResponse,
+    responses=DOWNLOAD_RESPONSES,
 )
 def download(
-    guid: str, runtime: RuntimeDep, caller: CallerDep, sha256: str | None = None
-) -> FileResponse:
+    guid: str,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    sha256: str | None = None,
+    range_header: Annotated[str | None, Header(alias="Range", description=RANGE_DOC)] = None,
+) -> StreamingResponse:
     """`sha256` asks for the package a job of this version was given (consumeNextJob's
     `Sha256`), which a later update of the version may have replaced."""
-    path, version, served = process_versions.package_path(runtime, caller, guid, sha256)
-    return FileResponse(
-        path,
-        filename=version.process_file_name,
-        media_type="application/octet-stream",
-        headers={"X-Sha256": served},
-    )
+    sent = process_versions.package_download(runtime, caller, guid, sha256, range_header)
+    return streamed(sent)

@@ -74,3 +74,7 @@ class TooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"more than {limit} bytes")
         self.limit = limit
+
+
+class BlobStoreUnavailable(Exception):
+    """The configured blob store cannot be used (start-up check): the message says why."""

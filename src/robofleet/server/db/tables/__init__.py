@@ -15,6 +15,7 @@ from robofleet.server.db.tables.processes import JobRow, ProcessRow, ProcessVers
 from robofleet.server.db.tables.queues import QueueRow, TaskEventRow, TaskRow
 from robofleet.server.db.tables.resources import DataKeyRow, ResourceGroupRow, ResourceRow
 from robofleet.server.db.tables.robots import RobotGroupMemberRow, RobotGroupRow, RobotRow
+from robofleet.server.db.tables.storage import StorageFileRow, StorageFolderRow
 
 __all__ = [
     "AccessFolderRow",
@@ -35,6 +36,8 @@ __all__ = [
     "RoleFolderRow",
     "RoleRow",
     "SchedulerLeaseRow",
+    "StorageFileRow",
+    "StorageFolderRow",
     "TaskEventRow",
     "TaskRow",
     "UserRoleRow",

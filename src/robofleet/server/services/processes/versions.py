@@ -33,6 +33,7 @@ from robofleet.server.schemas.processes import (
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.lookup import find, scoped
 from robofleet.server.services.processes.crud import find_process, make_current, pins_its_version
+from robofleet.server.services.storage.transfer import Download, blob_download
 
 
 def find_version(
@@ -226,26 +227,42 @@ def delete_version(runtime: Runtime, caller: Caller, ref: int | str) -> None:
         version.is_deleted = True
 
 
-def package_path(
-    runtime: Runtime, caller: Caller, ref: int | str, sha256: str | None = None
-) -> tuple[Path, ProcessVersionRead, str]:
-    """The version's package file and its hash. `sha256` asks for the package a job of this
-    version was given, which a later update of the version may have replaced."""
+def package_download(
+    runtime: Runtime,
+    caller: Caller,
+    ref: int | str,
+    sha256: str | None = None,
+    range_header: str | None = None,
+) -> Download:
+    """The version's package, streamed from the blob store (whichever it is), whole or one
+    `Range`. `sha256` asks for the package a job of this version was given, which a later
+    update of the version may have replaced."""
     caller.require(Screen.PROCESS_VERSION, Action.READ)
     with runtime.db.read() as session:
-        version, process = find_version(session, caller, ref)
+        version, _process = find_version(session, caller, ref)
         wanted = (sha256 or version.sha256).strip().lower()
-        if wanted != version.sha256 and not session.scalar(
-            select(JobRow.id)
-            .where(
-                JobRow.account_id == version.account_id,
-                JobRow.process_version_id == version.id,
-                JobRow.package_sha256 == wanted,
+        size = version.size
+        if wanted != version.sha256:
+            given = session.scalar(
+                select(JobRow.id)
+                .where(
+                    JobRow.account_id == version.account_id,
+                    JobRow.process_version_id == version.id,
+                    JobRow.package_sha256 == wanted,
+                )
+                .limit(1)
             )
-            .limit(1)
-        ):
-            raise NotFound(f"package {wanted} of version", version.guid)
-        path = runtime.blobs.local_path(wanted)
-        if path is None:
-            raise NotFound("package file of version", version.guid)
-        return path, version_read(version, process), wanted
+            if not given:
+                raise NotFound(f"package {wanted} of version", version.guid)
+            # An earlier package: its size is the blob's own.
+            size = runtime.blobs.size(wanted) or 0
+    return blob_download(
+        runtime.blobs,
+        sha256=wanted,
+        size=size,
+        content_type="application/octet-stream",
+        filename=version.file_name,
+        range_header=range_header,
+        entity="package file of version",
+        ref=version.guid,
+    )
