@@ -256,6 +256,8 @@ ClientPath = Literal[
     "/api/job/update",
     "/api/log/create",
     "/api/log/list",
+    "/api/log/batch",
+    "/api/log/tail",
     "/api/process/create",
     "/api/process/read/{guid}",
     "/api/processVersion/create",
@@ -287,6 +289,8 @@ class Api:
     JOB_UPDATE: Final[ClientPath] = "/api/job/update"
     LOG_CREATE: Final[ClientPath] = "/api/log/create"
     LOG_LIST: Final[ClientPath] = "/api/log/list"
+    LOG_BATCH: Final[ClientPath] = "/api/log/batch"
+    LOG_TAIL: Final[ClientPath] = "/api/log/tail"
     PROCESS_CREATE: Final[ClientPath] = "/api/process/create"
     PROCESS_READ: Final[ClientPath] = "/api/process/read/{guid}"
     PROCESS_VERSION_CREATE: Final[ClientPath] = "/api/processVersion/create"

@@ -46,7 +46,7 @@ from robofleet.server.runtime.caches import (
     WatchedCache,
 )
 from robofleet.server.runtime.security import TokenCodec, load_or_create_secret
-from robofleet.server.runtime.wakeups import CHANNEL, Wakeups
+from robofleet.server.runtime.wakeups import CHANNEL, LOG_CHANNEL, Wakeups
 from robofleet.server.scheduler.loop import Scheduler
 from robofleet.server.settings import Settings
 
@@ -88,6 +88,7 @@ def build_runtime(settings: Settings) -> Runtime:
         principals=WatchedCache("principals", IDENTITY_ROWS),
         queues=WatchedCache("queues", QUEUE_ROWS),
         documents=WatchedCache("documents", PROCESS_ROWS),
+        log_wakeups=Wakeups(db.dialect, channel=LOG_CHANNEL),
     )
 
 
@@ -97,6 +98,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         runtime.wakeups.bind(asyncio.get_running_loop())
+        if runtime.log_wakeups:
+            runtime.log_wakeups.bind(asyncio.get_running_loop())
         caches = Caches([runtime.principals, runtime.queues, runtime.documents])
         stop_watching = caches.watch(runtime.db)
         listeners: list[PgListener] = []
@@ -106,6 +109,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
                 PgListener(url, CHANNEL, runtime.wakeups.on_notify),
                 PgListener(url, CACHE_CHANNEL, caches.on_notify),
             ]
+            if runtime.log_wakeups:
+                listeners.append(PgListener(url, LOG_CHANNEL, runtime.log_wakeups.on_notify))
             for listener in listeners:
                 listener.start()
         scheduler = Scheduler(runtime) if settings.scheduler_enabled else None

@@ -84,6 +84,43 @@ class Settings(BaseSettings):
     )
     scheduler_enabled: bool = Field(True, description="Run the scheduler in this process.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # --- Log tab (robot messages) ---
+    store_logs_days: int = Field(
+        180,
+        ge=0,
+        le=36600,
+        description="Robot log lines older than this many days are deleted (0 = kept forever).",
+    )
+    store_audit_days: int = Field(
+        180,
+        ge=0,
+        le=36600,
+        description="Audit entries older than this many days are deleted (0 = kept forever).",
+    )
+    log_lines_per_second_per_robot: float = Field(
+        1000.0,
+        ge=0,
+        le=1_000_000,
+        description=(
+            "Log lines a robot may write per second, per server process (0 = no limit); "
+            "over it the write is refused whole with 429 and Retry-After."
+        ),
+    )
+    log_burst_lines_per_robot: int = Field(
+        10_000,
+        ge=1,
+        le=10_000_000,
+        description="Log lines a robot may write at once before the per-second limit applies.",
+    )
+    log_screenshot_max_bytes: int = Field(
+        5 * 1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="Largest screenshot a log line may carry (PNG, JPEG, GIF, WebP or BMP).",
+    )
+    log_tail_keepalive_seconds: float = Field(
+        15.0, gt=0, le=300, description="A live tail sends a keep-alive comment this often."
+    )
 
     @field_validator("api_key")
     @classmethod

@@ -27,6 +27,7 @@ from robofleet.server.domain.errors import (
     InvalidInput,
     MalformedRequest,
     NotFound,
+    RateLimited,
     RobofleetError,
     TooLarge,
     Unauthenticated,
@@ -43,6 +44,7 @@ STATUS_BY_ERROR: list[tuple[type[RobofleetError], int]] = [
     (MalformedRequest, 400),
     (InvalidInput, 422),
     (TooLarge, 413),
+    (RateLimited, 429),
 ]
 
 
@@ -108,7 +110,10 @@ async def _model_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RobofleetError)
-    return error_response(request, status_of(exc), exc.code, exc.message, exc.details)
+    response = error_response(request, status_of(exc), exc.code, exc.message, exc.details)
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -6,7 +6,7 @@ server.settings (an import contract keeps it so), never a service.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from robofleet.server.db.blobs import BlobStore
@@ -14,6 +14,7 @@ from robofleet.server.db.session import Database
 from robofleet.server.domain.principals import Principal
 from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.runtime.caches import WatchedCache
+from robofleet.server.runtime.rate_limit import TokenBuckets
 from robofleet.server.runtime.security import TokenCodec
 from robofleet.server.runtime.wakeups import Wakeups
 from robofleet.server.settings import Settings
@@ -29,3 +30,7 @@ class Runtime:
     principals: WatchedCache[Principal]
     queues: WatchedCache[QueueRules]
     documents: WatchedCache[dict[str, Any]]
+    log_wakeups: Wakeups | None = None
+    """Live log tails waiting for lines (None: tails poll)."""
+    log_rate: TokenBuckets = field(default_factory=TokenBuckets)
+    """Log lines per robot, in this process (settings.log_lines_per_second_per_robot)."""

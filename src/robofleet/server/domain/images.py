@@ -1,0 +1,43 @@
+"""What a log line's screenshot may be: an image in one of the formats browsers show,
+recognised by its first bytes (the client's declared type is not trusted)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+_DATA_URL = re.compile(r"^data:[\w.+/-]*(;[\w=.+-]*)*;base64,", re.IGNORECASE)
+
+
+def image_type(head: bytes) -> str | None:
+    """The media type of an image starting with `head` (16 bytes suffice), or None."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith(b"BM") and len(head) >= 14:
+        return "image/bmp"
+    return None
+
+
+def decode_base64_image(text: str, max_bytes: int) -> tuple[bytes, str]:
+    """The image and its media type from base64 text (a `data:` URL prefix is allowed).
+    Raises ValueError with the problem, phrased for the caller."""
+    body = _DATA_URL.sub("", text.strip(), count=1)
+    if len(body) > (max_bytes + 2) // 3 * 4 + 8:
+        raise ValueError(f"is larger than {max_bytes} bytes")
+    try:
+        data = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("is not base64 text") from None
+    if len(data) > max_bytes:
+        raise ValueError(f"is larger than {max_bytes} bytes")
+    kind = image_type(data[:16])
+    if kind is None:
+        raise ValueError("is not an image: send PNG, JPEG, GIF, WebP or BMP")
+    return data, kind
