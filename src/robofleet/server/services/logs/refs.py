@@ -58,7 +58,8 @@ def ids_for(
     own = own_rows(model, scope) if scope is not None else None
     if own is not None:
         conditions.append(own)
-    rows = dict(session.execute(select(model.guid, model.id).where(*conditions)).tuples())
+    result = session.execute(select(model.guid, model.id).where(*conditions))
+    rows = {guid: row_id for guid, row_id in result}
     for guid in sorted(missing - rows.keys()):
         raise NotFound(entity, guid)
     with _lock:

@@ -101,12 +101,13 @@ class Tail:
                     self.last_id = line.id
                     yield f"id: {line.id}\nevent: log\ndata: {line.model_dump_json()}\n\n"
                 left = deadline - loop.time()
-                if left <= 0:
+                # At the deadline, lines still settling are waited for (once more at most).
+                if left <= 0 and not (more and left > -self.settle * 2):
                     return
                 if more:
                     wait = max(self.settle / 2, 0.05) if not lines else 0.0
                 else:
-                    wait = min(left, keepalive)
+                    wait = min(max(left, 0.0), keepalive)
                 if wait and not await _woken(woken, wait) and not more:
                     yield ": keep-alive\n\n"
             finally:
