@@ -7,6 +7,7 @@ import typer
 from robofleet.cli import (
     db_commands,
     job_commands,
+    log_commands,
     process_commands,
     queue_commands,
     robot_commands,
@@ -33,3 +34,4 @@ app.add_typer(process_commands.app, name="process", help="Publish process versio
 app.add_typer(job_commands.app, name="job", help="Start, follow and list jobs.")
 app.add_typer(queue_commands.app, name="queue", help="Add tasks to queues, list queues.")
 app.add_typer(queue_commands.tasks_app, name="task", help="List the tasks of a queue.")
+app.add_typer(log_commands.app, name="log", help="Follow robot log lines live.")

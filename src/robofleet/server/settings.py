@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from robofleet.contract import SCREENSHOT_MAX_BYTES
+
 TEN_YEARS_SECONDS = 10 * 366 * 86400
 """The longest duration a setting takes: time arithmetic on longer ones overflows."""
 
@@ -113,7 +115,7 @@ class Settings(BaseSettings):
         description="Log lines a robot may write at once before the per-second limit applies.",
     )
     log_screenshot_max_bytes: int = Field(
-        5 * 1024 * 1024,
+        SCREENSHOT_MAX_BYTES,
         ge=1024,
         le=1024 * 1024 * 1024,
         description="Largest screenshot a log line may carry (PNG, JPEG, GIF, WebP or BMP).",

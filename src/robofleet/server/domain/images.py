@@ -7,22 +7,9 @@ import base64
 import binascii
 import re
 
+from robofleet.contract import image_type
+
 _DATA_URL = re.compile(r"^data:[\w.+/-]*(;[\w=.+-]*)*;base64,", re.IGNORECASE)
-
-
-def image_type(head: bytes) -> str | None:
-    """The media type of an image starting with `head` (16 bytes suffice), or None."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head.startswith(b"BM") and len(head) >= 14:
-        return "image/bmp"
-    return None
 
 
 def decode_base64_image(text: str, max_bytes: int) -> tuple[bytes, str]:
