@@ -8,6 +8,7 @@ the 422 a bad line gets are exactly the model's.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -39,8 +40,11 @@ class BatchLine:
     process_version_guid: str | None = None
     job_guid: str | None = None
     screenshot: str | None = None
+    fields_json: str | None = None
+    """`fields` as JSON text, when the fast path already encoded it (to check it)."""
 
 
+_LONG_NUMBER = re.compile(rb"\d{19}")
 _spellings: dict[str, str | None] = {}
 _levels: dict[object, str | None] = {}
 
@@ -95,8 +99,15 @@ def _filled(line: BatchLine, values: dict[str, Any]) -> BatchLine | None:
         line.level = level
     fields = values.pop("fields", None)
     if fields is not None:
-        if type(fields) is not dict or (fields and storable_problem(fields)):
+        if type(fields) is not dict:
             return None
+        if fields:
+            # Encoding shows a NUL byte as \u0000; only a long number needs the full walk
+            # (a whole number past 64 bits). The text is what the store gets, too.
+            text = orjson.dumps(fields)
+            if b"\\u0000" in text or (_LONG_NUMBER.search(text) and storable_problem(fields)):
+                return None
+            line.fields_json = text.decode()
         line.fields = fields
     when = values.pop("time", None)
     if when is not None:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
 import orjson
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import utcnow
@@ -20,7 +20,7 @@ from robofleet.server.db.tables import JobRow, LogRow, ProcessVersionRow, RobotR
 from robofleet.server.domain.errors import InvalidInput, RateLimited
 from robofleet.server.domain.images import decode_base64_image
 from robofleet.server.domain.permissions import Action, Screen
-from robofleet.server.domain.refs import new_guid
+from robofleet.server.domain.refs import new_guids
 from robofleet.server.runtime import Runtime
 from robofleet.server.runtime.rate_limit import retry_after_seconds
 from robofleet.server.schemas.logs import LogCreate, LogCreated
@@ -43,6 +43,10 @@ COLUMNS: Final = (
     "updated_at",
 )
 _COPY: Final = f"COPY {LogRow.__tablename__} ({', '.join(COLUMNS)}) FROM STDIN"
+_INSERT: Final = (
+    f"INSERT INTO {LogRow.__tablename__} ({', '.join(COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(COLUMNS))})"  # noqa: S608 (constants, no input)
+)
 
 
 class Line(Protocol):
@@ -85,7 +89,7 @@ def write_lines(
     _take_tokens(runtime, caller, len(lines))
     shots = _keep_screenshots(runtime, lines, field_prefix)
     now = utcnow()
-    guids: list[str] = []
+    guids = new_guids(len(lines))
     with runtime.db.write(actor=ROBOT_LOG_LINES) as session:
         jobs = ids_for(session, caller, JobRow, "job", _guids(lines, "job_guid"))
         robots = ids_for(session, caller, RobotRow, "robot", _guids(lines, "robot_guid"))
@@ -104,18 +108,16 @@ def write_lines(
             robot_id = robots.get(norm(line.robot_guid) or "", own_robot)
             version_id = versions.get(norm(line.process_version_guid) or "")
             sha, kind = shots.get(index, (None, None))
-            guid = new_guid()
-            guids.append(guid)
             rows.append(
                 (
-                    guid,
+                    guids[index],
                     account,
                     robot_id,
                     version_id,
                     job_id,
                     line.level,
                     line.message,
-                    line.fields or {},
+                    getattr(line, "fields_json", None) or line.fields or {},
                     sha,
                     kind,
                     line.time or now,
@@ -200,7 +202,24 @@ def _insert(session: Session, rows: list[tuple[Any, ...]]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         _copy(session, rows)
         return
-    session.execute(insert(LogRow), [dict(zip(COLUMNS, row, strict=True)) for row in rows])
+    _executemany(session, rows)
+
+
+def _sqlite_time(value: datetime) -> str:
+    """A time as SQLAlchemy's SQLite DATETIME stores it (UTC, no zone: db.base.UtcDateTime)."""
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
+
+
+def _executemany(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """One prepared INSERT for all rows, values in the form SQLAlchemy's types store them
+    (JSON text, SQLite times), without its per-row type processing."""
+    values = []
+    for row in rows:
+        fields = row[7]
+        if not isinstance(fields, str):
+            fields = orjson.dumps(fields).decode() if fields else "{}"
+        values.append((*row[:7], fields, *row[8:10], _sqlite_time(row[10]), _sqlite_time(row[11])))
+    session.connection().exec_driver_sql(_INSERT, values)
 
 
 def _copy(session: Session, rows: list[tuple[Any, ...]]) -> None:
@@ -210,4 +229,6 @@ def _copy(session: Session, rows: list[tuple[Any, ...]]) -> None:
     with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
         for row in rows:
             fields = row[7]
-            copy.write_row((*row[:7], orjson.dumps(fields).decode() if fields else "{}", *row[8:]))
+            if not isinstance(fields, str):
+                fields = orjson.dumps(fields).decode() if fields else "{}"
+            copy.write_row((*row[:7], fields, *row[8:]))
