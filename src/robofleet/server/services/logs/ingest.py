@@ -43,9 +43,9 @@ COLUMNS: Final = (
     "updated_at",
 )
 _COPY: Final = f"COPY {LogRow.__tablename__} ({', '.join(COLUMNS)}) FROM STDIN"
-_INSERT: Final = (
-    f"INSERT INTO {LogRow.__tablename__} ({', '.join(COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(COLUMNS))})"  # noqa: S608 (constants, no input)
+_INSERT: Final = (  # built from the constants above, no input
+    f"INSERT INTO {LogRow.__tablename__} ({', '.join(COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' * len(COLUMNS))})"
 )
 
 
