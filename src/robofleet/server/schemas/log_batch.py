@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import orjson
@@ -19,7 +19,14 @@ from pydantic import Field, ValidationError
 from robofleet.contract import LogLevel, normalize_level
 from robofleet.server.domain.errors import InvalidInput, MalformedRequest
 from robofleet.server.domain.values import storable_problem
-from robofleet.server.schemas.base import SherpaModel, _as_utc, invalid_input, snake_key
+from robofleet.server.schemas.base import (
+    EARLIEST_TIME,
+    LATEST_TIME,
+    SherpaModel,
+    _as_utc,
+    invalid_input,
+    snake_key,
+)
 from robofleet.server.schemas.logs import LogLine
 
 MAX_BATCH_LINES: Final = 5000
@@ -44,6 +51,9 @@ class BatchLine:
     """`fields` as JSON text, when the fast path already encoded it (to check it)."""
 
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_FIRST_SECOND: Final = (EARLIEST_TIME - _EPOCH).total_seconds()
+_LAST_SECOND: Final = (LATEST_TIME - _EPOCH).total_seconds()
 _LONG_NUMBER = re.compile(rb"\d{19}")
 _spellings: dict[str, str | None] = {}
 _levels: dict[object, str | None] = {}
@@ -110,7 +120,13 @@ def _filled(line: BatchLine, values: dict[str, Any]) -> BatchLine | None:
             line.fields_json = text.decode()
         line.fields = fields
     when = values.pop("time", None)
-    if when is not None:
+    if type(when) is float or type(when) is int:
+        # Unix seconds, what agents send: datetime arithmetic in C, not fromtimestamp's
+        # time zone conversion. NaN fails both comparisons and goes to the model.
+        if not _FIRST_SECOND <= when < _LAST_SECOND:
+            return None
+        line.time = _EPOCH + timedelta(seconds=when)
+    elif when is not None:
         try:
             when = _as_utc(when)
         except ValueError:
