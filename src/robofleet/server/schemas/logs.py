@@ -74,8 +74,20 @@ class LogCreate(SherpaModel):
         return self
 
     def all_lines(self) -> list[LogLine]:
+        """The lines to store. With `Lines`, the body's RobotGUID, JobGUID and
+        ProcessVersionGUID are the defaults of lines that do not name their own."""
         if self.lines is not None:
-            return self.lines
+            return [
+                line.model_copy(
+                    update={
+                        "robot_guid": line.robot_guid or self.robot_guid,
+                        "job_guid": line.job_guid or self.job_guid,
+                        "process_version_guid": line.process_version_guid
+                        or self.process_version_guid,
+                    }
+                )
+                for line in self.lines
+            ]
         return [
             LogLine(
                 robot_guid=self.robot_guid,

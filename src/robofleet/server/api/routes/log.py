@@ -32,6 +32,19 @@ RATE_LIMITED: dict[int | str, dict[str, Any]] = {
         "content": ERROR,
     }
 }
+LOG_EVENT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "The line's id."},
+        "event": {"const": "log"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/LogRead"},
+        },
+    },
+    "required": ["id", "event", "data"],
+}
 NEXT_CURSOR = {
     "X-Next-Cursor": {
         "description": "Send as `Cursor` for the next page; absent after the last page.",
@@ -112,7 +125,7 @@ def list_logs_get(
         200: {
             "description": "`text/event-stream`: one `log` event per line (its id is the "
             "line's id, its data the line as /read answers it), and keep-alive comments.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": LOG_EVENT}},
         }
     },
 )
@@ -120,7 +133,7 @@ async def tail_logs(
     query: Annotated[LogTail, Query()],
     runtime: RuntimeDep,
     caller: CallerDep,
-    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+    last_event_id: Annotated[str, Header(pattern="^[0-9]{0,18}$")] = "",
 ) -> StreamingResponse:
     """Lines of one job (`Job`), or of the account, as they are written. The stream ends
     after `Timeout` seconds; reconnect with `Last-Event-ID` to go on without a gap."""

@@ -73,7 +73,16 @@ class Line(Protocol):
 def create_logs(runtime: Runtime, caller: Caller, data: LogCreate) -> LogCreated:
     """Sherpa's create: one line answers its guid, `Lines` the count."""
     many = data.lines is not None
-    guids = write_lines(runtime, caller, data.all_lines(), field_prefix="Lines" if many else "")
+    if many and data.screenshot:
+        # The body's own line is not stored when Lines is given; its fields are still held
+        # to their rules, the image too.
+        try:
+            decode_base64_image(data.screenshot, runtime.settings.log_screenshot_max_bytes)
+        except ValueError as exc:
+            raise InvalidInput.for_field("Screenshot", str(exc)) from None
+    guids = write_lines(
+        runtime, caller, data.all_lines(), field_prefix="Lines" if many else "", named=[data]
+    )
     return LogCreated(count=len(guids)) if many else LogCreated(guid=guids[0])
 
 
@@ -82,23 +91,30 @@ def ingest_batch(runtime: Runtime, caller: Caller, lines: Sequence[Line]) -> Log
 
 
 def write_lines(
-    runtime: Runtime, caller: Caller, lines: Sequence[Line], *, field_prefix: str
+    runtime: Runtime,
+    caller: Caller,
+    lines: Sequence[Line],
+    *,
+    field_prefix: str,
+    named: Sequence[object] = (),
 ) -> list[str]:
-    """Store the lines, all or none; their GUIDs in order."""
+    """Store the lines, all or none; their GUIDs in order. The objects `named` (the body of
+    a create) name robots, jobs and versions that must exist too, lines or not."""
     caller.require(Screen.LOG, Action.CREATE)
     _take_tokens(runtime, caller, len(lines))
     shots = _keep_screenshots(runtime, lines, field_prefix)
     now = utcnow()
     guids = new_guids(len(lines))
     with runtime.db.write(actor=ROBOT_LOG_LINES) as session:
-        jobs = ids_for(session, caller, JobRow, "job", _guids(lines, "job_guid"))
-        robots = ids_for(session, caller, RobotRow, "robot", _guids(lines, "robot_guid"))
+        refs = [*lines, *named]
+        jobs = ids_for(session, caller, JobRow, "job", _guids(refs, "job_guid"))
+        robots = ids_for(session, caller, RobotRow, "robot", _guids(refs, "robot_guid"))
         versions = ids_for(
             session,
             caller,
             ProcessVersionRow,
             "process version",
-            _guids(lines, "process_version_guid"),
+            _guids(refs, "process_version_guid"),
         )
         rows: list[tuple[Any, ...]] = []
         last_message: dict[int, str] = {}
@@ -139,7 +155,7 @@ def write_lines(
     return guids
 
 
-def _guids(lines: Sequence[Line], attribute: str) -> set[str]:
+def _guids(lines: Sequence[object], attribute: str) -> set[str]:
     found: set[str] = set()
     for line in lines:
         guid = norm(getattr(line, attribute))

@@ -36,8 +36,8 @@ SETTLE_SECONDS: Final = 0.5
 WAKE_ANY: Final = 0
 
 
-def _start_id(last_event_id: str | None) -> int | None:
-    if last_event_id is None or not last_event_id.strip():
+def _start_id(last_event_id: str) -> int | None:
+    if not last_event_id.strip():
         return None
     text = last_event_id.strip()
     if not text.isdigit() or int(text) > INT64_MAX:
@@ -45,7 +45,7 @@ def _start_id(last_event_id: str | None) -> int | None:
     return int(text)
 
 
-def open_tail(runtime: Runtime, caller: Caller, query: LogTail, last_event_id: str | None) -> Tail:
+def open_tail(runtime: Runtime, caller: Caller, query: LogTail, last_event_id: str) -> Tail:
     """Check the caller and the filters (404 for an unknown job), then a tail to stream."""
     caller.require(Screen.LOG, Action.READ)
     resumed = _start_id(last_event_id)
