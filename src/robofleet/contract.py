@@ -247,6 +247,29 @@ class ControlFile(StrEnum):
     """Created by the agent when a soft stop is requested."""
 
 
+# --- Log screenshots ---------------------------------------------------------------------------
+
+SCREENSHOT_MAX_BYTES: Final = 5 * 1024 * 1024
+"""The largest screenshot the SDK attaches to a line (the server's default limit too:
+ROBOFLEET_LOG_SCREENSHOT_MAX_BYTES)."""
+
+
+def image_type(head: bytes) -> str | None:
+    """The media type of an image starting with `head` (16 bytes suffice): PNG, JPEG, GIF,
+    WebP or BMP, the formats a log line's screenshot may have; None for anything else."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith(b"BM") and len(head) >= 14:
+        return "image/bmp"
+    return None
+
+
 # --- API paths the clients call ----------------------------------------------------------------
 
 ClientPath = Literal[
@@ -265,6 +288,8 @@ ClientPath = Literal[
     "/api/job/update",
     "/api/log/create",
     "/api/log/list",
+    "/api/log/batch",
+    "/api/log/tail",
     "/api/process/create",
     "/api/process/read/{guid}",
     "/api/processVersion/create",
@@ -305,6 +330,8 @@ class Api:
     JOB_UPDATE: Final[ClientPath] = "/api/job/update"
     LOG_CREATE: Final[ClientPath] = "/api/log/create"
     LOG_LIST: Final[ClientPath] = "/api/log/list"
+    LOG_BATCH: Final[ClientPath] = "/api/log/batch"
+    LOG_TAIL: Final[ClientPath] = "/api/log/tail"
     PROCESS_CREATE: Final[ClientPath] = "/api/process/create"
     PROCESS_READ: Final[ClientPath] = "/api/process/read/{guid}"
     PROCESS_VERSION_CREATE: Final[ClientPath] = "/api/processVersion/create"

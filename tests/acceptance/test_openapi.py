@@ -25,7 +25,7 @@ SEED_TABS = [
 ]
 
 
-JSON_ONLY = {"/api/task/bulkCreate"}
+JSON_ONLY = {"/api/task/bulkCreate", "/api/log/batch"}
 """Bodies whose required field is a list of objects: no form can carry them."""
 
 

@@ -7,6 +7,7 @@ import typer
 from robofleet.cli import (
     db_commands,
     job_commands,
+    log_commands,
     process_commands,
     queue_commands,
     resource_commands,
@@ -41,3 +42,4 @@ app.add_typer(
     secrets_commands.app, name="secrets", help="Rotate the keys that encrypt stored passwords."
 )
 app.add_typer(storage_commands.app, name="storage", help="Files in storage: put, get, ls, rm.")
+app.add_typer(log_commands.app, name="log", help="Follow robot log lines live.")

@@ -23,6 +23,7 @@ from robofleet.robot.protocol import (
     ChecksumMismatch,
     HeartbeatReply,
     ServerRefused,
+    Throttled,
     Unreachable,
     machine_fields,
     update_body,
@@ -150,7 +151,7 @@ class RobotClient:
         self._call("PUT", Api.JOB_UPDATE, body=body, retry=retry)
 
     def send_logs(self, lines: list[dict[str, Any]], *, retry: float | None = 0) -> int:
-        data = self._json(self._call("POST", Api.LOG_CREATE, body={"Lines": lines}, retry=retry))
+        data = self._json(self._call("POST", Api.LOG_BATCH, body={"Lines": lines}, retry=retry))
         return int(data.get("count", len(lines)))
 
     def read_job(self, guid: str, *, retry: float | None = None) -> dict[str, Any]:
@@ -234,6 +235,13 @@ class RobotClient:
                 if status < 500 and status not in _RETRYABLE:
                     raise ServerRefused.from_response(response)
                 problem = f"{method} {path}: HTTP {status}"
+                if status == 429:
+                    # The server says when to come back: wait that long, not our backoff.
+                    wait = Throttled.seconds(response, delay)
+                    if deadline is not None and time.monotonic() + wait > deadline:
+                        raise Throttled(problem, wait)
+                    self._give_up_or_pause(problem, retry, deadline, wait)
+                    continue
             self._give_up_or_pause(problem, retry, deadline, delay)
             delay = min(delay * 2, MAX_DELAY)
 

@@ -73,9 +73,11 @@ def _line(text: str) -> LogLine:
     when = time.time()
     with contextlib.suppress(TypeError, ValueError):
         when = datetime.fromisoformat(str(record.get("time"))).timestamp()
+    screenshot = record.get("screenshot")
     return LogLine(
         line_level(record.get("level", LogLevel.INFO)),
         str(record.get("message", "")),
         fields if isinstance(fields, dict) else {},
         when,
+        screenshot if isinstance(screenshot, str) and screenshot else None,
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 from robofleet.contract import LogLevel, normalize_level
 from robofleet.robot.client import FIRST_DELAY, MAX_DELAY, RobotClient
-from robofleet.robot.protocol import ServerRefused, Unreachable
+from robofleet.robot.protocol import ServerRefused, Throttled, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ class LogLine:
     fields: dict[str, Any] = field(default_factory=dict)
     time: float = field(default_factory=time.time)
     """Unix seconds."""
+    screenshot: str | None = None
+    """An image, base64-encoded (the SDK checked its format and size)."""
 
 
 class LogShipper:
@@ -61,6 +63,7 @@ class LogShipper:
         self._flushing = 0
         self._closing = False
         self._failing = False
+        self._throttled = False
         self._thread = threading.Thread(target=self._run, name="log-shipper", daemon=True)
 
     def start(self) -> None:
@@ -79,6 +82,8 @@ class LogShipper:
             "Fields": line.fields,
             "Time": round(line.time, 6),
         }
+        if line.screenshot:
+            wire["Screenshot"] = line.screenshot
         if job_guid:
             wire["JobGUID"] = job_guid
         if process_version_guid:
@@ -143,7 +148,8 @@ class LogShipper:
             batch = self._next_batch()
             if batch is None:
                 return
-            if self._send(batch):
+            sent, told = self._send(batch)
+            if sent:
                 delay = FIRST_DELAY
                 with self._cond:
                     last = batch[-1][0]
@@ -156,6 +162,10 @@ class LogShipper:
                         )
                         self._dropped = 0
                     self._cond.notify_all()
+            elif told is not None:
+                # Rate-limited: the server stored none of the batch and said when to retry.
+                with self._cond:
+                    self._cond.wait_for(lambda: self._closing, timeout=told)
             else:
                 with self._cond:
                     self._cond.wait_for(lambda: self._closing, timeout=delay)
@@ -186,22 +196,32 @@ class LogShipper:
         # A method, not the attribute: other threads change it while we wait.
         return self._closing
 
-    def _send(self, batch: list[tuple[int, dict[str, Any], int]]) -> bool:
-        """True when the batch is done with: delivered, or refused for good."""
+    def _send(self, batch: list[tuple[int, dict[str, Any], int]]) -> tuple[bool, float | None]:
+        """Whether the batch is done with (delivered, or refused for good); if not, the
+        seconds the server asked us to wait (429 Retry-After), or None to back off."""
         try:
             self._client.send_logs([wire for _, wire, _ in batch], retry=0)
+        except Throttled as exc:
+            if not self._throttled:
+                log.warning(
+                    "the server limits this robot's log rate; lines are kept and sent "
+                    "again in %.1f s",
+                    exc.retry_after,
+                )
+                self._throttled = True
+            return False, exc.retry_after
         except Unreachable as exc:
             if not self._failing:
                 log.warning("log lines not delivered, will retry: %s", exc)
                 self._failing = True
-            return False
+            return False, None
         except ServerRefused as exc:
             if exc.status_code in _TRANSIENT:
                 log.warning("log lines not accepted yet: %s", exc)
-                return False
+                return False, None
             log.error("the server refused %d log lines, dropping them: %s", len(batch), exc)
-            return True
-        if self._failing:
+            return True, None
+        if self._failing or self._throttled:
             log.info("log lines are delivered again")
-            self._failing = False
-        return True
+            self._failing = self._throttled = False
+        return True, None

@@ -43,6 +43,23 @@ class Unreachable(Exception):
         self.cancelled = cancelled
 
 
+class Throttled(Unreachable):
+    """The server refused the request for now (429): send it again after `retry_after`
+    seconds, unchanged (the server stored none of it)."""
+
+    def __init__(self, problem: str, retry_after: float) -> None:
+        super().__init__(problem)
+        self.retry_after = retry_after
+
+    @staticmethod
+    def seconds(response: httpx.Response, default: float) -> float:
+        """The response's Retry-After in seconds (the number form), else `default`."""
+        try:
+            return min(max(float(response.headers.get("retry-after", "")), 0.0), 3600.0)
+        except ValueError:
+            return default
+
+
 class ChecksumMismatch(Exception):
     """Downloaded or cached bytes whose SHA-256 differs from the one announced."""
 

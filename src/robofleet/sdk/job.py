@@ -3,6 +3,7 @@ the stop request through files in the control folder (the server need not be rea
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sys
@@ -13,7 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from robofleet.contract import LEVELS_BY_SEVERITY, ControlFile, normalize_level
+from robofleet.contract import (
+    LEVELS_BY_SEVERITY,
+    SCREENSHOT_MAX_BYTES,
+    ControlFile,
+    image_type,
+    normalize_level,
+)
 from robofleet.sdk import context
 
 _write_lock = threading.Lock()
@@ -49,13 +56,33 @@ def _level(level: str) -> str:
     return known.value
 
 
-def log(level: str, message: str, **fields: Any) -> None:
-    """Write one log line for the job (to stderr outside a robot). Safe from several threads."""
+def _screenshot(path: str | os.PathLike[str]) -> str:
+    """The image at `path`, base64-encoded; ValueError when it is not one the server keeps."""
+    data = Path(path).read_bytes()
+    if len(data) > SCREENSHOT_MAX_BYTES:
+        raise ValueError(f"screenshot {path} is larger than {SCREENSHOT_MAX_BYTES} bytes")
+    if image_type(data[:16]) is None:
+        raise ValueError(f"screenshot {path} is not a PNG, JPEG, GIF, WebP or BMP image")
+    return base64.b64encode(data).decode("ascii")
+
+
+def log(
+    level: str,
+    message: str,
+    *,
+    screenshot: str | os.PathLike[str] | None = None,
+    **fields: Any,
+) -> None:
+    """Write one log line for the job (to stderr outside a robot). Safe from several threads.
+    `screenshot` is the path of an image (PNG, JPEG, GIF, WebP or BMP, up to 5 MiB) shown
+    with the line; it is read at once, so the file may be deleted after the call."""
     name = _level(level)
+    image = _screenshot(screenshot) if screenshot is not None else None
     control = context.control_dir()
     if control is None:
         extra = f" {json.dumps(fields, default=str)}" if fields else ""
-        sys.stderr.write(f"{name.upper()} {message}{extra}\n")
+        shot = f" [screenshot {screenshot}]" if screenshot is not None else ""
+        sys.stderr.write(f"{name.upper()} {message}{extra}{shot}\n")
         sys.stderr.flush()
         return
     record = {
@@ -64,6 +91,8 @@ def log(level: str, message: str, **fields: Any) -> None:
         "message": str(message),
         "fields": fields,
     }
+    if image is not None:
+        record["screenshot"] = image
     data = (json.dumps(record, default=str) + "\n").encode("utf-8")
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
     with _write_lock:

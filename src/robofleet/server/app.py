@@ -52,7 +52,7 @@ from robofleet.server.runtime.caches import (
 from robofleet.server.runtime.secret_box import SecretBox
 from robofleet.server.runtime.security import TokenCodec, load_or_create_secret
 from robofleet.server.runtime.signing import UrlSigner
-from robofleet.server.runtime.wakeups import CHANNEL, Wakeups
+from robofleet.server.runtime.wakeups import CHANNEL, LOG_CHANNEL, Wakeups
 from robofleet.server.scheduler.loop import Scheduler
 from robofleet.server.settings import Settings
 
@@ -101,6 +101,7 @@ def build_runtime(settings: Settings) -> Runtime:
         documents=WatchedCache("documents", PROCESS_ROWS),
         secret_box=SecretBox(secret),
         storage_urls=UrlSigner(secret, "storage file"),
+        log_wakeups=Wakeups(db.dialect, channel=LOG_CHANNEL),
     )
 
 
@@ -110,6 +111,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         runtime.wakeups.bind(asyncio.get_running_loop())
+        if runtime.log_wakeups:
+            runtime.log_wakeups.bind(asyncio.get_running_loop())
         caches = Caches([runtime.principals, runtime.queues, runtime.documents])
         stop_watching = caches.watch(runtime.db)
         listeners: list[PgListener] = []
@@ -119,6 +122,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
                 PgListener(url, CHANNEL, runtime.wakeups.on_notify),
                 PgListener(url, CACHE_CHANNEL, caches.on_notify),
             ]
+            if runtime.log_wakeups:
+                listeners.append(PgListener(url, LOG_CHANNEL, runtime.log_wakeups.on_notify))
             for listener in listeners:
                 listener.start()
         scheduler = Scheduler(runtime) if settings.scheduler_enabled else None

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from robofleet.contract import SCREENSHOT_MAX_BYTES
+
 TEN_YEARS_SECONDS = 10 * 366 * 86400
 """The longest duration a setting takes: time arithmetic on longer ones overflows."""
 
@@ -106,6 +108,42 @@ class Settings(BaseSettings):
     s3_prefix: str = Field("", description="Key prefix of every blob in the bucket.")
     storage_max_upload_bytes: int = Field(
         10 * 1024**3, ge=1024, description="Largest file accepted by the Storage tab (10 GiB)."
+    # --- Log tab (robot messages) ---
+    store_logs_days: int = Field(
+        180,
+        ge=0,
+        le=36600,
+        description="Robot log lines older than this many days are deleted (0 = kept forever).",
+    )
+    store_audit_days: int = Field(
+        180,
+        ge=0,
+        le=36600,
+        description="Audit entries older than this many days are deleted (0 = kept forever).",
+    )
+    log_lines_per_second_per_robot: float = Field(
+        1000.0,
+        ge=0,
+        le=1_000_000,
+        description=(
+            "Log lines a robot may write per second, per server process (0 = no limit); "
+            "over it the write is refused whole with 429 and Retry-After."
+        ),
+    )
+    log_burst_lines_per_robot: int = Field(
+        10_000,
+        ge=1,
+        le=10_000_000,
+        description="Log lines a robot may write at once before the per-second limit applies.",
+    )
+    log_screenshot_max_bytes: int = Field(
+        SCREENSHOT_MAX_BYTES,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="Largest screenshot a log line may carry (PNG, JPEG, GIF, WebP or BMP).",
+    )
+    log_tail_keepalive_seconds: float = Field(
+        15.0, gt=0, le=300, description="A live tail sends a keep-alive comment this often."
     )
 
     @field_validator("api_key")

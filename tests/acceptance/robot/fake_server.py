@@ -49,7 +49,7 @@ class FakeServer:
             return self._wait_job()
         if path == "/api/job/update":
             return self._update(body)
-        if path == "/api/log/create":
+        if path == "/api/log/batch":
             with self.lock:
                 self.logs.extend(body["Lines"])
             return httpx.Response(200, json={"count": len(body["Lines"])})

@@ -105,7 +105,7 @@ def test_a_job_runs_and_its_result_is_reported_before_the_next_ready(start: Star
     during = [b for p, b in calls[start_at:end_at] if p == "/api/robot/heartbeat"]
     assert during and all((b["Status"], b["JobGUID"]) == (3, server.job_guid) for b in during)
     # Every log line of the job arrived before its final report; then the robot is Ready.
-    last_log = max(i for i, (p, _) in enumerate(calls) if p == "/api/log/create")
+    last_log = max(i for i, (p, _) in enumerate(calls) if p == "/api/log/batch")
     assert last_log < end_at
     after = [b for p, b in calls[end_at:] if p == "/api/robot/heartbeat"]
     assert after and after[0]["Status"] == 2 and after[0]["JobGUID"] == ""

@@ -14,11 +14,12 @@ GUID = "0b7c2a55-3f4e-4a36-9d4c-6c2f3e1a9b10"
 
 
 class LogServer:
-    """Answers /api/log/create with the statuses it is given, then 200."""
+    """Answers /api/log/batch with the statuses it is given, then 200."""
 
     def __init__(self, *failures: int) -> None:
         self.failures = list(failures)
         self.batches: list[list[dict[str, object]]] = []
+        self.waits: list[int] = []
         self.lock = threading.Lock()
 
     def handler(self, request: httpx.Request) -> httpx.Response:
@@ -28,7 +29,9 @@ class LogServer:
                 status = self.failures.pop(0)
                 if status == 0:
                     raise httpx.ConnectError("connection refused")
-                return httpx.Response(status, json={"code": "x", "message": "no"})
+                headers = {"Retry-After": "0"} if status == 429 else {}
+                self.waits.append(status)
+                return httpx.Response(status, json={"code": "x", "message": "no"}, headers=headers)
             self.batches.append(lines)
         return httpx.Response(200, json={"count": len(lines)})
 
@@ -104,3 +107,17 @@ def test_flush_gives_up_when_cancelled_while_the_server_is_down() -> None:
     assert not shipper.flush(cancel=cancel)
     assert shipper.pending == 1
     shipper.close(timeout=0.1)
+
+
+def test_a_rate_limited_batch_is_kept_and_sent_again_whole() -> None:
+    """429 means nothing was stored: the same lines go again, after Retry-After, in order,
+    and none is lost or sent twice."""
+    server = LogServer(*([429] * 5))
+    shipper = server.shipper()
+    for i in range(1500):
+        shipper.add(LogLine("Info", f"line {i}"))
+    shipper.start()
+    assert shipper.flush(timeout=20)
+    assert server.waits == [429] * 5
+    assert server.messages() == [f"line {i}" for i in range(1500)]
+    shipper.close()

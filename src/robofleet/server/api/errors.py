@@ -28,6 +28,7 @@ from robofleet.server.domain.errors import (
     MalformedRequest,
     NotFound,
     RangeNotSatisfiable,
+    RateLimited,
     RobofleetError,
     TooLarge,
     Unauthenticated,
@@ -45,6 +46,7 @@ STATUS_BY_ERROR: list[tuple[type[RobofleetError], int]] = [
     (InvalidInput, 422),
     (TooLarge, 413),
     (RangeNotSatisfiable, 416),
+    (RateLimited, 429),
 ]
 
 
@@ -113,6 +115,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     response = error_response(request, status_of(exc), exc.code, exc.message, exc.details)
     for name, value in getattr(exc, "headers", {}).items():
         response.headers[name] = value
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 

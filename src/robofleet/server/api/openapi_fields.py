@@ -74,10 +74,24 @@ FILTERS = {
 PROTOCOL = ("HeartbeatRequest", "ConsumeRequest", "WaitJobRequest")
 """The robot protocol answers unknown jobs with a code, not an error: its fields stay text."""
 
+_BASE64_TAIL = "([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
+SCREENSHOT: dict[str, Any] = {
+    # The base64 of a PNG, JPEG or GIF starts so (WebP and BMP are taken too, undocumented).
+    "type": "string",
+    "pattern": "^((data:image/(png|jpeg|gif);base64,)?(iVBORw0KGgo[A-Za-z0-9+/]|/9j/|R0lGODdh|"
+    f"R0lGODlh){_BASE64_TAIL})?$",
+    "description": "An image (PNG, JPEG, GIF, WebP or BMP), base64-encoded; a data: URL too.",
+}
+LOG_CURSOR: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^([ad][0-9]{1,18})?$",
+    "description": "The `X-Next-Cursor` header of the previous page, as given.",
+}
 FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
     "Job": ID_OR_GUID,
     "JobGuid": ID_OR_GUID,
     "Level": LEVEL,
+    "MinLevel": LEVEL,
     "Permissions": RIGHTS,
     "Folder": FOLDER,
 }
@@ -96,6 +110,9 @@ MODEL_FIELD_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
     ("TaskItem", "Guid"): CLIENT_GUID,
     ("JobUpdate", "Guid"): ID_OR_GUID,
     ("ApiKeyAssign", "Key"): {"type": "string", "pattern": f"^{_GUID}$"},
+    ("LogLine", "Screenshot"): SCREENSHOT,
+    ("LogCreate", "Screenshot"): SCREENSHOT,
+    ("LogFilter", "Cursor"): LOG_CURSOR,
 }
 """Fields of one model that accept exactly this (keeping nullable where they were)."""
 

@@ -46,6 +46,16 @@ class TooLarge(RobofleetError):
     code = "body_too_large"
 
 
+class RateLimited(RobofleetError):
+    """The caller sends faster than it may; the request is refused whole, to be retried."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Unauthenticated(RobofleetError):
     """No credentials, or credentials that identify nobody."""
 

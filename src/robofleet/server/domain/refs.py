@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -83,3 +84,17 @@ def is_guid(text: str) -> bool:
 
 def new_guid() -> str:
     return str(uuid.uuid4())
+
+
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def new_guids(count: int) -> list[str]:
+    """`count` random (version 4) GUIDs at once, as uuid4 makes them, for a fraction of its
+    cost per GUID: one read of the system's randomness for all, no UUID objects."""
+    digits = os.urandom(16 * count).hex()
+    guids = []
+    for start in range(0, 32 * count, 32):
+        h = digits[start : start + 32]
+        guids.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}")
+    return guids

@@ -6,7 +6,7 @@ server.settings (an import contract keeps it so), never a service.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from robofleet.server.db.blobs import BlobStore
@@ -15,6 +15,7 @@ from robofleet.server.domain.principals import Principal
 from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.runtime.caches import WatchedCache
 from robofleet.server.runtime.secret_box import SecretBox
+from robofleet.server.runtime.rate_limit import TokenBuckets
 from robofleet.server.runtime.security import TokenCodec
 from robofleet.server.runtime.signing import UrlSigner
 from robofleet.server.runtime.wakeups import Wakeups
@@ -34,3 +35,7 @@ class Runtime:
     secret_box: SecretBox
     """Encrypts credential passwords (resources) under data keys wrapped by the master key."""
     storage_urls: UrlSigner
+    log_wakeups: Wakeups | None = None
+    """Live log tails waiting for lines (None: tails poll)."""
+    log_rate: TokenBuckets = field(default_factory=TokenBuckets)
+    """Log lines per robot, in this process (settings.log_lines_per_second_per_robot)."""

@@ -21,12 +21,16 @@ from robofleet.server.db.notify import pg_notify
 log = logging.getLogger("robofleet.wakeups")
 
 CHANNEL = "robofleet_jobs"
+LOG_CHANNEL = "robofleet_logs"
+"""Log lines were written for an account (payload `account:0`): live tails look again."""
 ANY_ROBOT = 0
 
 
 @dataclass
 class Wakeups:
     dialect: Dialect
+    channel: str = CHANNEL
+    """The NOTIFY channel (the log tail has its own: runtime.log_wakeups)."""
     _loop: asyncio.AbstractEventLoop | None = None
     _waiters: dict[int, dict[int, set[asyncio.Future[None]]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(set))
@@ -55,7 +59,7 @@ class Wakeups:
         """A job for `robot_id` (None: any robot of the account) is being committed."""
         target = robot_id or ANY_ROBOT
         if self.dialect.notifies:
-            pg_notify(session, CHANNEL, f"{account_id}:{target}")
+            pg_notify(session, self.channel, f"{account_id}:{target}")
             return
 
         def after_commit(_session: Session) -> None:

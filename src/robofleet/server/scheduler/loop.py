@@ -20,6 +20,7 @@ from robofleet.server.db.base import utcnow
 from robofleet.server.runtime import Runtime
 from robofleet.server.scheduler.leader import hold_lease, release_lease
 from robofleet.server.services.jobs import liveness
+from robofleet.server.services.logs import retention as log_retention
 from robofleet.server.services.scheduled import Owner
 from robofleet.server.services.tasks import timers as task_timers
 
@@ -88,6 +89,16 @@ def default_duties() -> list[Duty]:
             "abandon overdue tasks",
             lambda rt, now: task_timers.queues_with_abandon_limits(rt),
             lambda rt, now, owner: task_timers.abandon_overdue(rt, now=now, queue_id=owner.id),
+        ),
+        Duty(
+            "delete old log lines",
+            log_retention.accounts_with_old_logs,
+            lambda rt, now, owner: log_retention.delete_old_logs(rt, now, owner.id),
+        ),
+        Duty(
+            "delete old audit entries",
+            log_retention.accounts_with_old_audit,
+            lambda rt, now, owner: log_retention.delete_old_audit(rt, now, owner.id),
         ),
     ]
 

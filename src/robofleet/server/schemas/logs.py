@@ -41,6 +41,13 @@ class LogLine(SherpaModel):
     message: str = Field(max_length=100_000)
     fields: JsonObject = Field(default_factory=dict)
     time: InputTime = Field(None, description="When the line was written; default now.")
+    screenshot: str | None = Field(
+        None,
+        description=(
+            "An image (PNG, JPEG, GIF, WebP or BMP), base64-encoded; a `data:` URL is "
+            "accepted too. Read back at the line's `screenshot_url`."
+        ),
+    )
 
     _level = field_validator("level", mode="before")(level_name)
 
@@ -55,6 +62,7 @@ class LogCreate(SherpaModel):
     message: str | None = Field(None, max_length=100_000, examples=["Invoice 42 posted"])
     fields: JsonObject = Field(default_factory=dict)
     time: InputTime = None
+    screenshot: str | None = Field(None, description="A base64 image (see Lines' Screenshot).")
     lines: list[LogLine] | None = Field(None, max_length=1000)
 
     _level = field_validator("level", mode="before")(level_name)
@@ -66,8 +74,20 @@ class LogCreate(SherpaModel):
         return self
 
     def all_lines(self) -> list[LogLine]:
+        """The lines to store. With `Lines`, the body's RobotGUID, JobGUID and
+        ProcessVersionGUID are the defaults of lines that do not name their own."""
         if self.lines is not None:
-            return self.lines
+            return [
+                line.model_copy(
+                    update={
+                        "robot_guid": line.robot_guid or self.robot_guid,
+                        "job_guid": line.job_guid or self.job_guid,
+                        "process_version_guid": line.process_version_guid
+                        or self.process_version_guid,
+                    }
+                )
+                for line in self.lines
+            ]
         return [
             LogLine(
                 robot_guid=self.robot_guid,
@@ -77,6 +97,7 @@ class LogCreate(SherpaModel):
                 message=self.message or "",
                 fields=self.fields,
                 time=self.time,
+                screenshot=self.screenshot,
             )
         ]
 
@@ -84,17 +105,29 @@ class LogCreate(SherpaModel):
 class LogFilter(SherpaModel):
     job: Ref | None = Field(None, description="Job id or GUID.")
     job_guid: Ref | None = Field(None, description="Job id or GUID (Job's other spelling).")
-    robot: Ref | None = None
-    level: str | None = None
+    robot: Ref | None = Field(None, description="Robot id, GUID or name.")
+    process: Ref | None = Field(None, description="Process id, GUID or name (any version).")
+    level: str | None = Field(None, description="Only this level.")
+    min_level: str | None = Field(
+        None, description="This level or a more severe one (Debug < Info < Notice < ... )."
+    )
+    search: str | None = Field(
+        None, max_length=1000, description="Text the message contains (case-insensitive)."
+    )
     since: InputTime = None
     until: InputTime = None
+    cursor: str | None = Field(
+        None,
+        max_length=200,
+        description="Where the previous page ended: its `X-Next-Cursor` header, as given.",
+    )
     after_id: int | None = Field(
         None, ge=0, le=INT64_MAX, description="Only lines with a larger id (tailing)."
     )
     offset: int = Field(0, ge=0, le=INT64_MAX)
     count: int = Field(100, ge=1, le=1000)
 
-    _level = field_validator("level", mode="before")(level_name)
+    _level = field_validator("level", "min_level", mode="before")(level_name)
 
 
 class LogPurge(SherpaModel):
@@ -130,6 +163,7 @@ class LogRead(BaseModel):
     )
     message: str = Field(serialization_alias="Message")
     fields: dict[str, Any]
+    screenshot_type: str | None = Field(None, description="The screenshot's media type.")
     created_at: SherpaTime
     updated_at: SherpaTime
 
@@ -137,6 +171,36 @@ class LogRead(BaseModel):
     @property
     def level_name(self) -> str:
         return self.level
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def screenshot_url(self) -> str | None:
+        """Where the line's screenshot is served, if it has one."""
+        return f"/api/log/screenshot/{self.guid}" if self.screenshot_type else None
+
+
+class LogTail(SherpaModel):
+    """Which lines a live tail sends: the list's filters, and how long to stay open."""
+
+    job: Ref | None = Field(None, description="Job id or GUID; all the account's lines if empty.")
+    robot: Ref | None = Field(None, description="Robot id, GUID or name.")
+    process: Ref | None = Field(None, description="Process id, GUID or name.")
+    min_level: str | None = Field(None, description="This level or a more severe one.")
+    search: str | None = Field(None, max_length=1000, description="Text the message contains.")
+    after_id: int | None = Field(
+        None,
+        ge=0,
+        le=INT64_MAX,
+        description="Start after this line id (as `Last-Event-ID`); default: only new lines.",
+    )
+    timeout: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        description="Seconds the stream stays open; the client reconnects with Last-Event-ID.",
+    )
+
+    _level = field_validator("min_level", mode="before")(level_name)
 
 
 class LogCreated(BaseModel):

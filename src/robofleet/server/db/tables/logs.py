@@ -20,6 +20,8 @@ class LogRow(Base):
     __table_args__ = (
         Index("ix_logs_job", "job_id", "id"),
         Index("ix_logs_account_created", "account_id", "created_at"),
+        # Retention asks whether another line still shows a screenshot before deleting it.
+        Index("ix_logs_screenshot", "screenshot_sha256"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
@@ -31,5 +33,8 @@ class LogRow(Base):
     level: Mapped[str] = mapped_column(String(16), default=LogLevel.INFO.value)
     message: Mapped[str] = mapped_column(Text)
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    screenshot_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The line's screenshot in the blob store (content-addressed: lines may share one)."""
+    screenshot_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

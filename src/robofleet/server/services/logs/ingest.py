@@ -1,0 +1,250 @@
+"""Writing log lines: Sherpa's one-line create, and the agents' batches.
+
+A batch is one transaction. On PostgreSQL its rows go in with COPY (several times faster
+than a multi-row INSERT); on SQLite with executemany. Log lines are not audited."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Final, Protocol
+
+import orjson
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from robofleet.server.db.base import utcnow
+from robofleet.server.db.system_actors import ROBOT_LOG_LINES
+from robofleet.server.db.tables import JobRow, LogRow, ProcessVersionRow, RobotRow
+from robofleet.server.domain.errors import InvalidInput, RateLimited
+from robofleet.server.domain.images import decode_base64_image
+from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.domain.refs import new_guids
+from robofleet.server.runtime import Runtime
+from robofleet.server.runtime.rate_limit import retry_after_seconds
+from robofleet.server.schemas.logs import LogCreate, LogCreated
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.logs.refs import ids_for, norm
+
+LAST_MESSAGE_LENGTH: Final = 10_000
+COLUMNS: Final = (
+    "guid",
+    "account_id",
+    "robot_id",
+    "process_version_id",
+    "job_id",
+    "level",
+    "message",
+    "fields",
+    "screenshot_sha256",
+    "screenshot_type",
+    "created_at",
+    "updated_at",
+)
+_COPY: Final = f"COPY {LogRow.__tablename__} ({', '.join(COLUMNS)}) FROM STDIN"
+_INSERT: Final = (  # built from the constants above, no input
+    f"INSERT INTO {LogRow.__tablename__} ({', '.join(COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' * len(COLUMNS))})"
+)
+
+
+class Line(Protocol):
+    """A checked line: schemas.logs.LogLine or schemas.log_batch.BatchLine."""
+
+    @property
+    def robot_guid(self) -> str | None: ...
+    @property
+    def process_version_guid(self) -> str | None: ...
+    @property
+    def job_guid(self) -> str | None: ...
+    @property
+    def level(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def fields(self) -> dict[str, Any] | None: ...
+    @property
+    def time(self) -> datetime | None: ...
+    @property
+    def screenshot(self) -> str | None: ...
+
+
+def create_logs(runtime: Runtime, caller: Caller, data: LogCreate) -> LogCreated:
+    """Sherpa's create: one line answers its guid, `Lines` the count."""
+    many = data.lines is not None
+    if many and data.screenshot:
+        # The body's own line is not stored when Lines is given; its fields are still held
+        # to their rules, the image too.
+        try:
+            decode_base64_image(data.screenshot, runtime.settings.log_screenshot_max_bytes)
+        except ValueError as exc:
+            raise InvalidInput.for_field("Screenshot", str(exc)) from None
+    guids = write_lines(
+        runtime, caller, data.all_lines(), field_prefix="Lines" if many else "", named=[data]
+    )
+    return LogCreated(count=len(guids)) if many else LogCreated(guid=guids[0])
+
+
+def ingest_batch(runtime: Runtime, caller: Caller, lines: Sequence[Line]) -> LogCreated:
+    return LogCreated(count=len(write_lines(runtime, caller, lines, field_prefix="Lines")))
+
+
+def write_lines(
+    runtime: Runtime,
+    caller: Caller,
+    lines: Sequence[Line],
+    *,
+    field_prefix: str,
+    named: Sequence[object] = (),
+) -> list[str]:
+    """Store the lines, all or none; their GUIDs in order. The objects `named` (the body of
+    a create) name robots, jobs and versions that must exist too, lines or not."""
+    caller.require(Screen.LOG, Action.CREATE)
+    _take_tokens(runtime, caller, len(lines))
+    shots = _keep_screenshots(runtime, lines, field_prefix)
+    now = utcnow()
+    guids = new_guids(len(lines))
+    with runtime.db.write(actor=ROBOT_LOG_LINES) as session:
+        refs = [*lines, *named]
+        jobs = ids_for(session, caller, JobRow, "job", _guids(refs, "job_guid"))
+        robots = ids_for(session, caller, RobotRow, "robot", _guids(refs, "robot_guid"))
+        versions = ids_for(
+            session,
+            caller,
+            ProcessVersionRow,
+            "process version",
+            _guids(refs, "process_version_guid"),
+        )
+        rows: list[tuple[Any, ...]] = []
+        last_message: dict[int, str] = {}
+        account, own_robot = caller.account_id, caller.robot_id
+        for index, line in enumerate(lines):
+            job_id = jobs.get(norm(line.job_guid) or "")
+            robot_id = robots.get(norm(line.robot_guid) or "", own_robot)
+            version_id = versions.get(norm(line.process_version_guid) or "")
+            sha, kind = shots.get(index, (None, None))
+            rows.append(
+                (
+                    guids[index],
+                    account,
+                    robot_id,
+                    version_id,
+                    job_id,
+                    line.level,
+                    line.message,
+                    getattr(line, "fields_json", None) or line.fields or {},
+                    sha,
+                    kind,
+                    line.time or now,
+                    now,
+                )
+            )
+            if job_id is not None:
+                last_message[job_id] = line.message
+        if rows:
+            _insert(session, rows)
+        for job_id, message in last_message.items():
+            session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id)
+                .values(last_message=message[:LAST_MESSAGE_LENGTH])
+            )
+        if rows and runtime.log_wakeups is not None:
+            runtime.log_wakeups.announce(session, account, None)
+    return guids
+
+
+def _guids(lines: Sequence[object], attribute: str) -> set[str]:
+    found: set[str] = set()
+    for line in lines:
+        guid = norm(getattr(line, attribute))
+        if guid:
+            found.add(guid)
+    return found
+
+
+def _take_tokens(runtime: Runtime, caller: Caller, count: int) -> None:
+    """A robot's lines count against its rate (per server process); a user's do not."""
+    if caller.robot_id is None:
+        return
+    settings = runtime.settings
+    wait = runtime.log_rate.take(
+        caller.robot_id,
+        count,
+        rate=settings.log_lines_per_second_per_robot,
+        burst=settings.log_burst_lines_per_robot,
+    )
+    if wait > 0:
+        seconds = retry_after_seconds(wait)
+        raise RateLimited(
+            f"this robot writes more than {settings.log_lines_per_second_per_robot:g} log "
+            f"lines a second; none of these {count} lines was stored: send them again in "
+            f"{seconds} s (Retry-After)",
+            retry_after=seconds,
+        )
+
+
+def _keep_screenshots(
+    runtime: Runtime, lines: Sequence[Line], field_prefix: str
+) -> dict[int, tuple[str, str]]:
+    """Decode, check and store each line's screenshot: {line index: (sha256, media type)}.
+    Kept before the lines' transaction, so a line never names a missing image."""
+    shots: dict[int, tuple[str, str]] = {}
+    limit = runtime.settings.log_screenshot_max_bytes
+    for index, line in enumerate(lines):
+        if not line.screenshot:
+            continue
+        where = f"{field_prefix}[{index}].Screenshot" if field_prefix else "Screenshot"
+        try:
+            data, kind = decode_base64_image(line.screenshot, limit)
+        except ValueError as exc:
+            raise InvalidInput.for_field(where, str(exc)) from None
+        shots[index] = (store_image(runtime, data), kind)
+    return shots
+
+
+def store_image(runtime: Runtime, data: bytes) -> str:
+    spooled = runtime.blobs.spool(io.BytesIO(data))
+    try:
+        runtime.blobs.keep(spooled)
+    except BaseException:
+        runtime.blobs.discard(spooled)
+        raise
+    return spooled.sha256
+
+
+def _insert(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        _copy(session, rows)
+        return
+    _executemany(session, rows)
+
+
+def _sqlite_time(value: datetime) -> str:
+    """A time as SQLAlchemy's SQLite DATETIME stores it (UTC, no zone: db.base.UtcDateTime)."""
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
+
+
+def _executemany(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """One prepared INSERT for all rows, values in the form SQLAlchemy's types store them
+    (JSON text, SQLite times), without its per-row type processing."""
+    values = []
+    for row in rows:
+        fields = row[7]
+        if not isinstance(fields, str):
+            fields = orjson.dumps(fields).decode() if fields else "{}"
+        values.append((*row[:7], fields, *row[8:10], _sqlite_time(row[10]), _sqlite_time(row[11])))
+    session.connection().exec_driver_sql(_INSERT, values)
+
+
+def _copy(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """COPY in text format inside the session's transaction; `fields` goes as JSON text."""
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
+        for row in rows:
+            fields = row[7]
+            if not isinstance(fields, str):
+                fields = orjson.dumps(fields).decode() if fields else "{}"
+            copy.write_row((*row[:7], fields, *row[8:]))
