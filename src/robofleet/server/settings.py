@@ -108,6 +108,7 @@ class Settings(BaseSettings):
     s3_prefix: str = Field("", description="Key prefix of every blob in the bucket.")
     storage_max_upload_bytes: int = Field(
         10 * 1024**3, ge=1024, description="Largest file accepted by the Storage tab (10 GiB)."
+    )
     # --- Log tab (robot messages) ---
     store_logs_days: int = Field(
         180,

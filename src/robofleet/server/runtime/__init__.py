@@ -14,8 +14,8 @@ from robofleet.server.db.session import Database
 from robofleet.server.domain.principals import Principal
 from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.runtime.caches import WatchedCache
-from robofleet.server.runtime.secret_box import SecretBox
 from robofleet.server.runtime.rate_limit import TokenBuckets
+from robofleet.server.runtime.secret_box import SecretBox
 from robofleet.server.runtime.security import TokenCodec
 from robofleet.server.runtime.signing import UrlSigner
 from robofleet.server.runtime.wakeups import Wakeups

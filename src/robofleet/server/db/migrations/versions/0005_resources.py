@@ -1,6 +1,6 @@
 """resources (assets), resource groups and the data keys that encrypt credential passwords
 
-Revision ID: 0005_resources
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-02 15:00:00.000000
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import robofleet.server.db.base
 
-revision: str = "0005_resources"
+revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """log lines carry an optional screenshot kept in the blob store
 
-Revision ID: 0005_logs
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 15:00:00.000000
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_logs"
-down_revision: str | None = "0004"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """storage: nested folders and the files in them
 
-Revision ID: 0005_storage
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 15:00:00.000000
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import robofleet.server.db.base
 
-revision: str = "0005_storage"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
