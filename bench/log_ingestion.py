@@ -125,7 +125,10 @@ def ingest(store: str, args: argparse.Namespace, pg_url: str | None) -> dict[str
             Path(data),
             database_url=pg_url,
             workers=args.workers,
-            env={"ROBOFLEET_LOG_LINES_PER_SECOND_PER_ROBOT": "0"},
+            env={
+                "ROBOFLEET_LOG_LINES_PER_SECOND_PER_ROBOT": "0",
+                "ROBOFLEET_DB_POOL_SIZE": str(args.pool),
+            },
         ).start()
         try:
             agents = set_up(server, args.agents, args.batch_size)
@@ -152,6 +155,7 @@ def ingest(store: str, args: argparse.Namespace, pg_url: str | None) -> dict[str
                 "system": "robofleet /api/log/batch (HTTP)",
                 "store": store,
                 "workers": args.workers,
+                "pool": args.pool,
                 "lines": lines,
                 "seconds": round(elapsed, 3),
                 "lines_per_s": round(lines / elapsed),
@@ -209,10 +213,12 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=10, help="per agent")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL)")
+    parser.add_argument("--pool", type=int, default=10, help="PostgreSQL connections/process")
     parser.add_argument("--stores", default="sqlite,postgres")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    results = []
+    results: list[dict[str, Any]] = []
+    done = 0
     for store in args.stores.split(","):
         pg_url = create_pg_database() if store == "postgres" else None
         try:
@@ -227,7 +233,9 @@ def main() -> None:
         finally:
             if pg_url:
                 drop_pg_database(pg_url)
-        print(json.dumps(results[-1]), flush=True)
+        for result in results[done:]:
+            print(json.dumps(result), flush=True)
+        done = len(results)
     copy = next((r for r in results if r["system"].startswith("PostgreSQL")), None)
     for result in results:
         if copy and result["store"] == "postgres" and result is not copy:
