@@ -87,7 +87,9 @@ def set_up(server: Server, agents: int, batch_size: int) -> list[Agent]:
     return made
 
 
-def post_batches(server: Server, agent: Agent, batches: int, errors: list[str]) -> None:
+def post_batches(
+    server: Server, agent: Agent, batches: int, errors: list[str], retries: list[int]
+) -> None:
     host, port = server.url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=300)
     auth = "Basic " + base64.b64encode(agent.robot.encode()).decode()
@@ -99,6 +101,10 @@ def post_batches(server: Server, agent: Agent, batches: int, errors: list[str]) 
         raw = response.read()
         if response.status == 429:  # cannot happen with the limit off; honoured anyway
             time.sleep(float(response.getheader("Retry-After", "1")))
+            continue
+        if response.status == 503:  # the agent's shipper retries too (shared database)
+            retries.append(1)
+            time.sleep(0.5)
             continue
         if response.status != 200:
             errors.append(f"{response.status} {raw[:200]!r}")
@@ -134,8 +140,11 @@ def ingest(store: str, args: argparse.Namespace, pg_url: str | None) -> dict[str
             agents = set_up(server, args.agents, args.batch_size)
             assert server.process is not None
             errors: list[str] = []
+            retries: list[int] = []
             threads = [
-                threading.Thread(target=post_batches, args=(server, a, args.batches, errors))
+                threading.Thread(
+                    target=post_batches, args=(server, a, args.batches, errors, retries)
+                )
                 for a in agents
             ]
             cpu_before = cpu_seconds(server.process.pid)
@@ -160,6 +169,7 @@ def ingest(store: str, args: argparse.Namespace, pg_url: str | None) -> dict[str
                 "seconds": round(elapsed, 3),
                 "lines_per_s": round(lines / elapsed),
                 "server_cpu_cores": round(cpu / elapsed, 2),
+                "retried_503": len(retries),
             }
         finally:
             server.stop()
