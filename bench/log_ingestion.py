@@ -87,7 +87,9 @@ def set_up(server: Server, agents: int, batch_size: int) -> list[Agent]:
     return made
 
 
-def post_batches(server: Server, agent: Agent, batches: int, errors: list[str]) -> None:
+def post_batches(
+    server: Server, agent: Agent, batches: int, errors: list[str], retries: list[int]
+) -> None:
     host, port = server.url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=300)
     auth = "Basic " + base64.b64encode(agent.robot.encode()).decode()
@@ -99,6 +101,10 @@ def post_batches(server: Server, agent: Agent, batches: int, errors: list[str]) 
         raw = response.read()
         if response.status == 429:  # cannot happen with the limit off; honoured anyway
             time.sleep(float(response.getheader("Retry-After", "1")))
+            continue
+        if response.status == 503:  # the agent's shipper retries too (shared database)
+            retries.append(1)
+            time.sleep(0.5)
             continue
         if response.status != 200:
             errors.append(f"{response.status} {raw[:200]!r}")
@@ -125,14 +131,20 @@ def ingest(store: str, args: argparse.Namespace, pg_url: str | None) -> dict[str
             Path(data),
             database_url=pg_url,
             workers=args.workers,
-            env={"ROBOFLEET_LOG_LINES_PER_SECOND_PER_ROBOT": "0"},
+            env={
+                "ROBOFLEET_LOG_LINES_PER_SECOND_PER_ROBOT": "0",
+                "ROBOFLEET_DB_POOL_SIZE": str(args.pool),
+            },
         ).start()
         try:
             agents = set_up(server, args.agents, args.batch_size)
             assert server.process is not None
             errors: list[str] = []
+            retries: list[int] = []
             threads = [
-                threading.Thread(target=post_batches, args=(server, a, args.batches, errors))
+                threading.Thread(
+                    target=post_batches, args=(server, a, args.batches, errors, retries)
+                )
                 for a in agents
             ]
             cpu_before = cpu_seconds(server.process.pid)
@@ -152,10 +164,12 @@ def ingest(store: str, args: argparse.Namespace, pg_url: str | None) -> dict[str
                 "system": "robofleet /api/log/batch (HTTP)",
                 "store": store,
                 "workers": args.workers,
+                "pool": args.pool,
                 "lines": lines,
                 "seconds": round(elapsed, 3),
                 "lines_per_s": round(lines / elapsed),
                 "server_cpu_cores": round(cpu / elapsed, 2),
+                "retried_503": len(retries),
             }
         finally:
             server.stop()
@@ -209,10 +223,12 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=10, help="per agent")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL)")
+    parser.add_argument("--pool", type=int, default=10, help="PostgreSQL connections/process")
     parser.add_argument("--stores", default="sqlite,postgres")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    results = []
+    results: list[dict[str, Any]] = []
+    done = 0
     for store in args.stores.split(","):
         pg_url = create_pg_database() if store == "postgres" else None
         try:
@@ -227,7 +243,9 @@ def main() -> None:
         finally:
             if pg_url:
                 drop_pg_database(pg_url)
-        print(json.dumps(results[-1]), flush=True)
+        for result in results[done:]:
+            print(json.dumps(result), flush=True)
+        done = len(results)
     copy = next((r for r in results if r["system"].startswith("PostgreSQL")), None)
     for result in results:
         if copy and result["store"] == "postgres" and result is not copy:

@@ -18,6 +18,8 @@ from robofleet.contract import API_KEY_VARIABLE, JobEnv, robot_authorization
 from robofleet.sdk import context
 
 RETRIES = 4
+MAX_WAIT = 60.0
+"""The longest a call waits for a 429's Retry-After before trying again."""
 
 
 class RobofleetError(Exception):
@@ -57,7 +59,8 @@ def call(
     headers: dict[str, str] | None = None,
 ) -> Any:
     """One API call; network errors and 5xx are retried a few times with back-off, each
-    retry the same request (with the same `headers`, e.g. an Idempotency-Key)."""
+    retry the same request (with the same `headers`, e.g. an Idempotency-Key). A 429 (the
+    server stored nothing) is retried after its Retry-After, up to a minute each time."""
     server = context.server_url()
     if not server:
         raise NotConfigured(f"no server: run inside a robot or set {JobEnv.SERVER}")
@@ -74,6 +77,9 @@ def call(
                 raw = response.read()
                 return json.loads(raw) if raw else None
         except urllib.error.HTTPError as exc:
+            if exc.code == 429 and attempt < RETRIES:
+                time.sleep(_retry_after(exc, delay))
+                continue
             if exc.code < 500 or attempt == RETRIES:
                 raise _error(exc) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError):
@@ -82,6 +88,13 @@ def call(
         time.sleep(delay)
         delay = min(delay * 2, 8)
     raise AssertionError("unreachable")
+
+
+def _retry_after(exc: urllib.error.HTTPError, default: float) -> float:
+    try:
+        return min(max(float(exc.headers.get("Retry-After", "")), 0.0), MAX_WAIT)
+    except ValueError:
+        return default
 
 
 def _error(exc: urllib.error.HTTPError) -> RobofleetError:

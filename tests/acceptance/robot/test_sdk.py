@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
 import subprocess
 import sys
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from robofleet import sdk
-from robofleet.sdk import context
+from robofleet.sdk import context, http
 
 ROBOFLEET_VARIABLES = [
     context.SERVER,
@@ -113,3 +115,51 @@ def test_the_sdk_copy_imports_with_the_standard_library_only(sdk_dir: Path) -> N
         [sys.executable, "-S", "-c", "import robofleet.server"], env=env, capture_output=True
     )
     assert server.returncode != 0  # only the SDK was copied
+
+
+def test_a_screenshot_travels_with_the_line(control: Path, tmp_path: Path) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 20
+    shot = tmp_path / "shot.png"
+    shot.write_bytes(png)
+    sdk.log("Info", "look", screenshot=shot, page=2)
+    record = json.loads((control / "log.jsonl").read_text().splitlines()[-1])
+    assert (record["message"], record["fields"]) == ("look", {"page": 2})
+    assert base64.b64decode(record["screenshot"]) == png
+    (tmp_path / "notes.txt").write_text("not an image")
+    with pytest.raises(ValueError, match="not a PNG"):
+        sdk.log("Info", "x", screenshot=tmp_path / "notes.txt")
+
+
+def test_a_rate_limited_call_is_sent_again_after_retry_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """429 means the server stored nothing: the SDK waits Retry-After and sends it again."""
+    answers = [429, 429, 200]
+    seen: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(self.rfile.read(int(self.headers["Content-Length"])))
+            status = answers.pop(0)
+            body = b'{"count": 1}' if status == 200 else b'{"code": "rate_limited"}'
+            self.send_response(status)
+            if status == 429:
+                self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv(context.SERVER, f"http://127.0.0.1:{server.server_address[1]}")
+        monkeypatch.setenv("ROBOFLEET_API_KEY", "3f2a8c1e-5b7d-4e9f-a1c2-0d3e4f5a6b7c")
+        monkeypatch.delenv(context.ROBOT_GUID, raising=False)
+        assert http.call("POST", "/api/log/batch", [{"Message": "m"}]) == {"count": 1}
+        assert len(seen) == 3 and len(set(seen)) == 1
+    finally:
+        server.shutdown()

@@ -33,3 +33,7 @@ SCHEDULER_TASK_TIMERS = NotAudited(
 SCHEDULER_LEADERSHIP = NotAudited("the scheduler's leadership lease, renewed every tick")
 ROBOT_LOG_LINES = NotAudited("log lines are their own record; purging them is audited")
 LOGIN = NotAudited("logins and failed logins are recorded as audit events of their own")
+RETENTION = NotAudited(
+    "the scheduler deletes log lines and audit entries past their retention days "
+    "(ROBOFLEET_STORE_LOGS_DAYS, ROBOFLEET_STORE_AUDIT_DAYS); auditing that would refill the trail"
+)

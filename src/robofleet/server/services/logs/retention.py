@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.audit import record_event
-from robofleet.server.db.system_actors import ROBOT_LOG_LINES
+from robofleet.server.db.system_actors import RETENTION
 from robofleet.server.db.tables import AccountRow, AuditRow, JobRow, LogRow, ProcessVersionRow
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.runtime import Runtime
@@ -67,7 +67,7 @@ def delete_old_logs(runtime: Runtime, now: datetime, account_id: int) -> int:
     before = cutoff(now, runtime.settings.store_logs_days)
     if before is None:
         return 0
-    with runtime.db.write(actor=ROBOT_LOG_LINES) as session:
+    with runtime.db.write(actor=RETENTION) as session:
         ids = list(
             session.scalars(
                 select(LogRow.id)
@@ -109,7 +109,7 @@ def delete_old_audit(runtime: Runtime, now: datetime, account_id: int) -> int:
     before = cutoff(now, runtime.settings.store_audit_days)
     if before is None:
         return 0
-    with runtime.db.write(actor=ROBOT_LOG_LINES) as session:
+    with runtime.db.write(actor=RETENTION) as session:
         ids = list(
             session.scalars(
                 select(AuditRow.id)
