@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session
 
 from robofleet.server.db.audit import record_event
 from robofleet.server.db.system_actors import RETENTION
-from robofleet.server.db.tables import AccountRow, AuditRow, JobRow, LogRow, ProcessVersionRow
+from robofleet.server.db.tables import (
+    AccountRow,
+    AuditRow,
+    JobRow,
+    LogRow,
+    ProcessVersionRow,
+    StorageFileRow,
+)
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.logs import LogPurge
@@ -128,25 +135,25 @@ def _screenshots(session: Session, where: Iterable[ColumnElement[bool]]) -> set[
     return {sha for sha in session.scalars(query.distinct()) if sha}
 
 
+BLOB_REFERENCES: Final = (
+    LogRow.screenshot_sha256,
+    ProcessVersionRow.sha256,
+    JobRow.package_sha256,
+    StorageFileRow.sha256,
+)
+"""Every column that names a blob. Blobs are content-addressed, so one image may also be a
+stored file or a package; soft-deleted rows count too (they can be restored)."""
+
+
 def _unreferenced(session: Session, shas: set[str]) -> set[str]:
     """Of the blobs the deleted lines showed, those nothing names any more."""
     if not shas:
         return set()
     wanted = sorted(shas)
-    used = set(
-        session.scalars(
-            select(LogRow.screenshot_sha256).where(LogRow.screenshot_sha256.in_(wanted))
-        )
-    )
-    used |= set(
-        session.scalars(
-            select(ProcessVersionRow.sha256).where(ProcessVersionRow.sha256.in_(wanted))
-        )
-    )
-    used |= set(
-        session.scalars(select(JobRow.package_sha256).where(JobRow.package_sha256.in_(wanted)))
-    )
-    return shas - used
+    used: set[str | None] = set()
+    for column in BLOB_REFERENCES:
+        used |= set(session.scalars(select(column).where(column.in_(wanted))))
+    return shas - {sha for sha in used if sha}
 
 
 def _delete_blobs(runtime: Runtime, shas: set[str]) -> None:
