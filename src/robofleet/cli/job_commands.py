@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from robofleet.cli.client import DEFAULT_SERVER, KeyOption, ServerOption, api, call
-from robofleet.contract import FINAL_JOB_STATUSES, Api, JobStatus, LogLevel, RobotStatus
+from robofleet.cli.log_commands import print_line
+from robofleet.contract import FINAL_JOB_STATUSES, Api, JobStatus, RobotStatus
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -68,22 +69,14 @@ def follow_job(client: httpx.Client, guid: str, poll: float = 0.5) -> int:
         )
         for line in lines:
             after = max(after, line["id"])
-            style = {
-                LogLevel.ERROR: "red",
-                LogLevel.CRITICAL: "bold red",
-                LogLevel.WARNING: "yellow",
-            }.get(line.get("level_name", ""), "")
-            console.print(
-                f"[dim]{line['created_at']}[/] {line['Message']}",
-                style=style,
-                highlight=False,
-                markup=True,
-            )
+            print_line(line)
         if job["status"] in FINAL_JOB_STATUSES and not lines:
             ended = JobStatus(job["status"])
             console.print(
                 f"job {guid} ended {ended.label}"
-                + (f": {job['last_message']}" if ended != JobStatus.SUCCESS else "")
+                + (f": {job['last_message']}" if ended != JobStatus.SUCCESS else ""),
+                markup=False,
+                highlight=False,
             )
             return int(job["status"])
         time.sleep(poll)
