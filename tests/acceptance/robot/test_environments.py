@@ -29,6 +29,7 @@ def test_the_sdk_copy_holds_only_the_sdk_and_is_made_once(tmp_path: Path) -> Non
     assert first == sdk_path(tmp_path)
     assert sorted(p.name for p in (first / "robofleet").iterdir()) == [
         "__init__.py",
+        "calendars.py",
         "contract.py",
         "sdk",
     ]
