@@ -15,62 +15,17 @@ import argparse
 import hashlib
 import http.client
 import json
-import shutil
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
+from tests.support.big_files import PeakMemory, write_big_file
+from tests.support.s3 import MotoServer
 
-from bench.common import Server, free_port
+from bench.common import Server
 
 BLOCK = 1024 * 1024
 MIB = 1024 * 1024
-
-
-class PeakRss:
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def rss(self) -> int:
-        total = 0
-        for proc in (self.process, *self.process.children(recursive=True)):
-            try:
-                total += proc.memory_info().rss
-            except psutil.Error:
-                continue
-        return total
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.rss())
-            self._stop.wait(0.02)
-
-    def __enter__(self) -> PeakRss:
-        self.peak = self.rss()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def write_file(path: Path, size: int) -> str:
-    digest = hashlib.sha256()
-    base = bytes(range(256)) * (BLOCK // 256)
-    with path.open("wb") as out:
-        for number in range(size // BLOCK):
-            block = number.to_bytes(8, "big") + base[8:]
-            digest.update(block)
-            out.write(block)
-    return digest.hexdigest()
 
 
 def connection(server: Server) -> http.client.HTTPConnection:
@@ -108,18 +63,6 @@ def download(server: Server, target: Path) -> str:
     return digest.hexdigest()
 
 
-def start_moto(log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    executable = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or "moto_server"
-    process = subprocess.Popen(
-        [executable, "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    time.sleep(2)
-    return process, f"http://127.0.0.1:{port}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=2048)
@@ -131,27 +74,21 @@ def main() -> None:
         env: dict[str, str] = {}
         moto = None
         if args.store == "s3":
-            moto, endpoint = start_moto(work / "moto.log")
-            env = {
-                "ROBOFLEET_BLOB_STORE": "s3",
-                "ROBOFLEET_S3_ENDPOINT": endpoint,
-                "ROBOFLEET_S3_BUCKET": "bench",
-                "ROBOFLEET_S3_ACCESS_KEY_ID": "bench",
-                "ROBOFLEET_S3_SECRET_ACCESS_KEY": "bench-secret",
-            }
+            moto = MotoServer(work / "moto.log").start()
+            env = moto.server_env("bench")
         server = Server(work / "data", env=env).start()
         try:
             assert server.process is not None
             source = work / "big.bin"
-            expected = write_file(source, size)
-            idle = PeakRss(server.process.pid).rss()
-            with PeakRss(server.process.pid) as up_memory:
+            expected = write_big_file(source, size)
+            idle = PeakMemory(server.process.pid, interval=0.02).rss()
+            with PeakMemory(server.process.pid, interval=0.02) as up_memory:
                 started = time.perf_counter()
                 row = upload(server, source)
                 up_seconds = time.perf_counter() - started
             assert row["sha256"] == expected, row
             source.unlink()
-            with PeakRss(server.process.pid) as down_memory:
+            with PeakMemory(server.process.pid, interval=0.02) as down_memory:
                 started = time.perf_counter()
                 got = download(server, work / "back.bin")
                 down_seconds = time.perf_counter() - started
@@ -159,8 +96,7 @@ def main() -> None:
         finally:
             server.stop()
             if moto is not None:
-                moto.terminate()
-                moto.wait()
+                moto.stop()
     print(f"store {args.store}, file {args.size_mib} MiB, SHA-256 equal after the round trip")
     print(f"server RSS idle:              {idle / MIB:8.1f} MiB")
     print(f"server peak RSS, upload:      {up_memory.peak / MIB:8.1f} MiB")
