@@ -113,10 +113,7 @@ async def _model_error(request: Request, exc: Exception) -> JSONResponse:
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RobofleetError)
     response = error_response(request, status_of(exc), exc.code, exc.message, exc.details)
-    for name, value in getattr(exc, "headers", {}).items():
-        response.headers[name] = value
-    if isinstance(exc, RateLimited):
-        response.headers["Retry-After"] = str(exc.retry_after)
+    response.headers.update(exc.headers)
     return response
 
 

@@ -22,6 +22,8 @@ class RobofleetError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details or []
+        self.headers: dict[str, str] = {}
+        """HTTP headers the answer carries (Retry-After, Content-Range)."""
 
 
 class InvalidInput(RobofleetError):
@@ -54,6 +56,7 @@ class RateLimited(RobofleetError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.headers["Retry-After"] = str(retry_after)
 
 
 class Unauthenticated(RobofleetError):
@@ -114,4 +117,4 @@ class RangeNotSatisfiable(RobofleetError):
 
     def __init__(self, size: int) -> None:
         super().__init__(f"the requested range is outside the content's {size} bytes")
-        self.headers = {"Content-Range": f"bytes */{size}"}
+        self.headers["Content-Range"] = f"bytes */{size}"

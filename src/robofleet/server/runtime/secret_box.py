@@ -18,15 +18,14 @@ import threading
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.tables import DataKeyRow
 from robofleet.server.domain.errors import Conflict
 from robofleet.server.domain.refs import new_guid
+from robofleet.server.runtime.security import derive_subkey
 
 ACTIVE = "active"
 RETIRING = "retiring"
@@ -56,9 +55,7 @@ class Sealed:
 def derive_master_key(secret: str) -> bytes:
     """A key of its own for wrapping data keys, so the token-signing secret is never used
     as an encryption key directly."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"robofleet", info=_MASTER_INFO).derive(
-        secret.encode("utf-8")
-    )
+    return derive_subkey(secret, salt=b"robofleet", info=_MASTER_INFO)
 
 
 def key_id_of(token: str) -> str:

@@ -15,11 +15,21 @@ from typing import Any
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from robofleet.contract import ROBOT_SECRET_PREFIX
 from robofleet.server.domain.errors import Unauthenticated
 
 _hasher = PasswordHasher()
+
+
+def derive_subkey(secret: str, *, salt: bytes, info: bytes) -> bytes:
+    """A 256-bit key of its own for one use of the server secret (HKDF-SHA256), so the
+    secret that signs login tokens never signs or encrypts anything else directly."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(
+        secret.encode("utf-8")
+    )
 
 
 def hash_password(password: str) -> str:

@@ -11,10 +11,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from robofleet.server.domain.errors import Forbidden
+from robofleet.server.runtime.security import derive_subkey
 
 
 @dataclass(frozen=True)
@@ -27,12 +25,7 @@ class SignedGrant:
 
 
 def derive_key(secret: str, purpose: str) -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(),
-        length=32,
-        salt=b"robofleet signed urls v1",
-        info=purpose.encode(),
-    ).derive(secret.encode())
+    return derive_subkey(secret, salt=b"robofleet signed urls v1", info=purpose.encode())
 
 
 class UrlSigner:
