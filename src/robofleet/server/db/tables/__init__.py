@@ -16,6 +16,7 @@ from robofleet.server.db.tables.queues import QueueRow, TaskEventRow, TaskRow
 from robofleet.server.db.tables.resources import DataKeyRow, ResourceGroupRow, ResourceRow
 from robofleet.server.db.tables.robots import RobotGroupMemberRow, RobotGroupRow, RobotRow
 from robofleet.server.db.tables.storage import StorageFileRow, StorageFolderRow
+from robofleet.server.db.tables.triggers import TriggerFireRow, TriggerRow
 
 __all__ = [
     "AccessFolderRow",
@@ -40,6 +41,8 @@ __all__ = [
     "StorageFolderRow",
     "TaskEventRow",
     "TaskRow",
+    "TriggerFireRow",
+    "TriggerRow",
     "UserRoleRow",
     "UserRow",
 ]
