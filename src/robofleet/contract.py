@@ -96,6 +96,15 @@ class RobotStatus(IntEnum):
         return self.name.title()
 
 
+class TriggerStatus(IntEnum):
+    """A trigger's (Sherpa's schedule's) Status."""
+
+    DISABLED = 0
+    ENABLED = 1
+    COMPLETED = 2
+    """Finished by its queue condition on an empty queue; fires no more until enabled."""
+
+
 # --- Robot protocol codes ----------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from robofleet.contract import TriggerStatus
 from robofleet.server.db.base import (
     Base,
     FolderScoped,
@@ -35,15 +36,15 @@ class TriggerRow(TenantEntity, SoftDelete, FolderScoped):
         Index(
             "ix_triggers_due",
             "next_fire_at",
-            sqlite_where=text("status = 1 AND NOT is_deleted"),
-            postgresql_where=text("status = 1 AND NOT is_deleted"),
+            sqlite_where=text(f"status = {int(TriggerStatus.ENABLED)} AND NOT is_deleted"),
+            postgresql_where=text(f"status = {int(TriggerStatus.ENABLED)} AND NOT is_deleted"),
         ),
     )
 
     name: Mapped[str] = mapped_column(String(256))
     description: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[int] = mapped_column(Integer, default=1)
-    """1 enabled, 0 disabled, 2 completed (a queue condition finished on an empty queue)."""
+    status: Mapped[int] = mapped_column(Integer, default=int(TriggerStatus.ENABLED))
+    """contract.TriggerStatus: 1 enabled, 0 disabled, 2 completed."""
     process_id: Mapped[int] = mapped_column(IdType, ForeignKey("processes.id"), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=2)
     """Of the jobs it creates (1 high .. 3 low); due triggers also fire in this order."""
