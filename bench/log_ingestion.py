@@ -7,8 +7,10 @@ of the same shape (same columns, same indexes), from one connection.
         [--workers 1] [--stores sqlite,postgres] [--out FILE]
 
 Each agent is a thread with a keep-alive connection sending a body encoded once beforehand,
-so the load generator costs little next to the server. Server CPU is the server process's
-(and its workers') user + system time over the run, as a share of one core.
+so the load generator costs little next to the server. CPU is user + system time over the
+run as a share of one core: the server process's (and its workers'), the PostgreSQL
+backends' serving the benchmark's database, and the load generator's own: where the
+machine's cores went.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import threading
 import time
 import uuid
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +34,7 @@ from typing import Any
 import psutil
 import psycopg
 
-from bench.common import Client, Server, create_pg_database, drop_pg_database
+from bench.common import PG_ADMIN, Client, Server, create_pg_database, drop_pg_database
 
 LEVELS = ("Info", "Debug", "Warning", "Info", "Error")
 
@@ -115,8 +118,33 @@ def post_batches(
 
 def cpu_seconds(pid: int) -> float:
     proc = psutil.Process(pid)
+    return _cpu_of([proc, *proc.children(recursive=True)])
+
+
+def backend_cpu(pg_url: str | None) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving the benchmark's database (other
+    databases on the machine are left out)."""
+    if pg_url is None:
+        return {}
+    name = pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        pids = [
+            row[0]
+            for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])
+        ]
+    found = {}
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        found[pid] = times.user + times.system
+    return found
+
+
+def _cpu_of(processes: Iterable[psutil.Process]) -> float:
     total = 0.0
-    for each in (proc, *proc.children(recursive=True)):
+    for each in processes:
         try:
             times = each.cpu_times()
             total += times.user + times.system
@@ -148,6 +176,8 @@ def ingest(store: str, args: argparse.Namespace, pg_url: str | None) -> dict[str
                 for a in agents
             ]
             cpu_before = cpu_seconds(server.process.pid)
+            pg_before = backend_cpu(pg_url)
+            own_before = _cpu_of([psutil.Process()])
             started = time.perf_counter()
             for thread in threads:
                 thread.start()
@@ -155,6 +185,9 @@ def ingest(store: str, args: argparse.Namespace, pg_url: str | None) -> dict[str
                 thread.join()
             elapsed = time.perf_counter() - started
             cpu = cpu_seconds(server.process.pid) - cpu_before
+            pg_after = backend_cpu(pg_url)
+            pg_cpu = sum(cpu - pg_before.get(pid, 0.0) for pid, cpu in pg_after.items())
+            own_cpu = _cpu_of([psutil.Process()]) - own_before
             if errors:
                 raise RuntimeError(f"{len(errors)} batches failed, first: {errors[0]}")
             lines = args.agents * args.batches * args.batch_size
@@ -169,6 +202,8 @@ def ingest(store: str, args: argparse.Namespace, pg_url: str | None) -> dict[str
                 "seconds": round(elapsed, 3),
                 "lines_per_s": round(lines / elapsed),
                 "server_cpu_cores": round(cpu / elapsed, 2),
+                "postgres_cpu_cores": round(pg_cpu / elapsed, 2) if store == "postgres" else "-",
+                "load_generator_cpu_cores": round(own_cpu / elapsed, 2),
                 "retried_503": len(retries),
             }
         finally:

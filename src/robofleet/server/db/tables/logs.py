@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from robofleet.contract import LogLevel
@@ -17,11 +17,20 @@ class LogRow(Base):
     """Log lines are written in bulk by robots; no soft delete, no audit, purged by age."""
 
     __tablename__ = "logs"
+    # Every index costs each of thousands of lines a second (measured in
+    # bench/log_ingestion.py), so there are few: by job (a job's log), by robot, by time (a
+    # BRIN on PostgreSQL: lines arrive in time order, and it costs almost nothing to keep), and
+    # screenshots only on the rare lines that have one.
     __table_args__ = (
         Index("ix_logs_job", "job_id", "id"),
-        Index("ix_logs_account_created", "account_id", "created_at"),
+        Index("ix_logs_created", "created_at", postgresql_using="brin"),
         # Retention asks whether another line still shows a screenshot before deleting it.
-        Index("ix_logs_screenshot", "screenshot_sha256"),
+        Index(
+            "ix_logs_screenshot",
+            "screenshot_sha256",
+            sqlite_where=text("screenshot_sha256 IS NOT NULL"),
+            postgresql_where=text("screenshot_sha256 IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)

@@ -1,20 +1,26 @@
 """Writing log lines: Sherpa's one-line create, and the agents' batches.
 
-A batch is one transaction. On PostgreSQL its rows go in with COPY (several times faster
-than a multi-row INSERT); on SQLite with executemany. Log lines are not audited."""
+Batches that arrive together share one transaction (runtime.group_commit); each request is
+answered once that transaction has committed. On PostgreSQL the rows go in with COPY (several
+times faster than a multi-row INSERT); on SQLite with executemany. Log lines are not audited."""
 
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
+from weakref import WeakKeyDictionary
 
 import orjson
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import utcnow
+from robofleet.server.db.session import Database
 from robofleet.server.db.system_actors import ROBOT_LOG_LINES
 from robofleet.server.db.tables import JobRow, LogRow, ProcessVersionRow, RobotRow
 from robofleet.server.domain.errors import InvalidInput, RateLimited
@@ -22,12 +28,15 @@ from robofleet.server.domain.images import decode_base64_image
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.refs import new_guids
 from robofleet.server.runtime import Runtime
+from robofleet.server.runtime.group_commit import GroupCommit
 from robofleet.server.runtime.rate_limit import retry_after_seconds
 from robofleet.server.schemas.logs import LogCreate, LogCreated
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.logs.refs import ids_for, norm
 
 LAST_MESSAGE_LENGTH: Final = 10_000
+GROUP_ROWS: Final = 10_000
+"""At most this many lines share one transaction (group commit); a bigger batch goes alone."""
 COLUMNS: Final = (
     "guid",
     "account_id",
@@ -105,54 +114,108 @@ def write_lines(
     shots = _keep_screenshots(runtime, lines, field_prefix)
     now = utcnow()
     guids = new_guids(len(lines))
-    with runtime.db.write(actor=ROBOT_LOG_LINES) as session:
-        refs = [*lines, *named]
-        jobs = ids_for(session, caller, JobRow, "job", _guids(refs, "job_guid"))
-        robots = ids_for(session, caller, RobotRow, "robot", _guids(refs, "robot_guid"))
+    refs = [*lines, *named]
+    with ExitStack() as stack:
+        lookup = _SessionOnDemand(runtime, stack)
+        jobs = ids_for(lookup, caller, JobRow, "job", _guids(refs, "job_guid"))
+        robots = ids_for(lookup, caller, RobotRow, "robot", _guids(refs, "robot_guid"))
         versions = ids_for(
-            session,
+            lookup,
             caller,
             ProcessVersionRow,
             "process version",
             _guids(refs, "process_version_guid"),
         )
-        rows: list[tuple[Any, ...]] = []
-        last_message: dict[int, str] = {}
-        account, own_robot = caller.account_id, caller.robot_id
-        for index, line in enumerate(lines):
-            job_id = jobs.get(norm(line.job_guid) or "")
-            robot_id = robots.get(norm(line.robot_guid) or "", own_robot)
-            version_id = versions.get(norm(line.process_version_guid) or "")
-            sha, kind = shots.get(index, (None, None))
-            rows.append(
-                (
-                    guids[index],
-                    account,
-                    robot_id,
-                    version_id,
-                    job_id,
-                    line.level,
-                    line.message,
-                    getattr(line, "fields_json", None) or line.fields or {},
-                    sha,
-                    kind,
-                    line.time or now,
-                    now,
-                )
+    rows: list[tuple[Any, ...]] = []
+    last_message: dict[int, str] = {}
+    account, own_robot = caller.account_id, caller.robot_id
+    for index, line in enumerate(lines):
+        job_id = jobs.get(norm(line.job_guid) or "")
+        robot_id = robots.get(norm(line.robot_guid) or "", own_robot)
+        version_id = versions.get(norm(line.process_version_guid) or "")
+        sha, kind = shots.get(index, (None, None))
+        rows.append(
+            (
+                guids[index],
+                account,
+                robot_id,
+                version_id,
+                job_id,
+                line.level,
+                line.message,
+                getattr(line, "fields_json", None) or line.fields or {},
+                sha,
+                kind,
+                line.time or now,
+                now,
             )
-            if job_id is not None:
-                last_message[job_id] = line.message
+        )
+        if job_id is not None:
+            last_message[job_id] = line.message
+    if rows or last_message:
+        pending = _Pending(account, rows, last_message)
+        _commits(runtime).submit(pending, len(rows), lambda group: _write(runtime, group))
+    return guids
+
+
+@dataclass(slots=True)
+class _Pending:
+    """One request's lines, ready to store."""
+
+    account_id: int
+    rows: list[tuple[Any, ...]]
+    last_message: dict[int, str]
+
+
+_groups: WeakKeyDictionary[Database, GroupCommit[_Pending]] = WeakKeyDictionary()
+_groups_lock = threading.Lock()
+
+
+def _commits(runtime: Runtime) -> GroupCommit[_Pending]:
+    with _groups_lock:
+        group = _groups.get(runtime.db)
+        if group is None:
+            group = _groups[runtime.db] = GroupCommit(max_weight=GROUP_ROWS)
+        return group
+
+
+def _write(runtime: Runtime, group: Sequence[_Pending]) -> None:
+    """Several requests' lines in one transaction: one COPY (or INSERT), each job's newest
+    message, one wake-up per account for live tails."""
+    rows = [row for pending in group for row in pending.rows]
+    last_message: dict[int, str] = {}
+    for pending in group:
+        last_message.update(pending.last_message)
+    with runtime.db.write(actor=ROBOT_LOG_LINES) as session:
         if rows:
             _insert(session, rows)
-        for job_id, message in last_message.items():
+        if last_message:
+            # One statement for all jobs, in id order so two writers never wait on each other
+            # in opposite orders.
             session.execute(
-                update(JobRow)
-                .where(JobRow.id == job_id)
-                .values(last_message=message[:LAST_MESSAGE_LENGTH])
+                update(JobRow),
+                [
+                    {"id": job_id, "last_message": message[:LAST_MESSAGE_LENGTH]}
+                    for job_id, message in sorted(last_message.items())
+                ],
             )
         if rows and runtime.log_wakeups is not None:
-            runtime.log_wakeups.announce(session, account, None)
-    return guids
+            for account in sorted({pending.account_id for pending in group if pending.rows}):
+                runtime.log_wakeups.announce(session, account, None)
+
+
+class _SessionOnDemand:
+    """A read session opened on the first call only: most batches' lookups hit the cache."""
+
+    def __init__(self, runtime: Runtime, stack: ExitStack) -> None:
+        self._runtime = runtime
+        self._stack = stack
+        self._session: Session | None = None
+
+    def __call__(self) -> Session:
+        if self._session is None:
+            self._session = self._stack.enter_context(self._runtime.db.read())
+        return self._session
 
 
 def _guids(lines: Sequence[object], attribute: str) -> set[str]:

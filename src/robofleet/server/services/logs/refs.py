@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Final
 
 from sqlalchemy import ColumnElement, select
@@ -33,10 +34,11 @@ def norm(guid: str | None) -> str | None:
 
 
 def ids_for(
-    session: Session, caller: Caller, model: Model, entity: str, guids: set[str]
+    session: Callable[[], Session], caller: Caller, model: Model, entity: str, guids: set[str]
 ) -> dict[str, int]:
     """The id of each GUID (normalised) the caller may name, or NotFound for the first it
-    may not: another account's, or for a robot, anything that is not its own."""
+    may not: another account's, or for a robot, anything that is not its own. `session` is
+    called (to open one) only when the cache does not know a GUID."""
     if not guids:
         return {}
     now = time.monotonic()
@@ -58,7 +60,7 @@ def ids_for(
     own = own_rows(model, scope) if scope is not None else None
     if own is not None:
         conditions.append(own)
-    result = session.execute(select(model.guid, model.id).where(*conditions))
+    result = session().execute(select(model.guid, model.id).where(*conditions))
     rows = {guid: row_id for guid, row_id in result}
     for guid in sorted(missing - rows.keys()):
         raise NotFound(entity, guid)
