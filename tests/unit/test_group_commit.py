@@ -133,3 +133,21 @@ def test_the_leader_raises_its_own_error() -> None:
         commits.submit(5, 1, store.write)
     commits.submit(6, 1, store.write)  # the next write goes on
     assert store.written == {6}
+
+
+def test_with_two_writers_a_second_group_is_written_while_the_first_is_held() -> None:
+    gate = threading.Event()
+    store = Store(slow=gate)
+    commits: GroupCommit[int] = GroupCommit(max_weight=1000, writers=2)
+    threads = [threading.Thread(target=commits.submit, args=(i, 1, store.write)) for i in (0, 1)]
+    threads[0].start()
+    wait_until(lambda: commits._writing == 1)
+    threads[1].start()
+    wait_until(lambda: commits._writing == 2)  # not queued behind the first
+    third = threading.Thread(target=commits.submit, args=(2, 1, store.write))
+    third.start()
+    wait_until(lambda: len(commits._queue) == 1)  # both writers busy: it waits
+    gate.set()
+    for thread in (*threads, third):
+        thread.join(10)
+    assert sorted(map(sorted, store.groups)) == [[0], [1], [2]]

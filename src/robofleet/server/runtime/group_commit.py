@@ -2,9 +2,9 @@
 
 Many agents ship log batches at once. Each batch in its own transaction pays a commit (a WAL
 flush), a connection and a COPY start of its own; under load that, not the rows, is what costs.
-Here the first caller to find no write under way becomes the leader: it takes every item
-queued so far, writes them all in one transaction and wakes their callers. Items that arrive
-meanwhile wait for the next leader. No thread of its own, so nothing to start or stop.
+Here the first caller to find a writer free becomes a leader: it takes every item queued so
+far, writes them all in one transaction and wakes their callers. Items that arrive meanwhile
+wait for the next leader. No thread of its own, so nothing to start or stop.
 
 Each caller returns only after the transaction holding its item has committed, so an answer
 still means "stored". If a group's write fails, its items are written again one by one, so
@@ -31,12 +31,14 @@ class _Ticket(Generic[Item]):
 
 
 class GroupCommit(Generic[Item]):
-    def __init__(self, max_weight: int) -> None:
+    def __init__(self, max_weight: int, writers: int = 1) -> None:
         self.max_weight = max_weight
         """How much (rows, say) one group may hold; the first item always goes in."""
+        self.writers = writers
+        """Groups written at once: a second one streams while the first waits on its commit."""
         self._changed = threading.Condition()
         self._queue: deque[_Ticket[Item]] = deque()
-        self._writing = False
+        self._writing = 0
 
     def submit(self, item: Item, weight: int, write: Callable[[Sequence[Item]], None]) -> None:
         """Write `item` with whatever else is waiting; returns once committed, or raises
@@ -46,12 +48,12 @@ class GroupCommit(Generic[Item]):
             self._queue.append(ticket)
         while True:
             with self._changed:
-                while not ticket.done and self._writing:
+                while not ticket.done and (self._writing >= self.writers or not self._queue):
                     self._changed.wait()
                 if ticket.done:
                     break
-                # No write is under way: lead the next group (ours, or one ahead of it).
-                self._writing = True
+                # A writer is free: lead the next group (ours, or one ahead of it).
+                self._writing += 1
                 group = self._take_group()
             finished = False
             try:
@@ -63,7 +65,7 @@ class GroupCommit(Generic[Item]):
                         if not finished and each.error is None:
                             each.error = RuntimeError("the group's write was interrupted")
                         each.done = True
-                    self._writing = False
+                    self._writing -= 1
                     self._changed.notify_all()
         if ticket.error is not None:
             raise ticket.error

@@ -37,6 +37,8 @@ from robofleet.server.services.logs.refs import ids_for, norm
 LAST_MESSAGE_LENGTH: Final = 10_000
 GROUP_ROWS: Final = 10_000
 """At most this many lines share one transaction (group commit); a bigger batch goes alone."""
+GROUP_WRITERS: Final = 2
+"""Transactions of lines written at once per server process: one streams while one commits."""
 COLUMNS: Final = (
     "guid",
     "account_id",
@@ -175,7 +177,7 @@ def _commits(runtime: Runtime) -> GroupCommit[_Pending]:
     with _groups_lock:
         group = _groups.get(runtime.db)
         if group is None:
-            group = _groups[runtime.db] = GroupCommit(max_weight=GROUP_ROWS)
+            group = _groups[runtime.db] = GroupCommit(max_weight=GROUP_ROWS, writers=GROUP_WRITERS)
         return group
 
 
