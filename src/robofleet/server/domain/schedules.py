@@ -341,20 +341,21 @@ def due(
         return DueFire(None, False, 0, next_at)
     latest, count = _latest_due(schedule, next_at, now, calendar)
     following = next_fire(schedule, now, calendar)
+    passed = min(count - 1, MISSED_COUNT_LIMIT)
     if now - latest <= tolerance:
-        return DueFire(latest, False, count - 1, following)
+        return DueFire(latest, False, passed, following)
     if check_missed:
-        return DueFire(latest, True, count - 1, following)
-    return DueFire(None, False, count, following)
+        return DueFire(latest, True, passed, following)
+    return DueFire(None, False, min(count, MISSED_COUNT_LIMIT), following)
 
 
 def _latest_due(
     schedule: Schedule, next_at: datetime, now: datetime, calendar: Calendar | None
 ) -> tuple[datetime, int]:
     """The last fire time in [next_at, now] (next_at itself counts, as the stored one) and
-    how many there are, counted up to MISSED_COUNT_LIMIT."""
+    how many there are, counted up to one more than MISSED_COUNT_LIMIT."""
     latest, count = next_at, 1
-    while count < MISSED_COUNT_LIMIT:
+    while count <= MISSED_COUNT_LIMIT:
         following = next_fire(schedule, latest, calendar)
         if following is None or following > now:
             return latest, count
