@@ -236,8 +236,10 @@ class TriggerRead(RowModel):
     robot_type: int = Field(description="1 one robot, 2 a robot group.")
     robot_id: int | None
     robot_guid: str | None
+    robot_name: str | None
     robot_group_id: int | None
     robot_group_guid: str | None
+    robot_group_name: str | None
     process_id: int
     process_guid: str
     process_name: str
@@ -253,6 +255,7 @@ class TriggerRead(RowModel):
     abort_after_seconds: int | None
     queue_id: int | None
     queue_guid: str | None
+    queue_name: str | None
     queue_condition: dict[str, Any] | None
     mail_condition: dict[str, Any] | None
     runs: int

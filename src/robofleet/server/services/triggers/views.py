@@ -36,6 +36,11 @@ def _guid(session: Session, model: Any, row_id: int | None) -> str | None:
     return None if row is None else str(row.guid)
 
 
+def _name(session: Session, model: Any, row_id: int | None) -> str | None:
+    row = None if row_id is None else session.get(model, row_id)
+    return None if row is None else str(row.name)
+
+
 def trigger_view(session: Session, row: TriggerRow) -> TriggerRead:
     process = session.get(ProcessRow, row.process_id)
     return TriggerRead(
@@ -64,8 +69,10 @@ def trigger_view(session: Session, row: TriggerRow) -> TriggerRead:
         robot_type=row.robot_type,
         robot_id=row.robot_id,
         robot_guid=_guid(session, RobotRow, row.robot_id),
+        robot_name=_name(session, RobotRow, row.robot_id),
         robot_group_id=row.robot_group_id,
         robot_group_guid=_guid(session, RobotGroupRow, row.robot_group_id),
+        robot_group_name=_name(session, RobotGroupRow, row.robot_group_id),
         process_id=row.process_id,
         process_guid="" if process is None else process.guid,
         process_name="" if process is None else process.name,
@@ -81,6 +88,7 @@ def trigger_view(session: Session, row: TriggerRow) -> TriggerRead:
         abort_after_seconds=row.abort_after_seconds,
         queue_id=row.queue_id,
         queue_guid=_guid(session, QueueRow, row.queue_id),
+        queue_name=_name(session, QueueRow, row.queue_id),
         queue_condition=row.queue_condition,
         mail_condition=row.mail_condition,
         runs=row.runs,
