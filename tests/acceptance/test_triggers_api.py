@@ -152,11 +152,7 @@ def test_robot_type_in_both_of_sherpas_readings(tenant: Tenant) -> None:
     )
     # Switching the target on update: the group replaces the robot.
     guid = create(api, **base, RobotId=robot)
-    ok(
-        api.put(
-            "/api/schedule/update", data={"guid": guid, "robot_group_id": group, "robot_id": ""}
-        )
-    )
+    ok(api.put("/api/schedule/update", data={"guid": guid, "robot_group_id": group}))
     row = ok(api.get(f"/api/schedule/read/{guid}"))
     assert (row["robot_type"], row["robot_id"], row["robot_group_guid"]) == (2, None, group)
     assert ok(api.get("/api/schedule/list", params={"RobotGroupId": group}))["total"] == 4
@@ -247,8 +243,10 @@ def test_queue_and_mail_conditions_are_stored_whole(tenant: Tenant) -> None:
         api.post(post, json={**base, "MailCondition": {**mail, "Protocol": "smtp"}}),
         "MailCondition.Protocol",
     )
-    # The queue cleared on update takes its condition with it.
-    ok(api.put("/api/schedule/update", json={"Guid": guid, "QueueId": ""}))
+    # The queue cleared (null) on update takes its condition with it; an empty one names
+    # nothing and is refused.
+    refused(api.put("/api/schedule/update", json={"Guid": guid, "QueueId": ""}), "QueueId")
+    ok(api.put("/api/schedule/update", json={"Guid": guid, "QueueId": None}))
     row = ok(api.get(f"/api/schedule/read/{guid}"))
     assert (row["queue_id"], row["queue_condition"]) == (None, None)
 
