@@ -311,8 +311,7 @@ def field_label(loc: tuple[Any, ...]) -> str:
     # A name already in PascalCase (a field's first alias, `CredentialId`) is kept as it is:
     # to_pascal would fold it to `Credentialid`.
     shown = [
-        (p if p != p.lower() else to_pascal(p)) if p and p[0].isalpha() else f"[{p}]"
-        for p in parts
+        (p if p != p.lower() else to_pascal(p)) if p and p[0].isalpha() else f"[{p}]" for p in parts
     ]
     return ".".join(shown).replace(".[", "[") or "body"
 
