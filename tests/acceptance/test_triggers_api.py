@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from tests.acceptance.conftest import Tenant
+from tests.acceptance.test_permissions import user_with_role
 from tests.support.fleet import make_process, make_robot
 from tests.support.queues import make_queue
 from tests.support.resources import create_resource, make_group_with, ok
@@ -384,3 +385,21 @@ def test_test_creates_a_job_as_the_trigger_would(tenant: Tenant) -> None:
     assert (created["outcome"], created["job_guid"]) == ("created", outcome["job_guid"])
     assert created["fire_key"].startswith("test:") and created["scheduled_at"] is None
     assert api.post(f"/api/schedule/test/{uuid.uuid4()}").status_code == 404
+
+
+def test_the_trigger_rights(tenant: Tenant) -> None:
+    """Reading (read, list, preview, history) needs Trigger read; enable, disable and test
+    need Trigger update, like update itself."""
+    api = tenant.api
+    guid = create(api, ProcessId=make_process(api), RobotId=make_robot(api), CronTab="0 4 * * *")
+    with user_with_role(tenant, {"trigger": "r"}) as reader:
+        assert ok(reader.get(f"/api/schedule/read/{guid}"))["guid"] == guid
+        assert ok(reader.get("/api/schedule/list"))["total"] == 1
+        ok(reader.get(f"/api/schedule/preview/{guid}"))
+        ok(reader.get(f"/api/schedule/history/{guid}"))
+        for path in ("test", "enable", "disable"):
+            assert reader.post(f"/api/schedule/{path}/{guid}").status_code == 403
+        update = reader.put("/api/schedule/update", json={"Guid": guid, "MaxRuns": 1})
+        assert update.status_code == 403
+        assert reader.delete(f"/api/schedule/delete/{guid}").status_code == 403
+    assert ok(api.get(f"/api/schedule/read/{guid}"))["max_runs"] == 0
