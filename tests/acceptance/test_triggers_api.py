@@ -10,6 +10,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -403,3 +404,69 @@ def test_the_trigger_rights(tenant: Tenant) -> None:
         assert update.status_code == 403
         assert reader.delete(f"/api/schedule/delete/{guid}").status_code == 403
     assert ok(api.get(f"/api/schedule/read/{guid}"))["max_runs"] == 0
+
+
+def test_every_schedule_kind_with_calendar_and_window(tenant: Tenant) -> None:
+    """The schedule fields reach domain.schedules as written: the preview shows its times."""
+    api = tenant.api
+    base = {"ProcessId": make_process(api), "RobotId": make_robot(api)}
+    calendar = _name()
+    create_resource(api, calendar, Type=3, Text=json.dumps({"weekend": [6, 7]}))
+
+    def times(guid: str, count: int = 4) -> list[datetime]:
+        shown = ok(api.get(f"/api/schedule/preview/{guid}", params={"Count": count}))
+        return [_time(t["at"]) for t in shown["fire_times"]]
+
+    # The 2nd working day of each month at 10:00 in Berlin (a calendar named by name).
+    second = create(
+        api,
+        **base,
+        ScheduleKind="nth_day",
+        DayOfMonth=2,
+        TimeOfDay="10:00",
+        WorkingDays=1,
+        CalendarId=calendar,
+        TimeZone="Europe/Berlin",
+    )
+    row = ok(api.get(f"/api/schedule/read/{second}"))
+    assert (row["processing_type"], row["calendar_guid"] is not None) == (2, True)
+    for at in times(second):
+        local = at.astimezone(ZoneInfo("Europe/Berlin"))
+        assert local.strftime("%H:%M") == "10:00" and local.isoweekday() <= 5
+        workdays = [
+            day for day in range(1, local.day + 1) if local.replace(day=day).isoweekday() <= 5
+        ]
+        assert len(workdays) == 2, local
+    assert _time(row["next_fire_at"]) == times(second, 1)[0]
+
+    # The last day of each month at 18:30 UTC.
+    last = create(api, **base, ScheduleKind="last_day", TimeOfDay="18:30")
+    for at in times(last):
+        assert at.strftime("%H:%M") == "18:30" and (at + timedelta(days=1)).day == 1
+
+    # Hourly, only inside 08:00-10:00 Tokyo, only on working days.
+    hourly = create(
+        api,
+        **base,
+        CronTab="0 * * * *",
+        TimeZone="Asia/Tokyo",
+        WindowStart="08:00",
+        WindowEnd="10:00",
+        SkipNonWorkingDays=True,
+        CalendarId=calendar,
+    )
+    for at in times(hourly, 6):
+        local = at.astimezone(ZoneInfo("Asia/Tokyo"))
+        assert local.strftime("%H:%M") in {"08:00", "09:00"} and local.isoweekday() <= 5
+
+    # Valid from a future start: the first fire is the first one at or after it.
+    later = create(api, **base, CronTab="0 12 * * *", StartAt="2030-06-01 12:00:00")
+    assert ok(api.get(f"/api/schedule/read/{later}"))["next_fire_at"] == "2030-06-01 12:00:00"
+    refused(
+        api.post(
+            "/api/schedule/create",
+            json={**base, "Name": _name(), "CronTab": "0 3 * * *", "WindowStart": "08:00",
+                  "WindowEnd": "10:00"},
+        ),
+        "WindowStart",
+    )  # fmt: skip
