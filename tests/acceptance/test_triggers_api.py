@@ -116,6 +116,9 @@ def test_create_read_update_delete_in_sherpa_forms(tenant: Tenant) -> None:
 
     assert ok(api.delete(f"/api/schedule/delete/{row['guid']}")) == []
     assert api.get(f"/api/schedule/read/{row['guid']}").status_code == 404
+    audit = ok(api.get("/api/audit/list", params={"ObjectGuid": row["guid"]}))["items"]
+    assert [entry["action"] for entry in audit] == ["delete", "update", "update", "create"]
+    assert audit[-1]["object_type"] == "trigger" and audit[-1]["changes"]["name"] == name
     assert create(api, ProcessId=process, RobotId=robot, CronTab="* * * * *") != row["guid"]
 
 
