@@ -1,4 +1,4 @@
-"""`robofleet trigger ...` against a real server on both stores: the README's flow (a cron
+"""`robofleet trigger ...` against a real server: the README's flow (a cron
 trigger and a queue trigger created, previewed, listed), then read, update, disable/enable,
 test, history, delete, and a refusal that exits non-zero with the server's message."""
 
@@ -8,6 +8,8 @@ import json
 import subprocess
 import sys
 import uuid
+
+import pytest
 
 from tests.acceptance.conftest import Tenant
 from tests.support.fleet import make_process, make_robot
@@ -35,6 +37,9 @@ def done(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout
 
 
+# The CLI is an HTTP client of operations tests/acceptance/test_triggers_api.py runs on both
+# stores; each command is a process start (~2 s), so this flow runs on one store only.
+@pytest.mark.parametrize("server", ["sqlite"], indirect=True)
 def test_the_trigger_commands(tenant: Tenant) -> None:
     api = tenant.api
     process_name = f"hello-{uuid.uuid4().hex[:6]}"
