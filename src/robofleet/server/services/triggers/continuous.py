@@ -22,7 +22,7 @@ from robofleet.server.services.triggers.firing import (
     fire_in_session,
 )
 from robofleet.server.services.triggers.rules import LIVE_FOR_CAP
-from robofleet.server.services.triggers.timing import schedule_of
+from robofleet.server.services.triggers.schedule_of import schedule_of
 
 
 def idle_continuous(runtime: Runtime) -> list[int]:
@@ -59,7 +59,7 @@ def fire_continuous(runtime: Runtime, trigger_id: int, now: datetime) -> FireOut
             return None
         try:
             schedule = schedule_of(trigger)
-        except (ScheduleError, ValueError):
+        except ScheduleError:
             return None
         if not within_dates_and_window(trigger, schedule, now):
             return None

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from robofleet.server.db.system_actors import SCHEDULER
 from robofleet.server.db.tables import TriggerRow
-from robofleet.server.domain.errors import InvalidInput
 from robofleet.server.domain.schedules import ScheduleError, ScheduleKind, due, in_window
 from robofleet.server.runtime import Runtime
 from robofleet.server.services.triggers.default_task import QueueCondition, count_new
@@ -26,7 +25,7 @@ from robofleet.server.services.triggers.firing import (
     fire_in_session,
     skip_in_session,
 )
-from robofleet.server.services.triggers.timing import calendar_of, schedule_of
+from robofleet.server.services.triggers.schedule_of import calendar_of, schedule_of
 
 log = logging.getLogger("robofleet.triggers")
 
@@ -83,7 +82,7 @@ def fire_due(runtime: Runtime, trigger_id: int, now: datetime) -> FireOutcome | 
             return None
         try:
             return _fire_due(session, runtime, trigger, now)
-        except (ScheduleError, InvalidInput, ValueError) as exc:
+        except ScheduleError as exc:
             # A schedule that cannot compute its times stops (next_fire_at cleared) until it is
             # edited, instead of failing on every tick; the history says why.
             log.warning("trigger %s stops: %s", trigger.guid, exc)
@@ -103,7 +102,7 @@ def _fire_due(
         next_at=trigger.next_fire_at,
         now=now,
         check_missed=trigger.check_missed,
-        calendar=calendar_of(session, trigger.calendar_id),
+        calendar=calendar_of(session, trigger),
     )
     outcome: FireOutcome | None = None
     if result.skipped:

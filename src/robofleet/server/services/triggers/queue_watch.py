@@ -29,7 +29,7 @@ from robofleet.server.services.triggers.firing import (
     fire_in_session,
 )
 from robofleet.server.services.triggers.rules import live_jobs
-from robofleet.server.services.triggers.timing import schedule_of
+from robofleet.server.services.triggers.schedule_of import schedule_of
 
 COMPLETED = 2
 
@@ -79,7 +79,7 @@ def check_queue(runtime: Runtime, trigger_id: int, now: datetime) -> list[FireOu
             return []
         try:
             schedule = schedule_of(trigger)
-        except (ScheduleError, ValueError):
+        except ScheduleError:
             return []
         if not within_dates_and_window(trigger, schedule, now):
             return []
