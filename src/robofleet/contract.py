@@ -307,6 +307,7 @@ ClientPath = Literal[
     "/api/schedule/list",
     "/api/schedule/preview/{guid}",
     "/api/schedule/read/{guid}",
+    "/api/schedule/test/{guid}",
     "/api/schedule/update",
     "/api/task/bulkCreate",
     "/api/task/create",
@@ -358,6 +359,7 @@ class Api:
     SCHEDULE_LIST: Final[ClientPath] = "/api/schedule/list"
     SCHEDULE_PREVIEW: Final[ClientPath] = "/api/schedule/preview/{guid}"
     SCHEDULE_READ: Final[ClientPath] = "/api/schedule/read/{guid}"
+    SCHEDULE_TEST: Final[ClientPath] = "/api/schedule/test/{guid}"
     SCHEDULE_UPDATE: Final[ClientPath] = "/api/schedule/update"
     TASK_BULK_CREATE: Final[ClientPath] = "/api/task/bulkCreate"
     TASK_CREATE: Final[ClientPath] = "/api/task/create"

@@ -346,3 +346,43 @@ def test_list_enable_disable_preview_history(tenant: Tenant) -> None:
     history = ok(api.get(f"/api/schedule/history/{guids[2]}"))
     assert (history["total"], history["items"]) == (0, [])
     assert api.get(f"/api/schedule/history/{uuid.uuid4()}").status_code == 404
+
+
+def test_test_creates_a_job_as_the_trigger_would(tenant: Tenant) -> None:
+    api = tenant.api
+    process = make_process(api)
+    robot = make_robot(api)
+    guid = create(
+        api,
+        ProcessId=process,
+        RobotId=robot,
+        CronTab="0 3 * * *",
+        MaxRuns=1,
+        MaxRunningRobots=1,
+        Priority=3,
+        Parameters={"who": "test"},
+    )
+    trigger_id = ok(api.get(f"/api/schedule/read/{guid}"))["id"]
+    outcome = ok(api.post(f"/api/schedule/test/{guid}"))
+    assert (outcome["created"], outcome["duplicate"]) == (True, False), outcome
+    job = ok(api.get(f"/api/job/read/{outcome['job_guid']}"))
+    assert (job["source"], job["schedule_id"], job["robot_guid"]) == ("Trigger", trigger_id, robot)
+    assert (job["priority"], job["parameters"]) == (3, {"who": "test"})
+    # A test is the operator's "run it now": it counts toward no limit (MaxRuns stays unspent).
+    assert ok(api.get(f"/api/schedule/read/{guid}"))["runs"] == 0
+
+    # The concurrency cap still holds: the first job is Pending, so no second one, and the
+    # history says why.
+    again = ok(api.post(f"/api/schedule/test/{guid}"))
+    assert (again["created"], again["job_guid"]) == (False, None) and again["detail"]
+    history = ok(api.get(f"/api/schedule/history/{guid}", params={"Count": 10}))
+    assert history["total"] == 2
+    skipped, created = history["items"]
+    assert (skipped["reason"], skipped["outcome"], skipped["detail"]) == (
+        "test",
+        "skipped",
+        again["detail"],
+    )
+    assert (created["outcome"], created["job_guid"]) == ("created", outcome["job_guid"])
+    assert created["fire_key"].startswith("test:") and created["scheduled_at"] is None
+    assert api.post(f"/api/schedule/test/{uuid.uuid4()}").status_code == 404

@@ -1,6 +1,6 @@
 """`robofleet trigger ...` against a real server on both stores: the README's flow (a cron
 trigger and a queue trigger created, previewed, listed), then read, update, disable/enable,
-history, delete, and a refusal that exits non-zero with the server's message."""
+test, history, delete, and a refusal that exits non-zero with the server's message."""
 
 from __future__ import annotations
 
@@ -82,7 +82,12 @@ def test_the_trigger_commands(tenant: Tenant) -> None:
     assert ok(api.get(f"/api/schedule/read/{nightly}"))["status"] == 0
     done(trigger(tenant, "enable", nightly))
     assert ok(api.get(f"/api/schedule/read/{nightly}"))["next_fire_at"] is not None
-    assert "reason" in done(trigger(tenant, "history", nightly))
+    tested = done(trigger(tenant, "test", nightly)).strip()
+    assert tested.startswith("created job ")
+    job = ok(api.get(f"/api/job/read/{tested.removeprefix('created job ')}"))
+    assert (job["source"], job["parameters"]) == ("Trigger", {"who": "night"})
+    history = done(trigger(tenant, "history", nightly))
+    assert "test" in history and "created" in history and job["guid"] in history
 
     bad = trigger(tenant, "create", "bad", "--process", process_name, "--robot", robot_name,
                   "--cron", "99 * * * *")  # fmt: skip

@@ -1,4 +1,4 @@
-"""`robofleet trigger create|list|read|update|delete|enable|disable|preview|history`.
+"""`robofleet trigger create|list|read|update|delete|enable|disable|preview|history|test`.
 
 Triggers create jobs on a schedule, when a queue fills, or when mail arrives; every command
 is one call of the Trigger tab's API (`/api/schedule/*`)."""
@@ -259,6 +259,18 @@ def preview(
         typer.echo("continuous: fires whenever its conditions hold")
     for item in shown["fire_times"]:
         typer.echo(f"{item['at']} UTC   {item['local']}")
+
+
+@app.command("test")
+def test(ref: Ref, server: ServerOption = DEFAULT_SERVER, key: KeyOption = "") -> None:
+    """Create a job now exactly as the trigger would; prints the job's GUID, or why the
+    trigger's rules made no job (exit 1)."""
+    with api(server, key) as client:
+        outcome = call(client, "POST", Api.SCHEDULE_TEST.format(guid=ref))
+    if not outcome["created"]:
+        typer.echo(f"no job: {outcome['detail']}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"created job {outcome['job_guid']}")
 
 
 @app.command("history")

@@ -19,9 +19,10 @@ from robofleet.server.schemas.triggers import (
     TriggerPreview,
     TriggerRead,
     TriggerSchedule,
+    TriggerTestResult,
     TriggerUpdate,
 )
-from robofleet.server.services.triggers import crud, history
+from robofleet.server.services.triggers import crud, history, trial
 
 router = sherpa_router("Trigger", prefix="/api/schedule")
 
@@ -106,3 +107,11 @@ def trigger_history(
     caller: CallerDep,
 ) -> Page[TriggerFireRead]:
     return history.trigger_history(runtime, caller, guid, query)
+
+
+@router.post("/test/{guid}", summary="Test a trigger: create a job now as it would")
+def try_trigger(guid: str, runtime: RuntimeDep, caller: CallerDep) -> TriggerTestResult:
+    """Every job rule applies (max runs, concurrency cap, busy robots): `created` false with
+    `detail` saying why when the trigger would not create one now. The fire is in the
+    trigger's history (reason `test`)."""
+    return trial.try_trigger(runtime, caller, guid)

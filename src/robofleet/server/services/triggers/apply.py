@@ -113,7 +113,7 @@ def apply_fields(
             None if data.mail_condition is None else _mail(session, caller, data.mail_condition)
         )
     _check_times(row)
-    checked(schedule_of(row), calendar_of(session, row.calendar_id))
+    checked(schedule_of(row), calendar_of(session, row))
 
 
 def _set_kind(row: TriggerRow, data: TriggerFields, *, creating: bool) -> None:

@@ -8,7 +8,7 @@ from itertools import islice
 
 from sqlalchemy import func, select
 
-from robofleet.calendars import Calendar
+from robofleet.calendars import Calendar, CalendarError
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import TriggerFireRow, TriggerRow
 from robofleet.server.domain.errors import InvalidInput
@@ -66,7 +66,7 @@ def preview_trigger(runtime: Runtime, caller: Caller, ref: int | str, count: int
     caller.require(Screen.TRIGGER, Action.READ)
     with runtime.db.read() as session:
         row = find_trigger(session, caller, ref)
-        return _preview(schedule_of(row), calendar_of(session, row.calendar_id), count, utcnow())
+        return _preview(schedule_of(row), calendar_of(session, row), count, utcnow())
 
 
 def preview_schedule(runtime: Runtime, caller: Caller, data: TriggerSchedule) -> TriggerPreview:
@@ -99,7 +99,12 @@ def preview_schedule(runtime: Runtime, caller: Caller, data: TriggerSchedule) ->
                 raise InvalidInput.for_field(
                     "CalendarId", f"resource '{resource.name}' is not a calendar (Type 3)"
                 )
-            calendar = calendar_of(session, resource.id)
+            try:
+                calendar = Calendar.from_json(resource.text)
+            except CalendarError as exc:
+                raise InvalidInput.for_field(
+                    "CalendarId", f"the calendar is not valid: {exc}"
+                ) from None
     checked(schedule, calendar)
     return _preview(schedule, calendar, data.count, utcnow())
 
