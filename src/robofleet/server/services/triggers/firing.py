@@ -94,7 +94,52 @@ def fire_in_session(session: Session, runtime: Runtime, request: FireRequest) ->
         fire_key=request.fire_key[:64],
         scheduled_at=request.scheduled_at,
         reason=request.reason,
+        outcome="created",
+        created_at=request.now,
+    )
+    try:
+        # The job and its record together, or neither: a skip (raised before anything is
+        # written) or a key another node took meanwhile leaves no trace of the attempt.
+        with session.begin_nested():
+            job_id, job_guid, record.detail = _create_job(session, runtime, trigger, request)
+            record.job_id = job_id
+            session.add(record)
+            session.flush()
+    except IntegrityError:
+        return _duplicate(request)
+    except Skip as skip:
+        return _skipped(session, trigger, request, str(skip))
+    return FireOutcome(record.id, True, False, record.detail, job_id, job_guid)
+
+
+def skip_in_session(
+    session: Session, trigger: TriggerRow, request: FireRequest, detail: str
+) -> FireOutcome:
+    """Record a fire that a condition outside the job rules stopped (a queue condition not
+    met at a cron time, a fire time outside the daily window)."""
+    if _fired(session, request):
+        return _duplicate(request)
+    return _skipped(session, trigger, request, detail)
+
+
+QUIET = frozenset({"continuous", "queue"})
+"""Conditions evaluated again and again: a skip like the last one recorded is not recorded
+again (the history says once that all robots are busy, not every second)."""
+
+
+def _skipped(
+    session: Session, trigger: TriggerRow, request: FireRequest, detail: str
+) -> FireOutcome:
+    if request.reason in QUIET and _last_record(session, trigger.id) == ("skipped", detail):
+        return FireOutcome(None, False, False, detail, None, None)
+    record = TriggerFireRow(
+        account_id=trigger.account_id,
+        trigger_id=trigger.id,
+        fire_key=request.fire_key[:64],
+        scheduled_at=request.scheduled_at,
+        reason=request.reason,
         outcome="skipped",
+        detail=detail,
         created_at=request.now,
     )
     try:
@@ -103,15 +148,17 @@ def fire_in_session(session: Session, runtime: Runtime, request: FireRequest) ->
             session.flush()
     except IntegrityError:
         return _duplicate(request)
-    try:
-        job_id, job_guid, detail = _create_job(session, runtime, trigger, request)
-    except Skip as skip:
-        record.detail = str(skip)
-        session.flush()
-        return FireOutcome(record.id, False, False, record.detail, None, None)
-    record.outcome, record.job_id, record.detail = "created", job_id, detail
-    session.flush()
-    return FireOutcome(record.id, True, False, detail, job_id, job_guid)
+    return FireOutcome(record.id, False, False, detail, None, None)
+
+
+def _last_record(session: Session, trigger_id: int) -> tuple[str, str] | None:
+    row = session.execute(
+        select(TriggerFireRow.outcome, TriggerFireRow.detail)
+        .where(TriggerFireRow.trigger_id == trigger_id)
+        .order_by(TriggerFireRow.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (row.outcome, row.detail)
 
 
 def _locked(session: Session, trigger_id: int) -> TriggerRow | None:
