@@ -473,3 +473,20 @@ def test_every_schedule_kind_with_calendar_and_window(tenant: Tenant) -> None:
         ),
         "WindowStart",
     )  # fmt: skip
+
+
+def test_access_folders_confine_triggers(tenant: Tenant) -> None:
+    api = tenant.api
+    base = {"ProcessId": make_process(api), "RobotId": make_robot(api), "CronTab": "0 5 * * *"}
+    mine, other = _name(), _name()
+    for folder in (mine, other):
+        ok(api.post("/api/accessFolder/create", json={"Name": folder}))
+    inside = create(api, **base, Folder=mine)
+    outside = create(api, **base, Folder=other)
+    assert ok(api.get(f"/api/schedule/read/{inside}"))["folder_id"] is not None
+    with user_with_role(tenant, {"trigger": "crud", "process": "r"}, Folders=mine) as confined:
+        assert ok(confined.get(f"/api/schedule/read/{inside}"))["guid"] == inside
+        assert confined.get(f"/api/schedule/read/{outside}").status_code == 404
+        assert [r["guid"] for r in ok(confined.get("/api/schedule/list"))["items"]] == [inside]
+        moved = confined.put("/api/schedule/update", json={"Guid": inside, "Folder": other})
+        assert moved.status_code == 403
