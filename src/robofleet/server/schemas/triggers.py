@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, Field, field_validator
 
+from robofleet.server.domain.trigger_status import TriggerStatus
 from robofleet.server.domain.values import INT64_MAX
 from robofleet.server.schemas.base import (
     Flag,
@@ -204,7 +205,7 @@ class HistoryQuery(SherpaModel):
     count: int = Field(100, ge=1, le=1000)
 
 
-STATUS_NAMES = {0: "Disabled", 1: "Enabled", 2: "Completed"}
+STATUS_NAMES = {int(status): status.label for status in TriggerStatus}
 
 
 class TriggerRead(RowModel):

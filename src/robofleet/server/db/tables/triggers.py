@@ -24,6 +24,7 @@ from robofleet.server.db.base import (
     live_unique,
     utcnow,
 )
+from robofleet.server.domain.trigger_status import TriggerStatus
 
 
 class TriggerRow(TenantEntity, SoftDelete, FolderScoped):
@@ -35,8 +36,8 @@ class TriggerRow(TenantEntity, SoftDelete, FolderScoped):
         Index(
             "ix_triggers_due",
             "next_fire_at",
-            sqlite_where=text("status = 1 AND NOT is_deleted"),
-            postgresql_where=text("status = 1 AND NOT is_deleted"),
+            sqlite_where=text(f"status = {int(TriggerStatus.ENABLED)} AND NOT is_deleted"),
+            postgresql_where=text(f"status = {int(TriggerStatus.ENABLED)} AND NOT is_deleted"),
         ),
     )
 

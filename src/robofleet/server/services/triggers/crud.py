@@ -13,6 +13,7 @@ from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import QueueRow, RobotGroupRow, RobotRow, TriggerRow
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.refs import new_guid
+from robofleet.server.domain.trigger_status import TriggerStatus
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import GuidResponse, Page
 from robofleet.server.schemas.triggers import (
@@ -28,7 +29,7 @@ from robofleet.server.services.triggers.apply import SCHEDULE_FIELDS, apply_fiel
 from robofleet.server.services.triggers.timing import refresh_next_fire
 from robofleet.server.services.triggers.views import trigger_view
 
-ENABLED, DISABLED = 1, 0
+ENABLED, DISABLED = int(TriggerStatus.ENABLED), int(TriggerStatus.DISABLED)
 
 
 def find_trigger(

@@ -15,9 +15,9 @@ from robofleet.calendars import Calendar
 from robofleet.server.db.tables import TriggerRow
 from robofleet.server.domain.errors import InvalidInput
 from robofleet.server.domain.schedules import Schedule, ScheduleError, check, next_fire
+from robofleet.server.domain.trigger_status import TriggerStatus
 from robofleet.server.services.triggers import schedule_of as rows
 
-ENABLED = 1
 T = TypeVar("T")
 _FIELDS = {"Calendar": "CalendarId"}
 """domain.schedules' field names that the request spells otherwise."""
@@ -59,7 +59,7 @@ def first_fire(schedule: Schedule, calendar: Calendar | None, now: datetime) -> 
 
 def refresh_next_fire(session: Session, row: TriggerRow, now: datetime) -> None:
     """An enabled trigger's next fire time from now; none for a disabled or completed one."""
-    if row.status != ENABLED or row.is_deleted:
+    if row.status != TriggerStatus.ENABLED or row.is_deleted:
         row.next_fire_at = None
         return
     row.next_fire_at = first_fire(schedule_of(row), calendar_of(session, row), now)
