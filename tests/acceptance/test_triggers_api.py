@@ -442,6 +442,20 @@ def test_every_schedule_kind_with_calendar_and_window(tenant: Tenant) -> None:
         assert len(workdays) == 2, local
     assert _time(row["next_fire_at"]) == times(second, 1)[0]
 
+    # Switched to cron on update: the n-th day's fields go (the calendar stays).
+    switch = {"Guid": second, "CronTab": "0 7 * * *", "ProcessingType": 2, "ScheduleKind": "cron"}
+    ok(api.put("/api/schedule/update", json=switch))
+    row = ok(api.get(f"/api/schedule/read/{second}"))
+    assert (row["schedule_kind"], row["day_of_month"], row["time_of_day"]) == ("cron", None, None)
+    assert (row["working_days"], row["calendar_id"] is not None) == (0, True)
+    ok(api.put("/api/schedule/update", data={"guid": second, "processing_type": "1"}))
+    row = ok(api.get(f"/api/schedule/read/{second}"))
+    assert (row["schedule_kind"], row["processing_type"], row["cron_tab"]) == (
+        "continuous",
+        1,
+        None,
+    )
+
     # The last day of each month at 18:30 UTC.
     last = create(api, **base, ScheduleKind="last_day", TimeOfDay="18:30")
     for at in times(last):

@@ -166,9 +166,11 @@ def _check_kind_fields(row: TriggerRow, data: TriggerFields) -> None:
             )
         setattr(row, field, None)
     if row.working_days and row.schedule_kind not in {"last_day", "nth_day"}:
-        raise InvalidInput.for_field(
-            "WorkingDays", "counts the days of last_day and nth_day schedules only"
-        )
+        if data.working_days:
+            raise InvalidInput.for_field(
+                "WorkingDays", "counts the days of last_day and nth_day schedules only"
+            )
+        row.working_days = False
 
 
 def _set_calendar(session: Session, caller: Caller, row: TriggerRow, data: TriggerFields) -> None:
