@@ -29,6 +29,7 @@ from robofleet.server.api.routes import (
     robot_group,
     roboteasy,
     role,
+    schedule,
     storage_file,
     storage_folder,
     task,
@@ -41,6 +42,8 @@ from robofleet.server.db.engine import make_engine
 from robofleet.server.db.notify import PgListener
 from robofleet.server.db.session import Database
 from robofleet.server.runtime import Runtime
+from robofleet.server.runtime.arrivals import CHANNEL as ARRIVALS_CHANNEL
+from robofleet.server.runtime.arrivals import TaskArrivals
 from robofleet.server.runtime.caches import CHANNEL as CACHE_CHANNEL
 from robofleet.server.runtime.caches import (
     IDENTITY_ROWS,
@@ -67,6 +70,7 @@ ROUTERS = [
     task.router,
     resource.router,
     resource_group.router,
+    schedule.router,
     log_routes.router,
     account.router,
     user.router,
@@ -102,6 +106,7 @@ def build_runtime(settings: Settings) -> Runtime:
         secret_box=SecretBox(secret),
         storage_urls=UrlSigner(secret, "storage file"),
         log_wakeups=Wakeups(db.dialect, channel=LOG_CHANNEL),
+        task_arrivals=TaskArrivals(db.dialect),
     )
 
 
@@ -124,6 +129,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             ]
             if runtime.log_wakeups:
                 listeners.append(PgListener(url, LOG_CHANNEL, runtime.log_wakeups.on_notify))
+            if runtime.task_arrivals:
+                arrivals = runtime.task_arrivals
+                listeners.append(PgListener(url, ARRIVALS_CHANNEL, arrivals.on_notify))
             for listener in listeners:
                 listener.start()
         scheduler = Scheduler(runtime) if settings.scheduler_enabled else None

@@ -25,6 +25,7 @@ from robofleet.server.db.base import (
     live_unique,
     utcnow,
 )
+from robofleet.server.domain.trigger_status import TriggerStatus
 
 
 class TriggerRow(TenantEntity, SoftDelete, FolderScoped):
@@ -47,7 +48,8 @@ class TriggerRow(TenantEntity, SoftDelete, FolderScoped):
     """contract.TriggerStatus: 1 enabled, 0 disabled, 2 completed."""
     process_id: Mapped[int] = mapped_column(IdType, ForeignKey("processes.id"), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=2)
-    """Of the jobs it creates (1 high .. 3 low); due triggers also fire in this order."""
+    """Of the jobs it creates, on the jobs' scale (1 Low .. 3 High); due triggers fire
+    highest first."""
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Parameters of the jobs it creates."""
 
