@@ -127,6 +127,7 @@ ssl = yes
 ssl_cert = <{self.cert}
 ssl_key = <{key}
 auth_mechanisms = plain login
+auth_failure_delay = 0
 disable_plaintext_auth = no
 auth_master_user_separator = *
 default_internal_user = {internal}

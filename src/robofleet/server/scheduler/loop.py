@@ -19,6 +19,7 @@ from datetime import datetime
 from robofleet.server.db.base import utcnow
 from robofleet.server.runtime import Runtime
 from robofleet.server.scheduler.leader import hold_lease, release_lease
+from robofleet.server.scheduler.mail_checks import MailChecks
 from robofleet.server.services.jobs import liveness
 from robofleet.server.services.logs import retention as log_retention
 from robofleet.server.services.scheduled import Owner
@@ -149,11 +150,15 @@ class Scheduler:
         self.failures = FailureLog()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
+        # Mailbox checks wait on the network: a thread of their own (scheduler.mail_checks).
+        self.mail_checks = MailChecks(runtime, self.holder)
 
     def start(self) -> None:
         self._thread.start()
+        self.mail_checks.start()
 
     def stop(self) -> None:
+        self.mail_checks.stop()
         self._stop.set()
         self._thread.join(timeout=10)
         try:

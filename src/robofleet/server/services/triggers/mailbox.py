@@ -210,13 +210,16 @@ class Pop3Mailbox:
 
 
 def _imap_login(client: imaplib.IMAP4, condition: MailCondition, login: Login) -> None:
-    if condition.shared_mailbox:
-        # A shared mailbox through SASL PLAIN's authorization identity: log in as the
-        # credential's user, act as the shared mailbox (Dovecot master users, Exchange).
-        token = f"{condition.shared_mailbox}\0{login.user}\0{login.password}".encode()
-        _ok(client.authenticate("PLAIN", lambda _challenge: token), "login")
-    else:
-        _ok(client.login(login.user, login.password), "login")
+    try:
+        if condition.shared_mailbox:
+            # A shared mailbox through SASL PLAIN's authorization identity: log in as the
+            # credential's user, act as the shared mailbox (Dovecot master users, Exchange).
+            token = f"{condition.shared_mailbox}\0{login.user}\0{login.password}".encode()
+            _ok(client.authenticate("PLAIN", lambda _challenge: token), "login")
+        else:
+            _ok(client.login(login.user, login.password), "login")
+    except imaplib.IMAP4.error as exc:
+        raise MailboxError(f"login as {login.user!r} failed: {exc}") from None
 
 
 @contextmanager
@@ -257,8 +260,11 @@ def _pop3(
         user = login.user
         if condition.shared_mailbox:
             user = f"{condition.shared_mailbox}*{login.user}"  # Dovecot's master-user form
-        client.user(user)
-        client.pass_(login.password)
+        try:
+            client.user(user)
+            client.pass_(login.password)
+        except poplib.error_proto as exc:
+            raise MailboxError(f"login as {login.user!r} failed: {exc}") from None
         yield Pop3Mailbox(client, condition)
     finally:
         try:
