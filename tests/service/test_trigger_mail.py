@@ -1,0 +1,317 @@
+"""E-mail conditions end to end at the service tier: a real Dovecot, the application
+in-process on SQLite and on PostgreSQL, and the mail checks driven with a chosen `now`.
+
+Covered: one job per mail and one for all; process only when more than N mails match;
+subject filter and attachment masks; the mail and its attachments reaching the job's default
+task (files downloadable from Storage); mark as read only for the mails taken; no second job
+for a mail (after a crash before marking it read, or when POP3 shows it again); the check
+interval, the daily window, valid dates and a disabled trigger; a fire the job rules refuse
+leaves the mails for the next check."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from robofleet.server.app import create_app
+from robofleet.server.db.system_actors import SCHEDULER
+from robofleet.server.db.tables import (
+    AccountRow,
+    JobRow,
+    ProcessRow,
+    QueueRow,
+    ResourceRow,
+    RobotRow,
+    TaskRow,
+    TriggerFireRow,
+    TriggerMailRow,
+    TriggerRow,
+)
+from robofleet.server.services.triggers import mail as mail_checks
+from robofleet.server.services.triggers.mailbox import open_mailbox
+from robofleet.server.settings import Settings
+from robofleet.server.startup import prepare
+from tests.service.conftest import ADMIN_KEY, SECRET_KEY, Service, TestClient, make_tenant
+from tests.support.dovecot import Dovecot, running_dovecot
+from tests.support.fleet import make_process, make_robot
+from tests.support.pg import create_database, drop_database
+from tests.support.queues import make_queue
+from tests.support.resources import create_resource
+
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[Dovecot]:
+    with running_dovecot() as server:
+        yield server
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, dovecot: Dovecot
+) -> Iterator[Service]:
+    url = create_database() if request.param == "postgresql" else None
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("mail-service"),
+        database_url=url,
+        api_key=ADMIN_KEY,
+        admin_password="admin-password-for-tests",
+        secret_key=SECRET_KEY,
+        scheduler_enabled=False,
+        mail_ca_file=dovecot.cert,
+    )
+    prepare(settings)
+    application = create_app(settings)
+    try:
+        with TestClient(application, headers={"Key": ADMIN_KEY}) as admin:
+            yield Service(application, admin)
+    finally:
+        if url:
+            drop_database(url)
+
+
+@dataclass
+class Setup:
+    service: Service
+    dovecot: Dovecot
+    api: TestClient
+    trigger_id: int
+    queue_id: int
+    folder: str
+
+    @property
+    def runtime(self) -> Any:
+        return self.service.runtime
+
+    def send(self, subject: str, body: str = "hello", **files: bytes) -> str:
+        mail = EmailMessage()
+        mail["Subject"] = subject
+        mail["From"] = "Sender <sender@example.com>"
+        mail["To"] = "robot@example.com"
+        mail["Date"] = "Wed, 02 Dec 2026 10:00:00 +0000"
+        mail["Message-ID"] = message_id = f"<{uuid.uuid4().hex}@example.com>"
+        mail.set_content(body)
+        for name, content in files.items():
+            mail.add_attachment(content, maintype="application", subtype="pdf", filename=name)
+        self.dovecot.append(bytes(mail), folder=self.folder)
+        return message_id
+
+    def check(self, now: datetime = NOW) -> mail_checks.MailCheck:
+        return mail_checks.check_trigger(self.runtime, self.trigger_id, now)
+
+    def tasks(self) -> list[TaskRow]:
+        with self.runtime.db.read() as session:
+            query = select(TaskRow).where(TaskRow.queue_id == self.queue_id).order_by(TaskRow.id)
+            return list(session.scalars(query))
+
+    def fires(self) -> list[TriggerFireRow]:
+        with self.runtime.db.read() as session:
+            query = select(TriggerFireRow).where(TriggerFireRow.trigger_id == self.trigger_id)
+            return list(session.scalars(query.order_by(TriggerFireRow.id)))
+
+    def update(self, **fields: Any) -> None:
+        with self.runtime.db.write(actor=SCHEDULER) as session:
+            row = session.get(TriggerRow, self.trigger_id)
+            assert row is not None
+            for name, value in fields.items():
+                setattr(row, name, value)
+
+
+def _id(service: Service, model: Any, guid: str) -> int:
+    with service.runtime.db.read() as session:
+        return int(session.scalar(select(model.id).where(model.guid == guid)))
+
+
+def setup_trigger(app: Service, dovecot: Dovecot, **condition: Any) -> Setup:
+    tenant = make_tenant(app)
+    api = tenant.api
+    process = _id(app, ProcessRow, make_process(api))
+    robot = _id(app, RobotRow, make_robot(api))
+    queue_name = make_queue(api)
+    with app.runtime.db.read() as session:
+        account = session.scalar(select(AccountRow.id).where(AccountRow.guid == tenant.guid))
+        queue = session.scalar(
+            select(QueueRow.id).where(QueueRow.account_id == account, QueueRow.name == queue_name)
+        )
+    credential = _id(
+        app,
+        ResourceRow,
+        create_resource(
+            api, f"mailbox-{uuid.uuid4().hex[:6]}", Type=1, Text=dovecot.user, Password=dovecot.password
+        ),
+    )
+    folder = condition.get("folder") or f"T{uuid.uuid4().hex[:8]}"
+    if folder != "INBOX":
+        dovecot.create_folder(folder)
+    protocol = condition.get("protocol", "imap")
+    stored = {
+        "protocol": protocol,
+        "server": "127.0.0.1",
+        "port": dovecot.imap_port if protocol == "imap" else dovecot.pop3_port,
+        "credential_id": credential,
+        "queue_id": queue,
+        "folder": folder,
+        "check_minutes": 10,
+        **condition,
+    }
+    with app.runtime.db.write(actor=SCHEDULER) as session:
+        row = TriggerRow(
+            account_id=account,
+            name=f"mail-{uuid.uuid4().hex[:6]}",
+            process_id=process,
+            robot_type=1,
+            robot_id=robot,
+            processing_type=2,
+            schedule_kind="cron",
+            queue_id=queue,
+            mail_condition=stored,
+        )
+        session.add(row)
+        session.flush()
+        trigger_id = row.id
+    return Setup(app, dovecot, api, trigger_id, queue, folder)
+
+
+def test_one_job_per_matching_mail_with_its_attachment_then_marked_read(
+    app: Service, dovecot: Dovecot
+) -> None:
+    s = setup_trigger(app, dovecot, subject_contains="invoice, bill", attachment_masks=["*.pdf"])
+    first = s.send("Invoice 1", "pay me", **{"inv-1.pdf": b"%PDF-one"})
+    s.send("Bill 2", "no file")  # no attachment: the masks leave it out
+    s.send("Newsletter", "buy", **{"x.pdf": b"%PDF"})  # subject does not match
+    second = s.send("INVOICE 3", "again", **{"scan.PDF": b"%PDF-3", "notes.txt": b"n"})
+
+    result = s.check()
+    assert (result.checked, result.matching, len(result.created_jobs)) == (True, 2, 2)
+    tasks = s.tasks()
+    assert [t.parameters["MessageId"] for t in tasks] == [first, second]
+    data = tasks[0].parameters
+    assert (data["Subject"], data["Body"].strip(), data["From"]) == (
+        "Invoice 1",
+        "pay me",
+        "Sender <sender@example.com>",
+    )
+    (attachment,) = data["Attachments"]
+    assert attachment["Name"] == "inv-1.pdf" and attachment["Size"] == 8
+    assert attachment["Path"].startswith(f"Triggers/{s.trigger_id}/")
+    download = s.api.get(f"/api/files/download/{attachment['Guid']}")
+    assert download.status_code == 200 and download.content == b"%PDF-one"
+    assert [a["Name"] for a in tasks[1].parameters["Attachments"]] == ["scan.PDF", "notes.txt"]
+
+    fires = s.fires()
+    assert [(f.reason, f.outcome) for f in fires] == [("mail", "created")] * 2
+    assert all(f.fire_key.startswith("mail:") and len(f.fire_key) == 64 for f in fires)
+    # Only the mails that made jobs are marked read.
+    assert sorted(dovecot.unseen_subjects(s.folder)) == ["Bill 2", "Newsletter"]
+    # The next check, an interval later, finds nothing new.
+    again = s.check(NOW + timedelta(minutes=10))
+    assert again.checked and again.created_jobs == [] and len(s.tasks()) == 2
+
+
+def test_one_job_for_all_only_when_more_than_n_mails_match(app: Service, dovecot: Dovecot) -> None:
+    s = setup_trigger(app, dovecot, one_job_per_mail=False, min_mails=1, check_minutes=1)
+    s.send("a")
+    assert s.check().created_jobs == []
+    assert dovecot.unseen_subjects(s.folder) == ["a"]
+    s.send("b", **{"b.pdf": b"%PDF-b"})
+    result = s.check(NOW + timedelta(minutes=1))
+    assert len(result.created_jobs) == 1
+    (task,) = s.tasks()
+    assert task.parameters["Count"] == 2
+    assert [m["Subject"] for m in task.parameters["Mails"]] == ["a", "b"]
+    assert task.parameters["Mails"][1]["Attachments"][0]["Name"] == "b.pdf"
+    assert dovecot.unseen_subjects(s.folder) == []
+
+
+def test_checked_only_when_due_enabled_and_inside_window_and_dates(
+    app: Service, dovecot: Dovecot
+) -> None:
+    s = setup_trigger(app, dovecot, check_minutes=5)
+    s.send("x")
+    s.update(window_start="13:00", window_end="14:00")
+    assert not s.check().checked
+    assert s.trigger_id not in mail_checks.triggers_to_check(s.runtime, NOW)
+    s.update(window_start="23:00", window_end="12:30")  # wraps past midnight: 12:00 is in
+    s.update(start_at=NOW + timedelta(days=1))
+    assert not s.check().checked
+    s.update(start_at=None, end_at=NOW - timedelta(days=1))
+    assert not s.check().checked
+    s.update(end_at=None, status=0)
+    assert not s.check().checked
+    s.update(status=1)
+    assert s.trigger_id in mail_checks.triggers_to_check(s.runtime, NOW)
+    assert len(s.check().created_jobs) == 1
+    # Checked at NOW: not again before NOW + 5 minutes.
+    s.send("y")
+    assert not s.check(NOW + timedelta(minutes=4)).checked
+    assert len(s.check(NOW + timedelta(minutes=5)).created_jobs) == 1
+
+
+def test_a_crash_before_marking_read_makes_no_second_job(app: Service, dovecot: Dovecot) -> None:
+    s = setup_trigger(app, dovecot)
+    s.send("once")
+    # The fire commits, then the process dies before the mail is marked read.
+    claim = mail_checks.claim(s.runtime, s.trigger_id, NOW)
+    assert claim is not None
+    with open_mailbox(claim.condition, claim.login, timeout=5) as box:
+        (mail,) = box.mails(unread_only=True, known=lambda _m: False).new
+    job, why = mail_checks._fire_batch(s.runtime, claim, [mail], NOW)
+    assert why == ""
+    assert dovecot.unseen_subjects(s.folder) == ["once"]
+    # The next check takes no second job for it, and marks it read now.
+    result = s.check(NOW + timedelta(minutes=10))
+    assert result.created_jobs == [] and result.marked_read == 1
+    assert dovecot.unseen_subjects(s.folder) == []
+    assert len(s.tasks()) == 1 and len(s.fires()) == 1
+
+
+def test_pop3_takes_each_mail_once_and_leaves_the_mailbox_alone(
+    app: Service, dovecot: Dovecot
+) -> None:
+    token = f"pop-{uuid.uuid4().hex[:6]}"
+    s = setup_trigger(app, dovecot, protocol="pop3", folder="INBOX", subject_contains=[token])
+    s.send(f"{token} one", **{"p.pdf": b"%PDF-pop"})
+    first = s.check()
+    assert len(first.created_jobs) == 1
+    assert s.tasks()[0].parameters["Attachments"][0]["Size"] == 8
+    s.send(f"{token} two")
+    second = s.check(NOW + timedelta(minutes=10))
+    assert len(second.created_jobs) == 1  # "one" is remembered, not taken again
+    assert [t.parameters["Subject"] for t in s.tasks()] == [f"{token} one", f"{token} two"]
+    with s.runtime.db.read() as session:
+        taken = session.scalars(
+            select(TriggerMailRow).where(TriggerMailRow.trigger_id == s.trigger_id)
+        ).all()
+    assert len(taken) == 2
+    # POP3 marks nothing and deletes nothing.
+    assert {f"{token} one", f"{token} two"} <= set(dovecot.unseen_subjects())
+
+
+def test_a_refused_fire_leaves_the_mails_for_the_next_check(
+    app: Service, dovecot: Dovecot
+) -> None:
+    s = setup_trigger(app, dovecot)
+    s.update(max_runs=1)
+    s.send("first")
+    assert len(s.check().created_jobs) == 1
+    s.send("second")
+    refused = s.check(NOW + timedelta(minutes=10))
+    assert refused.created_jobs == [] and len(refused.skipped) == 1
+    skip = s.fires()[-1]
+    assert skip.outcome == "skipped" and skip.fire_key.startswith("mail-skip:")
+    assert "tried again at the next check" in skip.detail
+    # No task and no record of the mail were kept: it is still unread, and taken later.
+    assert len(s.tasks()) == 1
+    assert dovecot.unseen_subjects(s.folder) == ["second"]
+    s.update(max_runs=0)
+    assert len(s.check(NOW + timedelta(minutes=20)).created_jobs) == 1
+    assert dovecot.unseen_subjects(s.folder) == []
