@@ -21,6 +21,7 @@ from robofleet.server.app import create_app
 from robofleet.server.scheduler.loop import default_duties
 from robofleet.server.settings import Settings
 from robofleet.server.startup import prepare
+from tests.support import pg
 
 with warnings.catch_warnings():
     # Starlette would rather drive its TestClient with httpx2; httpx, the project's own
@@ -55,9 +56,11 @@ class Service:
                 duty.run(self.runtime, now, owner)
 
 
-def start(data_dir: Path) -> Iterator[Service]:
+def start(data_dir: Path, database_url: str | None = None) -> Iterator[Service]:
+    """The app on a SQLite file in `data_dir`, or on the PostgreSQL database given."""
     settings = Settings(
         data_dir=data_dir,
+        database_url=database_url,
         api_key=ADMIN_KEY,
         admin_password="admin-password-for-tests",
         secret_key=SECRET_KEY,
@@ -114,3 +117,16 @@ def tenant(service: Service) -> Tenant:
 @pytest.fixture
 def other_tenant(service: Service) -> Tenant:
     return make_tenant(service)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def store_service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """An app per module on each store: SQLite, and a throw-away PostgreSQL database."""
+    url = pg.create_database() if request.param == "postgres" else None
+    try:
+        yield from start(tmp_path_factory.mktemp(f"store-{request.param}"), url)
+    finally:
+        if url:
+            pg.drop_database(url)

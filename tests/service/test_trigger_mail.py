@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +34,7 @@ from robofleet.server.db.tables import (
     TriggerMailRow,
     TriggerRow,
 )
+from robofleet.server.domain.tasks import TaskStatus
 from robofleet.server.services.triggers import mail as mail_checks
 from robofleet.server.services.triggers.mailbox import open_mailbox
 from robofleet.server.settings import Settings
@@ -146,7 +146,11 @@ def setup_trigger(app: Service, dovecot: Dovecot, **condition: Any) -> Setup:
         app,
         ResourceRow,
         create_resource(
-            api, f"mailbox-{uuid.uuid4().hex[:6]}", Type=1, Text=dovecot.user, Password=dovecot.password
+            api,
+            f"mailbox-{uuid.uuid4().hex[:6]}",
+            Type=1,
+            Text=dovecot.user,
+            Password=dovecot.password,
         ),
     )
     folder = condition.get("folder") or f"T{uuid.uuid4().hex[:8]}"
@@ -170,9 +174,13 @@ def setup_trigger(app: Service, dovecot: Dovecot, **condition: Any) -> Setup:
             process_id=process,
             robot_type=1,
             robot_id=robot,
-            processing_type=2,
-            schedule_kind="cron",
-            queue_id=queue,
+            # One job per mail queues behind the robot's earlier ones (a busy robot would
+            # otherwise skip the fire, leaving the mail for the next check).
+            when_busy="fewest_pending",
+            # Continuous: "at any time"; the mail condition drives it (no queue_id: that
+            # column is the queue condition's, the mail's queue is in the condition).
+            processing_type=1,
+            schedule_kind="continuous",
             mail_condition=stored,
         )
         session.add(row)
@@ -191,7 +199,8 @@ def test_one_job_per_matching_mail_with_its_attachment_then_marked_read(
     second = s.send("INVOICE 3", "again", **{"scan.PDF": b"%PDF-3", "notes.txt": b"n"})
 
     result = s.check()
-    assert (result.checked, result.matching, len(result.created_jobs)) == (True, 2, 2)
+    assert (result.checked, result.matching, result.skipped) == (True, 2, [])
+    assert len(result.created_jobs) == 2
     tasks = s.tasks()
     assert [t.parameters["MessageId"] for t in tasks] == [first, second]
     data = tasks[0].parameters
@@ -207,6 +216,13 @@ def test_one_job_per_matching_mail_with_its_attachment_then_marked_read(
     assert download.status_code == 200 and download.content == b"%PDF-one"
     assert [a["Name"] for a in tasks[1].parameters["Attachments"]] == ["scan.PDF", "notes.txt"]
 
+    # Each job's default task is its mail's task, taken In Progress for it.
+    with s.runtime.db.read() as session:
+        jobs = [session.get(JobRow, job_id) for job_id in result.created_jobs]
+        assert [(j.task_id, j.source, j.schedule_id) for j in jobs if j] == [
+            (t.id, "Trigger", s.trigger_id) for t in tasks
+        ]
+    assert [t.status for t in s.tasks()] == [TaskStatus.IN_PROGRESS] * 2
     fires = s.fires()
     assert [(f.reason, f.outcome) for f in fires] == [("mail", "created")] * 2
     assert all(f.fire_key.startswith("mail:") and len(f.fire_key) == 64 for f in fires)
@@ -264,7 +280,7 @@ def test_a_crash_before_marking_read_makes_no_second_job(app: Service, dovecot: 
     assert claim is not None
     with open_mailbox(claim.condition, claim.login, timeout=5) as box:
         (mail,) = box.mails(unread_only=True, known=lambda _m: False).new
-    job, why = mail_checks._fire_batch(s.runtime, claim, [mail], NOW)
+    _job, why = mail_checks._fire_batch(s.runtime, claim, [mail], NOW)
     assert why == ""
     assert dovecot.unseen_subjects(s.folder) == ["once"]
     # The next check takes no second job for it, and marks it read now.
@@ -296,14 +312,12 @@ def test_pop3_takes_each_mail_once_and_leaves_the_mailbox_alone(
     assert {f"{token} one", f"{token} two"} <= set(dovecot.unseen_subjects())
 
 
-def test_a_refused_fire_leaves_the_mails_for_the_next_check(
-    app: Service, dovecot: Dovecot
-) -> None:
+def test_a_refused_fire_leaves_the_mails_for_the_next_check(app: Service, dovecot: Dovecot) -> None:
     s = setup_trigger(app, dovecot)
-    s.update(max_runs=1)
+    s.update(when_busy="skip")
     s.send("first")
     assert len(s.check().created_jobs) == 1
-    s.send("second")
+    s.send("second")  # its robot now has a pending job: busy, and the rule says skip
     refused = s.check(NOW + timedelta(minutes=10))
     assert refused.created_jobs == [] and len(refused.skipped) == 1
     skip = s.fires()[-1]
@@ -312,6 +326,6 @@ def test_a_refused_fire_leaves_the_mails_for_the_next_check(
     # No task and no record of the mail were kept: it is still unread, and taken later.
     assert len(s.tasks()) == 1
     assert dovecot.unseen_subjects(s.folder) == ["second"]
-    s.update(max_runs=0)
+    s.update(when_busy="fewest_pending")
     assert len(s.check(NOW + timedelta(minutes=20)).created_jobs) == 1
     assert dovecot.unseen_subjects(s.folder) == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -140,25 +141,26 @@ def test_shared_mailbox_through_a_master_user(dovecot: Dovecot, protocol: str) -
     assert subject in [m.subject for m in listing.new]
 
 
+def refused(cond: MailCondition, who: Login, pattern: str, ca_file: Path | None = None) -> None:
+    with (
+        pytest.raises(MailboxError, match=pattern),
+        open_mailbox(cond, who, timeout=10, ca_file=ca_file),
+    ):
+        pass
+
+
 def test_errors_name_the_server_and_the_cause(dovecot: Dovecot) -> None:
-    with pytest.raises(MailboxError, match="CERTIFICATE_VERIFY_FAILED"):
-        with open_mailbox(condition(dovecot, ssl=True), login(dovecot), timeout=5):
-            pass  # no CA file: a self-signed certificate is refused
-    with pytest.raises(MailboxError, match="opening folder 'Nope'"):
-        with open_mailbox(condition(dovecot, folder="Nope"), login(dovecot), timeout=5):
-            pass
+    # No CA file: the self-signed certificate is refused.
+    refused(condition(dovecot, ssl=True), login(dovecot), "CERTIFICATE_VERIFY_FAILED")
+    refused(condition(dovecot, folder="Nope"), login(dovecot), "opening folder 'Nope'")
     closed = parse_mail_condition(
         {"server": "127.0.0.1", "port": free_port(), "credential_id": 1, "queue_id": 1}
     )
-    with pytest.raises(MailboxError, match=r"imap 127\.0\.0\.1:\d+: ConnectionRefusedError"):
-        with open_mailbox(closed, login(dovecot), timeout=5):
-            pass
+    refused(closed, login(dovecot), r"imap 127\.0\.0\.1:\d+: ConnectionRefusedError")
 
 
 def test_a_wrong_password_fails_the_login() -> None:
     # A server of its own, and one failed login: after one, Dovecot delays the next logins
     # from the same address by seconds, which would slow every other test.
     with running_dovecot() as own:
-        with pytest.raises(MailboxError, match="imap .*login as 'robot-mail' failed"):
-            with open_mailbox(condition(own), Login(own.user, "wrong"), timeout=10):
-                pass
+        refused(condition(own), Login(own.user, "wrong"), r"imap .*login as 'robot-mail' failed")

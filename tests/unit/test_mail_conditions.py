@@ -27,7 +27,12 @@ def mail(subject: str = "", body: str = "", *names: str, message_id: str = "<m@x
 
 def test_defaults_fill_in_and_ports_follow_protocol_and_ssl() -> None:
     plain = parse_mail_condition(BASE)
-    assert (plain.protocol, plain.port, plain.folder, plain.encoding) == ("imap", 143, "INBOX", "UTF-8")
+    assert (plain.protocol, plain.port, plain.folder, plain.encoding) == (
+        "imap",
+        143,
+        "INBOX",
+        "UTF-8",
+    )
     assert (plain.unread_only, plain.mark_read, plain.one_job_per_mail) == (True, True, True)
     assert (plain.min_mails, plain.check_minutes) == (0, None)
     assert parse_mail_condition({**BASE, "ssl": True}).port == 993

@@ -41,6 +41,8 @@ from robofleet.server.db.engine import make_engine
 from robofleet.server.db.notify import PgListener
 from robofleet.server.db.session import Database
 from robofleet.server.runtime import Runtime
+from robofleet.server.runtime.arrivals import CHANNEL as ARRIVALS_CHANNEL
+from robofleet.server.runtime.arrivals import TaskArrivals
 from robofleet.server.runtime.caches import CHANNEL as CACHE_CHANNEL
 from robofleet.server.runtime.caches import (
     IDENTITY_ROWS,
@@ -102,6 +104,7 @@ def build_runtime(settings: Settings) -> Runtime:
         secret_box=SecretBox(secret),
         storage_urls=UrlSigner(secret, "storage file"),
         log_wakeups=Wakeups(db.dialect, channel=LOG_CHANNEL),
+        task_arrivals=TaskArrivals(db.dialect),
     )
 
 
@@ -124,6 +127,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             ]
             if runtime.log_wakeups:
                 listeners.append(PgListener(url, LOG_CHANNEL, runtime.log_wakeups.on_notify))
+            if runtime.task_arrivals:
+                arrivals = runtime.task_arrivals
+                listeners.append(PgListener(url, ARRIVALS_CHANNEL, arrivals.on_notify))
             for listener in listeners:
                 listener.start()
         scheduler = Scheduler(runtime) if settings.scheduler_enabled else None

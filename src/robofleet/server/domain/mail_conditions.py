@@ -23,7 +23,12 @@ from robofleet.server.domain.errors import InvalidInput
 FIELD = "MailCondition"
 PROTOCOLS = ("imap", "pop3")
 ENCODINGS = ("UTF-8", "US-ASCII")
-DEFAULT_PORTS = {("imap", False): 143, ("imap", True): 993, ("pop3", False): 110, ("pop3", True): 995}
+DEFAULT_PORTS = {
+    ("imap", False): 143,
+    ("imap", True): 993,
+    ("pop3", False): 110,
+    ("pop3", True): 995,
+}
 FIRE_KEY_LENGTH = 64
 
 

@@ -13,6 +13,7 @@ from robofleet.server.db.blobs import BlobStore
 from robofleet.server.db.session import Database
 from robofleet.server.domain.principals import Principal
 from robofleet.server.domain.queue_rules import QueueRules
+from robofleet.server.runtime.arrivals import TaskArrivals
 from robofleet.server.runtime.caches import WatchedCache
 from robofleet.server.runtime.rate_limit import TokenBuckets
 from robofleet.server.runtime.secret_box import SecretBox
@@ -37,5 +38,7 @@ class Runtime:
     storage_urls: UrlSigner
     log_wakeups: Wakeups | None = None
     """Live log tails waiting for lines (None: tails poll)."""
+    task_arrivals: TaskArrivals | None = None
+    """Tasks added to a queue a trigger watches (None: no trigger reacts at once)."""
     log_rate: TokenBuckets = field(default_factory=TokenBuckets)
     """Log lines per robot, in this process (settings.log_lines_per_second_per_robot)."""

@@ -14,12 +14,13 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from robofleet.server.db.base import utcnow
 from robofleet.server.runtime import Runtime
 from robofleet.server.scheduler.leader import hold_lease, release_lease
 from robofleet.server.scheduler.mail_checks import MailChecks
+from robofleet.server.scheduler.triggers import TriggerClock
 from robofleet.server.services.jobs import liveness
 from robofleet.server.services.logs import retention as log_retention
 from robofleet.server.services.scheduled import Owner
@@ -27,6 +28,8 @@ from robofleet.server.services.tasks import timers as task_timers
 
 log = logging.getLogger("robofleet.scheduler")
 LEASE = "scheduler"
+LEAD_MARGIN_SECONDS = 1.0
+"""The leader stops acting this long before its lease would run out unrenewed."""
 
 
 @dataclass(frozen=True)
@@ -150,17 +153,27 @@ class Scheduler:
         self.failures = FailureLog()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
+        self._leading_until: datetime | None = None
+        self.triggers = TriggerClock(runtime, self.leads, self.failures)
         # Mailbox checks wait on the network: a thread of their own (scheduler.mail_checks).
-        self.mail_checks = MailChecks(runtime, self.holder)
+        self.mail_checks = MailChecks(runtime, self.leads)
+
+    def leads(self, now: datetime) -> bool:
+        """Whether this node holds the lease at `now` (with a margin before it runs out, so
+        two nodes never both believe they lead; fire keys make an overlap harmless anyway)."""
+        until = self._leading_until
+        return until is not None and now < until
 
     def start(self) -> None:
         self._thread.start()
+        self.triggers.start()
         self.mail_checks.start()
 
     def stop(self) -> None:
         self.mail_checks.stop()
         self._stop.set()
         self._thread.join(timeout=10)
+        self.triggers.stop()
         try:
             release_lease(self.runtime.db, name=LEASE, holder=self.holder)
         except Exception:  # the database may already be gone at shutdown
@@ -170,14 +183,13 @@ class Scheduler:
         """One pass; returns whether this node led it."""
         interval = self.runtime.settings.scheduler_interval_seconds
         now = utcnow()
+        ttl = max(5.0, interval * 5)
         if not hold_lease(
-            self.runtime.db,
-            name=LEASE,
-            holder=self.holder,
-            now=now,
-            ttl_seconds=max(5.0, interval * 5),
+            self.runtime.db, name=LEASE, holder=self.holder, now=now, ttl_seconds=ttl
         ):
+            self._leading_until = None
             return False
+        self._leading_until = now + timedelta(seconds=ttl - LEAD_MARGIN_SECONDS)
         for duty in self.duties:
             self._run_duty(duty, now)
         return True

@@ -2,34 +2,33 @@
 
 A check talks to a mail server and may wait up to settings.mail_check_timeout_seconds per
 step; the scheduler's own thread (schedule fires, task timers) must never wait on that. So the
-checks run here: a thread that, on the node holding the "trigger-mail" lease (one node of
-many, passed on when it dies, like the scheduler's lease), lists the due checks every
-scheduler interval and hands each to a small pool (settings.mail_check_workers); a trigger
-whose check is still running is not handed out again. Exactly-once does not rest on the lease:
-two nodes checking one mailbox at once would still make one job per mail (fire keys and
-trigger_mails are unique); the lease only saves the double reading.
+checks run here: a thread that, while this node leads (the scheduler's lease), lists the due
+checks every scheduler interval and hands each to a small pool (settings.mail_check_workers);
+a trigger whose check is still running is not handed out again. Exactly-once does not rest on
+leadership: two nodes checking one mailbox at once would still make one job per mail (fire
+keys and trigger_mails are unique); leading only saves the double reading.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 
 from robofleet.server.db.base import utcnow
 from robofleet.server.runtime import Runtime
-from robofleet.server.scheduler.leader import hold_lease, release_lease
 from robofleet.server.services.triggers import mail
 
 log = logging.getLogger("robofleet.scheduler.mail")
-LEASE = "trigger-mail"
 
 
 class MailChecks:
-    def __init__(self, runtime: Runtime, holder: str) -> None:
+    def __init__(self, runtime: Runtime, leads: Callable[[datetime], bool]) -> None:
         self.runtime = runtime
-        self.holder = holder
+        self.leads = leads
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mail-checks", daemon=True)
         self._pool = ThreadPoolExecutor(
@@ -47,17 +46,11 @@ class MailChecks:
         self._thread.join(timeout=10)
         # Checks under way finish on their own (each step has its timeout); none starts now.
         self._pool.shutdown(wait=False, cancel_futures=True)
-        try:
-            release_lease(self.runtime.db, name=LEASE, holder=self.holder)
-        except Exception:  # the database may already be gone at shutdown
-            log.debug("could not release the mail-check lease", exc_info=True)
 
     def tick(self, now: datetime | None = None) -> int:
         """Hand out the checks due now; how many were started (0 when not leading)."""
         now = now or utcnow()
-        interval = self.runtime.settings.scheduler_interval_seconds
-        ttl = max(5.0, interval * 5)
-        if not hold_lease(self.runtime.db, name=LEASE, holder=self.holder, now=now, ttl_seconds=ttl):
+        if not self.leads(now):
             return 0
         started = 0
         for trigger_id in mail.triggers_to_check(self.runtime, now):
@@ -66,7 +59,7 @@ class MailChecks:
                     continue
                 future = self._pool.submit(mail.check_trigger, self.runtime, trigger_id, now)
                 self._running[trigger_id] = future
-            future.add_done_callback(lambda done, tid=trigger_id: self._finished(tid, done))
+            future.add_done_callback(partial(self._finished, trigger_id))
             started += 1
         return started
 

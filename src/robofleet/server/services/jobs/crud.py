@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
@@ -55,25 +59,65 @@ def insert_job(session: Session, runtime: Runtime, caller: Caller, data: JobCrea
     task = find_task(session, caller, data.task, field="Task")[0] if data.task is not None else None
     if data.stop_after and data.abort_after and data.abort_after < data.stop_after:
         raise InvalidInput.for_field("AbortAfter", "must not be earlier than StopAfter")
+    return add_job(
+        session,
+        runtime,
+        NewJob(
+            account_id=caller.account_id,
+            process=process,
+            robot_id=robot.id if robot else None,
+            robot_group_id=group.id if group else None,
+            task_id=task.id if task else None,
+            source=data.source,
+            priority=data.priority,
+            parameters=data.parameters,
+            stop_after=data.stop_after,
+            abort_after=data.abort_after,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A pending job whose references are already found and allowed (insert_job checks a
+    caller's; the trigger engine its trigger's)."""
+
+    account_id: int
+    process: ProcessRow
+    robot_id: int | None
+    robot_group_id: int | None
+    task_id: int | None
+    source: str
+    priority: int
+    parameters: dict[str, Any]
+    stop_after: datetime | None = None
+    abort_after: datetime | None = None
+    schedule_id: int | None = None
+
+
+def add_job(session: Session, runtime: Runtime, new: NewJob) -> JobRow:
+    """Insert the pending job in the open transaction and wake the robots that may take it."""
+    assert new.process.current_version_id is not None
     job = JobRow(
-        account_id=caller.account_id,
-        process_id=process.id,
-        process_version_id=process.current_version_id,
-        robot_id=robot.id if robot else None,
-        requested_robot_id=robot.id if robot else None,
-        robot_group_id=group.id if group else None,
-        task_id=task.id if task else None,
+        account_id=new.account_id,
+        process_id=new.process.id,
+        process_version_id=new.process.current_version_id,
+        robot_id=new.robot_id,
+        requested_robot_id=new.robot_id,
+        robot_group_id=new.robot_group_id,
+        task_id=new.task_id,
+        schedule_id=new.schedule_id,
         status=int(JobStatus.PENDING),
-        source=data.source,
-        priority=data.priority,
-        parameters=data.parameters,
-        stop_after=data.stop_after,
-        abort_after=data.abort_after,
+        source=new.source,
+        priority=new.priority,
+        parameters=new.parameters,
+        stop_after=new.stop_after,
+        abort_after=new.abort_after,
         status_changed_at=utcnow(),
     )
     session.add(job)
     session.flush()
-    runtime.wakeups.announce(session, caller.account_id, robot.id if robot else None)
+    runtime.wakeups.announce(session, new.account_id, new.robot_id)
     return job
 
 

@@ -92,6 +92,8 @@ def create_task(
             if earlier is not None:
                 return task_read(session, earlier)
             raise _duplicate(queue, data.name) from None
+        if runtime.task_arrivals:
+            runtime.task_arrivals.announce(session, queue.id)
         task = statements.find_task(
             session, caller.account_id, "guid", row["guid"], for_update=False
         )
@@ -194,6 +196,8 @@ def bulk_create(
                     "was added, send them again",
                     code="duplicate_task_name",
                 ) from None
+            if runtime.task_arrivals:
+                runtime.task_arrivals.announce(session, queue.id)
         failed.sort(key=lambda f: f.index)
         return BulkCreated(
             created=len(added),

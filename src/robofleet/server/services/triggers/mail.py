@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from robofleet.server.db.system_actors import SCHEDULER
 from robofleet.server.db.tables import (
+    JobRow,
     QueueRow,
     ResourceRow,
     TaskRow,
@@ -57,6 +58,7 @@ from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.queues import TaskFields
 from robofleet.server.services.resources.crud import CREDENTIALS, view
 from robofleet.server.services.tasks.state import Change, add_tasks, new_task
+from robofleet.server.services.triggers.default_task import QueueCondition, hand_over
 from robofleet.server.services.triggers.firing import FireRequest, fire_in_session
 from robofleet.server.services.triggers.mail_files import (
     KeptMail,
@@ -219,6 +221,18 @@ def _add_task(session: Session, claimed: Claim, kept: list[KeptMail], now: datet
     return int(session.scalars(select(TaskRow.id).where(TaskRow.guid == row["guid"])).one())
 
 
+def _hand_over(
+    session: Session, claimed: Claim, task_id: int, job_id: int | None, now: datetime
+) -> None:
+    """The mail's task is taken In Progress for its job, as a queue condition's default task
+    is by default: no other taker gets it while the job works on it."""
+    trigger = session.get(TriggerRow, claimed.trigger_id)
+    task = session.get(TaskRow, task_id)
+    job = session.get(JobRow, job_id) if job_id is not None else None
+    if trigger is not None and task is not None and job is not None:
+        hand_over(session, trigger, QueueCondition(), task, job, now)
+
+
 def _fire_batch(
     runtime: Runtime, claimed: Claim, batch: list[Mail], now: datetime
 ) -> tuple[int | None, str]:
@@ -242,6 +256,7 @@ def _fire_batch(
             )
             if outcome.duplicate or not outcome.created:
                 raise _Undo(outcome.detail, outcome.duplicate)
+            _hand_over(session, claimed, task_id, outcome.job_id, now)
             session.add_all(
                 TriggerMailRow(
                     trigger_id=claimed.trigger_id,
@@ -313,4 +328,6 @@ def check_trigger(runtime: Runtime, trigger_id: int, now: datetime) -> MailCheck
 
 def check_due(runtime: Runtime, now: datetime) -> Sequence[MailCheck]:
     """Every due check, one after the other (tests; the scheduler runs them in parallel)."""
-    return [check_trigger(runtime, trigger_id, now) for trigger_id in triggers_to_check(runtime, now)]
+    return [
+        check_trigger(runtime, trigger_id, now) for trigger_id in triggers_to_check(runtime, now)
+    ]

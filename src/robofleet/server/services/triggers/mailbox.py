@@ -19,11 +19,11 @@ import poplib
 import re
 import ssl
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from robofleet.server.domain.mail_conditions import Attachment, Mail, MailCondition
 
@@ -109,12 +109,14 @@ def parse_mail(ref: str, raw: bytes, *, encoding: str = "UTF-8") -> Mail:
     )
 
 
-def _ok(answer: tuple[str, list[object]], what: str) -> list[object]:
+def _ok(answer: tuple[str, Any], what: str) -> list[Any]:
+    """The data of an IMAP answer (imaplib's types vary by command), or MailboxError."""
     status, data = answer
+    items = data if isinstance(data, list) else [data]
     if status != "OK":
-        detail = b" ".join(d for d in data if isinstance(d, bytes)).decode(errors="replace")
+        detail = b" ".join(d for d in items if isinstance(d, bytes)).decode(errors="replace")
         raise MailboxError(f"{what} failed: {detail or status}")
-    return data
+    return items
 
 
 def _quoted(name: str) -> str:
@@ -170,7 +172,7 @@ class ImapMailbox:
         return found[0].split() if found and isinstance(found[0], bytes) else []
 
     def _fetch(self, uid: bytes, what: str) -> bytes:
-        data = _ok(self.client.uid("FETCH", uid, f"({what})"), "FETCH")
+        data = _ok(self.client.uid("FETCH", uid.decode(), f"({what})"), "FETCH")
         for item in data:
             if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
                 return item[1]
@@ -239,10 +241,8 @@ def _imap(
         box.select()
         yield box
     finally:
-        try:
+        with suppress(imaplib.IMAP4.error, OSError):  # the connection goes away either way
             client.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass  # the connection is going away either way
 
 
 @contextmanager
@@ -267,12 +267,10 @@ def _pop3(
             raise MailboxError(f"login as {login.user!r} failed: {exc}") from None
         yield Pop3Mailbox(client, condition)
     finally:
-        try:
+        with suppress(poplib.error_proto, OSError):
             # RSET first: QUIT commits a POP3 session, and this one must change nothing.
             client.rset()
             client.quit()
-        except (poplib.error_proto, OSError):
-            pass
 
 
 @contextmanager

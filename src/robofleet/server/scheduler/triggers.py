@@ -1,0 +1,155 @@
+"""The trigger clock: a thread of its own beside the scheduler's duties, because a fire must
+come within a second of its time and the duties run every few.
+
+While this node leads (the scheduler's lease), it sleeps until the earliest next_fire_at (at
+most POLL_SECONDS, so a trigger created or changed meanwhile is seen soon), or until tasks
+arrive in a watched queue (runtime.arrivals: NOTIFY on PostgreSQL). Each pass fires the due
+triggers in priority order, looks at the queues tasks arrived in, starts idle continuous
+triggers every second and re-checks every queue condition every SAFETY_SECONDS (tasks that
+became New again without an add: retries, released postponements).
+
+Every node, leader or not, keeps runtime.task_arrivals.watched current, so task adds on any
+node announce the queues the leader watches.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from robofleet.server.db.base import utcnow
+from robofleet.server.runtime import Runtime
+from robofleet.server.services.scheduled import Owner
+from robofleet.server.services.triggers.continuous import fire_continuous, idle_continuous
+from robofleet.server.services.triggers.due import due_triggers, earliest_fire, fire_due
+from robofleet.server.services.triggers.queue_watch import (
+    check_queue,
+    queue_triggers,
+    watched_queues,
+)
+
+if TYPE_CHECKING:
+    from robofleet.server.scheduler.loop import FailureLog
+
+log = logging.getLogger("robofleet.scheduler.triggers")
+
+POLL_SECONDS = 0.5
+CONTINUOUS_SECONDS = 1.0
+SAFETY_SECONDS = 5.0
+WATCH_SECONDS = 2.0
+
+
+class TriggerClock:
+    def __init__(
+        self, runtime: Runtime, leads: Callable[[datetime], bool], failures: FailureLog
+    ) -> None:
+        self.runtime = runtime
+        self.leads = leads
+        self.failures = failures
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._arrived: set[int] = set()
+        self._unsubscribe: Callable[[], None] | None = None
+        self._thread = threading.Thread(target=self._run, name="trigger-clock", daemon=True)
+        self._due = {"continuous": 0.0, "safety": 0.0, "watch": 0.0}
+
+    def start(self) -> None:
+        if self.runtime.task_arrivals is not None:
+            self._unsubscribe = self.runtime.task_arrivals.subscribe(self._on_arrival)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self._thread.join(timeout=10)
+
+    def _guarded(
+        self,
+        step: str,
+        action: Callable[[Runtime, int, datetime], object],
+        trigger_id: int,
+        now: datetime,
+    ) -> None:
+        """One trigger's failure is logged once (FailureLog) and stops no other trigger."""
+        owner = Owner(trigger_id, f"trigger id {trigger_id}")
+        try:
+            action(self.runtime, trigger_id, now)
+        except Exception as exc:
+            self.failures.failed(step, owner, exc)
+        else:
+            self.failures.succeeded(step, owner)
+
+    def _on_arrival(self, queue_id: int) -> None:
+        with self._lock:
+            self._arrived.add(queue_id)
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                pause = self.step()
+            except Exception:
+                log.exception("trigger clock pass failed")
+                pause = 1.0
+            self._wake.wait(pause)
+            # Cleared before the arrivals are read (in the next step): an arrival after this
+            # point sets it again, so none is slept through.
+            self._wake.clear()
+
+    def _every(self, name: str, seconds: float) -> bool:
+        clock = time.monotonic()
+        if clock < self._due[name]:
+            return False
+        self._due[name] = clock + seconds
+        return True
+
+    def step(self) -> float:
+        """One pass at the current time; returns how long to sleep."""
+        if self._every("watch", WATCH_SECONDS) and self.runtime.task_arrivals is not None:
+            try:
+                self._refresh_watched()
+            except Exception as exc:
+                self.failures.failed("watch queues", None, exc)
+            else:
+                self.failures.succeeded("watch queues", None)
+        now = utcnow()
+        if not self.leads(now):
+            with self._lock:
+                self._arrived.clear()  # the leader hears them too
+            return POLL_SECONDS
+        self.run_pass(now)
+        return self._pause()
+
+    def _refresh_watched(self) -> None:
+        assert self.runtime.task_arrivals is not None
+        self.runtime.task_arrivals.watched = watched_queues(self.runtime)
+
+    def run_pass(self, now: datetime) -> None:
+        with self._lock:
+            arrived, self._arrived = self._arrived, set()
+        if arrived:
+            self._check_queues(arrived)
+        for trigger_id in due_triggers(self.runtime, now):
+            self._guarded("fire due trigger", fire_due, trigger_id, now)
+        if self._every("continuous", CONTINUOUS_SECONDS):
+            for trigger_id in idle_continuous(self.runtime):
+                self._guarded("start continuous trigger", fire_continuous, trigger_id, utcnow())
+        if self._every("safety", SAFETY_SECONDS):
+            self._check_queues(None)
+
+    def _check_queues(self, queue_ids: set[int] | None) -> None:
+        for trigger_id in queue_triggers(self.runtime, queue_ids):
+            self._guarded("check queue condition", check_queue, trigger_id, utcnow())
+
+    def _pause(self) -> float:
+        earliest = earliest_fire(self.runtime)
+        if earliest is None:
+            return POLL_SECONDS
+        return max(0.0, min(POLL_SECONDS, (earliest - utcnow()).total_seconds()))

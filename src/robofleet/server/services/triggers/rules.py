@@ -1,0 +1,173 @@
+"""The job rules of a trigger: its limits, its concurrency cap and which robot gets the job.
+
+Each rule either lets the fire go on or names, in words, why it is skipped; the words go into
+the trigger's history (trigger_fires.detail)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from robofleet.server.db.tables import JobRow, RobotGroupMemberRow, RobotRow, TriggerRow
+from robofleet.server.domain.jobs import ACTIVE, JobStatus
+from robofleet.server.domain.robots import RobotStatus
+
+ONE_ROBOT = 1
+ROBOT_GROUP = 2
+
+LIVE_FOR_CAP = (int(JobStatus.IN_PROGRESS), int(JobStatus.PENDING), int(JobStatus.UNKNOWN))
+"""The statuses max_running_robots counts (issue 11: In Progress, Pending and Unknown)."""
+
+OCCUPYING = tuple(sorted({int(s) for s in ACTIVE} | {int(JobStatus.PENDING)}))
+"""A robot holding or awaiting a job in these is busy: running, stopping, aborting, unknown,
+or with a pending job taken by it or waiting for it alone."""
+
+
+class Skip(Exception):
+    """The fire is recorded as skipped, with this message as its detail."""
+
+
+def month_of(trigger: TriggerRow, now: datetime) -> str:
+    """The month (YYYY-MM) max_monthly_runs counts, in the trigger's time zone."""
+    return now.astimezone(ZoneInfo(trigger.time_zone or "UTC")).strftime("%Y-%m")
+
+
+def check_limits(trigger: TriggerRow, now: datetime) -> None:
+    if trigger.max_runs > 0 and trigger.runs >= trigger.max_runs:
+        raise Skip(f"max runs {trigger.max_runs} reached")
+    if trigger.max_monthly_runs > 0:
+        month = month_of(trigger, now)
+        done = trigger.month_runs if trigger.month == month else 0
+        if done >= trigger.max_monthly_runs:
+            raise Skip(f"max monthly runs {trigger.max_monthly_runs} reached in {month}")
+
+
+def count_run(trigger: TriggerRow, now: datetime) -> None:
+    """A job was created: the counters grow, and a trigger at its max runs is completed."""
+    month = month_of(trigger, now)
+    trigger.month_runs = (trigger.month_runs if trigger.month == month else 0) + 1
+    trigger.month = month
+    trigger.runs += 1
+    trigger.last_fire_at = now
+    if trigger.max_runs > 0 and trigger.runs >= trigger.max_runs:
+        # It has done what it was allowed to: Completed, with no next fire. Raising MaxRuns
+        # and enabling it again (status 1) lets it go on.
+        trigger.status = 2
+        trigger.next_fire_at = None
+
+
+def live_jobs(session: Session, trigger_id: int) -> int:
+    """The trigger's jobs In Progress, Pending or Unknown (max_running_robots counts these)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(JobRow)
+            .where(
+                JobRow.schedule_id == trigger_id,
+                JobRow.status.in_(LIVE_FOR_CAP),
+                JobRow.is_deleted.is_(False),
+            )
+        )
+        or 0
+    )
+
+
+def check_cap(session: Session, trigger: TriggerRow) -> None:
+    if trigger.max_running_robots <= 0:
+        return
+    live = live_jobs(session, trigger.id)
+    if live >= trigger.max_running_robots:
+        raise Skip(
+            f"max running robots {trigger.max_running_robots} reached "
+            f"({live} jobs pending or running)"
+        )
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the job goes: a robot, a group's first free robot, or any robot."""
+
+    robot_id: int | None
+    robot_group_id: int | None
+    why: str
+
+
+def _busy_robots(session: Session, robot_ids: list[int]) -> set[int]:
+    """Of these robots, those running a job or with a pending job taken by or waiting for
+    them (a free robot would take a pending job at its next call; it is already spoken for)."""
+    if not robot_ids:
+        return set()
+    rows = session.scalars(
+        select(func.coalesce(JobRow.robot_id, JobRow.requested_robot_id)).where(
+            or_(JobRow.robot_id.in_(robot_ids), JobRow.requested_robot_id.in_(robot_ids)),
+            JobRow.status.in_(OCCUPYING),
+            JobRow.is_deleted.is_(False),
+        )
+    )
+    return {r for r in rows if r is not None}
+
+
+def _pending_counts(session: Session, robot_ids: list[int]) -> dict[int, int]:
+    waiting = func.coalesce(JobRow.robot_id, JobRow.requested_robot_id)
+    rows = session.execute(
+        select(waiting, func.count())
+        .where(
+            waiting.in_(robot_ids),
+            JobRow.status == int(JobStatus.PENDING),
+            JobRow.is_deleted.is_(False),
+        )
+        .group_by(waiting)
+    )
+    return {robot: count for robot, count in rows}
+
+
+def _members(session: Session, group_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(RobotRow.id)
+            .join(
+                RobotGroupMemberRow,
+                and_(
+                    RobotGroupMemberRow.robot_id == RobotRow.id,
+                    RobotGroupMemberRow.group_id == group_id,
+                ),
+            )
+            .where(RobotRow.is_deleted.is_(False), RobotRow.is_active.is_(True))
+            # A robot that calls in comes first: a disconnected one would leave the job waiting.
+            .order_by(
+                case((RobotRow.status == int(RobotStatus.DISCONNECTED), 1), else_=0), RobotRow.id
+            )
+        )
+    )
+
+
+def choose_target(session: Session, trigger: TriggerRow) -> Target:
+    """The robot (or group) of the next job, after the trigger's busy-robot rule."""
+    if trigger.robot_type == ROBOT_GROUP and trigger.robot_group_id is not None:
+        robots = _members(session, trigger.robot_group_id)
+        if not robots:
+            raise Skip("the robot group has no active robots")
+        group: int | None = trigger.robot_group_id
+    elif trigger.robot_id is not None:
+        robots, group = [trigger.robot_id], None
+    else:
+        return Target(None, None, "any robot")
+    busy = _busy_robots(session, robots)
+    free = [r for r in robots if r not in busy]
+    if free:
+        return Target(free[0], None, "a free robot")
+    if trigger.when_busy == "any_free":
+        if group is None:
+            return Target(robots[0], None, "queued on the busy robot")
+        return Target(None, group, "for the group's first free robot")
+    if trigger.when_busy == "fewest_pending":
+        pending = _pending_counts(session, robots)
+        chosen = min(robots, key=lambda r: (pending.get(r, 0), r))
+        return Target(
+            chosen, None, f"queued on the busy robot with {pending.get(chosen, 0)} pending"
+        )
+    raise Skip("all robots busy" if len(robots) > 1 else "the robot is busy")
