@@ -160,7 +160,8 @@ def setup_trigger(app: Service, dovecot: Dovecot, **condition: Any) -> Setup:
     stored = {
         "protocol": protocol,
         "server": "127.0.0.1",
-        "port": dovecot.imap_port if protocol == "imap" else dovecot.pop3_port,
+        "port": dovecot.imaps_port if protocol == "imap" else dovecot.pop3s_port,
+        "ssl": True,  # verified against the test server's certificate (mail_ca_file)
         "credential_id": credential,
         "queue_id": queue,
         "folder": folder,
@@ -278,7 +279,7 @@ def test_a_crash_before_marking_read_makes_no_second_job(app: Service, dovecot: 
     # The fire commits, then the process dies before the mail is marked read.
     claim = mail_checks.claim(s.runtime, s.trigger_id, NOW)
     assert claim is not None
-    with open_mailbox(claim.condition, claim.login, timeout=5) as box:
+    with open_mailbox(claim.condition, claim.login, timeout=5, ca_file=dovecot.cert) as box:
         (mail,) = box.mails(unread_only=True, known=lambda _m: False).new
     _job, why = mail_checks._fire_batch(s.runtime, claim, [mail], NOW)
     assert why == ""

@@ -48,6 +48,7 @@ def condition(dovecot: Dovecot, **fields: Any) -> MailCondition:
     }[(pop3, ssl)]
     return parse_mail_condition(
         {"server": "127.0.0.1", "port": port, "credential_id": 1, "queue_id": 1, **fields}
+        | {"ssl": ssl}
     )
 
 
@@ -154,7 +155,13 @@ def test_errors_name_the_server_and_the_cause(dovecot: Dovecot) -> None:
     refused(condition(dovecot, ssl=True), login(dovecot), "CERTIFICATE_VERIFY_FAILED")
     refused(condition(dovecot, folder="Nope"), login(dovecot), "opening folder 'Nope'")
     closed = parse_mail_condition(
-        {"server": "127.0.0.1", "port": free_port(), "credential_id": 1, "queue_id": 1}
+        {
+            "server": "127.0.0.1",
+            "port": free_port(),
+            "ssl": False,
+            "credential_id": 1,
+            "queue_id": 1,
+        }
     )
     refused(closed, login(dovecot), r"imap 127\.0\.0\.1:\d+: ConnectionRefusedError")
 

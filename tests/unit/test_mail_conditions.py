@@ -26,7 +26,7 @@ def mail(subject: str = "", body: str = "", *names: str, message_id: str = "<m@x
 
 
 def test_defaults_fill_in_and_ports_follow_protocol_and_ssl() -> None:
-    plain = parse_mail_condition(BASE)
+    plain = parse_mail_condition({**BASE, "ssl": False})
     assert (plain.protocol, plain.port, plain.folder, plain.encoding) == (
         "imap",
         143,
@@ -35,9 +35,9 @@ def test_defaults_fill_in_and_ports_follow_protocol_and_ssl() -> None:
     )
     assert (plain.unread_only, plain.mark_read, plain.one_job_per_mail) == (True, True, True)
     assert (plain.min_mails, plain.check_minutes) == (0, None)
-    assert parse_mail_condition({**BASE, "ssl": True}).port == 993
-    assert parse_mail_condition({**BASE, "protocol": "POP3", "ssl": True}).port == 995
-    assert parse_mail_condition({**BASE, "protocol": "pop3"}).port == 110
+    assert parse_mail_condition(BASE).port == 993  # SSL unless said otherwise
+    assert parse_mail_condition({**BASE, "protocol": "POP3"}).port == 995
+    assert parse_mail_condition({**BASE, "protocol": "pop3", "ssl": 0}).port == 110
     assert parse_mail_condition({**BASE, "check_minutes": 0.05}).check_minutes == 0.05
 
 

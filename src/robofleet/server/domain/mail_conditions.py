@@ -34,14 +34,15 @@ FIRE_KEY_LENGTH = 64
 
 @dataclass(frozen=True)
 class MailCondition:
-    """The `mail_condition` JSON of a trigger, with its defaults filled in."""
+    """The `mail_condition` JSON of a trigger, with its defaults filled in (the API's
+    defaults: IMAP over SSL, unread only, mark read, one job per mail)."""
 
     server: str
     credential_id: int
     queue_id: int
     protocol: str = "imap"
-    port: int = 143
-    ssl: bool = False
+    port: int = 993
+    ssl: bool = True
     shared_mailbox: str | None = None
     folder: str = "INBOX"
     encoding: str = "UTF-8"
@@ -140,7 +141,7 @@ def parse_mail_condition(raw: Mapping[str, Any]) -> MailCondition:
     protocol = str(raw.get("protocol") or "imap").lower()
     if protocol not in PROTOCOLS:
         raise _bad("protocol", f"must be imap or pop3, not {protocol!r}")
-    ssl = _flag(raw, "ssl", False)
+    ssl = _flag(raw, "ssl", True)
     encoding = str(raw.get("encoding") or "UTF-8").upper()
     if encoding not in ENCODINGS:
         raise _bad("encoding", "must be UTF-8 or US-ASCII")
