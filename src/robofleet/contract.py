@@ -299,6 +299,16 @@ ClientPath = Literal[
     "/api/robot/heartbeat",
     "/api/robot/read",
     "/api/robot/waitJob",
+    "/api/schedule/create",
+    "/api/schedule/delete/{guid}",
+    "/api/schedule/disable/{guid}",
+    "/api/schedule/enable/{guid}",
+    "/api/schedule/history/{guid}",
+    "/api/schedule/list",
+    "/api/schedule/preview/{guid}",
+    "/api/schedule/read/{guid}",
+    "/api/schedule/test/{guid}",
+    "/api/schedule/update",
     "/api/task/bulkCreate",
     "/api/task/create",
     "/api/task/filter/list/{queue}",
@@ -341,6 +351,16 @@ class Api:
     ROBOT_HEARTBEAT: Final[ClientPath] = "/api/robot/heartbeat"
     ROBOT_READ: Final[ClientPath] = "/api/robot/read"
     ROBOT_WAIT_JOB: Final[ClientPath] = "/api/robot/waitJob"
+    SCHEDULE_CREATE: Final[ClientPath] = "/api/schedule/create"
+    SCHEDULE_DELETE: Final[ClientPath] = "/api/schedule/delete/{guid}"
+    SCHEDULE_DISABLE: Final[ClientPath] = "/api/schedule/disable/{guid}"
+    SCHEDULE_ENABLE: Final[ClientPath] = "/api/schedule/enable/{guid}"
+    SCHEDULE_HISTORY: Final[ClientPath] = "/api/schedule/history/{guid}"
+    SCHEDULE_LIST: Final[ClientPath] = "/api/schedule/list"
+    SCHEDULE_PREVIEW: Final[ClientPath] = "/api/schedule/preview/{guid}"
+    SCHEDULE_READ: Final[ClientPath] = "/api/schedule/read/{guid}"
+    SCHEDULE_TEST: Final[ClientPath] = "/api/schedule/test/{guid}"
+    SCHEDULE_UPDATE: Final[ClientPath] = "/api/schedule/update"
     TASK_BULK_CREATE: Final[ClientPath] = "/api/task/bulkCreate"
     TASK_CREATE: Final[ClientPath] = "/api/task/create"
     TASK_FILTER_LIST: Final[ClientPath] = "/api/task/filter/list/{queue}"

@@ -15,6 +15,7 @@ from robofleet.cli import (
     secrets_commands,
     server_commands,
     storage_commands,
+    trigger_commands,
 )
 
 app = typer.Typer(
@@ -43,3 +44,8 @@ app.add_typer(
 )
 app.add_typer(storage_commands.app, name="storage", help="Files in storage: put, get, ls, rm.")
 app.add_typer(log_commands.app, name="log", help="Follow robot log lines live.")
+app.add_typer(
+    trigger_commands.app,
+    name="trigger",
+    help="Triggers: create jobs on a schedule, from a queue or from e-mail.",
+)

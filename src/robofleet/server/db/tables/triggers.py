@@ -46,7 +46,8 @@ class TriggerRow(TenantEntity, SoftDelete, FolderScoped):
     """1 enabled, 0 disabled, 2 completed (a queue condition finished on an empty queue)."""
     process_id: Mapped[int] = mapped_column(IdType, ForeignKey("processes.id"), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=2)
-    """Of the jobs it creates (1 high .. 3 low); due triggers also fire in this order."""
+    """Of the jobs it creates, on the jobs' scale (1 Low .. 3 High); due triggers fire
+    highest first."""
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Parameters of the jobs it creates."""
 
