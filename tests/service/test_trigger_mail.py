@@ -35,6 +35,7 @@ from robofleet.server.db.tables import (
     TriggerRow,
 )
 from robofleet.server.domain.tasks import TaskStatus
+from robofleet.server.scheduler.mail_checks import MailChecks
 from robofleet.server.services.triggers import mail as mail_checks
 from robofleet.server.services.triggers.mailbox import open_mailbox
 from robofleet.server.settings import Settings
@@ -45,6 +46,7 @@ from tests.support.fleet import make_process, make_robot
 from tests.support.pg import create_database, drop_database
 from tests.support.queues import make_queue
 from tests.support.resources import create_resource
+from tests.support.server import free_port
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -330,3 +332,31 @@ def test_a_refused_fire_leaves_the_mails_for_the_next_check(app: Service, doveco
     s.update(when_busy="fewest_pending")
     assert len(s.check(NOW + timedelta(minutes=20)).created_jobs) == 1
     assert dovecot.unseen_subjects(s.folder) == []
+
+
+def test_the_scheduler_checks_while_leading_and_logs_a_broken_mailbox_once(
+    app: Service, dovecot: Dovecot, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = setup_trigger(app, dovecot)
+    good.send("via the scheduler")
+    broken = setup_trigger(app, dovecot, port=free_port())  # nothing listens there
+    leading = False
+    checks = MailChecks(app.runtime, lambda _now: leading)
+    try:
+        assert checks.tick(NOW) == 0  # not the leader: nothing is read
+        leading = True
+        started = checks.tick(NOW)
+        assert started >= 2  # other tests' triggers of this app may be due as well
+        checks.drain(timeout=30)
+        assert [t.parameters["Subject"] for t in good.tasks()] == ["via the scheduler"]
+        failures = [r for r in caplog.records if f"trigger {broken.trigger_id} failed" in r.message]
+        assert len(failures) == 1 and "ConnectionRefusedError" in failures[0].message
+        # Checked at NOW: neither is due again before its interval.
+        assert checks.tick(NOW + timedelta(minutes=1)) == 0
+        # The same failure, an interval later, is not logged again.
+        checks.tick(NOW + timedelta(minutes=10))
+        checks.drain(timeout=30)
+        again = [r for r in caplog.records if f"trigger {broken.trigger_id} failed" in r.message]
+        assert len(again) == 1
+    finally:
+        checks.stop()

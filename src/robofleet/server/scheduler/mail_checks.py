@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from functools import partial
 
@@ -43,7 +43,8 @@ class MailChecks:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
         # Checks under way finish on their own (each step has its timeout); none starts now.
         self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -62,6 +63,12 @@ class MailChecks:
             future.add_done_callback(partial(self._finished, trigger_id))
             started += 1
         return started
+
+    def drain(self, timeout: float) -> None:
+        """Wait for the checks under way (tests; shutdown does not wait)."""
+        with self._lock:
+            running = list(self._running.values())
+        wait(running, timeout=timeout)
 
     def _finished(self, trigger_id: int, future: Future[mail.MailCheck]) -> None:
         with self._lock:

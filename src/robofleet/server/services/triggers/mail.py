@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -324,10 +323,3 @@ def check_trigger(runtime: Runtime, trigger_id: int, now: datetime) -> MailCheck
     if result.created_jobs:
         log.info("trigger %d: %d job(s) from mail", trigger_id, len(result.created_jobs))
     return result
-
-
-def check_due(runtime: Runtime, now: datetime) -> Sequence[MailCheck]:
-    """Every due check, one after the other (tests; the scheduler runs them in parallel)."""
-    return [
-        check_trigger(runtime, trigger_id, now) for trigger_id in triggers_to_check(runtime, now)
-    ]
