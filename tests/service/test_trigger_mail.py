@@ -334,6 +334,36 @@ def test_a_refused_fire_leaves_the_mails_for_the_next_check(app: Service, doveco
     assert dovecot.unseen_subjects(s.folder) == []
 
 
+def test_trying_the_mailbox_reports_and_changes_nothing(app: Service, dovecot: Dovecot) -> None:
+    s = setup_trigger(app, dovecot, subject_contains=["order"], min_mails=1)
+    s.send("Order 1")
+    s.send("Order 2")
+    s.send("Spam")
+    with s.runtime.db.read() as session:
+        guid = session.get(TriggerRow, s.trigger_id).guid
+    answer = s.api.post(f"/api/schedule/testMail/{guid}")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "ok": True,
+        "error": "",
+        "new_mails": 3,
+        "matching": 2,
+        "jobs": 2,
+        "subjects": ["Order 1", "Order 2"],
+    }
+    assert sorted(dovecot.unseen_subjects(s.folder)) == ["Order 1", "Order 2", "Spam"]
+    assert s.tasks() == [] and s.fires() == []
+    # The first real check is still due at once.
+    assert s.trigger_id in mail_checks.triggers_to_check(s.runtime, NOW)
+    broken = setup_trigger(app, dovecot, port=free_port())
+    with s.runtime.db.read() as session:
+        broken_guid = session.get(TriggerRow, broken.trigger_id).guid
+    failed = broken.api.post(f"/api/schedule/testMail/{broken_guid}").json()
+    assert failed["ok"] is False and "ConnectionRefusedError" in failed["error"]
+    no_mail = s.api.post(f"/api/schedule/testMail/{uuid.uuid4()}")
+    assert no_mail.status_code == 404
+
+
 def test_the_scheduler_checks_while_leading_and_logs_a_broken_mailbox_once(
     app: Service, dovecot: Dovecot, caplog: pytest.LogCaptureFixture
 ) -> None:

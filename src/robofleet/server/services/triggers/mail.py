@@ -138,7 +138,7 @@ def triggers_to_check(runtime: Runtime, now: datetime) -> list[int]:
         return [row.id for row in rows if _may_check(runtime, row, now) is not None]
 
 
-def _login(runtime: Runtime, session: Session, row: TriggerRow, credential_id: int) -> Login:
+def login_for(runtime: Runtime, session: Session, row: TriggerRow, credential_id: int) -> Login:
     resource = session.get(ResourceRow, credential_id)
     if resource is None or resource.is_deleted or resource.account_id != row.account_id:
         raise MailboxError(f"credential resource {credential_id} does not exist")
@@ -166,11 +166,11 @@ def claim(runtime: Runtime, trigger_id: int, now: datetime) -> Claim | None:
     with runtime.db.read() as session:
         trigger = session.get(TriggerRow, trigger_id)
         assert trigger is not None
-        login = _login(runtime, session, trigger, condition.credential_id)
+        login = login_for(runtime, session, trigger, condition.credential_id)
     return Claim(trigger_id, account_id, access, condition, login)
 
 
-def _known(runtime: Runtime, trigger_id: int, message_id: str) -> bool:
+def known_mail(runtime: Runtime, trigger_id: int, message_id: str) -> bool:
     with runtime.db.read() as session:
         found = session.scalar(
             select(TriggerMailRow.id).where(
@@ -304,7 +304,7 @@ def check_trigger(runtime: Runtime, trigger_id: int, now: datetime) -> MailCheck
     ) as box:
         listing = box.mails(
             unread_only=condition.unread_only,
-            known=lambda message_id: _known(runtime, trigger_id, message_id),
+            known=lambda message_id: known_mail(runtime, trigger_id, message_id),
         )
         matching = [mail for mail in listing.new if matches(condition, mail)]
         result.matching = len(matching)
