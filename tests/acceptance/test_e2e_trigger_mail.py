@@ -1,7 +1,8 @@
 """An e-mail trigger through the real server on both stores, against a real Dovecot: created
 through `/api/schedule/create` with a MailCondition, it reads the mailbox on the server's own
 scheduler, makes one job per matching mail whose default task carries the mail, with the
-attachment downloadable from Storage, and marks exactly those mails read.
+attachment downloadable from Storage, and marks exactly those mails read; its "test mail"
+button then reads the mailbox without changing it.
 
 The mails are in the mailbox before the trigger exists: its first check comes at once (the
 next ones wait CheckMinutes), so the test waits only for the scheduler's tick. Plain IMAP here:
@@ -100,3 +101,8 @@ def test_mails_become_jobs_with_their_attachments(tenant: Tenant, dovecot: Dovec
     assert download.status_code == 200 and download.content == pdf
     # Marked read after the job committed: the invoice only; the other mail is untouched.
     eventually(lambda: dovecot.unseen_subjects(folder) == ["Lunch?"], timeout=10)
+    # Sherpa's "test mail" button: the mailbox reads fine, the invoice is taken, and the
+    # other mail does not match; nothing changes.
+    tried = ok(api.post(f"/api/schedule/testMail/{trigger}"))
+    assert (tried["ok"], tried["new_mails"], tried["matching"], tried["jobs"]) == (True, 1, 0, 0)
+    assert dovecot.unseen_subjects(folder) == ["Lunch?"]
