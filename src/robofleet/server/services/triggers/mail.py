@@ -58,7 +58,7 @@ from robofleet.server.schemas.queues import TaskFields
 from robofleet.server.services.resources.crud import CREDENTIALS, view
 from robofleet.server.services.tasks.state import Change, add_tasks, new_task
 from robofleet.server.services.triggers.default_task import QueueCondition, hand_over
-from robofleet.server.services.triggers.firing import FireRequest, fire_in_session
+from robofleet.server.services.triggers.firing import ENABLED, FireRequest, fire_in_session
 from robofleet.server.services.triggers.mail_files import (
     KeptMail,
     keep_attachments,
@@ -109,7 +109,7 @@ def _interval(runtime: Runtime, condition: MailCondition) -> timedelta:
 
 def _may_check(runtime: Runtime, row: TriggerRow, now: datetime) -> MailCondition | None:
     """The trigger's condition when a check is due now, else None."""
-    if row.status != 1 or row.is_deleted or not row.mail_condition:
+    if row.status != ENABLED or row.is_deleted or not row.mail_condition:
         return None
     if (row.start_at and now < row.start_at) or (row.end_at and now > row.end_at):
         return None
@@ -126,11 +126,12 @@ def _may_check(runtime: Runtime, row: TriggerRow, now: datetime) -> MailConditio
 
 
 def triggers_to_check(runtime: Runtime, now: datetime) -> list[int]:
-    """Enabled triggers with an e-mail condition whose check is due now."""
+    """Enabled triggers with an e-mail condition whose check is due now. The column holds
+    JSON null (not SQL NULL) once a condition is cleared, so the rows are looked at here too."""
     with runtime.db.read() as session:
         rows = session.scalars(
             select(TriggerRow).where(
-                TriggerRow.status == 1,
+                TriggerRow.status == ENABLED,
                 TriggerRow.is_deleted.is_(False),
                 TriggerRow.mail_condition.is_not(None),
             )
