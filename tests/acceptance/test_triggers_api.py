@@ -10,10 +10,12 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from tests.acceptance.conftest import Tenant
+from tests.acceptance.test_permissions import user_with_role
 from tests.support.fleet import make_process, make_robot
 from tests.support.queues import make_queue
 from tests.support.resources import create_resource, make_group_with, ok
@@ -114,6 +116,9 @@ def test_create_read_update_delete_in_sherpa_forms(tenant: Tenant) -> None:
 
     assert ok(api.delete(f"/api/schedule/delete/{row['guid']}")) == []
     assert api.get(f"/api/schedule/read/{row['guid']}").status_code == 404
+    audit = ok(api.get("/api/audit/list", params={"ObjectGuid": row["guid"]}))["items"]
+    assert [entry["action"] for entry in audit] == ["delete", "update", "update", "create"]
+    assert audit[-1]["object_type"] == "trigger" and audit[-1]["changes"]["name"] == name
     assert create(api, ProcessId=process, RobotId=robot, CronTab="* * * * *") != row["guid"]
 
 
@@ -152,11 +157,7 @@ def test_robot_type_in_both_of_sherpas_readings(tenant: Tenant) -> None:
     )
     # Switching the target on update: the group replaces the robot.
     guid = create(api, **base, RobotId=robot)
-    ok(
-        api.put(
-            "/api/schedule/update", data={"guid": guid, "robot_group_id": group, "robot_id": ""}
-        )
-    )
+    ok(api.put("/api/schedule/update", data={"guid": guid, "robot_group_id": group}))
     row = ok(api.get(f"/api/schedule/read/{guid}"))
     assert (row["robot_type"], row["robot_id"], row["robot_group_guid"]) == (2, None, group)
     assert ok(api.get("/api/schedule/list", params={"RobotGroupId": group}))["total"] == 4
@@ -247,8 +248,10 @@ def test_queue_and_mail_conditions_are_stored_whole(tenant: Tenant) -> None:
         api.post(post, json={**base, "MailCondition": {**mail, "Protocol": "smtp"}}),
         "MailCondition.Protocol",
     )
-    # The queue cleared on update takes its condition with it.
-    ok(api.put("/api/schedule/update", json={"Guid": guid, "QueueId": ""}))
+    # The queue cleared (null) on update takes its condition with it; an empty one names
+    # nothing and is refused.
+    refused(api.put("/api/schedule/update", json={"Guid": guid, "QueueId": ""}), "QueueId")
+    ok(api.put("/api/schedule/update", json={"Guid": guid, "QueueId": None}))
     row = ok(api.get(f"/api/schedule/read/{guid}"))
     assert (row["queue_id"], row["queue_condition"]) == (None, None)
 
@@ -386,3 +389,87 @@ def test_test_creates_a_job_as_the_trigger_would(tenant: Tenant) -> None:
     assert (created["outcome"], created["job_guid"]) == ("created", outcome["job_guid"])
     assert created["fire_key"].startswith("test:") and created["scheduled_at"] is None
     assert api.post(f"/api/schedule/test/{uuid.uuid4()}").status_code == 404
+
+
+def test_the_trigger_rights(tenant: Tenant) -> None:
+    """Reading (read, list, preview, history) needs Trigger read; enable, disable and test
+    need Trigger update, like update itself."""
+    api = tenant.api
+    guid = create(api, ProcessId=make_process(api), RobotId=make_robot(api), CronTab="0 4 * * *")
+    with user_with_role(tenant, {"trigger": "r"}) as reader:
+        assert ok(reader.get(f"/api/schedule/read/{guid}"))["guid"] == guid
+        assert ok(reader.get("/api/schedule/list"))["total"] == 1
+        ok(reader.get(f"/api/schedule/preview/{guid}"))
+        ok(reader.get(f"/api/schedule/history/{guid}"))
+        for path in ("test", "enable", "disable"):
+            assert reader.post(f"/api/schedule/{path}/{guid}").status_code == 403
+        update = reader.put("/api/schedule/update", json={"Guid": guid, "MaxRuns": 1})
+        assert update.status_code == 403
+        assert reader.delete(f"/api/schedule/delete/{guid}").status_code == 403
+    assert ok(api.get(f"/api/schedule/read/{guid}"))["max_runs"] == 0
+
+
+def test_every_schedule_kind_with_calendar_and_window(tenant: Tenant) -> None:
+    """The schedule fields reach domain.schedules as written: the preview shows its times."""
+    api = tenant.api
+    base = {"ProcessId": make_process(api), "RobotId": make_robot(api)}
+    calendar = _name()
+    create_resource(api, calendar, Type=3, Text=json.dumps({"weekend": [6, 7]}))
+
+    def times(guid: str, count: int = 4) -> list[datetime]:
+        shown = ok(api.get(f"/api/schedule/preview/{guid}", params={"Count": count}))
+        return [_time(t["at"]) for t in shown["fire_times"]]
+
+    # The 2nd working day of each month at 10:00 in Berlin (a calendar named by name).
+    second = create(
+        api,
+        **base,
+        ScheduleKind="nth_day",
+        DayOfMonth=2,
+        TimeOfDay="10:00",
+        WorkingDays=1,
+        CalendarId=calendar,
+        TimeZone="Europe/Berlin",
+    )
+    row = ok(api.get(f"/api/schedule/read/{second}"))
+    assert (row["processing_type"], row["calendar_guid"] is not None) == (2, True)
+    for at in times(second):
+        local = at.astimezone(ZoneInfo("Europe/Berlin"))
+        assert local.strftime("%H:%M") == "10:00" and local.isoweekday() <= 5
+        workdays = [
+            day for day in range(1, local.day + 1) if local.replace(day=day).isoweekday() <= 5
+        ]
+        assert len(workdays) == 2, local
+    assert _time(row["next_fire_at"]) == times(second, 1)[0]
+
+    # The last day of each month at 18:30 UTC.
+    last = create(api, **base, ScheduleKind="last_day", TimeOfDay="18:30")
+    for at in times(last):
+        assert at.strftime("%H:%M") == "18:30" and (at + timedelta(days=1)).day == 1
+
+    # Hourly, only inside 08:00-10:00 Tokyo, only on working days.
+    hourly = create(
+        api,
+        **base,
+        CronTab="0 * * * *",
+        TimeZone="Asia/Tokyo",
+        WindowStart="08:00",
+        WindowEnd="10:00",
+        SkipNonWorkingDays=True,
+        CalendarId=calendar,
+    )
+    for at in times(hourly, 6):
+        local = at.astimezone(ZoneInfo("Asia/Tokyo"))
+        assert local.strftime("%H:%M") in {"08:00", "09:00"} and local.isoweekday() <= 5
+
+    # Valid from a future start: the first fire is the first one at or after it.
+    later = create(api, **base, CronTab="0 12 * * *", StartAt="2030-06-01 12:00:00")
+    assert ok(api.get(f"/api/schedule/read/{later}"))["next_fire_at"] == "2030-06-01 12:00:00"
+    refused(
+        api.post(
+            "/api/schedule/create",
+            json={**base, "Name": _name(), "CronTab": "0 3 * * *", "WindowStart": "08:00",
+                  "WindowEnd": "10:00"},
+        ),
+        "WindowStart",
+    )  # fmt: skip

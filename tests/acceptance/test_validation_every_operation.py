@@ -291,6 +291,7 @@ def snapshot(api: httpx.Client) -> dict[str, Any]:
         "/api/account/read",
         "/api/log/list",
         "/api/apiKey/read",
+        "/api/schedule/list",
     ]
     state: dict[str, Any] = {}
     for path in reads:

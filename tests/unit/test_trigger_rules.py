@@ -56,13 +56,13 @@ def _problem(**fields: Any) -> list[str]:
 
 @pytest.mark.parametrize(
     ("given", "seconds"),
-    [("1:30", 5400), ("0:00:45", 45), ("90", 90), (7200, 7200), ("", None), (0, None)],
+    [("1:30", 5400), ("0:00:45", 45), ("90", 90), (7200, 7200), (None, None), (0, None)],
 )
 def test_durations_are_h_mm_or_seconds(given: object, seconds: int | None) -> None:
     assert _create(StopAfter=given).stop_after == seconds
 
 
-@pytest.mark.parametrize("given", ["soon", "1:75", -5, "1.5", 10**9])
+@pytest.mark.parametrize("given", ["soon", "1:75", -5, "1.5", 10**9, ""])
 def test_bad_durations_are_refused(given: object) -> None:
     assert _problem(AbortAfter=given) == ["AbortAfter"]
 
@@ -96,10 +96,12 @@ def test_sherpa_flags_and_spellings() -> None:
 
 
 def test_update_tells_a_cleared_reference_from_one_not_given() -> None:
-    update = TriggerUpdate.model_validate({"Guid": "t", "CalendarId": "", "RobotId": None})
+    update = TriggerUpdate.model_validate({"Guid": "t", "CalendarId": None, "RobotId": None})
     assert (update.calendar, update.robot) == (None, None)
     assert {"calendar", "robot"} <= update.model_fields_set
     assert "queue" not in update.model_fields_set
+    with pytest.raises(ValidationError):
+        TriggerUpdate.model_validate({"Guid": "t", "RobotId": ""})  # empty names nothing
 
 
 def test_queue_condition_defaults_and_spellings() -> None:
@@ -137,4 +139,7 @@ def test_mail_condition_requires_its_server_credential_and_queue() -> None:
         "MailCondition.QueueId",
     ]
     assert _problem(MailCondition={**fields, "Port": 70000}) == ["MailCondition.Port"]
+    # An object where a word belongs is refused by name, not a server error (schemathesis).
+    assert _problem(MailCondition={**fields, "Encoding": {}}) == ["MailCondition.Encoding"]
+    assert _problem(QueueCondition={"TakeStatus": []}) == ["QueueCondition.TakeStatus"]
     assert _problem(MailCondition={**fields, "CheckMinutes": 0}) == ["MailCondition.CheckMinutes"]

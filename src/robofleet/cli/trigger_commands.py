@@ -158,9 +158,9 @@ def update(
         body["ProcessId"] = process
     body.update(o.schedule_fields(cron, continuous, last_day, nth_day, at))
     if robot is not None:
-        body["RobotGroupId"] = ""  # a new robot replaces the group
+        body["RobotGroupId"] = None  # a new robot replaces the group
     if group is not None:
-        body["RobotId"] = ""
+        body["RobotId"] = None
     condition = o.queue_condition(
         min_new_tasks, tasks_per_job, tags, take_status, finish_when_empty
     )

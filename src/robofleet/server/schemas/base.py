@@ -308,7 +308,11 @@ class Page(BaseModel, Generic[T]):
 def field_label(loc: tuple[Any, ...]) -> str:
     """A pydantic error location as the caller spells fields: `Items[2].LeaseId`."""
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    shown = [to_pascal(p) if p and p[0].isalpha() else f"[{p}]" for p in parts]
+    # A name already in PascalCase (a field's first alias, `CredentialId`) is kept as it is:
+    # to_pascal would fold it to `Credentialid`.
+    shown = [
+        (p if p != p.lower() else to_pascal(p)) if p and p[0].isalpha() else f"[{p}]" for p in parts
+    ]
     return ".".join(shown).replace(".[", "[") or "body"
 
 

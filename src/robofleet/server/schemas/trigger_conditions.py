@@ -39,7 +39,7 @@ def _clock(value: Any) -> Any:
 
 
 def _duration(value: Any) -> Any:
-    """`h:mm`, `h:mm:ss` or whole seconds -> seconds; empty or 0 means none."""
+    """`h:mm`, `h:mm:ss` or whole seconds -> seconds; 0 means none."""
     if value is None or isinstance(value, bool):
         return value
     seconds: int
@@ -47,8 +47,6 @@ def _duration(value: Any) -> Any:
         seconds = value
     elif isinstance(value, str):
         text = value.strip()
-        if text == "":
-            return None
         match = _DURATION.match(text)
         if match:
             hours, minutes, secs = match.groups()
@@ -56,7 +54,9 @@ def _duration(value: Any) -> Any:
         elif text.isascii() and text.isdigit():
             seconds = int(text)
         else:
-            raise ValueError("is not a duration: use h:mm (1:30), h:mm:ss or whole seconds")
+            raise ValueError(
+                "is not a duration: use h:mm (1:30), h:mm:ss or whole seconds (0: none)"
+            )
     else:
         return value
     if not 0 <= seconds <= DURATION_LIMIT:
@@ -81,11 +81,11 @@ _ENCODINGS = {"utf8": "UTF-8", "usascii": "US-ASCII", "ascii": "US-ASCII"}
 
 
 def _take_status(value: Any) -> Any:
-    return _TAKE_STATUSES.get(_canonical_word(value), value)
+    return _TAKE_STATUSES.get(_canonical_word(value), value) if isinstance(value, str) else value
 
 
 def _encoding(value: Any) -> Any:
-    return _ENCODINGS.get(_canonical_word(value), value)
+    return _ENCODINGS.get(_canonical_word(value), value) if isinstance(value, str) else value
 
 
 def _lower(value: Any) -> Any:
@@ -104,9 +104,9 @@ Duration = Annotated[
         {
             "anyOf": [
                 {"type": "integer", "minimum": 0, "maximum": DURATION_LIMIT},
-                {"type": "string", "pattern": r"^(\d{1,5}:[0-5]\d(:[0-5]\d)?|\d{1,8})?$"},
+                {"type": "string", "pattern": r"^\s*(\d{1,5}:[0-5]\d(:[0-5]\d)?|\d{1,8})\s*$"},
             ],
-            "description": "h:mm (1:30), h:mm:ss or whole seconds; empty or 0: none.",
+            "description": "h:mm (1:30), h:mm:ss or whole seconds; 0: none.",
         }
     ),
 ]
@@ -143,7 +143,9 @@ class MailCondition(SherpaModel):
     )
     ssl: Flag = True
     credential_id: Ref = Field(
-        validation_alias=AliasChoices("credential_id", "credential", "credential_guid"),
+        validation_alias=AliasChoices(
+            "CredentialId", "credential_id", "credential", "credential_guid"
+        ),
         description="A Credentials resource (Type 1): Text is the login.",
     )
     shared_mailbox: str | None = Field(None, max_length=NAME_LIMIT)
@@ -160,7 +162,7 @@ class MailCondition(SherpaModel):
     min_mails: int = Field(0, ge=0, le=1_000_000, description="Fire when matching mails > this.")
     check_minutes: int = Field(10, ge=1, le=1440)
     queue_id: Ref = Field(
-        validation_alias=AliasChoices("queue_id", "queue", "queue_guid"),
+        validation_alias=AliasChoices("QueueId", "queue_id", "queue", "queue_guid"),
         description="The queue that receives the mails as tasks.",
     )
 

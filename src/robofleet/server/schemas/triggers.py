@@ -3,8 +3,7 @@
 Sherpa's fields first (Name, Status, ProcessingType, CronTab, RobotType, RobotId,
 RobotGroupId, StartAt, EndAt, MaxRuns, MaxRunningRobots, CheckMissedTrigger, ProcessId);
 Robofleet's extras beside them. In a request a field left out is "not given": create fills
-the default, update keeps what is stored; an empty reference (or null) clears an optional
-one on update."""
+the default, update keeps what is stored; null clears an optional one on update."""
 
 from __future__ import annotations
 
@@ -38,11 +37,6 @@ TEXT_LIMIT = 10_000
 RUN_LIMIT = 1_000_000_000
 
 
-def _none_if_empty(value: Any) -> Any:
-    """Forms send every field; an empty one names nothing (and clears it on update)."""
-    return None if isinstance(value, str) and not value.strip() else value
-
-
 def _object_text(value: Any) -> Any:
     """A nested object may come as JSON text (forms); empty text means none."""
     if isinstance(value, str):
@@ -56,17 +50,20 @@ def _object_text(value: Any) -> Any:
     return value
 
 
-OptionalRef = Annotated[Ref | None, BeforeValidator(_none_if_empty)]
+OptionalRef = Ref | None
+"""An empty reference is refused as everywhere (422); null clears one on update."""
 ScheduleKindName = Literal["continuous", "cron", "last_day", "nth_day"]
 WhenBusy = Literal["skip", "any_free", "fewest_pending"]
 
-PROCESS_REF = AliasChoices("process", "process_id", "process_guid")
-ROBOT_REF = AliasChoices("robot", "robot_id", "robot_guid")
-ROBOT_GROUP_REF = AliasChoices("robot_group", "robot_group_id", "robot_group_guid")
-CALENDAR_REF = AliasChoices("calendar", "calendar_id", "calendar_guid")
-QUEUE_REF = AliasChoices("queue", "queue_id", "queue_guid")
-CHECK_MISSED = AliasChoices("check_missed_trigger", "check_missed")
-SKIP_NON_WORKING = AliasChoices("skip_non_working_days", "skip_non_working")
+# The first spelling is the one OpenAPI shows; requests are folded to snake_case first
+# (schemas.base.SherpaModel), so the snake_case ones are those matched.
+PROCESS_REF = AliasChoices("ProcessId", "process_id", "process_guid", "process")
+ROBOT_REF = AliasChoices("RobotId", "robot_id", "robot_guid", "robot")
+ROBOT_GROUP_REF = AliasChoices("RobotGroupId", "robot_group_id", "robot_group_guid", "robot_group")
+CALENDAR_REF = AliasChoices("CalendarId", "calendar_id", "calendar_guid", "calendar")
+QUEUE_REF = AliasChoices("QueueId", "queue_id", "queue_guid", "queue")
+CHECK_MISSED = AliasChoices("CheckMissedTrigger", "check_missed_trigger", "check_missed")
+SKIP_NON_WORKING = AliasChoices("SkipNonWorkingDays", "skip_non_working_days", "skip_non_working")
 
 _ROBOT_TYPE_HELP = (
     "0 or 1 or 2: Sherpa's pages give two readings (0 one robot / 1 group, and 1 robot / "

@@ -19,6 +19,8 @@ from robofleet.server.services.triggers import schedule_of as rows
 
 ENABLED = 1
 T = TypeVar("T")
+_FIELDS = {"Calendar": "CalendarId"}
+"""domain.schedules' field names that the request spells otherwise."""
 
 
 def as_invalid_input(work: Callable[[], T]) -> T:
@@ -26,7 +28,7 @@ def as_invalid_input(work: Callable[[], T]) -> T:
     try:
         return work()
     except ScheduleError as exc:
-        raise InvalidInput.for_field(exc.field, exc.message) from None
+        raise InvalidInput.for_field(_FIELDS.get(exc.field, exc.field), exc.message) from None
 
 
 def clock(text: str | None) -> time | None:
