@@ -85,6 +85,28 @@ class Settings(BaseSettings):
         1.0, gt=0, le=60, description="How often the scheduler leader looks for due work."
     )
     scheduler_enabled: bool = Field(True, description="Run the scheduler in this process.")
+    mail_check_interval_minutes: float = Field(
+        10.0,
+        gt=0,
+        le=1440,
+        description=(
+            "How often an e-mail trigger reads its mailbox when its condition names no "
+            "interval (`check_minutes`); fractions are allowed."
+        ),
+    )
+    mail_check_timeout_seconds: float = Field(
+        10.0, gt=0, le=600, description="Timeout of each network operation of a mailbox check."
+    )
+    mail_check_workers: int = Field(
+        4, ge=1, le=64, description="Mailboxes the scheduler leader reads at the same time."
+    )
+    mail_ca_file: Path | None = Field(
+        None,
+        description=(
+            "Extra CA certificates (PEM) to trust for mail servers over SSL, beside the "
+            "system's, e.g. an in-house CA or a self-signed server certificate."
+        ),
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Storage (files and the blob store every upload goes to).
     blob_store: Literal["local", "s3"] = Field(

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from robofleet.server.db.base import utcnow
 from robofleet.server.runtime import Runtime
 from robofleet.server.scheduler.leader import hold_lease, release_lease
+from robofleet.server.scheduler.mail_checks import MailChecks
 from robofleet.server.scheduler.triggers import TriggerClock
 from robofleet.server.services.jobs import liveness
 from robofleet.server.services.logs import retention as log_retention
@@ -154,6 +155,8 @@ class Scheduler:
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
         self._leading_until: datetime | None = None
         self.triggers = TriggerClock(runtime, self.leads, self.failures)
+        # Mailbox checks wait on the network: a thread of their own (scheduler.mail_checks).
+        self.mail_checks = MailChecks(runtime, self.leads)
 
     def leads(self, now: datetime) -> bool:
         """Whether this node holds the lease at `now` (with a margin before it runs out, so
@@ -164,8 +167,10 @@ class Scheduler:
     def start(self) -> None:
         self._thread.start()
         self.triggers.start()
+        self.mail_checks.start()
 
     def stop(self) -> None:
+        self.mail_checks.stop()
         self._stop.set()
         self._thread.join(timeout=10)
         self.triggers.stop()

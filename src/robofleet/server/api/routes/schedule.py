@@ -10,6 +10,7 @@ from fastapi import Query
 from robofleet.server.api.deps import CallerDep, RuntimeDep
 from robofleet.server.api.routing import sherpa_router
 from robofleet.server.schemas.base import GuidResponse, Page
+from robofleet.server.schemas.trigger_mail import MailboxTry
 from robofleet.server.schemas.triggers import (
     HistoryQuery,
     PreviewQuery,
@@ -22,7 +23,7 @@ from robofleet.server.schemas.triggers import (
     TriggerTestResult,
     TriggerUpdate,
 )
-from robofleet.server.services.triggers import crud, history, trial
+from robofleet.server.services.triggers import crud, history, mail_try, trial
 
 router = sherpa_router("Trigger", prefix="/api/schedule")
 
@@ -115,3 +116,11 @@ def try_trigger(guid: str, runtime: RuntimeDep, caller: CallerDep) -> TriggerTes
     `detail` saying why when the trigger would not create one now. The fire is in the
     trigger's history (reason `test`)."""
     return trial.try_trigger(runtime, caller, guid)
+
+
+@router.post("/testMail/{guid}", summary="Test a trigger's mailbox: what a check would find")
+def try_mailbox(guid: str, runtime: RuntimeDep, caller: CallerDep) -> MailboxTry:
+    """Sherpa's "test mail" button: reads the mailbox of the trigger's MailCondition and
+    changes nothing (no job, no mail marked read). `ok` false with `error` when the mailbox
+    cannot be read."""
+    return mail_try.try_mailbox(runtime, caller, guid)

@@ -16,6 +16,7 @@ from robofleet.server.db.tables.queues import QueueRow, TaskEventRow, TaskRow
 from robofleet.server.db.tables.resources import DataKeyRow, ResourceGroupRow, ResourceRow
 from robofleet.server.db.tables.robots import RobotGroupMemberRow, RobotGroupRow, RobotRow
 from robofleet.server.db.tables.storage import StorageFileRow, StorageFolderRow
+from robofleet.server.db.tables.trigger_mails import TriggerMailRow
 from robofleet.server.db.tables.triggers import TriggerFireRow, TriggerRow
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "TaskEventRow",
     "TaskRow",
     "TriggerFireRow",
+    "TriggerMailRow",
     "TriggerRow",
     "UserRoleRow",
     "UserRow",
