@@ -104,6 +104,10 @@ class TriggerStatus(IntEnum):
     COMPLETED = 2
     """Finished by its queue condition on an empty queue; fires no more until enabled."""
 
+    @property
+    def label(self) -> str:
+        return self.name.capitalize()
+
 
 # --- Robot protocol codes ----------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ NAMING_CONVENTION = {
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
 IdType = BigInteger().with_variant(Integer(), "sqlite")
 JsonType = JSON().with_variant(JSONB(), "postgresql")
+NullableJson = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+"""JSON whose Python None is SQL NULL (not JSON `null`), so `IS NULL` finds it."""
 
 
 def utcnow() -> datetime:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, Field, field_validator
 
-from robofleet.server.domain.trigger_status import TriggerStatus
+from robofleet.contract import TriggerStatus
 from robofleet.server.domain.values import INT64_MAX
 from robofleet.server.schemas.base import (
     Flag,

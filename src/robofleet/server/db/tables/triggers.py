@@ -19,13 +19,12 @@ from robofleet.server.db.base import (
     Base,
     FolderScoped,
     IdType,
-    JsonType,
+    NullableJson,
     SoftDelete,
     TenantEntity,
     live_unique,
     utcnow,
 )
-from robofleet.server.domain.trigger_status import TriggerStatus
 
 
 class TriggerRow(TenantEntity, SoftDelete, FolderScoped):
@@ -106,8 +105,8 @@ class TriggerRow(TenantEntity, SoftDelete, FolderScoped):
     queue_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("queues.id"), nullable=True, index=True
     )
-    queue_condition: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
-    mail_condition: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+    queue_condition: Mapped[dict[str, Any] | None] = mapped_column(NullableJson, nullable=True)
+    mail_condition: Mapped[dict[str, Any] | None] = mapped_column(NullableJson, nullable=True)
 
     # The scheduler's state, not audited (it changes on every fire).
     next_fire_at: Mapped[datetime | None] = mapped_column(nullable=True, info={"audit": False})

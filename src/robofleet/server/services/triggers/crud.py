@@ -13,7 +13,7 @@ from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import QueueRow, RobotGroupRow, RobotRow, TriggerRow
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.refs import new_guid
-from robofleet.server.domain.trigger_status import TriggerStatus
+from robofleet.contract import TriggerStatus
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import GuidResponse, Page
 from robofleet.server.schemas.triggers import (

@@ -15,7 +15,7 @@ from robofleet.calendars import Calendar
 from robofleet.server.db.tables import TriggerRow
 from robofleet.server.domain.errors import InvalidInput
 from robofleet.server.domain.schedules import Schedule, ScheduleError, check, next_fire
-from robofleet.server.domain.trigger_status import TriggerStatus
+from robofleet.contract import TriggerStatus
 from robofleet.server.services.triggers import schedule_of as rows
 
 T = TypeVar("T")

@@ -1,7 +1,7 @@
 """the mails e-mail triggers have taken
 
-Revision ID: 0009_mail
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02 19:20:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import robofleet.server.db.base
 
-revision: str = "0009_mail"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
