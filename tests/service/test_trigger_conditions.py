@@ -66,7 +66,7 @@ def test_triggers_due_together_fire_in_priority_order(place: Place) -> None:
     process = make_process(place.tenant.api)
     at = datetime(2031, 1, 1, 8, 0, tzinfo=UTC)  # later than every other test's times
     low, high, normal = (place.trigger(process, next_fire_at=at, priority=p) for p in (1, 3, 2))
-    due = [t for t in due_triggers(place.runtime, at) if t in (low, high, normal)]
+    due = [t for t, _ in due_triggers(place.runtime, at) if t in (low, high, normal)]
     assert due == [high, normal, low]
     for trigger in due:
         fire_due(place.runtime, trigger, at)

@@ -18,14 +18,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from itertools import groupby
 from typing import TYPE_CHECKING
 
 from robofleet.server.db.base import utcnow
 from robofleet.server.runtime import Runtime
 from robofleet.server.services.scheduled import Owner
 from robofleet.server.services.triggers.continuous import fire_continuous, idle_continuous
-from robofleet.server.services.triggers.due import due_triggers, earliest_fire, fire_due
+from robofleet.server.services.triggers.due import (
+    BATCH,
+    due_triggers,
+    earliest_fire,
+    fire_due,
+    fire_due_batch,
+)
 from robofleet.server.services.triggers.queue_watch import (
     check_queue,
     queue_triggers,
@@ -38,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("robofleet.scheduler.triggers")
 
 POLL_SECONDS = 0.5
+FIRE_THREADS = 3
 CONTINUOUS_SECONDS = 1.0
 SAFETY_SECONDS = 5.0
 WATCH_SECONDS = 2.0
@@ -136,13 +145,35 @@ class TriggerClock:
             arrived, self._arrived = self._arrived, set()
         if arrived:
             self._check_queues(arrived)
-        for trigger_id in due_triggers(self.runtime, now):
-            self._guarded("fire due trigger", fire_due, trigger_id, now)
+        self._fire_due(due_triggers(self.runtime, now), now)
         if self._every("continuous", CONTINUOUS_SECONDS):
             for trigger_id in idle_continuous(self.runtime):
                 self._guarded("start continuous trigger", fire_continuous, trigger_id, utcnow())
         if self._every("safety", SAFETY_SECONDS):
             self._check_queues(None)
+
+    def _fire_due(self, due: list[tuple[int, int]], now: datetime) -> None:
+        """Fire (trigger id, priority) pairs in batches: one priority after the other, so a
+        higher one's jobs come first; within one, FIRE_THREADS batches at a time on
+        PostgreSQL (SQLite has one writer: one batch at a time)."""
+        threads = 1 if self.runtime.db.dialect.single_writer else FIRE_THREADS
+        for _, group in groupby(due, key=lambda pair: pair[1]):
+            ids = [trigger_id for trigger_id, _ in group]
+            batches = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
+            if threads == 1 or len(batches) == 1:
+                for batch in batches:
+                    self._fire_batch(batch, now)
+                continue
+            with ThreadPoolExecutor(threads, thread_name_prefix="trigger-fire") as pool:
+                list(pool.map(lambda batch: self._fire_batch(batch, now), batches))
+
+    def _fire_batch(self, batch: list[int], now: datetime) -> None:
+        try:
+            fire_due_batch(self.runtime, batch, now)
+        except Exception:
+            # Each alone: the failing trigger is logged (once) and the others fire.
+            for trigger_id in batch:
+                self._guarded("fire due trigger", fire_due, trigger_id, now)
 
     def _check_queues(self, queue_ids: set[int] | None) -> None:
         for trigger_id in queue_triggers(self.runtime, queue_ids):

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.system_actors import SCHEDULER
-from robofleet.server.db.tables import TriggerRow
+from robofleet.server.db.tables import ProcessRow, TriggerRow
 from robofleet.server.domain.schedules import ScheduleError, ScheduleKind, due, in_window
 from robofleet.server.runtime import Runtime
 from robofleet.server.services.triggers.default_task import QueueCondition, count_new
@@ -22,7 +22,7 @@ from robofleet.server.services.triggers.firing import (
     ENABLED,
     FireOutcome,
     FireRequest,
-    fire_in_session,
+    fire_locked,
     skip_in_session,
 )
 from robofleet.server.services.triggers.schedule_of import calendar_of, schedule_of
@@ -43,17 +43,16 @@ def _scheduled() -> list[ColumnElement[bool]]:
     ]
 
 
-def due_triggers(runtime: Runtime, now: datetime) -> list[int]:
-    """Enabled triggers with a fire time due, in the order they fire: priority (3 High
-    first), then the earlier time, then the older trigger."""
+def due_triggers(runtime: Runtime, now: datetime) -> list[tuple[int, int]]:
+    """(id, priority) of enabled triggers with a fire time due, in the order they fire:
+    priority (3 High first), then the earlier time, then the older trigger."""
     with runtime.db.read() as session:
-        return list(
-            session.scalars(
-                select(TriggerRow.id)
-                .where(*_scheduled(), TriggerRow.next_fire_at <= now)
-                .order_by(TriggerRow.priority.desc(), TriggerRow.next_fire_at, TriggerRow.id)
-            )
+        rows = session.execute(
+            select(TriggerRow.id, TriggerRow.priority)
+            .where(*_scheduled(), TriggerRow.next_fire_at <= now)
+            .order_by(TriggerRow.priority.desc(), TriggerRow.next_fire_at, TriggerRow.id)
         )
+        return [(row.id, row.priority) for row in rows]
 
 
 def earliest_fire(runtime: Runtime) -> datetime | None:
@@ -68,32 +67,75 @@ def earliest_fire(runtime: Runtime) -> datetime | None:
 def fire_due(runtime: Runtime, trigger_id: int, now: datetime) -> FireOutcome | None:
     """Fire one due trigger at `now` and move its next fire time on; None when it was not due
     after all (another node fired it, or it changed)."""
+    return fire_due_batch(runtime, [trigger_id], now, savepoint=True)[0]
+
+
+BATCH = 50
+"""Due triggers fired per transaction: 1,000 triggers due in the same second must all fire
+within a second, and a commit per fire would cost more than the fires themselves."""
+
+
+def fire_due_batch(
+    runtime: Runtime, trigger_ids: list[int], now: datetime, *, savepoint: bool = False
+) -> list[FireOutcome | None]:
+    """Fire these due triggers in one transaction, in the order given, all locked by one
+    statement. An error in one fails the batch (nothing of it commits); the caller then fires
+    them one by one, so the error stays with its trigger (a fire key taken meanwhile, too:
+    with `savepoint`, it is a duplicate instead)."""
     with runtime.db.write(actor=SCHEDULER) as session:
-        trigger = session.scalar(
-            select(TriggerRow).where(TriggerRow.id == trigger_id).with_for_update()
+        locked = session.scalars(
+            select(TriggerRow)
+            .where(TriggerRow.id.in_(trigger_ids))
+            .order_by(TriggerRow.id)
+            .with_for_update()
         )
-        if (
-            trigger is None
-            or trigger.is_deleted
-            or trigger.status != ENABLED
-            or trigger.next_fire_at is None
-            or trigger.next_fire_at > now
-        ):
-            return None
-        try:
-            return _fire_due(session, runtime, trigger, now)
-        except ScheduleError as exc:
-            # A schedule that cannot compute its times stops (next_fire_at cleared) until it is
-            # edited, instead of failing on every tick; the history says why.
-            log.warning("trigger %s stops: %s", trigger.guid, exc)
-            request = FireRequest(trigger.id, "schedule", fire_key(now), now, now)
-            outcome = skip_in_session(session, trigger, request, f"schedule error: {exc}")
-            trigger.next_fire_at = None
-            return outcome
+        by_id = {row.id: row for row in locked}
+        # Loaded once and held for the batch: the session's identity map keeps only objects
+        # someone references, and each fire looks its process up.
+        processes = list(
+            session.scalars(
+                select(ProcessRow).where(
+                    ProcessRow.id.in_({row.process_id for row in by_id.values()})
+                )
+            )
+        )
+        outcomes = [
+            _fire_if_due(session, runtime, by_id.get(i), now, savepoint) for i in trigger_ids
+        ]
+        del processes
+        return outcomes
+
+
+def _fire_if_due(
+    session: Session,
+    runtime: Runtime,
+    trigger: TriggerRow | None,
+    now: datetime,
+    savepoint: bool,
+) -> FireOutcome | None:
+    if (
+        trigger is None
+        or trigger.is_deleted
+        or trigger.status != ENABLED
+        or trigger.next_fire_at is None
+        or trigger.next_fire_at > now
+    ):
+        return None
+    try:
+        return _fire_due(session, runtime, trigger, now, savepoint)
+    except (ScheduleError, ValueError) as exc:
+        # A schedule that cannot compute its times stops (next_fire_at cleared) until it is
+        # edited, instead of failing on every pass; the history says why. (Raised before
+        # anything of this fire is written.)
+        log.warning("trigger %s stops: %s", trigger.guid, exc)
+        request = FireRequest(trigger.id, "schedule", fire_key(now), now, now)
+        outcome = skip_in_session(session, trigger, request, f"schedule error: {exc}")
+        trigger.next_fire_at = None
+        return outcome
 
 
 def _fire_due(
-    session: Session, runtime: Runtime, trigger: TriggerRow, now: datetime
+    session: Session, runtime: Runtime, trigger: TriggerRow, now: datetime, savepoint: bool
 ) -> FireOutcome | None:
     assert trigger.next_fire_at is not None
     schedule = schedule_of(trigger)
@@ -120,7 +162,7 @@ def _fire_due(
         if unmet:
             outcome = skip_in_session(session, trigger, request, unmet)
         else:
-            outcome = fire_in_session(session, runtime, request)
+            outcome = fire_locked(session, runtime, trigger, request, savepoint=savepoint)
     trigger.last_checked_at = now
     if trigger.status == ENABLED:  # a fire that reached max runs completed it
         trigger.next_fire_at = result.next_at

@@ -13,6 +13,7 @@ see the jobs the other created.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -88,6 +89,22 @@ def fire_in_session(session: Session, runtime: Runtime, request: FireRequest) ->
         return FireOutcome(None, False, False, "the trigger is gone", None, None)
     if _fired(session, request):
         return _duplicate(request)
+    return fire_locked(session, runtime, trigger, request)
+
+
+def fire_locked(
+    session: Session,
+    runtime: Runtime,
+    trigger: TriggerRow,
+    request: FireRequest,
+    *,
+    savepoint: bool = True,
+) -> FireOutcome:
+    """fire_in_session for a caller that holds the trigger's row lock already (the scheduler
+    locks a batch of due triggers at once). A taken key still answers `duplicate`, through
+    the unique constraint instead of a look first. Without `savepoint` a taken key raises
+    instead (IntegrityError), failing the caller's transaction: the scheduler's batches,
+    which then fire each trigger alone, save two round trips per fire that way."""
     record = TriggerFireRow(
         account_id=trigger.account_id,
         trigger_id=trigger.id,
@@ -100,12 +117,14 @@ def fire_in_session(session: Session, runtime: Runtime, request: FireRequest) ->
     try:
         # The job and its record together, or neither: a skip (raised before anything is
         # written) or a key another node took meanwhile leaves no trace of the attempt.
-        with session.begin_nested():
+        with session.begin_nested() if savepoint else nullcontext():
             job_id, job_guid, record.detail = _create_job(session, runtime, trigger, request)
             record.job_id = job_id
             session.add(record)
             session.flush()
     except IntegrityError:
+        if not savepoint:
+            raise
         return _duplicate(request)
     except Skip as skip:
         return _skipped(session, trigger, request, str(skip))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.tables import JobRow, RobotGroupMemberRow, RobotRow, TriggerRow
@@ -98,31 +98,34 @@ class Target:
 
 def _busy_robots(session: Session, robot_ids: list[int]) -> set[int]:
     """Of these robots, those running a job or with a pending job taken by or waiting for
-    them (a free robot would take a pending job at its next call; it is already spoken for)."""
+    them (a free robot would take a pending job at its next call; it is already spoken for).
+    A job made for one robot carries it in robot_id from the start, and a taken one too, so
+    robot_id alone answers (on the index ix_jobs_robot_status)."""
     if not robot_ids:
         return set()
     rows = session.scalars(
-        select(func.coalesce(JobRow.robot_id, JobRow.requested_robot_id)).where(
-            or_(JobRow.robot_id.in_(robot_ids), JobRow.requested_robot_id.in_(robot_ids)),
+        select(JobRow.robot_id)
+        .where(
+            JobRow.robot_id.in_(robot_ids),
             JobRow.status.in_(OCCUPYING),
             JobRow.is_deleted.is_(False),
         )
+        .distinct()
     )
     return {r for r in rows if r is not None}
 
 
 def _pending_counts(session: Session, robot_ids: list[int]) -> dict[int, int]:
-    waiting = func.coalesce(JobRow.robot_id, JobRow.requested_robot_id)
     rows = session.execute(
-        select(waiting, func.count())
+        select(JobRow.robot_id, func.count())
         .where(
-            waiting.in_(robot_ids),
+            JobRow.robot_id.in_(robot_ids),
             JobRow.status == int(JobStatus.PENDING),
             JobRow.is_deleted.is_(False),
         )
-        .group_by(waiting)
+        .group_by(JobRow.robot_id)
     )
-    return {robot: count for robot, count in rows}
+    return {robot: count for robot, count in rows if robot is not None}
 
 
 def _members(session: Session, group_id: int) -> list[int]:

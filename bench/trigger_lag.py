@@ -1,0 +1,202 @@
+"""Trigger fire lag and queue-trigger reaction, on a real server process.
+
+Fire lag: N cron triggers (one made through the API, the others copied from it straight into
+the database, which is set-up, not what is measured) all due at the same second, the start of
+a minute; the lag of each is its job's `created_at` minus that scheduled time, both read from
+the database (server clock, microseconds).
+
+Queue reaction: a queue trigger (one job per New task) made through the API; tasks are added
+one at a time through the API, and each reaction is the job's `created_at` minus the task's
+`created_at`. The previous job is marked ended in the database before the next task, so the
+trigger's running-job count does not hold the next job back.
+
+    .venv/bin/python -m bench.trigger_lag [--triggers 1000] [--tasks 200] \
+        [--store sqlite|postgresql|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, func, insert, select, update
+
+from bench.common import Client, Server, create_pg_database, drop_pg_database, summary
+from bench.dispatch_latency import _command_package
+from robofleet.server.db.tables import JobRow, TaskRow, TriggerFireRow, TriggerRow
+
+SUCCESS = 4
+
+
+def _ok(result: tuple[int, Any]) -> Any:
+    status, body = result
+    assert status == 200, body
+    return body
+
+
+def _setup(client: Client) -> str:
+    """A robot and a process; returns the robot's GUID."""
+    robot = _ok(client.post("/api/robot/create", {"Name": "bench-bot"}))["GUID"]
+    _ok(client.post("/api/process/create", {"Name": "noop"}))
+    _ok(
+        client.post(
+            "/api/processVersion/create",
+            {
+                "Process": "noop",
+                "FileName": "noop.zip",
+                "MakeCurrent": True,
+                "ProcessFile": base64.b64encode(_command_package()).decode(),
+            },
+        )
+    )
+    return str(robot)
+
+
+def fire_lag(client: Client, engine: Engine, robot: str, triggers: int) -> dict[str, float]:
+    guid = _ok(
+        client.post(
+            "/api/schedule/create",
+            {
+                "Name": "lag-0",
+                "ProcessingType": 2,
+                "CronTab": "0 * * * *",
+                "RobotId": robot,
+                "WhenBusy": "fewest_pending",
+                "ProcessId": "noop",
+                "Status": 0,
+            },
+        )
+    )["guid"]
+    with engine.begin() as conn:
+        template = dict(
+            conn.execute(select(TriggerRow.__table__).where(TriggerRow.guid == guid))
+            .mappings()
+            .one()
+        )
+        template.pop("id")
+        copies = [
+            {**template, "guid": str(uuid.uuid4()), "name": f"lag-{n}"} for n in range(1, triggers)
+        ]
+        conn.execute(insert(TriggerRow.__table__), copies)
+    # The next minute at least 5 s ahead: every trigger is armed for it at once.
+    due = (datetime.now(UTC) + timedelta(seconds=65)).replace(second=0, microsecond=0)
+    if (due - datetime.now(UTC)).total_seconds() > 65:
+        due -= timedelta(minutes=1)
+    with engine.begin() as conn:
+        conn.execute(
+            update(TriggerRow)
+            .where(TriggerRow.name.like("lag-%"))
+            .values(status=1, next_fire_at=due)
+        )
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
+    deadline = time.monotonic() + 120
+    lags: list[float] = []
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(JobRow.created_at)
+                .join(TriggerFireRow, TriggerFireRow.job_id == JobRow.id)
+                .where(TriggerFireRow.scheduled_at == due)
+            ).all()
+        if len(rows) >= triggers:
+            lags = [(_aware(r.created_at) - due).total_seconds() * 1000 for r in rows]
+            break
+        time.sleep(0.5)
+    assert len(lags) == triggers, f"only {len(lags)} of {triggers} fired"
+    with engine.begin() as conn:  # the jobs would make the next part's robot busier
+        conn.execute(update(JobRow).values(status=SUCCESS))
+        conn.execute(update(TriggerRow).values(status=0, next_fire_at=None))
+    return {k: round(v, 1) for k, v in summary(lags).items()}
+
+
+def queue_reaction(client: Client, engine: Engine, robot: str, tasks: int) -> dict[str, float]:
+    _ok(client.post("/api/queue/create", {"Name": "bench-queue"}))
+    _ok(
+        client.post(
+            "/api/schedule/create",
+            {
+                "Name": "queue-watch",
+                "ProcessingType": 1,
+                "Queue": "bench-queue",
+                "QueueCondition": {"MinNewTasks": 0, "TasksPerJob": 1},
+                "RobotId": robot,
+                "WhenBusy": "fewest_pending",
+                "ProcessId": "noop",
+            },
+        )
+    )
+    time.sleep(3)  # every node learns the watched queue (refreshed every 2 s)
+    reactions: list[float] = []
+    for n in range(tasks + 5):
+        task = _ok(client.post("/api/task/create", {"Queue": "bench-queue", "Name": f"t{n}"}))
+        deadline = time.monotonic() + 30
+        job = None
+        while job is None and time.monotonic() < deadline:
+            with engine.connect() as conn:
+                job = conn.execute(
+                    select(JobRow.id, JobRow.created_at, TaskRow.created_at.label("added"))
+                    .join(TaskRow, TaskRow.id == JobRow.task_id)
+                    .where(TaskRow.guid == task["guid"])
+                ).first()
+            if job is None:
+                time.sleep(0.002)
+        assert job is not None, f"no job for task {n}"
+        reactions.append((_aware(job.created_at) - _aware(job.added)).total_seconds() * 1000)
+        with engine.begin() as conn:
+            conn.execute(update(JobRow).where(JobRow.id == job.id).values(status=SUCCESS))
+    return {k: round(v, 1) for k, v in summary(reactions[5:]).items()}  # first 5 warm up
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def measure(store: str, triggers: int, tasks: int) -> None:
+    url = create_pg_database() if store == "postgresql" else None
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(Path(tmp) / "server", database_url=url).start()
+        client = Client(server.url, server.key)
+        db_url = (
+            url.replace("postgresql://", "postgresql+psycopg://")
+            if url
+            else f"sqlite:///{Path(tmp) / 'server' / 'robofleet.db'}"
+        )
+        engine = create_engine(db_url)
+        try:
+            robot = _setup(client)
+            lag = fire_lag(client, engine, robot, triggers)
+            print(f"{store:<10} fire lag ms: {json.dumps(lag)}", flush=True)
+            # A fresh connection: the server closes one left idle while the triggers waited.
+            client = Client(server.url, server.key)
+            reaction = queue_reaction(client, engine, robot, tasks)
+            print(f"{store:<10} queue reaction ms: {json.dumps(reaction)}", flush=True)
+            with engine.connect() as conn:
+                jobs = conn.execute(select(func.count()).select_from(JobRow)).scalar_one()
+            assert jobs == triggers + tasks + 5, jobs
+        finally:
+            engine.dispose()
+            server.stop()
+            if url:
+                drop_pg_database(url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--triggers", type=int, default=1000)
+    parser.add_argument("--tasks", type=int, default=200)
+    parser.add_argument("--store", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
+    for store in stores:
+        measure(store, args.triggers, args.tasks)
+
+
+if __name__ == "__main__":
+    main()
