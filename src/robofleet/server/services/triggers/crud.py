@@ -9,11 +9,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from robofleet.contract import TriggerStatus
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import QueueRow, RobotGroupRow, RobotRow, TriggerRow
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.refs import new_guid
-from robofleet.contract import TriggerStatus
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import GuidResponse, Page
 from robofleet.server.schemas.triggers import (

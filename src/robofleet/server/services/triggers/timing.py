@@ -12,10 +12,10 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from robofleet.calendars import Calendar
+from robofleet.contract import TriggerStatus
 from robofleet.server.db.tables import TriggerRow
 from robofleet.server.domain.errors import InvalidInput
 from robofleet.server.domain.schedules import Schedule, ScheduleError, check, next_fire
-from robofleet.contract import TriggerStatus
 from robofleet.server.services.triggers import schedule_of as rows
 
 T = TypeVar("T")
