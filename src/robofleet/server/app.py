@@ -100,7 +100,9 @@ def build_runtime(settings: Settings) -> Runtime:
         tokens=TokenCodec(secret),
         blobs=open_blob_store(settings),
         wakeups=Wakeups(db.dialect),
-        principals=WatchedCache("principals", IDENTITY_ROWS),
+        # Every robot call authenticates; a change to who a credential is empties the cache at
+        # once (commit, NOTIFY), so the age limit is only a backstop and need not be short.
+        principals=WatchedCache("principals", IDENTITY_ROWS, ttl_seconds=30.0),
         queues=WatchedCache("queues", QUEUE_ROWS),
         documents=WatchedCache("documents", PROCESS_ROWS),
         secret_box=SecretBox(secret),

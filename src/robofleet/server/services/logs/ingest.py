@@ -37,8 +37,9 @@ from robofleet.server.services.logs.refs import ids_for, norm
 LAST_MESSAGE_LENGTH: Final = 10_000
 GROUP_ROWS: Final = 10_000
 """At most this many lines share one transaction (group commit); a bigger batch goes alone."""
-GROUP_WRITERS: Final = 2
-"""Transactions of lines written at once per server process: one streams while one commits."""
+GROUP_WRITERS: Final = 1
+"""Transactions of lines written at once per server process. Two measured no faster than one
+(bench/log_ingestion.py, docs/benchmarks.md): the server's CPU, not the commit, is the limit."""
 COLUMNS: Final = (
     "guid",
     "account_id",
