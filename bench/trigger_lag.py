@@ -1,8 +1,9 @@
 """Trigger fire lag and queue-trigger reaction, on a real server process.
 
-Fire lag: N cron triggers (one made through the API, the others copied from it straight into
-the database, which is set-up, not what is measured) all due at the same second, the start of
-a minute; the lag of each is its job's `created_at` minus that scheduled time, both read from
+Fire lag: N cron triggers on a group of four robots, a job for the group when all are busy
+(WhenBusy any_free) (one made through the API, the others copied from it straight into the
+database, which is set-up, not what is measured) all due at the same second, the start of a
+minute; the lag of each is its job's `created_at` minus that scheduled time, both read from
 the database (server clock, microseconds).
 
 Queue reaction: a queue trigger (one job per New task) made through the API; tasks are added
@@ -42,8 +43,19 @@ def _ok(result: tuple[int, Any]) -> Any:
 
 
 def _setup(client: Client) -> str:
-    """A robot and a process; returns the robot's GUID."""
-    robot = _ok(client.post("/api/robot/create", {"Name": "bench-bot"}))["GUID"]
+    """Four robots in a group, and a process; returns the first robot's GUID."""
+    robots = [
+        _ok(client.post("/api/robot/create", {"Name": f"bench-bot-{n}"}))["GUID"] for n in range(4)
+    ]
+    _ok(client.post("/api/robotGroup/create", {"Name": "bench-group"}))
+    for robot in robots:
+        _ok(
+            client.request(
+                "PUT",
+                "/api/robotGroup/addRobot",
+                {"RobotGroupGuid": "bench-group", "RobotGuid": robot},
+            )
+        )
     _ok(client.post("/api/process/create", {"Name": "noop"}))
     _ok(
         client.post(
@@ -56,7 +68,7 @@ def _setup(client: Client) -> str:
             },
         )
     )
-    return str(robot)
+    return str(robots[0])
 
 
 def fire_lag(client: Client, engine: Engine, robot: str, triggers: int) -> dict[str, float]:
@@ -67,8 +79,8 @@ def fire_lag(client: Client, engine: Engine, robot: str, triggers: int) -> dict[
                 "Name": "lag-0",
                 "ProcessingType": 2,
                 "CronTab": "0 * * * *",
-                "RobotId": robot,
-                "WhenBusy": "fewest_pending",
+                "RobotGroupId": "bench-group",
+                "WhenBusy": "any_free",
                 "ProcessId": "noop",
                 "Status": 0,
             },

@@ -37,3 +37,7 @@ RETENTION = NotAudited(
     "the scheduler deletes log lines and audit entries past their retention days "
     "(ROBOFLEET_STORE_LOGS_DAYS, ROBOFLEET_STORE_AUDIT_DAYS); auditing that would refill the trail"
 )
+TRIGGER_FIRES = NotAudited(
+    "the scheduler's trigger fires (schedule, continuous, queue) come by the thousand a minute; "
+    "each is recorded in trigger_fires with the job it created or why it skipped"
+)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from robofleet.server.db.system_actors import SCHEDULER
+from robofleet.server.db.system_actors import TRIGGER_FIRES
 from robofleet.server.db.tables import JobRow, TriggerRow
 from robofleet.server.domain.schedules import Schedule, ScheduleError, ScheduleKind, in_window
 from robofleet.server.runtime import Runtime
@@ -51,7 +51,7 @@ def idle_continuous(runtime: Runtime) -> list[int]:
 
 def fire_continuous(runtime: Runtime, trigger_id: int, now: datetime) -> FireOutcome | None:
     """One job for an idle continuous trigger, if its window and dates allow it now."""
-    with runtime.db.write(actor=SCHEDULER) as session:
+    with runtime.db.write(actor=TRIGGER_FIRES) as session:
         trigger = session.scalar(
             select(TriggerRow).where(TriggerRow.id == trigger_id).with_for_update()
         )

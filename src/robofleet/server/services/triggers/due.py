@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from robofleet.server.db.system_actors import SCHEDULER
+from robofleet.server.db.system_actors import TRIGGER_FIRES
 from robofleet.server.db.tables import ProcessRow, TriggerRow
 from robofleet.server.domain.schedules import ScheduleError, ScheduleKind, due, in_window
 from robofleet.server.runtime import Runtime
@@ -82,7 +82,7 @@ def fire_due_batch(
     statement. An error in one fails the batch (nothing of it commits); the caller then fires
     them one by one, so the error stays with its trigger (a fire key taken meanwhile, too:
     with `savepoint`, it is a duplicate instead)."""
-    with runtime.db.write(actor=SCHEDULER) as session:
+    with runtime.db.write(actor=TRIGGER_FIRES) as session:
         locked = session.scalars(
             select(TriggerRow)
             .where(TriggerRow.id.in_(trigger_ids))

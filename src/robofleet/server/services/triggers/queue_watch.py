@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from robofleet.server.db.system_actors import SCHEDULER
+from robofleet.server.db.system_actors import TRIGGER_FIRES
 from robofleet.server.db.tables import TaskRow, TriggerRow
 from robofleet.server.domain.schedules import ScheduleError, ScheduleKind
 from robofleet.server.domain.tasks import TaskStatus
@@ -69,7 +69,7 @@ def queue_triggers(runtime: Runtime, queue_ids: Collection[int] | None = None) -
 def check_queue(runtime: Runtime, trigger_id: int, now: datetime) -> list[FireOutcome]:
     """Create the jobs the queue condition asks for now (or complete the trigger on an empty
     queue); one transaction, the trigger locked."""
-    with runtime.db.write(actor=SCHEDULER) as session:
+    with runtime.db.write(actor=TRIGGER_FIRES) as session:
         trigger = session.scalar(
             select(TriggerRow).where(TriggerRow.id == trigger_id).with_for_update()
         )

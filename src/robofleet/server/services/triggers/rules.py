@@ -103,16 +103,17 @@ def _busy_robots(session: Session, robot_ids: list[int]) -> set[int]:
     robot_id alone answers (on the index ix_jobs_robot_status)."""
     if not robot_ids:
         return set()
-    rows = session.scalars(
-        select(JobRow.robot_id)
+    holds = (
+        select(JobRow.id)
         .where(
-            JobRow.robot_id.in_(robot_ids),
+            JobRow.robot_id == RobotRow.id,
             JobRow.status.in_(OCCUPYING),
             JobRow.is_deleted.is_(False),
         )
-        .distinct()
+        .exists()
     )
-    return {r for r in rows if r is not None}
+    # One EXISTS per robot: it stops at the first job found, however many wait for the robot.
+    return set(session.scalars(select(RobotRow.id).where(RobotRow.id.in_(robot_ids), holds)))
 
 
 def _pending_counts(session: Session, robot_ids: list[int]) -> dict[int, int]:
