@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from robofleet.contract import TriggerStatus
 from robofleet.server.db.system_actors import SCHEDULER
 from robofleet.server.db.tables import ProcessRow, TaskRow, TriggerFireRow, TriggerRow
 from robofleet.server.domain.errors import Conflict
@@ -36,7 +37,7 @@ from robofleet.server.services.triggers.rules import (
 )
 
 REASONS = frozenset({"schedule", "missed", "queue", "mail", "test", "continuous"})
-ENABLED = 1
+ENABLED = int(TriggerStatus.ENABLED)
 SOURCE = "Trigger"
 
 
@@ -212,7 +213,10 @@ def _create_job(
         # A test fire is the operator's "run it now": it works on a disabled trigger and
         # counts toward no limit; every other rule (robots, cap, default task) is the same.
         if trigger.status != ENABLED:
-            raise Skip("the trigger is " + ("completed" if trigger.status == 2 else "disabled"))
+            raise Skip(
+                "the trigger is "
+                + ("completed" if trigger.status == TriggerStatus.COMPLETED else "disabled")
+            )
         check_limits(trigger, request.now)
     process = session.get(ProcessRow, trigger.process_id)
     if process is None or process.is_deleted:

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from robofleet.contract import TriggerStatus
 from robofleet.server.db.system_actors import TRIGGER_FIRES
 from robofleet.server.db.tables import TaskRow, TriggerRow
 from robofleet.server.domain.schedules import ScheduleError, ScheduleKind
@@ -31,7 +32,7 @@ from robofleet.server.services.triggers.firing import (
 from robofleet.server.services.triggers.rules import live_jobs
 from robofleet.server.services.triggers.schedule_of import schedule_of
 
-COMPLETED = 2
+COMPLETED = int(TriggerStatus.COMPLETED)
 
 
 def _watching() -> list[ColumnElement[bool]]:

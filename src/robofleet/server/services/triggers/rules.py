@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from robofleet.contract import TriggerStatus
 from robofleet.server.db.tables import JobRow, RobotGroupMemberRow, RobotRow, TriggerRow
 from robofleet.server.domain.jobs import ACTIVE, JobStatus
 from robofleet.server.domain.robots import RobotStatus
@@ -56,7 +57,7 @@ def count_run(trigger: TriggerRow, now: datetime) -> None:
     if trigger.max_runs > 0 and trigger.runs >= trigger.max_runs:
         # It has done what it was allowed to: Completed, with no next fire. Raising MaxRuns
         # and enabling it again (status 1) lets it go on.
-        trigger.status = 2
+        trigger.status = int(TriggerStatus.COMPLETED)
         trigger.next_fire_at = None
 
 
