@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from robofleet.contract import TriggerStatus
@@ -97,13 +99,8 @@ class Target:
     why: str
 
 
-def _busy_robots(session: Session, robot_ids: list[int]) -> set[int]:
-    """Of these robots, those running a job or with a pending job taken by or waiting for
-    them (a free robot would take a pending job at its next call; it is already spoken for).
-    A job made for one robot carries it in robot_id from the start, and a taken one too, so
-    robot_id alone answers (on the index ix_jobs_robot_status)."""
-    if not robot_ids:
-        return set()
+@cache
+def _busy_statement() -> Select[Any]:
     holds = (
         select(JobRow.id)
         .where(
@@ -114,40 +111,61 @@ def _busy_robots(session: Session, robot_ids: list[int]) -> set[int]:
         .exists()
     )
     # One EXISTS per robot: it stops at the first job found, however many wait for the robot.
-    return set(session.scalars(select(RobotRow.id).where(RobotRow.id.in_(robot_ids), holds)))
+    return select(RobotRow.id).where(RobotRow.id.in_(bindparam("p_robots", expanding=True)), holds)
 
 
-def _pending_counts(session: Session, robot_ids: list[int]) -> dict[int, int]:
-    rows = session.execute(
+def _busy_robots(session: Session, robot_ids: list[int]) -> set[int]:
+    """Of these robots, those running a job or with a pending job taken by or waiting for
+    them (a free robot would take a pending job at its next call; it is already spoken for).
+    A job made for one robot carries it in robot_id from the start, and a taken one too, so
+    robot_id alone answers (on the index ix_jobs_robot_status)."""
+    if not robot_ids:
+        return set()
+    return set(session.scalars(_busy_statement(), {"p_robots": robot_ids}))
+
+
+@cache
+def _pending_statement() -> Select[int | None, int]:
+    return (
         select(JobRow.robot_id, func.count())
         .where(
-            JobRow.robot_id.in_(robot_ids),
+            JobRow.robot_id.in_(bindparam("p_robots", expanding=True)),
             JobRow.status == int(JobStatus.PENDING),
             JobRow.is_deleted.is_(False),
         )
         .group_by(JobRow.robot_id)
     )
+
+
+def _pending_counts(session: Session, robot_ids: list[int]) -> dict[int, int]:
+    rows = session.execute(_pending_statement(), {"p_robots": robot_ids})
     return {robot: count for robot, count in rows if robot is not None}
 
 
-def _members(session: Session, group_id: int) -> list[int]:
-    return list(
-        session.scalars(
-            select(RobotRow.id)
-            .join(
-                RobotGroupMemberRow,
-                and_(
-                    RobotGroupMemberRow.robot_id == RobotRow.id,
-                    RobotGroupMemberRow.group_id == group_id,
-                ),
-            )
-            .where(RobotRow.is_deleted.is_(False), RobotRow.is_active.is_(True))
-            # A robot that calls in comes first: a disconnected one would leave the job waiting.
-            .order_by(
-                case((RobotRow.status == int(RobotStatus.DISCONNECTED), 1), else_=0), RobotRow.id
-            )
+@cache
+def _members_statement() -> Select[Any]:
+    return (
+        select(RobotRow.id)
+        .join(
+            RobotGroupMemberRow,
+            and_(
+                RobotGroupMemberRow.robot_id == RobotRow.id,
+                RobotGroupMemberRow.group_id == bindparam("p_group"),
+            ),
         )
+        .where(RobotRow.is_deleted.is_(False), RobotRow.is_active.is_(True))
+        # A robot that calls in comes first: a disconnected one would leave the job waiting.
+        .order_by(case((RobotRow.status == int(RobotStatus.DISCONNECTED), 1), else_=0), RobotRow.id)
     )
+
+
+def _members(session: Session, group_id: int) -> list[int]:
+    """The group's active robots, read once per transaction (the scheduler fires many
+    triggers of one group in one)."""
+    known: dict[int, list[int]] = session.info.setdefault("trigger_group_members", {})
+    if group_id not in known:
+        known[group_id] = list(session.scalars(_members_statement(), {"p_group": group_id}))
+    return known[group_id]
 
 
 def choose_target(session: Session, trigger: TriggerRow) -> Target:
