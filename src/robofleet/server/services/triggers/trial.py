@@ -1,7 +1,9 @@
 """Test a trigger: create a job now exactly as the trigger would (Sherpa's "Test" button).
 
-The fire goes through the engine's one firing function with a key of its own, so every job
-rule applies (limits, concurrency cap, busy robots) and the history records it like any fire.
+The fire goes through the engine's one firing function with a key of its own, so the job
+rules apply (concurrency cap, busy robots, default task) and the history records it like any
+fire; as the operator's "run it now" it also works on a disabled or completed trigger and
+counts toward neither MaxRuns nor MaxMonthlyRuns (docs/triggers.md).
 Whoever may update a trigger may test it: they could set it to fire in a minute anyway."""
 
 from __future__ import annotations
