@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
+import io
 import json
 import os
 import socket
@@ -11,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,3 +149,27 @@ def summary(values: list[float]) -> dict[str, float]:
         "max": max(values),
         "mean": statistics.fmean(values),
     }
+
+
+def noop_package() -> bytes:
+    """A package whose job runs `true`: dispatch and firing benchmarks measure the server."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("robofleet.json", json.dumps({"kind": "command", "entry_point": "true"}))
+    return buffer.getvalue()
+
+
+def publish_noop(client: Client) -> None:
+    """Process `noop` with noop_package() as its current version."""
+    status, body = client.post("/api/process/create", {"Name": "noop"})
+    assert status == 200, body
+    status, body = client.post(
+        "/api/processVersion/create",
+        {
+            "Process": "noop",
+            "FileName": "noop.zip",
+            "MakeCurrent": True,
+            "ProcessFile": base64.b64encode(noop_package()).decode(),
+        },
+    )
+    assert status == 200, body

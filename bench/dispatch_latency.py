@@ -11,20 +11,24 @@ straight from the database, at microsecond precision. Same machine, same clock.
 from __future__ import annotations
 
 import argparse
-import base64
-import io
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 from sqlalchemy import create_engine, select
 
-from bench.common import Client, Server, create_pg_database, drop_pg_database, summary
+from bench.common import (
+    Client,
+    Server,
+    create_pg_database,
+    drop_pg_database,
+    publish_noop,
+    summary,
+)
 from robofleet.server.db.tables import JobRow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,16 +65,7 @@ def measure(store: str, jobs: int) -> dict[str, float]:
         server = Server(Path(tmp) / "server", database_url=url).start()
         client = Client(server.url, server.key)
         _, robot = client.post("/api/robot/create", {"Name": "bench-bot"})
-        client.post("/api/process/create", {"Name": "noop"})
-        client.post(
-            "/api/processVersion/create",
-            {
-                "Process": "noop",
-                "FileName": "noop.zip",
-                "MakeCurrent": True,
-                "ProcessFile": base64.b64encode(_command_package()).decode(),
-            },
-        )
+        publish_noop(client)
         agent = start_agent(server, robot["GUID"], Path(tmp) / "agent")
         db_url = (
             url.replace("postgresql://", "postgresql+psycopg://")
@@ -102,13 +97,6 @@ def measure(store: str, jobs: int) -> dict[str, float]:
             if url:
                 drop_pg_database(url)
     return {k: round(v, 1) for k, v in summary(latencies[5:]).items()}  # first 5 warm up
-
-
-def _command_package() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("robofleet.json", json.dumps({"kind": "command", "entry_point": "true"}))
-    return buffer.getvalue()
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ trigger's running-job count does not hold the next job back.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import tempfile
 import time
@@ -29,11 +28,18 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, func, insert, select, update
 
-from bench.common import Client, Server, create_pg_database, drop_pg_database, summary
-from bench.dispatch_latency import _command_package
+from bench.common import (
+    Client,
+    Server,
+    create_pg_database,
+    drop_pg_database,
+    publish_noop,
+    summary,
+)
+from robofleet.contract import JobStatus
 from robofleet.server.db.tables import JobRow, TaskRow, TriggerFireRow, TriggerRow
 
-SUCCESS = 4
+SUCCESS = int(JobStatus.SUCCESS)
 
 
 def _ok(result: tuple[int, Any]) -> Any:
@@ -56,18 +62,7 @@ def _setup(client: Client) -> str:
                 {"RobotGroupGuid": "bench-group", "RobotGuid": robot},
             )
         )
-    _ok(client.post("/api/process/create", {"Name": "noop"}))
-    _ok(
-        client.post(
-            "/api/processVersion/create",
-            {
-                "Process": "noop",
-                "FileName": "noop.zip",
-                "MakeCurrent": True,
-                "ProcessFile": base64.b64encode(_command_package()).decode(),
-            },
-        )
-    )
+    publish_noop(client)
     return str(robots[0])
 
 

@@ -106,15 +106,7 @@ def fire_locked(
     the unique constraint instead of a look first. Without `savepoint` a taken key raises
     instead (IntegrityError), failing the caller's transaction: the scheduler's batches,
     which then fire each trigger alone, save two round trips per fire that way."""
-    record = TriggerFireRow(
-        account_id=trigger.account_id,
-        trigger_id=trigger.id,
-        fire_key=request.fire_key[:64],
-        scheduled_at=request.scheduled_at,
-        reason=request.reason,
-        outcome="created",
-        created_at=request.now,
-    )
+    record = _record(trigger, request, "created")
     try:
         # The job and its record together, or neither: a skip (raised before anything is
         # written) or a key another node took meanwhile leaves no trace of the attempt.
@@ -130,6 +122,22 @@ def fire_locked(
     except Skip as skip:
         return _skipped(session, trigger, request, str(skip))
     return FireOutcome(record.id, True, False, record.detail, job_id, job_guid)
+
+
+def _record(
+    trigger: TriggerRow, request: FireRequest, outcome: str, detail: str = ""
+) -> TriggerFireRow:
+    """The history row of a fire: a job created, or a skip and why."""
+    return TriggerFireRow(
+        account_id=trigger.account_id,
+        trigger_id=trigger.id,
+        fire_key=request.fire_key[:64],
+        scheduled_at=request.scheduled_at,
+        reason=request.reason,
+        outcome=outcome,
+        detail=detail,
+        created_at=request.now,
+    )
 
 
 def skip_in_session(
@@ -152,16 +160,7 @@ def _skipped(
 ) -> FireOutcome:
     if request.reason in QUIET and _last_record(session, trigger.id) == ("skipped", detail):
         return FireOutcome(None, False, False, detail, None, None)
-    record = TriggerFireRow(
-        account_id=trigger.account_id,
-        trigger_id=trigger.id,
-        fire_key=request.fire_key[:64],
-        scheduled_at=request.scheduled_at,
-        reason=request.reason,
-        outcome="skipped",
-        detail=detail,
-        created_at=request.now,
-    )
+    record = _record(trigger, request, "skipped", detail)
     try:
         with session.begin_nested():
             session.add(record)
