@@ -101,3 +101,19 @@ def test_a_silent_robot_is_disconnected_and_its_job_lost(own_service: Service) -
     assert lost["status"] == JobStatus.UNKNOWN and "went silent" in lost["last_message"]
     own_service.run_duties(silent + timedelta(seconds=settings.unknown_job_grace_seconds + 1))
     assert job_status(tenant, job) == JobStatus.FAILED
+
+
+def test_a_reported_status_counts_as_a_sign_of_life(own_service: Service) -> None:
+    """A robot that never heartbeat but whose status was just set is not silent yet: the
+    scheduler's next tick must not undo the status; the timeout counts from the report."""
+    tenant = make_tenant(own_service)
+    guid = make_robot(tenant.api)
+    assert tenant.api.put(
+        "/api/robot/setStatus", json={"GUID": guid, "Status": int(RobotStatus.READY)}
+    ).is_success
+    now = datetime.now(UTC)
+    own_service.run_duties(now + timedelta(seconds=1))
+    assert robot_status(tenant, guid) == RobotStatus.READY
+    timeout = own_service.runtime.settings.robot_timeout_seconds
+    own_service.run_duties(now + timedelta(seconds=timeout + 2))
+    assert robot_status(tenant, guid) == RobotStatus.DISCONNECTED

@@ -122,20 +122,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             runtime.log_wakeups.bind(asyncio.get_running_loop())
         caches = Caches([runtime.principals, runtime.queues, runtime.documents])
         stop_watching = caches.watch(runtime.db)
-        listeners: list[PgListener] = []
+        listener: PgListener | None = None
         if runtime.db.dialect.notifies:
-            url = settings.resolved_database_url
-            listeners = [
-                PgListener(url, CHANNEL, runtime.wakeups.on_notify),
-                PgListener(url, CACHE_CHANNEL, caches.on_notify),
-            ]
+            handlers = {CHANNEL: runtime.wakeups.on_notify, CACHE_CHANNEL: caches.on_notify}
             if runtime.log_wakeups:
-                listeners.append(PgListener(url, LOG_CHANNEL, runtime.log_wakeups.on_notify))
+                handlers[LOG_CHANNEL] = runtime.log_wakeups.on_notify
             if runtime.task_arrivals:
-                arrivals = runtime.task_arrivals
-                listeners.append(PgListener(url, ARRIVALS_CHANNEL, arrivals.on_notify))
-            for listener in listeners:
-                listener.start()
+                handlers[ARRIVALS_CHANNEL] = runtime.task_arrivals.on_notify
+            listener = PgListener(settings.resolved_database_url, handlers)
+            listener.start()
         scheduler = Scheduler(runtime) if settings.scheduler_enabled else None
         if scheduler:
             scheduler.start()
@@ -144,7 +139,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         finally:
             if scheduler:
                 scheduler.stop()
-            for listener in listeners:
+            if listener:
                 listener.stop()
             stop_watching()
             runtime.db.dispose()

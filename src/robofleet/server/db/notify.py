@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import psycopg
 from sqlalchemy import text
@@ -28,16 +28,15 @@ def libpq_dsn(sqlalchemy_url: str) -> str:
 
 
 class PgListener:
-    """A thread holding one connection that LISTENs and hands each payload to `on_payload`."""
+    """A thread holding one connection that LISTENs on every channel given and hands each
+    payload to its channel's handler. One connection for all channels: each server process
+    would otherwise hold one per channel, and PostgreSQL's connections are few."""
 
-    def __init__(
-        self, sqlalchemy_url: str, channel: str, on_payload: Callable[[str], None]
-    ) -> None:
+    def __init__(self, sqlalchemy_url: str, handlers: Mapping[str, Callable[[str], None]]) -> None:
         self._dsn = libpq_dsn(sqlalchemy_url)
-        self._channel = channel
-        self._on_payload = on_payload
+        self._handlers = dict(handlers)
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"listen-{channel}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="listen", daemon=True)
         self.ready = threading.Event()
 
     def start(self) -> None:
@@ -52,12 +51,15 @@ class PgListener:
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(self._dsn, autocommit=True) as conn:
-                    conn.execute(f'LISTEN "{self._channel}"')
+                    for channel in self._handlers:
+                        conn.execute(f'LISTEN "{channel}"')
                     self.ready.set()
                     backoff = 0.5
                     while not self._stopping.is_set():
                         for note in conn.notifies(timeout=1.0):
-                            self._on_payload(note.payload)
+                            handler = self._handlers.get(note.channel)
+                            if handler is not None:
+                                handler(note.payload)
             except psycopg.Error as exc:
                 self.ready.clear()
                 log.warning("listener lost its connection (%s); retrying in %.1fs", exc, backoff)

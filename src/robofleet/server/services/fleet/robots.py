@@ -6,6 +6,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db import claims
+from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import (
     AccessFolderRow,
     RobotGroupMemberRow,
@@ -160,11 +161,14 @@ def get_status(runtime: Runtime, caller: Caller, ref: int | str) -> RobotStatusR
 
 def set_status(runtime: Runtime, caller: Caller, data: RobotSetStatus) -> None:
     caller.require(Screen.ROBOT, Action.UPDATE)
+    status = RobotStatus(data.status)
     with runtime.db.write(actor=caller.actor()) as session:
-        set_robot_status(
-            find_robot(session, caller, data.guid, field="Guid", for_update=True),
-            RobotStatus(data.status),
-        )
+        robot = find_robot(session, caller, data.guid, field="Guid", for_update=True)
+        set_robot_status(robot, status)
+        if status is not RobotStatus.DISCONNECTED:
+            # A status reported (the Sherpa framework's robots report their own) is a sign of
+            # life: the silent-robot timeout counts from here, not from the last heartbeat.
+            robot.last_heartbeat_at = utcnow()
 
 
 def delete_robot(runtime: Runtime, caller: Caller, ref: int | str) -> None:
