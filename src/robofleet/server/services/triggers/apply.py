@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from robofleet.server.db.tables import QueueRow, RobotGroupRow, RobotRow, TriggerRow
+from robofleet.server.db.tables import QueueRow, TriggerRow
 from robofleet.server.domain.errors import InvalidInput
 from robofleet.server.schemas.trigger_conditions import (
     MailCondition,
@@ -22,6 +22,8 @@ from robofleet.server.schemas.triggers import TriggerFields
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.folders import folder_id_for
 from robofleet.server.services.access.lookup import find
+from robofleet.server.services.fleet.groups import find_group
+from robofleet.server.services.fleet.robots import find_robot
 from robofleet.server.services.resources.scope import find_resource
 from robofleet.server.services.triggers.targets import ROBOT_GROUP, robot_target
 from robofleet.server.services.triggers.timing import calendar_of, checked, schedule_of
@@ -192,19 +194,12 @@ def _set_calendar(session: Session, caller: Caller, row: TriggerRow, data: Trigg
 def _set_robots(session: Session, caller: Caller, row: TriggerRow, data: TriggerFields) -> None:
     given = data.model_fields_set
     if data.robot is not None:
-        robot = find(session, RobotRow, caller, data.robot, entity="robot", field="RobotId")
+        robot = find_robot(session, caller, data.robot, field="RobotId")
         row.robot_id, row.robot_group_id = robot.id, None
     elif "robot" in given:
         row.robot_id = None
     if data.robot_group is not None:
-        group = find(
-            session,
-            RobotGroupRow,
-            caller,
-            data.robot_group,
-            entity="robot group",
-            field="RobotGroupId",
-        )
+        group = find_group(session, caller, data.robot_group, field="RobotGroupId")
         row.robot_group_id = group.id
         if data.robot is None:
             row.robot_id = None

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from robofleet.contract import TriggerStatus
 from robofleet.server.db.base import utcnow
-from robofleet.server.db.tables import QueueRow, RobotGroupRow, RobotRow, TriggerRow
+from robofleet.server.db.tables import QueueRow, TriggerRow
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.refs import new_guid
 from robofleet.server.runtime import Runtime
@@ -24,6 +24,8 @@ from robofleet.server.schemas.triggers import (
 )
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.lookup import ensure_name_free, find, scoped
+from robofleet.server.services.fleet.groups import find_group
+from robofleet.server.services.fleet.robots import find_robot
 from robofleet.server.services.processes.crud import find_process
 from robofleet.server.services.triggers.apply import SCHEDULE_FIELDS, apply_fields
 from robofleet.server.services.triggers.timing import refresh_next_fire
@@ -135,17 +137,10 @@ def list_triggers(runtime: Runtime, caller: Caller, query: TriggerFilter) -> Pag
             process = find_process(session, caller, query.process, field="ProcessId")
             rows = rows.where(TriggerRow.process_id == process.id)
         if query.robot is not None:
-            robot = find(session, RobotRow, caller, query.robot, entity="robot", field="RobotId")
+            robot = find_robot(session, caller, query.robot, field="RobotId")
             rows = rows.where(TriggerRow.robot_id == robot.id)
         if query.robot_group is not None:
-            group = find(
-                session,
-                RobotGroupRow,
-                caller,
-                query.robot_group,
-                entity="robot group",
-                field="RobotGroupId",
-            )
+            group = find_group(session, caller, query.robot_group, field="RobotGroupId")
             rows = rows.where(TriggerRow.robot_group_id == group.id)
         if query.queue is not None:
             queue = find(session, QueueRow, caller, query.queue, entity="queue", field="QueueId")
