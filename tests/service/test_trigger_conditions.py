@@ -4,18 +4,21 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from robofleet.server.domain.errors import Conflict
 from robofleet.server.domain.jobs import JobStatus
 from robofleet.server.services.triggers.continuous import fire_continuous, idle_continuous
-from robofleet.server.services.triggers.due import due_triggers, fire_due
+from robofleet.server.services.triggers.due import due_triggers, fire_due, fire_due_batch
 from robofleet.server.services.triggers.queue_watch import check_queue, queue_triggers
 from tests.service.conftest import Service
 from tests.service.triggers_support import Place, place_in
-from tests.support.fleet import make_process
+from tests.support.fleet import make_process, make_robot
 from tests.support.queues import add, make_queue
+from tests.support.resources import make_group_with
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -73,6 +76,57 @@ def test_triggers_due_together_fire_in_priority_order(place: Place) -> None:
     jobs = [place.jobs(t)[0] for t in (high, normal, low)]
     assert [j.priority for j in jobs] == [3, 2, 1]
     assert jobs[0].id < jobs[1].id < jobs[2].id
+
+
+def test_a_batch_of_fires_sees_the_robots_its_earlier_fires_took(place: Place) -> None:
+    """The scheduler writes a batch's jobs together at its end; until then the rules count
+    the robots the batch gave jobs to as busy, and its pending jobs per robot."""
+    api = place.tenant.api
+    process = make_process(api)
+    robots = [make_robot(api) for _ in range(2)]
+    group = place.group(make_group_with(api, *robots))
+    at = datetime(2031, 2, 1, 8, 0, tzinfo=UTC)
+
+    def on_group(when_busy: str) -> int:
+        return place.trigger(
+            process, robot_type=2, robot_group_id=group, when_busy=when_busy, next_fire_at=at
+        )
+
+    taking = [on_group("skip") for _ in range(3)]
+    spreading = [on_group("fewest_pending") for _ in range(4)]
+    outcomes = fire_due_batch(place.runtime, taking + spreading, at)
+    assert [bool(o and o.created) for o in outcomes] == [True, True, False] + [True] * 4
+    first, second = (place.jobs(t)[0].robot_id for t in taking[:2])
+    assert {first, second} == {place.robot(r) for r in robots}
+    (skip,) = place.fires(taking[2])
+    assert (skip.outcome, skip.detail) == ("skipped", "all robots busy")
+    # Both robots hold one job; the four queued ones go two and two, not all on one.
+    queued = Counter(place.jobs(t)[0].robot_id for t in spreading)
+    assert sorted(queued.values()) == [2, 2]
+    created = taking[:2] + spreading
+    assert [place.fires(t)[0].job_id for t in created] == [place.jobs(t)[0].id for t in created]
+    assert {place.row(t).next_fire_at for t in taking + spreading} == {at + timedelta(hours=1)}
+
+
+def test_a_batch_with_a_key_taken_elsewhere_fails_whole_and_each_then_fires_alone(
+    place: Place,
+) -> None:
+    """Another node fired one of the batch's keys meanwhile: nothing of the batch commits;
+    fired alone (as the trigger clock then does), the others fire and the taken one is a
+    duplicate that still moves on to its next time."""
+    process = make_process(place.tenant.api)
+    at = datetime(2031, 3, 1, 8, 0, tzinfo=UTC)
+    mine, taken = (place.trigger(process, next_fire_at=at) for _ in range(2))
+    assert place.fire(taken, at, key="at:2031-03-01T08:00:00").created
+    place.update(taken, next_fire_at=at)  # as if this node had not yet seen the other's commit
+    with pytest.raises(Conflict):
+        fire_due_batch(place.runtime, [mine, taken], at)
+    assert place.jobs(mine) == [] and place.row(mine).next_fire_at == at
+    alone = [fire_due(place.runtime, t, at) for t in (mine, taken)]
+    assert alone[0] is not None and alone[0].created
+    assert alone[1] is not None and alone[1].duplicate
+    assert len(place.jobs(taken)) == 1
+    assert place.row(taken).next_fire_at == at + timedelta(hours=1)
 
 
 def test_a_cron_time_with_a_queue_condition_fires_only_when_it_holds(place: Place) -> None:

@@ -6,9 +6,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 
 import psycopg
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,47 @@ def pg_notify(session: Session, channel: str, payload: str) -> None:
     session.execute(
         text("SELECT pg_notify(:channel, :payload)"), {"channel": channel, "payload": payload}
     )
+
+
+def announce_at_commit(
+    session: Session,
+    channel: str,
+    payload: str,
+    *,
+    notifies: bool,
+    local: Callable[[str], None],
+) -> None:
+    """Announce `payload` on `channel` when the session's transaction commits, once however
+    often it is announced in it (a batch of fires creates many jobs for one group).
+
+    With `notifies` (PostgreSQL) the NOTIFYs go out in one statement just before the commit,
+    so every node hears them only if the transaction commits; otherwise `local(payload)` runs
+    after the commit, in this process (SQLite has one)."""
+    key = ("announce", channel)
+    pending: dict[str, None] | None = session.info.get(key)
+    if pending is None:
+        pending = session.info[key] = {}
+        if notifies:
+            event.listen(session, "before_commit", partial(_notify_pending, key=key), once=True)
+        else:
+            event.listen(
+                session, "after_commit", partial(_call_pending, key=key, local=local), once=True
+            )
+    pending[payload] = None
+
+
+def _notify_pending(session: Session, *, key: tuple[str, str]) -> None:
+    payloads = list(session.info.pop(key, {}))
+    if payloads:
+        session.execute(
+            text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p"),
+            {"channel": key[1], "payloads": payloads},
+        )
+
+
+def _call_pending(session: Session, *, key: tuple[str, str], local: Callable[[str], None]) -> None:
+    for payload in session.info.pop(key, {}):
+        local(payload)
 
 
 def libpq_dsn(sqlalchemy_url: str) -> str:

@@ -132,9 +132,14 @@ def _iterator(cron: CronShape) -> croniter:
     return found
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def next_match(cron: CronShape, after: datetime) -> datetime | None:
     """The first naive wall-clock time strictly after naive `after` the expression names,
-    or None when there is none within MAX_YEARS."""
+    or None when there is none within MAX_YEARS.
+
+    Remembered: the triggers due in one pass ask it the same question (one expression such
+    as `0 * * * *`, shared by many, and the same due minute), and croniter's answer costs
+    more than the rest of a fire's rules."""
     try:
         found: datetime = _iterator(cron).get_next(datetime, start_time=after)
     except CroniterBadDateError:

@@ -339,8 +339,7 @@ def due(
         return DueFire(now if allowed == now else None, False, 0, allowed)
     if next_at > now:
         return DueFire(None, False, 0, next_at)
-    latest, count = _latest_due(schedule, next_at, now, calendar)
-    following = next_fire(schedule, now, calendar)
+    latest, count, following = _latest_due(schedule, next_at, now, calendar)
     passed = min(count - 1, MISSED_COUNT_LIMIT)
     if now - latest <= tolerance:
         return DueFire(latest, False, passed, following)
@@ -351,24 +350,28 @@ def due(
 
 def _latest_due(
     schedule: Schedule, next_at: datetime, now: datetime, calendar: Calendar | None
-) -> tuple[datetime, int]:
-    """The last fire time in [next_at, now] (next_at itself counts, as the stored one) and
-    how many there are, counted up to one more than MISSED_COUNT_LIMIT."""
+) -> tuple[datetime, int, datetime | None]:
+    """The last fire time in [next_at, now] (next_at itself counts, as the stored one), how
+    many there are, counted up to one more than MISSED_COUNT_LIMIT, and the first time after
+    `now` (found on the way: no time lies between the latest and `now`)."""
     latest, count = next_at, 1
     while count <= MISSED_COUNT_LIMIT:
         following = next_fire(schedule, latest, calendar)
-        if following is None or following > now:
-            return latest, count
+        if following is not None and following > now:
+            return latest, count, following
+        if following is None:  # (None may also mean beyond the horizon from `latest`)
+            return latest, count, next_fire(schedule, now, calendar)
         latest, count = following, count + 1
+    following = next_fire(schedule, now, calendar)
     # A long downtime of a frequent schedule: find the latest from the near past instead of
     # walking every missed time; the span doubles until it holds a fire time.
     span = timedelta(minutes=2)
     while now - span > latest:
         found = _last_in(schedule, now - span, now, calendar)
         if found is not None:
-            return found, count
+            return found, count, following
         span *= 2
-    return _last_in(schedule, latest, now, calendar) or latest, count
+    return _last_in(schedule, latest, now, calendar) or latest, count, following
 
 
 def _last_in(

@@ -16,11 +16,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.dialect import Dialect
-from robofleet.server.db.notify import pg_notify
+from robofleet.server.db.notify import announce_at_commit
 
 log = logging.getLogger("robofleet.arrivals")
 
@@ -52,14 +51,13 @@ class TaskArrivals:
         """Tasks of `queue_id` are being committed in `session`."""
         if queue_id not in self.watched:
             return
-        if self.dialect.notifies:
-            pg_notify(session, CHANNEL, str(queue_id))
-            return
-
-        def after_commit(_session: Session) -> None:
-            self.arrived(queue_id)
-
-        event.listen(session, "after_commit", after_commit, once=True)
+        announce_at_commit(
+            session,
+            CHANNEL,
+            str(queue_id),
+            notifies=self.dialect.notifies,
+            local=self.on_notify,
+        )
 
     def on_notify(self, payload: str) -> None:
         """Called by the PostgreSQL listener thread."""

@@ -12,11 +12,10 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.dialect import Dialect
-from robofleet.server.db.notify import pg_notify
+from robofleet.server.db.notify import announce_at_commit
 
 log = logging.getLogger("robofleet.wakeups")
 
@@ -57,15 +56,13 @@ class Wakeups:
 
     def announce(self, session: Session, account_id: int, robot_id: int | None) -> None:
         """A job for `robot_id` (None: any robot of the account) is being committed."""
-        target = robot_id or ANY_ROBOT
-        if self.dialect.notifies:
-            pg_notify(session, self.channel, f"{account_id}:{target}")
-            return
-
-        def after_commit(_session: Session) -> None:
-            self.wake(account_id, target)
-
-        event.listen(session, "after_commit", after_commit, once=True)
+        announce_at_commit(
+            session,
+            self.channel,
+            f"{account_id}:{robot_id or ANY_ROBOT}",
+            notifies=self.dialect.notifies,
+            local=self.on_notify,
+        )
 
     def on_notify(self, payload: str) -> None:
         """Called by the PostgreSQL listener thread."""

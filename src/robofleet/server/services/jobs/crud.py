@@ -14,6 +14,7 @@ from robofleet.server.db.tables import JobRow, ProcessRow
 from robofleet.server.domain.errors import Conflict, InvalidInput
 from robofleet.server.domain.jobs import ACTIVE, FINAL, JobStatus
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.domain.refs import new_guid
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import Page
 from robofleet.server.schemas.jobs import JobCreate, JobFilter, JobRead, JobUpdate
@@ -95,10 +96,16 @@ class NewJob:
     schedule_id: int | None = None
 
 
-def add_job(session: Session, runtime: Runtime, new: NewJob) -> JobRow:
-    """Insert the pending job in the open transaction and wake the robots that may take it."""
+def add_job(session: Session, runtime: Runtime, new: NewJob, *, flush: bool = True) -> JobRow:
+    """Insert the pending job in the open transaction and wake the robots that may take it
+    when it commits. Without `flush` the job is only added (its GUID set, its id not yet):
+    the trigger scheduler writes a batch of jobs with one INSERT."""
     assert new.process.current_version_id is not None
     job = JobRow(
+        guid=new_guid(),
+        # Given, not left to the column's server default: with every column given and the id
+        # reserved (trigger batches), the ORM needs no RETURNING and can executemany.
+        is_deleted=False,
         account_id=new.account_id,
         process_id=new.process.id,
         process_version_id=new.process.current_version_id,
@@ -116,7 +123,8 @@ def add_job(session: Session, runtime: Runtime, new: NewJob) -> JobRow:
         status_changed_at=utcnow(),
     )
     session.add(job)
-    session.flush()
+    if flush:
+        session.flush()
     runtime.wakeups.announce(session, new.account_id, new.robot_id)
     return job
 

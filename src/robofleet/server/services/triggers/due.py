@@ -1,8 +1,9 @@
 """Schedule fires: the triggers whose next fire time has come, each fired once.
 
-One transaction per trigger: the fire (its record and job) and the trigger's new next_fire_at
-commit together, so a leader that dies between two triggers leaves each either fired and moved
-on, or untouched for the next leader; the fire key catches two leaders that overlap.
+The due triggers fire in batches, one transaction per batch: each fire (its record and job)
+and its trigger's new next_fire_at commit together, so a leader that dies mid-pass leaves each
+trigger either fired and moved on, or untouched for the next leader; the fire key catches two
+leaders that overlap.
 """
 
 from __future__ import annotations
@@ -22,9 +23,13 @@ from robofleet.server.services.triggers.firing import (
     ENABLED,
     FireOutcome,
     FireRequest,
+    PendingFire,
     fire_locked,
+    fire_pending,
     skip_in_session,
+    write_pending,
 )
+from robofleet.server.services.triggers.rules import FireBatch
 from robofleet.server.services.triggers.schedule_of import calendar_of, schedule_of
 
 log = logging.getLogger("robofleet.triggers")
@@ -67,7 +72,7 @@ def earliest_fire(runtime: Runtime) -> datetime | None:
 def fire_due(runtime: Runtime, trigger_id: int, now: datetime) -> FireOutcome | None:
     """Fire one due trigger at `now` and move its next fire time on; None when it was not due
     after all (another node fired it, or it changed)."""
-    return fire_due_batch(runtime, [trigger_id], now, savepoint=True)[0]
+    return fire_due_batch(runtime, [trigger_id], now, alone=True)[0]
 
 
 BATCH = 50
@@ -76,13 +81,19 @@ within a second, and a commit per fire would cost more than the fires themselves
 
 
 def fire_due_batch(
-    runtime: Runtime, trigger_ids: list[int], now: datetime, *, savepoint: bool = False
+    runtime: Runtime, trigger_ids: list[int], now: datetime, *, alone: bool = False
 ) -> list[FireOutcome | None]:
     """Fire these due triggers in one transaction, in the order given, all locked by one
-    statement. An error in one fails the batch (nothing of it commits); the caller then fires
-    them one by one, so the error stays with its trigger (a fire key taken meanwhile, too:
-    with `savepoint`, it is a duplicate instead)."""
-    with runtime.db.write(actor=TRIGGER_FIRES) as session:
+    statement; their jobs are written by one INSERT, their records by another, the triggers'
+    new times by one UPDATE each (a statement per fire would cost more than the rules).
+
+    An error in one fails the batch (nothing of it commits): a fire key another node took
+    meanwhile, too. The caller then fires them one by one (fire_due, `alone`: each fire
+    written at once in a savepoint), so the error stays with its trigger and a taken key is
+    a duplicate that still moves the trigger on."""
+    with runtime.db.write(actor=TRIGGER_FIRES) as session, session.no_autoflush:
+        if not alone:
+            FireBatch().open(session)
         locked = session.scalars(
             select(TriggerRow)
             .where(TriggerRow.id.in_(trigger_ids))
@@ -99,11 +110,11 @@ def fire_due_batch(
                 )
             )
         )
-        outcomes = [
-            _fire_if_due(session, runtime, by_id.get(i), now, savepoint) for i in trigger_ids
-        ]
+        fires = [_fire_if_due(session, runtime, by_id.get(i), now, alone) for i in trigger_ids]
+        pending = [fire for fire in fires if isinstance(fire, PendingFire)]
+        written = iter(write_pending(session, runtime, pending))
         del processes
-        return outcomes
+        return [next(written) if isinstance(fire, PendingFire) else fire for fire in fires]
 
 
 def _fire_if_due(
@@ -111,8 +122,8 @@ def _fire_if_due(
     runtime: Runtime,
     trigger: TriggerRow | None,
     now: datetime,
-    savepoint: bool,
-) -> FireOutcome | None:
+    alone: bool,
+) -> FireOutcome | PendingFire | None:
     if (
         trigger is None
         or trigger.is_deleted
@@ -122,7 +133,7 @@ def _fire_if_due(
     ):
         return None
     try:
-        return _fire_due(session, runtime, trigger, now, savepoint)
+        return _fire_due(session, runtime, trigger, now, alone)
     except (ScheduleError, ValueError) as exc:
         # A schedule that cannot compute its times stops (next_fire_at cleared) until it is
         # edited, instead of failing on every pass; the history says why. (Raised before
@@ -135,8 +146,8 @@ def _fire_if_due(
 
 
 def _fire_due(
-    session: Session, runtime: Runtime, trigger: TriggerRow, now: datetime, savepoint: bool
-) -> FireOutcome | None:
+    session: Session, runtime: Runtime, trigger: TriggerRow, now: datetime, alone: bool
+) -> FireOutcome | PendingFire | None:
     assert trigger.next_fire_at is not None
     schedule = schedule_of(trigger)
     result = due(
@@ -146,7 +157,7 @@ def _fire_due(
         check_missed=trigger.check_missed,
         calendar=calendar_of(session, trigger),
     )
-    outcome: FireOutcome | None = None
+    outcome: FireOutcome | PendingFire | None = None
     if result.skipped:
         # Times that passed while no scheduler ran and get no fire of their own (all of them
         # without CheckMissedTrigger; all but the latest with it): one line in the history,
@@ -162,7 +173,8 @@ def _fire_due(
         if unmet:
             outcome = skip_in_session(session, trigger, request, unmet)
         else:
-            outcome = fire_locked(session, runtime, trigger, request, savepoint=savepoint)
+            fire = fire_locked if alone else fire_pending
+            outcome = fire(session, runtime, trigger, request)
     trigger.last_checked_at = now
     if trigger.status == ENABLED:  # a fire that reached max runs completed it
         trigger.next_fire_at = result.next_at

@@ -13,7 +13,6 @@ see the jobs the other created.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,12 +22,13 @@ from sqlalchemy.orm import Session
 
 from robofleet.contract import TriggerStatus
 from robofleet.server.db.system_actors import SCHEDULER
-from robofleet.server.db.tables import ProcessRow, TaskRow, TriggerFireRow, TriggerRow
+from robofleet.server.db.tables import JobRow, ProcessRow, TaskRow, TriggerFireRow, TriggerRow
 from robofleet.server.domain.errors import Conflict
 from robofleet.server.runtime import Runtime
 from robofleet.server.services.jobs.crud import NewJob, add_job
 from robofleet.server.services.triggers.default_task import QueueCondition, hand_over, pick_task
 from robofleet.server.services.triggers.rules import (
+    FireBatch,
     Skip,
     check_cap,
     check_limits,
@@ -94,34 +94,77 @@ def fire_in_session(session: Session, runtime: Runtime, request: FireRequest) ->
 
 
 def fire_locked(
-    session: Session,
-    runtime: Runtime,
-    trigger: TriggerRow,
-    request: FireRequest,
-    *,
-    savepoint: bool = True,
+    session: Session, runtime: Runtime, trigger: TriggerRow, request: FireRequest
 ) -> FireOutcome:
-    """fire_in_session for a caller that holds the trigger's row lock already (the scheduler
-    locks a batch of due triggers at once). A taken key still answers `duplicate`, through
-    the unique constraint instead of a look first. Without `savepoint` a taken key raises
-    instead (IntegrityError), failing the caller's transaction: the scheduler's batches,
-    which then fire each trigger alone, save two round trips per fire that way."""
+    """fire_in_session for a caller that holds the trigger's row lock already. A taken key
+    still answers `duplicate`, through the unique constraint instead of a look first."""
     record = _record(trigger, request, "created")
     try:
         # The job and its record together, or neither: a skip (raised before anything is
         # written) or a key another node took meanwhile leaves no trace of the attempt.
-        with session.begin_nested() if savepoint else nullcontext():
-            job_id, job_guid, record.detail = _create_job(session, runtime, trigger, request)
-            record.job_id = job_id
+        with session.begin_nested():
+            job, record.detail = _create_job(session, runtime, trigger, request)
+            session.flush()
+            record.job_id = job.id
             session.add(record)
             session.flush()
     except IntegrityError:
-        if not savepoint:
-            raise
         return _duplicate(request)
     except Skip as skip:
         return _skipped(session, trigger, request, str(skip))
-    return FireOutcome(record.id, True, False, record.detail, job_id, job_guid)
+    return FireOutcome(record.id, True, False, record.detail, job.id, job.guid)
+
+
+@dataclass(frozen=True)
+class PendingFire:
+    """A fire whose job and record are added to the session, not yet written."""
+
+    record: TriggerFireRow
+    job: JobRow
+
+
+def fire_pending(
+    session: Session, runtime: Runtime, trigger: TriggerRow, request: FireRequest
+) -> FireOutcome | PendingFire:
+    """fire_locked for the scheduler's batches (the session's FireBatch open, autoflush
+    off): the job is added but not written; write_pending then writes every job of the
+    batch with one INSERT, and their records with another. A key taken meanwhile fails the
+    whole transaction there (IntegrityError); the scheduler then fires each trigger alone.
+    A skip is written at once, as by fire_locked."""
+    batch = FireBatch.of(session)
+    assert batch is not None, "fire_pending needs the session's FireBatch"
+    try:
+        job, detail = _create_job(session, runtime, trigger, request, flush=False)
+    except Skip as skip:
+        return _skipped(session, trigger, request, str(skip))
+    batch.claim(job.robot_id)
+    return PendingFire(_record(trigger, request, "created", detail), job)
+
+
+def write_pending(
+    session: Session, runtime: Runtime, pending: list[PendingFire]
+) -> list[FireOutcome]:
+    """Write the jobs of these fires (and every other change of the batch), then their
+    records, which need the jobs' ids."""
+    dialect = runtime.db.dialect
+    if pending and (ids := dialect.reserve_ids(session, JobRow.__tablename__, len(pending))):
+        for fire, job_id in zip(pending, ids, strict=True):
+            fire.job.id = job_id
+    session.flush()
+    records = [fire.record for fire in pending]
+    if records and (
+        ids := dialect.reserve_ids(session, TriggerFireRow.__tablename__, len(records))
+    ):
+        for record, record_id in zip(records, ids, strict=True):
+            record.id = record_id
+    for fire in pending:
+        fire.record.job_id = fire.job.id
+    session.add_all(records)
+    session.flush()
+    return [
+        FireOutcome(fire.record.id, True, False, fire.record.detail, fire.job.id, fire.job.guid)
+        for fire in pending
+    ]
 
 
 def _record(
@@ -204,8 +247,13 @@ def _duplicate(request: FireRequest) -> FireOutcome:
 
 
 def _create_job(
-    session: Session, runtime: Runtime, trigger: TriggerRow, request: FireRequest
-) -> tuple[int, str, str]:
+    session: Session,
+    runtime: Runtime,
+    trigger: TriggerRow,
+    request: FireRequest,
+    *,
+    flush: bool = True,
+) -> tuple[JobRow, str]:
     """The job of one fire after every job rule; Skip names the rule that stopped it."""
     test = request.reason == "test"
     if not test:
@@ -228,6 +276,8 @@ def _create_job(
     task_id = request.task_id
     condition = QueueCondition.of(trigger.queue_condition)
     if task_id is None and trigger.queue_id is not None and condition.default_task:
+        # The pick must see the tasks earlier fires of this transaction handed over.
+        session.flush()
         task = pick_task(session, trigger, condition)
         if task is None and not test:
             raise Skip("no New task in the queue for the job")
@@ -248,12 +298,13 @@ def _create_job(
             abort_after=_after(request.now, trigger.abort_after_seconds),
             schedule_id=trigger.id,
         ),
+        flush=flush or task is not None,
     )
     if task is not None:
         hand_over(session, trigger, condition, task, job, request.now)
     if not test:
         count_run(trigger, request.now)
-    return job.id, job.guid, f"job {job.guid} ({target.why})"
+    return job, f"job {job.guid} ({target.why})"
 
 
 def _after(now: datetime, seconds: int | None) -> datetime | None:

@@ -5,10 +5,11 @@ the trigger's history (trigger_fires.detail)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, bindparam, case, func, select
@@ -114,6 +115,32 @@ def _busy_statement() -> Select[Any]:
     return select(RobotRow.id).where(RobotRow.id.in_(bindparam("p_robots", expanding=True)), holds)
 
 
+@dataclass
+class FireBatch:
+    """What a batch of fires in one transaction knows beyond what it has written: the
+    scheduler adds a batch's jobs without flushing them (one INSERT for all at the end), so
+    the robots it gave jobs to are not yet busy in the database, and the busy robots it read
+    stay true for the batch apart from those."""
+
+    busy: dict[tuple[int, ...], set[int]] = field(default_factory=dict)
+    claimed: Counter[int] = field(default_factory=Counter)
+    """Robot id: pending jobs this batch added for it."""
+
+    KEY: ClassVar[str] = "trigger_fire_batch"
+
+    @classmethod
+    def of(cls, session: Session) -> FireBatch | None:
+        found: FireBatch | None = session.info.get(cls.KEY)
+        return found
+
+    def open(self, session: Session) -> None:
+        session.info[self.KEY] = self
+
+    def claim(self, robot_id: int | None) -> None:
+        if robot_id is not None:
+            self.claimed[robot_id] += 1
+
+
 def _busy_robots(session: Session, robot_ids: list[int]) -> set[int]:
     """Of these robots, those running a job or with a pending job taken by or waiting for
     them (a free robot would take a pending job at its next call; it is already spoken for).
@@ -121,7 +148,13 @@ def _busy_robots(session: Session, robot_ids: list[int]) -> set[int]:
     robot_id alone answers (on the index ix_jobs_robot_status)."""
     if not robot_ids:
         return set()
-    return set(session.scalars(_busy_statement(), {"p_robots": robot_ids}))
+    batch = FireBatch.of(session)
+    if batch is None:
+        return set(session.scalars(_busy_statement(), {"p_robots": robot_ids}))
+    key = tuple(robot_ids)
+    if key not in batch.busy:
+        batch.busy[key] = set(session.scalars(_busy_statement(), {"p_robots": robot_ids}))
+    return batch.busy[key] | {r for r in robot_ids if batch.claimed[r]}
 
 
 @cache
@@ -139,7 +172,11 @@ def _pending_statement() -> Select[int | None, int]:
 
 def _pending_counts(session: Session, robot_ids: list[int]) -> dict[int, int]:
     rows = session.execute(_pending_statement(), {"p_robots": robot_ids})
-    return {robot: count for robot, count in rows if robot is not None}
+    counts = Counter({robot: count for robot, count in rows if robot is not None})
+    batch = FireBatch.of(session)
+    if batch is not None:
+        counts.update({r: batch.claimed[r] for r in robot_ids if batch.claimed[r]})
+    return counts
 
 
 @cache
