@@ -57,6 +57,7 @@ from robofleet.server.runtime.security import TokenCodec, load_or_create_secret
 from robofleet.server.runtime.signing import UrlSigner
 from robofleet.server.runtime.wakeups import CHANNEL, LOG_CHANNEL, Wakeups
 from robofleet.server.scheduler.loop import Scheduler
+from robofleet.server.scheduler.triggers import WatchedQueues
 from robofleet.server.settings import Settings
 
 ROUTERS = [
@@ -134,9 +135,19 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         scheduler = Scheduler(runtime) if settings.scheduler_enabled else None
         if scheduler:
             scheduler.start()
+        # A node without a scheduler still announces task adds to the leader's triggers.
+        watching = (
+            WatchedQueues(runtime)
+            if scheduler is None and runtime.task_arrivals and runtime.db.dialect.notifies
+            else None
+        )
+        if watching:
+            watching.start()
         try:
             yield
         finally:
+            if watching:
+                watching.stop()
             if scheduler:
                 scheduler.stop()
             if listener:

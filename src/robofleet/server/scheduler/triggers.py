@@ -9,7 +9,8 @@ triggers every second and re-checks every queue condition every SAFETY_SECONDS (
 became New again without an add: retries, released postponements).
 
 Every node, leader or not, keeps runtime.task_arrivals.watched current, so task adds on any
-node announce the queues the leader watches.
+node announce the queues the leader watches: through this clock where the scheduler runs, and
+through a WatchedQueues thread on a node that runs none (ROBOFLEET_SCHEDULER_ENABLED=false).
 """
 
 from __future__ import annotations
@@ -184,3 +185,30 @@ class TriggerClock:
         if earliest is None:
             return POLL_SECONDS
         return max(0.0, min(POLL_SECONDS, (earliest - utcnow()).total_seconds()))
+
+
+class WatchedQueues:
+    """On a node without a scheduler: keeps runtime.task_arrivals.watched current, so the
+    tasks added through this node still wake the leader's trigger clock on another."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="watched-queues", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        arrivals = self.runtime.task_arrivals
+        assert arrivals is not None
+        while not self._stop.is_set():
+            try:
+                arrivals.watched = watched_queues(self.runtime)
+            except Exception:
+                log.exception("could not read the watched queues")
+            self._stop.wait(WATCH_SECONDS)
