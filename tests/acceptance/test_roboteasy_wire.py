@@ -249,10 +249,12 @@ def test_unreadable_bodies_get_springs_415_and_400(tenant: Tenant) -> None:
                 "Content type 'text/plain' not supported",
                 path,
             )
-            broken = anonymous.post(
-                path, content=b'{"username":', headers={"Content-Type": "application/json"}
-            )
-            assert_spring(broken, 400, broken.json()["message"], path)
+            for unreadable in (b'{"username":', b"\xff\xd7{"):
+                broken = anonymous.post(
+                    path, content=unreadable, headers={"Content-Type": "application/json"}
+                )
+                assert_spring(broken, 400, broken.json()["message"], path)
+                assert broken.json()["message"].startswith("JSON parse error: ")
 
 
 def test_get_run_takes_its_variables_from_the_query(tenant: Tenant) -> None:

@@ -184,8 +184,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 body_optional_when_nothing_is_required(body, components)
                 _fill_examples(body.get("content", {}), components)
             _document_errors(path, method, operation)
-            if operation.pop("x-robofleet-spring", False):
-                document_spring_errors(operation, SPRING_ERROR_REF)
+            spring = operation.pop("x-robofleet-spring", None)
+            if spring is not None:
+                document_spring_errors(operation, spring, SPRING_ERROR_REF)
             for response in operation.get("responses", {}).values():
                 _fill_examples(response.get("content", {}), components)
     app.openapi_schema = document

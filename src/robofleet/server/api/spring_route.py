@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 
 from robofleet.server.api.deps import current_caller
 from robofleet.server.domain.errors import Forbidden, Unauthenticated
@@ -49,9 +50,14 @@ SPRING_ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
-def document_spring_errors(operation: dict[str, Any], error_ref: dict[str, Any]) -> None:
+def document_spring_errors(
+    operation: dict[str, Any], marker: dict[str, Any], error_ref: dict[str, Any]
+) -> None:
     """Say in an operation's OpenAPI entry which failures come in Spring's body: 400 and
-    401 always, 415 where there is a body."""
+    401 always, 415 where there is a body; and that a login needs its body even though
+    none of its fields is required (without one it is 400, as in Spring)."""
+    if marker.get("body_required") and "requestBody" in operation:
+        operation["requestBody"]["required"] = True
     responses = operation.setdefault("responses", {})
     reasons = {
         "400": "The body (or a query parameter) could not be read.",
@@ -129,7 +135,9 @@ class SpringRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
         # build_openapi documents this operation's 400, 401 and 415 in Spring's shape.
-        self.openapi_extra = {**(self.openapi_extra or {}), "x-robofleet-spring": True}
+        required = self.body_field is not None and self.body_field.field_info.is_required()
+        marker = {"body_required": required}
+        self.openapi_extra = {**(self.openapi_extra or {}), "x-robofleet-spring": marker}
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -153,6 +161,11 @@ class SpringRoute(APIRoute):
                 return spring_error(request, 400, _validation_message(exc.errors()))
             except ValidationError as exc:  # variables read from the query string
                 return spring_error(request, 400, _validation_message(exc.errors()))
+            except HTTPException as exc:
+                if exc.status_code != 400:
+                    raise
+                # FastAPI's own refusal of a body it cannot decode (not UTF-8).
+                return spring_error(request, 400, f"JSON parse error: {exc.detail}")
 
         return route
 
