@@ -130,6 +130,8 @@ def test_every_failed_login_is_springs_401(tenant: Tenant) -> None:
         {"username": tenant.login, "password": tenant.password},  # sent without base64
         {"username": blocked_login, "password": b64("clerk-password")},
         {"username": tenant.login},
+        {"username": "ann\x00@example.com", "password": b64(tenant.password)},
+        {"username": tenant.login, "password": b64("wrong\x00")},
         {},
     ]
     with tenant.client() as anonymous:

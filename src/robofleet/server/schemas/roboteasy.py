@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from robofleet.server.schemas.base import StorableModel
 
 
-class RoboteasyLogin(StorableModel):
-    """Any JSON object is a login attempt: a missing, empty or unreadable field is a failed
-    login (401), as on Roboteasy, not a validation error; unknown keys are ignored."""
+class RoboteasyLogin(BaseModel):
+    """Any JSON object is a login attempt: a missing, empty or unreadable field (a NUL byte
+    included) is a failed login (401), as on Roboteasy, not a validation error; unknown keys
+    are ignored."""
 
     model_config = ConfigDict(
         extra="ignore",
@@ -24,6 +25,10 @@ class RoboteasyLogin(StorableModel):
 
     username: str = ""
     password: str = Field("", description="The password, base64-encoded.")
+
+    def readable(self) -> bool:
+        """Whether the username could name a user (no store keeps a NUL byte)."""
+        return "\x00" not in self.username
 
     def decoded_password(self) -> str | None:
         """The password, or None when it is not base64 of UTF-8 text."""

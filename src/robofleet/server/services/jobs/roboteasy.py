@@ -44,6 +44,8 @@ RESULT_LOG_LINES = 1000
 def login(runtime: Runtime, body: RoboteasyLogin, *, address: str, user_agent: str) -> IssuedToken:
     """Roboteasy knows one failed login (401): a blocked user or a password that is not
     base64 fails like a wrong password."""
+    if not body.readable():  # names nobody; not even an audit row can hold it
+        raise Unauthenticated("wrong login or password", reason="invalid_credentials")
     try:
         return auth.login(
             runtime,
