@@ -231,7 +231,9 @@ def test_unreadable_bodies_get_springs_415_and_400(tenant: Tenant) -> None:
         bare = integration.post(v2)
         assert bare.status_code == 200, bare.text
         assert list(bare.json()) == ["id"]
-        empty_json = integration.post(v1, headers={"Content-Type": "application/json"})
+        empty_json = integration.post(
+            v1, headers={"Content-Type": "Application/json; charset=UTF-8"}
+        )
         assert empty_json.status_code == 200, empty_json.text
         for run in (bare.json()["id"], empty_json.text):
             assert tenant.api.get(f"/api/job/read/{run}").json()["parameters"] == {}
@@ -266,6 +268,7 @@ def test_get_run_takes_its_variables_from_the_query(tenant: Tenant) -> None:
         run = integration.get(
             f"/api/integration/v1/run/{computer}/{process}",
             params=[("CNPJ", "12.345.678/0001-90"), ("IE", "123"), ("IE", "456")],
+            headers={"Content-Type": "application/json"},  # the page's header table lists it
         )
         plain = integration.get(f"/api/integration/v1/run/{computer}/{process}")
     assert run.status_code == 200 and plain.status_code == 200
