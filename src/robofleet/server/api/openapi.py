@@ -19,6 +19,7 @@ from robofleet.server.api.openapi_schemas import (
     storable_requests,
     time_fields,
 )
+from robofleet.server.api.spring_route import SPRING_ERROR_SCHEMA, document_spring_errors
 
 TAGS: list[tuple[str, str]] = [
     ("API Key", "Assign or refresh API keys. Send a key as `Key: <key>`."),
@@ -106,6 +107,7 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
+SPRING_ERROR_REF = {"$ref": "#/components/schemas/SpringErrorResponse"}
 LOGIN_PATHS = {"/api/user/login", "/api/user/auth", "/api/user/v2/auth"}
 """Open operations that check a password: they answer 401 and 403 too."""
 
@@ -158,6 +160,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     )
     components = document.setdefault("components", {}).setdefault("schemas", {})
     components["ErrorResponse"] = ERROR_SCHEMA
+    components["SpringErrorResponse"] = SPRING_ERROR_SCHEMA
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     refine_fields(components, request_components(document, components))
@@ -181,6 +184,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 body_optional_when_nothing_is_required(body, components)
                 _fill_examples(body.get("content", {}), components)
             _document_errors(path, method, operation)
+            spring = operation.pop("x-robofleet-spring", None)
+            if spring is not None:
+                document_spring_errors(operation, spring, SPRING_ERROR_REF)
             for response in operation.get("responses", {}).values():
                 _fill_examples(response.get("content", {}), components)
     app.openapi_schema = document

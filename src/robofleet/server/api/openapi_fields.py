@@ -171,12 +171,6 @@ def _alternative(fields: list[str]) -> dict[str, Any]:
 
 INT64 = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
 ANY_ID = [INT64, REF_SCHEMA["anyOf"][1]]
-_B64_BLOCK = "[A-Za-f][A-HQ-Xg-nw-z0-3][ABEFIJMNQRUVYZcdghklopstwx014589][A-Za-z0-9+/]"
-_B64_END = "[A-Za-f][AQgw]==|[A-Za-f][A-HQ-Xg-nw-z0-3][AEIMQUYcgkosw048]="
-BASE64_OF_ASCII = f"^(?:{_B64_BLOCK})+(?:{_B64_END})?$|^(?:{_B64_END})$"
-"""Roboteasy's password: base64 of UTF-8 text. Said here for ASCII text (each character's
-high bit clear), which a pattern can: arbitrary base64 bytes are not text and are refused."""
-
 
 POSTPONED_NEEDS_TIME = {
     "if": {"required": ["Status"], "properties": {"Status": {"const": 5}}},
@@ -209,9 +203,6 @@ def refine_fields(components: dict[str, Any], requests: set[str]) -> None:
             component["anyOf"] = [_alternative(fields) for fields in ONE_OF_REQUIRED[name]]
     if "FinishRequest" in components:
         components["FinishRequest"].setdefault("allOf", []).append(POSTPONED_NEEDS_TIME)
-    password = components.get("RoboteasyLogin", {}).get("properties", {}).get("password")
-    if password:
-        password["pattern"] = BASE64_OF_ASCII
     for model in ("RenewItem", "RenewRequest", "FinishRequest"):
         # In a list, a missing task is that item's result, not an error; beside a list, the
         # one-task fields are not used. So any id passes there, even one naming nothing.

@@ -104,7 +104,8 @@ class IssuedToken:
 
 
 class TokenCodec:
-    """Login tokens: HS512 JWTs naming the user and the account."""
+    """Login tokens: HS512 JWTs shaped like Roboteasy's (header `{"alg":"HS512"}`, `sub` the
+    login name, `iss` the role string, `exp`), plus the user's and account's GUIDs."""
 
     algorithm = "HS512"
 
@@ -115,16 +116,20 @@ class TokenCodec:
         self, *, user_guid: str, account_guid: str, login: str, ttl_seconds: int, roles: str = ""
     ) -> IssuedToken:
         now = datetime.now(UTC)
+        # Roboteasy's claims first, in its order; a login name can change, so the user is
+        # found by `uid`.
         claims = {
-            "sub": user_guid,
-            "acc": account_guid,
-            "name": login,
+            "sub": login,
             "iss": roles or "robofleet",
-            "iat": now,
             "exp": now + timedelta(seconds=ttl_seconds),
+            "uid": user_guid,
+            "acc": account_guid,
+            "iat": now,
             "typ": "login",
         }
-        return IssuedToken(jwt.encode(claims, self._secret, algorithm=self.algorithm), ttl_seconds)
+        # PyJWT adds `"typ": "JWT"` to the header unless told not to; Roboteasy's has `alg` only.
+        token = jwt.encode(claims, self._secret, algorithm=self.algorithm, headers={"typ": None})
+        return IssuedToken(token, ttl_seconds)
 
     def decode(self, token: str) -> dict[str, Any]:
         try:

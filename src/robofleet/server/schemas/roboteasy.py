@@ -11,24 +11,31 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from robofleet.server.schemas.base import StorableModel
 
 
-class RoboteasyLogin(StorableModel):
+class RoboteasyLogin(BaseModel):
+    """Any JSON object is a login attempt: a missing, empty or unreadable field (a NUL byte
+    included) is a failed login (401), as on Roboteasy, not a validation error; unknown keys
+    are ignored."""
+
     model_config = ConfigDict(
-        extra="forbid",
+        extra="ignore",
         json_schema_extra={
             "examples": [{"username": "ann@example.com", "password": "Y29ycmVjdCBob3JzZQ=="}]
         },
     )
 
-    username: str = Field(min_length=1, max_length=256)
-    password: str = Field(description="The password, base64-encoded.")
+    username: str = ""
+    password: str = Field("", description="The password, base64-encoded.")
 
-    @field_validator("password")
-    @classmethod
-    def _decode(cls, value: str) -> str:
+    def readable(self) -> bool:
+        """Whether the username could name a user (no store keeps a NUL byte)."""
+        return "\x00" not in self.username
+
+    def decoded_password(self) -> str | None:
+        """The password, or None when it is not base64 of UTF-8 text."""
         try:
-            return base64.b64decode(value.strip(), validate=True).decode("utf-8")
+            return base64.b64decode(self.password.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise ValueError("must be the password encoded in base64") from None
+            return None
 
 
 class RoboteasyToken(BaseModel):
@@ -70,8 +77,25 @@ class RoboteasyRun(StorableModel):
         # The v2 page's sample sends a single object where a list is meant.
         return [value] if isinstance(value, dict) else value
 
+    @field_validator("variables")
+    @classmethod
+    def _typed_values(cls, value: list[RoboteasyVariable]) -> list[RoboteasyVariable]:
+        for variable in value:  # a value its type cannot read is refused here, named
+            _typed(variable.type, variable.value)
+        return value
+
     def parameters(self) -> dict[str, Any]:
         return {v.name: _typed(v.type, v.value) for v in self.variables}
+
+    @classmethod
+    def from_query(cls, pairs: list[tuple[str, str]]) -> RoboteasyRun:
+        """`GET run?CNPJ=1&IE=2`: each query parameter is a text variable; of a repeated
+        name the first counts, as in a Spring `@RequestParam Map`."""
+        first: dict[str, str] = {}
+        for name, value in pairs:
+            if name:
+                first.setdefault(name, value)
+        return cls(variables=[RoboteasyVariable(name=n, value=v) for n, v in first.items()])
 
 
 def _typed(kind: str, value: Any) -> Any:

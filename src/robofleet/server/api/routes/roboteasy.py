@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse
 
 from robofleet.server.api.deps import CallerDep, RuntimeDep, client_address
+from robofleet.server.api.spring_route import SpringRoute
 from robofleet.server.runtime.security import IssuedToken
 from robofleet.server.schemas.roboteasy import (
     RoboteasyLogin,
@@ -16,18 +17,15 @@ from robofleet.server.schemas.roboteasy import (
     RoboteasyRunV2,
     RoboteasyToken,
 )
-from robofleet.server.services.access import auth
 from robofleet.server.services.jobs import roboteasy
 
-router = APIRouter(tags=["Roboteasy"])
+router = APIRouter(tags=["Roboteasy"], route_class=SpringRoute)
 
 
 def _login(body: RoboteasyLogin, request: Request, runtime: RuntimeDep) -> IssuedToken:
-    return auth.login(
+    return roboteasy.login(
         runtime,
-        login_name=body.username,
-        password=body.password,
-        ttl_seconds=runtime.settings.roboteasy_token_ttl_seconds,
+        body,
         address=client_address(request),
         user_agent=request.headers.get("user-agent", ""),
     )
@@ -77,13 +75,16 @@ def run_v1(
 @router.get(
     "/api/integration/v1/run/{ID_COMPUTER}/{ID_ROBOT}",
     response_class=PlainTextResponse,
-    summary="Run a robot with its default parameters (v1)",
+    summary="Run a robot; query parameters, if any, are its variables (v1)",
     responses=_TEXT_ID,
 )
 def run_v1_get(
-    computer: Computer, robot: Robot, runtime: RuntimeDep, caller: CallerDep
+    computer: Computer, robot: Robot, request: Request, runtime: RuntimeDep, caller: CallerDep
 ) -> PlainTextResponse:
-    return PlainTextResponse(roboteasy.run(runtime, caller, computer, robot, None))
+    """`?CNPJ=1&IE=2` runs with the text variables CNPJ and IE; none runs with the
+    process's defaults."""
+    variables = RoboteasyRun.from_query(request.query_params.multi_items())
+    return PlainTextResponse(roboteasy.run(runtime, caller, computer, robot, variables))
 
 
 @router.post(
@@ -112,11 +113,14 @@ def result(
 
 @router.delete(
     "/api/integration/v1/delete/{ID_COMPUTER}/{ID_EXECUTION}",
-    summary="Remove an execution that has not started from the queue",
+    summary="Remove a queued execution, stop a running one, or forget an ended one",
     response_class=PlainTextResponse,
 )
 def delete(
     computer: Computer, execution: Execution, runtime: RuntimeDep, caller: CallerDep
 ) -> PlainTextResponse:
+    """Queued: it leaves the queue. Running: it is asked to stop (as /api/job/stop) and
+    stays readable here until it ends. Ended: `result` answers 404 for it from now on, while
+    Robofleet's own API keeps it in the job history."""
     roboteasy.delete(runtime, caller, computer, execution)
     return PlainTextResponse("")

@@ -100,3 +100,5 @@ class JobRow(TenantEntity, SoftDelete):
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     status_changed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Deleted through Roboteasy's API after it ended: gone from that API, kept in history.
+    roboteasy_hidden: Mapped[bool] = mapped_column(Boolean, default=False)

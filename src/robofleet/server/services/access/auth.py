@@ -73,10 +73,22 @@ def authenticate(runtime: Runtime, credentials: Credentials) -> Principal:
 
 
 def _token_expiry(codec: TokenCodec, credentials: Credentials) -> float | None:
-    scheme, _, value = (credentials.authorization or "").strip().partition(" ")
+    scheme, value = _scheme_and_value(credentials.authorization or "")
     if scheme.lower() == "bearer" and value.count(".") == 2:
-        return float(codec.decode(value.strip())["exp"])
+        return float(codec.decode(value)["exp"])
     return None
+
+
+def _scheme_and_value(authorization: str) -> tuple[str, str]:
+    """`Bearer Bearer <jwt>` counts as `Bearer <jwt>`: Roboteasy's v1 login answers
+    `Bearer <jwt>` and its page says to send `Bearer {RESULT-OF-LOGIN}`."""
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer":
+        again, _, rest = value.partition(" ")
+        if again.lower() == "bearer" and rest.strip():
+            value = rest.strip()
+    return scheme, value
 
 
 def _authenticate(db: Database, codec: TokenCodec, credentials: Credentials) -> Principal:
@@ -85,8 +97,7 @@ def _authenticate(db: Database, codec: TokenCodec, credentials: Credentials) -> 
             return _by_secret_guid(session, credentials.key_header, source="the Key header")
     if not credentials.authorization:
         raise Unauthenticated(MISSING, reason="missing_credentials")
-    scheme, _, value = credentials.authorization.strip().partition(" ")
-    value = value.strip()
+    scheme, value = _scheme_and_value(credentials.authorization)
     if scheme.lower() == "bearer" and value:
         return _bearer(db, codec, value)
     if scheme.lower() == "basic" and value:
@@ -101,7 +112,9 @@ def _bearer(db: Database, codec: TokenCodec, token: str) -> Principal:
     if token.count(".") == 2:
         claims = codec.decode(token)
         with db.read() as session:
-            user = session.scalar(select(UserRow).where(UserRow.guid == claims["sub"]))
+            # Tokens issued before `uid` existed named the user's GUID in `sub`.
+            user_guid = claims.get("uid") or claims["sub"]
+            user = session.scalar(select(UserRow).where(UserRow.guid == user_guid))
             if user is None:
                 raise Unauthenticated(
                     "the user of this token no longer exists", reason="user_deleted"
@@ -217,12 +230,13 @@ def login(
     runtime: Runtime,
     *,
     login_name: str,
-    password: str,
+    password: str | None,
     ttl_seconds: int,
     address: str = "",
     user_agent: str = "",
 ) -> IssuedToken:
-    """Check a password and issue a login token. Failed attempts are audited too."""
+    """Check a password and issue a login token. Failed attempts are audited too; a password
+    of None (one the client sent unreadably) fails like a wrong one."""
     failure: Unauthenticated | Forbidden | None = None
     with runtime.db.write(actor=LOGIN) as session:
         user = find_user_by_login(session, login_name)
@@ -234,7 +248,7 @@ def login(
             address=address,
             user_agent=user_agent,
         )
-        if user is None or not verify_password(user.password_hash, password):
+        if user is None or password is None or not verify_password(user.password_hash, password):
             failure = Unauthenticated("wrong login or password", reason="invalid_credentials")
         else:
             try:

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from robofleet.server.db.tables import LogRow
-from robofleet.server.domain.errors import Conflict, NotFound
-from robofleet.server.domain.jobs import JobStatus
+from robofleet.server.db.tables import JobRow, LogRow
+from robofleet.server.domain.errors import Forbidden, NotFound, Unauthenticated
+from robofleet.server.domain.jobs import FINAL, JobStatus
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.runtime import Runtime
+from robofleet.server.runtime.security import IssuedToken
 from robofleet.server.schemas.jobs import JobCreate
-from robofleet.server.schemas.roboteasy import RoboteasyLog, RoboteasyResult, RoboteasyRun
+from robofleet.server.schemas.roboteasy import (
+    RoboteasyLog,
+    RoboteasyLogin,
+    RoboteasyResult,
+    RoboteasyRun,
+)
+from robofleet.server.services.access import auth
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.fleet.robots import find_robot
 from robofleet.server.services.jobs.crud import find_job, insert_job
-from robofleet.server.services.jobs.state import request_stop
+from robofleet.server.services.jobs.state import change_job_status, request_stop
 
 STATUS_NAMES = {
     JobStatus.CREATED: "PENDENT",
@@ -33,6 +41,24 @@ STATUS_NAMES = {
 RESULT_LOG_LINES = 1000
 
 
+def login(runtime: Runtime, body: RoboteasyLogin, *, address: str, user_agent: str) -> IssuedToken:
+    """Roboteasy knows one failed login (401): a blocked user or a password that is not
+    base64 fails like a wrong password."""
+    if not body.readable():  # names nobody; not even an audit row can hold it
+        raise Unauthenticated("wrong login or password", reason="invalid_credentials")
+    try:
+        return auth.login(
+            runtime,
+            login_name=body.username,
+            password=body.decoded_password(),
+            ttl_seconds=runtime.settings.roboteasy_token_ttl_seconds,
+            address=address,
+            user_agent=user_agent,
+        )
+    except Forbidden as exc:
+        raise Unauthenticated(exc.message, reason=exc.code) from None
+
+
 def run(
     runtime: Runtime, caller: Caller, computer: str, robot: str, body: RoboteasyRun | None
 ) -> str:
@@ -47,10 +73,7 @@ def run(
 def result(runtime: Runtime, caller: Caller, computer: str, execution: str) -> RoboteasyResult:
     caller.require(Screen.JOB, Action.READ)
     with runtime.db.read() as session:
-        robot = find_robot(session, caller, computer, field="ID_COMPUTER")
-        job = find_job(session, caller, execution, field="ID_EXECUTION")
-        if job.robot_id != robot.id:
-            raise NotFound("execution", execution)
+        job = _execution(session, caller, computer, execution)
         lines = session.scalars(
             select(LogRow)
             .where(LogRow.job_id == job.id)
@@ -76,17 +99,33 @@ def result(runtime: Runtime, caller: Caller, computer: str, execution: str) -> R
 
 
 def delete(runtime: Runtime, caller: Caller, computer: str, execution: str) -> None:
-    """Remove an execution that has not started yet from the queue."""
+    """A queued execution leaves the queue (and Robofleet's lists); a running one is asked
+    to stop and stays readable until it ends; an ended one disappears from this API only
+    (Robofleet's own API keeps it in the job history). Deleting it again is a 404."""
     caller.require(Screen.JOB, Action.DELETE)
     with runtime.db.write(actor=caller.actor()) as session:
-        robot = find_robot(session, caller, computer, field="ID_COMPUTER")
-        job = find_job(session, caller, execution, field="ID_EXECUTION", for_update=True)
-        if job.robot_id != robot.id:
-            raise NotFound("execution", execution)
-        if job.status != JobStatus.PENDING or job.claimed_at is not None:
-            raise Conflict(
-                f"execution {job.guid} has already started; stop it with /api/job/stop",
-                code="execution_started",
+        job = _execution(session, caller, computer, execution, for_update=True)
+        status = JobStatus(job.status)
+        if status in FINAL:
+            job.roboteasy_hidden = True
+        elif status == JobStatus.CREATED or (
+            status == JobStatus.PENDING and job.claimed_at is None
+        ):
+            change_job_status(
+                session, job, JobStatus.STOPPED, message="deleted through the Roboteasy API"
             )
-        request_stop(session, job)
-        job.is_deleted = True
+            job.is_deleted = True
+        elif status not in (JobStatus.STOPPING, JobStatus.ABORTING):
+            request_stop(session, job)
+
+
+def _execution(
+    session: Session, caller: Caller, computer: str, execution: str, *, for_update: bool = False
+) -> JobRow:
+    """The job `execution` run for robot `computer`; one the integration deleted after it
+    ended is as unknown as one that never was."""
+    robot = find_robot(session, caller, computer, field="ID_COMPUTER")
+    job = find_job(session, caller, execution, field="ID_EXECUTION", for_update=for_update)
+    if job.robot_id != robot.id or job.roboteasy_hidden:
+        raise NotFound("job", execution)  # word for word what an unknown id answers
+    return job
