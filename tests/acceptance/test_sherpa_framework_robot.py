@@ -11,13 +11,17 @@ import base64
 import json
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+import pytest
+
 from tests.acceptance.conftest import Tenant
 from tests.support.fleet import create_job, make_robot, upload_version
-from tests.support.queues import make_queue
+from tests.support.queues import eventually, make_queue
 
 FRAMEWORK = Path(__file__).resolve().parents[1] / "support" / "sherpa_framework"
 SCRIPT_NAME = "invoices\\pay"
@@ -38,6 +42,7 @@ def ok(response: Any) -> Any:
 @dataclass
 class Scene:
     robot: str
+    process: str
     version: str
     job: str
     queue: str
@@ -45,12 +50,14 @@ class Scene:
     state: str
 
 
-def set_scene(tenant: Tenant, invoices: str, seconds_per_task: float = 0) -> Scene:
+def set_scene(
+    tenant: Tenant, invoices: str, seconds_per_task: float = 0, **queue_settings: object
+) -> Scene:
     """Robot, work queue, credential and text resources, a process whose version is the
     framework script, and a job for the robot whose default task configures the script."""
     api = tenant.api
     robot = make_robot(api)
-    queue = ok(api.get(f"/api/queue/read/{make_queue(api)}"))["guid"]
+    queue = ok(api.get(f"/api/queue/read/{make_queue(api, **queue_settings)}"))["guid"]
     settings_queue = make_queue(api)
     credential = ok(
         api.post(
@@ -78,26 +85,38 @@ def set_scene(tenant: Tenant, invoices: str, seconds_per_task: float = 0) -> Sce
         )
     )["guid"]
     job = create_job(api, process, Robot=robot, Task=default_task)
-    return Scene(robot, str(version), str(job["guid"]), queue, credential, state)
+    return Scene(robot, process, str(version), str(job["guid"]), queue, credential, state)
 
 
-def start_robot(tenant: Tenant, tmp_path: Path, robot: str) -> subprocess.Popen[str]:
-    """The framework as its users deploy it: settings.txt holds the robot GUID, the
-    Orchestrator URL and auto-logoff."""
-    settings = tmp_path / "settings.txt"
-    settings.write_text(f"{robot}\n{tenant.server.url}\n1\n", encoding="utf-8")
-    return subprocess.Popen(
-        [
-            sys.executable,
-            str(FRAMEWORK / "framework.py"),
-            str(settings),
-            "--heartbeat-interval",
-            "0.3",
-        ],
-        stdout=(tmp_path / "robot.log").open("w"),
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+RobotStarter = Callable[[str], "subprocess.Popen[str]"]
+
+
+@pytest.fixture
+def start_robot(tenant: Tenant, tmp_path: Path) -> Iterator[RobotStarter]:
+    """Starts the framework as its users deploy it (settings.txt: the robot GUID, the
+    Orchestrator URL, auto-logoff); whatever is still running at the end is killed, with
+    the script it started."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(robot: str) -> subprocess.Popen[str]:
+        settings = tmp_path / "settings.txt"
+        settings.write_text(f"{robot}\n{tenant.server.url}\n1\n", encoding="utf-8")
+        process = subprocess.Popen(
+            [sys.executable, str(FRAMEWORK / "framework.py"), str(settings), *INTERVAL],
+            stdout=(tmp_path / "robot.log").open("w"),
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            for child in psutil.Process(process.pid).children(recursive=True):
+                child.kill()
+            process.kill()
+            process.wait()
 
 
 def finish(process: subprocess.Popen[str], tmp_path: Path) -> str:
@@ -117,10 +136,23 @@ def tasks_by_name(tenant: Tenant, queue: str) -> dict[str, dict[str, Any]]:
     return {task["name"]: task for task in listed}
 
 
-def test_a_framework_robot_does_its_whole_loop(tenant: Tenant, tmp_path: Path) -> None:
+def test_a_framework_robot_does_its_whole_loop(
+    tenant: Tenant, tmp_path: Path, start_robot: RobotStarter
+) -> None:
     scene = set_scene(tenant, "INV-1=100.00;INV-2=250.75")
-    output = finish(start_robot(tenant, tmp_path, scene.robot), tmp_path)
+    # A job whose script fails (it has no default task), taken first (High priority):
+    # the framework reports it Failed and goes on to the next job.
+    broken = create_job(tenant.api, scene.process, Robot=scene.robot, Priority=3)["guid"]
+    output = finish(start_robot(scene.robot), tmp_path)
     assert "heartbeat Status=3" in output  # it reported itself working, with its job
+
+    failed = ok(tenant.api.get(f"/api/job/read/{broken}"))
+    assert (failed["status"], failed["status_name"]) == (5, "Failed"), output
+    why = ok(tenant.api.get("/api/log/list", params={"Job": broken}))
+    assert [(line["Message"], line["Level"]) for line in why] == [
+        ("script failed: the job has no default task, so no queue to work on", 3)  # Error
+    ]
+    assert failed["completed_at"] <= ok(tenant.api.get(f"/api/job/read/{scene.job}"))["started_at"]
 
     job = ok(tenant.api.get(f"/api/job/read/{scene.job}"))
     assert (job["status"], job["status_name"]) == (4, "Success"), output
@@ -153,6 +185,57 @@ def test_a_framework_robot_does_its_whole_loop(tenant: Tenant, tmp_path: Path) -
 
     robot = ok(tenant.api.get(f"/api/robot/read/{scene.robot}"))
     assert robot["Status"] == 2 and robot["LastHeartbeatAt"] > 0
+
+
+def statuses(tenant: Tenant, queue: str) -> list[int]:
+    return [task["status"] for task in tasks_by_name(tenant, queue).values()]
+
+
+def test_a_stop_request_ends_the_job_stopped(
+    tenant: Tenant, tmp_path: Path, start_robot: RobotStarter
+) -> None:
+    """Heartbeat code 20: the framework sends the script its soft-stop signal; the script
+    finishes the task in hand, stops taking more and exits; the job ends Stopped."""
+    invoices = ";".join(f"INV-{n}={n}.00" for n in range(1, 9))
+    scene = set_scene(tenant, invoices, seconds_per_task=0.5)
+    robot = start_robot(scene.robot)
+    eventually(lambda: 2 in statuses(tenant, scene.queue), timeout=60)
+    # Working while the job runs, as its heartbeats say.
+    assert ok(tenant.api.get(f"/api/robot/read/{scene.robot}"))["Status"] == 3
+    assert ok(tenant.api.post("/api/job/stop", json={"Guid": scene.job}))["status"] == 6
+    output = finish(robot, tmp_path)
+
+    job = ok(tenant.api.get(f"/api/job/read/{scene.job}"))
+    assert (job["status"], job["status_name"]) == (7, "Stopped"), output
+    tasks = tasks_by_name(tenant, scene.queue)
+    paid = sorted(name for name, task in tasks.items() if task["status"] == 2)
+    assert paid and {task["status"] for task in tasks.values()} == {0, 2}, tasks  # none held
+    assert tasks["NewTask"]["status"] == 0  # queued last, never reached
+    total = sum(float(tasks[name]["parameters"]["amount"]) for name in paid)
+    state = ok(tenant.api.get(f"/api/asset/read/{scene.state}"))
+    assert state["text"] == f"paid {len(paid)} invoices, total {total:.2f}"
+    assert job["last_message"] == "stopped on request"
+    assert ok(tenant.api.get(f"/api/robot/read/{scene.robot}"))["Status"] == 2
+
+
+def test_an_abort_request_kills_the_script(
+    tenant: Tenant, tmp_path: Path, start_robot: RobotStarter
+) -> None:
+    """Heartbeat code 10: the framework kills the script and reports the job Aborted; the
+    queue's AutoChangeStatus fails the task the script held (Failed, Application)."""
+    scene = set_scene(tenant, "INV-1=1.00;INV-2=2.00", seconds_per_task=600, AutoChangeStatus=1)
+    robot = start_robot(scene.robot)
+    eventually(lambda: 1 in statuses(tenant, scene.queue), timeout=60)
+    assert ok(tenant.api.post("/api/job/abort", json={"Guid": scene.job}))["status"] == 2
+    output = finish(robot, tmp_path)
+
+    job = ok(tenant.api.get(f"/api/job/read/{scene.job}"))
+    assert (job["status"], job["status_name"]) == (3, "Aborted"), output
+    eventually(lambda: sorted(statuses(tenant, scene.queue)) == [0, 0, 3], timeout=60)
+    held = tasks_by_name(tenant, scene.queue)["INV-1"]
+    assert (held["status_name"], held["job_guid"]) == ("Failed (Application)", scene.job)
+    state = ok(tenant.api.get(f"/api/asset/read/{scene.state}"))
+    assert state["text"] == "none"  # killed before it wrote its summary
 
 
 def test_last_task_takes_the_frameworks_status_filter(tenant: Tenant) -> None:

@@ -24,9 +24,9 @@ def request_stop(signum: int, frame: object) -> None:
     stop_requested = True
 
 
-def main(argument: str) -> int:
-    signal.signal(getattr(signal, "SIGBREAK", signal.SIGINT), request_stop)
-    api = TaskOrchestratorAPI(argument)
+def main(api: TaskOrchestratorAPI) -> int:
+    if not api.default_task_guid:
+        raise RuntimeError("the job has no default task, so no queue to work on")
     config = parameters_of(api.read_task(api.default_task_guid))
 
     credential = api.read_asset(config["credential"])
@@ -62,4 +62,11 @@ def main(argument: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    signal.signal(getattr(signal, "SIGBREAK", signal.SIGINT), request_stop)
+    orchestrator = TaskOrchestratorAPI(sys.argv[1])
+    try:
+        sys.exit(main(orchestrator))
+    except Exception as error:
+        # The framework only sees the exit code: say why in the job's log first.
+        orchestrator.log(f"script failed: {error}", level="Error")
+        sys.exit(1)
