@@ -8,6 +8,7 @@ checks every result through Robofleet's own API."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import subprocess
 import sys
@@ -101,20 +102,22 @@ def start_robot(tenant: Tenant, tmp_path: Path) -> Iterator[RobotStarter]:
     def start(robot: str) -> subprocess.Popen[str]:
         settings = tmp_path / "settings.txt"
         settings.write_text(f"{robot}\n{tenant.server.url}\n1\n", encoding="utf-8")
-        process = subprocess.Popen(
-            [sys.executable, str(FRAMEWORK / "framework.py"), str(settings), *INTERVAL],
-            stdout=(tmp_path / "robot.log").open("w"),
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        with (tmp_path / "robot.log").open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, str(FRAMEWORK / "framework.py"), str(settings), *INTERVAL],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
         started.append(process)
         return process
 
     yield start
     for process in started:
         if process.poll() is None:
-            for child in psutil.Process(process.pid).children(recursive=True):
-                child.kill()
+            with contextlib.suppress(psutil.NoSuchProcess):
+                for child in psutil.Process(process.pid).children(recursive=True):
+                    child.kill()
             process.kill()
             process.wait()
 
@@ -122,9 +125,7 @@ def start_robot(tenant: Tenant, tmp_path: Path) -> Iterator[RobotStarter]:
 def finish(process: subprocess.Popen[str], tmp_path: Path) -> str:
     try:
         code = process.wait(timeout=180)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    except subprocess.TimeoutExpired:  # the fixture kills it and its script
         raise AssertionError((tmp_path / "robot.log").read_text()) from None
     output = (tmp_path / "robot.log").read_text()
     assert code == 0, output
