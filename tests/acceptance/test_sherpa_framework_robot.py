@@ -158,6 +158,7 @@ def test_a_framework_robot_does_its_whole_loop(
     job = ok(tenant.api.get(f"/api/job/read/{scene.job}"))
     assert (job["status"], job["status_name"]) == (4, "Success"), output
     assert job["started_at"] is not None and job["completed_at"] is not None
+    assert job["progress"] == 100  # the framework reports no progress; Success completes it
 
     tasks = tasks_by_name(tenant, scene.queue)
     assert {name: task["status"] for name, task in tasks.items()} == {
@@ -198,7 +199,7 @@ def test_a_stop_request_ends_the_job_stopped(
     """Heartbeat code 20: the framework sends the script its soft-stop signal; the script
     finishes the task in hand, stops taking more and exits; the job ends Stopped."""
     invoices = ";".join(f"INV-{n}={n}.00" for n in range(1, 9))
-    scene = set_scene(tenant, invoices, seconds_per_task=0.5)
+    scene = set_scene(tenant, invoices, seconds_per_task=1)  # the stop comes well before the end
     robot = start_robot(scene.robot)
     eventually(lambda: 2 in statuses(tenant, scene.queue), timeout=60)
     # Working while the job runs, as its heartbeats say.
