@@ -60,6 +60,26 @@ async def _as_json_request(request: Request, *, body_required: bool) -> Request:
     return rewritten
 
 
+async def get_body_fields(request: Request) -> dict[str, Any]:
+    """The fields of a form or JSON body sent with a GET. Sherpa's Python examples send
+    every call's fields as `requests.request(method, url, data=payload)`, GET included, so a
+    GET that documents fields reads them from the body too ({} when there is none)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    if not raw.strip() or content_type not in (FORM, "application/json"):
+        return {}
+    if content_type == FORM:
+        fields: dict[str, Any] = orjson.loads(_form_to_json(raw))
+        return fields
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedRequest(f"the body is not valid JSON ({exc})") from None
+    if not isinstance(parsed, dict):
+        raise InvalidInput("the body must be a JSON object of fields")
+    return parsed
+
+
 def _refuse_unstorable_params(request: Request) -> None:
     """Path and query values obey the bodies' rule (domain.values): a NUL byte is refused
     here, naming the parameter, before any store sees it. (Query models check their

@@ -251,6 +251,20 @@ class TaskFilter(SherpaModel):
     _numbers = field_validator("status", "priority", mode="before")(numbers)
 
 
+class LastTaskFilter(SherpaModel):
+    """lastTask's status filter. Sherpa's framework asks for the next task of a status, New
+    (0) when it names none; in the query (`?status=3`) or, as its `requests` examples send
+    every call's fields, in a form or JSON body of the GET."""
+
+    status: list[Annotated[int, Field(ge=min(TaskStatus), le=max(TaskStatus))]] | None = Field(
+        None,
+        description="Task status(es), e.g. `0` or `3,4`; default 0 (New, in take order). "
+        "Another status answers the oldest task in it.",
+    )
+
+    _numbers = field_validator("status", mode="before")(numbers)
+
+
 class NamedQueueFilter(TaskFilter):
     """Sherpa's documented task/filter/list body: `Name` names the queue (GUID or name)."""
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Depends, Query
 
 from robofleet.server.api.deps import CallerDep, RuntimeDep
-from robofleet.server.api.routing import sherpa_router
+from robofleet.server.api.routing import get_body_fields, sherpa_router
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.queues import (
+    LastTaskFilter,
     QueueCreate,
     QueueRead,
     QueueUpdate,
@@ -47,7 +50,15 @@ def delete_queue(guid: str, runtime: RuntimeDep, caller: CallerDep) -> list[Any]
 
 
 @router.get("/lastTask/{queue}", summary="The queue's next New task (not taken)")
-def last_task(queue: str, runtime: RuntimeDep, caller: CallerDep) -> TaskRead:
-    """The task a take would return next. It is not taken: set its Status to 1 with
-    /api/task/update (atomic), or use /api/task/take."""
-    return reading.last_task(runtime, caller, queue)
+def last_task(
+    queue: str,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    query: Annotated[LastTaskFilter, Query()],
+    body: Annotated[dict[str, Any], Depends(get_body_fields)],
+) -> TaskRead:
+    """The task a take would return next (or, with `Status`, the oldest task of that
+    status). It is not taken: set its Status to 1 with /api/task/update (atomic), or use
+    /api/task/take. `Status` may come in the query or in a form or JSON body."""
+    filters = query if query.status is not None else LastTaskFilter.model_validate(body)
+    return reading.last_task(runtime, caller, queue, filters.status)

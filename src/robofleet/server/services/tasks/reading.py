@@ -129,10 +129,13 @@ def filter_read(
         return task_read(session, found[fields.offset])
 
 
-def last_task(runtime: Runtime, caller: Caller, queue_ref: int | str) -> TaskRead:
-    """Sherpa's lastTask: the next New task in take order, not taken (set Status 1 with
-    task/update to take it; that update is atomic)."""
-    return filter_read(runtime, caller, queue_ref, TaskFilter())
+def last_task(
+    runtime: Runtime, caller: Caller, queue_ref: int | str, status: list[int] | None = None
+) -> TaskRead:
+    """Sherpa's lastTask: the next New task in take order (or the oldest task of another
+    status the framework asks for), not taken (set Status 1 with task/update to take it;
+    that update is atomic)."""
+    return filter_read(runtime, caller, queue_ref, TaskFilter(status=status))
 
 
 def task_history(runtime: Runtime, caller: Caller, ref: int | str) -> list[TaskEvent]:
