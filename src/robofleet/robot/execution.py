@@ -24,6 +24,7 @@ from robofleet.robot.logship import LogLine, LogShipper
 from robofleet.robot.outbox import FinalReport, Outbox
 from robofleet.robot.preparation import PREPARE_ERRORS, Prepared, prepare
 from robofleet.robot.protocol import Assignment, ServerRefused, Unreachable
+from robofleet.robot.robocorp import run_context
 from robofleet.robot.runner import JobRunner, JobSpec, RunResult
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,14 @@ class JobExecution:
         if self.prepared is None:
             self.log(LogLevel.ERROR, self.prepare_error)
             return FinalReport(self.guid, JobStatus.FAILED, message=self.prepare_error)
-        runner = JobRunner(self._spec(self.prepared), self._sink)
+        spec = self._spec(self.prepared)
+        if spec.robocorp is not None and spec.robocorp_run is None:
+            self.log(
+                LogLevel.WARNING,
+                "the server sent no Robocorp run context: the Robocorp libraries will use "
+                "their local files, not this server's work items, vault and storage",
+            )
+        runner = JobRunner(spec, self._sink)
         try:
             runner.start()
         except OSError as exc:
@@ -274,6 +282,8 @@ class JobExecution:
             robot_secret=self.s.settings.secret or "",
             sdk_path=prepared.sdk,
             stop_grace=self.s.settings.stop_grace,
+            robocorp=prepared.robocorp,
+            robocorp_run=run_context(self.job) if prepared.robocorp is not None else None,
         )
 
     def _sink(self, line: LogLine) -> None:
