@@ -28,6 +28,10 @@ class RobotYamlError(ValueError):
     """robot.yaml (or its environment file) does not say how to run the robot."""
 
 
+class TaskNotNamed(RobotYamlError):
+    """No task was named and robot.yaml has several."""
+
+
 @dataclass(frozen=True)
 class RobotTask:
     """One task of robot.yaml: exactly one of a shell line, an argv list or a Robot
@@ -83,7 +87,7 @@ class RobotYaml:
         if not wanted:
             if len(self.tasks) == 1:
                 return self.tasks[0]
-            raise RobotYamlError(
+            raise TaskNotNamed(
                 f"robot.yaml has {len(self.tasks)} tasks ({_listed(self.task_names)}): "
                 "name the one to run"
             )

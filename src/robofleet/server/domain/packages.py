@@ -14,7 +14,12 @@ from robofleet.packaging import (
     unsafe_entry,
 )
 from robofleet.packaging import Manifest as PackageInfo
-from robofleet.robocorp_robot import RobotYamlError, parse_environment, parse_robot_yaml
+from robofleet.robocorp_robot import (
+    RobotYamlError,
+    TaskNotNamed,
+    parse_environment,
+    parse_robot_yaml,
+)
 from robofleet.server.domain.errors import InvalidInput
 
 
@@ -95,5 +100,8 @@ def _check_robot(archive: zipfile.ZipFile, task: str, names: set[str]) -> None:
         for config in (*robot.environment_configs, robot.conda_config_file):
             if config and config in names:
                 parse_environment(archive.read(config), config)
+    except TaskNotNamed as exc:
+        choose = 'robofleet.json {"kind": "robocorp", "entry_point": "<task>"}'
+        raise _problem(f"{exc} in {choose}") from None
     except RobotYamlError as exc:
         raise _problem(str(exc)) from None
