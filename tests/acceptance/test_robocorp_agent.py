@@ -1,0 +1,119 @@
+"""A Robocorp robot with a shell task (no Robocorp libraries) on a real agent (issue 12,
+part 3): the task robofleet.json names runs with cwd = the robot's root, robot.yaml's PATH and
+PYTHONPATH, ROBOT_ROOT / ROBOT_ARTIFACTS, and the RC_* variables that point the Robocorp
+libraries at this server with the job's token; exit code 0 is Success, anything else Failed;
+what the agent cannot honour (conda-only packages, a Python pin, preRunScripts) is a Warning
+on the job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.acceptance.conftest import Tenant
+from tests.acceptance.test_e2e_jobs import agents, logs_of, start_agent, wait_for_end
+from tests.support.agent import AgentProcess
+from tests.support.fleet import create_job, make_process, zip_package
+
+__all__ = ["agents"]  # the fixture, shared with the end-to-end job tests
+
+ROBOT_YAML = """tasks:
+  Report:
+    shell: python report.py --greeting "hello there"
+  Fail:
+    command:
+      - python
+      - report.py
+      - --exit
+      - "3"
+artifactsDir: output
+condaConfigFile: conda.yaml
+PATH:
+  - bin
+PYTHONPATH:
+  - lib
+preRunScripts:
+  - setup.sh
+"""
+CONDA_YAML = """channels: [conda-forge]
+dependencies:
+  - python=3.9.13
+  - pip=23.2.1
+  - nodejs=18.17.1
+"""
+REPORT = """
+import json, os, sys
+from pathlib import Path
+
+import helper  # found through robot.yaml's PYTHONPATH
+from robofleet import sdk
+
+seen = {name: value for name, value in os.environ.items() if name.startswith(("RC_", "ROBOT_"))}
+Path(os.environ["ROBOT_ARTIFACTS"], "seen.json").write_text(json.dumps(seen))
+sdk.set_return_value(
+    {
+        "env": seen,
+        "cwd": os.getcwd(),
+        "argv": sys.argv[1:],
+        "helper": helper.NAME,
+        "path": os.environ["PATH"].split(os.pathsep)[:2],
+        "python": sys.executable,
+        "job": os.environ["ROBOFLEET_JOB_GUID"],
+    }
+)
+print("report written")
+if "--exit" in sys.argv:
+    sys.exit(int(sys.argv[-1]))
+"""
+
+
+def robot_package(task: str) -> bytes:
+    return zip_package(
+        {
+            "robot.yaml": ROBOT_YAML,
+            "conda.yaml": CONDA_YAML,
+            "report.py": REPORT,
+            "lib/helper.py": "NAME = 'from lib'\n",
+            "bin/README": "tools of the robot\n",
+        },
+        manifest={"kind": "robocorp", "entry_point": task},
+    )
+
+
+def run_task(tenant: Tenant, robot: str, task: str) -> tuple[str, dict[str, Any]]:
+    process = make_process(tenant.api, content=robot_package(task), file_name="robot.zip")
+    job = str(create_job(tenant.api, process, Robot=robot)["guid"])
+    return job, wait_for_end(tenant, job)
+
+
+def test_a_shell_task_runs_to_success_with_rccs_variables(
+    tenant: Tenant, tmp_path: Path, agents: list[AgentProcess]
+) -> None:
+    robot, _ = start_agent(tenant, tmp_path, agents)
+    job, done = run_task(tenant, robot, "report")  # chosen in any case, as rcc does
+    assert done["status"] == 4, done
+    value = done["return_value"]
+    root = Path(value["cwd"])
+    assert value["argv"] == ["--greeting", "hello there"]
+    assert value["helper"] == "from lib"
+    # robot.yaml's PATH first, then the job's interpreter (`python` in the task)
+    assert value["path"] == [str(root / "bin"), str(Path(value["python"]).parent)]
+    assert value["job"] == job
+    env = value["env"]
+    assert env["ROBOT_ROOT"] == str(root)
+    assert env["ROBOT_ARTIFACTS"] == str(root / "output")
+    warnings = [line["Message"] for line in logs_of(tenant, job) if line["level_name"] == "Warning"]
+    assert any("preRunScripts not run" in line for line in warnings), warnings
+    assert any("asks for python 3.9.13" in line for line in warnings), warnings
+    assert any("conda-only" in line and "nodejs=18.17.1" in line for line in warnings), warnings
+
+
+def test_a_task_that_exits_non_zero_fails_the_job(
+    tenant: Tenant, tmp_path: Path, agents: list[AgentProcess]
+) -> None:
+    robot, _ = start_agent(tenant, tmp_path, agents)
+    job, done = run_task(tenant, robot, "Fail")
+    assert done["status"] == 5, done
+    assert done["return_value"]["argv"] == ["--exit", "3"]
+    assert "exit code 3" in done["last_message"] or "exit code 3" in str(done)
+    assert "report written" in [line["Message"] for line in logs_of(tenant, job)]
