@@ -42,13 +42,21 @@ dependencies:
   - nodejs=18.17.1
 """
 REPORT = """
-import json, os, sys
+import json, os, sys, urllib.request
 from pathlib import Path
 
 import helper  # found through robot.yaml's PYTHONPATH
 from robofleet import sdk
 
 seen = {name: value for name, value in os.environ.items() if name.startswith(("RC_", "ROBOT_"))}
+# What robocorp-vault asks first, with what the library would send.
+request = urllib.request.Request(
+    f"{seen['RC_API_SECRET_HOST']}/secrets-v1/workspaces/{seen['RC_WORKSPACE_ID']}"
+    "/secrets/publicKey",
+    headers={"Authorization": f"Bearer {seen['RC_API_SECRET_TOKEN']}"},
+)
+with urllib.request.urlopen(request) as answer:
+    vault_key_status = answer.status
 Path(os.environ["ROBOT_ARTIFACTS"], "seen.json").write_text(json.dumps(seen))
 sdk.set_return_value(
     {
@@ -59,6 +67,7 @@ sdk.set_return_value(
         "path": os.environ["PATH"].split(os.pathsep)[:2],
         "python": sys.executable,
         "job": os.environ["ROBOFLEET_JOB_GUID"],
+        "vault_key_status": vault_key_status,
     }
 )
 print("report written")
@@ -102,6 +111,18 @@ def test_a_shell_task_runs_to_success_with_rccs_variables(
     env = value["env"]
     assert env["ROBOT_ROOT"] == str(root)
     assert env["ROBOT_ARTIFACTS"] == str(root / "output")
+    # The job's Robocorp ids and token, and this server's Robocorp API.
+    assert env["RC_WORKSPACE_ID"] == tenant.guid
+    assert env["RC_PROCESS_RUN_ID"] == env["RC_ACTIVITY_RUN_ID"] == job
+    assert env["RC_PROCESS_ID"] == done["process_guid"]
+    assert env["RC_WORKITEM_ID"] == ""  # no default task: the library reserves through the API
+    api = f"{tenant.server.url}/robocorp"
+    for family in ("WORKITEM", "PROCESS", "SECRET"):
+        assert env[f"RC_API_{family}_HOST"] == api
+    assert env["RC_API_URL_V1"] == f"{api}/v1"
+    tokens = {env[name] for name in env if name.startswith("RC_API_") and "TOKEN" in name}
+    assert len(tokens) == 1 and tokens != {""}
+    assert value["vault_key_status"] == 200  # the token opened the vault during the job
     warnings = [line["Message"] for line in logs_of(tenant, job) if line["level_name"] == "Warning"]
     assert any("preRunScripts not run" in line for line in warnings), warnings
     assert any("asks for python 3.9.13" in line for line in warnings), warnings
