@@ -138,3 +138,34 @@ def test_a_task_that_exits_non_zero_fails_the_job(
     assert done["return_value"]["argv"] == ["--exit", "3"]
     assert "exit code 3" in done["last_message"] or "exit code 3" in str(done)
     assert "report written" in [line["Message"] for line in logs_of(tenant, job)]
+
+
+RF_ROBOT_YAML = """tasks:
+  Check:
+    robotTaskName: Totals Add Up
+artifactsDir: output
+"""
+RF_TASKS = """*** Tasks ***
+Totals Add Up
+    Should Be Equal As Integers    ${2}    ${2}
+    Log    totals checked    console=True
+
+Not Run Here
+    Fail    only the named task runs
+"""
+
+
+def test_a_robot_task_name_runs_that_robot_framework_task(
+    tenant: Tenant, tmp_path: Path, agents: list[AgentProcess]
+) -> None:
+    robot, _ = start_agent(tenant, tmp_path, agents)
+    package = zip_package({"robot.yaml": RF_ROBOT_YAML, "tasks.robot": RF_TASKS})
+    process = make_process(tenant.api, content=package, file_name="rf-robot.zip")
+    job = str(create_job(tenant.api, process, Robot=robot)["guid"])
+    done = wait_for_end(tenant, job)
+    assert done["status"] == 4, done
+    # Robot Framework's output.xml, in robot.yaml's artifacts folder, read as for .robot suites
+    assert done["return_value"]["passed"] == 1 and done["return_value"]["failed"] == 0
+    messages = [line["Message"] for line in logs_of(tenant, job)]
+    assert any("PASS" in m and "Totals Add Up" in m for m in messages), messages
+    assert not any("Not Run Here" in m for m in messages)

@@ -79,7 +79,7 @@ def prepare(
     if manifest.kind == "robocorp":
         robot = prepare_robot(job_dir, manifest.entry_point, settings.cache_dir, sha, log)
         robocorp, requirements = robot.setup, robot.requirements
-        if robot.needs_robot_framework:  # a robotTaskName task: ensure `python -m robot`
+        if robot.setup.runs_robot_framework:  # a robotTaskName task: ensure `python -m robot`
             kind = "robotframework"
     elif requirements is not None:
         log(LogLevel.INFO, f"preparing the environment for {manifest.requirements}")

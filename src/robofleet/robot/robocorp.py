@@ -41,6 +41,8 @@ class RobocorpSetup:
     artifacts_dir: str
     path: tuple[str, ...] = ()
     pythonpath: tuple[str, ...] = ()
+    runs_robot_framework: bool = False
+    """A `robotTaskName` task: its output.xml in the artifacts folder becomes log lines."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,6 @@ class Prepared:
     setup: RobocorpSetup
     requirements: Path | None
     """The pip list written as a requirements file; None when there is nothing to install."""
-    needs_robot_framework: bool
 
 
 def prepare_robot(
@@ -72,12 +73,13 @@ def prepare_robot(
         artifacts_dir=robot.artifacts_dir,
         path=robot.path,
         pythonpath=robot.pythonpath,
+        runs_robot_framework=bool(task.robot_task_name),
     )
     (job_dir / robot.artifacts_dir).mkdir(parents=True, exist_ok=True)
     env_file = robot.environment_file(lambda name: (job_dir / name).is_file())
     if not env_file:
         log(LogLevel.INFO, "robot.yaml names no environment file: the task runs as it is")
-        return Prepared(setup, None, bool(task.robot_task_name))
+        return Prepared(setup, None)
     try:
         environment = parse_environment((job_dir / env_file).read_bytes(), env_file)
     except RobotYamlError as exc:
@@ -85,13 +87,13 @@ def prepare_robot(
     for level, message in environment_notes(environment, env_file):
         log(level, message)
     if not environment.pip:
-        return Prepared(setup, None, bool(task.robot_task_name))
+        return Prepared(setup, None)
     # Beside the venv it feeds, keyed like it by the package: same bytes, same file.
     requirements = cache_dir / "envs" / f"{package_sha256.lower()}.requirements.txt"
     requirements.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(requirements, environment.requirements_text().encode())
     log(LogLevel.INFO, f"{env_file}: installing {len(environment.pip)} pip requirement(s)")
-    return Prepared(setup, requirements, bool(task.robot_task_name))
+    return Prepared(setup, requirements)
 
 
 def _robot(job_dir: Path) -> RobotYaml:

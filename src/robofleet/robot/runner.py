@@ -93,6 +93,16 @@ def build_command(spec: JobSpec, search_path: str | None = None) -> list[str]:
     raise ValueError(f"unknown package kind {spec.kind!r}")
 
 
+def robot_framework_output(spec: JobSpec) -> Path | None:
+    """Where a Robot Framework run leaves output.xml: robotframework packages in
+    `robot-output`, a Robocorp `robotTaskName` task in robot.yaml's artifacts folder."""
+    if spec.kind == "robotframework":
+        return spec.job_dir / "robot-output" / "output.xml"
+    if spec.robocorp is not None and spec.robocorp.runs_robot_framework:
+        return spec.job_dir / spec.robocorp.artifacts_dir / "output.xml"
+    return None
+
+
 def build_env(spec: JobSpec, base: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
     env.update(
@@ -244,8 +254,8 @@ class JobRunner:
             thread.join(timeout=5.0)
         self.control.tail(final=True)
         summary, failed, value = "", 0, self.control.return_value()
-        output = self.spec.job_dir / "robot-output" / "output.xml"
-        if self.spec.kind == "robotframework" and output.is_file():
+        output = robot_framework_output(self.spec)
+        if output is not None and output.is_file():
             try:
                 run = parse_output(output)
             except Exception as exc:  # a half-written file after a kill
