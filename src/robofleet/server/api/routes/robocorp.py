@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.datastructures import UploadFile
 
+from robofleet.contract import ROBOCORP_API_PATH
 from robofleet.server.api.deps import RuntimeDep
 from robofleet.server.api.streams import consume_body
 from robofleet.server.domain.errors import MalformedRequest
@@ -21,7 +22,7 @@ from robofleet.server.services.robocorp import assets, vault, workitems
 from robofleet.server.services.robocorp.context import Call
 from robofleet.server.services.storage.content import Incoming
 
-PREFIX = "/robocorp"
+PREFIX = ROBOCORP_API_PATH
 W = "/json-v1/workspaces/{ws}/workitems/{item}"
 P = "/process-v1/workspaces/{ws}/processes/{pid}"
 RUN = P + "/runs/{run}/robotRuns/{step}"

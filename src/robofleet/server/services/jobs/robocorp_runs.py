@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from robofleet.contract import RobocorpField
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import AccountRow, JobRow, QueueRow, TaskRow
 from robofleet.server.domain.tasks import TaskStatus
@@ -34,10 +35,10 @@ def robocorp_document(
         change = Change("robot protocol", f"first work item of job {job.guid}")
         hold_for_job(session, task, queue, job, change, utcnow())
     return {
-        "Token": runtime.job_tokens.issue(JobClaim(job.guid, account.guid)),
-        "WorkspaceId": account.guid,
-        "ProcessId": version_doc["ProcessGUID"],
-        "ProcessRunId": job.guid,
-        "ActivityRunId": job.guid,
-        "WorkItemId": task.guid if task is not None and not task.is_deleted else "",
+        RobocorpField.TOKEN: runtime.job_tokens.issue(JobClaim(job.guid, account.guid)),
+        RobocorpField.WORKSPACE_ID: account.guid,
+        RobocorpField.PROCESS_ID: version_doc["ProcessGUID"],
+        RobocorpField.PROCESS_RUN_ID: job.guid,
+        RobocorpField.ACTIVITY_RUN_ID: job.guid,
+        RobocorpField.WORK_ITEM_ID: task.guid if task is not None and not task.is_deleted else "",
     }

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session, aliased
 
+from robofleet.contract import ROBOCORP_JOB_KEY
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import (
     JobRow,
@@ -127,7 +128,7 @@ def robot_documents(
         "ServerTime": unix_time(utcnow()),
     }
     if robocorp is not None:
-        job_doc["Robocorp"] = robocorp
+        job_doc[ROBOCORP_JOB_KEY] = robocorp
     version = {k: v for k, v in version_doc.items() if k != "ProcessName"}
     return json.dumps(job_doc), json.dumps(version)
 
