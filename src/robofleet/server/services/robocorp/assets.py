@@ -13,7 +13,6 @@ import base64
 import binascii
 import io
 from typing import Any
-from urllib.parse import unquote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -79,7 +78,6 @@ def _name_of(session: Session, row: StorageFileRow, root_id: int) -> str:
 
 
 def _find(session: Session, account_id: int, ref: str) -> tuple[str, StorageFileRow]:
-    ref = unquote(ref)
     root = _root(session, account_id, create=False)
     if root is not None:
         if ref.startswith(NAME_PREFIX):

@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import AccountRow, JobRow, ProcessRow, QueueRow, RobotRow, TaskRow
-from robofleet.server.domain.errors import Forbidden, MalformedRequest, NotFound, Unauthenticated
+from robofleet.server.domain.errors import (
+    Conflict,
+    Forbidden,
+    MalformedRequest,
+    NotFound,
+    Unauthenticated,
+)
 from robofleet.server.domain.jobs import FINAL, JobStatus
 from robofleet.server.runtime import Runtime
 from robofleet.server.services.access.caller import Caller
@@ -31,6 +37,13 @@ class Run:
     robot_id: int
     input_queue_id: int | None
     """The queue of the job's default task, where reserve-next-work-item takes from."""
+    ended: bool
+    """The job is final (its token still works for the grace period)."""
+
+    def require_live(self, what: str) -> None:
+        """Nothing new is taken or made for a job that has ended: nobody would settle it."""
+        if self.ended:
+            raise Conflict(f"job {self.job_guid} has ended: it cannot {what}", code="job_ended")
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -83,6 +96,7 @@ def open_run(runtime: Runtime, session: Session, authorization: str | None, work
         process_guid=process.guid,
         robot_id=robot.id,
         input_queue_id=default.queue_id if default is not None else None,
+        ended=JobStatus(job.status) in FINAL,
     )
 
 

@@ -219,6 +219,7 @@ def reserve_next(
     run = authorize(runtime, call)
     with runtime.db.write(actor=run.caller.actor()) as session:
         check_run_path(run, process, run_id, step_run)
+        run.require_live("reserve work items")
         if run.input_queue_id is None:
             return {"workItemId": None}
         queue = queue_of(session, run.input_queue_id)
@@ -333,6 +334,7 @@ def create_output(
     with runtime.db.write(actor=run.caller.actor()) as session:
         if process.strip().lower() != run.process_guid:
             raise NotFound("process", process)
+        run.require_live("create outputs")
         parent = _item(session, run, parent_id)
         queue = _output_queue(session, queue_of(session, parent.queue_id))
         child = TaskRow(
