@@ -20,8 +20,10 @@ import yaml
 ROBOT_YAML = "robot.yaml"
 PIP_TOOLS = frozenset({"pip", "uv"})
 """Conda entries that only install the pip list: the agent's venv has pip, so no warning."""
-NOT_HONOURED = ("preRunScripts", "devTasks", "ignoreFiles")
-"""robot.yaml keys the agent reads past (README "Running Robocorp robots on the agent")."""
+NOT_HONOURED = ("preRunScripts",)
+"""robot.yaml keys rcc would act on in a run and the agent does not (a Warning on the job).
+`devTasks` (developer mode only) and `ignoreFiles` (for wrapping the zip) are not run by a
+Control Room worker either: read past in silence."""
 
 
 class RobotYamlError(ValueError):

@@ -47,7 +47,9 @@ def test_robot_yaml_gives_tasks_artifacts_and_paths() -> None:
     assert robot.conda_config_file == "conda.yaml"
     assert robot.path == ("bin",)
     assert robot.pythonpath == (".", "libraries")
-    assert robot.not_honoured == ("ignoreFiles",)
+    assert robot.not_honoured == ()  # ignoreFiles only matters when wrapping the zip
+    warned = parse_robot_yaml(ROBOT + b"preRunScripts:\n  - setup.sh\n")
+    assert warned.not_honoured == ("preRunScripts",)
 
 
 def test_each_kind_of_task_gives_rccs_command_line() -> None:
