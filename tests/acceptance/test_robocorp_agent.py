@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.acceptance.conftest import Tenant
 from tests.acceptance.test_e2e_jobs import agents, logs_of, start_agent, wait_for_end
 from tests.support.agent import AgentProcess
@@ -169,3 +171,54 @@ def test_a_robot_task_name_runs_that_robot_framework_task(
     messages = [line["Message"] for line in logs_of(tenant, job)]
     assert any("PASS" in m and "Totals Add Up" in m for m in messages), messages
     assert not any("Not Run Here" in m for m in messages)
+
+
+PACKAGE_YAML = """# robocorp's newer environment file: pins with one '='
+dependencies:
+  conda-forge:
+    - python=3.10.14
+    - uv=0.4.17
+  pypi:
+    - robocorp-tasks=4.1.1
+dev-dependencies:
+  pypi:
+    - pytest=8.3.3
+"""
+PACKAGE_ROBOT_YAML = """tasks:
+  Say:
+    shell: python -m robocorp.tasks run tasks.py
+environmentConfigs:
+  - environment_windows_amd64_freeze.yaml
+  - package.yaml
+artifactsDir: output
+"""
+SAY_TASKS = """
+import os
+from importlib.metadata import version
+
+from robocorp.tasks import task
+
+
+@task
+def say():
+    print(f"robocorp-tasks {version('robocorp-tasks')} for {os.environ['RC_PROCESS_RUN_ID']}")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_package_yaml_pypi_dependencies_go_into_the_venv(
+    tenant: Tenant, tmp_path: Path, agents: list[AgentProcess]
+) -> None:
+    robot, _ = start_agent(tenant, tmp_path, agents)
+    files = {"robot.yaml": PACKAGE_ROBOT_YAML, "package.yaml": PACKAGE_YAML, "tasks.py": SAY_TASKS}
+    process = make_process(tenant.api, content=zip_package(files), file_name="say.zip")
+    job = str(create_job(tenant.api, process, Robot=robot)["guid"])
+    done = wait_for_end(tenant, job, timeout=600)
+    assert done["status"] == 4, done
+    lines = logs_of(tenant, job)
+    assert f"robocorp-tasks 4.1.1 for {job}" in [line["Message"] for line in lines]
+    warnings = [line["Message"] for line in lines if line["level_name"] == "Warning"]
+    assert not any("conda-only" in line for line in warnings), warnings  # uv only installs
+    # Robofleet needs Python 3.11 or later: a 3.10 pin is never the agent's.
+    assert any("asks for python 3.10.14" in line for line in warnings), warnings
