@@ -317,7 +317,9 @@ ClientPath = Literal[
     "/api/files/download/{ref}",
     "/api/files/list",
     "/api/files/upload",
+    "/api/folders/create",
     "/api/folders/list",
+    "/api/folders/read/{ref}",
     "/api/job/create",
     "/api/job/list",
     "/api/job/read/{guid}",
@@ -369,7 +371,9 @@ class Api:
     FILES_DOWNLOAD: Final[ClientPath] = "/api/files/download/{ref}"
     FILES_LIST: Final[ClientPath] = "/api/files/list"
     FILES_UPLOAD: Final[ClientPath] = "/api/files/upload"
+    FOLDERS_CREATE: Final[ClientPath] = "/api/folders/create"
     FOLDERS_LIST: Final[ClientPath] = "/api/folders/list"
+    FOLDERS_READ: Final[ClientPath] = "/api/folders/read/{ref}"
     JOB_CREATE: Final[ClientPath] = "/api/job/create"
     JOB_LIST: Final[ClientPath] = "/api/job/list"
     JOB_READ: Final[ClientPath] = "/api/job/read/{guid}"

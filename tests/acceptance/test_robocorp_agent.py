@@ -125,6 +125,11 @@ def test_a_shell_task_runs_to_success_with_rccs_variables(
     tokens = {env[name] for name in env if name.startswith("RC_API_") and "TOKEN" in name}
     assert len(tokens) == 1 and tokens != {""}
     assert value["vault_key_status"] == 200  # the token opened the vault during the job
+    # The artifacts folder is kept in Storage, under the job's GUID.
+    kept = tenant.api.get(f"/api/files/read/Robocorp artifacts/{job}/seen.json")
+    assert kept.status_code == 200, kept.text
+    content = tenant.api.get(f"/api/files/download/{kept.json()['guid']}").json()
+    assert content["RC_PROCESS_RUN_ID"] == job
     warnings = [line["Message"] for line in logs_of(tenant, job) if line["level_name"] == "Warning"]
     assert any("preRunScripts not run" in line for line in warnings), warnings
     assert any("asks for python 3.9.13" in line for line in warnings), warnings

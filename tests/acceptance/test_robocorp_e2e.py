@@ -171,6 +171,9 @@ def test_an_unmodified_robocorp_robot_runs_on_a_real_agent(
     warnings = [line["Message"] for line in logs_of(tenant, job) if line["level_name"] == "Warning"]
     assert any("nodejs=22.9.0" in line for line in warnings), warnings
     seen = seen_by_robot(tenant, job)
+    # robocorp.tasks' log.html, from the artifacts folder, kept in Storage under the job.
+    log_html = ok(api.get(f"/api/files/read/Robocorp artifacts/{job}/log.html"))
+    assert log_html["size"] > 0
 
     # Vault: read, then replaced in the robot's own scope.
     assert seen["erp"] == {"username": "bot@erp", "password": "first-password"}

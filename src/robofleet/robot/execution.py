@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from robofleet.contract import HeartbeatCode, JobStatus, LogLevel, RobotStatus
+from robofleet.robot.artifacts import keep_artifacts
 from robofleet.robot.client import RobotClient
 from robofleet.robot.config import AgentSettings
 from robofleet.robot.files import remove_tree
@@ -171,6 +172,9 @@ class JobExecution:
             self._tick(runner)
             time.sleep(TICK)
         result = runner.finish()
+        if spec.robocorp is not None and not self.aborted:
+            artifacts = self.job_dir / spec.robocorp.artifacts_dir
+            keep_artifacts(self.s.client, artifacts, self.guid, self.log)
         return self._decide(result, runner.progress())
 
     def _ended_early(self) -> FinalReport:
