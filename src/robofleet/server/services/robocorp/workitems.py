@@ -278,10 +278,10 @@ def release(
         current = TaskStatus(task.status)
         if current == status:
             return
-        if current != TaskStatus.IN_PROGRESS:
+        if current != TaskStatus.IN_PROGRESS or task.job_id != run.job_id:
             raise Conflict(
-                f"work item {task.guid} is {current.label}, not In Progress: it cannot be "
-                f"released as {status.label}",
+                f"work item {task.guid} is {current.label}, not reserved by this run: it "
+                f"cannot be released as {status.label}",
                 code="not_reserved",
             )
         if status != TaskStatus.SUCCESS:
