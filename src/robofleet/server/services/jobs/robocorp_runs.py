@@ -14,7 +14,7 @@ from robofleet.server.domain.tasks import TaskStatus
 from robofleet.server.runtime import Runtime
 from robofleet.server.runtime.job_tokens import JobClaim
 from robofleet.server.services.jobs.state import ROBOCORP_KIND
-from robofleet.server.services.tasks.job_items import hold_for_job
+from robofleet.server.services.tasks.job_items import follow_job, hold_for_job
 from robofleet.server.services.tasks.state import Change
 
 
@@ -34,6 +34,10 @@ def robocorp_document(
         assert queue is not None
         change = Change("robot protocol", f"first work item of job {job.guid}")
         hold_for_job(session, task, queue, job, change, utcnow())
+    elif task is not None and task.status == int(TaskStatus.IN_PROGRESS) and task.job_id == job.id:
+        # Held since an earlier take of this job by another robot: the lease follows the job
+        # to the robot that runs it now, whose heartbeat renews it.
+        follow_job(task, job, utcnow())
     return {
         RobocorpField.TOKEN: runtime.job_tokens.issue(JobClaim(job.guid, account.guid)),
         RobocorpField.WORKSPACE_ID: account.guid,

@@ -82,9 +82,11 @@ def _find(session: Session, account_id: int, ref: str) -> tuple[str, StorageFile
     if root is not None:
         if ref.startswith(NAME_PREFIX):
             name = ref[len(NAME_PREFIX) :]
-            for asset_name, row in _walk(session, root.id, ""):
-                if asset_name == name:
-                    return name, row
+            parts = name.split("/")
+            folder = folder_at(session, account_id, [ASSETS, *parts[:-1]], create=False)
+            row = _named(session, folder.id, parts[-1]) if folder is not None else None
+            if row is not None:
+                return name, row
         else:
             by_id = session.scalar(
                 select(StorageFileRow).where(
@@ -96,6 +98,16 @@ def _find(session: Session, account_id: int, ref: str) -> tuple[str, StorageFile
             if by_id is not None and _under(session, by_id, root.id):
                 return _name_of(session, by_id, root.id), by_id
     raise NotFound("asset", ref)
+
+
+def _named(session: Session, folder_id: int, name: str) -> StorageFileRow | None:
+    return session.scalar(
+        select(StorageFileRow).where(
+            StorageFileRow.storage_folder_id == folder_id,
+            StorageFileRow.name == name,
+            StorageFileRow.is_deleted.is_(False),
+        )
+    )
 
 
 def _under(session: Session, row: StorageFileRow, root_id: int) -> bool:
@@ -129,14 +141,7 @@ def create_asset(runtime: Runtime, call: Call, body: bytes) -> dict[str, Any]:
         account_id = run.caller.account_id
         folder = folder_at(session, account_id, [ASSETS, *parts[:-1]], create=True)
         assert folder is not None
-        taken = session.scalar(
-            select(StorageFileRow.id).where(
-                StorageFileRow.storage_folder_id == folder.id,
-                StorageFileRow.name == parts[-1],
-                StorageFileRow.is_deleted.is_(False),
-            )
-        )
-        if taken is not None:
+        if _named(session, folder.id, parts[-1]) is not None:
             raise Conflict(f"an asset named '{name}' already exists", code="asset_exists")
         row = StorageFileRow(
             account_id=account_id,

@@ -88,7 +88,7 @@ def read_secret(
     }
 
 
-def _kind_and_text(values: dict[str, Any]) -> tuple[int, str, str | None]:
+def stored_form(values: dict[str, Any]) -> tuple[int, str, str | None]:
     """(resource type, Text, password or None) for the values a robot sets."""
     keys = set(values)
     if "password" in keys and keys <= {"username", "password"}:
@@ -112,7 +112,7 @@ def write_secret(runtime: Runtime, call: Call, name: str, body: bytes) -> None:
         )
     except TransitError as exc:
         raise MalformedRequest(str(exc)) from None
-    kind, text, password = _kind_and_text(values)
+    kind, text, password = stored_form(values)
     description = data.get("description")
     run = authorize(runtime, call)
     with runtime.db.write(actor=run.caller.actor()) as session:

@@ -242,7 +242,7 @@ def reserve_next(
         return {"workItemId": rows[0].guid if rows else None}
 
 
-def _release_status(data: dict[str, Any]) -> tuple[TaskStatus, str, str]:
+def release_outcome(data: dict[str, Any]) -> tuple[TaskStatus, str, str]:
     state = _string(data, "state").upper()
     exception = data.get("exception")
     if exception is not None and not isinstance(exception, dict):
@@ -270,7 +270,7 @@ def release(
     (the libraries retry POSTs whose answer was lost)."""
     data = _object(body, "body")
     item_id = _string(data, "workItemId")
-    status, code, message = _release_status(data)
+    status, code, message = release_outcome(data)
     run = authorize(runtime, call)
     with runtime.db.write(actor=run.caller.actor()) as session:
         check_run_path(run, process, run_id, step_run)
@@ -278,10 +278,10 @@ def release(
         current = TaskStatus(task.status)
         if current == status:
             return
-        if current != TaskStatus.IN_PROGRESS:
+        if current != TaskStatus.IN_PROGRESS or task.job_id != run.job_id:
             raise Conflict(
-                f"work item {task.guid} is {current.label}, not In Progress: it cannot be "
-                f"released as {status.label}",
+                f"work item {task.guid} is {current.label}, not reserved by this run: it "
+                f"cannot be released as {status.label}",
                 code="not_reserved",
             )
         if status != TaskStatus.SUCCESS:

@@ -30,9 +30,14 @@ def hold_for_job(
     task.job_id = job.id
     task.lease_id = new_guid()
     task.lease_owner = f"job:{job.guid}"
-    task.lease_robot_id = job.robot_id
     task.lease_seconds = queue.lease_seconds
-    task.lease_expires_at = now + timedelta(seconds=queue.lease_seconds)
+    follow_job(task, job, now)
+
+
+def follow_job(task: TaskRow, job: JobRow, now: datetime) -> None:
+    """The lease belongs to the robot that runs the job now, from now."""
+    task.lease_robot_id = job.robot_id
+    task.lease_expires_at = now + timedelta(seconds=task.lease_seconds or 300)
 
 
 def settle_job_items(session: Session, job: JobRow, succeeded: bool, outcome: str) -> None:
