@@ -228,6 +228,29 @@ PARAMETER_PREFIX: Final = "ROBOFLEET_PARAM_"
 API_KEY_VARIABLE: Final = "ROBOFLEET_API_KEY"
 """Outside a robot, the SDK and the CLI authenticate with the API key in this variable."""
 
+# --- Robocorp robots ---------------------------------------------------------------------------
+
+ROBOCORP_JOB_KEY: Final = "Robocorp"
+"""The object a robocorp job's `Job` document carries (consumeNextJob / waitJob)."""
+
+
+class RobocorpField(StrEnum):
+    """The fields of that object, all strings: what a Control Room worker hands a step run."""
+
+    TOKEN = "Token"  # noqa: S105 - a field's name
+    """The per-job bearer token for every Robocorp API family."""
+    WORKSPACE_ID = "WorkspaceId"
+    PROCESS_ID = "ProcessId"
+    PROCESS_RUN_ID = "ProcessRunId"
+    ACTIVITY_RUN_ID = "ActivityRunId"
+    WORK_ITEM_ID = "WorkItemId"
+    """The input work item reserved for the job; "" when it has no default task."""
+
+
+ROBOCORP_API_PATH: Final = "/robocorp"
+"""Where the server answers the Robocorp API subset (work items, process, secrets); storage
+is under ROBOCORP_API_PATH + "/v1"."""
+
 # --- Robot credentials -------------------------------------------------------------------------
 
 ROBOT_SECRET_PREFIX: Final = "rfrs_"  # noqa: S105 - a marker, not a secret
@@ -294,7 +317,9 @@ ClientPath = Literal[
     "/api/files/download/{ref}",
     "/api/files/list",
     "/api/files/upload",
+    "/api/folders/create",
     "/api/folders/list",
+    "/api/folders/read/{ref}",
     "/api/job/create",
     "/api/job/list",
     "/api/job/read/{guid}",
@@ -346,7 +371,9 @@ class Api:
     FILES_DOWNLOAD: Final[ClientPath] = "/api/files/download/{ref}"
     FILES_LIST: Final[ClientPath] = "/api/files/list"
     FILES_UPLOAD: Final[ClientPath] = "/api/files/upload"
+    FOLDERS_CREATE: Final[ClientPath] = "/api/folders/create"
     FOLDERS_LIST: Final[ClientPath] = "/api/folders/list"
+    FOLDERS_READ: Final[ClientPath] = "/api/folders/read/{ref}"
     JOB_CREATE: Final[ClientPath] = "/api/job/create"
     JOB_LIST: Final[ClientPath] = "/api/job/list"
     JOB_READ: Final[ClientPath] = "/api/job/read/{guid}"

@@ -10,9 +10,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["python", "robotframework", "command"]
-KINDS: tuple[Kind, ...] = ("python", "robotframework", "command")
+Kind = Literal["python", "robotframework", "command", "robocorp"]
+KINDS: tuple[Kind, ...] = ("python", "robotframework", "command", "robocorp")
 MANIFEST = "robofleet.json"
+ROBOT_YAML = "robot.yaml"
+"""A Robocorp robot's definition (robofleet.robocorp_robot reads it)."""
 
 
 class ManifestError(ValueError):
@@ -39,7 +41,9 @@ def parse_manifest(raw: bytes) -> Manifest:
             f"robofleet.json 'kind' must be one of {', '.join(KINDS)}, not {kind!r}"
         )
     entry = data.get("entry_point")
-    if not isinstance(entry, str) or not entry.strip():
+    if kind == "robocorp" and entry in (None, ""):
+        entry = ""  # robot.yaml's only task
+    elif not isinstance(entry, str) or not entry.strip():
         raise ManifestError("robofleet.json needs an 'entry_point'")
     requirements = data.get("requirements") or ""
     if not isinstance(requirements, str):
@@ -49,7 +53,10 @@ def parse_manifest(raw: bytes) -> Manifest:
 
 def infer_manifest(top_level_files: Collection[str]) -> Manifest:
     """A package without a manifest: `main.py` is Python, `*.robot` files a Robot Framework
-    suite (a folder of suites when there are several)."""
+    suite (a folder of suites when there are several), `robot.yaml` a Robocorp robot (its
+    only task; robofleet.json with kind robocorp names one of several)."""
+    if ROBOT_YAML in top_level_files:
+        return Manifest("robocorp", "")
     if "main.py" in top_level_files:
         requirements = "requirements.txt" if "requirements.txt" in top_level_files else ""
         return Manifest("python", "main.py", requirements)
@@ -57,7 +64,8 @@ def infer_manifest(top_level_files: Collection[str]) -> Manifest:
     if suites:
         return Manifest("robotframework", suites[0] if len(suites) == 1 else ".")
     raise ManifestError(
-        "the package has no robofleet.json manifest, no main.py and no .robot suite; "
+        "the package has no robofleet.json manifest, no main.py, no .robot suite and no "
+        "robot.yaml; "
         "add robofleet.json naming its kind and entry point"
     )
 

@@ -39,7 +39,8 @@ def publish(
             exists=True,
             dir_okay=False,
             readable=True,
-            help="A .zip package, a .py script or a .robot suite.",
+            help="A .zip package (robofleet.json, or robot.yaml: a Robocorp robot), a .py script "
+            "or a .robot suite.",
         ),
     ],
     name: Annotated[str, typer.Option("--name", help="Process name (created if missing).")],

@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -154,6 +156,39 @@ class RobotClient:
         data = self._json(self._call("POST", Api.LOG_BATCH, body={"Lines": lines}, retry=retry))
         return int(data.get("count", len(lines)))
 
+    def folder(self, parts: Sequence[str], *, retry: float | None = 0) -> str:
+        """The GUID of the Storage folder `parts` (a path from the root), made as needed."""
+        parent, path = "", []
+        for part in parts:
+            path.append(quote(part, safe=""))
+            read = Api.FOLDERS_READ.format(ref="/".join(path))
+            try:
+                row = self._json(self._call("GET", read, retry=retry))
+            except ServerRefused as exc:
+                if exc.status_code != 404:
+                    raise
+                body = {"Name": part, **({"ParentGuid": parent} if parent else {})}
+                try:
+                    row = self._json(self._call("POST", Api.FOLDERS_CREATE, body=body, retry=retry))
+                except ServerRefused as taken:  # made meanwhile by another agent
+                    if taken.status_code != 409:
+                        raise
+                    row = self._json(self._call("GET", read, retry=retry))
+            parent = str(row["guid"])
+        return parent
+
+    def upload_file(
+        self, folder_guid: str, name: str, source: Path, *, retry: float | None = 0
+    ) -> None:
+        """Put a local file into a Storage folder (replacing one of the same name)."""
+        self._call(
+            "PUT",
+            Api.FILES_UPLOAD,
+            content=source.read_bytes(),
+            params={"name": name, "folder": folder_guid},
+            retry=retry,
+        )
+
     def read_job(self, guid: str, *, retry: float | None = None) -> dict[str, Any]:
         return self._json(self._call("GET", Api.JOB_READ.format(guid=guid), retry=retry))
 
@@ -213,12 +248,18 @@ class RobotClient:
         retry: float | None,
         timeout: float | None = None,
         interruptible: bool = False,
+        content: bytes | None = None,
+        params: dict[str, str] | None = None,
     ) -> httpx.Response:
         deadline = None if retry is None else time.monotonic() + retry
         delay = FIRST_DELAY
         extra: dict[str, Any] = (
             {} if timeout is None else {"timeout": httpx.Timeout(timeout, connect=10.0)}
         )
+        if content is not None:
+            extra.update(content=content, headers={"Content-Type": "application/octet-stream"})
+        if params is not None:
+            extra["params"] = params
         while True:
             try:
                 if interruptible:

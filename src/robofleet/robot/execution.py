@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from robofleet.contract import HeartbeatCode, JobStatus, LogLevel, RobotStatus
+from robofleet.robot.artifacts import keep_artifacts
 from robofleet.robot.client import RobotClient
 from robofleet.robot.config import AgentSettings
 from robofleet.robot.files import remove_tree
@@ -24,6 +25,7 @@ from robofleet.robot.logship import LogLine, LogShipper
 from robofleet.robot.outbox import FinalReport, Outbox
 from robofleet.robot.preparation import PREPARE_ERRORS, Prepared, prepare
 from robofleet.robot.protocol import Assignment, ServerRefused, Unreachable
+from robofleet.robot.robocorp import run_context
 from robofleet.robot.runner import JobRunner, JobSpec, RunResult
 
 log = logging.getLogger(__name__)
@@ -152,7 +154,14 @@ class JobExecution:
         if self.prepared is None:
             self.log(LogLevel.ERROR, self.prepare_error)
             return FinalReport(self.guid, JobStatus.FAILED, message=self.prepare_error)
-        runner = JobRunner(self._spec(self.prepared), self._sink)
+        spec = self._spec(self.prepared)
+        if spec.robocorp is not None and spec.robocorp_run is None:
+            self.log(
+                LogLevel.WARNING,
+                "the server sent no Robocorp run context: the Robocorp libraries will use "
+                "their local files, not this server's work items, vault and storage",
+            )
+        runner = JobRunner(spec, self._sink)
         try:
             runner.start()
         except OSError as exc:
@@ -163,6 +172,9 @@ class JobExecution:
             self._tick(runner)
             time.sleep(TICK)
         result = runner.finish()
+        if spec.robocorp is not None and not self.aborted:
+            artifacts = self.job_dir / spec.robocorp.artifacts_dir
+            keep_artifacts(self.s.client, artifacts, self.guid, self.log)
         return self._decide(result, runner.progress())
 
     def _ended_early(self) -> FinalReport:
@@ -274,6 +286,8 @@ class JobExecution:
             robot_secret=self.s.settings.secret or "",
             sdk_path=prepared.sdk,
             stop_grace=self.s.settings.stop_grace,
+            robocorp=prepared.robocorp,
+            robocorp_run=run_context(self.job) if prepared.robocorp is not None else None,
         )
 
     def _sink(self, line: LogLine) -> None:

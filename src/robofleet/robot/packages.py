@@ -10,7 +10,14 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from robofleet import packaging
-from robofleet.packaging import KINDS, MANIFEST, Manifest, ManifestError, infer_manifest
+from robofleet.packaging import (
+    KINDS,
+    MANIFEST,
+    ROBOT_YAML,
+    Manifest,
+    ManifestError,
+    infer_manifest,
+)
 from robofleet.robot.client import RobotClient
 from robofleet.robot.files import replace, sha256_file, temp_path_beside
 from robofleet.robot.protocol import ChecksumMismatch
@@ -152,7 +159,9 @@ def resolve_manifest(version: dict[str, Any], job_dir: Path) -> Manifest:
     """The server's word (Kind, EntryPoint, Requirements) when it gives one, else the
     package's own manifest; checked against the files laid out in `job_dir`."""
     kind, entry = version.get("Kind"), version.get("EntryPoint")
-    if isinstance(kind, str) and kind and isinstance(entry, str) and entry.strip():
+    if kind == "robocorp":  # its EntryPoint may be "": robot.yaml's only task
+        manifest = Manifest(kind, str(entry or "").strip())
+    elif isinstance(kind, str) and kind and isinstance(entry, str) and entry.strip():
         manifest = Manifest(kind, entry.strip(), str(version.get("Requirements") or "").strip())
     else:
         manifest = read_manifest(job_dir, package_file_name(version))
@@ -171,6 +180,8 @@ def check_manifest(manifest: Manifest, job_dir: Path) -> None:
         raise PackageError("entry point 'module:' names no module")
     elif manifest.kind == "robotframework":
         _existing(job_dir, manifest.entry_point, "suite")
+    elif manifest.kind == "robocorp":
+        _existing(job_dir, ROBOT_YAML, "robot definition")
 
 
 def _existing(job_dir: Path, relative: str, what: str) -> Path:

@@ -26,6 +26,7 @@ from robofleet.robot.packages import (
     resolve_manifest,
 )
 from robofleet.robot.protocol import ChecksumMismatch, ServerRefused, Unreachable
+from robofleet.robot.robocorp import RobocorpSetup, RobotDefinitionError, prepare_robot
 
 PREPARE_ERRORS = (
     PackageError,
@@ -34,6 +35,7 @@ PREPARE_ERRORS = (
     ServerRefused,
     Unreachable,
     LockTimeout,
+    RobotDefinitionError,
     OSError,
     zipfile.BadZipFile,
     ValueError,
@@ -46,6 +48,7 @@ class Prepared:
     manifest: Manifest
     python: Path
     sdk: Path
+    robocorp: RobocorpSetup | None = None
 
 
 def prepare(
@@ -72,14 +75,20 @@ def prepare(
     lay_out(package, package_file_name(version), job_dir)
     manifest = resolve_manifest(version, job_dir)
     requirements = job_dir / manifest.requirements if manifest.requirements else None
-    if requirements is not None:
+    kind, robocorp = manifest.kind, None
+    if manifest.kind == "robocorp":
+        robot = prepare_robot(job_dir, manifest.entry_point, settings.cache_dir, sha, log)
+        robocorp, requirements = robot.setup, robot.requirements
+        if robot.setup.runs_robot_framework:  # a robotTaskName task: ensure `python -m robot`
+            kind = "robotframework"
+    elif requirements is not None:
         log(LogLevel.INFO, f"preparing the environment for {manifest.requirements}")
     python = python_for(
         settings.cache_dir,
         sha,
         requirements,
-        kind=manifest.kind,
+        kind=kind,
         on_output=lambda line: log(LogLevel.INFO, line, source="pip"),
         cancelled=cancel.is_set,
     )
-    return Prepared(manifest, python, sdk_path(settings.cache_dir))
+    return Prepared(manifest, python, sdk_path(settings.cache_dir), robocorp)

@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import threading
 import time
@@ -23,6 +24,7 @@ from robofleet.contract import PARAMETER_PREFIX, JobEnv, LogLevel
 from robofleet.robot import platform
 from robofleet.robot.control import ControlFolder
 from robofleet.robot.logship import LogLine
+from robofleet.robot.robocorp import RobocorpSetup, prefixed, robocorp_variables
 from robofleet.robot.robot_framework import parse_output
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,10 @@ class JobSpec:
     robot_secret: str = field(default="", repr=False)
     sdk_path: Path | None = None
     stop_grace: float = 30.0
+    robocorp: RobocorpSetup | None = None
+    """A `robocorp` job: its task from robot.yaml."""
+    robocorp_run: dict[str, str] | None = field(default=None, repr=False)
+    """The job document's `Robocorp` object (ids and token); None when the server sent none."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,9 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def build_command(spec: JobSpec) -> list[str]:
+def build_command(spec: JobSpec, search_path: str | None = None) -> list[str]:
+    """The child's argv; `search_path` (the child's PATH) finds a robocorp task's program, so
+    `python` in robot.yaml means the job's interpreter on every system."""
     python, entry = str(spec.python), spec.entry_point
     if spec.kind == "python":
         if entry.startswith("module:"):
@@ -77,7 +85,22 @@ def build_command(spec: JobSpec) -> list[str]:
         return [*command, entry]
     if spec.kind == "command":
         return shlex.split(entry, posix=platform.posix_command_line())
+    if spec.kind == "robocorp" and spec.robocorp is not None:
+        program, *arguments = spec.robocorp.argv
+        if search_path is not None and Path(program).name == program:
+            program = shutil.which(program, path=search_path) or program
+        return [program, *arguments]
     raise ValueError(f"unknown package kind {spec.kind!r}")
+
+
+def robot_framework_output(spec: JobSpec) -> Path | None:
+    """Where a Robot Framework run leaves output.xml: robotframework packages in
+    `robot-output`, a Robocorp `robotTaskName` task in robot.yaml's artifacts folder."""
+    if spec.kind == "robotframework":
+        return spec.job_dir / "robot-output" / "output.xml"
+    if spec.robocorp is not None and spec.robocorp.runs_robot_framework:
+        return spec.job_dir / spec.robocorp.artifacts_dir / "output.xml"
+    return None
 
 
 def build_env(spec: JobSpec, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -111,6 +134,11 @@ def build_env(spec: JobSpec, base: dict[str, str] | None = None) -> dict[str, st
         for name, value in spec.parameters.items():
             key = PARAMETER_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", str(name)).upper()
             env[key] = _text(value)
+    if spec.robocorp is not None:
+        root = spec.job_dir.resolve()
+        env.update(robocorp_variables(spec.robocorp, root, spec.server, spec.robocorp_run))
+        env["PATH"] = prefixed(spec.robocorp.path, root, env["PATH"])
+        env["PYTHONPATH"] = prefixed(spec.robocorp.pythonpath, root, env.get("PYTHONPATH", ""))
     return env
 
 
@@ -136,12 +164,13 @@ class JobRunner:
         """Start the child. Call from a long-lived thread (see platform.child_popen_options)."""
         self.control.create()
         self.spec.job_dir.mkdir(parents=True, exist_ok=True)
-        command = build_command(self.spec)
+        env = build_env(self.spec)
+        command = build_command(self.spec, env.get("PATH"))
         log.info("job %s: running %s", self.spec.job_guid, command)
         self._popen = subprocess.Popen(
             command,
             cwd=self.spec.job_dir,
-            env=build_env(self.spec),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -225,8 +254,8 @@ class JobRunner:
             thread.join(timeout=5.0)
         self.control.tail(final=True)
         summary, failed, value = "", 0, self.control.return_value()
-        output = self.spec.job_dir / "robot-output" / "output.xml"
-        if self.spec.kind == "robotframework" and output.is_file():
+        output = robot_framework_output(self.spec)
+        if output is not None and output.is_file():
             try:
                 run = parse_output(output)
             except Exception as exc:  # a half-written file after a kill

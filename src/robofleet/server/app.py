@@ -25,6 +25,7 @@ from robofleet.server.api.routes import (
     queue,
     resource,
     resource_group,
+    robocorp,
     robot,
     robot_group,
     roboteasy,
@@ -52,9 +53,11 @@ from robofleet.server.runtime.caches import (
     Caches,
     WatchedCache,
 )
+from robofleet.server.runtime.job_tokens import JobTokens
 from robofleet.server.runtime.secret_box import SecretBox
 from robofleet.server.runtime.security import TokenCodec, load_or_create_secret
 from robofleet.server.runtime.signing import UrlSigner
+from robofleet.server.runtime.vault_key import VaultKey
 from robofleet.server.runtime.wakeups import CHANNEL, LOG_CHANNEL, Wakeups
 from robofleet.server.scheduler.loop import Scheduler
 from robofleet.server.scheduler.triggers import WatchedQueues
@@ -82,6 +85,8 @@ ROUTERS = [
     storage_file.router,
     storage_file.streaming_router,
     roboteasy.router,
+    robocorp.router,
+    robocorp.upload_router,
     health.router,
 ]
 
@@ -108,6 +113,9 @@ def build_runtime(settings: Settings) -> Runtime:
         documents=WatchedCache("documents", PROCESS_ROWS),
         secret_box=SecretBox(secret),
         storage_urls=UrlSigner(secret, "storage file"),
+        job_tokens=JobTokens(secret),
+        robocorp_urls=UrlSigner(secret, "robocorp upload"),
+        vault_key=VaultKey(settings.data_dir / "robocorp-vault-key.pem"),
         log_wakeups=Wakeups(db.dialect, channel=LOG_CHANNEL),
         task_arrivals=TaskArrivals(db.dialect),
     )

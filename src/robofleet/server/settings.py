@@ -131,6 +131,19 @@ class Settings(BaseSettings):
     storage_max_upload_bytes: int = Field(
         10 * 1024**3, ge=1024, description="Largest file accepted by the Storage tab (10 GiB)."
     )
+    # --- Robocorp robots (the /robocorp API) ---
+    public_url: str | None = Field(
+        None,
+        description="The server's address as robots reach it (https://host:port, behind a "
+        "proxy); the base of the signed URLs the /robocorp API hands out. Empty: the "
+        "request's own base URL.",
+    )
+    robocorp_token_grace_seconds: int = Field(
+        300,
+        ge=0,
+        description="How long a Robocorp job token stays valid after its job ends (the robot "
+        "may still release items or upload as it finishes).",
+    )
     # --- Log tab (robot messages) ---
     store_logs_days: int = Field(
         180,

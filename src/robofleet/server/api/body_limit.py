@@ -18,6 +18,7 @@ class _TooLarge(Exception):
 
 
 STORAGE_PREFIX = "/api/files/"
+SIGNED_UPLOADS = (STORAGE_PREFIX, "/robocorp/signed/")
 _TEXT_BODIES = (b"application/json", b"application/x-www-form-urlencoded")
 
 
@@ -37,10 +38,10 @@ class BodyLimitMiddleware:
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").lower()
         limit = self.max_upload if content_type.startswith(b"multipart/") else self.max_body
-        if scope.get("path", "").startswith(STORAGE_PREFIX) and not content_type.startswith(
+        if scope.get("path", "").startswith(SIGNED_UPLOADS) and not content_type.startswith(
             _TEXT_BODIES
         ):
-            # Storage files (multipart or a raw body) have their own, larger limit.
+            # Storage files and Robocorp uploads (multipart or raw) have their own, larger limit.
             limit = self.max_storage
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:

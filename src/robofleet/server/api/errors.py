@@ -36,6 +36,7 @@ from robofleet.server.domain.errors import (
 from robofleet.server.schemas.base import field_label, invalid_input, problem_text
 
 log = logging.getLogger("robofleet.api")
+ROBOCORP_PREFIX = "/robocorp/"
 
 STATUS_BY_ERROR: list[tuple[type[RobofleetError], int]] = [
     (Unauthenticated, 401),
@@ -78,6 +79,10 @@ def error_response(
     message: str,
     details: list[FieldProblem] | None = None,
 ) -> JSONResponse:
+    if status == 422 and request.url.path.startswith(ROBOCORP_PREFIX):
+        # The Robocorp libraries retry a 422 for seconds before they give up: bad input there
+        # is a 400, which they report at once.
+        status = 400
     headers = {"WWW-Authenticate": 'Bearer realm="robofleet"'} if status == 401 else None
     return JSONResponse(
         error_body(status, code, message, request.url.path, details),

@@ -15,10 +15,12 @@ from robofleet.server.domain.principals import Principal
 from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.runtime.arrivals import TaskArrivals
 from robofleet.server.runtime.caches import WatchedCache
+from robofleet.server.runtime.job_tokens import JobTokens
 from robofleet.server.runtime.rate_limit import TokenBuckets
 from robofleet.server.runtime.secret_box import SecretBox
 from robofleet.server.runtime.security import TokenCodec
 from robofleet.server.runtime.signing import UrlSigner
+from robofleet.server.runtime.vault_key import VaultKey
 from robofleet.server.runtime.wakeups import Wakeups
 from robofleet.server.settings import Settings
 
@@ -36,6 +38,12 @@ class Runtime:
     secret_box: SecretBox
     """Encrypts credential passwords (resources) under data keys wrapped by the master key."""
     storage_urls: UrlSigner
+    job_tokens: JobTokens
+    """The bearer tokens of Robocorp robots (services.robocorp)."""
+    robocorp_urls: UrlSigner
+    """Signed URLs that upload work item files and assets (services.robocorp)."""
+    vault_key: VaultKey
+    """The RSA key pair of the Robocorp vault's transit encryption."""
     log_wakeups: Wakeups | None = None
     """Live log tails waiting for lines (None: tails poll)."""
     task_arrivals: TaskArrivals | None = None

@@ -35,6 +35,7 @@ from robofleet.server.schemas.robots import (
 )
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.fleet.robots import set_robot_status
+from robofleet.server.services.jobs.robocorp_runs import robocorp_document
 from robofleet.server.services.jobs.state import change_job_status
 from robofleet.server.services.jobs.views import (
     default_task_document,
@@ -201,7 +202,8 @@ def consume_next_job(
         job.robot_id = robot.id
         version = _version_document(runtime, session, job)
         job.package_sha256 = version["Sha256"]
-        job_doc, version_doc = robot_documents(job, version)
+        robocorp = robocorp_document(runtime, session, job, version)
+        job_doc, version_doc = robot_documents(job, version, robocorp=robocorp)
         return ConsumeResponse(
             consume_job_error_code=ConsumeCode.JOB_GIVEN,
             job=job_doc,

@@ -7,11 +7,14 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import utcnow
-from robofleet.server.db.tables import JobRow, RobotRow
+from robofleet.server.db.tables import JobRow, ProcessVersionRow, RobotRow
 from robofleet.server.domain.jobs import FINAL, JobStatus, check_transition
 from robofleet.server.domain.robots import RobotStatus
 from robofleet.server.services.fleet.robots import set_robot_status
+from robofleet.server.services.tasks.job_items import settle_job_items
 from robofleet.server.services.tasks.state import fail_tasks_of_job
+
+ROBOCORP_KIND = "robocorp"
 
 
 def change_job_status(
@@ -37,8 +40,16 @@ def change_job_status(
     if message is not None:
         job.last_message = message[:10_000]
     _follow_robot(session, job, status)
-    if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.ABORTED):
+    if status in FINAL and is_robocorp(session, job):
+        settle_job_items(session, job, status == JobStatus.SUCCESS, status.label)
+    elif status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.ABORTED):
         fail_tasks_of_job(session, job, status.label, now)
+
+
+def is_robocorp(session: Session, job: JobRow) -> bool:
+    """A job of a Robocorp robot (its version's Kind), which the /robocorp API serves."""
+    version = session.get(ProcessVersionRow, job.process_version_id)
+    return version is not None and version.kind == ROBOCORP_KIND
 
 
 def _follow_robot(session: Session, job: JobRow, status: JobStatus) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session, aliased
 
+from robofleet.contract import ROBOCORP_JOB_KEY
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import (
     JobRow,
@@ -106,9 +107,12 @@ def version_document(session: Session, job: JobRow) -> dict[str, Any]:
     }
 
 
-def robot_documents(job: JobRow, version_doc: dict[str, Any]) -> tuple[str, str]:
-    """`Job` and `ProcessVersion` as JSON strings, the form consumeNextJob returns."""
-    job_doc = {
+def robot_documents(
+    job: JobRow, version_doc: dict[str, Any], *, robocorp: dict[str, str] | None = None
+) -> tuple[str, str]:
+    """`Job` and `ProcessVersion` as JSON strings, the form consumeNextJob returns; a
+    Robocorp job's `Job` carries `Robocorp` (services.jobs.robocorp_runs)."""
+    job_doc: dict[str, Any] = {
         "GUID": job.guid,
         "Id": job.id,
         "Status": job.status,
@@ -123,6 +127,8 @@ def robot_documents(job: JobRow, version_doc: dict[str, Any]) -> tuple[str, str]
         "CreatedAt": unix_time(job.created_at),
         "ServerTime": unix_time(utcnow()),
     }
+    if robocorp is not None:
+        job_doc[ROBOCORP_JOB_KEY] = robocorp
     version = {k: v for k, v in version_doc.items() if k != "ProcessName"}
     return json.dumps(job_doc), json.dumps(version)
 

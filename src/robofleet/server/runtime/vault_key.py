@@ -1,0 +1,51 @@
+"""The server's long-lived RSA key pair for the Robocorp vault's transit encryption: robots
+encrypt secrets they set with its public half. Kept as a PEM file in the data directory,
+owner-readable only, created at first use (several server processes share the data
+directory, as they share secret.key)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+KEY_BITS = 2048
+
+
+class VaultKey:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._key: rsa.RSAPrivateKey | None = None
+        self._lock = threading.Lock()
+
+    def private_key(self) -> rsa.RSAPrivateKey:
+        with self._lock:
+            if self._key is None:
+                self._key = _load_or_create(self._path)
+            return self._key
+
+
+def _load_or_create(path: Path) -> rsa.RSAPrivateKey:
+    if not path.exists():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process wrote it first: read theirs
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(pem)
+            return key
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, rsa.RSAPrivateKey):
+        raise ValueError(f"{path} does not hold an RSA private key")
+    return loaded
