@@ -7,29 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.tables import StorageFileRow, StorageFolderRow
+from robofleet.server.services.storage.tree import system_folder
 
 WORK_ITEMS = "Work items"
 ASSETS = "Robocorp assets"
-
-
-def child_folder(
-    session: Session, account_id: int, parent_id: int | None, name: str, *, create: bool
-) -> StorageFolderRow | None:
-    query = select(StorageFolderRow).where(
-        StorageFolderRow.account_id == account_id,
-        StorageFolderRow.name == name,
-        StorageFolderRow.is_deleted.is_(False),
-        StorageFolderRow.parent_id.is_(None)
-        if parent_id is None
-        else StorageFolderRow.parent_id == parent_id,
-    )
-    found = session.scalar(query.limit(1))
-    if found is not None or not create:
-        return found
-    folder = StorageFolderRow(account_id=account_id, name=name, parent_id=parent_id)
-    session.add(folder)
-    session.flush()
-    return folder
 
 
 def folder_at(
@@ -37,7 +18,7 @@ def folder_at(
 ) -> StorageFolderRow | None:
     folder: StorageFolderRow | None = None
     for name in path:
-        folder = child_folder(
+        folder = system_folder(
             session, account_id, folder.id if folder else None, name, create=create
         )
         if folder is None:

@@ -34,6 +34,37 @@ def _child_folder(
     return session.scalar(query.limit(1))
 
 
+def system_folder(
+    session: Session,
+    account_id: int,
+    parent_id: int | None,
+    name: str,
+    *,
+    create: bool,
+    access: int | None = None,
+) -> StorageFolderRow | None:
+    """A folder the server keeps files in for the account (e-mail attachments, Robocorp work
+    items and assets), found by name under `parent_id` (None: the top), or made when
+    `create` (in access folder `access`)."""
+    query = select(StorageFolderRow).where(
+        StorageFolderRow.account_id == account_id,
+        StorageFolderRow.name == name,
+        StorageFolderRow.is_deleted.is_(False),
+        StorageFolderRow.parent_id.is_(None)
+        if parent_id is None
+        else StorageFolderRow.parent_id == parent_id,
+    )
+    found = session.scalar(query.limit(1))
+    if found is not None or not create:
+        return found
+    folder = StorageFolderRow(
+        account_id=account_id, name=name, parent_id=parent_id, folder_id=access
+    )
+    session.add(folder)
+    session.flush()
+    return folder
+
+
 def _folder_at(session: Session, caller: Caller, parts: list[str], ref: object) -> int | None:
     parent_id: int | None = None
     for name in parts:

@@ -16,7 +16,6 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.tables import StorageFileRow, StorageFolderRow
@@ -24,6 +23,7 @@ from robofleet.server.domain.errors import TooLarge
 from robofleet.server.domain.mail_conditions import Attachment, Mail
 from robofleet.server.runtime import Runtime
 from robofleet.server.services.storage.content import Incoming, content_type_of, spool_and_keep
+from robofleet.server.services.storage.tree import system_folder
 
 ROOT_FOLDER = "Triggers"
 
@@ -80,22 +80,8 @@ def keep_attachments(runtime: Runtime, mail: Mail) -> KeptMail:
 def _folder(
     session: Session, account_id: int, parent_id: int | None, name: str, access: int | None
 ) -> StorageFolderRow:
-    query = select(StorageFolderRow).where(
-        StorageFolderRow.account_id == account_id,
-        StorageFolderRow.name == name,
-        StorageFolderRow.is_deleted.is_(False),
-        StorageFolderRow.parent_id.is_(None)
-        if parent_id is None
-        else StorageFolderRow.parent_id == parent_id,
-    )
-    found = session.scalar(query.limit(1))
-    if found is not None:
-        return found
-    folder = StorageFolderRow(
-        account_id=account_id, name=name, parent_id=parent_id, folder_id=access
-    )
-    session.add(folder)
-    session.flush()
+    folder = system_folder(session, account_id, parent_id, name, create=True, access=access)
+    assert folder is not None
     return folder
 
 
