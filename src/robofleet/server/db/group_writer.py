@@ -97,7 +97,9 @@ class GroupWriter:
 
     def _end_turn(self, group: _Group) -> None:
         """Called holding the turn: commit the group if nobody waits to join it (or it is
-        full, or broken), then hand the turn on."""
+        full, or broken), hand the turn on, then run the group's after-commit work (which
+        may itself write: it must not hold the turn)."""
+        commit = False
         try:
             with self._state:
                 commit = (
@@ -111,6 +113,8 @@ class GroupWriter:
                 self._commit(group)
         finally:
             self._turn.release()
+        if commit:
+            self._answer(group)
 
     def _commit(self, group: _Group) -> None:
         try:
@@ -122,6 +126,8 @@ class GroupWriter:
             _quietly(group.transaction.rollback)
         finally:
             _quietly(group.connection.close)
+
+    def _answer(self, group: _Group) -> None:
         if group.error is None:
             for callback in group.after_commit:
                 try:

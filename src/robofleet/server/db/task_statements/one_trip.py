@@ -97,18 +97,18 @@ def _with_history_and_links(changed: CTE, from_status: int, to_status: Any) -> S
     parents = TASKS.alias("parent")
     jobs = JOBS.alias("job")
     queues = QUEUES.alias("queue")
+    # Correlated lookups by primary key rather than joins: a generic plan cannot turn them
+    # into a hash join over a whole table.
     return (
         select(
             *(changed.c[name] for name in TaskRecord._fields),
-            queues.c.guid,
-            jobs.c.guid,
-            parents.c.guid,
+            select(queues.c.guid).where(queues.c.id == changed.c.queue_id).scalar_subquery(),
+            select(jobs.c.guid).where(jobs.c.id == changed.c.job_id).scalar_subquery(),
+            select(parents.c.guid)
+            .where(parents.c.id == changed.c.parent_task_id)
+            .scalar_subquery(),
         )
-        .select_from(
-            changed.join(queues, queues.c.id == changed.c.queue_id)
-            .outerjoin(jobs, jobs.c.id == changed.c.job_id)
-            .outerjoin(parents, parents.c.id == changed.c.parent_task_id)
-        )
+        .select_from(changed)
         .add_cte(history.cte("history"))
     )
 
