@@ -33,6 +33,7 @@ from robofleet.server.services.tasks.views import task_reads
 
 
 def _history_params(change: Change, now: datetime) -> dict[str, Any]:
+    # The actor and reason exactly as state.history_entry writes them (truncated alike).
     entry = history_entry(0, 0, None, TaskStatus.NEW, change, now)
     return {"p_actor": entry["actor"], "p_reason": entry["reason"], "p_now": now}
 
