@@ -6,7 +6,7 @@ The pick is written `id = ANY(ARRAY(SELECT ... FOR UPDATE SKIP LOCKED))`: the AR
 InitPlan run once, and the UPDATE then finds its rows by primary key. Written `id IN (SELECT
 ...)` or `= ANY($1)`, a generic plan (which PostgreSQL switches a prepared statement to after
 five runs) may join by a Seq Scan on tasks instead: 6.6 ms instead of 0.12 ms on a queue of
-30,000. tests/acceptance/test_one_trip_plans.py checks the generic plan.
+30,000. tests/service/test_one_trip_plans.py checks the generic plan.
 
 The statements take the same parameters as claims.take_from_queue and finish_statement, plus
 `p_actor` and `p_reason` for the history entry and, for a take, `p_robot_job` (see take_cte).
