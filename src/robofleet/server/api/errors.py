@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from robofleet.server.db.group_writer import GroupFailed
 from robofleet.server.domain.errors import (
     Conflict,
     FieldProblem,
@@ -177,4 +178,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ValidationError, _model_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(GroupFailed, _database_down)  # a shared commit failed
     app.add_exception_handler(Exception, _unexpected)

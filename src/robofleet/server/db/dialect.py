@@ -32,6 +32,9 @@ class Dialect(ABC):
     """LISTEN/NOTIFY is available, so a commit can be announced to every server node."""
     naive_timestamps: ClassVar[bool]
     """Timestamps are stored without a zone (as UTC) because the store has no zoned type."""
+    one_statement_claims: ClassVar[bool]
+    """Take and finish run as one statement each, history included, in autocommit
+    (db.task_statements.one_trip): one round trip per request."""
 
     @abstractmethod
     def for_claim(self, query: QueryT) -> QueryT:
@@ -59,6 +62,7 @@ class SQLiteDialect(Dialect):
     single_writer = True
     notifies = False
     naive_timestamps = True
+    one_statement_claims = False
 
     def for_claim(self, query: QueryT) -> QueryT:
         # A write transaction opens with BEGIN IMMEDIATE, which already excludes every other
@@ -99,6 +103,7 @@ class PostgresDialect(Dialect):
     single_writer = False
     notifies = True
     naive_timestamps = False
+    one_statement_claims = True
 
     def for_claim(self, query: QueryT) -> QueryT:
         return query.with_for_update(skip_locked=True)

@@ -13,6 +13,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from robofleet.server.db.commit_hooks import on_commit
+
 log = logging.getLogger("robofleet.notify")
 
 
@@ -44,9 +46,7 @@ def announce_at_commit(
         if notifies:
             event.listen(session, "before_commit", partial(_notify_pending, key=key), once=True)
         else:
-            event.listen(
-                session, "after_commit", partial(_call_pending, key=key, local=local), once=True
-            )
+            on_commit(session, partial(_call_pending, session, key=key, local=local))
     pending[payload] = None
 
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from robofleet.server.db.audit import AuditActor, NotAudited
+from robofleet.server.db.commit_hooks import AFTER_COMMIT
 from robofleet.server.db.dialect import WRITE_OPTION, dialect_of
+from robofleet.server.db.group_writer import GroupWriter
 from robofleet.server.domain.errors import Conflict
 
 
@@ -25,9 +26,9 @@ class Database:
         write_engine = engine.execution_options(**{WRITE_OPTION: True})
         self._reader = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
         self._writer = sessionmaker(bind=write_engine, expire_on_commit=False, autoflush=True)
-        # SQLite has one writer at a time; queueing our own threads here is cheaper than
-        # letting them spin on SQLITE_BUSY inside the driver.
-        self._write_lock = threading.Lock() if self.dialect.single_writer else None
+        # SQLite has one writer at a time: our writers take turns on one connection and
+        # share commits (db.group_writer) instead of spinning on SQLITE_BUSY in the driver.
+        self._group_writer = GroupWriter(write_engine) if self.dialect.single_writer else None
 
     def listen(self, event_name: str, handler: Callable[..., Any]) -> Callable[[], None]:
         """Attach a session event handler to this database's sessions only (not to every
@@ -51,16 +52,28 @@ class Database:
     def write(self, *, actor: AuditActor | NotAudited) -> Iterator[Session]:
         """One write transaction; changes to audited rows are recorded against `actor`, or
         not at all for a NotAudited path (db.system_actors names them)."""
-        if self._write_lock is None:
+        if self._group_writer is None:
             yield from self._write_session(actor)
             return
-        with self._write_lock:
-            yield from self._write_session(actor)
+        with self._group_writer.turn() as (connection, after_commit):
+            yield from self._write_session(actor, connection, after_commit)
 
-    def _write_session(self, actor: AuditActor | NotAudited) -> Iterator[Session]:
+    def _write_session(
+        self,
+        actor: AuditActor | NotAudited,
+        connection: Connection | None = None,
+        after_commit: list[Callable[[], None]] | None = None,
+    ) -> Iterator[Session]:
+        """A session of its own transaction, or (given a group's `connection`) of a
+        SAVEPOINT in the group's transaction, its after-commit work kept for the group."""
+        options: dict[str, Any] = {}
+        if connection is not None:
+            options = {"bind": connection, "join_transaction_mode": "create_savepoint"}
         try:
-            with self._writer() as session:
+            with self._writer(**options) as session:
                 session.info["actor"] = None if isinstance(actor, NotAudited) else actor
+                if after_commit is not None:
+                    session.info[AFTER_COMMIT] = after_commit
                 with session.begin():
                     yield session
         except IntegrityError as exc:
@@ -70,6 +83,13 @@ class Database:
                 "the change conflicts with an existing object (a name or link already taken)",
                 code="integrity_conflict",
             ) from exc
+
+    @contextmanager
+    def autocommit(self) -> Iterator[Connection]:
+        """A connection on which each statement commits by itself: no BEGIN or COMMIT round
+        trips, for a statement that makes a whole change (one_statement_claims)."""
+        with self.engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
     def ping(self) -> None:
         with self.engine.connect() as connection:

@@ -14,9 +14,9 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session, UOWTransaction
 
+from robofleet.server.db.commit_hooks import on_commit
 from robofleet.server.db.notify import pg_notify
 from robofleet.server.db.session import Database
 from robofleet.server.db.tables import (
@@ -124,6 +124,6 @@ class Caches:
                 session.info[flag] = True
                 if db.dialect.notifies:
                     pg_notify(session, CHANNEL, cache.name)
-                event.listen(session, "after_commit", lambda _s, c=cache: c.invalidate(), once=True)
+                on_commit(session, cache.invalidate)
 
         return db.listen("after_flush", after_flush)

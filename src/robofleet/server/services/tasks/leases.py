@@ -3,7 +3,8 @@
 A lease has an id, an owner and an expiry. Only the live lease finishes a task; an expired
 lease counts as an application failure (services.tasks.timers), so a task whose taker died is
 neither stuck nor processed twice. These are the paths robots hit most, so each is a couple
-of statements with the queue's settings from a cache.
+of statements with the queue's settings from a cache; on PostgreSQL a take or finish is one
+statement in one round trip where it can be (services.tasks.one_trip).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from robofleet.server.db.task_statements import TaskIds, TaskLike, TaskRecord
 from robofleet.server.domain.errors import Conflict, NotFound, RobofleetError
 from robofleet.server.domain.jobs import JobStatus
 from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.domain.refs import is_guid, new_guid, parse_ref
 from robofleet.server.domain.tasks import TaskStatus
 from robofleet.server.runtime import Runtime
@@ -40,7 +42,8 @@ from robofleet.server.schemas.queues import (
 )
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.lookup import find
-from robofleet.server.services.tasks.queues import find_queue, queue_rules
+from robofleet.server.services.tasks import one_trip
+from robofleet.server.services.tasks.queues import cached_queue_rules, find_queue, queue_rules
 from robofleet.server.services.tasks.state import (
     Change,
     Finish,
@@ -105,6 +108,10 @@ def new_lease(caller: Caller, *, seconds: int, job_id: int | None) -> Lease:
 def take_tasks(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList:
     caller.require(Screen.TASK, Action.UPDATE)
     now = utcnow()
+    if runtime.db.dialect.one_statement_claims and data.job is None:
+        queue = cached_queue_rules(runtime, caller, data.queue)
+        if queue is not None:  # else the session path below finds it, and caches it
+            return _take_in_one_trip(runtime, caller, data, queue, now)
     with runtime.db.write(actor=TASK_TRAFFIC) as session:
         queue = queue_rules(session, runtime, caller, data.queue)
         lease = new_lease(
@@ -132,6 +139,30 @@ def take_tasks(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList:
         return TaskList(
             tasks=task_reads(session, rows, with_lease=True, queue_guids={queue.id: queue.guid})
         )
+
+
+def _take_in_one_trip(
+    runtime: Runtime, caller: Caller, data: TakeRequest, queue: QueueRules, now: datetime
+) -> TaskList:
+    filtered = any((data.tags, data.name, data.priority, data.created_after))
+    conditions = statements.filter_conditions(
+        queue.id,
+        tags=data.tags,
+        name=data.name,
+        priority=data.priority,
+        created_after=data.created_after,
+    )
+    tasks = one_trip.take(
+        runtime,
+        queue,
+        conditions if filtered else None,
+        count=data.count,
+        lease=new_lease(caller, seconds=data.lease_seconds or queue.lease_seconds, job_id=None),
+        link_robot_job=caller.principal.robot_id is not None,
+        change=Change(caller.principal.name, "taken"),
+        now=now,
+    )
+    return TaskList(tasks=tasks)
 
 
 def _task_ids(session: Session, caller: Caller, ref: int | str) -> TaskIds:
@@ -256,18 +287,46 @@ def finish_tasks(runtime: Runtime, caller: Caller, data: FinishRequest) -> TaskR
     caller.require(Screen.TASK, Action.UPDATE)
     now = utcnow()
     items = data.all_items()
+    item: FinishItem | None = None
+    if items is None:
+        try:
+            item = FinishItem.model_validate(data.model_dump(exclude={"items"}, exclude_unset=True))
+        except ValidationError as exc:
+            raise invalid_input(exc) from None
+        if runtime.db.dialect.one_statement_claims:
+            done = _finish_in_one_trip(runtime, caller, item, now)
+            if done is not None:  # else the session path tells why, or answers a retry
+                return done
     with runtime.db.write(actor=TASK_TRAFFIC) as session:
-        if items is None:
-            try:
-                item = FinishItem.model_validate(
-                    data.model_dump(exclude={"items"}, exclude_unset=True)
-                )
-            except ValidationError as exc:
-                raise invalid_input(exc) from None
+        if item is not None:
             row = _finish_one(session, runtime, caller, item, now)
             queue = queue_rules(session, runtime, caller, row.queue_id)
             return task_reads(session, [row], queue_guids={queue.id: queue.guid})[0]
+        assert items is not None
         return ItemResults(results=_finish_batch(session, runtime, caller, items, now))
+
+
+def _finish_in_one_trip(
+    runtime: Runtime, caller: Caller, item: FinishItem, now: datetime
+) -> TaskRead | None:
+    """The finish as one statement, when it can be: the task named by GUID, the caller not
+    narrowed to access folders (_task_guid), an outcome that creates no retry task."""
+    finish, reason = _finish_of(item)
+    if not (
+        is_guid(str(item.guid))
+        and caller.principal.folder_ids is None
+        and one_trip.can_finish(finish)
+    ):
+        return None
+    return one_trip.finish(
+        runtime,
+        guid=str(item.guid).strip().lower(),
+        account_id=caller.account_id,
+        lease_id=item.lease_id.strip().lower(),
+        finish=finish,
+        change=Change(caller.principal.name, reason),
+        now=now,
+    )
 
 
 def _finish_batch(

@@ -49,6 +49,11 @@ def rules_of(row: QueueRow) -> QueueRules:
     )
 
 
+def cached_queue_rules(runtime: Runtime, caller: Caller, ref: int | str) -> QueueRules | None:
+    """The queue `ref` names, as the caller may see it, if queue_rules has it cached."""
+    return runtime.queues.get((caller.account_id, caller.principal.folder_ids, str(ref)))
+
+
 def queue_rules(session: Session, runtime: Runtime, caller: Caller, ref: int | str) -> QueueRules:
     """The queue `ref` names, as the caller may see it; cached between requests."""
     key = (caller.account_id, caller.principal.folder_ids, str(ref))

@@ -272,6 +272,40 @@ class Finish:
     postponed_until: datetime | None = None
 
 
+def finish_shape(finish: Finish) -> dict[str, bool]:
+    """Which finish_statement a finish runs."""
+    return {
+        "set_output": finish.set_output,
+        "set_error": bool(finish.error_type or finish.error_message or finish.error_details),
+        "finished": finish.status != TaskStatus.POSTPONED,
+    }
+
+
+def finish_params(
+    guids: list[str], account_id: int, lease_id: str, finish: Finish, now: datetime
+) -> dict[str, Any]:
+    """The parameters of the finish_statement of finish_shape(finish)."""
+    params: dict[str, Any] = {
+        "p_guids": guids,
+        "p_account_id": account_id,
+        "p_lease_id": lease_id,
+        "p_now": now,
+        "p_status": int(finish.status),
+        "p_postponed_until": finish.postponed_until
+        if finish.status == TaskStatus.POSTPONED
+        else None,
+    }
+    if finish.set_output:
+        params["p_output"] = finish.output
+    if finish_shape(finish)["set_error"]:
+        params.update(
+            p_error_type=finish.error_type,
+            p_error_message=finish.error_message,
+            p_error_details=finish.error_details,
+        )
+    return params
+
+
 def finish_leased_tasks(
     session: Session,
     *,
@@ -288,31 +322,11 @@ def finish_leased_tasks(
     tasks changed; a task missing from the result had no live lease (and did not change).
     `rules` gives a queue's retry rule."""
     check_transition(TaskStatus.IN_PROGRESS, finish.status, manual=False)
-    set_error = bool(finish.error_type or finish.error_message or finish.error_details)
-    statement = statements.finish_statement(
-        set_output=finish.set_output,
-        set_error=set_error,
-        finished=finish.status != TaskStatus.POSTPONED,
+    rows = statements.finish(
+        session,
+        statements.finish_statement(**finish_shape(finish)),
+        finish_params(guids, account_id, lease_id, finish, now),
     )
-    params: dict[str, Any] = {
-        "p_guids": guids,
-        "p_account_id": account_id,
-        "p_lease_id": lease_id,
-        "p_now": now,
-        "p_status": int(finish.status),
-        "p_postponed_until": finish.postponed_until
-        if finish.status == TaskStatus.POSTPONED
-        else None,
-    }
-    if finish.set_output:
-        params["p_output"] = finish.output
-    if set_error:
-        params.update(
-            p_error_type=finish.error_type,
-            p_error_message=finish.error_message,
-            p_error_details=finish.error_details,
-        )
-    rows = statements.finish(session, statement, params)
     statements.record_events(
         session, [_moved(row, TaskStatus.IN_PROGRESS, finish.status, change, now) for row in rows]
     )

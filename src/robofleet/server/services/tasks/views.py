@@ -13,18 +13,21 @@ from robofleet.server.schemas.queues import TaskRead
 
 
 def task_reads(
-    session: Session,
+    session: Session | None,
     tasks: Sequence[TaskLike],
     *,
     with_lease: bool = False,
     queue_guids: dict[int, str] | None = None,
+    job_guids: dict[int, str] | None = None,
+    parent_guids: dict[int, str] | None = None,
 ) -> list[TaskRead]:
-    """Tasks (loaded rows or RETURNING rows) as read shapes; `queue_guids` saves a lookup."""
-    known = queue_guids or {}
-    missing = {t.queue_id for t in tasks} - set(known)
-    queues = {**known, **guids_by_id(session, QueueRow, missing)}
-    jobs = guids_by_id(session, JobRow, {t.job_id for t in tasks if t.job_id})
-    parents = guids_by_id(session, TaskRow, {t.parent_task_id for t in tasks if t.parent_task_id})
+    """Tasks (loaded rows or RETURNING rows) as read shapes. The GUIDs given save lookups;
+    without a session every GUID the tasks link to must be given."""
+    queues = _guids(session, QueueRow, queue_guids, {t.queue_id for t in tasks})
+    jobs = _guids(session, JobRow, job_guids, {t.job_id for t in tasks if t.job_id})
+    parents = _guids(
+        session, TaskRow, parent_guids, {t.parent_task_id for t in tasks if t.parent_task_id}
+    )
     return [
         TaskRead(
             id=t.id,
@@ -62,6 +65,20 @@ def task_reads(
         )
         for t in tasks
     ]
+
+
+def _guids(
+    session: Session | None,
+    model: type[JobRow | QueueRow | TaskRow],
+    known: dict[int, str] | None,
+    ids: set[int],
+) -> dict[int, str]:
+    known = known or {}
+    missing = ids - set(known)
+    if not missing:
+        return known
+    assert session is not None, "task_reads without a session needs every linked GUID"
+    return {**known, **guids_by_id(session, model, missing)}
 
 
 def task_read(session: Session, task: TaskRow, *, with_lease: bool = False) -> TaskRead:

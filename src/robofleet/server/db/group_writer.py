@@ -1,0 +1,144 @@
+"""SQLite's one writer with group commit.
+
+SQLite admits one writer at a time, and with `synchronous=full` every COMMIT syncs the WAL to
+disk: that sync, not the rows, is what a small write costs. So writers take turns on ONE
+connection, and the writes that arrive together share one transaction:
+
+- a caller waits for its turn, then runs its write in its own SAVEPOINT on the shared
+  connection (the first of a group opens it with BEGIN IMMEDIATE);
+- a write that fails rolls back to its savepoint: only its own work is undone;
+- when no other caller is waiting (or the group is full), the caller whose turn it is commits
+  the group, runs every member's after-commit work (db.commit_hooks), and only then are the
+  members answered. A member never returns before the COMMIT that holds its write, so an
+  answer still means "stored", with the same `synchronous` setting as before;
+- if the COMMIT (or a savepoint's rollback) fails, every member of the group fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, RootTransaction
+
+log = logging.getLogger("robofleet.db")
+
+MAX_GROUP = 64
+"""Writes per transaction at most, so a steady stream of writers still commits often."""
+
+
+class GroupFailed(Exception):
+    """The shared transaction holding this caller's write did not commit."""
+
+
+@dataclass
+class _Group:
+    connection: Connection
+    transaction: RootTransaction
+    members: int = 0
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    committed: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class GroupWriter:
+    """Hands out turns on the shared write connection of `engine` (a write engine: its
+    transactions open with BEGIN IMMEDIATE)."""
+
+    def __init__(self, engine: Engine, max_group: int = MAX_GROUP) -> None:
+        self._engine = engine
+        self._max_group = max_group
+        self._turn = threading.Lock()
+        self._state = threading.Lock()
+        self._waiting = 0
+        self._group: _Group | None = None
+
+    @contextmanager
+    def turn(self) -> Iterator[tuple[Connection, list[Callable[[], None]]]]:
+        """The shared connection, inside the group's transaction, for one caller's write,
+        and the list its after-commit work goes to. The caller wraps its write in a
+        savepoint; this returns once the group has committed, or raises GroupFailed."""
+        with self._state:
+            self._waiting += 1
+        self._turn.acquire()
+        group: _Group | None = None
+        hooks: list[Callable[[], None]] = []
+        succeeded = False
+        try:
+            with self._state:
+                self._waiting -= 1
+            group = self._group or self._open()
+            group.members += 1
+            yield group.connection, hooks
+            succeeded = True
+        finally:
+            if group is not None:
+                if succeeded:
+                    group.after_commit.extend(hooks)
+                self._end_turn(group)
+            else:
+                self._turn.release()
+        group.committed.wait()
+        if group.error is not None:
+            raise GroupFailed("the write was not stored: its transaction failed") from group.error
+
+    def _open(self) -> _Group:
+        connection = self._engine.connect()
+        try:
+            transaction = connection.begin()
+        except BaseException:
+            connection.close()
+            raise
+        self._group = _Group(connection, transaction)
+        return self._group
+
+    def _end_turn(self, group: _Group) -> None:
+        """Called holding the turn: commit the group if nobody waits to join it (or it is
+        full, or broken), hand the turn on, then run the group's after-commit work (which
+        may itself write: it must not hold the turn)."""
+        commit = False
+        try:
+            with self._state:
+                commit = (
+                    self._waiting == 0
+                    or group.members >= self._max_group
+                    or not group.transaction.is_active
+                )
+                if commit:
+                    self._group = None
+            if commit:
+                self._commit(group)
+        finally:
+            self._turn.release()
+        if commit:
+            self._answer(group)
+
+    def _commit(self, group: _Group) -> None:
+        try:
+            if not group.transaction.is_active:
+                raise GroupFailed("a write in the group broke the shared transaction")
+            group.transaction.commit()
+        except BaseException as exc:
+            group.error = exc
+            _quietly(group.transaction.rollback)
+        finally:
+            _quietly(group.connection.close)
+
+    def _answer(self, group: _Group) -> None:
+        if group.error is None:
+            for callback in group.after_commit:
+                try:
+                    callback()
+                except Exception:
+                    log.exception("after-commit work failed (the write is stored)")
+        group.committed.set()
+
+
+def _quietly(action: Callable[[], None]) -> None:
+    try:
+        action()
+    except Exception:
+        log.exception("cleaning up a write group failed")

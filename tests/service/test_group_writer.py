@@ -1,0 +1,133 @@
+"""SQLite's group commit (db.group_writer) under real threads on a real database file: writes
+that arrive together share one COMMIT, a failing write undoes only its own work, and no
+writer is answered (nor its after-commit work run) before the COMMIT that holds its write."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+
+from robofleet.server.db.commit_hooks import on_commit
+from robofleet.server.db.dialect import SQLITE
+from robofleet.server.db.group_writer import GroupFailed
+from robofleet.server.db.session import Database
+from robofleet.server.db.system_actors import TASK_TRAFFIC
+from robofleet.server.domain.errors import Conflict
+
+
+class Refused(Exception):
+    pass
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    engine = SQLITE.create_engine(
+        f"sqlite:///{tmp_path / 'group.db'}", sqlite_synchronous="full", pool_size=16
+    )
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE items (n INTEGER PRIMARY KEY, note TEXT)"))
+    database = Database(engine)
+    yield database
+    database.dispose()
+
+
+def _committed(path: str) -> set[int]:
+    """The rows another connection sees: only what is committed."""
+    with sqlite3.connect(path) as other:
+        return {n for (n,) in other.execute("SELECT n FROM items")}
+
+
+def _wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
+
+
+def test_writes_share_commits_fail_alone_and_are_answered_after_their_commit(
+    db: Database,
+) -> None:
+    path = str(db.engine.url.database)
+    commits: list[int] = []
+    event.listen(db.engine, "commit", lambda _connection: commits.append(1))
+    writers, bad = 40, {7, 23}
+    hold_first = threading.Event()
+    answered_before_commit: list[int] = []
+    hooks_before_commit: list[int] = []
+    hooks_ran: list[int] = []
+    errors: dict[int, BaseException] = {}
+
+    def hook(n: int) -> None:
+        if n not in _committed(path):
+            hooks_before_commit.append(n)
+        hooks_ran.append(n)
+
+    def write(n: int) -> None:
+        try:
+            with db.write(actor=TASK_TRAFFIC) as session:
+                session.execute(text("INSERT INTO items (n, note) VALUES (:n, 'x')"), {"n": n})
+                on_commit(session, lambda: hook(n))
+                if n == 0:
+                    hold_first.wait(10)
+                if n in bad:
+                    raise Refused(n)
+        except Exception as exc:
+            errors[n] = exc
+            return
+        if n not in _committed(path):
+            answered_before_commit.append(n)
+
+    first = threading.Thread(target=write, args=(0,))
+    first.start()
+    group_writer = db._group_writer
+    assert group_writer is not None
+    _wait_until(lambda: group_writer._group is not None)
+    rest = [threading.Thread(target=write, args=(n,)) for n in range(1, writers)]
+    for thread in rest:
+        thread.start()
+    _wait_until(lambda: group_writer._waiting == writers - 1)
+    hold_first.set()
+    for thread in [first, *rest]:
+        thread.join(20)
+        assert not thread.is_alive()
+
+    assert {n: type(e) for n, e in errors.items()} == dict.fromkeys(bad, Refused)
+    assert _committed(path) == set(range(writers)) - bad
+    assert answered_before_commit == []
+    assert hooks_before_commit == []
+    assert sorted(hooks_ran) == sorted(set(range(writers)) - bad)  # never for a rolled-back one
+    assert len(commits) < writers / 2  # the 40 writes shared a commit or two, not one each
+
+
+def test_a_clash_is_a_conflict_and_the_next_write_goes_on(db: Database) -> None:
+    with db.write(actor=TASK_TRAFFIC) as session:
+        session.execute(text("INSERT INTO items (n) VALUES (1)"))
+    with pytest.raises(Conflict), db.write(actor=TASK_TRAFFIC) as session:
+        session.execute(text("INSERT INTO items (n) VALUES (1)"))
+    with db.write(actor=TASK_TRAFFIC) as session:
+        session.execute(text("INSERT INTO items (n) VALUES (2)"))
+    assert _committed(str(db.engine.url.database)) == {1, 2}
+
+
+def test_a_failed_commit_fails_every_write_of_its_group(db: Database) -> None:
+    """Nothing is acknowledged that is not stored: if the shared COMMIT fails, each member
+    of the group gets the failure (here the commit is refused by a deferred foreign key)."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE TABLE children (n INTEGER REFERENCES items (n) DEFERRABLE "
+                "INITIALLY DEFERRED)"
+            )
+        )
+    with pytest.raises(GroupFailed), db.write(actor=TASK_TRAFFIC) as session:
+        session.execute(text("INSERT INTO children (n) VALUES (99)"))
+    assert _committed(str(db.engine.url.database)) == set()
+    with db.write(actor=TASK_TRAFFIC) as session:  # the writer is still usable
+        session.execute(text("INSERT INTO items (n) VALUES (3)"))
+    assert _committed(str(db.engine.url.database)) == {3}

@@ -1,0 +1,115 @@
+"""The one-statement take and finish (db.task_statements.one_trip) keep to the indexes under a
+GENERIC plan, the plan PostgreSQL switches a prepared statement to after five runs: on a queue
+of 30,000 tasks no Seq Scan on tasks. (Written `id IN (SELECT ...)`, the take's generic plan
+may join by a full scan instead: 6.6 ms a take instead of 0.12.) No timing is asserted: the
+plan is."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Select, text
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
+from robofleet.server.db.task_statements import one_trip
+from tests.service.conftest import Service, start
+from tests.support import pg
+
+TASKS = 30_000
+
+
+@pytest.fixture
+def pg_service(tmp_path: Path) -> Iterator[Service]:
+    url = pg.create_database("robofleet_plans")
+    try:
+        yield from start(tmp_path / "data", url)
+    finally:
+        pg.drop_database(url)
+
+
+def _generic_plan(connection: Connection, statement: Select[Any], values: dict[str, Any]) -> str:
+    """EXPLAIN of `statement` prepared and planned generically (no ANALYZE: nothing runs)."""
+    compiled = statement.compile(dialect=PGDialect_psycopg(paramstyle="numeric_dollar"))
+    expanded = compiled.construct_expanded_state(values)
+    name = f"plan_{uuid.uuid4().hex[:8]}"
+    connection.exec_driver_sql(f"PREPARE {name} AS {expanded.statement}")
+    arguments = ", ".join(_literal(value) for value in expanded.positional_parameters)
+    rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE {name}({arguments})")
+    return "\n".join(row[0] for row in rows)
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def test_take_and_finish_stay_on_the_indexes_under_a_generic_plan(pg_service: Service) -> None:
+    response = pg_service.admin.post("/api/queue/create", json={"Name": "big"})
+    assert response.status_code == 200, response.text
+    engine = pg_service.runtime.db.engine
+    with engine.begin() as connection:
+        queue_id, account_id = connection.execute(
+            text("SELECT id, account_id FROM queues WHERE name = 'big'")
+        ).one()
+        connection.execute(
+            text(
+                "INSERT INTO tasks (guid, account_id, queue_id, name, description, comment, "
+                "parameters, priority, rank, tags, status, deadline_key, retries, is_deleted, "
+                "status_changed_at, created_at, updated_at, error_type, error_message, "
+                "error_details) "
+                "SELECT gen_random_uuid()::text, :account, :queue, 't' || n, '', '', '{}', 2, "
+                "20, '', 0, '9999-12-31', 0, false, now(), now(), now(), '', '', '' "
+                "FROM generate_series(1, :tasks) AS n"
+            ),
+            {"account": account_id, "queue": queue_id, "tasks": TASKS},
+        )
+        connection.execute(text("ANALYZE tasks"))
+    now = datetime.now(UTC)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        take = _generic_plan(
+            connection,
+            one_trip.take_from_queue(),
+            {
+                "p_queue_id": queue_id,
+                "p_count": 1,
+                "p_now": now,
+                "p_job_id": None,
+                "p_robot_job": 0,
+                "p_lease_id": str(uuid.uuid4()),
+                "p_lease_owner": "apikey:x",
+                "p_lease_robot_id": None,
+                "p_lease_seconds": 300,
+                "p_lease_expires_at": now,
+                "p_actor": "bench",
+                "p_reason": "taken",
+            },
+        )
+        finish = _generic_plan(
+            connection,
+            one_trip.finish_cte(set_output=False, set_error=False, finished=True),
+            {
+                "p_guids": [str(uuid.uuid4())],
+                "p_account_id": account_id,
+                "p_lease_id": str(uuid.uuid4()),
+                "p_now": now,
+                "p_status": 2,
+                "p_postponed_until": None,
+                "p_actor": "bench",
+                "p_reason": "finished",
+            },
+        )
+        connection.rollback()
+    for plan in (take, finish):
+        assert "Seq Scan" not in plan, plan  # on tasks, nor on the jobs and queues it names
+    assert "ix_tasks_take" in take, take  # the pick walks the take index
