@@ -17,7 +17,6 @@ from fastapi.routing import APIRoute
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from robofleet.server.api.openapi import operation_id
 from robofleet.server.runtime.metrics.families import REQUEST_SECONDS, REQUESTS
 
 OPERATION_KEY = "robofleet.operation"
@@ -27,7 +26,8 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 def route_label(route: Any) -> str:
     if isinstance(route, APIRoute):
-        return operation_id(route)
+        # What OpenAPI names it (fastapi.openapi.utils): set by hand, or made by FastAPI.
+        return route.operation_id or route.unique_id
     path = getattr(route, "path", None)
     return path if isinstance(path, str) and path else UNMATCHED
 
