@@ -1,17 +1,19 @@
 """How many jobs, tasks and robots are in each status, for the metrics gauges: one GROUP BY
 per kind, over every account (the metrics endpoint is the operator's, not a tenant's).
 
-Each count is grouped by the indexed ids first and joined to the names after, so the big
-table is read once (tasks: an index-only scan of ix_tasks_queue_status)."""
+Each count is grouped by ids first and joined to the names after, so the big table is read
+once and the names are looked up per group, not per row. Deleted rows are left out, as the
+queue counts of the API leave them out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import TextClause, func, select, text
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.tables import AccountRow, JobRow, ProcessRow, QueueRow, RobotRow, TaskRow
+from robofleet.server.db.tables.queues import DELETED_TASKS
 
 
 @dataclass(frozen=True)
@@ -26,20 +28,35 @@ class StatusCount:
 
 
 def task_counts(session: Session) -> list[StatusCount]:
-    per_queue = (
-        select(TaskRow.queue_id, TaskRow.status, func.count().label("n"))
-        .group_by(TaskRow.queue_id, TaskRow.status)
-        .subquery()
-    )
-    # Every live queue, an empty one too (status None: a count of nothing).
+    # Live tasks are all tasks less the deleted ones: each count reads an index alone
+    # (ix_tasks_queue_status, ix_tasks_deleted), where filtering on is_deleted would read
+    # every row (3 s instead of 60 ms for 300,000 tasks on SQLite).
+    every = _per_queue(session, None)
+    for key, deleted in _per_queue(session, text(DELETED_TASKS)).items():
+        every[key] = every.get(key, 0) - deleted
     rows = session.execute(
-        select(AccountRow.login, QueueRow.name, per_queue.c.status, per_queue.c.n)
-        .select_from(QueueRow)
-        .outerjoin(per_queue, per_queue.c.queue_id == QueueRow.id)
+        select(QueueRow.id, AccountRow.login, QueueRow.name)
         .join(AccountRow, AccountRow.id == QueueRow.account_id)
         .where(QueueRow.is_deleted.is_(False), AccountRow.is_deleted.is_(False))
     )
-    return [StatusCount(login, queue, status, n or 0) for login, queue, status, n in rows]
+    queues = {queue_id: (login, name) for queue_id, login, name in rows}
+    counts = [
+        StatusCount(*queues[queue_id], status, n)
+        for (queue_id, status), n in every.items()
+        if queue_id in queues
+    ]
+    # Every live queue, an empty one too (status None: a count of nothing).
+    counts += [StatusCount(login, name, None, 0) for login, name in queues.values()]
+    return counts
+
+
+def _per_queue(session: Session, where: TextClause | None) -> dict[tuple[int, int], int]:
+    query = select(TaskRow.queue_id, TaskRow.status, func.count()).group_by(
+        TaskRow.queue_id, TaskRow.status
+    )
+    if where is not None:
+        query = query.where(where)
+    return {(queue_id, status): n for queue_id, status, n in session.execute(query)}
 
 
 def job_counts(session: Session) -> list[StatusCount]:
