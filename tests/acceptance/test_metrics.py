@@ -56,6 +56,8 @@ def test_every_family_is_present_and_moves_with_real_work(tenant: Tenant) -> Non
     soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
     assert add(tenant.api, queue, "later", PostponedUntil=soon)["status"] == 5
     add(tenant.api, queue, "now")
+    gone = add(tenant.api, queue, "gone")["guid"]
+    assert tenant.api.delete(f"/api/task/delete/{gone}").status_code == 200
     assert finish(tenant.api, take(tenant.api, queue)[0], 2).status_code == 200
     unknown = f"/api/no-such-thing-{uuid.uuid4().hex}"
     assert tenant.api.get(unknown).status_code == 404
@@ -92,6 +94,7 @@ def test_every_family_is_present_and_moves_with_real_work(tenant: Tenant) -> Non
         dict(labels)["status"]: value
         for labels, value in after.matching("robofleet_tasks", account=account, queue=queue).items()
     }
+    # The deleted task is not counted.
     assert tasks["Success"] == 1 and tasks["New"] == 1 and tasks["Postponed"] == 0
     assert tasks["In Progress"] == 0 and "Failed (Business)" in tasks
     job = {"account": account, "process": process_name}
