@@ -71,11 +71,10 @@ def answering(status: int, **scope_keys: Any) -> Any:
     return app
 
 
-def test_a_fastapi_route_counts_under_its_openapi_operation_id() -> None:
-    route = APIRoute("/api/task/take", endpoint, methods=["POST"])
-    assert route_label(route) == route.unique_id == "endpoint_api_task_take_post"
-    named = APIRoute("/api/x", endpoint, methods=["GET"], operation_id="Task-take")
-    assert route_label(named) == "Task-take"
+def test_a_fastapi_route_counts_under_its_tag_and_handler() -> None:
+    route = APIRoute("/api/task/take", endpoint, methods=["POST"], tags=["Task"])
+    assert route_label(route) == "Task-endpoint"
+    assert route_label(APIRoute("/x", endpoint, methods=["GET"])) == "default-endpoint"
 
 
 def test_other_routes_count_under_their_path_template_and_no_route_as_unmatched() -> None:
@@ -94,12 +93,12 @@ def test_the_operation_named_by_the_front_wins_over_the_route() -> None:
     route = APIRoute(f"/api/{uuid.uuid4().hex[:6]}", endpoint, methods=["POST"])
     asyncio.run(call(answering(200, route=route, **{OPERATION_KEY: front}), "POST"))
     assert requests_counted(front, "POST", "200") == 1
-    assert requests_counted(route.unique_id, "POST", "200") == 0
+    assert requests_counted(route_label(route), "POST", "200") == 0
     asyncio.run(call(answering(200, route=route), "POST"))
     asyncio.run(call(answering(409, route=route), "POST"))
-    assert requests_counted(route.unique_id, "POST", "200") == 1
-    assert requests_counted(route.unique_id, "POST", "409") == 1
-    assert observed(route.unique_id, "POST") == 2
+    assert requests_counted(route_label(route), "POST", "200") == 1
+    assert requests_counted(route_label(route), "POST", "409") == 1
+    assert observed(route_label(route), "POST") == 2
 
 
 def test_unknown_paths_and_methods_add_no_new_series() -> None:
@@ -118,7 +117,7 @@ def test_a_request_that_raises_counts_as_a_500() -> None:
 
     with pytest.raises(RuntimeError):
         asyncio.run(call(failing))
-    assert requests_counted(route.unique_id, "GET", "500") == 1
+    assert requests_counted(route_label(route), "GET", "500") == 1
 
 
 def test_statuses_are_sherpa_words_and_every_one_is_listed() -> None:

@@ -3,10 +3,10 @@ robofleet_http_request_duration_seconds): a pure ASGI middleware, cheap enough f
 calls that arrive thousands of times a second (one dict lookup per request for its series).
 
 The operation label is, in this order: what an earlier layer put in
-`scope["robofleet.operation"]` (the lean front for hot routes names the operationId it
-answered), the OpenAPI operationId of the FastAPI route matched (`scope["route"]`), the path
-template of another matched route (/docs), else "unmatched" — so unknown paths add no new
-series, and neither do odd methods ("other")."""
+`scope["robofleet.operation"]` (the lean front for hot routes names the operation it
+answered), the operation id of the FastAPI route matched (`scope["route"]`, named by
+api.openapi.operation_id: `Task-take`), the path template of another matched route (/docs),
+else "unmatched" — so unknown paths add no new series, and neither do odd methods ("other")."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from fastapi.routing import APIRoute
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from robofleet.server.api.openapi import operation_id
 from robofleet.server.runtime.metrics.families import REQUEST_SECONDS, REQUESTS
 
 OPERATION_KEY = "robofleet.operation"
@@ -26,8 +27,9 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 def route_label(route: Any) -> str:
     if isinstance(route, APIRoute):
-        # What OpenAPI names it (fastapi.openapi.utils): set by hand, or made by FastAPI.
-        return route.operation_id or route.unique_id
+        # `<Tag>-<handler>` (api.openapi.operation_id), as the lean front names what it
+        # answers: one operation counts under one name whichever layer answered it.
+        return operation_id(route)
     path = getattr(route, "path", None)
     return path if isinstance(path, str) and path else UNMATCHED
 
