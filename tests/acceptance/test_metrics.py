@@ -148,7 +148,7 @@ def test_several_workers_report_as_one_server(tmp_path: Path, pg_url_factory: li
         data_dir=tmp_path / "data",
         database_url=database_url("postgres", pg_url_factory),
         env={"ROBOFLEET_WORKERS": "2", "PROMETHEUS_MULTIPROC_DIR": str(shared)},
-    ).start()
+    ).start(timeout=180)  # two worker processes each import the whole server: slow on a busy box
     try:
         calls = 40
         for _ in range(calls):
