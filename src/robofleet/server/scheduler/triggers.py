@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from robofleet.server.db.base import utcnow
 from robofleet.server.runtime import Runtime
-from robofleet.server.runtime.metrics.families import DUTY_SECONDS
+from robofleet.server.runtime.metrics.families import DUTY_FAILURES, DUTY_SECONDS
 from robofleet.server.services.scheduled import Owner
 from robofleet.server.services.triggers.continuous import fire_continuous, idle_continuous
 from robofleet.server.services.triggers.due import (
@@ -109,6 +109,7 @@ class TriggerClock:
             try:
                 pause = self.step()
             except Exception:
+                DUTY_FAILURES.labels(TRIGGER_DUTY).inc()
                 log.exception("trigger clock pass failed")
                 pause = 1.0
             self._wake.wait(pause)
