@@ -80,7 +80,12 @@ def server(
         "timeout_graceful_shutdown": 5,
     }
     if settings.workers > 1:
-        uvicorn.run("robofleet.server.asgi:app", workers=settings.workers, **config)  # type: ignore[arg-type]
+        from robofleet.server.runtime.metrics.exposition import multiprocess_folder
+
+        # The workers share their metrics through files in one folder, named to them in the
+        # environment before they start (prometheus-client's multiprocess mode).
+        with multiprocess_folder():
+            uvicorn.run("robofleet.server.asgi:app", workers=settings.workers, **config)  # type: ignore[arg-type]
     else:
         from robofleet.server.app import create_app
 

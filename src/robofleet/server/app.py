@@ -13,6 +13,7 @@ from robofleet import __version__
 from robofleet.server.api.body_limit import BodyLimitMiddleware
 from robofleet.server.api.errors import install_error_handlers
 from robofleet.server.api.openapi import build_openapi, operation_id
+from robofleet.server.api.request_metrics import RequestMetrics
 from robofleet.server.api.routes import (
     access_folder,
     account,
@@ -37,6 +38,7 @@ from robofleet.server.api.routes import (
     user,
 )
 from robofleet.server.api.routes import log as log_routes
+from robofleet.server.api.routes import metrics as metrics_routes
 from robofleet.server.db.audit import install_audit
 from robofleet.server.db.blobs.factory import open_blob_store
 from robofleet.server.db.engine import make_engine
@@ -54,6 +56,7 @@ from robofleet.server.runtime.caches import (
     WatchedCache,
 )
 from robofleet.server.runtime.job_tokens import JobTokens
+from robofleet.server.runtime.metrics.exposition import MetricsExposition
 from robofleet.server.runtime.secret_box import SecretBox
 from robofleet.server.runtime.security import TokenCodec, load_or_create_secret
 from robofleet.server.runtime.signing import UrlSigner
@@ -89,6 +92,8 @@ ROUTERS = [
     robocorp.upload_router,
     health.router,
 ]
+METRICS_ROUTERS = [metrics_routes.router]
+"""Served only with settings.metrics_enabled."""
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -118,6 +123,7 @@ def build_runtime(settings: Settings) -> Runtime:
         vault_key=VaultKey(settings.data_dir / "robocorp-vault-key.pem"),
         log_wakeups=Wakeups(db.dialect, channel=LOG_CHANNEL),
         task_arrivals=TaskArrivals(db.dialect),
+        metrics=MetricsExposition(db) if settings.metrics_enabled else None,
     )
 
 
@@ -151,9 +157,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         )
         if watching:
             watching.start()
+        if runtime.metrics:
+            runtime.metrics.start()
         try:
             yield
         finally:
+            if runtime.metrics:
+                runtime.metrics.stop()
             if watching:
                 watching.stop()
             if scheduler:
@@ -178,20 +188,28 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.add_middleware(
-        BodyLimitMiddleware,
-        max_body=settings.max_body_bytes,
-        max_upload=settings.max_upload_bytes,
-        max_storage=settings.storage_max_upload_bytes,
-    )
-    for router in ROUTERS:
-        # Flat, not include_router: FastAPI matches included routers route by route twice
-        # per request, which cost more than a whole small request here. Paths and tags are
-        # already set on each router.
-        app.router.routes.extend(router.routes)
+    _mount(app, settings, metrics=runtime.metrics is not None)
 
     def openapi() -> dict[str, Any]:
         return build_openapi(app)
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _mount(app: FastAPI, settings: Settings, *, metrics: bool) -> None:
+    """The middleware and the routes."""
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body=settings.max_body_bytes,
+        max_upload=settings.max_upload_bytes,
+        max_storage=settings.storage_max_upload_bytes,
+    )
+    if metrics:
+        # Outermost of our middleware: it times and counts every answer, 413s included.
+        app.add_middleware(RequestMetrics)
+    for router in ROUTERS + (METRICS_ROUTERS if metrics else []):
+        # Flat, not include_router: FastAPI matches included routers route by route twice
+        # per request, which cost more than a whole small request here. Paths and tags are
+        # already set on each router.
+        app.router.routes.extend(router.routes)

@@ -181,6 +181,17 @@ class Settings(BaseSettings):
     log_tail_keepalive_seconds: float = Field(
         15.0, gt=0, le=300, description="A live tail sends a keep-alive comment this often."
     )
+    # --- Metrics (/metrics, docs/metrics.md) ---
+    metrics_enabled: bool = Field(
+        True, description="Serve Prometheus metrics at /metrics and count requests for them."
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description=(
+            "When set, /metrics answers only requests with `Authorization: Bearer <token>`. "
+            "The metrics name accounts, queues and processes."
+        ),
+    )
 
     @field_validator("api_key")
     @classmethod
@@ -193,6 +204,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must be a UUID such as 3f2a8c1e-5b7d-4e9f-a1c2-0d3e4f5a6b7c"
             ) from None
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _empty_token_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
 
     @field_validator("database_url")
     @classmethod
@@ -241,6 +257,7 @@ _SECRET_VARIABLES = {
     "ROBOFLEET_SECRET_KEY",
     "ROBOFLEET_API_KEY",
     "ROBOFLEET_S3_SECRET_ACCESS_KEY",
+    "ROBOFLEET_METRICS_TOKEN",
 }
 
 

@@ -41,6 +41,7 @@ TAGS: list[tuple[str, str]] = [
     ("Audit", "Who changed what, when, and from where."),
     ("Roboteasy", "The Roboteasy integration API."),
     ("Health", "Liveness and readiness probes."),
+    ("Monitoring", "Prometheus metrics (docs/metrics.md)."),
 ]
 
 

@@ -16,6 +16,7 @@ from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.runtime.arrivals import TaskArrivals
 from robofleet.server.runtime.caches import WatchedCache
 from robofleet.server.runtime.job_tokens import JobTokens
+from robofleet.server.runtime.metrics.exposition import MetricsExposition
 from robofleet.server.runtime.rate_limit import TokenBuckets
 from robofleet.server.runtime.secret_box import SecretBox
 from robofleet.server.runtime.security import TokenCodec
@@ -48,5 +49,7 @@ class Runtime:
     """Live log tails waiting for lines (None: tails poll)."""
     task_arrivals: TaskArrivals | None = None
     """Tasks added to a queue a trigger watches (None: no trigger reacts at once)."""
+    metrics: MetricsExposition | None = None
+    """What /metrics renders (None: metrics are off, settings.metrics_enabled)."""
     log_rate: TokenBuckets = field(default_factory=TokenBuckets)
     """Log lines per robot, in this process (settings.log_lines_per_second_per_robot)."""

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 
 from robofleet.server.db.base import utcnow
 from robofleet.server.runtime import Runtime
+from robofleet.server.runtime.metrics.families import DUTY_CHANGES, DUTY_FAILURES, DUTY_SECONDS
 from robofleet.server.scheduler.leader import hold_lease, release_lease
 from robofleet.server.scheduler.mail_checks import MailChecks
 from robofleet.server.scheduler.triggers import TriggerClock
@@ -28,6 +30,8 @@ from robofleet.server.services.tasks import timers as task_timers
 
 log = logging.getLogger("robofleet.scheduler")
 LEASE = "scheduler"
+LEADERSHIP_DUTY = "hold leadership"
+"""The duty label of a tick that failed as a whole (the lease could not be read or renewed)."""
 LEAD_MARGIN_SECONDS = 1.0
 """The leader stops acting this long before its lease would run out unrenewed."""
 
@@ -115,6 +119,7 @@ class FailureLog:
         self._known: dict[tuple[str, int | None], str] = {}
 
     def failed(self, duty: str, owner: Owner | None, error: Exception) -> None:
+        DUTY_FAILURES.labels(duty).inc()  # every failure counts, logged or not
         key = (duty, owner.id if owner else None)
         # The first line names the failure; database errors go on with the statement and its
         # parameters (times of this tick), which would make every tick's failure look new.
@@ -195,6 +200,13 @@ class Scheduler:
         return True
 
     def _run_duty(self, duty: Duty, now: datetime) -> None:
+        started = time.perf_counter()
+        try:
+            self._run_owners(duty, now)
+        finally:
+            DUTY_SECONDS.labels(duty.name).observe(time.perf_counter() - started)
+
+    def _run_owners(self, duty: Duty, now: datetime) -> None:
         try:
             owners = duty.owners(self.runtime, now)
         except Exception as exc:
@@ -211,6 +223,7 @@ class Scheduler:
                 self.failures.succeeded(duty.name, owner)
         self.failures.forget_all_but(duty.name, owners)
         if changed:
+            DUTY_CHANGES.labels(duty.name).inc(changed)
             log.info("%s: %d", duty.name, changed)
 
     def _run(self) -> None:
@@ -219,4 +232,5 @@ class Scheduler:
             try:
                 self.tick()
             except Exception:
+                DUTY_FAILURES.labels(LEADERSHIP_DUTY).inc()
                 log.exception("scheduler tick failed")

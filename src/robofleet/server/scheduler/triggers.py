@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from robofleet.server.db.base import utcnow
 from robofleet.server.runtime import Runtime
+from robofleet.server.runtime.metrics.families import DUTY_FAILURES, DUTY_SECONDS
 from robofleet.server.services.scheduled import Owner
 from robofleet.server.services.triggers.continuous import fire_continuous, idle_continuous
 from robofleet.server.services.triggers.due import (
@@ -51,6 +52,8 @@ FIRE_THREADS = 3
 CONTINUOUS_SECONDS = 1.0
 SAFETY_SECONDS = 5.0
 WATCH_SECONDS = 2.0
+TRIGGER_DUTY = "fire triggers"
+"""The duty label of one pass of the clock (robofleet_scheduler_duty_duration_seconds)."""
 
 
 class TriggerClock:
@@ -106,6 +109,7 @@ class TriggerClock:
             try:
                 pause = self.step()
             except Exception:
+                DUTY_FAILURES.labels(TRIGGER_DUTY).inc()
                 log.exception("trigger clock pass failed")
                 pause = 1.0
             self._wake.wait(pause)
@@ -134,7 +138,11 @@ class TriggerClock:
             with self._lock:
                 self._arrived.clear()  # the leader hears them too
             return POLL_SECONDS
-        self.run_pass(now)
+        started = time.perf_counter()
+        try:
+            self.run_pass(now)
+        finally:
+            DUTY_SECONDS.labels(TRIGGER_DUTY).observe(time.perf_counter() - started)
         return self._pause()
 
     def _refresh_watched(self) -> None:

@@ -32,6 +32,9 @@ from robofleet.server.db.base import (
 )
 
 NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
+DELETED_TASKS = "is_deleted = true"
+"""The predicate of ix_tasks_deleted, written the same on both stores so a query naming it
+(db.status_counts) uses the index on each."""
 """Sort key of a task without a deadline: after every real deadline, on both stores."""
 
 
@@ -77,6 +80,15 @@ class TaskRow(Base):
             postgresql_where=text(f"status = {int(TaskStatus.NEW)}"),
         ),
         Index("ix_tasks_queue_status", "queue_id", "status"),
+        # Only deleted tasks (few): live counts are all tasks (ix_tasks_queue_status) minus
+        # these, both read from an index alone (db.status_counts).
+        Index(
+            "ix_tasks_deleted",
+            "queue_id",
+            "status",
+            sqlite_where=text(DELETED_TASKS),
+            postgresql_where=text(DELETED_TASKS),
+        ),
         # Finding New tasks whose deadline has just passed (services.tasks.state).
         Index(
             "ix_tasks_deadline",
