@@ -4,6 +4,8 @@ node first again, still reaches the server (both stores)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,3 +55,29 @@ def test_an_agent_and_its_job_skip_a_dead_server(
     assert done["return_value"] == {"servers": f"{tenant.server.url},{dead}"}
     tasks = tenant.api.post(f"/api/task/filter/list/{queue}", json={}).json()
     assert [task["name"] for task in tasks] == ["from-the-job"]
+
+
+def test_the_cli_skips_a_dead_server_and_names_a_bad_url(tenant: Tenant) -> None:
+    robot = make_robot(tenant.api, "listed-through-a-list")
+    dead = f"http://127.0.0.1:{free_port()}"
+
+    def cli(servers: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "robofleet", "robot", "list"],
+            env={
+                "PATH": "/usr/bin:/bin",
+                "ROBOFLEET_SERVER": servers,
+                "ROBOFLEET_API_KEY": tenant.key,
+                "COLUMNS": "200",
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    listed = cli(f"{dead},{tenant.server.url}")
+    assert listed.returncode == 0, listed.stderr
+    assert "listed-through-a-list" in listed.stdout and robot
+    refused = cli(f"{tenant.server.url},localhost:8000")
+    assert refused.returncode == 2
+    assert "'localhost:8000' is not an http:// or https:// URL" in refused.stderr
