@@ -206,7 +206,8 @@ class JobEnv(StrEnum):
     """Environment variables the agent sets for each job; the SDK reads them."""
 
     SERVER = "ROBOFLEET_SERVER"
-    """The server's URL."""
+    """The server's URL, or several nodes' URLs separated by commas (server_urls): the
+    agent and the SDK use the first that answers and move on when a node fails."""
     ROBOT_GUID = "ROBOFLEET_ROBOT_GUID"
     """The robot's GUID: the job's credentials."""
     ROBOT_SECRET = "ROBOFLEET_ROBOT_SECRET"  # noqa: S105 - a variable's name
@@ -220,6 +221,30 @@ class JobEnv(StrEnum):
     """The job's default task, a JSON object, or empty."""
     CONTROL_DIR = "ROBOFLEET_CONTROL_DIR"
     """The folder of ControlFile files the job shares with the agent."""
+
+
+FAILOVER_STATUSES: Final = frozenset({502, 503, 504})
+"""Answers of a load balancer or proxy whose node is gone or overloaded: the agent and the
+SDK try the next server of their list, as on a connection error."""
+
+
+def server_urls(value: str) -> list[str]:
+    """The URLs of ROBOFLEET_SERVER: one, or several separated by commas (nodes of one
+    orchestrator), each http:// or https://, trailing slashes dropped. ValueError names the
+    first bad one."""
+    example = "an http:// or https:// URL such as http://127.0.0.1:8000"
+    urls = [url for part in value.split(",") if (url := part.strip().rstrip("/"))]
+    if not urls:
+        raise ValueError(f"must be {example}")
+    for url in urls:
+        scheme, _, rest = url.partition("://")
+        if scheme.lower() not in {"http", "https"} or not rest or rest.startswith("/"):
+            if len(urls) == 1:
+                raise ValueError(f"must be {example}")
+            raise ValueError(
+                f"{url!r} is not {example} (several servers: URLs separated by commas)"
+            )
+    return list(dict.fromkeys(urls))
 
 
 PARAMETER_PREFIX: Final = "ROBOFLEET_PARAM_"

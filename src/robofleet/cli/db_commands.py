@@ -18,7 +18,8 @@ def upgrade() -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     runtime = build_runtime(settings)
     try:
-        migrate.upgrade(runtime.db.engine)
+        with migrate.startup_lock(runtime.db.engine):  # nodes starting meanwhile wait
+            migrate.upgrade(runtime.db.engine)
         typer.echo(f"database at revision {migrate.current_revision(runtime.db.engine)}")
     finally:
         runtime.db.dispose()

@@ -34,7 +34,12 @@ def configure_logging(level: str) -> None:
 
 def robot(
     ctx: typer.Context,
-    server: Annotated[str | None, typer.Option(help="Server URL (env ROBOFLEET_SERVER)")] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            help="Server URL, or several nodes' URLs separated by commas (env ROBOFLEET_SERVER)"
+        ),
+    ] = None,
     robot_guid: Annotated[
         str | None,
         typer.Option("--robot", help="The robot's GUID (env ROBOFLEET_ROBOT_GUID)"),

@@ -28,6 +28,7 @@ from robofleet.robot.files import LockTimeout, dir_lock, remove_tree
 from robofleet.robot.logship import LogShipper
 from robofleet.robot.outbox import Outbox
 from robofleet.robot.protocol import Assignment, ServerRefused, Unreachable
+from robofleet.robot.servers import ServerList
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,10 @@ class Agent:
         self.shutdown = threading.Event()
         self.hard_shutdown = threading.Event()
         self.farewell = Farewell()
+        # One list for every client of the agent: a node found dead is left by all of them.
+        self.servers = ServerList.parse(settings.server)
         self.client = RobotClient(
-            settings.server,
+            self.servers,
             settings.robot_guid,
             secret=settings.secret,
             cancel=self.shutdown,
@@ -69,7 +72,7 @@ class Agent:
         # The shipper posts from its own thread: it gets its own client.
         self.shipper = LogShipper(
             RobotClient(
-                settings.server, settings.robot_guid, secret=settings.secret, transport=transport
+                self.servers, settings.robot_guid, secret=settings.secret, transport=transport
             ),
             flush_interval=settings.log_flush_interval,
         )

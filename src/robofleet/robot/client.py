@@ -1,7 +1,9 @@
 """A small typed HTTP client for the robot protocol (docs/robot-protocol.md).
 
 Network errors and 5xx answers are retried with exponential back-off; 4xx answers are not
-(they raise ServerRefused). Each thread of the agent uses its own client.
+(they raise ServerRefused). Each thread of the agent uses its own client. With several servers
+(robot.servers), a network error or a 502/503/504 moves the call to the next one at once; the
+back-off starts when every server failed in turn.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from urllib.parse import quote
 import httpx
 
 from robofleet import __version__
-from robofleet.contract import Api, HeartbeatCode, RobotStatus, robot_authorization
+from robofleet.contract import (
+    FAILOVER_STATUSES,
+    Api,
+    HeartbeatCode,
+    RobotStatus,
+    robot_authorization,
+)
 from robofleet.robot.files import replace, sha256_file, temp_path_beside
 from robofleet.robot.interruptible import Interrupted, SocketWatch, until_stopped
 from robofleet.robot.protocol import (
@@ -30,6 +38,7 @@ from robofleet.robot.protocol import (
     machine_fields,
     update_body,
 )
+from robofleet.robot.servers import ServerList
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +54,7 @@ class RobotClient:
 
     def __init__(
         self,
-        server: str,
+        server: str | ServerList,
         robot_guid: str,
         *,
         secret: str | None = None,
@@ -53,11 +62,11 @@ class RobotClient:
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.server = server
+        # Requests name the whole URL: the server they go to changes when one fails.
+        self.servers = server if isinstance(server, ServerList) else ServerList.parse(server)
         self.robot_guid = robot_guid
         self.cancel = cancel or threading.Event()
         self._http = httpx.Client(
-            base_url=server,
             headers={
                 "Authorization": robot_authorization(robot_guid, secret),
                 "User-Agent": f"robofleet-robot/{__version__}",
@@ -84,6 +93,11 @@ class RobotClient:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+    @property
+    def server(self) -> str:
+        """The server in use now."""
+        return self.servers.current
 
     def heartbeat(
         self,
@@ -201,11 +215,12 @@ class RobotClient:
         delay = FIRST_DELAY
         while True:
             temp = temp_path_beside(dest)
+            server = self.servers.current
             try:
                 path = Api.PROCESS_VERSION_DOWNLOAD.format(guid=version_guid)
                 # Ask for the package the job was given: the version may be updated since.
                 announced = self._stream_to(
-                    path + (f"?sha256={expected}" if expected else ""), temp
+                    server + path + (f"?sha256={expected}" if expected else ""), temp
                 )
                 actual = sha256_file(temp)
                 if expected and actual != expected:
@@ -219,19 +234,23 @@ class RobotClient:
                 replace(temp, dest)
                 return
             except (httpx.HTTPError, _Retryable) as exc:
+                if isinstance(exc, httpx.TransportError) or (
+                    isinstance(exc, _Retryable) and exc.status in FAILOVER_STATUSES
+                ):
+                    self._move_on(server, f"download failed: {exc}")
                 self._give_up_or_pause(f"download failed: {exc}", retry, deadline, delay)
                 delay = min(delay * 2, MAX_DELAY)
             finally:
                 temp.unlink(missing_ok=True)
 
-    def _stream_to(self, path: str, temp: Path) -> str:
+    def _stream_to(self, url: str, temp: Path) -> str:
         dest_dir = temp.parent
         dest_dir.mkdir(parents=True, exist_ok=True)
-        with self._http.stream("GET", path, timeout=httpx.Timeout(60.0, connect=10.0)) as reply:
+        with self._http.stream("GET", url, timeout=httpx.Timeout(60.0, connect=10.0)) as reply:
             if reply.status_code >= 400:
                 reply.read()
                 if reply.status_code >= 500 or reply.status_code in _RETRYABLE:
-                    raise _Retryable(f"HTTP {reply.status_code}")
+                    raise _Retryable(f"HTTP {reply.status_code}", reply.status_code)
                 raise ServerRefused.from_response(reply)
             with temp.open("wb") as handle:
                 for chunk in reply.iter_bytes(1 << 20):
@@ -260,14 +279,18 @@ class RobotClient:
             extra.update(content=content, headers={"Content-Type": "application/octet-stream"})
         if params is not None:
             extra["params"] = params
+        tried = 0  # servers tried since the last pause
         while True:
+            server = self.servers.current
+            url = server + path
             try:
                 if interruptible:
-                    response = self._interruptible(method, path, body, extra)
+                    response = self._interruptible(method, url, body, extra)
                 else:
-                    response = self._http.request(method, path, json=body, **extra)
+                    response = self._http.request(method, url, json=body, **extra)
             except httpx.HTTPError as exc:
-                problem = f"{method} {path}: {type(exc).__name__}: {exc}"
+                problem = f"{method} {url}: {type(exc).__name__}: {exc}"
+                node_failed = isinstance(exc, httpx.TransportError)
             else:
                 status = response.status_code
                 if status < 400:
@@ -275,7 +298,8 @@ class RobotClient:
                     return response
                 if status < 500 and status not in _RETRYABLE:
                     raise ServerRefused.from_response(response)
-                problem = f"{method} {path}: HTTP {status}"
+                problem = f"{method} {url}: HTTP {status}"
+                node_failed = status in FAILOVER_STATUSES
                 if status == 429:
                     # The server says when to come back: wait that long, not our backoff.
                     wait = Throttled.seconds(response, delay)
@@ -283,16 +307,21 @@ class RobotClient:
                         raise Throttled(problem, wait)
                     self._give_up_or_pause(problem, retry, deadline, wait)
                     continue
+            if node_failed:
+                self._move_on(server, problem)
+                tried += 1
+                if tried < len(self.servers):
+                    continue  # the next server at once; back off once all failed in turn
+            tried = 0
             self._give_up_or_pause(problem, retry, deadline, delay)
             delay = min(delay * 2, MAX_DELAY)
 
     def _interruptible(
-        self, method: str, path: str, body: dict[str, Any] | None, extra: dict[str, Any]
+        self, method: str, url: str, body: dict[str, Any] | None, extra: dict[str, Any]
     ) -> httpx.Response:
         """The request on the long-poll client, abandoned as soon as `cancel` is set."""
         if self._long_poll is None:
             self._long_poll = httpx.Client(
-                base_url=self.server,
                 headers=self._http.headers,
                 timeout=self._http.timeout,
                 transport=self._transport,
@@ -303,13 +332,21 @@ class RobotClient:
         def send() -> httpx.Response:
             with self._long_poll_busy:
                 return client.request(
-                    method, path, json=body, extensions={"trace": watch.trace}, **extra
+                    method, url, json=body, extensions={"trace": watch.trace}, **extra
                 )
 
         try:
             return until_stopped(self.cancel, send, watch.shut_down)
         except Interrupted:
-            raise Unreachable(f"{method} {path}: abandoned to stop", cancelled=True) from None
+            raise Unreachable(f"{method} {url}: abandoned to stop", cancelled=True) from None
+
+    def _move_on(self, server: str, problem: str) -> None:
+        """`server` failed: the next of the list takes the calls (all clients of the agent)."""
+        if len(self.servers) == 1:
+            return
+        now = self.servers.failed(server)
+        if now != server:
+            log.warning("%s; moving to %s", problem, now)
 
     def _give_up_or_pause(
         self, problem: str, retry: float | None, deadline: float | None, delay: float
@@ -345,9 +382,11 @@ class RobotClient:
 
     def _machine_fields(self) -> dict[str, str]:
         if self._machine is None:
-            self._machine = machine_fields(self.server)
+            self._machine = machine_fields(self.servers.urls[0])
         return self._machine
 
 
 class _Retryable(Exception):
-    pass
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from robofleet.contract import ROBOT_SECRET_PREFIX, JobEnv
+from robofleet.contract import ROBOT_SECRET_PREFIX, JobEnv, server_urls
 
 
 def _default_work_dir(data: dict[str, Any]) -> Path:
@@ -23,7 +23,10 @@ def _default_cache_dir(data: dict[str, Any]) -> Path:
 class AgentSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROBOFLEET_", extra="ignore")
 
-    server: str = Field(description="Server URL, e.g. http://127.0.0.1:8000.")
+    server: str = Field(
+        description="Server URL, e.g. http://127.0.0.1:8000, or the URLs of several nodes "
+        "separated by commas: the first that answers is used, the next when it fails."
+    )
     robot_guid: str = Field(description="The robot's GUID (also its credential).")
     robot_secret: SecretStr | None = Field(
         None,
@@ -41,16 +44,19 @@ class AgentSettings(BaseSettings):
     heartbeat_interval: float = Field(5.0, gt=0, le=300, description="Seconds between beats.")
     wait_timeout: float = Field(30.0, ge=1, le=60, description="Long-poll seconds of waitJob.")
     stop_grace: float = Field(30.0, ge=0, description="Seconds from a soft stop to the kill.")
-    log_flush_interval: float = Field(0.25, gt=0, le=60, description="Seconds between log posts.")
+    log_flush_interval: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="Seconds a job's log lines gather before they are posted together "
+        "(a flush the agent waits for, e.g. at the job's end, sends at once).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("server")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if not value.startswith(("http://", "https://")) or value.endswith("://"):
-            raise ValueError("must be an http:// or https:// URL such as http://127.0.0.1:8000")
-        return value
+        return ",".join(server_urls(value))
 
     @field_validator("robot_guid")
     @classmethod

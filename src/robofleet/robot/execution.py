@@ -27,6 +27,7 @@ from robofleet.robot.preparation import PREPARE_ERRORS, Prepared, prepare
 from robofleet.robot.protocol import Assignment, ServerRefused, Unreachable
 from robofleet.robot.robocorp import run_context
 from robofleet.robot.runner import JobRunner, JobSpec, RunResult
+from robofleet.robot.servers import ServerList
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +262,7 @@ class JobExecution:
                 cancel=self.cancel,
                 log=self.log,
                 transport=self.s.transport,
+                servers=self.s.client.servers,
             )
         except Exception as exc:  # whatever it is, it becomes the job's failure
             if not isinstance(exc, PREPARE_ERRORS):
@@ -281,7 +283,8 @@ class JobExecution:
             control_dir=self.control_dir,
             parameters=parameters if isinstance(parameters, dict) else {},
             default_task=self.task,
-            server=self.s.settings.server,
+            # The job fails over like its agent, starting at the server the agent uses now.
+            server=str(ServerList(self.s.client.servers.from_current())),
             robot_guid=self.s.settings.robot_guid,
             robot_secret=self.s.settings.secret or "",
             sdk_path=prepared.sdk,

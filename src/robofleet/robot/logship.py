@@ -49,7 +49,7 @@ class LogShipper:
         self,
         client: RobotClient,
         *,
-        flush_interval: float = 0.25,
+        flush_interval: float = 1.0,
         max_lines: int = 100_000,
     ) -> None:
         self._client = client

@@ -27,6 +27,7 @@ from robofleet.robot.packages import (
 )
 from robofleet.robot.protocol import ChecksumMismatch, ServerRefused, Unreachable
 from robofleet.robot.robocorp import RobocorpSetup, RobotDefinitionError, prepare_robot
+from robofleet.robot.servers import ServerList
 
 PREPARE_ERRORS = (
     PackageError,
@@ -59,13 +60,14 @@ def prepare(
     cancel: threading.Event,
     log: Callable[..., None],
     transport: httpx.BaseTransport | None = None,
+    servers: ServerList | None = None,
 ) -> Prepared:
     """Runs on a helper thread; `cancel` (a stop or abort meanwhile) cuts downloads and
     environment builds short. `log(level, message, **fields)` writes to the job's log."""
     version_guid = str(version.get("GUID", ""))
     sha = str(version.get("Sha256") or "")
     with RobotClient(
-        settings.server,
+        servers or settings.server,
         settings.robot_guid,
         secret=settings.secret,
         cancel=cancel,

@@ -136,7 +136,9 @@ def build_env(spec: JobSpec, base: dict[str, str] | None = None) -> dict[str, st
             env[key] = _text(value)
     if spec.robocorp is not None:
         root = spec.job_dir.resolve()
-        env.update(robocorp_variables(spec.robocorp, root, spec.server, spec.robocorp_run))
+        # Robocorp's libraries take one URL: the first of the list, where the agent is now.
+        server = spec.server.split(",", 1)[0]
+        env.update(robocorp_variables(spec.robocorp, root, server, spec.robocorp_run))
         env["PATH"] = prefixed(spec.robocorp.path, root, env["PATH"])
         env["PYTHONPATH"] = prefixed(spec.robocorp.pythonpath, root, env.get("PYTHONPATH", ""))
     return env

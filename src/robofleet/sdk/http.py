@@ -2,7 +2,9 @@
 
 Credentials: inside a robot, the robot's GUID (the agent sets ROBOFLEET_ROBOT_GUID) and its
 secret when it has one (ROBOFLEET_ROBOT_SECRET); outside one, an API key in ROBOFLEET_API_KEY.
-The server is ROBOFLEET_SERVER.
+The server is ROBOFLEET_SERVER: one URL, or several nodes' URLs separated by commas; a call
+goes to the one that answered last and moves to the next on a network error or a
+502/503/504 (backing off only once every server failed in turn).
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from robofleet.contract import API_KEY_VARIABLE, JobEnv, robot_authorization
+from robofleet.contract import (
+    API_KEY_VARIABLE,
+    FAILOVER_STATUSES,
+    JobEnv,
+    robot_authorization,
+    server_urls,
+)
 from robofleet.sdk import context
 
 RETRIES = 4
@@ -35,6 +43,30 @@ class RobofleetError(Exception):
 class NotConfigured(RobofleetError):
     def __init__(self, what: str) -> None:
         super().__init__(0, "not_configured", what)
+
+
+_answered: str | None = None
+"""The server that answered this process last: calls start there."""
+
+
+def servers() -> list[str]:
+    """ROBOFLEET_SERVER's URLs, the one that answered last first."""
+    text = context.server_url()
+    if not text:
+        raise NotConfigured(f"no server: run inside a robot or set {JobEnv.SERVER}")
+    try:
+        urls = server_urls(text)
+    except ValueError as exc:
+        raise NotConfigured(f"{JobEnv.SERVER}: {exc} (got {text!r})") from None
+    if _answered in urls:
+        at = urls.index(_answered)
+        urls = urls[at:] + urls[:at]
+    return urls
+
+
+def answered(server: str) -> None:
+    global _answered
+    _answered = server
 
 
 def _headers() -> dict[str, str]:
@@ -61,30 +93,40 @@ def call(
     """One API call; network errors and 5xx are retried a few times with back-off, each
     retry the same request (with the same `headers`, e.g. an Idempotency-Key). A 429 (the
     server stored nothing) is retried after its Retry-After, up to a minute each time."""
-    server = context.server_url()
-    if not server:
-        raise NotConfigured(f"no server: run inside a robot or set {JobEnv.SERVER}")
-    if not server.startswith(("http://", "https://")):
-        raise NotConfigured(f"{JobEnv.SERVER} must be an http(s) URL, not {server!r}")
+    urls = servers()
     data = json.dumps(body).encode() if body is not None else None
     delay = 0.5
     for attempt in range(RETRIES + 1):
-        url = server.rstrip("/") + path  # http(s) only, checked above
-        sent = {**_headers(), **(headers or {})}
-        request = urllib.request.Request(url, data, sent, method=method)  # noqa: S310
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                raw = response.read()
-                return json.loads(raw) if raw else None
-        except urllib.error.HTTPError as exc:
-            if exc.code == 429 and attempt < RETRIES:
-                time.sleep(_retry_after(exc, delay))
-                continue
-            if exc.code < 500 or attempt == RETRIES:
-                raise _error(exc) from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError):
-            if attempt == RETRIES:
-                raise
+        throttled = False
+        # One round: each server at most once, the next at once when one is gone.
+        for index, server in enumerate(urls):
+            last_of_round = index == len(urls) - 1
+            url = server + path  # http(s) only, checked by servers()
+            sent = {**_headers(), **(headers or {})}
+            request = urllib.request.Request(url, data, sent, method=method)  # noqa: S310
+            try:
+                with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                    raw = response.read()
+                    answered(server)
+                    return json.loads(raw) if raw else None
+            except urllib.error.HTTPError as exc:
+                if exc.code == 429 and attempt < RETRIES:
+                    time.sleep(_retry_after(exc, delay))
+                    throttled = True
+                    break
+                if exc.code in FAILOVER_STATUSES and not last_of_round:
+                    continue
+                if exc.code < 500 or attempt == RETRIES:
+                    raise _error(exc) from None
+                break
+            except (urllib.error.URLError, TimeoutError, ConnectionError):
+                if not last_of_round:
+                    continue
+                if attempt == RETRIES:
+                    raise
+                break
+        if throttled:
+            continue
         time.sleep(delay)
         delay = min(delay * 2, 8)
     raise AssertionError("unreachable")

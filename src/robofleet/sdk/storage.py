@@ -23,24 +23,33 @@ import urllib.parse
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from robofleet.contract import Api, JobEnv
-from robofleet.sdk import context
-from robofleet.sdk.http import NotConfigured, RobofleetError, _headers
+from robofleet.contract import Api
+from robofleet.sdk.http import RobofleetError, _headers, answered, servers
 
 BLOCK = 1024 * 1024
 TIMEOUT = 300.0
 
 
 def _connection() -> tuple[http.client.HTTPConnection, str]:
-    server = context.server_url()
-    if not server:
-        raise NotConfigured(f"no server: run inside a robot or set {JobEnv.SERVER}")
-    parts = urllib.parse.urlsplit(server)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise NotConfigured(f"{JobEnv.SERVER} must be an http(s) URL, not {server!r}")
-    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    connection = kind(parts.hostname, parts.port, timeout=TIMEOUT, blocksize=BLOCK)
-    return connection, parts.path.rstrip("/")
+    """A connection to the first server that accepts one (ROBOFLEET_SERVER may list several;
+    a transfer is not repeated elsewhere once begun)."""
+    urls = servers()
+    for index, server in enumerate(urls):
+        parts = urllib.parse.urlsplit(server)
+        kind = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        connection = kind(parts.hostname or "", parts.port, timeout=TIMEOUT, blocksize=BLOCK)
+        try:
+            connection.connect()
+        except OSError:
+            connection.close()
+            if index == len(urls) - 1:
+                raise
+            continue
+        answered(server)
+        return connection, parts.path.rstrip("/")
+    raise AssertionError("unreachable")
 
 
 def _ref(folder: str | None, name: str) -> str:

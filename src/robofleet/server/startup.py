@@ -19,10 +19,11 @@ def prepare(settings: Settings) -> FirstStart | None:
     settings.blob_dir.mkdir(parents=True, exist_ok=True)
     runtime = build_runtime(settings)
     try:
-        migrate.upgrade(runtime.db.engine)
-        return ensure_first_account(
-            runtime, admin_password=settings.admin_password, api_key=settings.api_key
-        )
+        with migrate.startup_lock(runtime.db.engine):
+            migrate.upgrade(runtime.db.engine)
+            return ensure_first_account(
+                runtime, admin_password=settings.admin_password, api_key=settings.api_key
+            )
     finally:
         runtime.db.dispose()
 

@@ -21,7 +21,7 @@ def test_defaults_follow_the_robot_guid() -> None:
     assert settings.work_dir == Path.home() / ".robofleet-robot" / guid
     assert settings.cache_dir == settings.work_dir / "cache"
     assert (settings.heartbeat_interval, settings.wait_timeout, settings.stop_grace) == (5, 30, 30)
-    assert settings.log_flush_interval == 0.25
+    assert settings.log_flush_interval == 1.0
 
 
 def test_settings_come_from_the_environment(

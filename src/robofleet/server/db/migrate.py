@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+STARTUP_LOCK_KEY = 0x726F626F666C6565
+"""The PostgreSQL advisory lock nodes take for their start-up work ("robofleet" in hex)."""
 
 
 def alembic_config(url: str) -> Config:
@@ -26,6 +30,25 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextmanager
+def startup_lock(engine: Engine) -> Iterator[None]:
+    """Held while a node upgrades the schema and makes the first account: nodes started
+    together on one PostgreSQL database take turns, so one upgrades and the others find the
+    schema current (instead of two running the same DDL and one failing). SQLite serves one
+    process and needs none."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY})
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK_KEY})
+            connection.commit()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -86,14 +86,23 @@ def new_password() -> str:
 
 
 def load_or_create_secret(path: Path) -> str:
-    """A signing secret kept in the data directory, readable by the owner only."""
+    """A signing secret kept in the data directory, readable by the owner only. Nodes that
+    share the data directory and start together agree on one: the file appears whole (written
+    aside, then linked into place), and whoever links second reads the first one's."""
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secret)
+    aside = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret)
+        os.link(aside, path)
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        aside.unlink(missing_ok=True)
     return secret
 
 
