@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from robofleet import __version__
 from robofleet.server.api.body_limit import BodyLimitMiddleware
 from robofleet.server.api.errors import install_error_handlers
+from robofleet.server.api.fast.front import FastFront
 from robofleet.server.api.openapi import build_openapi, operation_id
 from robofleet.server.api.routes import (
     access_folder,
@@ -178,6 +179,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    if settings.fast_path:
+        # Added before the body limit, so the limit wraps it (the last added is outermost).
+        app.add_middleware(
+            FastFront,
+            runtime=runtime,
+            routes=app.router.routes,
+            handlers=app.exception_handlers,
+            threads=settings.fast_path_threads,
+        )
     app.add_middleware(
         BodyLimitMiddleware,
         max_body=settings.max_body_bytes,
