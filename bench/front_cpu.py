@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -121,7 +122,7 @@ def run(store: str, fast_path: str, requests: int, py_spy: str | None) -> list[d
             assert server.process is not None
             spy = subprocess.Popen(
                 [
-                    str(Path(sys.executable).parent / "py-spy"),
+                    os.environ.get("PY_SPY", str(Path(sys.executable).parent / "py-spy")),
                     "record",
                     "-p",
                     str(server.process.pid),
