@@ -9,10 +9,8 @@ replayed — so every error body for bad input is FastAPI's own."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +31,7 @@ from robofleet.server.api.fast.wire import (
     replaying,
     send_json,
 )
+from robofleet.server.api.fast.workers import Workers
 from robofleet.server.api.openapi import operation_id
 from robofleet.server.api.routing import FORM, form_fields
 from robofleet.server.domain.errors import RobofleetError
@@ -75,7 +74,7 @@ class FastFront:
         self.routes = routes
         self.handlers = handlers
         # Few threads: each more one costs context switches; on SQLite writes queue anyway.
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fast-front")
+        self.workers = Workers(threads)
         self._exact: dict[tuple[str, str], _Bound] | None = None
         self._prefixed: list[_Bound] = []
 
@@ -126,7 +125,7 @@ class FastFront:
             user_agent=header_text(headers, b"user-agent") or "",
         )
         invocation = Invocation(
-            self.runtime, caller, body, headers, path_value, receive, self._offload
+            self.runtime, caller, body, headers, path_value, receive, self.workers.run
         )
         try:
             answer = await operation.run(invocation)
@@ -134,9 +133,6 @@ class FastFront:
             await self._answer_error(exc, scope, receive, send)
             return
         await send_json(send, _rendered(answer, exclude_none=operation.exclude_none))
-
-    async def _offload(self, call: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, call, *args)
 
     async def _answer_error(
         self, exc: Exception, scope: Scope, receive: Receive, send: Send
