@@ -2,7 +2,7 @@
 with the lean front on or off (ROBOFLEET_FAST_PATH), on SQLite or PostgreSQL.
 
     .venv/bin/python -m bench.front_cpu [--store sqlite|postgres] [--fast-path true|false]
-        [--requests 2000] [--py-spy FILE]
+        [--requests 2000] [--threads 4] [--py-spy FILE]
 
 Prints one JSON line per operation: server CPU µs per request (user+system of the server
 process and its children over the loop, divided by requests), context switches per request
@@ -71,12 +71,18 @@ def measure(
     }
 
 
-def run(store: str, fast_path: str, requests: int, py_spy: str | None) -> list[dict[str, object]]:
+def run(
+    store: str, fast_path: str, requests: int, py_spy: str | None, threads: int
+) -> list[dict[str, object]]:
     url = create_pg_database() if store == "postgres" else None
     server = Server(
         Path(tempfile.mkdtemp(prefix="front-cpu-")),
         database_url=url,
-        env={"ROBOFLEET_FAST_PATH": fast_path, "ROBOFLEET_SCHEDULER_INTERVAL_SECONDS": "1"},
+        env={
+            "ROBOFLEET_FAST_PATH": fast_path,
+            "ROBOFLEET_FAST_PATH_THREADS": str(threads),
+            "ROBOFLEET_SCHEDULER_INTERVAL_SECONDS": "1",
+        },
     ).start()
     results: list[dict[str, object]] = []
     try:
@@ -151,7 +157,7 @@ def run(store: str, fast_path: str, requests: int, py_spy: str | None) -> list[d
         if url:
             drop_pg_database(url)
     for result in results:
-        result.update(store=store, fast_path=fast_path)
+        result.update(store=store, fast_path=fast_path, threads=threads)
     return results
 
 
@@ -160,9 +166,10 @@ def main() -> None:
     parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--fast-path", choices=["true", "false"], default="true")
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=4, help="ROBOFLEET_FAST_PATH_THREADS")
     parser.add_argument("--py-spy", help="record the server with py-spy (raw format) into FILE")
     args = parser.parse_args()
-    for result in run(args.store, args.fast_path, args.requests, args.py_spy):
+    for result in run(args.store, args.fast_path, args.requests, args.py_spy, args.threads):
         print(json.dumps(result), flush=True)
 
 

@@ -262,6 +262,8 @@ def scenario(tenant: Tenant) -> list[Exchange]:
     send("asset read", robot_api, "GET", "/api/asset/read/wire-asset")
     send("asset read unknown", robot_api, "GET", "/api/asset/read/nothing-here")
     send("asset read by key", api, "GET", "/api/asset/read/wire-asset")
+    # The robot's job updates are audited alike (who, from where, what changed).
+    send("job audit", api, "GET", "/api/audit/list", params={"ObjectGuid": job_guid.group(0)})
     robot_api.close()
     stranger.close()
     return seen
@@ -293,3 +295,5 @@ def test_the_front_answers_as_fastapi_does(pair: Pair) -> None:
     assert by_label["consume nothing"][1]["ConsumeJobErrorCode"] == 102
     assert by_label["log batch"][1] == {"count": 2}
     assert by_label["asset read unknown"][0] == 404
+    audit = by_label["job audit"][1]
+    assert audit["total"] >= 1 and audit["items"][0]["actor_kind"] == "robot", audit

@@ -165,3 +165,26 @@ def test_service_errors_are_answered_by_the_front_with_the_common_body(
     assert (answered, response.status_code) == ("Task-take", 404)
     body = response.json()
     assert body["path"] == "/api/task/take" and body["code"] and body["message"]
+
+
+def test_the_body_limit_holds_for_a_body_the_front_reads(
+    recorded: tuple[Recorder, Service], tenant: Tenant
+) -> None:
+    """Sent without Content-Length, the body's size is known only while the front reads it."""
+    recorder, service = recorded
+    api = client_of(recorder, service, Key=tenant.key)
+    queue = make_queue(tenant.api)
+    assert api.post("/api/task/take", json={"Queue": queue}).status_code == 200
+    limit = service.runtime.settings.max_body_bytes
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"Queue": "' + queue.encode() + b'", "Name": "'
+        yield b"x" * limit
+        yield b'"}'
+
+    response = api.post(
+        "/api/task/create", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "body_too_large"
+    assert api.post("/api/task/take", json={"Queue": queue}).json()["tasks"] == []
