@@ -25,6 +25,7 @@ from tests.support.server import ServerProcess
 
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
+LOGIN = re.compile(r"\bt-[0-9a-f]{10}\b")  # make_tenant's account login
 EPOCH = re.compile(r"\b1[5-9]\d{8}(\d{3})?\b")
 ID_KEY = re.compile(r"(^|_)id$|Id$|^ID$")
 
@@ -61,7 +62,8 @@ def normalised(value: Any, key: str = "") -> Any:
     if isinstance(value, list):
         return [normalised(v, key) for v in value]
     if isinstance(value, str):
-        return EPOCH.sub("<epoch>", TIME.sub("<time>", GUID.sub("<guid>", value)))
+        value = LOGIN.sub("<login>", GUID.sub("<guid>", value))
+        return EPOCH.sub("<epoch>", TIME.sub("<time>", value))
     if isinstance(value, int) and not isinstance(value, bool):
         if ID_KEY.search(key):
             return "<id>"
