@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from robofleet import __version__
 from robofleet.server.api.body_limit import BodyLimitMiddleware
 from robofleet.server.api.errors import install_error_handlers
+from robofleet.server.api.fast.front import FastFront
 from robofleet.server.api.openapi import build_openapi, operation_id
 from robofleet.server.api.request_metrics import RequestMetrics
 from robofleet.server.api.routes import (
@@ -188,7 +189,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    _mount(app, settings, metrics=runtime.metrics is not None)
+    _mount(app, settings, runtime)
 
     def openapi() -> dict[str, Any]:
         return build_openapi(app)
@@ -197,8 +198,18 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     return app
 
 
-def _mount(app: FastAPI, settings: Settings, *, metrics: bool) -> None:
+def _mount(app: FastAPI, settings: Settings, runtime: Runtime) -> None:
     """The middleware and the routes."""
+    metrics = runtime.metrics is not None
+    if settings.fast_path:
+        # Added before the body limit, so the limit wraps it (the last added is outermost).
+        app.add_middleware(
+            FastFront,
+            runtime=runtime,
+            routes=app.router.routes,
+            handlers=app.exception_handlers,
+            threads=settings.fast_path_threads,
+        )
     app.add_middleware(
         BodyLimitMiddleware,
         max_body=settings.max_body_bytes,

@@ -69,6 +69,15 @@ class Settings(BaseSettings):
         ),
     )
     db_pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connections per worker.")
+    fast_path: bool = Field(
+        True,
+        description="Answer the robot path's hot operations (heartbeat, job take and update, "
+        "task take/finish/renew/create, log batch, resource read) in a lean front before "
+        "FastAPI; false sends every request through FastAPI's router.",
+    )
+    fast_path_threads: int = Field(
+        4, ge=1, le=64, description="Threads the lean front runs blocking service calls on."
+    )
     robot_timeout_seconds: float = Field(
         60.0,
         gt=0,

@@ -25,6 +25,11 @@ _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def _form_to_json(raw: bytes) -> bytes:
+    return orjson.dumps(form_fields(raw))
+
+
+def form_fields(raw: bytes) -> dict[str, Any]:
+    """A form body's fields: `key[]` and a repeated key make a list."""
     try:
         pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
@@ -37,7 +42,7 @@ def _form_to_json(raw: bytes) -> bytes:
             fields[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
         else:
             fields[name] = [value] if key.endswith("[]") else value
-    return orjson.dumps(fields)
+    return fields
 
 
 async def _as_json_request(request: Request, *, body_required: bool) -> Request:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
 from robofleet.server.db.commit_hooks import on_commit
@@ -116,7 +117,8 @@ class Caches:
     def watch(self, db: Database) -> Callable[[], None]:
         def after_flush(session: Session, _flush: UOWTransaction) -> None:
             # Every write flushes: look at the changed kinds once, not once per cache.
-            kinds = {type(o) for o in (*session.new, *session.dirty, *session.deleted)}
+            kinds = {type(o) for o in (*session.new, *session.deleted)}
+            kinds |= {type(o) for o in session.dirty if not _activity_only(o)}
             for cache in self.caches:
                 flag = f"cache:{cache.name}"
                 if session.info.get(flag) or not any(issubclass(k, cache.watched) for k in kinds):
@@ -127,3 +129,16 @@ class Caches:
                 on_commit(session, cache.invalidate)
 
         return db.listen("after_flush", after_flush)
+
+
+def _activity_only(row: object) -> bool:
+    """Only activity bookkeeping changed: the columns marked `info={"audit": False}` (a
+    robot's heartbeat time, status, machine; a user's last login). They never change who a
+    credential is or what it may do, and a heartbeat writes them many times a minute per
+    robot: emptying the caches for them made every robot call authenticate again."""
+    state = inspect(row)
+    columns = state.mapper.columns
+    changed = state.committed_state.keys()
+    return bool(changed) and all(
+        key in columns and columns[key].info.get("audit") is False for key in changed
+    )

@@ -1,0 +1,177 @@
+"""Server CPU and context switches per request on the robot path, one request per call,
+with the lean front on or off (ROBOFLEET_FAST_PATH), on SQLite or PostgreSQL.
+
+    .venv/bin/python -m bench.front_cpu [--store sqlite|postgres] [--fast-path true|false]
+        [--requests 2000] [--threads 4] [--py-spy FILE]
+
+Prints one JSON line per operation: server CPU µs per request (user+system of the server
+process and its children over the loop, divided by requests), context switches per request
+(voluntary + involuntary, summed over the server's threads) and client-side requests/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+from bench.common import Client, Server, create_pg_database, drop_pg_database
+
+
+def _processes(server: Server) -> list[psutil.Process]:
+    assert server.process is not None
+    parent = psutil.Process(server.process.pid)
+    return [parent, *parent.children(recursive=True)]
+
+
+def _cpu_seconds(server: Server) -> float:
+    return sum(p.cpu_times().user + p.cpu_times().system for p in _processes(server))
+
+
+def _context_switches(server: Server) -> int:
+    total = 0
+    for process in _processes(server):
+        for task in Path(f"/proc/{process.pid}/task").iterdir():
+            try:
+                status = (task / "status").read_text()
+            except OSError:
+                continue  # a thread that ended meanwhile
+            for line in status.splitlines():
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    total += int(line.split()[1])
+    return total
+
+
+def measure(
+    server: Server, name: str, requests: int, call: Callable[[int], None]
+) -> dict[str, object]:
+    for i in range(min(100, requests)):  # warm caches (principal, queue) and connections
+        call(i)
+    cpu, switches, started = _cpu_seconds(server), _context_switches(server), time.perf_counter()
+    for i in range(requests):
+        call(i)
+    elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds(server) - cpu
+    switches = _context_switches(server) - switches
+    return {
+        "operation": name,
+        "requests": requests,
+        "server_cpu_us_per_request": round(cpu / requests * 1e6),
+        "context_switches_per_request": round(switches / requests, 1),
+        "requests_per_second": round(requests / elapsed),
+    }
+
+
+def run(
+    store: str, fast_path: str, requests: int, py_spy: str | None, threads: int
+) -> list[dict[str, object]]:
+    url = create_pg_database() if store == "postgres" else None
+    server = Server(
+        Path(tempfile.mkdtemp(prefix="front-cpu-")),
+        database_url=url,
+        env={
+            "ROBOFLEET_FAST_PATH": fast_path,
+            "ROBOFLEET_FAST_PATH_THREADS": str(threads),
+            "ROBOFLEET_SCHEDULER_INTERVAL_SECONDS": "1",
+        },
+    ).start()
+    results: list[dict[str, object]] = []
+    try:
+        admin = Client(server.url, server.key)
+        queue = "front-cpu"
+        admin.post("/api/queue/create", {"Name": queue})
+        total = requests + 200
+        for start in range(0, total, 5000):
+            size = min(5000, total - start)
+            tasks = [{"Name": f"t{start + i}"} for i in range(size)]
+            status, body = admin.post("/api/task/bulkCreate", {"Queue": queue, "Tasks": tasks})
+            assert status == 200, body
+        status, robot = admin.post("/api/robot/create", {"Name": "front-cpu-robot"})
+        assert status == 200, robot
+        guid = robot["GUID"]
+        robot_client = Client(
+            server.url,
+            headers={"Authorization": "Basic " + base64.b64encode(guid.encode()).decode()},
+        )
+        leases: list[dict[str, object]] = []
+
+        def take(_: int) -> None:
+            status, body = admin.post("/api/task/take", {"Queue": queue, "Count": 1})
+            assert status == 200 and body["tasks"], body
+            leases.append(body["tasks"][0])
+
+        def finish(_: int) -> None:
+            task = leases.pop(0)
+            status, body = admin.post(
+                "/api/task/finish",
+                {"Guid": task["guid"], "LeaseId": task["lease_id"], "Status": 2},
+            )
+            assert status == 200, body
+
+        def heartbeat(_: int) -> None:
+            status, body = robot_client.post(
+                "/api/robot/heartbeat", {"RobotGUID": guid, "Status": 2, "Machine": "bench"}
+            )
+            assert status == 200 and body["HeartbeatErrorCode"] == 0, body
+
+        spy = None
+        if py_spy:
+            assert server.process is not None
+            spy = subprocess.Popen(
+                [
+                    os.environ.get("PY_SPY", str(Path(sys.executable).parent / "py-spy")),
+                    "record",
+                    "-p",
+                    str(server.process.pid),
+                    "--gil",
+                    "-f",
+                    "raw",
+                    "-o",
+                    py_spy,
+                    "-r",
+                    "200",
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(1)
+        results.append(measure(server, "task take", requests, take))
+        # The finishes match the measured takes (the warm-up takes are finished first).
+        results.append(measure(server, "task finish", requests, finish))
+        results.append(measure(server, "robot heartbeat", requests, heartbeat))
+        if spy:
+            spy.send_signal(2)
+            spy.wait(timeout=60)
+    finally:
+        server.stop()
+        if url:
+            drop_pg_database(url)
+    for result in results:
+        result.update(store=store, fast_path=fast_path, threads=threads)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--fast-path", choices=["true", "false"], default="true")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=4, help="ROBOFLEET_FAST_PATH_THREADS")
+    parser.add_argument("--py-spy", help="record the server with py-spy (raw format) into FILE")
+    args = parser.parse_args()
+    for result in run(args.store, args.fast_path, args.requests, args.py_spy, args.threads):
+        print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""The lean front: an ASGI layer before FastAPI that answers the robot path's hot operations.
+
+An exact (method, path) lookup instead of the router's scan, no dependency injection, the
+caller from the cached principal, the route's own request model, the same service on a few
+dedicated threads instead of the 40-thread pool, and the answer rendered once. Whatever it
+cannot answer exactly as FastAPI would (a credential not in the cache, a body that does not
+validate, another content type, a query string) goes on to FastAPI unchanged, with the body
+replayed — so every error body for bad input is FastAPI's own."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from robofleet.server.api.fast.operations import HOT_OPERATIONS, Answer, HotOperation, Invocation
+from robofleet.server.api.fast.wire import (
+    ClientGone,
+    header_text,
+    header_values,
+    read_body,
+    replaying,
+    send_json,
+)
+from robofleet.server.api.fast.workers import Workers
+from robofleet.server.api.openapi import operation_id
+from robofleet.server.api.routing import FORM, form_fields
+from robofleet.server.domain.errors import RobofleetError
+from robofleet.server.runtime import Runtime
+from robofleet.server.services.access.auth import Credentials, cached_principal
+from robofleet.server.services.access.caller import Caller
+
+log = logging.getLogger("robofleet.api.fast")
+OPERATION_KEY = "robofleet.operation"
+"""Names, in the ASGI scope, the operationId of a request the front answered (for metrics)."""
+_JSON = b"application/json"
+_FORM = FORM.encode()
+ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+class _NotHere(Exception):
+    """The front cannot answer this request exactly as FastAPI would: FastAPI answers it."""
+
+
+@dataclass(frozen=True)
+class _Bound:
+    operation: HotOperation
+    operation_id: str
+    shadowed: frozenset[str] = frozenset()
+    """Values of a path parameter that an earlier route serves instead."""
+
+
+class FastFront:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        runtime: Runtime,
+        routes: list[BaseRoute],
+        handlers: Mapping[Any, Callable[..., Any]],
+        threads: int,
+    ) -> None:
+        self.app = app
+        self.runtime = runtime
+        self.routes = routes
+        self.handlers = handlers
+        # Few threads: each more one costs context switches; on SQLite writes queue anyway.
+        self.workers = Workers(threads)
+        self._exact: dict[tuple[str, str], _Bound] | None = None
+        self._prefixed: list[_Bound] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("query_string") or scope.get("root_path"):
+            await self.app(scope, receive, send)
+            return
+        if self._exact is None:
+            self._bind()
+        assert self._exact is not None
+        bound = self._exact.get((scope["method"], scope["path"]))
+        path_value = ""
+        if bound is None and self._prefixed:
+            bound, path_value = self._by_prefix(scope)
+        if bound is None:
+            await self.app(scope, receive, send)
+            return
+        await self._answer(bound, path_value, scope, receive, send)
+
+    async def _answer(
+        self, bound: _Bound, path_value: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        operation = bound.operation
+        headers = header_values(scope)
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        credentials = Credentials(
+            header_text(headers, b"key"), header_text(headers, b"authorization")
+        )
+        principal = cached_principal(self.runtime, credentials)
+        reads_body = operation.method != "GET"
+        if principal is None or (reads_body and not _decodable(operation, content_type)):
+            await self.app(scope, receive, send)
+            return
+        try:
+            raw = await read_body(receive) if reads_body else b""
+        except ClientGone:
+            return
+        try:
+            body = _parsed(operation, content_type, raw) if reads_body else None
+        except _NotHere:
+            await self.app(scope, replaying(raw, receive), send)
+            return
+        scope[OPERATION_KEY] = bound.operation_id
+        client = scope.get("client")
+        caller = Caller(
+            principal,
+            address=client[0] if client else "",
+            user_agent=header_text(headers, b"user-agent") or "",
+        )
+        invocation = Invocation(
+            self.runtime, caller, body, headers, path_value, receive, self.workers.run
+        )
+        try:
+            answer = await operation.run(invocation)
+        except Exception as exc:
+            await self._answer_error(exc, scope, receive, send)
+            return
+        await send_json(send, _rendered(answer, exclude_none=operation.exclude_none))
+
+    async def _answer_error(
+        self, exc: Exception, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """The app's own exception handler answers; an unexpected error goes on up, where the
+        server-error layer answers it (and logs it) as it does for FastAPI's routes."""
+        handler = next(
+            (
+                self.handlers[kind]
+                for kind in type(exc).__mro__
+                if kind is not Exception and kind in self.handlers
+            ),
+            None,
+        )
+        if handler is None:
+            raise exc
+        response: Response = await handler(Request(scope, receive), exc)
+        await response(scope, receive, send)
+
+    def _by_prefix(self, scope: Scope) -> tuple[_Bound | None, str]:
+        path: str = scope["path"]
+        for bound in self._prefixed:
+            operation = bound.operation
+            if scope["method"] != operation.method or not path.startswith(operation.path):
+                continue
+            value = path[len(operation.path) :]
+            # The route's `{param}` is one non-empty segment; NUL is refused by FastAPI's path.
+            if value and "/" not in value and "\x00" not in value and value not in bound.shadowed:
+                return bound, value
+        return None, ""
+
+    def _bind(self) -> None:
+        """Each operation takes the operationId of the FastAPI route that serves its path:
+        the route must exist (so OpenAPI documents it) and be the first one to match."""
+        exact: dict[tuple[str, str], _Bound] = {}
+        for operation in HOT_OPERATIONS:
+            sample = operation.path + "x" if operation.path_parameter else operation.path
+            route, earlier = _first_match(self.routes, operation.method, sample)
+            if route is None:
+                log.warning("no route serves %s %s: the front leaves it", operation.method, sample)
+                continue
+            if not operation.path_parameter:
+                exact[(operation.method, operation.path)] = _Bound(operation, operation_id(route))
+                continue
+            shadowed = _shadowing_names(earlier, operation.path)
+            if shadowed is not None:
+                self._prefixed.append(_Bound(operation, operation_id(route), shadowed))
+        self._exact = exact
+
+
+def _first_match(
+    routes: list[BaseRoute], method: str, path: str
+) -> tuple[APIRoute | None, list[BaseRoute]]:
+    scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+    for index, route in enumerate(routes):
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return (route if isinstance(route, APIRoute) else None), routes[:index]
+    return None, []
+
+
+def _shadowing_names(earlier: list[BaseRoute], prefix: str) -> frozenset[str] | None:
+    """The fixed paths under `prefix` that routes before the parameter route serve; None
+    when an earlier route has a parameter there too (the front then leaves the operation)."""
+    names: set[str] = set()
+    for route in earlier:
+        path = getattr(route, "path", "")
+        if not isinstance(path, str) or not path.startswith(prefix):
+            continue
+        rest = path[len(prefix) :]
+        if "{" in rest:
+            return None
+        names.add(rest)
+    return frozenset(names)
+
+
+def _decodable(operation: HotOperation, content_type: bytes) -> bool:
+    if operation.model is None:
+        return content_type == _JSON
+    return content_type in (_JSON, _FORM)
+
+
+def _parsed(operation: HotOperation, content_type: bytes, raw: bytes) -> Any:
+    """The request model from the body, decoded as SherpaRoute and FastAPI decode it."""
+    if operation.model is None:
+        return raw
+    fields: Any
+    if not raw.strip():
+        # An empty body is an empty object, so that a missing field is named (SherpaRoute).
+        fields = {}
+    elif content_type == _FORM:
+        try:
+            fields = form_fields(raw)
+        except RobofleetError:
+            raise _NotHere from None
+    else:
+        try:
+            # orjson accepts a subset of what json.loads does, and then agrees with it.
+            fields = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise _NotHere from None
+    try:
+        return operation.model.model_validate(fields, from_attributes=True)
+    except ValidationError:
+        raise _NotHere from None
+
+
+def _rendered(answer: Answer, *, exclude_none: bool) -> bytes:
+    if isinstance(answer, BaseModel):
+        return type(answer).__pydantic_serializer__.to_json(
+            answer, by_alias=True, exclude_none=exclude_none
+        )
+    return orjson.dumps(answer)

@@ -1,0 +1,168 @@
+"""The hot operations the front answers, each calling the service its FastAPI route calls.
+
+A body is validated with the route's own request model; the answer is rendered once, the
+way the route renders it (`ModelResponse`, or FastAPI's serialisation of the same model)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.types import Receive
+
+from robofleet.contract import IDEMPOTENCY_KEY_HEADER
+from robofleet.server.api.fast.wire import header_text
+from robofleet.server.runtime import Runtime
+from robofleet.server.schemas.jobs import JobUpdate
+from robofleet.server.schemas.log_batch import parse_batch
+from robofleet.server.schemas.queues import (
+    BulkCreate,
+    FinishRequest,
+    RenewRequest,
+    TakeRequest,
+    TaskCreate,
+)
+from robofleet.server.schemas.robots import ConsumeRequest, HeartbeatRequest, WaitJobRequest
+from robofleet.server.services import logs
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.jobs import crud as jobs
+from robofleet.server.services.jobs import robot_protocol
+from robofleet.server.services.resources import crud as resources
+from robofleet.server.services.tasks import adding
+from robofleet.server.services.tasks import leases as task_leases
+
+Offload = Callable[..., Awaitable[Any]]
+"""Runs a blocking function on the front's threads: offload(fn, *args)."""
+
+_IDEMPOTENCY_KEY = IDEMPOTENCY_KEY_HEADER.lower().encode()
+
+
+@dataclass(frozen=True)
+class Invocation:
+    runtime: Runtime
+    caller: Caller
+    body: Any
+    """The validated request model, or the raw body for an operation without a model."""
+    headers: dict[bytes, bytes]
+    path_value: str
+    """The `{param}` of a path-parameter operation; "" for the others."""
+    receive: Receive
+    offload: Offload
+
+
+Answer = BaseModel | list[Any]
+
+
+@dataclass(frozen=True)
+class HotOperation:
+    method: str
+    path: str
+    """The exact path; for a path-parameter operation the path up to its parameter."""
+    model: type[BaseModel] | None
+    """The request model of the route; None: the operation reads the raw JSON body."""
+    run: Callable[[Invocation], Awaitable[Answer]]
+    exclude_none: bool = False
+    path_parameter: bool = False
+
+
+def _blocking(call: Callable[[Invocation], Answer]) -> Callable[[Invocation], Awaitable[Answer]]:
+    async def run(invocation: Invocation) -> Answer:
+        answer: Answer = await invocation.offload(call, invocation)
+        return answer
+
+    return run
+
+
+def _updated_job(call: Invocation) -> list[Any]:
+    jobs.update_job(call.runtime, call.caller, call.body)
+    return []
+
+
+async def _wait_job(call: Invocation) -> Answer:
+    async def client_gone() -> None:
+        # The body is read: the next message for this request is the disconnect.
+        while (await call.receive())["type"] != "http.disconnect":
+            pass
+
+    return await robot_protocol.wait_job(
+        call.runtime, call.caller, call.body, client_gone=client_gone
+    )
+
+
+async def _log_batch(call: Invocation) -> Answer:
+    lines = parse_batch(call.body)
+    answer: Answer = await call.offload(logs.ingest_batch, call.runtime, call.caller, lines)
+    return answer
+
+
+HOT_OPERATIONS: tuple[HotOperation, ...] = (
+    HotOperation(
+        "POST",
+        "/api/robot/heartbeat",
+        HeartbeatRequest,
+        _blocking(lambda c: robot_protocol.heartbeat(c.runtime, c.caller, c.body)),
+    ),
+    HotOperation(
+        "POST",
+        "/api/robot/consumeNextJob",
+        ConsumeRequest,
+        _blocking(lambda c: robot_protocol.consume_next_job(c.runtime, c.caller, c.body)),
+    ),
+    HotOperation("POST", "/api/robot/waitJob", WaitJobRequest, _wait_job),
+    HotOperation("PUT", "/api/job/update", JobUpdate, _blocking(_updated_job)),
+    HotOperation("POST", "/api/job/update", JobUpdate, _blocking(_updated_job)),
+    HotOperation(
+        "POST",
+        "/api/task/take",
+        TakeRequest,
+        _blocking(lambda c: task_leases.take_tasks(c.runtime, c.caller, c.body)),
+    ),
+    HotOperation(
+        "POST",
+        "/api/task/finish",
+        FinishRequest,
+        _blocking(lambda c: task_leases.finish_tasks(c.runtime, c.caller, c.body)),
+    ),
+    HotOperation(
+        "POST",
+        "/api/task/renew",
+        RenewRequest,
+        _blocking(lambda c: task_leases.renew_leases(c.runtime, c.caller, c.body)),
+    ),
+    HotOperation(
+        "POST",
+        "/api/task/create",
+        TaskCreate,
+        _blocking(
+            lambda c: adding.create_task(
+                c.runtime,
+                c.caller,
+                c.body,
+                idempotency_key=header_text(c.headers, _IDEMPOTENCY_KEY),
+            )
+        ),
+    ),
+    HotOperation(
+        "POST",
+        "/api/task/bulkCreate",
+        BulkCreate,
+        _blocking(
+            lambda c: adding.bulk_create(
+                c.runtime,
+                c.caller,
+                c.body,
+                idempotency_key=header_text(c.headers, _IDEMPOTENCY_KEY),
+            )
+        ),
+    ),
+    HotOperation("POST", "/api/log/batch", None, _log_batch, exclude_none=True),
+    HotOperation(
+        "GET",
+        "/api/asset/read/",
+        None,
+        _blocking(lambda c: resources.read_resource(c.runtime, c.caller, c.path_value)),
+        path_parameter=True,
+    ),
+)
