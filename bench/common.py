@@ -124,8 +124,14 @@ class Client:
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         payload = json.dumps(body).encode() if body is not None else None
-        self.conn.request(method, path, body=payload, headers=self.headers)
-        response = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=payload, headers=self.headers)
+            response = self.conn.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed the idle keep-alive connection (after 5 s): send it again.
+            self.conn.close()
+            self.conn.request(method, path, body=payload, headers=self.headers)
+            response = self.conn.getresponse()
         raw = response.read()
         return response.status, (json.loads(raw) if raw else None)
 
@@ -178,7 +184,7 @@ def publish_noop(client: Client) -> None:
     assert status == 200, body
 
 
-def _cpu_seconds(processes: list[psutil.Process]) -> float:
+def cpu_of(processes: list[psutil.Process]) -> float:
     total = 0.0
     for each in processes:
         try:
@@ -221,14 +227,14 @@ class ServerMeter:
             self._stop.wait(self.interval)
 
     def __enter__(self) -> ServerMeter:
-        self._cpu_before = _cpu_seconds(self.processes)
+        self._cpu_before = cpu_of(self.processes)
         self._started = time.perf_counter()
         self._thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self.seconds = time.perf_counter() - self._started
-        self.cpu = _cpu_seconds(self.processes) - self._cpu_before
+        self.cpu = cpu_of(self.processes) - self._cpu_before
         self._stop.set()
         self._thread.join()
         self.peak_rss = max(self.peak_rss, _rss(self.processes))
