@@ -94,8 +94,8 @@ def wait_until_idle(engine: Engine, guid: str, agent: psutil.Process, quiet: flo
     raise RuntimeError("the agent did not go idle")
 
 
-def measure(store: str, jobs: int) -> dict[str, Any]:
-    """Dispatch latency over `jobs` jobs (after 5 unmeasured), with the server's CPU per job
+def measure(store: str, jobs: int, warm_up: int = 5) -> dict[str, Any]:
+    """Dispatch latency over `jobs` jobs (after `warm_up` unmeasured), with the server's CPU per job
     (create, take, the agent's reports and heartbeat) and peak RSS over the measured jobs."""
     url = create_pg_database() if store == "postgresql" else None
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,7 +127,7 @@ def measure(store: str, jobs: int) -> dict[str, Any]:
                     ).scalar_one()
                 latencies.append((started.timestamp() - called) * 1000)
 
-            for _ in range(5):  # warm up: the agent's package cache, the server's statements
+            for _ in range(warm_up):  # warm up: the agent's package cache, the server's statements
                 dispatch_one()
             latencies.clear()
             with ServerMeter(server) as meter:

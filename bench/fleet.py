@@ -198,7 +198,8 @@ def run(store: str, args: argparse.Namespace) -> dict[str, Any]:
                 print(json.dumps(row), file=sys.stderr, flush=True)
                 if not row["held"] and not args.all_steps:
                     break
-                time.sleep(2)  # the server settles between steps
+                if count != steps[-1]:
+                    time.sleep(2)  # the server settles between steps
         finally:
             server.stop()
             if url:
