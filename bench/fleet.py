@@ -149,7 +149,7 @@ def summarise(
         for kind, count in result["errors"].items():
             errors[kind] = errors.get(kind, 0) + count
     offered = sum(r["offered"] for r in results)
-    done = sum(r["done"] for r in results) - len(latencies.get("unfinished", []))
+    done = sum(r["done"] for r in results)  # answered; the unfinished are not in it
     late = [v for r in results for v in r["late_ms"]]
     window = meter.seconds
     row: dict[str, Any] = {

@@ -142,6 +142,7 @@ class Fleet:
         ]
         self.stats = Stats()
         self.outstanding: set[asyncio.Task[None]] = set()
+        self.started: dict[asyncio.Task[None], float] = {}
         self.start = 0.0
         self.events: list[tuple[float, int, str, int]] = []
         rng = random.Random(config.get("seed", 13))
@@ -224,7 +225,11 @@ class Fleet:
         measured = due >= self.warm_up
         if measured:
             self.stats.offered += 1
-            self.stats.late.append((started - self.start - due) * 1000)
+            if kind != "finish":  # a finish waits for its take: its delay is the server's
+                self.stats.late.append((started - self.start - due) * 1000)
+        task = asyncio.current_task()
+        if task is not None and kind != "finish":
+            self.started[task] = started
         if kind == "log":
             extra["count"] = self.log_batch_size(index)
         try:
@@ -255,6 +260,9 @@ class Fleet:
                     "finish", index, finish_at, guid=task["guid"], lease=task["lease_id"]
                 )
 
+    def forget(self, task: asyncio.Task[None]) -> None:
+        self.started.pop(task, None)
+
     def log_batch_size(self, index: int) -> int:
         """Lines per batch: the minute's lines spread over its batches (6 and 7 for 40/6)."""
         batches = self.rates["log"]
@@ -272,16 +280,19 @@ class Fleet:
             task = loop.create_task(self.operation(kind, index, due))
             self.outstanding.add(task)
             task.add_done_callback(self.outstanding.discard)
+            task.add_done_callback(self.forget)
         end = self.start + self.warm_up + self.duration
         await asyncio.sleep(max(0.0, end - loop.time()))
         # Answers still outstanding at the end: wait a little, then count the rest as lost
         # time (their latency is at least the time they have waited).
         if self.outstanding:
             await asyncio.wait(self.outstanding, timeout=10)
-        unfinished = len(self.outstanding)
+        now = loop.time()
+        waited = [(now - self.started.get(task, now)) * 1000 for task in self.outstanding]
         for task in list(self.outstanding):
             task.cancel()
-        self.stats.latencies["unfinished"] = [10_000.0] * unfinished
+        # Their latency is at least how long they have waited so far (a floor).
+        self.stats.latencies["unfinished"] = waited
 
     def result(self, cpu: float) -> dict[str, Any]:
         return {
