@@ -30,10 +30,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench.common import (
     Client,
     Server,
     ServerMeter,
+    cpu_of,
     create_pg_database,
     drop_pg_database,
     load_average,
@@ -181,6 +184,20 @@ def summarise(
     return row
 
 
+def settle(server: Server, limit: float = 120.0) -> None:
+    """Until the server is idle (under 0.1 core over a second): after a saturated step it is
+    still working through requests whose clients have gone, which would load the next step."""
+    assert server.process is not None
+    process = psutil.Process(server.process.pid)
+    deadline = time.monotonic() + limit
+    time.sleep(2)
+    while time.monotonic() < deadline:
+        before = cpu_of([process])
+        time.sleep(1)
+        if cpu_of([process]) - before < 0.1:
+            return
+
+
 def run(store: str, args: argparse.Namespace) -> dict[str, Any]:
     """Every step of N on one server process; stops after the first step not held (unless
     --all-steps). Returns the steps and the largest N held."""
@@ -199,7 +216,7 @@ def run(store: str, args: argparse.Namespace) -> dict[str, Any]:
                 if not row["held"] and not args.all_steps:
                     break
                 if count != steps[-1]:
-                    time.sleep(2)  # the server settles between steps
+                    settle(server)
         finally:
             server.stop()
             if url:
