@@ -101,6 +101,7 @@ def step(
         "work": args.work,
         "warm_up": args.warm_up,
         "duration": args.duration,
+        "inflight": args.inflight,
     }
     procs = []
     for n in range(generators):
@@ -238,6 +239,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed-tasks", type=int, default=200, help="per queue, before the run")
     parser.add_argument("--work", type=float, default=1.0, help="seconds from take to finish")
     parser.add_argument("--generators", type=int, default=0, help="0: one per 1,000 robots")
+    parser.add_argument(
+        "--inflight", type=int, default=3, help="requests one robot has open at most"
+    )
     parser.add_argument("--all-steps", action="store_true", help="go on after a step fails")
 
 

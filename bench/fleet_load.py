@@ -11,7 +11,8 @@ stream with a random phase, so the offered load is even from the first second. A
 got a task is followed, `work` seconds later, by its finish.
 
 The HTTP client is a minimal HTTP/1.1 client on asyncio streams with keep-alive connections
-per robot (a robot opens another when its operations overlap, as the agent's threads do), so
+per robot (a robot opens another when its operations overlap, as the agent's threads do, up to
+`inflight` at once, 3 by default: heartbeat, log shipper, job), so
 the generator costs little CPU per request; its own CPU and how late it started operations
 are reported, to show it was not the bottleneck.
 """
@@ -94,6 +95,7 @@ class Robot:
     host: bytes
     auth: bytes
     queue: str
+    slots: asyncio.Semaphore
     idle: list[Connection] = field(default_factory=list)
 
     def head(self, method: str, path: str, body: bytes, extra: str = "") -> bytes:
@@ -137,6 +139,7 @@ class Fleet:
                 f"{host}:{port}".encode(),
                 robot_authorization(guid).encode(),
                 config["queues"][n % len(config["queues"])],
+                asyncio.Semaphore(int(config.get("inflight", 3))),
             )
             for n, guid in enumerate(config["robots"])
         ]
@@ -233,7 +236,12 @@ class Fleet:
         if kind == "log":
             extra["count"] = self.log_batch_size(index)
         try:
-            status, data = await self.send(robot, kind, **extra)
+            # A robot has a few threads that call the server (heartbeat, log shipper, the
+            # job's SDK calls), each waiting for its answer: at most `inflight` requests of one
+            # robot are open at once; a later one waits here, and that wait counts in its
+            # latency (measured from its scheduled start).
+            async with robot.slots:
+                status, data = await self.send(robot, kind, **extra)
         except Exception as exc:  # counted and reported; the run goes on
             status, data = 0, repr(exc).encode()
         elapsed = (loop.time() - started) * 1000
