@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import io
 import json
@@ -11,6 +12,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 import zipfile
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 
 PG_ADMIN = os.environ.get("ROBOFLEET_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -121,8 +124,14 @@ class Client:
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         payload = json.dumps(body).encode() if body is not None else None
-        self.conn.request(method, path, body=payload, headers=self.headers)
-        response = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=payload, headers=self.headers)
+            response = self.conn.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed the idle keep-alive connection (after 5 s): send it again.
+            self.conn.close()
+            self.conn.request(method, path, body=payload, headers=self.headers)
+            response = self.conn.getresponse()
         raw = response.read()
         return response.status, (json.loads(raw) if raw else None)
 
@@ -173,3 +182,85 @@ def publish_noop(client: Client) -> None:
         },
     )
     assert status == 200, body
+
+
+def cpu_of(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for each in processes:
+        try:
+            times = each.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def _rss(processes: list[psutil.Process]) -> int:
+    total = 0
+    for each in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += each.memory_info().rss
+    return total
+
+
+class ServerMeter:
+    """The server's CPU time and peak resident memory over a measured window.
+
+    CPU is user + system time of the server process and its children (workers), read before
+    and after; RSS is sampled every `interval` seconds by a thread, so a short peak between two
+    samples can be missed (the figure is a floor)."""
+
+    def __init__(self, server: Server, interval: float = 0.2) -> None:
+        assert server.process is not None, "start the server first"
+        root = psutil.Process(server.process.pid)
+        self.processes = [root, *root.children(recursive=True)]
+        self.interval = interval
+        self.peak_rss = 0
+        self.cpu = 0.0
+        self.seconds = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak_rss = max(self.peak_rss, _rss(self.processes))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> ServerMeter:
+        self._cpu_before = cpu_of(self.processes)
+        self._started = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.seconds = time.perf_counter() - self._started
+        self.cpu = cpu_of(self.processes) - self._cpu_before
+        self._stop.set()
+        self._thread.join()
+        self.peak_rss = max(self.peak_rss, _rss(self.processes))
+
+    def figures(self, operations: int) -> dict[str, float]:
+        """CPU per operation (ms), CPU in cores over the window, peak RSS (MiB)."""
+        return {
+            "server_cpu_ms_per_op": round(self.cpu * 1000 / max(operations, 1), 3),
+            "server_cpu_cores": round(self.cpu / max(self.seconds, 1e-9), 2),
+            "server_peak_rss_mib": round(self.peak_rss / 2**20, 1),
+        }
+
+
+def load_average() -> float:
+    """The 1-minute load average, noted beside every figure (the machine is shared)."""
+    return round(os.getloadavg()[0], 2)
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per key, the median of the numeric values over the repeats; other values from the first
+    run. The repeats' raw figures stay in the JSON output under "runs"."""
+    merged: dict[str, Any] = {}
+    for key, first in runs[0].items():
+        values = [r[key] for r in runs if isinstance(r.get(key), (int, float))]
+        if isinstance(first, (int, float)) and not isinstance(first, bool) and values:
+            merged[key] = round(statistics.median(values), 3)
+        else:
+            merged[key] = first
+    return merged

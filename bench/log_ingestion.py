@@ -20,6 +20,7 @@ import base64
 import http.client
 import io
 import json
+import sys
 import tempfile
 import threading
 import time
@@ -34,7 +35,15 @@ from typing import Any
 import psutil
 import psycopg
 
-from bench.common import PG_ADMIN, Client, Server, create_pg_database, drop_pg_database
+from bench.common import (
+    PG_ADMIN,
+    Client,
+    Server,
+    ServerMeter,
+    create_pg_database,
+    drop_pg_database,
+    load_average,
+)
 
 LEVELS = ("Info", "Debug", "Warning", "Info", "Error")
 
@@ -179,10 +188,11 @@ def ingest(store: str, args: argparse.Namespace, pg_url: str | None) -> dict[str
             pg_before = backend_cpu(pg_url)
             own_before = _cpu_of([psutil.Process()])
             started = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            with ServerMeter(server) as meter:
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
             elapsed = time.perf_counter() - started
             cpu = cpu_seconds(server.process.pid) - cpu_before
             pg_after = backend_cpu(pg_url)
@@ -205,6 +215,12 @@ def ingest(store: str, args: argparse.Namespace, pg_url: str | None) -> dict[str
                 "postgres_cpu_cores": round(pg_cpu / elapsed, 2) if store == "postgres" else "-",
                 "load_generator_cpu_cores": round(own_cpu / elapsed, 2),
                 "retried_503": len(retries),
+                # An operation is one batch request of --batch-size lines.
+                "server_cpu_ms_per_op": meter.figures(args.agents * args.batches)[
+                    "server_cpu_ms_per_op"
+                ],
+                "server_peak_rss_mib": meter.figures(1)["server_peak_rss_mib"],
+                "load_average": load_average(),
             }
         finally:
             server.stop()
@@ -252,16 +268,8 @@ def copy_rows(pg_url: str, lines: int, agents: int) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--agents", type=int, default=100)
-    parser.add_argument("--batches", type=int, default=10, help="per agent")
-    parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL)")
-    parser.add_argument("--pool", type=int, default=10, help="PostgreSQL connections/process")
-    parser.add_argument("--stores", default="sqlite,postgres")
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
+def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every store in args.stores, and COPY beside PostgreSQL."""
     results: list[dict[str, Any]] = []
     done = 0
     for store in args.stores.split(","):
@@ -272,20 +280,38 @@ def main() -> None:
                 args.workers = 1  # SQLite serves one process
             results.append(ingest(store, args, pg_url))
             args.workers = workers
-            if pg_url:
+            if pg_url and args.copy:
                 lines = args.agents * args.batches * args.batch_size
                 results.append(copy_rows(pg_url, lines, args.agents))
         finally:
             if pg_url:
                 drop_pg_database(pg_url)
         for result in results[done:]:
-            print(json.dumps(result), flush=True)
+            print(json.dumps(result), file=sys.stderr, flush=True)
         done = len(results)
     copy = next((r for r in results if r["system"].startswith("PostgreSQL")), None)
     for result in results:
         if copy and result["store"] == "postgres" and result is not copy:
             result["copy_over_robofleet"] = round(copy["lines_per_s"] / result["lines_per_s"], 2)
-    text = json.dumps(results, indent=2)
+    return results
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--agents", type=int, default=100)
+    parser.add_argument("--batches", type=int, default=10, help="per agent")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL)")
+    parser.add_argument("--pool", type=int, default=10, help="PostgreSQL connections/process")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    args.copy = True
+    text = json.dumps(measure(args), indent=2)
     print(text)
     if args.out:
         args.out.write_text(text + "\n")

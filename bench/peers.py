@@ -1,12 +1,13 @@
 """The peers drained on the same PostgreSQL: PgQueuer and procrastinate (no-op jobs).
 
-python -m bench.peers pgqueuer DSN JOBS BATCH CONSUMERS   -> prints "<jobs> <seconds>"
+python -m bench.peers pgqueuer DSN JOBS BATCH CONSUMERS   -> "<jobs> <seconds> <cpu seconds>"
 python -m bench.peers procrastinate DSN JOBS 1 CONCURRENCY
 """
 
 from __future__ import annotations
 
 import asyncio
+import resource
 import sys
 import time
 
@@ -31,6 +32,7 @@ async def pgqueuer_drain(dsn: str, jobs: int, batch: int, consumers: int) -> flo
             return None
 
     started = time.perf_counter()
+    _cpu_started()
     await asyncio.gather(
         *(w.run(batch_size=batch, mode=types.QueueExecutionMode.drain) for w in workers)
     )
@@ -51,10 +53,24 @@ async def procrastinate_drain(dsn: str, jobs: int, concurrency: int) -> float:
         for start in range(0, jobs, 5_000):
             await noop.batch_defer_async(*([{}] * min(5_000, jobs - start)))
         started = time.perf_counter()
+        _cpu_started()
         await app.run_worker_async(
             wait=False, concurrency=concurrency, install_signal_handlers=False
         )
         return time.perf_counter() - started
+
+
+_CPU_AT_START: list[float] = []
+
+
+def _cpu_started() -> None:
+    """This process's CPU time when the drain starts (set-up and enqueueing are not counted)."""
+    _CPU_AT_START.append(_cpu())
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -63,7 +79,7 @@ def main() -> None:
         elapsed = asyncio.run(pgqueuer_drain(dsn, int(jobs), int(batch), int(workers)))
     else:
         elapsed = asyncio.run(procrastinate_drain(dsn, int(jobs), int(workers)))
-    print(jobs, elapsed, flush=True)
+    print(jobs, elapsed, _cpu() - _CPU_AT_START[0], flush=True)
 
 
 if __name__ == "__main__":

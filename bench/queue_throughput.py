@@ -2,7 +2,11 @@
 and in batches, on SQLite and PostgreSQL, beside PgQueuer and procrastinate draining the same
 number of no-op jobs on the same PostgreSQL.
 
-    .venv/bin/python -m bench.queue_throughput [--tasks 5000] [--takers 8] [--out FILE]
+    .venv/bin/python -m bench.queue_throughput [--tasks 5000] [--takers 8] [--repeat 1]
+        [--store sqlite|postgresql|both] [--no-peers] [--variants] [--out FILE]
+
+The clock starts when every taker process is connected and ready; the server's CPU over the
+drain (user + system, psutil) divided by the tasks gives its CPU per task.
 """
 
 from __future__ import annotations
@@ -12,10 +16,21 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
-from bench.common import Client, Server, create_pg_database, drop_pg_database
+from bench.common import (
+    Client,
+    Server,
+    ServerMeter,
+    create_pg_database,
+    drop_pg_database,
+    load_average,
+    median_of,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,24 +47,36 @@ def preload(server: Server, queue: str, tasks: int) -> None:
         assert status == 200 and body["created"] == size, body
 
 
-def drain(server: Server, queue: str, takers: int, batch: int) -> tuple[int, float]:
-    started = time.perf_counter()
+def drain(server: Server, queue: str, takers: int, batch: int) -> tuple[int, ServerMeter]:
+    """Start the takers, wait until every one is connected and ready, then start the clock
+    (and the server meter) and let them go: the interpreters' start-up is not timed."""
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "bench.taker", server.url, server.key, queue, str(batch)],
             cwd=ROOT,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
         for _ in range(takers)
     ]
-    done = 0
     for proc in procs:
-        out, _ = proc.communicate(timeout=1800)
-        if proc.returncode != 0:
-            raise RuntimeError(f"taker failed: {out}")
-        done += int(out.split()[0])
-    return done, time.perf_counter() - started
+        assert proc.stdout is not None
+        ready = proc.stdout.readline().strip()
+        if ready != "ready":
+            raise RuntimeError(f"taker did not start: {ready!r}")
+    done = 0
+    with ServerMeter(server) as meter:
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        for proc in procs:
+            out, _ = proc.communicate(timeout=1800)
+            if proc.returncode != 0:
+                raise RuntimeError(f"taker failed: {out}")
+            done += int(out.split()[0])
+    return done, meter
 
 
 def robofleet(
@@ -59,25 +86,35 @@ def robofleet(
     batch: int,
     workers: int = 1,
     env: dict[str, str] | None = None,
-) -> float:
+) -> dict[str, Any]:
+    """Tasks per second over HTTP, with the server's CPU per task (its take and finish
+    requests) and peak RSS over the drain."""
     url = create_pg_database() if store == "postgresql" else None
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp), database_url=url, workers=workers, env=env or {}).start()
         try:
             queue = f"bench-{batch}"
             preload(server, queue, tasks)
-            done, elapsed = drain(server, queue, takers, batch)
+            load = load_average()
+            done, meter = drain(server, queue, takers, batch)
             assert done == tasks, f"{done} of {tasks} finished"
-            return done / elapsed
+            return {
+                "tasks_per_s": round(done / meter.seconds, 1),
+                **meter.figures(done),
+                "load_average": max(load, load_average()),
+            }
         finally:
             server.stop()
             if url:
                 drop_pg_database(url)
 
 
-def peer(name: str, jobs: int, batch: int, workers: int) -> float:
+def peer(name: str, jobs: int, batch: int, workers: int) -> dict[str, Any]:
+    """Jobs per second of a peer draining in-process; its CPU per job is the peer process's
+    own (it is its own server), beside Robofleet's server CPU per task."""
     url = create_pg_database(f"bench_{name}")
     try:
+        load = load_average()
         out = subprocess.run(
             [sys.executable, "-m", "bench.peers", name, url, str(jobs), str(batch), str(workers)],
             cwd=ROOT,
@@ -86,81 +123,145 @@ def peer(name: str, jobs: int, batch: int, workers: int) -> float:
             check=True,
             timeout=1800,
         ).stdout.split()
-        return int(out[0]) / float(out[1])
+        done, seconds, cpu = int(out[0]), float(out[1]), float(out[2])
+        return {
+            "tasks_per_s": round(done / seconds, 1),
+            "server_cpu_ms_per_op": round(cpu * 1000 / done, 3),
+            "server_cpu_cores": round(cpu / seconds, 2),
+            "server_peak_rss_mib": None,  # not a server: its RSS is not comparable
+            "load_average": max(load, load_average()),
+        }
     finally:
         drop_pg_database(url)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of the queue drain table."""
+
+    system: str
+    store: str
+    batch: int
+    takers: str
+    measure: Callable[[], dict[str, Any]]
+
+
+def cases(tasks: int, takers: int, stores: list[str], peers: bool, variants: bool) -> list[Case]:
+    """One per call and batch 50 on each store, the peers beside them on PostgreSQL.
+    `variants` adds the older table's rows (SQLite synchronous=normal, 2 PostgreSQL workers)."""
+    made: list[Case] = []
+    who = f"{takers} takers"
+    for batch in (1, 50):
+        if "sqlite" in stores:
+            made.append(
+                Case(
+                    "robofleet (HTTP)",
+                    "sqlite",
+                    batch,
+                    who,
+                    partial(robofleet, "sqlite", tasks, takers, batch),
+                )
+            )
+            if variants:
+                made.append(
+                    Case(
+                        "robofleet (HTTP, synchronous=normal)",
+                        "sqlite",
+                        batch,
+                        who,
+                        partial(
+                            robofleet,
+                            "sqlite",
+                            tasks,
+                            takers,
+                            batch,
+                            env={"ROBOFLEET_SQLITE_SYNCHRONOUS": "normal"},
+                        ),
+                    )
+                )
+        if "postgresql" in stores:
+            made.append(
+                Case(
+                    "robofleet (HTTP)",
+                    "postgresql",
+                    batch,
+                    who,
+                    partial(robofleet, "postgresql", tasks, takers, batch),
+                )
+            )
+            if variants:
+                made.append(
+                    Case(
+                        "robofleet (HTTP, 2 workers)",
+                        "postgresql",
+                        batch,
+                        who,
+                        partial(robofleet, "postgresql", tasks, takers, batch, workers=2),
+                    )
+                )
+            if peers:
+                made.append(
+                    Case(
+                        "PgQueuer (asyncpg, in-process)",
+                        "postgresql",
+                        batch,
+                        "4 consumers",
+                        partial(peer, "pgqueuer", tasks, batch, 4),
+                    )
+                )
+    if "postgresql" in stores and peers:
+        made.append(
+            Case(
+                "procrastinate (in-process)",
+                "postgresql",
+                1,
+                "concurrency 8",
+                partial(peer, "procrastinate", tasks, 1, 8),
+            )
+        )
+    return made
+
+
+def run(
+    tasks: int, takers: int, stores: list[str], repeat: int, peers: bool, variants: bool
+) -> list[dict[str, Any]]:
+    """Every case `repeat` times; each row holds the medians and the runs' raw figures."""
+    rows = []
+    for case in cases(tasks, takers, stores, peers, variants):
+        runs = [case.measure() for _ in range(repeat)]
+        row = {
+            "system": case.system,
+            "store": case.store,
+            "batch": case.batch,
+            "takers": case.takers,
+            **median_of(runs),
+            "runs": runs,
+        }
+        print(json.dumps(row), file=sys.stderr, flush=True)
+        rows.append(row)
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=5000)
     parser.add_argument("--takers", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--store", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--variants", action="store_true")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    rows: list[dict[str, object]] = []
-
-    def add(system: str, store: str, batch: int, workers: str, rate: float) -> None:
-        rows.append(
-            {
-                "system": system,
-                "store": store,
-                "batch": batch,
-                "workers": workers,
-                "tasks_per_s": round(rate),
-            }
+    stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
+    rows = run(args.tasks, args.takers, stores, args.repeat, not args.no_peers, args.variants)
+    print("| system | store | batch | takers | tasks/s | server CPU ms/task | load |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(
+            f"| {row['system']} | {row['store']} | {row['batch']} | {row['takers']} "
+            f"| {row['tasks_per_s']:,.0f} | {row['server_cpu_ms_per_op']:.2f} "
+            f"| {row['load_average']} |"
         )
-        print(f"| {system} | {store} | {batch} | {workers} | {rate:,.0f} |", flush=True)
-
-    print("| system | store | batch | takers | tasks/s |\n|---|---|---|---|---|", flush=True)
-    for batch in (1, 50):
-        add(
-            "robofleet (HTTP)",
-            "sqlite",
-            batch,
-            f"{args.takers} takers",
-            robofleet("sqlite", args.tasks, args.takers, batch),
-        )
-        add(
-            "robofleet (HTTP, synchronous=normal)",
-            "sqlite",
-            batch,
-            f"{args.takers} takers",
-            robofleet(
-                "sqlite",
-                args.tasks,
-                args.takers,
-                batch,
-                env={"ROBOFLEET_SQLITE_SYNCHRONOUS": "normal"},
-            ),
-        )
-        add(
-            "robofleet (HTTP)",
-            "postgresql",
-            batch,
-            f"{args.takers} takers",
-            robofleet("postgresql", args.tasks, args.takers, batch),
-        )
-        add(
-            "robofleet (HTTP, 2 workers)",
-            "postgresql",
-            batch,
-            f"{args.takers} takers",
-            robofleet("postgresql", args.tasks, args.takers, batch, workers=2),
-        )
-        add(
-            "PgQueuer 1.6 (asyncpg)",
-            "postgresql",
-            batch,
-            "4 consumers",
-            peer("pgqueuer", args.tasks, batch, 4),
-        )
-    add(
-        "procrastinate 3.10",
-        "postgresql",
-        1,
-        "concurrency 8",
-        peer("procrastinate", args.tasks, 1, 8),
-    )
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -21,8 +22,17 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
-from bench.common import Client, Server, create_pg_database, drop_pg_database, summary
+from bench.common import (
+    Client,
+    Server,
+    ServerMeter,
+    create_pg_database,
+    drop_pg_database,
+    load_average,
+    summary,
+)
 
 SECRET = "bench-secret-" + "0123456789abcdef" * 4
 
@@ -32,7 +42,8 @@ def _robot_client(server: Server, robot: str) -> Client:
     return Client(server.url, headers={"Authorization": f"Basic {auth}"})
 
 
-def run(store: str, secrets: int, reads: int) -> None:
+def run(store: str, secrets: int, reads: int) -> dict[str, Any]:
+    """Read latency quiet and during a rotation, with the server's CPU per quiet read."""
     url = create_pg_database() if store == "postgresql" else None
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp) / "data", url, env={"ROBOFLEET_SECRET_KEY": SECRET}).start()
@@ -48,11 +59,13 @@ def run(store: str, secrets: int, reads: int) -> None:
             created = time.perf_counter() - started
             reader = _robot_client(server, robot)
             latencies = []
-            for number in range(reads):
-                t0 = time.perf_counter()
-                status, _ = reader.get(f"/api/asset/read/{names[number % secrets]}")
-                latencies.append((time.perf_counter() - t0) * 1000)
-                assert status == 200
+            load = load_average()
+            with ServerMeter(server) as meter:
+                for number in range(reads):
+                    t0 = time.perf_counter()
+                    status, _ = reader.get(f"/api/asset/read/{names[number % secrets]}")
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                    assert status == 200
             quiet = summary(latencies)
 
             during: list[float] = []
@@ -91,17 +104,29 @@ def run(store: str, secrets: int, reads: int) -> None:
             thread.join()
             assert "finished" in rotation.stdout and not failures, (rotation.stdout, failures)
             busy = summary(during)
+            result = {
+                "reads_per_s": round(reads / meter.seconds, 1),
+                "read_p50_ms": round(quiet["p50"], 2),
+                "read_p95_ms": round(quiet["p95"], 2),
+                **meter.figures(reads),
+                "rotation_s": round(rotated, 2),
+                "during_rotation_p50_ms": round(busy["p50"], 2),
+                "during_rotation_max_ms": round(busy["max"], 1),
+                "load_average": max(load, load_average()),
+            }
             print(
                 f"{store}: {secrets} credentials created in {created:.1f}s "
                 f"({secrets / created:.0f}/s); robot read by name p50 {quiet['p50']:.2f} ms, "
                 f"p95 {quiet['p95']:.2f} ms; rotation of {secrets} secrets (CLI process, "
                 f"incl. start-up) {rotated:.2f}s; {len(during)} reads during it, 0 failed, "
-                f"p50 {busy['p50']:.2f} ms, p95 {busy['p95']:.2f} ms, max {busy['max']:.1f} ms"
+                f"p50 {busy['p50']:.2f} ms, p95 {busy['p95']:.2f} ms, max {busy['max']:.1f} ms",
+                file=sys.stderr,
             )
         finally:
             server.stop()
             if url:
                 drop_pg_database(url)
+    return result
 
 
 def main() -> None:
@@ -111,7 +136,7 @@ def main() -> None:
     parser.add_argument("--store", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
     for store in ("sqlite", "postgresql") if args.store == "both" else (args.store,):
-        run(store, args.secrets, args.reads)
+        print(json.dumps({"store": store, **run(store, args.secrets, args.reads)}))
 
 
 if __name__ == "__main__":

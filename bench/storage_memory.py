@@ -18,11 +18,12 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.support.big_files import PeakMemory, write_big_file
 from tests.support.s3 import MotoServer
 
-from bench.common import Server
+from bench.common import Server, load_average
 
 BLOCK = 1024 * 1024
 MIB = 1024 * 1024
@@ -63,17 +64,15 @@ def download(server: Server, target: Path) -> str:
     return digest.hexdigest()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mib", type=int, default=2048)
-    parser.add_argument("--store", choices=["local", "s3"], default="local")
-    args = parser.parse_args()
-    size = args.size_mib * MIB
+def measure(size_mib: int, store: str) -> dict[str, Any]:
+    """Peak server RSS and throughput of one upload and download of `size_mib` MiB."""
+    size = size_mib * MIB
+    load = load_average()
     with tempfile.TemporaryDirectory(prefix="robofleet-bench-storage-") as tmp:
         work = Path(tmp)
         env: dict[str, str] = {}
         moto = None
-        if args.store == "s3":
+        if store == "s3":
             moto = MotoServer(work / "moto.log").start()
             env = moto.server_env("bench")
         server = Server(work / "data", env=env).start()
@@ -97,17 +96,29 @@ def main() -> None:
             server.stop()
             if moto is not None:
                 moto.stop()
+    return {
+        "size_mib": size_mib,
+        "idle_rss_mib": round(idle / MIB, 1),
+        "upload_peak_rss_mib": round(up_memory.peak / MIB, 1),
+        "download_peak_rss_mib": round(down_memory.peak / MIB, 1),
+        "upload_mib_per_s": round(size / MIB / up_seconds, 1),
+        "download_mib_per_s": round(size / MIB / down_seconds, 1),
+        "load_average": max(load, load_average()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=2048)
+    parser.add_argument("--store", choices=["local", "s3"], default="local")
+    args = parser.parse_args()
+    result = measure(args.size_mib, args.store)
     print(f"store {args.store}, file {args.size_mib} MiB, SHA-256 equal after the round trip")
-    print(f"server RSS idle:              {idle / MIB:8.1f} MiB")
-    print(f"server peak RSS, upload:      {up_memory.peak / MIB:8.1f} MiB")
-    print(f"server peak RSS, download:    {down_memory.peak / MIB:8.1f} MiB")
-    print(
-        f"upload throughput:            {size / MIB / up_seconds:8.1f} MiB/s ({up_seconds:.1f} s)"
-    )
-    print(
-        f"download throughput:          {size / MIB / down_seconds:8.1f} MiB/s "
-        f"({down_seconds:.1f} s)"
-    )
+    print(f"server RSS idle:              {result['idle_rss_mib']:8.1f} MiB")
+    print(f"server peak RSS, upload:      {result['upload_peak_rss_mib']:8.1f} MiB")
+    print(f"server peak RSS, download:    {result['download_peak_rss_mib']:8.1f} MiB")
+    print(f"upload throughput:            {result['upload_mib_per_s']:8.1f} MiB/s")
+    print(f"download throughput:          {result['download_mib_per_s']:8.1f} MiB/s")
 
 
 if __name__ == "__main__":

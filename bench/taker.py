@@ -1,6 +1,10 @@
 """One benchmark taker process: take and finish until the queue is empty.
 
-python -m bench.taker URL KEY QUEUE BATCH  -> prints "<tasks finished> <seconds>"
+python -m bench.taker URL KEY QUEUE BATCH  -> prints "ready" once connected, starts on a line
+"go" on stdin, then prints "<tasks finished> <seconds>"
+
+The driver starts its clock when every taker has said "ready" (the interpreter's start-up,
+imports and the connection are not part of the drain).
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ from bench.common import Client
 def main() -> None:
     url, key, queue, batch = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     client = Client(url, key)
+    status, _ = client.get("/healthz")  # the keep-alive connection is open before the clock
+    assert status == 200
+    print("ready", flush=True)
+    sys.stdin.readline()
     done = 0
     started = time.perf_counter()
     while True:

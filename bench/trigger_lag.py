@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 import uuid
@@ -33,8 +34,10 @@ from sqlalchemy import Engine, create_engine, func, insert, select, update
 from bench.common import (
     Client,
     Server,
+    ServerMeter,
     create_pg_database,
     drop_pg_database,
+    load_average,
     publish_noop,
     summary,
 )
@@ -69,8 +72,16 @@ def _setup(client: Client) -> str:
 
 
 def fire_lag(
-    client: Client, engine: Engine, robot: str, triggers: int, warm_up: int
+    client: Client,
+    engine: Engine,
+    robot: str,
+    triggers: int,
+    warm_up: int,
+    meter: ServerMeter,
+    lead: float = 0,
 ) -> dict[str, float]:
+    """Lags of the fires; `meter` measures the server from just before the due time until
+    every trigger has fired."""
     guid = _ok(
         client.post(
             "/api/schedule/create",
@@ -98,30 +109,35 @@ def fire_lag(
         conn.execute(insert(TriggerRow.__table__), copies)
     if warm_up:
         _warm_up(engine, warm_up)
-    # The next minute at least 5 s ahead: every trigger is armed for it at once.
-    due = (datetime.now(UTC) + timedelta(seconds=65)).replace(second=0, microsecond=0)
-    if (due - datetime.now(UTC)).total_seconds() > 65:
-        due -= timedelta(minutes=1)
+    # The next minute at least 5 s ahead (as cron fires): every trigger is armed for it at
+    # once. With `lead`, a whole second `lead` seconds ahead instead (a quick run).
+    if lead:
+        due = (datetime.now(UTC) + timedelta(seconds=lead + 1)).replace(microsecond=0)
+    else:
+        due = (datetime.now(UTC) + timedelta(seconds=65)).replace(second=0, microsecond=0)
+        if (due - datetime.now(UTC)).total_seconds() > 65:
+            due -= timedelta(minutes=1)
     with engine.begin() as conn:
         conn.execute(
             update(TriggerRow)
             .where(TriggerRow.name.like("lag-%"))
             .values(status=1, next_fire_at=due)
         )
-    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds() - 0.2))
     deadline = time.monotonic() + 120
     lags: list[float] = []
-    while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                select(JobRow.created_at)
-                .join(TriggerFireRow, TriggerFireRow.job_id == JobRow.id)
-                .where(TriggerFireRow.scheduled_at == due)
-            ).all()
-        if len(rows) >= triggers:
-            lags = [(_aware(r.created_at) - due).total_seconds() * 1000 for r in rows]
-            break
-        time.sleep(0.5)
+    with meter:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    select(JobRow.created_at)
+                    .join(TriggerFireRow, TriggerFireRow.job_id == JobRow.id)
+                    .where(TriggerFireRow.scheduled_at == due)
+                ).all()
+            if len(rows) >= triggers:
+                lags = [(_aware(r.created_at) - due).total_seconds() * 1000 for r in rows]
+                break
+            time.sleep(0.1)
     assert len(lags) == triggers, f"only {len(lags)} of {triggers} fired"
     with engine.begin() as conn:  # the jobs would make the next part's robot busier
         conn.execute(update(JobRow).values(status=SUCCESS))
@@ -197,7 +213,10 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def measure(store: str, triggers: int, tasks: int, warm_up: int) -> None:
+def measure(store: str, triggers: int, tasks: int, warm_up: int, lead: float = 0) -> dict[str, Any]:
+    """Fire lag and queue reaction on one store, each with the server's CPU per fire or per
+    task (over the wait for the due time and the firing, or the adds and reactions) and the
+    peak RSS."""
     url = create_pg_database() if store == "postgresql" else None
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp) / "server", database_url=url).start()
@@ -210,12 +229,19 @@ def measure(store: str, triggers: int, tasks: int, warm_up: int) -> None:
         engine = create_engine(db_url)
         try:
             robot = _setup(client)
-            lag = fire_lag(client, engine, robot, triggers, warm_up)
-            print(f"{store:<10} fire lag ms: {json.dumps(lag)}", flush=True)
+            load = load_average()
+            fire_meter = ServerMeter(server)
+            lag = fire_lag(client, engine, robot, triggers, warm_up, fire_meter, lead)
+            print(f"{store:<10} fire lag ms: {json.dumps(lag)}", file=sys.stderr, flush=True)
             # A fresh connection: the server closes one left idle while the triggers waited.
             client = Client(server.url, server.key)
-            reaction = queue_reaction(client, engine, robot, tasks)
-            print(f"{store:<10} queue reaction ms: {json.dumps(reaction)}", flush=True)
+            with ServerMeter(server) as task_meter:
+                reaction = queue_reaction(client, engine, robot, tasks)
+            print(
+                f"{store:<10} queue reaction ms: {json.dumps(reaction)}",
+                file=sys.stderr,
+                flush=True,
+            )
             with engine.connect() as conn:
                 jobs = conn.execute(select(func.count()).select_from(JobRow)).scalar_one()
             assert jobs == warm_up + triggers + tasks + 5, jobs
@@ -224,6 +250,13 @@ def measure(store: str, triggers: int, tasks: int, warm_up: int) -> None:
             server.stop()
             if url:
                 drop_pg_database(url)
+    return {
+        **{f"fire_lag_{k}_ms": v for k, v in lag.items()},
+        **{f"fire_{k}": v for k, v in fire_meter.figures(triggers).items()},
+        **{f"reaction_{k}_ms": v for k, v in reaction.items()},
+        **{f"reaction_{k}": v for k, v in task_meter.figures(tasks + 5).items()},
+        "load_average": max(load, load_average()),
+    }
 
 
 def main() -> None:
@@ -240,7 +273,8 @@ def main() -> None:
     args = parser.parse_args()
     stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
     for store in stores:
-        measure(store, args.triggers, args.tasks, min(args.warm_up, args.triggers))
+        result = measure(store, args.triggers, args.tasks, min(args.warm_up, args.triggers))
+        print(f"{store:<10} {json.dumps(result)}", flush=True)
 
 
 if __name__ == "__main__":
