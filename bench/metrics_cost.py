@@ -21,8 +21,8 @@ from sqlalchemy import text
 
 from bench.common import create_pg_database, drop_pg_database
 from robofleet.server.api.request_metrics import RequestMetrics
-from robofleet.server.app import build_runtime
 from robofleet.server.db.status_counts import job_counts, robot_counts, task_counts
+from robofleet.server.runtime_setup import build_runtime
 from robofleet.server.settings import Settings
 from robofleet.server.startup import prepare
 

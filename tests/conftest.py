@@ -24,3 +24,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         tier = item.path.relative_to(TESTS).parts[0]
         if tier in TIERS:
             item.add_marker(tier)
+    # The longest scenarios first: xdist hands tests out in this order, so they run beside the
+    # many short ones instead of alone at the end of the run (stable sort: the rest keep
+    # their order).
+    items.sort(key=_start_order)
+
+
+def _start_order(item: pytest.Item) -> int:
+    if item.get_closest_marker("fuzz"):
+        return 0  # Schemathesis: minutes per store, the longest of all
+    return 1 if item.get_closest_marker("slow") else 2

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED = {
@@ -34,6 +36,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 def test_quick_suite_writes_report_and_table(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROBOFLEET_")}

@@ -35,6 +35,7 @@ def _take_and_finish(server: ServerProcess, queue: str, acknowledged: list[str])
                 acknowledged.append(task["guid"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fresh_server", ["sqlite", "postgres"], indirect=True)
 def test_every_acknowledged_finish_survives_a_kill(fresh_server: ServerProcess) -> None:
     fresh_server.start()

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from robofleet.server.app import build_runtime
 from robofleet.server.db import migrate
 from robofleet.server.db.tables import AccountRow, QueueRow, TaskRow
 from robofleet.server.runtime import Runtime
+from robofleet.server.runtime_setup import build_runtime
 from robofleet.server.scheduler.loop import Scheduler
 from robofleet.server.settings import Settings
 from tests.acceptance.conftest import BACKENDS, database_url, make_tenant

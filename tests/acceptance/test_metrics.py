@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.acceptance.conftest import Tenant, database_url
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
@@ -140,6 +141,7 @@ def test_a_metrics_token_closes_the_endpoint(tmp_path: Path) -> None:
         server.stop()
 
 
+@pytest.mark.slow
 def test_several_workers_report_as_one_server(tmp_path: Path, pg_url_factory: list[str]) -> None:
     shared = tmp_path / "prometheus"
     shared.mkdir()

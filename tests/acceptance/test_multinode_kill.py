@@ -199,6 +199,7 @@ def wait_job(url: str, robot: str, result: dict[str, Any]) -> threading.Thread:
     return thread
 
 
+@pytest.mark.slow
 def test_a_node_killed_under_load_loses_nothing_and_runs_nothing_twice(
     cluster: Cluster, tmp_path: Path
 ) -> None:

@@ -37,6 +37,7 @@ def start_taker(tenant: Tenant, queue: str, out: Path, *args: str) -> subprocess
 
 # Sixteen takers and a server keep both cores busy: under `--dist loadgroup` (scripts/test)
 # the two stores' runs share one worker, so they never overlap, and they start first.
+@pytest.mark.slow
 @pytest.mark.xdist_group("queue-drain")
 def test_sixteen_takers_drain_five_thousand_tasks_exactly_once(
     tenant: Tenant, tmp_path: Path

@@ -92,6 +92,7 @@ class Reader(threading.Thread):
                 self.done.wait(0.02)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fresh_server", BACKENDS, indirect=True)
 def test_rotation_while_a_robot_reads(fresh_server: ServerProcess, tmp_path: Path) -> None:
     server = fresh_server.start()

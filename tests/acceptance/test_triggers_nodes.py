@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from tests.support import pg
 from tests.support.fleet import make_process, make_robot
@@ -19,6 +20,7 @@ from tests.support.server import ServerProcess
 CHANNEL = "robofleet_tasks"
 
 
+@pytest.mark.slow
 def test_tasks_added_on_a_node_without_scheduler_wake_the_leader(
     tmp_path: Path, pg_url_factory: list[str]
 ) -> None:

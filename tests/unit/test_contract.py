@@ -173,7 +173,8 @@ def test_every_client_path_has_its_name() -> None:
 
 @pytest.mark.filterwarnings("ignore:Duplicate Operation ID")  # routes with two methods
 def test_the_server_serves_every_client_path(tmp_path: Path) -> None:
-    from robofleet.server.app import build_runtime, create_app
+    from robofleet.server.app import create_app
+    from robofleet.server.runtime_setup import build_runtime
     from robofleet.server.settings import Settings
 
     settings = Settings(data_dir=tmp_path, database_url=None, scheduler_enabled=False)

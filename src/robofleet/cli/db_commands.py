@@ -11,8 +11,8 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command("upgrade", help="Apply pending migrations to the configured database.")
 def upgrade() -> None:
-    from robofleet.server.app import build_runtime
     from robofleet.server.db import migrate
+    from robofleet.server.runtime_setup import build_runtime
 
     settings = settings_from()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -27,8 +27,8 @@ def upgrade() -> None:
 
 @app.command("current", help="Print the database's schema revision.")
 def current() -> None:
-    from robofleet.server.app import build_runtime
     from robofleet.server.db import migrate
+    from robofleet.server.runtime_setup import build_runtime
 
     runtime = build_runtime(settings_from())
     try:

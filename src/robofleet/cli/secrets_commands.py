@@ -32,8 +32,8 @@ def rotate(
 ) -> None:
     """Re-encrypt every credential password under a new data key, then retire the old
     keys. Interrupted, it resumes where it stopped when run again."""
-    from robofleet.server.app import build_runtime
     from robofleet.server.domain.errors import RobofleetError
+    from robofleet.server.runtime_setup import build_runtime
     from robofleet.server.services.resources.rotation import rotate_keys
 
     runtime = build_runtime(settings_from(data_dir=data_dir))
@@ -61,7 +61,7 @@ def rotate(
 @app.command("status")
 def status(data_dir: DataDirOption = None) -> None:
     """How many data keys are active, retiring (a rotation is under way) and retired."""
-    from robofleet.server.app import build_runtime
+    from robofleet.server.runtime_setup import build_runtime
     from robofleet.server.services.resources.rotation import key_states
 
     runtime = build_runtime(settings_from(data_dir=data_dir))

@@ -7,8 +7,8 @@ from typing import Any
 
 import uvicorn.config
 
-from robofleet.server.app import build_runtime
 from robofleet.server.db import migrate
+from robofleet.server.runtime_setup import build_runtime
 from robofleet.server.services.access.bootstrap import FirstStart, ensure_first_account
 from robofleet.server.settings import Settings
 
