@@ -26,7 +26,6 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +39,7 @@ from bench.common import (
     Client,
     Server,
     ServerMeter,
+    cpu_of,
     create_pg_database,
     drop_pg_database,
     load_average,
@@ -127,7 +127,7 @@ def post_batches(
 
 def cpu_seconds(pid: int) -> float:
     proc = psutil.Process(pid)
-    return _cpu_of([proc, *proc.children(recursive=True)])
+    return cpu_of([proc, *proc.children(recursive=True)])
 
 
 def backend_cpu(pg_url: str | None) -> dict[int, float]:
@@ -149,17 +149,6 @@ def backend_cpu(pg_url: str | None) -> dict[int, float]:
             continue
         found[pid] = times.user + times.system
     return found
-
-
-def _cpu_of(processes: Iterable[psutil.Process]) -> float:
-    total = 0.0
-    for each in processes:
-        try:
-            times = each.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
 
 
 def ingest(store: str, args: argparse.Namespace, pg_url: str | None) -> dict[str, Any]:
@@ -186,7 +175,7 @@ def ingest(store: str, args: argparse.Namespace, pg_url: str | None) -> dict[str
             ]
             cpu_before = cpu_seconds(server.process.pid)
             pg_before = backend_cpu(pg_url)
-            own_before = _cpu_of([psutil.Process()])
+            own_before = cpu_of([psutil.Process()])
             started = time.perf_counter()
             with ServerMeter(server) as meter:
                 for thread in threads:
@@ -197,7 +186,7 @@ def ingest(store: str, args: argparse.Namespace, pg_url: str | None) -> dict[str
             cpu = cpu_seconds(server.process.pid) - cpu_before
             pg_after = backend_cpu(pg_url)
             pg_cpu = sum(cpu - pg_before.get(pid, 0.0) for pid, cpu in pg_after.items())
-            own_cpu = _cpu_of([psutil.Process()]) - own_before
+            own_cpu = cpu_of([psutil.Process()]) - own_before
             if errors:
                 raise RuntimeError(f"{len(errors)} batches failed, first: {errors[0]}")
             lines = args.agents * args.batches * args.batch_size

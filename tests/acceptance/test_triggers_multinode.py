@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psutil
 import psycopg
 import pytest
 
 from tests.support import pg
 from tests.support.fleet import make_process, make_robot
+from tests.support.nodes import libpq, scheduler_leader
 from tests.support.resources import ok
 from tests.support.server import ServerProcess
 
@@ -30,31 +30,8 @@ WINDOW_SECONDS = 20
 KILL_AFTER_SECONDS = 6
 
 
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
 def _seconds(start: datetime, end: datetime) -> list[datetime]:
     return [start + timedelta(seconds=n) for n in range(int((end - start).total_seconds()))]
-
-
-def _leader(url: str, nodes: list[ServerProcess]) -> ServerProcess:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        with psycopg.connect(_libpq(url)) as conn:
-            row = conn.execute(
-                "SELECT holder FROM scheduler_leases "
-                "WHERE name = 'scheduler' AND expires_at > now()"
-            ).fetchone()
-        if row:
-            pid = int(str(row[0]).split(":")[1])
-            for node in nodes:
-                assert node.process is not None
-                parent = psutil.Process(node.process.pid)
-                if pid in {parent.pid, *(c.pid for c in parent.children(recursive=True))}:
-                    return node
-        time.sleep(0.2)
-    raise AssertionError("no node leads")
 
 
 @pytest.mark.exclusive
@@ -69,7 +46,7 @@ def test_each_trigger_fires_once_when_the_leader_dies_mid_minute(
         for name in ("b", "c")
     ]
     try:
-        leader = _leader(url, nodes)
+        leader = scheduler_leader(url, nodes)
         follower = next(n for n in nodes if n is not leader)
         with follower.client() as api:
             robot = make_robot(api)
@@ -98,7 +75,7 @@ def test_each_trigger_fires_once_when_the_leader_dies_mid_minute(
         time.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()) + 2)
         for node in nodes:
             node.stop()  # what they wrote is final before it is counted
-        with psycopg.connect(_libpq(url), autocommit=True) as conn:
+        with psycopg.connect(libpq(url), autocommit=True) as conn:
             fires = conn.execute(
                 "SELECT t.guid, f.scheduled_at, f.reason, f.outcome, f.job_id "
                 "FROM trigger_fires f JOIN triggers t ON t.id = f.trigger_id"

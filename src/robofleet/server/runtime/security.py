@@ -85,24 +85,32 @@ def new_password() -> str:
     return secrets.token_urlsafe(15)
 
 
-def load_or_create_secret(path: Path) -> str:
-    """A signing secret kept in the data directory, readable by the owner only. Nodes that
-    share the data directory and start together agree on one: the file appears whole (written
-    aside, then linked into place), and whoever links second reads the first one's."""
-    if path.exists():
-        return path.read_text().strip()
+def write_key_file(path: Path, content: bytes) -> bool:
+    """Create a key file readable by the owner only; False when another process made it
+    first (then that one's content is the key). The file appears whole (written aside, then
+    linked into place), so nodes sharing a data directory never read half a key."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
     aside = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
     fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secret)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
         os.link(aside, path)
     except FileExistsError:
-        return path.read_text().strip()
+        return False
     finally:
         aside.unlink(missing_ok=True)
+    return True
+
+
+def load_or_create_secret(path: Path) -> str:
+    """A signing secret kept in the data directory; nodes that share the directory and start
+    together agree on one (whoever links second reads the first one's)."""
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(48)
+    if not write_key_file(path, secret.encode()):
+        return path.read_text().strip()
     return secret
 
 

@@ -5,13 +5,13 @@ directory, as they share secret.key)."""
 
 from __future__ import annotations
 
-import os
-import secrets
 import threading
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from robofleet.server.runtime.security import write_key_file
 
 KEY_BITS = 2048
 
@@ -37,20 +37,9 @@ def _load_or_create(path: Path) -> rsa.RSAPrivateKey:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written aside and linked into place: another process never reads half a key.
-        aside = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pem)
-            os.link(aside, path)
-        except FileExistsError:
-            pass  # another process wrote it first: read theirs
-        else:
+        if write_key_file(path, pem):
             return key
-        finally:
-            aside.unlink(missing_ok=True)
+        # Another process wrote it first: read theirs.
     loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(loaded, rsa.RSAPrivateKey):
         raise ValueError(f"{path} does not hold an RSA private key")
