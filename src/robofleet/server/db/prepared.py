@@ -1,0 +1,163 @@
+"""A Core statement compiled once for one dialect, run on the bare driver connection.
+
+The robot path's hottest statements are written once, as SQLAlchemy Core (so the SQL and its
+types live in one place and the session path shares them), but executing them through a
+Connection costs more Python than the statement itself: compile-cache lookup, parameter
+processing set-up, result metadata, row objects. A PreparedStatement does that set-up once:
+the SQL text in the driver's parameter style, each bound parameter's conversion (the same
+bind processors SQLAlchemy would apply: UTC timestamps, JSON, SQLite's text timestamps) and
+each result column's conversion. Running it is then a driver `execute` and a loop over the
+values, on a DB-API connection (`run`) or a psycopg AsyncConnection (`run_async`).
+
+An expanding parameter (`IN` over a list given at run time) is rendered per list length, once
+each; literal lists (`status IN (1, 2)`) are rendered at preparation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Processor = Callable[[Any], Any]
+_CONSTANT = -2
+_VALUE = -1
+
+
+class DBAPICursor(Protocol):
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
+    def fetchall(self) -> Sequence[Sequence[Any]]: ...
+    def close(self) -> Any: ...
+
+
+class DBAPIConnection(Protocol):
+    def cursor(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class _Form:
+    """The statement rendered for one set of expanding-list lengths."""
+
+    sql: str
+    plan: tuple[tuple[str, str, int, Processor | None, Any], ...]
+    """(driver name, source name, list index or _VALUE/_CONSTANT, processor, constant)."""
+    positional: bool
+
+
+class PreparedStatement:
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        self._compiled = compiled
+        self._positional = bool(dialect.positional)
+        self._expanding = tuple(
+            sorted(bind.key for bind in compiled.post_compile_params if bind.required)
+        )
+        self._required = frozenset(b.key for b in compiled.binds.values() if b.required)
+        processors = [
+            entry.type._cached_result_processor(dialect, None)  # SQLAlchemy's own conversions
+            for entry in compiled._result_columns
+        ]
+        self._results: tuple[tuple[int, Processor], ...] = tuple(
+            (index, processor) for index, processor in enumerate(processors) if processor
+        )
+        self.width = len(processors)
+        self._forms: dict[tuple[int, ...], _Form] = {}
+        if not self._expanding:
+            self._forms[()] = self._render(())
+
+    def _render(self, lengths: tuple[int, ...]) -> _Form:
+        sample: dict[str, Any] = {name: None for name in self._required}
+        for name, length in zip(self._expanding, lengths, strict=True):
+            sample[name] = [None] * length
+        expanded = self._compiled.construct_expanded_state(sample)
+        sources: dict[str, tuple[str, int]] = {}
+        for name, names in expanded.parameter_expansion.items():
+            for index, expanded_name in enumerate(names):
+                sources[expanded_name] = (name, index)
+        order = expanded.positiontup if self._positional else list(expanded.parameters)
+        assert order is not None
+        # Expanded names have their processors in the expansion, the others in the compiled.
+        processors = cast(
+            dict[str, Processor], {**self._compiled._bind_processors, **expanded.processors}
+        )
+        plan: list[tuple[str, str, int, Processor | None, Any]] = []
+        for name in order:
+            processor = processors.get(name)
+            if name in sources:
+                source, index = sources[name]
+                plan.append((name, source, index, processor, None))
+            elif name in self._required:
+                plan.append((name, name, _VALUE, processor, None))
+            else:  # a literal of the statement: converted once, here
+                value = expanded.parameters[name]
+                constant = processor(value) if processor else value
+                plan.append((name, name, _CONSTANT, None, constant))
+        return _Form(expanded.statement, tuple(plan), self._positional)
+
+    def _form(self, values: Mapping[str, Any]) -> _Form:
+        lengths = tuple(len(values[name]) for name in self._expanding)
+        form = self._forms.get(lengths)
+        if form is None:
+            form = self._forms[lengths] = self._render(lengths)
+        return form
+
+    def bound(self, values: Mapping[str, Any]) -> tuple[str, Any]:
+        """The SQL text and the driver's parameters for `values` (keyed by bind name)."""
+        form = self._form(values)
+        converted: list[tuple[str, Any]] = []
+        for name, source, index, processor, constant in form.plan:
+            if index == _CONSTANT:
+                converted.append((name, constant))
+                continue
+            value = values[source] if index == _VALUE else values[source][index]
+            if processor is not None:  # None too: JSON's None may be `null` (as SQLAlchemy)
+                value = processor(value)
+            converted.append((name, value))
+        if form.positional:
+            return form.sql, tuple(value for _, value in converted)
+        return form.sql, dict(converted)
+
+    def rows(self, fetched: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """The fetched rows with each column converted as SQLAlchemy would return it."""
+        if not self._results:
+            return [tuple(row) for row in fetched]
+        out = []
+        for row in fetched:
+            values = list(row)
+            for index, processor in self._results:
+                values[index] = processor(values[index])
+            out.append(tuple(values))
+        return out
+
+    def run(self, connection: DBAPIConnection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Execute on a DB-API connection (the caller owns its transaction) and fetch."""
+        sql, parameters = self.bound(values)
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, parameters)
+            fetched = cursor.fetchall() if cursor.description is not None else []
+        finally:
+            cursor.close()
+        return self.rows(fetched)
+
+    def run_no_rows(self, connection: DBAPIConnection, values: Mapping[str, Any]) -> int:
+        """Execute a statement that returns no rows; the row count."""
+        sql, parameters = self.bound(values)
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, parameters)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    async def run_async(self, connection: Any, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Execute on a psycopg AsyncConnection as a server-side prepared statement."""
+        sql, parameters = self.bound(values)
+        cursor = await connection.execute(sql, parameters, prepare=True)
+        fetched = await cursor.fetchall() if cursor.description is not None else []
+        return self.rows(fetched)
