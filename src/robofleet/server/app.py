@@ -40,6 +40,7 @@ from robofleet.server.api.routes import (
 )
 from robofleet.server.api.routes import log as log_routes
 from robofleet.server.api.routes import metrics as metrics_routes
+from robofleet.server.db.driver_pool import DriverPool
 from robofleet.server.db.notify import PgListener
 from robofleet.server.runtime import Runtime
 from robofleet.server.runtime.arrivals import CHANNEL as ARRIVALS_CHANNEL
@@ -113,9 +114,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             watching.start()
         if runtime.metrics:
             runtime.metrics.start()
+        await _open_driver_pool(settings, runtime)
         try:
             yield
         finally:
+            await _close_driver_pool(runtime)
             if runtime.metrics:
                 runtime.metrics.stop()
             if watching:
@@ -149,6 +152,20 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+async def _open_driver_pool(settings: Settings, runtime: Runtime) -> None:
+    """PostgreSQL's async driver pool for the lean front, on the server's loop (the front
+    awaits its take, finish and renew statements there: services.tasks.on_driver)."""
+    if settings.fast_path and runtime.db.dialect.one_statement_claims:
+        runtime.driver_pool = DriverPool(runtime.db.engine)
+        await runtime.driver_pool.open()
+
+
+async def _close_driver_pool(runtime: Runtime) -> None:
+    if runtime.driver_pool:
+        pool, runtime.driver_pool = runtime.driver_pool, None
+        await pool.close()
 
 
 def _mount(app: FastAPI, settings: Settings, runtime: Runtime) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from robofleet.server.db.blobs import BlobStore
+from robofleet.server.db.driver_pool import DriverPool
 from robofleet.server.db.session import Database
 from robofleet.server.domain.principals import Principal
 from robofleet.server.domain.queue_rules import QueueRules
@@ -51,5 +52,9 @@ class Runtime:
     """Tasks added to a queue a trigger watches (None: no trigger reacts at once)."""
     metrics: MetricsExposition | None = None
     """What /metrics renders (None: metrics are off, settings.metrics_enabled)."""
+    driver_pool: DriverPool | None = None
+    """PostgreSQL's async driver connections for the lean front's take, finish and renew
+    (services.tasks.on_driver), opened on the server's loop in the app's lifespan; None on
+    SQLite, with the front off, or outside a running server."""
     log_rate: TokenBuckets = field(default_factory=TokenBuckets)
     """Log lines per robot, in this process (settings.log_lines_per_second_per_robot)."""
