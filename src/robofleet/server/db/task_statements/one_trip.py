@@ -21,6 +21,7 @@ from sqlalchemy import (
     CTE,
     ColumnElement,
     Integer,
+    Interval,
     Select,
     String,
     Table,
@@ -30,7 +31,9 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -80,37 +83,45 @@ def _robot_job() -> Any:
     )
 
 
+def _history(changed: CTE, from_status: int, to_status: Any) -> CTE:
+    """The history entries of the changed rows, inserted beside the statement."""
+    return (
+        insert(EVENTS)
+        .from_select(
+            ["account_id", "task_id", "from_status", "to_status", "actor", "reason", "at"],
+            select(
+                changed.c.account_id,
+                changed.c.id,
+                literal(from_status, Integer),
+                to_status,
+                bindparam("p_actor", type_=String),
+                bindparam("p_reason", type_=String),
+                bindparam("p_now"),
+            ),
+        )
+        .cte("history")
+    )
+
+
 def _with_history_and_links(changed: CTE, from_status: int, to_status: Any) -> Select[Any]:
     """SELECT the changed rows with their link GUIDs, the history entries inserted beside."""
-    history = insert(EVENTS).from_select(
-        ["account_id", "task_id", "from_status", "to_status", "actor", "reason", "at"],
-        select(
-            changed.c.account_id,
-            changed.c.id,
-            literal(from_status, Integer),
-            to_status,
-            bindparam("p_actor", type_=String),
-            bindparam("p_reason", type_=String),
-            bindparam("p_now"),
-        ),
-    )
+    history = _history(changed, from_status, to_status)
+    return select(*_record_and_links(changed)).select_from(changed).add_cte(history)
+
+
+def _record_and_links(changed: CTE) -> list[Any]:
+    """The changed rows' columns (TaskRecord) and their link GUIDs (LinkGuids)."""
     parents = TASKS.alias("parent")
     jobs = JOBS.alias("job")
     queues = QUEUES.alias("queue")
     # Correlated lookups by primary key rather than joins: a generic plan cannot turn them
     # into a hash join over a whole table.
-    return (
-        select(
-            *(changed.c[name] for name in TaskRecord._fields),
-            select(queues.c.guid).where(queues.c.id == changed.c.queue_id).scalar_subquery(),
-            select(jobs.c.guid).where(jobs.c.id == changed.c.job_id).scalar_subquery(),
-            select(parents.c.guid)
-            .where(parents.c.id == changed.c.parent_task_id)
-            .scalar_subquery(),
-        )
-        .select_from(changed)
-        .add_cte(history.cte("history"))
-    )
+    return [
+        *(changed.c[name] for name in TaskRecord._fields),
+        select(queues.c.guid).where(queues.c.id == changed.c.queue_id).scalar_subquery(),
+        select(jobs.c.guid).where(jobs.c.id == changed.c.job_id).scalar_subquery(),
+        select(parents.c.guid).where(parents.c.id == changed.c.parent_task_id).scalar_subquery(),
+    ]
 
 
 def _array_of(picked: Select[Any]) -> Any:
@@ -118,12 +129,11 @@ def _array_of(picked: Select[Any]) -> Any:
     return func.array(picked.scalar_subquery(), type_=ARRAY(Integer))
 
 
-def take_cte(conditions: list[ColumnElement[bool]]) -> Select[Any]:
-    """Take the first `p_count` New tasks matching `conditions` (the queue, and any filters)
-    for a lease. Parameters: those of claims.take_from_queue, p_actor, p_reason, and
-    p_robot_job (1: with no p_job_id, link the tasks to the lease robot's running job)."""
+def _taken(conditions: list[ColumnElement[bool]], job_id: Any) -> CTE:
+    """UPDATE the first `p_count` New tasks matching `conditions` to In Progress under the
+    lease, linked to the job `job_id` (an expression), RETURNING them."""
     picked = pick_new(conditions, POSTGRESQL)
-    taken = (
+    return (
         update(TASKS)
         .where(TASKS.c.id == any_(_array_of(picked)))  # see the module docstring
         .values(
@@ -131,14 +141,20 @@ def take_cte(conditions: list[ColumnElement[bool]]) -> Select[Any]:
             started_at=bindparam("p_now"),
             status_changed_at=bindparam("p_now"),
             updated_at=bindparam("p_now"),
-            job_id=func.coalesce(
-                bindparam("p_job_id", type_=Integer), _robot_job(), TASKS.c.job_id
-            ),
+            job_id=job_id,
             **{column: bindparam(f"p_{column}") for column in LEASE_COLUMNS},
         )
         .returning(*RETURNED)
         .cte("taken")
     )
+
+
+def take_cte(conditions: list[ColumnElement[bool]]) -> Select[Any]:
+    """Take the first `p_count` New tasks matching `conditions` (the queue, and any filters)
+    for a lease. Parameters: those of claims.take_from_queue, p_actor, p_reason, and
+    p_robot_job (1: with no p_job_id, link the tasks to the lease robot's running job)."""
+    job_id = func.coalesce(bindparam("p_job_id", type_=Integer), _robot_job(), TASKS.c.job_id)
+    taken = _taken(conditions, job_id)
     return _with_history_and_links(taken, IN_PROGRESS, literal(IN_PROGRESS, Integer))
 
 
@@ -170,3 +186,69 @@ def run(
     ]
     rows.sort(key=lambda pair: take_order_key(pair[0]))
     return rows
+
+
+@cache
+def take_for_job(ref_kind: str, *, robot_scoped: bool) -> Select[Any]:
+    """take_from_queue for the job the request names: `p_job_ref`, an id (`ref_kind` "id") or
+    a GUID, looked up as access.lookup.find looks up a job: in the account `p_account_id`, not
+    deleted and, for a robot's credentials (`robot_scoped`), one of the robot `p_scope_robot_id`'s
+    own jobs (access.robot_scope). Parameters: take_from_queue's but p_job_id and p_robot_job.
+
+    Its first column is the job's id, or NULL when no such job is visible: then nothing is
+    taken (the caller answers the session path's 404). One row per task taken follows it, or
+    one row of NULLs when the queue had none (LEFT JOIN), so "no job" and "no task" differ."""
+    column = JOBS.c.id if ref_kind == "id" else JOBS.c.guid
+    scope = [JOBS.c.robot_id == bindparam("p_scope_robot_id")] if robot_scoped else []
+    named = (
+        select(JOBS.c.id)
+        .where(
+            column == bindparam("p_job_ref"),
+            JOBS.c.account_id == bindparam("p_account_id"),
+            JOBS.c.is_deleted.is_(False),
+            *scope,
+        )
+        .order_by(JOBS.c.id)
+        .limit(1)
+        .cte("named_job")
+    )
+    job_id = select(named.c.id).scalar_subquery()
+    queue = TASKS.c.queue_id == bindparam("p_queue_id")
+    taken = _taken([queue, job_id.is_not(None)], job_id)
+    history = _history(taken, IN_PROGRESS, literal(IN_PROGRESS, Integer))
+    one_row = select(literal(1, Integer).label("one")).subquery("one_row")
+    return (
+        select(job_id.label("job_found"), *_record_and_links(taken))
+        .select_from(one_row.outerjoin(taken, true()))
+        .add_cte(history)
+    )
+
+
+@cache
+def renew_cte() -> Select[Any]:
+    """The live lease `p_lease_id` of the task `p_guid` (of the account `p_account_id`, not
+    deleted) extended from `p_now` by `p_lease_seconds` (NULL: the lease's own seconds; 300
+    without), as leases._renew does; RETURNING the task and its links, or nothing when the
+    lease is not live."""
+    now = bindparam("p_now", type_=TASKS.c.lease_expires_at.type)
+    seconds = func.coalesce(bindparam("p_lease_seconds", type_=Integer), TASKS.c.lease_seconds)
+    renewed = (
+        update(TASKS)
+        .where(
+            TASKS.c.guid == bindparam("p_guid"),
+            TASKS.c.account_id == bindparam("p_account_id"),
+            TASKS.c.is_deleted.is_(False),
+            TASKS.c.status == IN_PROGRESS,
+            TASKS.c.lease_id == bindparam("p_lease_id"),
+            TASKS.c.lease_expires_at > now,
+        )
+        .values(
+            lease_seconds=seconds,
+            lease_expires_at=now
+            + func.coalesce(func.nullif(seconds, 0), 300, type_=Integer)
+            * literal_column("interval '1 second'", Interval),
+        )
+        .returning(*RETURNED)
+        .cte("renewed")
+    )
+    return select(*_record_and_links(renewed)).select_from(renewed)
