@@ -220,6 +220,7 @@ def scenario(tenant: Tenant) -> list[Exchange]:
     job = send("consume", robot_api, "POST", "/api/robot/consumeNextJob", json={"RobotGUID": robot})
     job_guid = GUID.search(job["Job"])
     assert job_guid is not None, job
+    robot_tasks(send, api, robot_api, job_guid.group(0))
     send(
         "job update put",
         robot_api,
@@ -271,6 +272,117 @@ def scenario(tenant: Tenant) -> list[Exchange]:
     return seen
 
 
+def robot_tasks(send: Any, api: httpx.Client, robot_api: httpx.Client, job: str) -> None:
+    """A robot's take naming its job (as the SDK does), renew and finish, good and bad: on
+    PostgreSQL the front answers these on the async driver (services.tasks.on_driver)."""
+    tasks = [{"Name": f"r{n}"} for n in range(6)]
+    send("bulk robot", api, "POST", "/api/task/bulkCreate", json={"Queue": "wire", "Tasks": tasks})
+    mine = send("take job", robot_api, "POST", "/api/task/take", json={"Queue": "wire", "Job": job})
+    send(
+        "take job form snake",
+        robot_api,
+        "POST",
+        "/api/task/take",
+        data={"queue": "wire", "job": job.upper(), "count": "2", "lease_seconds": "30"},
+    )
+    send(
+        "take job unknown",
+        robot_api,
+        "POST",
+        "/api/task/take",
+        json={"Queue": "wire", "Job": 999999999},
+    )
+    send(
+        "take job other",
+        robot_api,
+        "POST",
+        "/api/task/take",
+        json={"Queue": "wire", "Job": str(uuid.uuid4())},
+    )
+    send("take job name", robot_api, "POST", "/api/task/take", json={"Queue": "wire", "Job": "j"})
+    send("take job empty", robot_api, "POST", "/api/task/take", json={"Queue": "wire", "Job": ""})
+    send("take no job", robot_api, "POST", "/api/task/take", json={"Queue": "wire"})
+    task = mine["tasks"][0]
+    guid, lease = task["guid"], task["lease_id"]
+    send("renew robot", robot_api, "POST", "/api/task/renew", json={"Guid": guid, "LeaseId": lease})
+    send(
+        "renew robot form",
+        robot_api,
+        "POST",
+        "/api/task/renew",
+        data={"guid": guid.upper(), "lease_id": lease.upper(), "lease_seconds": "45"},
+    )
+    send(
+        "renew other lease",
+        robot_api,
+        "POST",
+        "/api/task/renew",
+        json={"Guid": guid, "LeaseId": str(uuid.uuid4())},
+    )
+    send(
+        "renew unknown task",
+        robot_api,
+        "POST",
+        "/api/task/renew",
+        json={"Guid": str(uuid.uuid4()), "LeaseId": lease},
+    )
+    send(
+        "renew items",
+        robot_api,
+        "POST",
+        "/api/task/renew",
+        json={"Items": [{"Guid": guid, "LeaseId": lease}]},
+    )
+    send(
+        "renew bad seconds",
+        robot_api,
+        "POST",
+        "/api/task/renew",
+        json={"Guid": guid, "LeaseId": lease, "LeaseSeconds": 1},
+    )
+    done = {"Guid": guid, "LeaseId": lease, "Status": 2, "Output": [1, "x"]}
+    send("finish robot", robot_api, "POST", "/api/task/finish", json=done)
+    send("finish robot retried", robot_api, "POST", "/api/task/finish", json=done)
+    send(
+        "renew finished",
+        robot_api,
+        "POST",
+        "/api/task/renew",
+        json={"Guid": guid, "LeaseId": lease},
+    )
+    send(
+        "finish unknown task",
+        robot_api,
+        "POST",
+        "/api/task/finish",
+        json={"Guid": str(uuid.uuid4()), "LeaseId": lease, "Status": 2},
+    )
+    later = send(
+        "take job again", robot_api, "POST", "/api/task/take", json={"Queue": "wire", "Job": job}
+    )
+    for index, outcome in enumerate(later["tasks"]):
+        send(
+            f"finish postponed {index}",
+            robot_api,
+            "POST",
+            "/api/task/finish",
+            json={
+                "Guid": outcome["guid"],
+                "LeaseId": outcome["lease_id"],
+                "Status": 5,
+                "PostponedUntil": "2030-01-02T03:04:05Z",
+                "Error": {"Type": "Busy", "Message": "later"},
+            },
+        )
+        send(
+            f"finish postponed again {index}",
+            robot_api,
+            "POST",
+            "/api/task/finish",
+            json={"Guid": outcome["guid"], "LeaseId": outcome["lease_id"], "Status": 2},
+        )
+
+
 def test_the_front_answers_as_fastapi_does(pair: Pair) -> None:
     fast = make_tenant(pair.fast)
     plain = make_tenant(pair.plain)
@@ -297,5 +409,9 @@ def test_the_front_answers_as_fastapi_does(pair: Pair) -> None:
     assert by_label["consume nothing"][1]["ConsumeJobErrorCode"] == 102
     assert by_label["log batch"][1] == {"count": 2}
     assert by_label["asset read unknown"][0] == 404
+    assert by_label["take job"][1]["tasks"][0]["job_guid"] is not None
+    assert [by_label[label][0] for label in ("take job unknown", "take job other")] == [404, 404]
+    assert by_label["renew other lease"][0] == 409
+    assert by_label["finish robot retried"] == by_label["finish robot"]
     audit = by_label["job audit"][1]
     assert audit["total"] >= 1 and audit["items"][0]["actor_kind"] == "robot", audit

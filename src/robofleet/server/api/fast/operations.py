@@ -30,7 +30,7 @@ from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.jobs import crud as jobs
 from robofleet.server.services.jobs import robot_protocol
 from robofleet.server.services.resources import crud as resources
-from robofleet.server.services.tasks import adding
+from robofleet.server.services.tasks import adding, on_driver
 from robofleet.server.services.tasks import leases as task_leases
 
 Offload = Callable[..., Awaitable[Any]]
@@ -71,6 +71,26 @@ def _blocking(call: Callable[[Invocation], Answer]) -> Callable[[Invocation], Aw
     async def run(invocation: Invocation) -> Answer:
         answer: Answer = await invocation.offload(call, invocation)
         return answer
+
+    return run
+
+
+def _lean(
+    on_loop: Callable[[Runtime, Caller, Any], Awaitable[Answer | None]],
+    blocking: Callable[[Runtime, Caller, Any], Answer],
+) -> Callable[[Invocation], Awaitable[Answer]]:
+    """Awaits `on_loop` (PostgreSQL's async driver, services.tasks.on_driver); where it does
+    not answer (None: SQLite, or a case it leaves) the blocking service answers, on the
+    front's threads."""
+
+    async def run(invocation: Invocation) -> Answer:
+        answer = await on_loop(invocation.runtime, invocation.caller, invocation.body)
+        if answer is not None:
+            return answer
+        fallback: Answer = await invocation.offload(
+            blocking, invocation.runtime, invocation.caller, invocation.body
+        )
+        return fallback
 
     return run
 
@@ -117,19 +137,19 @@ HOT_OPERATIONS: tuple[HotOperation, ...] = (
         "POST",
         "/api/task/take",
         TakeRequest,
-        _blocking(lambda c: task_leases.take_tasks(c.runtime, c.caller, c.body)),
+        _lean(on_driver.take, task_leases.take_tasks),
     ),
     HotOperation(
         "POST",
         "/api/task/finish",
         FinishRequest,
-        _blocking(lambda c: task_leases.finish_tasks(c.runtime, c.caller, c.body)),
+        _lean(on_driver.finish, task_leases.finish_tasks),
     ),
     HotOperation(
         "POST",
         "/api/task/renew",
         RenewRequest,
-        _blocking(lambda c: task_leases.renew_leases(c.runtime, c.caller, c.body)),
+        _lean(on_driver.renew, task_leases.renew_leases),
     ),
     HotOperation(
         "POST",

@@ -309,6 +309,11 @@ def finish_tasks(runtime: Runtime, caller: Caller, data: FinishRequest) -> TaskR
 def _finish_in_one_trip(
     runtime: Runtime, caller: Caller, item: FinishItem, now: datetime
 ) -> TaskRead | None:
+    plan = one_statement_finish(caller, item)
+    return None if plan is None else one_trip.finish(runtime, plan, now)
+
+
+def one_statement_finish(caller: Caller, item: FinishItem) -> one_trip.OneFinish | None:
     """The finish as one statement, when it can be: the task named by GUID, the caller not
     narrowed to access folders (_task_guid), an outcome that creates no retry task."""
     finish, reason = _finish_of(item)
@@ -318,14 +323,12 @@ def _finish_in_one_trip(
         and one_trip.can_finish(finish)
     ):
         return None
-    return one_trip.finish(
-        runtime,
+    return one_trip.OneFinish(
         guid=str(item.guid).strip().lower(),
         account_id=caller.account_id,
         lease_id=item.lease_id.strip().lower(),
         finish=finish,
         change=Change(caller.principal.name, reason),
-        now=now,
     )
 
 

@@ -8,10 +8,11 @@ a finish that changed nothing and needs its reason told)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam
+from sqlalchemy import ColumnElement, Select, bindparam
 
 from robofleet.server.db.tables.queues import TASK_TABLE as TASKS
 from robofleet.server.db.task_statements import one_trip as statements
@@ -38,7 +39,8 @@ def _history_params(change: Change, now: datetime) -> dict[str, Any]:
     return {"p_actor": entry["actor"], "p_reason": entry["reason"], "p_now": now}
 
 
-def _reads(rows: list[tuple[TaskRecord, LinkGuids]], *, with_lease: bool) -> list[TaskRead]:
+def reads_of(rows: list[tuple[TaskRecord, LinkGuids]], *, with_lease: bool) -> list[TaskRead]:
+    """The read shapes of a one-trip statement's rows (their links are in the rows)."""
     tasks = [task for task, _ in rows]
     queues = {task.queue_id: links.queue for task, links in rows}
     jobs = {task.job_id: links.job for task, links in rows if task.job_id and links.job}
@@ -55,6 +57,22 @@ def _reads(rows: list[tuple[TaskRecord, LinkGuids]], *, with_lease: bool) -> lis
         job_guids=jobs,
         parent_guids=parents,
     )
+
+
+def take_params(
+    queue: QueueRules, *, count: int, lease: Lease, change: Change, now: datetime
+) -> dict[str, Any]:
+    """The parameters every take statement has (take_cte, take_for_job)."""
+    return {
+        **_history_params(change, now),
+        "p_queue_id": queue.id,
+        "p_count": count,
+        "p_lease_id": lease.lease_id,
+        "p_lease_owner": lease.owner,
+        "p_lease_robot_id": lease.robot_id,
+        "p_lease_seconds": lease.seconds,
+        "p_lease_expires_at": now + timedelta(seconds=lease.seconds),
+    }
 
 
 def take(
@@ -78,20 +96,13 @@ def take(
         else statements.take_from_queue()
     )
     params = {
-        **_history_params(change, now),
-        "p_queue_id": queue.id,
-        "p_count": count,
+        **take_params(queue, count=count, lease=lease, change=change, now=now),
         "p_job_id": lease.job_id,
         "p_robot_job": int(link_robot_job),
-        "p_lease_id": lease.lease_id,
-        "p_lease_owner": lease.owner,
-        "p_lease_robot_id": lease.robot_id,
-        "p_lease_seconds": lease.seconds,
-        "p_lease_expires_at": now + timedelta(seconds=lease.seconds),
     }
     with runtime.db.autocommit() as connection:
         rows = statements.run(connection, statement, params)
-    return _reads(rows, with_lease=True)
+    return reads_of(rows, with_lease=True)
 
 
 def can_finish(finish: Finish) -> bool:
@@ -100,26 +111,35 @@ def can_finish(finish: Finish) -> bool:
     return finish.status not in FAILURES
 
 
-def finish(
-    runtime: Runtime,
-    *,
-    guid: str,
-    account_id: int,
-    lease_id: str,
-    finish: Finish,
-    change: Change,
-    now: datetime,
-) -> TaskRead | None:
+@dataclass(frozen=True)
+class OneFinish:
+    """A single task's finish that one statement makes (leases.one_statement_finish)."""
+
+    guid: str
+    account_id: int
+    lease_id: str
+    finish: Finish
+    change: Change
+
+
+def finish(runtime: Runtime, plan: OneFinish, now: datetime) -> TaskRead | None:
     """In Progress -> Success/Postponed for the task if `lease_id` is its live lease, as
     state.finish_leased_tasks; None when it changed nothing (the caller tells why)."""
-    check_transition(TaskStatus.IN_PROGRESS, finish.status, manual=False)
-    statement = statements.finish_cte(**finish_shape(finish))
-    params = {
-        **finish_params([guid], account_id, lease_id, finish, now),
-        **_history_params(change, now),
-    }
+    statement, params = finish_statement(plan, now)
     with runtime.db.autocommit() as connection:
         rows = statements.run(connection, statement, params)
     if not rows:
         return None
-    return _reads(rows, with_lease=False)[0]
+    return reads_of(rows, with_lease=False)[0]
+
+
+def finish_statement(plan: OneFinish, now: datetime) -> tuple[Select[Any], dict[str, Any]]:
+    """The finish_cte of this outcome and its parameters; the move checked first."""
+    finish = plan.finish
+    check_transition(TaskStatus.IN_PROGRESS, finish.status, manual=False)
+    statement = statements.finish_cte(**finish_shape(finish))
+    params = {
+        **finish_params([plan.guid], plan.account_id, plan.lease_id, finish, now),
+        **_history_params(plan.change, now),
+    }
+    return statement, params

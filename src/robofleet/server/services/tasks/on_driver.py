@@ -1,0 +1,171 @@
+"""A robot's take, finish and renew on the event loop, on PostgreSQL: one prepared statement
+(db.prepared) on the async driver pool (db.driver_pool), no thread hop, no ORM, no Session.
+
+Each function answers what its leases counterpart answers, with the same rules (the caller's
+right, the cached queue rules, check_transition, the lease rules written in the statements),
+or None when it is not the one to answer: no driver pool (SQLite, or the lean front off), a
+request shape the one statement does not cover (filters, a batch, an id or a name where a
+GUID is usual, a failure that may be retried), a queue not cached yet, or a statement that
+changed nothing and left a reason to tell (an unknown job, a lost lease, a retried finish).
+The caller then runs the leases function, which tells the reason or answers the retry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Select
+from sqlalchemy.engine import Dialect
+
+from robofleet.server.db.base import utcnow
+from robofleet.server.db.driver_pool import DriverPool
+from robofleet.server.db.prepared import PreparedStatement
+from robofleet.server.db.task_statements import one_trip as statements
+from robofleet.server.db.task_statements.one_trip import LinkGuids
+from robofleet.server.db.task_statements.records import TaskRecord, take_order_key
+from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.domain.refs import Ref, classify_ref
+from robofleet.server.domain.tasks import TaskStatus, check_transition
+from robofleet.server.runtime import Runtime
+from robofleet.server.schemas.queues import (
+    FinishItem,
+    FinishRequest,
+    ItemResult,
+    ItemResults,
+    RenewRequest,
+    TakeRequest,
+    TaskList,
+    TaskRead,
+)
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.tasks import one_trip
+from robofleet.server.services.tasks.leases import new_lease, one_statement_finish
+from robofleet.server.services.tasks.queues import cached_queue_rules
+from robofleet.server.services.tasks.state import Change
+
+_WIDTH = len(TaskRecord._fields)
+Rows = list[tuple[TaskRecord, LinkGuids]]
+
+
+@cache
+def _prepared(statement: Select[Any], dialect: Dialect) -> PreparedStatement:
+    """Each statement is built once (cached) and prepared once for the engine's dialect."""
+    return PreparedStatement(statement, dialect)
+
+
+async def _run(
+    runtime: Runtime, pool: DriverPool, statement: Select[Any], params: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    prepared = _prepared(statement, runtime.db.engine.dialect)
+    async with pool.connection() as connection:
+        return await prepared.run_async(connection, params)
+
+
+def _records(rows: list[tuple[Any, ...]]) -> Rows:
+    """A one-trip statement's rows as (record, links), in take order (as one_trip.run)."""
+    records = [(TaskRecord._make(row[:_WIDTH]), LinkGuids(*row[_WIDTH:])) for row in rows]
+    records.sort(key=lambda pair: take_order_key(pair[0]))
+    return records
+
+
+def _job_ref(data: TakeRequest) -> Ref | None:
+    """The job the take names, by id or GUID; None for a reference leases.job_for refuses
+    (or reads as a name): that answer is the session path's."""
+    try:
+        ref = classify_ref(data.job) if data.job is not None else None
+    except ValueError:
+        return None
+    return ref if ref is not None and ref.kind in ("id", "guid") else None
+
+
+async def take(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList | None:
+    """leases.take_tasks unfiltered, naming a job or not, as one statement."""
+    pool = runtime.driver_pool
+    filtered = any((data.tags, data.name, data.priority, data.created_after))
+    if pool is None or filtered:
+        return None
+    job = _job_ref(data)
+    if data.job is not None and job is None:
+        return None
+    caller.require(Screen.TASK, Action.UPDATE)
+    now = utcnow()
+    queue = cached_queue_rules(runtime, caller, data.queue)
+    if queue is None:  # the session path finds it, and caches it
+        return None
+    check_transition(TaskStatus.NEW, TaskStatus.IN_PROGRESS, manual=False)
+    robot_id = caller.principal.robot_id
+    # The job is linked by the statement: the one named, or the robot's running one.
+    lease = new_lease(caller, seconds=data.lease_seconds or queue.lease_seconds, job_id=None)
+    change = Change(caller.principal.name, "taken")
+    params = one_trip.take_params(queue, count=data.count, lease=lease, change=change, now=now)
+    if job is None:
+        params.update(p_job_id=None, p_robot_job=int(robot_id is not None))
+        rows = await _run(runtime, pool, statements.take_from_queue(), params)
+    else:
+        params.update(p_job_ref=job.value, p_account_id=caller.account_id)
+        if robot_id is not None:
+            params["p_scope_robot_id"] = robot_id
+        statement = statements.take_for_job(job.kind, robot_scoped=robot_id is not None)
+        found = await _run(runtime, pool, statement, params)
+        if found[0][0] is None:  # no such job for this caller: the session path's 404
+            return None
+        rows = [row[1:] for row in found if row[1] is not None]
+    return TaskList(tasks=one_trip.reads_of(_records(rows), with_lease=True))
+
+
+def _single_item(data: FinishRequest) -> FinishItem | None:
+    """The one task a finish names, as leases.finish_tasks reads it; None for a batch or a
+    request that does not validate (the session path answers its 422)."""
+    if data.all_items() is not None:
+        return None
+    try:
+        return FinishItem.model_validate(data.model_dump(exclude={"items"}, exclude_unset=True))
+    except ValidationError:
+        return None
+
+
+async def finish(runtime: Runtime, caller: Caller, data: FinishRequest) -> TaskRead | None:
+    """leases.finish_tasks for one task by GUID with an outcome that creates no retry task."""
+    pool = runtime.driver_pool
+    if pool is None:
+        return None
+    caller.require(Screen.TASK, Action.UPDATE)
+    now = utcnow()
+    item = _single_item(data)
+    plan = one_statement_finish(caller, item) if item is not None else None
+    if plan is None:
+        return None
+    statement, params = one_trip.finish_statement(plan, now)
+    rows = await _run(runtime, pool, statement, params)
+    if not rows:  # the session path tells why, or answers a finish retried
+        return None
+    return one_trip.reads_of(_records(rows), with_lease=False)[0]
+
+
+async def renew(runtime: Runtime, caller: Caller, data: RenewRequest) -> ItemResults | None:
+    """leases.renew_leases for one task by GUID whose lease is live."""
+    pool = runtime.driver_pool
+    if pool is None or data.items is not None or data.guid is None or not data.lease_id:
+        return None
+    caller.require(Screen.TASK, Action.UPDATE)
+    now: datetime = utcnow()
+    try:
+        ref = classify_ref(data.guid)
+    except ValueError:
+        return None
+    if ref.kind != "guid":
+        return None
+    params = {
+        "p_guid": ref.value,
+        "p_account_id": caller.account_id,
+        "p_lease_id": data.lease_id.strip().lower(),
+        "p_lease_seconds": data.lease_seconds,
+        "p_now": now,
+    }
+    rows = await _run(runtime, pool, statements.renew_cte(), params)
+    if not rows:  # the session path tells why the lease is not live
+        return None
+    task = one_trip.reads_of(_records(rows), with_lease=True)[0]
+    return ItemResults(results=[ItemResult(guid=task.guid, ok=True, task=task)])

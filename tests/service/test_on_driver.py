@@ -1,0 +1,114 @@
+"""On PostgreSQL the front answers a robot's take (naming its job or not), finish and renew
+with one statement on the async driver pool (services.tasks.on_driver): the pool's statement
+count shows it, one statement per request. On SQLite there is no pool and the front's threads
+answer. The bodies are the session path's: tests/acceptance/test_fast_front_wire.py compares
+them over the wire with the front off."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from robofleet.server.db.driver_pool import DriverPool
+from tests.service.conftest import Service
+from tests.support.fleet import create_job, make_process, make_robot, robot_auth
+from tests.support.queues import add, make_queue
+
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class Counted:
+    """Statements the driver pool ran since the last look (0 without a pool)."""
+
+    def __init__(self, pool: DriverPool | None) -> None:
+        self.pool = pool
+        self.seen = pool.statements if pool else 0
+
+    def since(self) -> int:
+        if self.pool is None:
+            return 0
+        ran, self.seen = self.pool.statements - self.seen, self.pool.statements
+        return ran
+
+
+def _post(client: TestClient, path: str, status: int = 200, **body: Any) -> Any:
+    response = client.post(path, json=body)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def _running_job(service: Service, robot: str) -> str:
+    robot_api = service.client(**robot_auth(robot))
+    create_job(service.admin, make_process(service.admin), Robot=robot)
+    consumed = _post(robot_api, "/api/robot/consumeNextJob", RobotGUID=robot)
+    found = GUID.search(consumed["Job"])
+    assert found is not None, consumed
+    response = robot_api.put("/api/job/update", json={"GUID": found.group(0), "Status": 8})
+    assert response.status_code == 200, response.text  # In Progress: the robot's running job
+    return found.group(0)
+
+
+def test_take_renew_finish_are_one_statement_on_the_driver(store_service: Service) -> None:
+    service = store_service
+    pool = service.runtime.driver_pool
+    postgres = service.runtime.db.dialect.one_statement_claims
+    assert (pool is not None) == postgres
+    one = 1 if postgres else 0
+    api = service.admin
+    queue = make_queue(api)
+    for n in range(8):
+        add(api, queue, f"t{n}")
+    robot, stranger = make_robot(api), make_robot(api)
+    robot_api = service.client(**robot_auth(robot))
+    stranger_api = service.client(**robot_auth(stranger))
+    job = _running_job(service, robot)
+    _running_job(service, stranger)  # warms the stranger's credentials too
+    _post(api, "/api/task/take", Queue=queue, Count=0, status=422)
+    _post(api, "/api/task/take", Queue="no-such-queue", status=404)
+    # The first take caches the queue (the session path answers it).
+    _post(robot_api, "/api/task/take", Queue=queue, Job=job)
+    counted = Counted(pool)
+
+    taken = _post(robot_api, "/api/task/take", Queue=queue, Job=job)["tasks"]
+    assert [t["job_guid"] for t in taken] == [job] and counted.since() == one
+    by_id = _post(robot_api, "/api/task/take", Queue=queue, Job=taken[0]["job_id"], Count=2)
+    assert [t["job_guid"] for t in by_id["tasks"]] == [job, job] and counted.since() == one
+    # Naming none, a robot's tasks link to its running job.
+    unnamed = _post(robot_api, "/api/task/take", Queue=queue)["tasks"]
+    assert [t["job_guid"] for t in unnamed] == [job] and counted.since() == one
+
+    task = taken[0]
+    renewed = _post(
+        robot_api, "/api/task/renew", Guid=task["guid"], LeaseId=task["lease_id"], LeaseSeconds=900
+    )
+    [result] = renewed["results"]
+    assert result["ok"] and result["guid"] == task["guid"] and counted.since() == one
+    expires = datetime.fromisoformat(result["task"]["lease_expires_at"])
+    assert expires > datetime.fromisoformat(task["lease_expires_at"])
+    assert result["task"]["lease_id"] == task["lease_id"]
+
+    finish = {"Guid": task["guid"], "LeaseId": task["lease_id"], "Status": 2, "Output": {"a": 1}}
+    done = _post(robot_api, "/api/task/finish", **finish)
+    assert (done["status"], done["output"], done["job_guid"]) == (2, {"a": 1}, job)
+    assert counted.since() == one
+    # A retried finish: the statement changes nothing, the session path answers the retry.
+    assert _post(robot_api, "/api/task/finish", **finish) == done
+    assert counted.since() == one
+
+    # What the statement cannot tell, the session path does: its 404 and 409 bodies.
+    missing = _post(robot_api, "/api/task/take", Queue=queue, Job=999_999_999, status=404)
+    assert missing["code"] == "not_found" and counted.since() == one
+    # A robot sees only its own jobs: another robot's job is unknown to it.
+    _post(stranger_api, "/api/task/take", Queue=queue, Job=job, status=404)
+    assert counted.since() == one
+    lost = _post(
+        robot_api, "/api/task/renew", Guid=task["guid"], LeaseId=task["lease_id"], status=409
+    )
+    assert lost["code"] == "lease_lost" and counted.since() == one
+    # A failure may create a retry task: the session path makes it, without the driver.
+    other = by_id["tasks"][0]
+    _post(robot_api, "/api/task/finish", Guid=other["guid"], LeaseId=other["lease_id"], Status=3)
+    assert counted.since() == 0
