@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.common import Client, Server, create_pg_database, drop_pg_database
+from bench.common import Client, Server, create_pg_database, drop_pg_database, publish_noop
 
 
 def _processes(server: Server) -> list[psutil.Process]:
@@ -71,6 +71,45 @@ def measure(
     }
 
 
+def _robot_with_job(
+    server: Server, admin: Client, robot: Client, guid: str, queue: str, requests: int
+) -> list[dict[str, object]]:
+    """What the SDK does: take naming the robot's running job, renew the lease, finish."""
+    publish_noop(admin)
+    status, job = admin.post("/api/job/create", {"Process": "noop", "Robot": guid})
+    assert status == 200, job
+    status, body = robot.post("/api/robot/consumeNextJob", {"RobotGUID": guid})
+    assert status == 200 and body["ConsumeJobErrorCode"] == 0, body
+    leases: list[dict[str, object]] = []
+
+    def take(_: int) -> None:
+        status, body = robot.post(
+            "/api/task/take", {"Queue": queue, "Count": 1, "Job": job["guid"]}
+        )
+        assert status == 200 and body["tasks"] and body["tasks"][0]["job_guid"], body
+        leases.append(body["tasks"][0])
+
+    def renew(i: int) -> None:
+        task = leases[i % len(leases)]
+        status, body = robot.post(
+            "/api/task/renew", {"Guid": task["guid"], "LeaseId": task["lease_id"]}
+        )
+        assert status == 200 and body["results"][0]["ok"], body
+
+    def finish(_: int) -> None:
+        task = leases.pop(0)
+        status, body = robot.post(
+            "/api/task/finish", {"Guid": task["guid"], "LeaseId": task["lease_id"], "Status": 2}
+        )
+        assert status == 200, body
+
+    return [
+        measure(server, "task take (robot, job)", requests, take),
+        measure(server, "task renew (robot)", requests, renew),
+        measure(server, "task finish (robot)", requests, finish),
+    ]
+
+
 def run(
     store: str, fast_path: str, requests: int, py_spy: str | None, threads: int
 ) -> list[dict[str, object]]:
@@ -89,7 +128,7 @@ def run(
         admin = Client(server.url, server.key)
         queue = "front-cpu"
         admin.post("/api/queue/create", {"Name": queue})
-        total = requests + 200
+        total = 2 * (requests + 100)  # admin's takes, then the robot's naming its job
         for start in range(0, total, 5000):
             size = min(5000, total - start)
             tasks = [{"Name": f"t{start + i}"} for i in range(size)]
@@ -149,6 +188,7 @@ def run(
         # The finishes match the measured takes (the warm-up takes are finished first).
         results.append(measure(server, "task finish", requests, finish))
         results.append(measure(server, "robot heartbeat", requests, heartbeat))
+        results.extend(_robot_with_job(server, admin, robot_client, guid, queue, requests))
         if spy:
             spy.send_signal(2)
             spy.wait(timeout=60)

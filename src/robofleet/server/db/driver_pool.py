@@ -11,19 +11,23 @@ The pool belongs to the server's loop: it is opened in the app's lifespan and cl
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
+
+from robofleet.server.db.prepared import PreparedStatement
 
 MIN_CONNECTIONS = 2
 MAX_CONNECTIONS = 8
 """Few: a statement here takes a fraction of a millisecond, and the loop runs one request's
 Python at a time, so more connections would mostly sit idle."""
+WAIT_SECONDS = 5.0
+"""How long a request waits for a connection before it answers 503 (retry): all of them busy
+that long, or none to be made, means the database is not answering."""
 
 
 class DriverPool:
@@ -43,25 +47,35 @@ class DriverPool:
             min_size=min_size,
             max_size=max_size,
             open=False,
+            timeout=WAIT_SECONDS,
             name="robofleet-lean",
         )
         self.statements = 0
         """Statements run on the pool: what shows that the lean path answered (tests)."""
 
     async def open(self) -> None:
-        await self._pool.open(wait=True, timeout=30.0)
+        # Not waiting: a server starts with its database down, as the engine lets it, and
+        # its requests answer 503 until the database is back.
+        await self._pool.open(wait=False)
 
     async def close(self) -> None:
         await self._pool.close()
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        """A connection for one statement. A lost connection is reported as the engine's
-        OperationalError, which the app answers 503 (retry), as on the session path; the
-        pool discards the broken connection."""
+    async def run(
+        self, statement: PreparedStatement, values: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """Run one prepared statement on a pooled connection; its rows. A lost connection is
+        reported as the engine's OperationalError, which the app answers 503 (retry), as on
+        the session path; the pool discards the broken connection when it is given back."""
         try:
-            async with self._pool.connection() as connection:
-                yield connection
-                self.statements += 1
+            connection = await self._pool.getconn()
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise OperationalError(None, None, exc) from exc
+        try:
+            rows = await statement.run_async(connection, values)
         except psycopg.OperationalError as exc:
             raise OperationalError(None, None, exc) from exc
+        finally:
+            await self._pool.putconn(connection)
+        self.statements += 1
+        return rows

@@ -161,5 +161,7 @@ class PreparedStatement:
         """Execute on a psycopg AsyncConnection as a server-side prepared statement."""
         sql, parameters = self.bound(values)
         cursor = await connection.execute(sql, parameters, prepare=True)
-        fetched = await cursor.fetchall() if cursor.description is not None else []
+        # The compiled statement knows whether it returns rows: psycopg's `description`
+        # would build a Column object per result column to say so, on every run.
+        fetched = await cursor.fetchall() if self.width else []
         return self.rows(fetched)

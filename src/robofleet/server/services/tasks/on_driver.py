@@ -58,9 +58,7 @@ def _prepared(statement: Select[Any], dialect: Dialect) -> PreparedStatement:
 async def _run(
     runtime: Runtime, pool: DriverPool, statement: Select[Any], params: dict[str, Any]
 ) -> list[tuple[Any, ...]]:
-    prepared = _prepared(statement, runtime.db.engine.dialect)
-    async with pool.connection() as connection:
-        return await prepared.run_async(connection, params)
+    return await pool.run(_prepared(statement, runtime.db.engine.dialect), params)
 
 
 def _records(rows: list[tuple[Any, ...]]) -> Rows:
