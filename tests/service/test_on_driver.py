@@ -59,7 +59,7 @@ def test_take_renew_finish_are_one_statement_on_the_driver(store_service: Servic
     one = 1 if postgres else 0
     api = service.admin
     queue = make_queue(api)
-    for n in range(8):
+    for n in range(9):
         add(api, queue, f"t{n}")
     robot, stranger = make_robot(api), make_robot(api)
     robot_api = service.client(**robot_auth(robot))
@@ -76,6 +76,9 @@ def test_take_renew_finish_are_one_statement_on_the_driver(store_service: Servic
     assert [t["job_guid"] for t in taken] == [job] and counted.since() == one
     by_id = _post(robot_api, "/api/task/take", Queue=queue, Job=taken[0]["job_id"], Count=2)
     assert [t["job_guid"] for t in by_id["tasks"]] == [job, job] and counted.since() == one
+    # An API key names any job of its account.
+    keyed = _post(api, "/api/task/take", Queue=queue, Job=job.upper())["tasks"]
+    assert [t["job_guid"] for t in keyed] == [job] and counted.since() == one
     # Naming none, a robot's tasks link to its running job.
     unnamed = _post(robot_api, "/api/task/take", Queue=queue)["tasks"]
     assert [t["job_guid"] for t in unnamed] == [job] and counted.since() == one
