@@ -77,6 +77,8 @@ class PreparedStatement:
         expanded = self._compiled.construct_expanded_state(sample)
         sources: dict[str, tuple[str, int]] = {}
         for name, names in expanded.parameter_expansion.items():
+            if name not in self._expanding:
+                continue  # a literal list (`status IN (1, 2)`): its values are constants
             for index, expanded_name in enumerate(names):
                 sources[expanded_name] = (name, index)
         order = expanded.positiontup if self._positional else list(expanded.parameters)
