@@ -23,7 +23,7 @@ from typing import Any
 
 from robofleet.contract import STOP_COMMAND, HeartbeatCode
 from robofleet.server.db.base import utcnow
-from robofleet.server.db.driver_write import driver_write
+from robofleet.server.db.driver import driver_write
 from robofleet.server.db.prepared import DBAPIConnection
 from robofleet.server.db.robot_statements import (
     DEFAULT_LEASE_SECONDS,

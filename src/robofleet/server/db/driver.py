@@ -1,10 +1,13 @@
-"""A bare driver connection for one lean write (db.prepared statements), durable on return.
+"""A bare driver connection for one lean read or write (db.prepared statements).
 
-SQLite: the caller's turn of the group writer (db.group_writer) on its shared connection,
-inside its own SAVEPOINT, so a failure undoes only this write; the context returns once the
-group's COMMIT holds it, as a session write does. PostgreSQL: a pooled connection in
-autocommit, so each statement commits by itself with no BEGIN/COMMIT round trips: the
-caller writes its whole change in one statement.
+`driver_write`, whose change is durable on return. SQLite: the caller's turn of the group
+writer (db.group_writer) on its shared connection, inside its own SAVEPOINT, so a failure
+undoes only this write; the context returns once the group's COMMIT holds it, as a session
+write does. PostgreSQL: a pooled connection in autocommit, so each statement commits by
+itself with no BEGIN/COMMIT round trips: the caller writes its whole change in one statement.
+
+`driver_read`: a pooled connection in autocommit (SQLite's pool connections are: the
+driver's transaction handling is off), for one statement that reads a consistent snapshot.
 
 A driver error comes out as SQLAlchemy's (an OperationalError answers 503, as on the session
 path), and a PostgreSQL connection found broken leaves the pool.
@@ -33,6 +36,24 @@ def driver_write(db: Database) -> Iterator[Any]:
         if writer is not None:
             with _in_group_turn(writer) as shared:
                 yield shared
+        else:
+            with _autocommit(db) as own:
+                yield own
+    except error as exc:
+        raise DBAPIError.instance(None, None, exc, error) from exc
+
+
+@contextmanager
+def driver_read(db: Database) -> Iterator[Any]:
+    """The DB-API connection to run one reading statement on."""
+    error: type[Exception] = db.engine.dialect.loaded_dbapi.Error
+    try:
+        if db.group_writer is not None:
+            pooled = db.engine.raw_connection()
+            try:
+                yield pooled.driver_connection
+            finally:
+                pooled.close()
         else:
             with _autocommit(db) as own:
                 yield own
