@@ -24,7 +24,7 @@ from robofleet.server.domain.jobs import ACTIVE, JobStatus
 
 
 @cache
-def _eligible_pending() -> Any:
+def eligible_pending() -> Any:
     """Pending, untaken jobs the robot `p_robot` may take: its own, its groups', anyone's."""
     groups = select(RobotGroupMemberRow.group_id).where(
         RobotGroupMemberRow.robot_id == bindparam("p_robot")
@@ -48,7 +48,7 @@ def _eligible_pending() -> Any:
 def _next_job(dialect: Dialect) -> Select[JobRow]:
     query = (
         select(JobRow)
-        .where(_eligible_pending())
+        .where(eligible_pending())
         .order_by(JobRow.priority.desc(), JobRow.id)
         .limit(1)
     )
@@ -57,7 +57,7 @@ def _next_job(dialect: Dialect) -> Select[JobRow]:
 
 @cache
 def _any_job() -> Select[int]:
-    return select(JobRow.id).where(_eligible_pending()).limit(1)
+    return select(JobRow.id).where(eligible_pending()).limit(1)
 
 
 def next_job_for_robot(session: Session, *, account_id: int, robot_id: int) -> JobRow | None:
@@ -73,18 +73,20 @@ def has_job_for_robot(session: Session, *, account_id: int, robot_id: int) -> bo
 
 
 @cache
-def _held_jobs() -> Select[JobRow]:
-    return (
-        select(JobRow)
-        .where(
-            JobRow.robot_id == bindparam("p_robot"),
-            or_(
-                JobRow.status.in_([int(s) for s in ACTIVE]),
-                and_(JobRow.status == int(JobStatus.PENDING), JobRow.claimed_at.is_not(None)),
-            ),
-        )
-        .with_for_update()
+def held_by_robot() -> Any:
+    """Jobs the robot `p_robot` has taken and not ended."""
+    return and_(
+        JobRow.robot_id == bindparam("p_robot"),
+        or_(
+            JobRow.status.in_([int(s) for s in ACTIVE]),
+            and_(JobRow.status == int(JobStatus.PENDING), JobRow.claimed_at.is_not(None)),
+        ),
     )
+
+
+@cache
+def _held_jobs() -> Select[JobRow]:
+    return select(JobRow).where(held_by_robot()).with_for_update()
 
 
 def jobs_held_by(session: Session, robot_id: int) -> list[JobRow]:

@@ -30,6 +30,11 @@ class Database:
         # share commits (db.group_writer) instead of spinning on SQLITE_BUSY in the driver.
         self._group_writer = GroupWriter(write_engine) if self.dialect.single_writer else None
 
+    @property
+    def group_writer(self) -> GroupWriter | None:
+        """SQLite's one writer (db.group_writer); None where writers run side by side."""
+        return self._group_writer
+
     def listen(self, event_name: str, handler: Callable[..., Any]) -> Callable[[], None]:
         """Attach a session event handler to this database's sessions only (not to every
         `Session` of the process); returns the call that detaches it."""

@@ -138,14 +138,30 @@ class SecretBox:
         return Sealed(token=token, key_id=key.key_id)
 
     def open(self, session: Session, token: str, associated: str) -> str:
-        key_id, _, payload = token.partition(":")
-        try:
-            raw = base64.b64decode(payload, validate=True)
-        except ValueError:
-            raise SecretUnreadable("the stored form is damaged") from None
-        cipher = self._cipher(session, key_id)
+        key_id, raw = _parsed(token)
+        return self._decrypt(self._cipher(session, key_id), raw, associated)
+
+    def open_with_known_key(self, token: str, associated: str) -> str | None:
+        """`open` without a session: None when the data key is not in memory yet (the caller
+        then opens it with a session, which loads the key)."""
+        key_id, raw = _parsed(token)
+        with self._lock:
+            cipher = self._keys.get(key_id)
+        return None if cipher is None else self._decrypt(cipher, raw, associated)
+
+    @staticmethod
+    def _decrypt(cipher: AESGCM, raw: bytes, associated: str) -> str:
         try:
             plain = cipher.decrypt(raw[:_NONCE], raw[_NONCE:], associated.encode("utf-8"))
         except InvalidTag:
             raise SecretUnreadable("it belongs to another row or was altered") from None
         return plain.decode("utf-8")
+
+
+def _parsed(token: str) -> tuple[str, bytes]:
+    """The data key's id and the nonce + ciphertext of a sealed token."""
+    key_id, _, payload = token.partition(":")
+    try:
+        return key_id, base64.b64decode(payload, validate=True)
+    except ValueError:
+        raise SecretUnreadable("the stored form is damaged") from None

@@ -43,7 +43,7 @@ def own_rows(model: type, robot_id: int) -> ColumnElement[bool] | None:
     return None
 
 
-def resources_in_scope(robot_id: int) -> ColumnElement[bool]:
+def resources_in_scope(robot_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     """Resources a robot is entitled to: all robots' (RobotType 3), its groups' (2), its
     own (1). Others are invisible to it (404), by name, id and GUID alike."""
     groups = select(RobotGroupMemberRow.group_id).where(RobotGroupMemberRow.robot_id == robot_id)

@@ -35,6 +35,7 @@ from robofleet.server.schemas.robots import (
 )
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.fleet.robots import set_robot_status
+from robofleet.server.services.jobs.lean_heartbeat import lean_heartbeat
 from robofleet.server.services.jobs.robocorp_runs import robocorp_document
 from robofleet.server.services.jobs.state import change_job_status
 from robofleet.server.services.jobs.views import (
@@ -79,6 +80,15 @@ def _version_document(runtime: Runtime, session: Session, job: JobRow) -> dict[s
 
 
 def heartbeat(runtime: Runtime, caller: Caller | None, data: HeartbeatRequest) -> HeartbeatResponse:
+    # A robot holding no job has nothing to reconcile: that common case skips the ORM.
+    lean = lean_heartbeat(runtime, caller, data)
+    return lean if lean is not None else session_heartbeat(runtime, caller, data)
+
+
+def session_heartbeat(
+    runtime: Runtime, caller: Caller | None, data: HeartbeatRequest
+) -> HeartbeatResponse:
+    """Every heartbeat, on ORM objects: the robot's jobs reconciled with what it reports."""
     with runtime.db.write(actor=ROBOT_PROTOCOL) as session:
         robot = _robot(session, caller, data.robot_guid)
         if robot is None:

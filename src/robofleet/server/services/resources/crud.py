@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.folders import folder_id_for
 from robofleet.server.services.access.lookup import find, scoped
 from robofleet.server.services.resources.groups import find_group
+from robofleet.server.services.resources.lean_read import ResourceValues, lean_read
 from robofleet.server.services.resources.scope import (
     Scope,
     find_resource,
@@ -37,7 +38,13 @@ TYPE_NAMES = {CREDENTIALS: "Credentials", TEXT: "Text", CALENDAR: "Calendar"}
 MASK = "********"
 
 
-def associated_data(row: ResourceRow) -> str:
+class ResourceGuids(NamedTuple):
+    robot: str | None
+    robot_group: str | None
+    resource_group: str | None
+
+
+def associated_data(row: ResourceRow | ResourceValues) -> str:
     """Binds a ciphertext to its row: copied into another row it does not decrypt."""
     return f"resource:{row.account_id}:{row.guid}"
 
@@ -127,6 +134,17 @@ def _group_id(session: Session, caller: Caller, ref: int | str | None) -> int | 
 
 def read_resource(runtime: Runtime, caller: Caller, ref: int | str) -> ResourceRead:
     caller.require(Screen.RESOURCE, Action.READ)
+    # A robot's read in the common case: one statement, no session (lean_read).
+    found = lean_read(runtime, caller, ref)
+    if found is not None:
+        known, password = _password_in_memory(runtime, found)
+        if known:
+            return read_model(found, password)
+    return session_read_resource(runtime, caller, ref)
+
+
+def session_read_resource(runtime: Runtime, caller: Caller, ref: int | str) -> ResourceRead:
+    """Every read, on an ORM row (the caller's right checked by read_resource)."""
     with runtime.db.read() as session:
         row = find_resource(session, caller, ref)
         return view(runtime, session, row, reveal=may_see_password(caller))
@@ -225,6 +243,18 @@ def _guid_of(session: Session, model: Any, row_id: int | None) -> str | None:
     return None if row is None else str(row.guid)
 
 
+def _password_in_memory(runtime: Runtime, found: ResourceValues) -> tuple[bool, str | None]:
+    """(known, password): a robot sees the password of a resource in its scope
+    (may_see_password); not known while its data key is not in memory (the session path
+    loads it)."""
+    if found.password_ciphertext is None:
+        return True, None
+    password = runtime.secret_box.open_with_known_key(
+        found.password_ciphertext, associated_data(found)
+    )
+    return password is not None, password
+
+
 def view(runtime: Runtime, session: Session, row: ResourceRow, *, reveal: bool) -> ResourceRead:
     password: str | None = None
     if row.password_ciphertext is not None:
@@ -233,6 +263,21 @@ def view(runtime: Runtime, session: Session, row: ResourceRow, *, reveal: bool) 
             if reveal
             else MASK
         )
+    guids = ResourceGuids(
+        _guid_of(session, RobotRow, row.robot_id),
+        _guid_of(session, RobotGroupRow, row.robot_group_id),
+        _guid_of(session, ResourceGroupRow, row.resource_group_id),
+    )
+    return read_model(row, password, guids)
+
+
+def read_model(
+    row: ResourceRow | ResourceValues, password: str | None, guids: ResourceGuids | None = None
+) -> ResourceRead:
+    """The answer for a row (or the lean path's values, which carry their GUIDs)."""
+    if guids is None:
+        assert isinstance(row, ResourceValues)
+        guids = ResourceGuids(row.robot_guid, row.robot_group_guid, row.resource_group_guid)
     return ResourceRead(
         id=row.id,
         guid=row.guid,
@@ -246,11 +291,11 @@ def view(runtime: Runtime, session: Session, row: ResourceRow, *, reveal: bool) 
         password_expiration=row.password_expiration,
         robot_type=row.robot_type,
         robot_id=row.robot_id,
-        robot_guid=_guid_of(session, RobotRow, row.robot_id),
+        robot_guid=guids.robot,
         robot_group_id=row.robot_group_id,
-        robot_group_guid=_guid_of(session, RobotGroupRow, row.robot_group_id),
+        robot_group_guid=guids.robot_group,
         resource_group_id=row.resource_group_id,
-        resource_group_guid=_guid_of(session, ResourceGroupRow, row.resource_group_id),
+        resource_group_guid=guids.resource_group,
         folder_id=row.folder_id,
         is_deleted=row.is_deleted,
         created_at=row.created_at,

@@ -1,0 +1,99 @@
+"""A bare driver connection for one lean read or write (db.prepared statements).
+
+`driver_write`, whose change is durable on return. SQLite: the caller's turn of the group
+writer (db.group_writer) on its shared connection, inside its own SAVEPOINT, so a failure
+undoes only this write; the context returns once the group's COMMIT holds it, as a session
+write does. PostgreSQL: a pooled connection in autocommit, so each statement commits by
+itself with no BEGIN/COMMIT round trips: the caller writes its whole change in one statement.
+
+`driver_read`: a pooled connection in autocommit (SQLite's pool connections are: the
+driver's transaction handling is off), for one statement that reads a consistent snapshot.
+
+A driver error comes out as SQLAlchemy's (an OperationalError answers 503, as on the session
+path), and a PostgreSQL connection found broken leaves the pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from robofleet.server.db.group_writer import GroupWriter
+from robofleet.server.db.session import Database
+
+_SAVEPOINT = "lean_write"
+
+
+@contextmanager
+def driver_write(db: Database) -> Iterator[Any]:
+    """The DB-API connection to run the write's statements on."""
+    error: type[Exception] = db.engine.dialect.loaded_dbapi.Error
+    writer = db.group_writer
+    try:
+        if writer is not None:
+            with _in_group_turn(writer) as shared:
+                yield shared
+        else:
+            with _autocommit(db) as own:
+                yield own
+    except error as exc:
+        raise DBAPIError.instance(None, None, exc, error) from exc
+
+
+@contextmanager
+def driver_read(db: Database) -> Iterator[Any]:
+    """The DB-API connection to run one reading statement on."""
+    error: type[Exception] = db.engine.dialect.loaded_dbapi.Error
+    try:
+        if db.group_writer is not None:
+            pooled = db.engine.raw_connection()
+            try:
+                yield pooled.driver_connection
+            finally:
+                pooled.close()
+        else:
+            with _autocommit(db) as own:
+                yield own
+    except error as exc:
+        raise DBAPIError.instance(None, None, exc, error) from exc
+
+
+@contextmanager
+def _in_group_turn(writer: GroupWriter) -> Iterator[Any]:
+    with writer.turn() as (connection, _after_commit):
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
+        try:
+            cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
+            try:
+                yield driver
+            except BaseException:
+                cursor.execute(f"ROLLBACK TO {_SAVEPOINT}")
+                raise
+            finally:
+                cursor.execute(f"RELEASE {_SAVEPOINT}")
+        finally:
+            cursor.close()
+
+
+@contextmanager
+def _autocommit(db: Database) -> Iterator[Any]:
+    pooled = db.engine.raw_connection()
+    driver: Any = pooled.driver_connection
+    try:
+        driver.autocommit = True
+        try:
+            yield driver
+        finally:
+            if not driver.closed:
+                driver.autocommit = False
+    except BaseException as exc:
+        if driver.closed or getattr(driver, "broken", False):
+            pooled.invalidate(exc if isinstance(exc, Exception) else None)
+        raise
+    finally:
+        pooled.close()
