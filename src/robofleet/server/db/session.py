@@ -111,4 +111,6 @@ class Database:
             connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        if self._group_writer is not None:
+            self._group_writer.close()
         self.engine.dispose()
