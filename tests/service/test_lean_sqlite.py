@@ -195,3 +195,37 @@ def test_renew_answers_as_the_session_path(tenant: Tenant, writes: WriteSessions
     stale = api.post("/api/task/renew", json={"Guid": two["guid"], "LeaseId": str(uuid.uuid4())})
     assert stale.status_code == 409 and stale.json()["code"] == "lease_lost", stale.text
     assert writes.count == before + 2
+
+
+def test_a_plain_batch_finish_answers_as_the_session_path(
+    tenant: Tenant, writes: WriteSessions
+) -> None:
+    api = tenant.api
+    queue = _queue_with_tasks(api, 4)
+    _take(api, {"Queue": queue})
+    one, two, three = _take(api, {"Queue": queue, "Count": 3})
+    before = writes.count
+    items = [
+        {"Guid": one["guid"], "LeaseId": one["lease_id"], "Status": 2},
+        {"guid": two["guid"].upper(), "lease_id": two["lease_id"], "status": 2},
+    ]
+    done = api.post("/api/task/finish", json={"Items": items})
+    assert done.status_code == 200, done.text
+    assert writes.count == before
+    assert [(r["guid"], r["ok"]) for r in done.json()["results"]] == [
+        (one["guid"], True),
+        (two["guid"], True),
+    ]
+    again = api.post("/api/task/finish", json={"Items": items})  # nothing changes: session
+    assert writes.count == before + 1
+    assert (again.status_code, again.content) == (done.status_code, done.content)
+    failing = [{"Guid": three["guid"], "LeaseId": three["lease_id"], "Status": 4}]
+    failed = api.post("/api/task/finish", json={"Items": failing})
+    assert failed.status_code == 200 and failed.json()["results"][0]["ok"] is True
+    assert writes.count == before + 2
+    history = api.get(f"/api/task/history/{two['guid']}").json()
+    assert [(e["to_status"], e["reason"]) for e in history] == [
+        (0, "added"),
+        (1, "taken"),
+        (2, "finished"),
+    ]

@@ -17,17 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import ValidationError
 
 from robofleet.server.db import task_statements as statements
 from robofleet.server.db.raw_write import RawWrite
 from robofleet.server.db.task_statements import raw
 from robofleet.server.db.task_statements.records import TaskRecord, take_order_key
 from robofleet.server.domain.errors import RobofleetError
-from robofleet.server.domain.refs import Ref, classify_ref
+from robofleet.server.domain.refs import Ref, classify_ref, is_guid
 from robofleet.server.domain.tasks import FAILURES, TaskStatus, check_transition
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.queues import (
+    FinishItem,
     ItemResult,
     ItemResults,
     RenewItem,
@@ -163,6 +166,52 @@ def finish(
             return _reads(write, rows, queue_guids, {}, with_lease=False)[0]
     except _Fallback:
         return None
+
+
+def finish_batch(
+    runtime: Runtime, caller: Caller, raw_items: list[dict[str, Any]], now: datetime
+) -> ItemResults | None:
+    """leases._finish_batch's session path when every item is a plain finish (leases'
+    `plain`: by GUID, no output, error or postponement) with an outcome that creates no
+    retry task, and each finishes its task: one statement per status and lease."""
+    if caller.principal.folder_ids is not None or not raw_items:
+        return None
+    groups: dict[tuple[int, str], list[str]] = {}
+    guids: list[str] = []
+    for raw_item in raw_items:
+        try:
+            item = FinishItem.model_validate(raw_item)
+        except ValidationError:
+            return None
+        status = TaskStatus(item.status)
+        plain = (
+            item.error is None
+            and "output" not in item.model_fields_set
+            and status != TaskStatus.POSTPONED
+            and status not in FAILURES
+            and is_guid(str(item.guid))
+        )
+        if not plain or not _allowed(TaskStatus.IN_PROGRESS, status):
+            return None
+        guid = str(item.guid).strip().lower()  # as leases._finish_batch names it
+        groups.setdefault((int(status), item.lease_id.strip().lower()), []).append(guid)
+        guids.append(guid)
+    change = Change(caller.principal.name, "finished")
+    try:
+        with runtime.db.raw_write() as write:
+            for (outcome, lease_id), members in groups.items():
+                finish = Finish(status=TaskStatus(outcome))
+                statement = statements.finish_statement(**finish_shape(finish))
+                params = finish_params(members, caller.account_id, lease_id, finish, now)
+                rows = [TaskRecord._make(row) for row in write.rows(statement, params)]
+                if {row.guid for row in rows} != set(members):
+                    raise _Fallback  # the session path tells why, or answers a repeat
+                write.run_many(
+                    raw.insert_event(), _events(finished_events(rows, finish, change, now))
+                )
+    except _Fallback:
+        return None
+    return ItemResults(results=[ItemResult(guid=guid, ok=True) for guid in guids])
 
 
 def _queue_guid(write: RawWrite, runtime: Runtime, caller: Caller, queue_id: int) -> str:

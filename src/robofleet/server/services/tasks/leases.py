@@ -321,6 +321,10 @@ def finish_tasks(runtime: Runtime, caller: Caller, data: FinishRequest) -> TaskR
             )
             if done is not None:  # else the session path tells why, or answers a retry
                 return done
+    elif runtime.db.raw_writes:
+        batch = lean_sqlite.finish_batch(runtime, caller, items, now)
+        if batch is not None:  # else the session path judges each item
+            return batch
     with runtime.db.write(actor=TASK_TRAFFIC) as session:
         if item is not None:
             row = _finish_one(session, runtime, caller, item, now)
