@@ -229,3 +229,23 @@ def test_a_plain_batch_finish_answers_as_the_session_path(
         (1, "taken"),
         (2, "finished"),
     ]
+
+
+def test_a_lean_take_names_the_parent_of_a_retry(tenant: Tenant, writes: WriteSessions) -> None:
+    api = tenant.api
+    queue = f"lean-retry-{uuid.uuid4().hex[:8]}"
+    settings = {"Name": queue, "RetryApplication": 1, "MaxRetries": 2}
+    assert api.post("/api/queue/create", json=settings).is_success
+    assert api.post("/api/task/create", json={"Queue": queue, "Name": "once"}).is_success
+    (task,) = _take(api, {"Queue": queue})  # session path, caches the queue
+    failed = {"Guid": task["guid"], "LeaseId": task["lease_id"], "Status": 3}
+    assert api.post("/api/task/finish", json=failed).status_code == 200  # session: retries
+    before = writes.count
+    (retry,) = _take(api, {"Queue": queue})
+    assert writes.count == before
+    assert retry["parent_task"] == task["guid"] and retry["retries"] == 1
+    finished = api.post(
+        "/api/task/finish", json={"Guid": retry["guid"], "LeaseId": retry["lease_id"], "Status": 2}
+    )
+    assert finished.status_code == 200 and finished.json()["parent_task"] == task["guid"]
+    assert writes.count == before
