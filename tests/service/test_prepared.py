@@ -87,6 +87,25 @@ def test_a_prepared_update_stores_what_sqlalchemy_stores(store_service: Service)
     assert stored[0][0] == "c" and stored[0][1] in (False, 0)
 
 
+def test_a_literal_list_is_part_of_the_prepared_statement(store_service: Service) -> None:
+    names = ["prep-lit-a", "prep-lit-b"]
+    _add_tasks(store_service, "prepared-literal", names)
+    engine = store_service.runtime.db.engine
+    statement = select(TASKS.c.name).where(
+        TASKS.c.name.in_(bindparam("p_names", expanding=True)), TASKS.c.status.in_([0, 1])
+    )
+    prepared = PreparedStatement(statement.order_by(TASKS.c.id), engine.dialect)
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        assert prepared.run(raw, {"p_names": names}) == [(name,) for name in names]
+        assert prepared.run(raw, {"p_names": ["prep-lit-b"]}) == [("prep-lit-b",)]
+        only_literal = PreparedStatement(
+            select(TASKS.c.name).where(TASKS.c.name == "prep-lit-a", TASKS.c.status.in_([0])),
+            engine.dialect,
+        )
+        assert only_literal.run(raw, {}) == [("prep-lit-a",)]
+
+
 @pytest.mark.parametrize("store_service", ["postgres"], indirect=True)
 def test_run_async_on_psycopg_reads_what_sqlalchemy_reads(store_service: Service) -> None:
     engine = store_service.runtime.db.engine

@@ -90,7 +90,7 @@ class PreparedStatement:
         plan: list[tuple[str, str, int, Processor | None, Any]] = []
         for name in order:
             processor = processors.get(name)
-            if name in sources:
+            if name in sources and sources[name][0] in self._expanding:
                 source, index = sources[name]
                 plan.append((name, source, index, processor, None))
             elif name in self._required:
@@ -154,6 +154,19 @@ class PreparedStatement:
         try:
             cursor.execute(sql, parameters)
             return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def run_many(self, connection: DBAPIConnection, values: Sequence[Mapping[str, Any]]) -> None:
+        """Execute once per set of `values` (one driver executemany): a statement with no
+        expanding parameter that returns no rows, such as an INSERT of history entries."""
+        assert not self._expanding, "run_many needs one SQL text for every set of values"
+        if not values:
+            return
+        bound = [self.bound(each) for each in values]
+        cursor = connection.cursor()
+        try:
+            cursor.executemany(bound[0][0], [parameters for _, parameters in bound])
         finally:
             cursor.close()
 

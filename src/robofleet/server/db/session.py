@@ -14,6 +14,7 @@ from robofleet.server.db.audit import AuditActor, NotAudited
 from robofleet.server.db.commit_hooks import AFTER_COMMIT
 from robofleet.server.db.dialect import WRITE_OPTION, dialect_of
 from robofleet.server.db.group_writer import GroupWriter
+from robofleet.server.db.raw_write import RawWrite, raw_write
 from robofleet.server.domain.errors import Conflict
 
 
@@ -89,6 +90,20 @@ class Database:
                 code="integrity_conflict",
             ) from exc
 
+    @property
+    def raw_writes(self) -> bool:
+        """Whether raw_write is available: on the store with one writer (SQLite)."""
+        return self._group_writer is not None
+
+    @contextmanager
+    def raw_write(self) -> Iterator[RawWrite]:
+        """A write on the bare driver connection in the group writer's turn, in its own
+        savepoint (db.raw_write): for the hot paths' prepared statements, with no ORM
+        session. Nothing is audited: only for writes the session path does not audit."""
+        assert self._group_writer is not None, "raw writes are for SQLite (single_writer)"
+        with raw_write(self._group_writer) as write:
+            yield write
+
     @contextmanager
     def autocommit(self) -> Iterator[Connection]:
         """A connection on which each statement commits by itself: no BEGIN or COMMIT round
@@ -101,4 +116,6 @@ class Database:
             connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        if self._group_writer is not None:
+            self._group_writer.close()
         self.engine.dispose()

@@ -42,7 +42,7 @@ from robofleet.server.schemas.queues import (
 )
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.lookup import find
-from robofleet.server.services.tasks import one_trip
+from robofleet.server.services.tasks import lean_sqlite, one_trip
 from robofleet.server.services.tasks.queues import cached_queue_rules, find_queue, queue_rules
 from robofleet.server.services.tasks.state import (
     Change,
@@ -112,6 +112,17 @@ def take_tasks(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList:
         queue = cached_queue_rules(runtime, caller, data.queue)
         if queue is not None:  # else the session path below finds it, and caches it
             return _take_in_one_trip(runtime, caller, data, queue, now)
+    if runtime.db.raw_writes:
+        taken = lean_sqlite.take(
+            runtime,
+            caller,
+            data,
+            lease_for=lambda seconds, job_id: new_lease(caller, seconds=seconds, job_id=job_id),
+            change=Change(caller.principal.name, "taken"),
+            now=now,
+        )
+        if taken is not None:  # else the session path below answers
+            return taken
     with runtime.db.write(actor=TASK_TRAFFIC) as session:
         queue = queue_rules(session, runtime, caller, data.queue)
         lease = new_lease(
@@ -297,6 +308,23 @@ def finish_tasks(runtime: Runtime, caller: Caller, data: FinishRequest) -> TaskR
             done = _finish_in_one_trip(runtime, caller, item, now)
             if done is not None:  # else the session path tells why, or answers a retry
                 return done
+        elif runtime.db.raw_writes:
+            finish, reason = _finish_of(item)
+            done = lean_sqlite.finish(
+                runtime,
+                caller,
+                item.guid,
+                item.lease_id.strip().lower(),
+                finish,
+                change=Change(caller.principal.name, reason),
+                now=now,
+            )
+            if done is not None:  # else the session path tells why, or answers a retry
+                return done
+    elif runtime.db.raw_writes:
+        batch = lean_sqlite.finish_batch(runtime, caller, items, now)
+        if batch is not None:  # else the session path judges each item
+            return batch
     with runtime.db.write(actor=TASK_TRAFFIC) as session:
         if item is not None:
             row = _finish_one(session, runtime, caller, item, now)
@@ -402,6 +430,10 @@ def renew_leases(runtime: Runtime, caller: Caller, data: RenewRequest) -> ItemRe
         ]
     )
     now = utcnow()
+    if runtime.db.raw_writes:
+        renewed = lean_sqlite.renew(runtime, caller, items, now)
+        if renewed is not None:  # else the session path below answers, or tells why not
+            return renewed
     results = []
     with runtime.db.write(actor=TASK_TRAFFIC) as session:
         for item in items:

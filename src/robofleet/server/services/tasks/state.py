@@ -240,25 +240,29 @@ def take_new_tasks(
         statement = statements.take_filtered(queue_id, conditions, dialect)
     else:
         statement = statements.take_from_queue(dialect)
-    rows = statements.take(
-        session,
-        statement,
-        {
-            "p_queue_id": queue_id,
-            "p_count": count,
-            "p_now": now,
-            "p_job_id": lease.job_id,
-            "p_lease_id": lease.lease_id,
-            "p_lease_owner": lease.owner,
-            "p_lease_robot_id": lease.robot_id,
-            "p_lease_seconds": lease.seconds,
-            "p_lease_expires_at": now + timedelta(seconds=lease.seconds),
-        },
-    )
-    statements.record_events(
-        session, [_moved(r, TaskStatus.NEW, TaskStatus.IN_PROGRESS, change, now) for r in rows]
-    )
+    rows = statements.take(session, statement, take_params(queue_id, count, lease, now))
+    statements.record_events(session, taken_events(rows, change, now))
     return rows
+
+
+def take_params(queue_id: int, count: int, lease: Lease, now: datetime) -> dict[str, Any]:
+    """The parameters of a take statement (claims.take_from_queue, take_filtered)."""
+    return {
+        "p_queue_id": queue_id,
+        "p_count": count,
+        "p_now": now,
+        "p_job_id": lease.job_id,
+        "p_lease_id": lease.lease_id,
+        "p_lease_owner": lease.owner,
+        "p_lease_robot_id": lease.robot_id,
+        "p_lease_seconds": lease.seconds,
+        "p_lease_expires_at": now + timedelta(seconds=lease.seconds),
+    }
+
+
+def taken_events(rows: list[TaskRecord], change: Change, now: datetime) -> list[TaskEventValues]:
+    """The history entries of tasks a take moved New -> In Progress."""
+    return [_moved(r, TaskStatus.NEW, TaskStatus.IN_PROGRESS, change, now) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -327,13 +331,18 @@ def finish_leased_tasks(
         statements.finish_statement(**finish_shape(finish)),
         finish_params(guids, account_id, lease_id, finish, now),
     )
-    statements.record_events(
-        session, [_moved(row, TaskStatus.IN_PROGRESS, finish.status, change, now) for row in rows]
-    )
+    statements.record_events(session, finished_events(rows, finish, change, now))
     if finish.status in FAILURES:
         for row in rows:
             _retry(session, row, rules(row.queue_id), finish.status, now)
     return rows
+
+
+def finished_events(
+    rows: list[TaskRecord], finish: Finish, change: Change, now: datetime
+) -> list[TaskEventValues]:
+    """The history entries of tasks a finish moved from In Progress."""
+    return [_moved(row, TaskStatus.IN_PROGRESS, finish.status, change, now) for row in rows]
 
 
 def promote_overdue(session: Session, now: datetime, account_id: int) -> int:

@@ -1,0 +1,102 @@
+"""A write on SQLite's bare driver connection, in the group writer's turn (db.group_writer).
+
+The robot hot paths (take, finish, renew) are a few statements each; through an ORM Session
+the session, its unit of work and SQLAlchemy's execution around each statement cost more
+Python than the statements themselves. Here a caller gets the sqlite3 connection of the
+group's transaction and runs PreparedStatements (db.prepared) on it, with the group's rules
+kept: its own SAVEPOINT (a failure undoes only its work), its after-commit work run after the
+group's COMMIT, and no answer before that COMMIT.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect as SADialect
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.sql import ClauseElement
+
+from robofleet.server.db.group_writer import GroupWriter
+from robofleet.server.db.prepared import PreparedStatement
+from robofleet.server.domain.errors import Conflict
+
+_SAVEPOINT = "robofleet_raw_write"
+
+
+@cache
+def prepared(statement: ClauseElement, dialect: SADialect) -> PreparedStatement:
+    """`statement` prepared for `dialect`, once per process. Only for statements built once
+    (cached builders): the cache holds each statement for good."""
+    return PreparedStatement(statement, dialect)
+
+
+@dataclass(frozen=True)
+class RawWrite:
+    """One caller's write: the driver connection inside its savepoint, and the list its
+    after-commit work goes to (db.commit_hooks' counterpart for the session path)."""
+
+    connection: sqlite3.Connection
+    after_commit: list[Callable[[], None]]
+    dialect: SADialect
+
+    def rows(self, statement: ClauseElement, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        return prepared(statement, self.dialect).run(self.connection, values)
+
+    def run_many(self, statement: ClauseElement, values: list[dict[str, Any]]) -> None:
+        if values:
+            prepared(statement, self.dialect).run_many(self.connection, values)
+
+
+@contextmanager
+def raw_write(writer: GroupWriter) -> Iterator[RawWrite]:
+    """A RawWrite in the next turn of `writer`; returns once the group has committed (or
+    raises GroupFailed), as a session write does. A driver error is raised as SQLAlchemy's
+    (an integrity clash as the session path's Conflict), so the API answers it alike."""
+    with writer.turn() as (connection, after_commit):
+        raw = connection.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        _execute(raw, f"SAVEPOINT {_SAVEPOINT}")
+        try:
+            yield RawWrite(raw, after_commit, connection.dialect)
+        except BaseException as exc:
+            _undo(connection, raw)
+            if isinstance(exc, sqlite3.Error):
+                raise _wrapped(exc) from exc
+            raise
+        try:
+            _execute(raw, f"RELEASE SAVEPOINT {_SAVEPOINT}")
+        except sqlite3.Error as exc:
+            _undo(connection, raw)
+            raise _wrapped(exc) from exc
+
+
+def _undo(connection: Connection, raw: sqlite3.Connection) -> None:
+    """Roll back to the savepoint; if even that fails the group's transaction cannot be
+    trusted: end it, so the group fails as a whole (GroupWriter._commit)."""
+    try:
+        _execute(raw, f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+        _execute(raw, f"RELEASE SAVEPOINT {_SAVEPOINT}")
+    except sqlite3.Error:
+        transaction = connection.get_transaction()
+        if transaction is not None:
+            transaction.rollback()
+
+
+def _execute(raw: sqlite3.Connection, sql: str) -> None:
+    raw.execute(sql).close()
+
+
+def _wrapped(exc: sqlite3.Error) -> Exception:
+    error = DBAPIError.instance(None, None, exc, sqlite3.Error)
+    if isinstance(error, IntegrityError):
+        return Conflict(
+            "the change conflicts with an existing object (a name or link already taken)",
+            code="integrity_conflict",
+        )
+    return error
