@@ -27,10 +27,12 @@ unfinished, is released as Failed (Application); the tasks taken but never hande
 given back untouched (Postponed until now, which the server turns New again within about a
 second: no failure is recorded and no retry is used up); what waits is sent at once.
 
-A robot killed before a flush loses at most about FLUSH_SECONDS of finishes. Their tasks
-stay In Progress until their lease runs out; the server then fails them (Failed
-(Application), LeaseExpired, retried if the queue retries such failures) and refuses any
-late finish of that lease: a task is never recorded done twice.
+A robot killed before a flush loses at most about FLUSH_SECONDS of finishes (and the tasks
+it held but had not handed out). Their tasks stay In Progress until their lease runs out;
+the server then fails them (Failed (Application), LeaseExpired, retried if the queue retries
+such failures; services/tasks/timers.py) and refuses any late finish of that lease: a task
+is never recorded done twice. In a queue with AutoChangeStatus, a job ending Failed, Stopped
+or Aborted fails at once every task it held (JobEnded): up to `batch` of them.
 """
 
 from __future__ import annotations
