@@ -5,7 +5,11 @@ renewed, and a refused finish raised to the loop."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -154,3 +158,40 @@ def test_a_refusal_found_by_the_timed_flush_ends_the_loop_at_its_next_step(
     assert handed == guids[:2]
     assert statuses(tenant, guids[:2]) == [int(TaskStatus.FAILED_BUSINESS), SUCCESS]
     eventually(lambda: statuses(tenant, guids[2:]) == [int(TaskStatus.NEW)] * 2)
+
+
+EXITS_MID_LOOP = """
+import sys
+import threading
+import time
+from robofleet.sdk import queue
+
+def keep(loop):
+    time.sleep(3600)  # a daemon thread's frame is never let go: the loop is never closed
+
+loop = queue(sys.argv[1]).take_each(batch=5)
+with next(loop):
+    pass  # its Success waits in the outbox: the process exits before any flush
+held = next(loop)
+threading.Thread(target=keep, args=(loop,), daemon=True).start()
+del loop
+"""
+
+
+def test_finishes_waiting_at_exit_are_sent_and_the_untouched_tasks_released(
+    tenant: Tenant, tmp_path: Path
+) -> None:
+    name, guids = fill(tenant, 5)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROBOFLEET_")}
+    env.update({JobEnv.SERVER: tenant.server.url, API_KEY_VARIABLE: tenant.key})
+    script = tmp_path / "exits.py"
+    script.write_text(EXITS_MID_LOOP)
+    done = subprocess.run(
+        [sys.executable, str(script), name], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert read(tenant.api, guids[0])["status"] == SUCCESS
+    # Only the exit hook ran (the loop was never closed): the task in hand is left to its
+    # lease, as the body may have been cut anywhere.
+    assert read(tenant.api, guids[1])["status"] == TaskStatus.IN_PROGRESS
+    eventually(lambda: statuses(tenant, guids[2:]) == [int(TaskStatus.NEW)] * 3)
