@@ -154,7 +154,7 @@ def test_a_refusal_found_by_the_timed_flush_ends_the_loop_at_its_next_step(
                 if len(handed) == 1:
                     tenant.api.put("/api/task/update", json={"Guid": task.guid, "Status": 4})
                 else:
-                    time.sleep(1.8)  # the background flush sends the first finish
+                    time.sleep(3)  # the background flush sends the first finish (after ~1 s)
     assert handed == guids[:2]
     assert statuses(tenant, guids[:2]) == [int(TaskStatus.FAILED_BUSINESS), SUCCESS]
     eventually(lambda: statuses(tenant, guids[2:]) == [int(TaskStatus.NEW)] * 2)
