@@ -30,12 +30,13 @@ from robofleet.sdk.job import (
     set_return_value,
     should_stop,
 )
-from robofleet.sdk.queues import BusinessError, Queue, Task, queue
+from robofleet.sdk.queues import BusinessError, FinishRefused, Queue, Task, queue
 from robofleet.sdk.resources import Credential, get_calendar, get_credential, get_text, set_text
 
 __all__ = [
     "BusinessError",
     "Credential",
+    "FinishRefused",
     "Queue",
     "RobofleetError",
     "Task",

@@ -9,16 +9,35 @@
             post(task.parameters)         # BusinessError: Failed (Business)
                                           # any other exception: Failed (Application)
 
-While a task is held its lease is renewed in the background. A task left unfinished by the
-loop body (no `with task:`) is marked Success when the loop moves on; if the loop ends with
-an exception, the task is released as Failed (Application) at once rather than waiting for
-its lease to run out.
+`take_each` takes up to `batch` tasks per call (10 by default; `batch=1` takes and finishes
+one task per call, as `take` and an explicit finish do) and hands them out one at a time.
+While the loop holds tasks their leases are renewed in the background, all in one call.
+
+Finishes of the loop's tasks (`with task:`, an explicit complete/fail/postpone in the body,
+or the Success of a task the body left unfinished) are sent together with the server's
+batch finish: before the loop's next take, after at most about FLUSH_SECONDS while the body
+runs, when the loop ends, and at process exit. A finish the server refuses (each is judged
+on its own: e.g. 409 lease_lost when the lease expired first) raises FinishRefused at the
+loop's next step, which ends the loop as any error does; once the loop has ended for
+another reason it can only be logged (to the job log). A failed call (network, after the
+retries) keeps its finishes for the next flush: repeating a finish is answered as the first.
+
+When the loop ends early (break, or an exception out of its body): the task in hand, if
+unfinished, is released as Failed (Application); the tasks taken but never handed out are
+given back untouched (Postponed until now, which the server turns New again within about a
+second: no failure is recorded and no retry is used up); what waits is sent at once.
+
+A robot killed before a flush loses at most about FLUSH_SECONDS of finishes (and the tasks
+it held but had not handed out). Their tasks stay In Progress until their lease runs out;
+the server then fails them (Failed (Application), LeaseExpired, retried if the queue retries
+such failures; services/tasks/timers.py) and refuses any late finish of that lease: a task
+is never recorded done twice. In a queue with AutoChangeStatus, a job ending Failed, Stopped
+or Aborted fails at once every task it held (JobEnded): up to `batch` of them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,7 +47,16 @@ from typing import Any
 
 from robofleet.contract import IDEMPOTENCY_KEY_HEADER, Api, TaskStatus
 from robofleet.sdk import context
+from robofleet.sdk.batching import FinishRefused, Loop
 from robofleet.sdk.http import RobofleetError, call
+
+__all__ = ["BusinessError", "FinishRefused", "Queue", "Task", "queue"]
+
+BATCH = 10
+"""Tasks `take_each` takes per call by default."""
+
+MAX_BATCH = 1000
+"""The server's largest take."""
 
 
 class BusinessError(Exception):
@@ -41,7 +69,8 @@ class Task:
 
     data: dict[str, Any]
     _finished: bool = False
-    _renewer: threading.Event = field(default_factory=threading.Event)
+    _loop: Loop[Task] | None = field(default=None, repr=False)
+    """The take_each loop that holds it: its finish goes through the loop."""
 
     @property
     def guid(self) -> str:
@@ -94,9 +123,11 @@ class Task:
             body["Error"] = fields["error"]
         if "postponed_until" in fields:
             body["PostponedUntil"] = fields["postponed_until"]
-        self._renewer.set()
         self._finished = True
-        call("POST", Api.TASK_FINISH, body)
+        if self._loop is not None:
+            self._loop.finish(body)
+        else:
+            call("POST", Api.TASK_FINISH, body)
 
     def __enter__(self) -> Task:
         return self
@@ -186,46 +217,52 @@ class Queue:
         return [Task(item) for item in taken["tasks"]]
 
     def take_each(
-        self, *, lease_seconds: int = 300, tags: str | None = None, limit: int | None = None
+        self,
+        *,
+        lease_seconds: int = 300,
+        tags: str | None = None,
+        limit: int | None = None,
+        batch: int = BATCH,
     ) -> Iterator[Task]:
-        """Take tasks one at a time until the queue has none (or `limit` are done)."""
+        """Take tasks, up to `batch` per call, and hand them out one at a time until the
+        queue has none (or `limit` were handed out); see the module's text for when
+        finishes are sent."""
+        if not 1 <= batch <= MAX_BATCH:
+            raise ValueError(f"batch must be 1 to {MAX_BATCH}, not {batch}")
+        loop: Loop[Task] = Loop(lease_seconds, batching=batch > 1)
         done = 0
-        while limit is None or done < limit:
-            tasks = self.take(1, lease_seconds=lease_seconds, tags=tags)
-            if not tasks:
-                return
-            task = tasks[0]
-            renewer = _keep_renewed(task, lease_seconds)
-            try:
+        task: Task | None = None
+        try:
+            while limit is None or done < limit:
+                if not loop.waiting:
+                    loop.flush()  # the server has the finishes before more tasks are taken
+                    loop.raise_refused()
+                    count = batch if limit is None else min(batch, limit - done)
+                    taken = self.take(count, lease_seconds=lease_seconds, tags=tags)
+                    if not taken:
+                        break
+                    for each in taken:
+                        each._loop = loop
+                    loop.hold(taken)
+                task = loop.waiting.popleft()
                 yield task
-            except GeneratorExit:
                 if not task.finished:
-                    _release(task, "the processing loop ended before finishing the task")
-                raise
-            finally:
-                task._renewer.set()
-                renewer.join(timeout=5)
-            if not task.finished:
-                task.complete()
-            done += 1
+                    task.complete()
+                task = None
+                done += 1
+                loop.raise_refused()
+        except BaseException:
+            # GeneratorExit (break, an exception in the body) or our own call's error.
+            if task is not None and not task.finished:
+                _release(task, "the processing loop ended before finishing the task")
+            loop.abandon()
+            raise
+        loop.close()
 
 
 def _named(idempotency_key: str | None) -> dict[str, str]:
     """The header naming one logical add: the same across the retries of its call."""
     return {IDEMPOTENCY_KEY_HEADER: idempotency_key or str(uuid.uuid4())}
-
-
-def _keep_renewed(task: Task, lease_seconds: int) -> threading.Thread:
-    def renew() -> None:
-        while not task._renewer.wait(max(lease_seconds / 3, 1)):
-            try:
-                task.renew(lease_seconds)
-            except (RobofleetError, OSError):
-                return
-
-    thread = threading.Thread(target=renew, name=f"renew-{task.guid}", daemon=True)
-    thread.start()
-    return thread
 
 
 def _release(task: Task, message: str) -> None:
