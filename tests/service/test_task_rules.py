@@ -92,13 +92,16 @@ def test_unique_names_and_manual_status_rules(tenant: Tenant) -> None:
 
 def test_timers_expire_leases_release_postponed_and_abandon(own_service: Service) -> None:
     tenant = make_tenant(own_service)
+    # The clock at the test's start, not the module's import: a postponement must still be in
+    # the future when the task is added, however long the run waited before this test.
+    now = datetime.now(UTC)
     queue = make_queue(tenant.api, RetryApplication=True, MaxRetries=1, AbandonNewMinutes=60)
     add(tenant.api, queue, "held")
     held = take(tenant.api, queue, LeaseSeconds=30)[0]
-    later = add(tenant.api, queue, "later", PostponedUntil=iso(NOW + timedelta(minutes=5)))
+    later = add(tenant.api, queue, "later", PostponedUntil=iso(now + timedelta(minutes=5)))
     assert later["status"] == 5
 
-    own_service.run_duties(NOW + timedelta(minutes=10))
+    own_service.run_duties(now + timedelta(minutes=10))
     expired = read(tenant.api, held["guid"])
     assert (expired["status"], expired["error"]["type"]) == (3, "LeaseExpired")
     assert finish(tenant.api, held, 2).status_code == 409
@@ -106,7 +109,7 @@ def test_timers_expire_leases_release_postponed_and_abandon(own_service: Service
     retry = tenant.api.post(f"/api/task/filter/list/{queue}/name=held/status=0").json()
     assert [t["parent_task"] for t in retry] == [held["guid"]]
 
-    own_service.run_duties(NOW + timedelta(minutes=75))
+    own_service.run_duties(now + timedelta(minutes=75))
     assert read(tenant.api, later["guid"])["status"] == 6
     assert read(tenant.api, retry[0]["guid"])["status"] == 6
 
