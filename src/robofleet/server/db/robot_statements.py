@@ -111,7 +111,7 @@ def _sqlite_extend() -> Update:
     )
 
 
-def _postgres_heartbeat() -> Select[Any]:
+def postgres_heartbeat() -> Select[Any]:
     """Returns (is_active, a job waits, leases renewed), all in one statement."""
     robot = _robot_update().returning(ROBOTS.c.id, ROBOTS.c.is_active).cte("robot")
     seconds = func.coalesce(func.nullif(TASKS.c.lease_seconds, 0), DEFAULT_LEASE_SECONDS)
@@ -135,7 +135,7 @@ class HeartbeatStatements:
     def __init__(self, dialect: SADialect) -> None:
         self.postgres = dialect.name == "postgresql"
         if self.postgres:
-            self.heartbeat = PreparedStatement(_postgres_heartbeat(), dialect)
+            self.heartbeat = PreparedStatement(postgres_heartbeat(), dialect)
         else:
             self.heartbeat = PreparedStatement(_sqlite_heartbeat(), dialect)
         self.leases = PreparedStatement(_sqlite_leases(), dialect)
