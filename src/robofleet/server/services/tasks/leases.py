@@ -4,7 +4,9 @@ A lease has an id, an owner and an expiry. Only the live lease finishes a task; 
 lease counts as an application failure (services.tasks.timers), so a task whose taker died is
 neither stuck nor processed twice. These are the paths robots hit most, so each is a couple
 of statements with the queue's settings from a cache; on PostgreSQL a take or finish is one
-statement in one round trip where it can be (services.tasks.one_trip).
+statement in one round trip where it can be (services.tasks.one_trip); on SQLite take, finish
+and renew run as prepared statements on the group writer's connection, without an ORM
+session, where they can be (services.tasks.lean_sqlite).
 """
 
 from __future__ import annotations
