@@ -122,19 +122,3 @@ def test_run_async_on_psycopg_reads_what_sqlalchemy_reads(store_service: Service
 
     for rows in asyncio.run(read()):
         assert rows == expected
-
-
-def test_a_literal_list_beside_an_expanding_one_is_a_constant(store_service: Service) -> None:
-    """`status IN (0, 5)` written in the statement (as the take's running-job lookup has) is
-    rendered once with its values; only the list given at run time varies."""
-    names = ["prep-lit-a", "prep-lit-b"]
-    _add_tasks(store_service, "prepared-literal", names)
-    statement = _by_names().where(TASKS.c.status.in_([0, 5]))
-    engine = store_service.runtime.db.engine
-    prepared = PreparedStatement(statement, engine.dialect)
-    with engine.connect() as connection:
-        expected = [tuple(row) for row in connection.execute(statement, {"p_names": names})]
-        assert len(expected) == 2
-        raw = connection.connection.driver_connection
-        assert prepared.run(raw, {"p_names": names}) == expected
-        assert prepared.run(raw, {"p_names": names[1:]}) == expected[1:]

@@ -90,7 +90,7 @@ class PreparedStatement:
         plan: list[tuple[str, str, int, Processor | None, Any]] = []
         for name in order:
             processor = processors.get(name)
-            if name in sources and sources[name][0] in self._expanding:
+            if name in sources:
                 source, index = sources[name]
                 plan.append((name, source, index, processor, None))
             elif name in self._required:
