@@ -1,7 +1,7 @@
 """A bare driver connection for one lean read or write (db.prepared statements).
 
 `driver_write`, whose change is durable on return. SQLite: the caller's turn of the group
-writer (db.group_writer) on its shared connection, inside its own SAVEPOINT, so a failure
+writer on its shared connection, inside its own SAVEPOINT (Database.raw_write), so a failure
 undoes only this write; the context returns once the group's COMMIT holds it, as a session
 write does. PostgreSQL: a pooled connection in autocommit, so each statement commits by
 itself with no BEGIN/COMMIT round trips: the caller writes its whole change in one statement.
@@ -21,21 +21,17 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from robofleet.server.db.group_writer import GroupWriter
 from robofleet.server.db.session import Database
-
-_SAVEPOINT = "lean_write"
 
 
 @contextmanager
 def driver_write(db: Database) -> Iterator[Any]:
     """The DB-API connection to run the write's statements on."""
     error: type[Exception] = db.engine.dialect.loaded_dbapi.Error
-    writer = db.group_writer
     try:
-        if writer is not None:
-            with _in_group_turn(writer) as shared:
-                yield shared
+        if db.raw_writes:
+            with db.raw_write() as write:
+                yield write.connection
         else:
             with _autocommit(db) as own:
                 yield own
@@ -59,25 +55,6 @@ def driver_read(db: Database) -> Iterator[Any]:
                 yield own
     except error as exc:
         raise DBAPIError.instance(None, None, exc, error) from exc
-
-
-@contextmanager
-def _in_group_turn(writer: GroupWriter) -> Iterator[Any]:
-    with writer.turn() as (connection, _after_commit):
-        driver = connection.connection.driver_connection
-        assert driver is not None
-        cursor = driver.cursor()
-        try:
-            cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
-            try:
-                yield driver
-            except BaseException:
-                cursor.execute(f"ROLLBACK TO {_SAVEPOINT}")
-                raise
-            finally:
-                cursor.execute(f"RELEASE {_SAVEPOINT}")
-        finally:
-            cursor.close()
 
 
 @contextmanager
