@@ -275,7 +275,7 @@ def scenario(tenant: Tenant) -> list[Exchange]:
 def robot_tasks(send: Any, api: httpx.Client, robot_api: httpx.Client, job: str) -> None:
     """A robot's take naming its job (as the SDK does), renew and finish, good and bad: on
     PostgreSQL the front answers these on the async driver (services.tasks.on_driver)."""
-    tasks = [{"Name": f"r{n}"} for n in range(6)]
+    tasks = [{"Name": f"r{n}"} for n in range(8)]
     send("bulk robot", api, "POST", "/api/task/bulkCreate", json={"Queue": "wire", "Tasks": tasks})
     mine = send("take job", robot_api, "POST", "/api/task/take", json={"Queue": "wire", "Job": job})
     send(
@@ -357,6 +357,44 @@ def robot_tasks(send: Any, api: httpx.Client, robot_api: httpx.Client, job: str)
         "/api/task/finish",
         json={"Guid": str(uuid.uuid4()), "LeaseId": lease, "Status": 2},
     )
+    batch = send(
+        "take job batch",
+        robot_api,
+        "POST",
+        "/api/task/take",
+        json={"Queue": "wire", "Job": job, "Count": 2},
+    )
+    held = [{"Guid": t["guid"], "LeaseId": t["lease_id"]} for t in batch["tasks"]]
+    send("renew batch", robot_api, "POST", "/api/task/renew", json={"Items": held})
+    send(
+        "renew batch one lost",
+        robot_api,
+        "POST",
+        "/api/task/renew",
+        json={"Items": [*held, {"Guid": guid, "LeaseId": lease}]},
+    )
+    send("renew batch empty", robot_api, "POST", "/api/task/renew", json={"Items": []})
+    send(
+        "finish batch",
+        robot_api,
+        "POST",
+        "/api/task/finish",
+        json={"Items": [{**held[0], "Status": 2, "Output": {"k": 1}}, {**held[1], "Status": 2}]},
+    )
+    send(
+        "finish batch again, one lost",
+        robot_api,
+        "POST",
+        "/api/task/finish",
+        json={"Items": [{**held[1], "Status": 2}, {"Guid": guid, "LeaseId": "x", "Status": 2}]},
+    )
+    send(
+        "finish batch invalid item",
+        robot_api,
+        "POST",
+        "/api/task/finish",
+        json={"Items": [{**held[1], "Status": 2}, {"Guid": guid, "Status": 2}]},
+    )
     later = send(
         "take job again", robot_api, "POST", "/api/task/take", json={"Queue": "wire", "Job": job}
     )
@@ -413,5 +451,10 @@ def test_the_front_answers_as_fastapi_does(pair: Pair) -> None:
     assert [by_label[label][0] for label in ("take job unknown", "take job other")] == [404, 404]
     assert by_label["renew other lease"][0] == 409
     assert by_label["finish robot retried"] == by_label["finish robot"]
+    assert [r["ok"] for r in by_label["renew batch one lost"][1]["results"]] == [True, True, False]
+    assert [r["ok"] for r in by_label["finish batch again, one lost"][1]["results"]] == [
+        True,
+        False,
+    ]
     audit = by_label["job audit"][1]
     assert audit["total"] >= 1 and audit["items"][0]["actor_kind"] == "robot", audit

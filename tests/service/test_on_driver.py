@@ -59,7 +59,7 @@ def test_take_renew_finish_are_one_statement_on_the_driver(store_service: Servic
     one = 1 if postgres else 0
     api = service.admin
     queue = make_queue(api)
-    for n in range(9):
+    for n in range(12):
         add(api, queue, f"t{n}")
     robot, stranger = make_robot(api), make_robot(api)
     robot_api = service.client(**robot_auth(robot))
@@ -99,6 +99,30 @@ def test_take_renew_finish_are_one_statement_on_the_driver(store_service: Servic
     assert counted.since() == one
     # A retried finish: the statement changes nothing, the session path answers the retry.
     assert _post(robot_api, "/api/task/finish", **finish) == done
+    assert counted.since() == one
+
+    # The SDK's batches (Items): one statement per renew, per finish with an output, and per
+    # status and lease for the plain finishes.
+    batch = _post(robot_api, "/api/task/take", Queue=queue, Job=job, Count=3)["tasks"]
+    assert len(batch) == 3 and counted.since() == one
+    leases = [{"Guid": t["guid"], "LeaseId": t["lease_id"]} for t in batch]
+    renewed_all = _post(robot_api, "/api/task/renew", Items=leases)["results"]
+    assert [(r["guid"], r["ok"]) for r in renewed_all] == [(t["guid"], True) for t in batch]
+    assert counted.since() == 3 * one
+    finishes = [
+        {**leases[0], "Status": 2, "Output": {"b": 1}},
+        *({**x, "Status": 2} for x in leases[1:]),
+    ]
+    results = _post(robot_api, "/api/task/finish", Items=finishes)["results"]
+    assert [(r["guid"], r["ok"]) for r in results] == [(t["guid"], True) for t in batch]
+    assert counted.since() == 2 * one
+    # One lease lost: the session path judges each item (what was finished is finished alike).
+    mixed = [finishes[1], {**finishes[2], "LeaseId": task["lease_id"]}]
+    judged = _post(robot_api, "/api/task/finish", Items=mixed)["results"]
+    assert [(r["ok"], r["code"]) for r in judged] == [(True, ""), (False, "lease_lost")]
+    assert counted.since() == one
+    lost_items = _post(robot_api, "/api/task/renew", Items=leases[:1])["results"]
+    assert [(r["ok"], r["code"]) for r in lost_items] == [(False, "lease_lost")]
     assert counted.since() == one
 
     # What the statement cannot tell, the session path does: its 404 and 409 bodies.

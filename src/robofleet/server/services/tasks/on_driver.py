@@ -26,7 +26,7 @@ from robofleet.server.db.task_statements import one_trip as statements
 from robofleet.server.db.task_statements.one_trip import LinkGuids
 from robofleet.server.db.task_statements.records import TaskRecord, take_order_key
 from robofleet.server.domain.permissions import Action, Screen
-from robofleet.server.domain.refs import Ref, classify_ref
+from robofleet.server.domain.refs import Ref, classify_ref, is_guid
 from robofleet.server.domain.tasks import TaskStatus, check_transition
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.queues import (
@@ -34,6 +34,7 @@ from robofleet.server.schemas.queues import (
     FinishRequest,
     ItemResult,
     ItemResults,
+    RenewItem,
     RenewRequest,
     TakeRequest,
     TaskList,
@@ -43,7 +44,7 @@ from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.tasks import one_trip
 from robofleet.server.services.tasks.leases import new_lease, one_statement_finish
 from robofleet.server.services.tasks.queues import cached_queue_rules
-from robofleet.server.services.tasks.state import Change
+from robofleet.server.services.tasks.state import Change, Finish
 
 _WIDTH = len(TaskRecord._fields)
 Rows = list[tuple[TaskRecord, LinkGuids]]
@@ -124,13 +125,19 @@ def _single_item(data: FinishRequest) -> FinishItem | None:
         return None
 
 
-async def finish(runtime: Runtime, caller: Caller, data: FinishRequest) -> TaskRead | None:
-    """leases.finish_tasks for one task by GUID with an outcome that creates no retry task."""
+async def finish(
+    runtime: Runtime, caller: Caller, data: FinishRequest
+) -> TaskRead | ItemResults | None:
+    """leases.finish_tasks for one task by GUID with an outcome that creates no retry task,
+    or for a batch of such finishes (`Items`, as the SDK sends them)."""
     pool = runtime.driver_pool
     if pool is None:
         return None
     caller.require(Screen.TASK, Action.UPDATE)
     now = utcnow()
+    items = data.all_items()
+    if items is not None:
+        return await _finish_batch(runtime, pool, caller, items, now)
     item = _single_item(data)
     plan = one_statement_finish(caller, item) if item is not None else None
     if plan is None:
@@ -142,28 +149,105 @@ async def finish(runtime: Runtime, caller: Caller, data: FinishRequest) -> TaskR
     return one_trip.reads_of(_records(rows), with_lease=False)[0]
 
 
+def _plain(caller: Caller, item: FinishItem) -> bool:
+    """A finish leases._finish_batch groups by status and lease into one statement (less a
+    failure: its retry task is the session path's)."""
+    return (
+        item.error is None
+        and "output" not in item.model_fields_set
+        and item.status != TaskStatus.POSTPONED
+        and is_guid(str(item.guid))
+        and caller.principal.folder_ids is None
+        and one_trip.can_finish(Finish(status=TaskStatus(item.status)))
+    )
+
+
+async def _finish_batch(
+    runtime: Runtime,
+    pool: DriverPool,
+    caller: Caller,
+    raw_items: list[dict[str, Any]],
+    now: datetime,
+) -> ItemResults | None:
+    """leases._finish_batch when every item is a finish one statement makes and makes: the
+    items in its order (the others one by one, then the plain ones one statement per status
+    and lease), each answered ok. Anything else, an item that does not validate or a finish
+    that changed nothing, and the session path judges each item; what was finished here it
+    then finds finished alike by the same lease, and answers ok as this path would."""
+    if not raw_items:
+        return None
+    answered: list[str] = []
+    groups: dict[tuple[int, str], list[str]] = {}
+    for raw in raw_items:
+        try:
+            item = FinishItem.model_validate(raw)
+        except ValidationError:
+            return None
+        if _plain(caller, item):
+            guid = str(item.guid).strip().lower()
+            groups.setdefault((item.status, item.lease_id.strip().lower()), []).append(guid)
+            answered.append(guid)
+            continue
+        plan = one_statement_finish(caller, item)
+        if plan is None:
+            return None
+        statement, params = one_trip.finish_statement(plan, now)
+        rows = await _run(runtime, pool, statement, params)
+        if not rows:
+            return None
+        answered.append(rows[0][TaskRecord._fields.index("guid")])
+    change = Change(caller.principal.name, "finished")
+    for (status, lease_id), guids in groups.items():
+        plan = one_trip.OneFinish(
+            guid=guids[0],
+            account_id=caller.account_id,
+            lease_id=lease_id,
+            finish=Finish(status=TaskStatus(status)),
+            change=change,
+        )
+        statement, params = one_trip.finish_statement(plan, now, guids=guids)
+        rows = await _run(runtime, pool, statement, params)
+        if len(rows) != len(set(guids)):
+            return None
+    return ItemResults(results=[ItemResult(guid=guid, ok=True) for guid in answered])
+
+
 async def renew(runtime: Runtime, caller: Caller, data: RenewRequest) -> ItemResults | None:
-    """leases.renew_leases for one task by GUID whose lease is live."""
+    """leases.renew_leases for tasks named by GUID whose leases are all live, one statement
+    each. Should one not be, the session path answers the whole request (telling why); the
+    leases renewed here it renews again, from its own `now`, as a renew repeated would."""
     pool = runtime.driver_pool
-    if pool is None or data.items is not None or data.guid is None or not data.lease_id:
+    if pool is None or data.items == []:
         return None
+    items = (
+        data.items
+        if data.items is not None
+        else [
+            RenewItem(
+                guid=data.guid or "", lease_id=data.lease_id or "", lease_seconds=data.lease_seconds
+            )
+        ]
+    )
     caller.require(Screen.TASK, Action.UPDATE)
-    now: datetime = utcnow()
-    try:
-        ref = classify_ref(data.guid)
-    except ValueError:
-        return None
-    if ref.kind != "guid":
-        return None
-    params = {
-        "p_guid": ref.value,
-        "p_account_id": caller.account_id,
-        "p_lease_id": data.lease_id.strip().lower(),
-        "p_lease_seconds": data.lease_seconds,
-        "p_now": now,
-    }
-    rows = await _run(runtime, pool, statements.renew_cte(), params)
-    if not rows:  # the session path tells why the lease is not live
-        return None
-    task = one_trip.reads_of(_records(rows), with_lease=True)[0]
-    return ItemResults(results=[ItemResult(guid=task.guid, ok=True, task=task)])
+    now = utcnow()
+    results: list[ItemResult] = []
+    for item in items:
+        try:
+            ref = classify_ref(item.guid)
+        except ValueError:
+            return None
+        if ref.kind != "guid":
+            return None
+        params = {
+            "p_guid": ref.value,
+            "p_account_id": caller.account_id,
+            "p_lease_id": item.lease_id.strip().lower(),
+            "p_lease_seconds": item.lease_seconds,
+            "p_now": now,
+        }
+        rows = await _run(runtime, pool, statements.renew_cte(), params)
+        if not rows:  # the session path tells why the lease is not live
+            return None
+        task = one_trip.reads_of(_records(rows), with_lease=True)[0]
+        results.append(ItemResult(guid=task.guid, ok=True, task=task))
+    return ItemResults(results=results)

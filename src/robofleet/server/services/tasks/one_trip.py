@@ -133,13 +133,16 @@ def finish(runtime: Runtime, plan: OneFinish, now: datetime) -> TaskRead | None:
     return reads_of(rows, with_lease=False)[0]
 
 
-def finish_statement(plan: OneFinish, now: datetime) -> tuple[Select[Any], dict[str, Any]]:
-    """The finish_cte of this outcome and its parameters; the move checked first."""
+def finish_statement(
+    plan: OneFinish, now: datetime, *, guids: list[str] | None = None
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The finish_cte of this outcome and its parameters (for the plan's task, or for each
+    of `guids` under the same lease); the move checked first."""
     finish = plan.finish
     check_transition(TaskStatus.IN_PROGRESS, finish.status, manual=False)
     statement = statements.finish_cte(**finish_shape(finish))
     params = {
-        **finish_params([plan.guid], plan.account_id, plan.lease_id, finish, now),
+        **finish_params(guids or [plan.guid], plan.account_id, plan.lease_id, finish, now),
         **_history_params(plan.change, now),
     }
     return statement, params
