@@ -13,9 +13,14 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from robofleet.server.db.driver_pool import DriverPool
+from robofleet.server.schemas.robots import HeartbeatRequest
+from robofleet.server.services.jobs import robot_protocol
+from robofleet.server.services.resources import crud
 from tests.service.conftest import Service
+from tests.service.test_lean_heartbeat import caller_of as robot_caller
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
 from tests.support.queues import add, make_queue
+from tests.support.resources import create_resource
 
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -139,3 +144,42 @@ def test_take_renew_finish_are_one_statement_on_the_driver(store_service: Servic
     other = by_id["tasks"][0]
     _post(robot_api, "/api/task/finish", Guid=other["guid"], LeaseId=other["lease_id"], Status=3)
     assert counted.since() == 0
+
+
+def test_heartbeat_and_resource_read_are_one_statement_on_the_driver(
+    store_service: Service,
+) -> None:
+    """Through the front: on PostgreSQL a robot's heartbeat (holding no job) and its resource
+    read are one statement each on the pool, and answer what the session path answers."""
+
+    service = store_service
+    pool = service.runtime.driver_pool
+    one = 1 if pool is not None else 0
+    api = service.admin
+    robot, idle = make_robot(api), make_robot(api)
+    robot_api = service.client(**robot_auth(robot))
+    name = f"Login-{robot[:8]}"
+    guid = create_resource(api, name, Type=1, Text="user", Password="S3cret!", RobotId=robot)
+    _post(robot_api, "/api/robot/heartbeat", RobotGUID=robot, Status=1)  # caches the robot
+    counted = Counted(pool)
+
+    beat = _post(robot_api, "/api/robot/heartbeat", RobotGUID=robot, Status=1, Machine="m1")
+    assert counted.since() == one
+    request = HeartbeatRequest.model_validate({"RobotGUID": idle, "Status": 1, "Machine": "m1"})
+    session = robot_protocol.session_heartbeat(
+        service.runtime, robot_caller(service, idle), request
+    )
+    assert beat == session.model_dump(by_alias=True, mode="json")
+    # Another robot named: not the common case, nothing run on the pool, the 403 as before.
+    response = robot_api.post("/api/robot/heartbeat", json={"RobotGUID": idle, "Status": 1})
+    assert response.status_code == 403 and counted.since() == 0
+
+    for ref in (guid, name):
+        read = robot_api.get(f"/api/asset/read/{ref}")
+        assert read.status_code == 200, read.text
+        assert counted.since() == one
+        expected = crud.session_read_resource(service.runtime, robot_caller(service, robot), ref)
+        assert read.json() == expected.model_dump(by_alias=True, mode="json")
+        assert read.json()["password"] == "S3cret!"
+    missing = robot_api.get("/api/asset/read/no-such-resource")
+    assert missing.status_code == 404 and counted.since() == one  # found nothing: session path

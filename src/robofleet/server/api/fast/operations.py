@@ -28,7 +28,7 @@ from robofleet.server.schemas.robots import ConsumeRequest, HeartbeatRequest, Wa
 from robofleet.server.services import logs
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.jobs import crud as jobs
-from robofleet.server.services.jobs import robot_protocol
+from robofleet.server.services.jobs import lean_heartbeat, robot_protocol
 from robofleet.server.services.resources import crud as resources
 from robofleet.server.services.tasks import adding, on_driver
 from robofleet.server.services.tasks import leases as task_leases
@@ -117,12 +117,23 @@ async def _log_batch(call: Invocation) -> Answer:
     return answer
 
 
+async def _read_resource(call: Invocation) -> Answer:
+    """On PostgreSQL's driver pool where it can (the loop), else on the front's threads."""
+    answer = await resources.read_resource_on_driver(call.runtime, call.caller, call.path_value)
+    if answer is not None:
+        return answer
+    read: Answer = await call.offload(
+        resources.read_resource, call.runtime, call.caller, call.path_value
+    )
+    return read
+
+
 HOT_OPERATIONS: tuple[HotOperation, ...] = (
     HotOperation(
         "POST",
         "/api/robot/heartbeat",
         HeartbeatRequest,
-        _blocking(lambda c: robot_protocol.heartbeat(c.runtime, c.caller, c.body)),
+        _lean(lean_heartbeat.heartbeat_on_driver, robot_protocol.heartbeat),
     ),
     HotOperation(
         "POST",
@@ -182,7 +193,7 @@ HOT_OPERATIONS: tuple[HotOperation, ...] = (
         "GET",
         "/api/asset/read/",
         None,
-        _blocking(lambda c: resources.read_resource(c.runtime, c.caller, c.path_value)),
+        _read_resource,
         path_parameter=True,
     ),
 )

@@ -38,10 +38,8 @@ from robofleet.server.services.access.caller import Caller
 _WRITTEN_STATUSES = (RobotStatus.READY, RobotStatus.WORKING)
 
 
-def lean_heartbeat(
-    runtime: Runtime, caller: Caller | None, data: HeartbeatRequest
-) -> HeartbeatResponse | None:
-    """The answer of the session path for the common case, or None to take that path."""
+def _values(caller: Caller | None, data: HeartbeatRequest) -> dict[str, Any] | None:
+    """The statement's values for the common case, or None: the session path answers."""
     robot_id = caller.principal.robot_id if caller is not None else None
     if caller is None or robot_id is None or data.job_guid:
         return None
@@ -49,11 +47,10 @@ def lean_heartbeat(
     if data.robot_guid and data.robot_guid.strip().lower() != principal.guid:
         return None  # the session path refuses it
     reported = RobotStatus(data.status)
-    now = utcnow()
-    values: dict[str, Any] = {
+    return {
         "p_robot": robot_id,
         "p_account": principal.account_id,
-        "p_now": now,
+        "p_now": utcnow(),
         "p_status": int(reported) if reported in _WRITTEN_STATUSES else None,
         # Empty means "not sent": the stored value stays (as on the session path).
         "p_machine": data.machine or None,
@@ -61,14 +58,9 @@ def lean_heartbeat(
         "p_mac": data.mac or None,
         "p_version": data.version or None,
     }
-    statements = heartbeat_statements(runtime.db.engine.dialect)
-    with driver_write(runtime.db) as connection:
-        rows = statements.heartbeat.run(connection, values)
-        if not rows:
-            return None  # not this account's live robot, or it holds a job
-        is_active, job_waits, leases = rows[0]
-        if leases and not statements.postgres:
-            _renew_leases(statements, connection, robot_id, now)
+
+
+def _answer(is_active: bool, job_waits: bool) -> HeartbeatResponse:
     if not is_active:
         return HeartbeatResponse(
             heartbeat_error_code=HeartbeatCode.OK,
@@ -77,6 +69,43 @@ def lean_heartbeat(
             error_text="the robot is switched off",
         )
     return HeartbeatResponse(heartbeat_error_code=HeartbeatCode.OK, has_new_job=int(job_waits))
+
+
+def lean_heartbeat(
+    runtime: Runtime, caller: Caller | None, data: HeartbeatRequest
+) -> HeartbeatResponse | None:
+    """The answer of the session path for the common case, or None to take that path."""
+    values = _values(caller, data)
+    if values is None:
+        return None
+    statements = heartbeat_statements(runtime.db.engine.dialect)
+    with driver_write(runtime.db) as connection:
+        rows = statements.heartbeat.run(connection, values)
+        if not rows:
+            return None  # not this account's live robot, or it holds a job
+        is_active, job_waits, leases = rows[0]
+        if leases and not statements.postgres:
+            _renew_leases(statements, connection, values["p_robot"], values["p_now"])
+    return _answer(is_active, job_waits)
+
+
+async def heartbeat_on_driver(
+    runtime: Runtime, caller: Caller, data: HeartbeatRequest
+) -> HeartbeatResponse | None:
+    """lean_heartbeat on PostgreSQL's async driver pool (db.driver_pool), on the event loop:
+    its one statement renews the leases too. None where there is no pool (SQLite) or the
+    session path answers (the guarded statement then wrote nothing)."""
+    pool = runtime.driver_pool
+    values = _values(caller, data) if pool is not None else None
+    if pool is None or values is None:
+        return None
+    statements = heartbeat_statements(runtime.db.engine.dialect)
+    assert statements.postgres, "the driver pool is PostgreSQL's"
+    rows = await pool.run(statements.heartbeat, values)
+    if not rows:
+        return None
+    is_active, job_waits, _leases = rows[0]
+    return _answer(is_active, job_waits)
 
 
 def _renew_leases(

@@ -25,7 +25,7 @@ from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.folders import folder_id_for
 from robofleet.server.services.access.lookup import find, scoped
 from robofleet.server.services.resources.groups import find_group
-from robofleet.server.services.resources.lean_read import ResourceValues, lean_read
+from robofleet.server.services.resources.lean_read import ResourceValues, lean_read, read_on_driver
 from robofleet.server.services.resources.scope import (
     Scope,
     find_resource,
@@ -141,6 +141,19 @@ def read_resource(runtime: Runtime, caller: Caller, ref: int | str) -> ResourceR
         if known:
             return read_model(found, password)
     return session_read_resource(runtime, caller, ref)
+
+
+async def read_resource_on_driver(
+    runtime: Runtime, caller: Caller, ref: int | str
+) -> ResourceRead | None:
+    """read_resource's common case on PostgreSQL's async driver pool (no thread hop); None:
+    read_resource answers (SQLite, another caller, not found, the data key not in memory)."""
+    caller.require(Screen.RESOURCE, Action.READ)
+    found = await read_on_driver(runtime, caller, ref)
+    if found is None:
+        return None
+    known, password = _password_in_memory(runtime, found)
+    return read_model(found, password) if known else None
 
 
 def session_read_resource(runtime: Runtime, caller: Caller, ref: int | str) -> ResourceRead:

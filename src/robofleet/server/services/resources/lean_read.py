@@ -83,14 +83,35 @@ def _statement(dialect: Dialect, kind: str) -> PreparedStatement:
     return PreparedStatement(_query(kind), dialect)
 
 
-def lean_read(runtime: Runtime, caller: Caller, ref: int | str) -> ResourceValues | None:
-    """The resource's values for a robot in the common case, or None for the session path."""
+def _lookup(
+    runtime: Runtime, caller: Caller, ref: int | str
+) -> tuple[PreparedStatement, dict[str, Any]] | None:
+    """The statement and its values for a robot's common-case read; None: the session path."""
     principal = caller.principal
     if principal.robot_id is None or principal.folder_ids is not None:
         return None
     parsed = parse_ref(ref, field="Guid")
     statement = _statement(runtime.db.engine.dialect, parsed.kind)
     values = {"p_account": principal.account_id, "p_robot": principal.robot_id}
+    return statement, {**values, "p_value": parsed.value}
+
+
+def lean_read(runtime: Runtime, caller: Caller, ref: int | str) -> ResourceValues | None:
+    """The resource's values for a robot in the common case, or None for the session path."""
+    lookup = _lookup(runtime, caller, ref)
+    if lookup is None:
+        return None
     with driver_read(runtime.db) as connection:
-        rows = statement.run(connection, {**values, "p_value": parsed.value})
+        rows = lookup[0].run(connection, lookup[1])
+    return ResourceValues(*rows[0]) if rows else None
+
+
+async def read_on_driver(runtime: Runtime, caller: Caller, ref: int | str) -> ResourceValues | None:
+    """lean_read on PostgreSQL's async driver pool, on the event loop; None where there is
+    no pool (SQLite), the case is not the common one, or nothing is found."""
+    pool = runtime.driver_pool
+    lookup = _lookup(runtime, caller, ref) if pool is not None else None
+    if pool is None or lookup is None:
+        return None
+    rows = await pool.run(*lookup)
     return ResourceValues(*rows[0]) if rows else None
