@@ -49,6 +49,8 @@ def main(path: str) -> None:
     all_samples = 0
     for line in Path(path).read_text().splitlines():
         stack, _, count = line.rstrip().rpartition(" ")
+        if not count.isdigit():  # py-spy writes a blank line between threads' dumps
+            continue
         n = int(count)
         all_samples += n
         frames = stack.split(";")
