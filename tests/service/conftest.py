@@ -15,10 +15,14 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 from starlette.exceptions import StarletteDeprecationWarning
 
 from robofleet.server.app import create_app
+from robofleet.server.db.tables import RobotRow
 from robofleet.server.scheduler.loop import default_duties
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.principals import robot_principal
 from robofleet.server.settings import Settings
 from robofleet.server.startup import prepare
 from tests.support import pg
@@ -130,3 +134,17 @@ def store_service(
     finally:
         if url:
             pg.drop_database(url)
+
+
+@pytest.fixture
+def store_tenant(store_service: Service) -> Tenant:
+    """An account of its own on each store's app."""
+    return make_tenant(store_service)
+
+
+def robot_caller(service: Service, guid: str) -> Caller:
+    """The robot `guid` as a caller of the services, as its credentials make it."""
+    with service.runtime.db.read() as session:
+        row = session.scalar(select(RobotRow).where(RobotRow.guid == guid))
+        assert row is not None
+        return Caller(robot_principal(session, row, with_secret=True))

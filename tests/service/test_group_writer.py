@@ -4,7 +4,6 @@ writer is answered (nor its after-commit work run) before the COMMIT that holds 
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,33 +13,16 @@ import pytest
 from sqlalchemy import event, text
 
 from robofleet.server.db.commit_hooks import on_commit
-from robofleet.server.db.dialect import SQLITE
 from robofleet.server.db.group_writer import GroupFailed
 from robofleet.server.db.session import Database
 from robofleet.server.db.system_actors import TASK_TRAFFIC
 from robofleet.server.domain.errors import Conflict
-
-
-class Refused(Exception):
-    pass
+from tests.service.items_db import Refused, committed, items_database
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    engine = SQLITE.create_engine(
-        f"sqlite:///{tmp_path / 'group.db'}", sqlite_synchronous="full", pool_size=16
-    )
-    with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE items (n INTEGER PRIMARY KEY, note TEXT)"))
-    database = Database(engine)
-    yield database
-    database.dispose()
-
-
-def _committed(path: str) -> set[int]:
-    """The rows another connection sees: only what is committed."""
-    with sqlite3.connect(path) as other:
-        return {n for (n,) in other.execute("SELECT n FROM items")}
+    yield from items_database(tmp_path / "group.db")
 
 
 def _wait_until(condition: Callable[[], bool]) -> None:
@@ -64,7 +46,7 @@ def test_writes_share_commits_fail_alone_and_are_answered_after_their_commit(
     errors: dict[int, BaseException] = {}
 
     def hook(n: int) -> None:
-        if n not in _committed(path):
+        if n not in committed(path):
             hooks_before_commit.append(n)
         hooks_ran.append(n)
 
@@ -80,7 +62,7 @@ def test_writes_share_commits_fail_alone_and_are_answered_after_their_commit(
         except Exception as exc:
             errors[n] = exc
             return
-        if n not in _committed(path):
+        if n not in committed(path):
             answered_before_commit.append(n)
 
     first = threading.Thread(target=write, args=(0,))
@@ -98,7 +80,7 @@ def test_writes_share_commits_fail_alone_and_are_answered_after_their_commit(
         assert not thread.is_alive()
 
     assert {n: type(e) for n, e in errors.items()} == dict.fromkeys(bad, Refused)
-    assert _committed(path) == set(range(writers)) - bad
+    assert committed(path) == set(range(writers)) - bad
     assert answered_before_commit == []
     assert hooks_before_commit == []
     assert sorted(hooks_ran) == sorted(set(range(writers)) - bad)  # never for a rolled-back one
@@ -112,7 +94,7 @@ def test_a_clash_is_a_conflict_and_the_next_write_goes_on(db: Database) -> None:
         session.execute(text("INSERT INTO items (n) VALUES (1)"))
     with db.write(actor=TASK_TRAFFIC) as session:
         session.execute(text("INSERT INTO items (n) VALUES (2)"))
-    assert _committed(str(db.engine.url.database)) == {1, 2}
+    assert committed(str(db.engine.url.database)) == {1, 2}
 
 
 def test_a_failed_commit_fails_every_write_of_its_group(db: Database) -> None:
@@ -127,7 +109,7 @@ def test_a_failed_commit_fails_every_write_of_its_group(db: Database) -> None:
         )
     with pytest.raises(GroupFailed), db.write(actor=TASK_TRAFFIC) as session:
         session.execute(text("INSERT INTO children (n) VALUES (99)"))
-    assert _committed(str(db.engine.url.database)) == set()
+    assert committed(str(db.engine.url.database)) == set()
     with db.write(actor=TASK_TRAFFIC) as session:  # the writer is still usable
         session.execute(text("INSERT INTO items (n) VALUES (3)"))
-    assert _committed(str(db.engine.url.database)) == {3}
+    assert committed(str(db.engine.url.database)) == {3}

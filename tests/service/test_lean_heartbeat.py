@@ -10,34 +10,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from robofleet.contract import STOP_COMMAND
 from robofleet.server.db.tables import JobRow, RobotRow, TaskRow
 from robofleet.server.domain.robots import RobotStatus
 from robofleet.server.schemas.robots import HeartbeatRequest, HeartbeatResponse
-from robofleet.server.services.access.caller import Caller
-from robofleet.server.services.access.principals import robot_principal
 from robofleet.server.services.jobs import robot_protocol
 from robofleet.server.services.jobs.lean_heartbeat import lean_heartbeat
-from tests.service.conftest import Service, Tenant, make_tenant
+from tests.service.conftest import Service, Tenant, make_tenant, robot_caller
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
 from tests.support.queues import add, make_queue, take
 
 ACTIVITY = ("status", "machine", "ip", "mac", "agent_version")
-
-
-@pytest.fixture
-def store_tenant(store_service: Service) -> Tenant:
-    return make_tenant(store_service)
-
-
-def caller_of(service: Service, guid: str) -> Caller:
-    with service.runtime.db.read() as session:
-        row = session.scalar(select(RobotRow).where(RobotRow.guid == guid))
-        assert row is not None
-        return Caller(robot_principal(session, row, with_secret=True))
 
 
 def robot_row(service: Service, guid: str) -> dict[str, Any]:
@@ -68,8 +53,8 @@ def beat_both(
         return HeartbeatRequest.model_validate({"RobotGUID": guid, **fields})
 
     runtime = service.runtime
-    first = robot_protocol.heartbeat(runtime, caller_of(service, lean), request(lean))
-    second = robot_protocol.session_heartbeat(runtime, caller_of(service, full), request(full))
+    first = robot_protocol.heartbeat(runtime, robot_caller(service, lean), request(lean))
+    second = robot_protocol.session_heartbeat(runtime, robot_caller(service, full), request(full))
     return first, second
 
 
@@ -87,7 +72,7 @@ def twins(tenant: Tenant, **fields: Any) -> tuple[str, str]:
 
 def is_lean(service: Service, guid: str, **fields: Any) -> bool:
     data = HeartbeatRequest.model_validate({"RobotGUID": guid, **fields})
-    return lean_heartbeat(service.runtime, caller_of(service, guid), data) is not None
+    return lean_heartbeat(service.runtime, robot_caller(service, guid), data) is not None
 
 
 def test_status_and_activity_columns_are_written_alike(store_tenant: Tenant) -> None:
@@ -128,7 +113,7 @@ def test_snake_case_and_form_requests_reach_the_lean_path(store_tenant: Tenant) 
         assert robot.post("/api/robot/heartbeat", json={"RobotGUID": full}).is_success
     session_form = robot_protocol.session_heartbeat(
         service.runtime,
-        caller_of(service, full),
+        robot_caller(service, full),
         HeartbeatRequest.model_validate({"RobotGUID": full, "Status": 3, "Machine": "f"}),
     )
     assert forms.status_code == snake.status_code == 200
@@ -252,7 +237,7 @@ def test_a_job_named_or_another_caller_takes_the_session_path(store_tenant: Tena
 def test_a_deleted_robot_is_not_found(store_tenant: Tenant) -> None:
     service = store_tenant.service
     robot = make_robot(store_tenant.api)
-    caller = caller_of(service, robot)
+    caller = robot_caller(service, robot)
     assert store_tenant.api.delete(f"/api/robot/delete/{robot}").is_success
     data = HeartbeatRequest.model_validate({"RobotGUID": robot})
     assert lean_heartbeat(service.runtime, caller, data) is None

@@ -10,29 +10,14 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from robofleet.server.db.tables import RobotRow
 from robofleet.server.domain.errors import NotFound
 from robofleet.server.services.access.caller import Caller
-from robofleet.server.services.access.principals import robot_principal
 from robofleet.server.services.resources import crud
 from robofleet.server.services.resources.lean_read import lean_read
-from tests.service.conftest import Service, Tenant, make_tenant
+from tests.service.conftest import Service, Tenant, make_tenant, robot_caller
 from tests.support.fleet import make_robot
 from tests.support.resources import create_resource, make_group_with, ok
-
-
-@pytest.fixture
-def store_tenant(store_service: Service) -> Tenant:
-    return make_tenant(store_service)
-
-
-def caller_of(service: Service, guid: str) -> Caller:
-    with service.runtime.db.read() as session:
-        row = session.scalar(select(RobotRow).where(RobotRow.guid == guid))
-        assert row is not None
-        return Caller(robot_principal(session, row, with_secret=True))
 
 
 def both(service: Service, caller: Caller, ref: int | str) -> dict[str, Any]:
@@ -60,7 +45,7 @@ def test_by_id_guid_and_name_with_every_link(store_tenant: Tenant) -> None:
         ResourceGroup=group["guid"],
         Description="d",
     )
-    caller = caller_of(service, robot)
+    caller = robot_caller(service, robot)
     row_id = ok(api.get(f"/api/asset/read/{guid}"))["id"]
     for ref in (guid, guid.upper(), row_id, str(row_id), name):
         read = both(service, caller, ref)
@@ -80,25 +65,25 @@ def test_the_most_specific_scope_wins_and_others_are_not_found(store_tenant: Ten
     for_mine = create_resource(api, name, Text="one robot", RobotType=1, RobotId=mine)
     expected = {mine: for_mine, grouped: for_group, loner: everyone}
     for robot, guid in expected.items():
-        read = both(service, caller_of(service, robot), name)
+        read = both(service, robot_caller(service, robot), name)
         assert read["guid"] == guid
-    assert both(service, caller_of(service, grouped), for_group)["robot_group_guid"] == group
+    assert both(service, robot_caller(service, grouped), for_group)["robot_group_guid"] == group
     # Out of scope: the lean path finds nothing and the session path says 404.
-    runtime, outsider = service.runtime, caller_of(service, loner)
+    runtime, outsider = service.runtime, robot_caller(service, loner)
     for ref in (for_mine, for_group):
         assert lean_read(runtime, outsider, ref) is None
         with pytest.raises(NotFound):
             crud.read_resource(runtime, outsider, ref)
     ok(api.delete(f"/api/asset/delete/{for_mine}"))
-    assert lean_read(runtime, caller_of(service, mine), for_mine) is None
-    assert both(service, caller_of(service, mine), name)["guid"] == for_group
+    assert lean_read(runtime, robot_caller(service, mine), for_mine) is None
+    assert both(service, robot_caller(service, mine), name)["guid"] == for_group
 
 
 def test_another_accounts_resource_is_not_found(store_tenant: Tenant) -> None:
     service = store_tenant.service
     other = make_tenant(service)
     guid = create_resource(other.api, f"Theirs-{uuid.uuid4().hex[:6]}", Text="x")
-    caller = caller_of(service, make_robot(store_tenant.api))
+    caller = robot_caller(service, make_robot(store_tenant.api))
     assert lean_read(service.runtime, caller, guid) is None
     with pytest.raises(NotFound):
         crud.read_resource(service.runtime, caller, guid)
@@ -113,7 +98,7 @@ def test_users_and_keys_take_the_session_path(store_tenant: Tenant) -> None:
     robot = make_robot(api)
     with store_tenant.client(Key=store_tenant.key) as key_client:
         assert ok(key_client.get(f"/api/asset/read/{guid}"))["guid"] == guid
-    assert lean_read(service.runtime, caller_of(service, robot), guid) is not None
+    assert lean_read(service.runtime, robot_caller(service, robot), guid) is not None
 
 
 def test_a_password_whose_key_is_not_in_memory_is_left_to_the_session(

@@ -16,8 +16,7 @@ from robofleet.server.db.driver_pool import DriverPool
 from robofleet.server.schemas.robots import HeartbeatRequest
 from robofleet.server.services.jobs import robot_protocol
 from robofleet.server.services.resources import crud
-from tests.service.conftest import Service
-from tests.service.test_lean_heartbeat import caller_of as robot_caller
+from tests.service.conftest import Service, robot_caller
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
 from tests.support.queues import add, make_queue
 from tests.support.resources import create_resource

@@ -5,7 +5,6 @@ before the COMMIT that holds its write, and a driver error raised as the session
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,31 +13,15 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
-from robofleet.server.db.dialect import SQLITE
 from robofleet.server.db.session import Database
 from robofleet.server.db.system_actors import TASK_TRAFFIC
 from robofleet.server.domain.errors import Conflict
-
-
-class Refused(Exception):
-    pass
+from tests.service.items_db import Refused, committed, items_database
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    engine = SQLITE.create_engine(
-        f"sqlite:///{tmp_path / 'raw.db'}", sqlite_synchronous="full", pool_size=16
-    )
-    with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE items (n INTEGER PRIMARY KEY, note TEXT)"))
-    database = Database(engine)
-    yield database
-    database.dispose()
-
-
-def _committed(path: str) -> set[int]:
-    with sqlite3.connect(path) as other:
-        return {n for (n,) in other.execute("SELECT n FROM items")}
+    yield from items_database(tmp_path / "raw.db")
 
 
 def test_raw_and_session_writes_share_commits_and_fail_alone(db: Database) -> None:
@@ -52,7 +35,7 @@ def test_raw_and_session_writes_share_commits_and_fail_alone(db: Database) -> No
     errors: dict[int, BaseException] = {}
 
     def hook(n: int) -> None:
-        if n not in _committed(path):
+        if n not in committed(path):
             hooks_before_commit.append(n)
 
     def write(n: int) -> None:
@@ -69,7 +52,7 @@ def test_raw_and_session_writes_share_commits_and_fail_alone(db: Database) -> No
                     raw.after_commit.append(lambda: hook(n))
                     if n in bad:
                         raise Refused(n)
-            if n not in _committed(path):
+            if n not in committed(path):
                 answered_before_commit.append(n)
         except Exception as exc:
             errors[n] = exc
@@ -81,7 +64,7 @@ def test_raw_and_session_writes_share_commits_and_fail_alone(db: Database) -> No
         thread.join(30)
     assert set(errors) == bad
     assert all(isinstance(error, Refused) for error in errors.values())
-    assert _committed(path) == set(range(writers)) - bad
+    assert committed(path) == set(range(writers)) - bad
     assert answered_before_commit == []
     assert hooks_before_commit == []
     assert len(commits) < writers  # commits were shared
@@ -97,4 +80,4 @@ def test_a_driver_error_is_raised_as_on_the_session_path(db: Database) -> None:
     with pytest.raises(OperationalError), db.raw_write() as raw:
         raw.connection.execute("INSERT INTO items (n, note) VALUES (3, 'undone')")
         raw.connection.execute("SELECT * FROM no_such_table")
-    assert _committed(str(db.engine.url.database)) == {1}
+    assert committed(str(db.engine.url.database)) == {1}

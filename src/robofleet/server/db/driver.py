@@ -27,23 +27,19 @@ from robofleet.server.db.session import Database
 @contextmanager
 def driver_write(db: Database) -> Iterator[Any]:
     """The DB-API connection to run the write's statements on."""
-    error: type[Exception] = db.engine.dialect.loaded_dbapi.Error
-    try:
+    with _as_sqlalchemy_errors(db):
         if db.raw_writes:
             with db.raw_write() as write:
                 yield write.connection
         else:
             with _autocommit(db) as own:
                 yield own
-    except error as exc:
-        raise DBAPIError.instance(None, None, exc, error) from exc
 
 
 @contextmanager
 def driver_read(db: Database) -> Iterator[Any]:
     """The DB-API connection to run one reading statement on."""
-    error: type[Exception] = db.engine.dialect.loaded_dbapi.Error
-    try:
+    with _as_sqlalchemy_errors(db):
         if db.group_writer is not None:
             pooled = db.engine.raw_connection()
             try:
@@ -53,6 +49,14 @@ def driver_read(db: Database) -> Iterator[Any]:
         else:
             with _autocommit(db) as own:
                 yield own
+
+
+@contextmanager
+def _as_sqlalchemy_errors(db: Database) -> Iterator[None]:
+    """A driver error raised as SQLAlchemy's, which the API answers (503 for a lost link)."""
+    error: type[Exception] = db.engine.dialect.loaded_dbapi.Error
+    try:
+        yield
     except error as exc:
         raise DBAPIError.instance(None, None, exc, error) from exc
 
