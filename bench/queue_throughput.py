@@ -151,64 +151,42 @@ def cases(tasks: int, takers: int, stores: list[str], peers: bool, variants: boo
     `variants` adds the older table's rows (SQLite synchronous=normal, 2 PostgreSQL workers)."""
     made: list[Case] = []
     who = f"{takers} takers"
-    for batch in (1, 50):
-        if "sqlite" in stores:
-            made.append(
-                Case(
-                    "robofleet (HTTP)",
-                    "sqlite",
-                    batch,
-                    who,
-                    partial(robofleet, "sqlite", tasks, takers, batch),
-                )
-            )
-            if variants:
-                made.append(
-                    Case(
+    # (store, row label, the server's extra options) for each robofleet row.
+    servers: list[tuple[str, str, dict[str, Any]]] = []
+    for store in ("sqlite", "postgresql"):
+        if store in stores:
+            servers.append((store, "robofleet (HTTP)", {}))
+            if variants and store == "sqlite":
+                servers.append(
+                    (
+                        store,
                         "robofleet (HTTP, synchronous=normal)",
-                        "sqlite",
-                        batch,
-                        who,
-                        partial(
-                            robofleet,
-                            "sqlite",
-                            tasks,
-                            takers,
-                            batch,
-                            env={"ROBOFLEET_SQLITE_SYNCHRONOUS": "normal"},
-                        ),
+                        {"env": {"ROBOFLEET_SQLITE_SYNCHRONOUS": "normal"}},
                     )
                 )
-        if "postgresql" in stores:
+            if variants and store == "postgresql":
+                servers.append((store, "robofleet (HTTP, 2 workers)", {"workers": 2}))
+    for batch in (1, 50):
+        for store, label, options in servers:
             made.append(
                 Case(
-                    "robofleet (HTTP)",
+                    label,
+                    store,
+                    batch,
+                    who,
+                    partial(robofleet, store, tasks, takers, batch, **options),
+                )
+            )
+        if peers and "postgresql" in stores:
+            made.append(
+                Case(
+                    "PgQueuer (asyncpg, in-process)",
                     "postgresql",
                     batch,
-                    who,
-                    partial(robofleet, "postgresql", tasks, takers, batch),
+                    "4 consumers",
+                    partial(peer, "pgqueuer", tasks, batch, 4),
                 )
             )
-            if variants:
-                made.append(
-                    Case(
-                        "robofleet (HTTP, 2 workers)",
-                        "postgresql",
-                        batch,
-                        who,
-                        partial(robofleet, "postgresql", tasks, takers, batch, workers=2),
-                    )
-                )
-            if peers:
-                made.append(
-                    Case(
-                        "PgQueuer (asyncpg, in-process)",
-                        "postgresql",
-                        batch,
-                        "4 consumers",
-                        partial(peer, "pgqueuer", tasks, batch, 4),
-                    )
-                )
     if "postgresql" in stores and peers:
         made.append(
             Case(

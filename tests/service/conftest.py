@@ -148,3 +148,13 @@ def robot_caller(service: Service, guid: str) -> Caller:
         row = session.scalar(select(RobotRow).where(RobotRow.guid == guid))
         assert row is not None
         return Caller(robot_principal(session, row, with_secret=True))
+
+
+@pytest.fixture
+def pg_service(tmp_path: Path) -> Iterator[Service]:
+    """An app of its own on a throw-away PostgreSQL database (the plan tests fill tables)."""
+    url = pg.create_database("robofleet_plans")
+    try:
+        yield from start(tmp_path / "data", url)
+    finally:
+        pg.drop_database(url)

@@ -5,31 +5,18 @@ or tasks. No timing is asserted: the plan is."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Connection, text
 
 from robofleet.server.db.robot_statements import postgres_heartbeat
-from tests.service.conftest import Service, make_tenant, start
+from tests.service.conftest import Service, make_tenant
 from tests.service.test_one_trip_plans import _generic_plan
-from tests.support import pg
 from tests.support.fleet import create_job, make_process, make_robot
 from tests.support.queues import add, make_queue
 
 ROWS = 30_000
 ROBOTS = 100
-
-
-@pytest.fixture
-def pg_service(tmp_path: Path) -> Iterator[Service]:
-    url = pg.create_database("robofleet_heartbeat_plan")
-    try:
-        yield from start(tmp_path / "data", url)
-    finally:
-        pg.drop_database(url)
 
 
 def _copies(

@@ -7,29 +7,16 @@ to after five runs: on a queue of 30,000 tasks no Seq Scan on tasks. (Written `i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Connection, Select, text
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
 from robofleet.server.db.task_statements import one_trip
-from tests.service.conftest import Service, start
-from tests.support import pg
+from tests.service.conftest import Service
 
 TASKS = 30_000
-
-
-@pytest.fixture
-def pg_service(tmp_path: Path) -> Iterator[Service]:
-    url = pg.create_database("robofleet_plans")
-    try:
-        yield from start(tmp_path / "data", url)
-    finally:
-        pg.drop_database(url)
 
 
 def _generic_plan(connection: Connection, statement: Select[Any], values: dict[str, Any]) -> str:

@@ -289,6 +289,12 @@ class TakeRequest(SherpaModel):
 
     _priority = field_validator("priority", mode="before")(numbers)
 
+    @property
+    def filtered(self) -> bool:
+        """Whether the take narrows the queue (tags, name, priority, age): the one-statement
+        paths take from the whole queue only."""
+        return any((self.tags, self.name, self.priority, self.created_after))
+
 
 class TaskError(SherpaModel):
     type: str = Field("", max_length=64)

@@ -122,10 +122,21 @@ async def _read_resource(call: Invocation) -> Answer:
     answer = await resources.read_resource_on_driver(call.runtime, call.caller, call.path_value)
     if answer is not None:
         return answer
-    read: Answer = await call.offload(
-        resources.read_resource, call.runtime, call.caller, call.path_value
-    )
+    # With a driver pool the lean read was just tried (and the right checked): the session
+    # path answers; without one (SQLite) read_resource tries its own lean read first.
+    pooled = call.runtime.driver_pool is not None
+    reader = resources.session_read_resource if pooled else resources.read_resource
+    read: Answer = await call.offload(reader, call.runtime, call.caller, call.path_value)
     return read
+
+
+def _heartbeat_after_driver(runtime: Runtime, caller: Caller, data: HeartbeatRequest) -> Answer:
+    """The heartbeat the driver pool did not answer: on PostgreSQL the lean statement has
+    run (and written nothing), so the session path answers; on SQLite `heartbeat` tries its
+    own lean statement first."""
+    if runtime.driver_pool is not None:
+        return robot_protocol.session_heartbeat(runtime, caller, data)
+    return robot_protocol.heartbeat(runtime, caller, data)
 
 
 HOT_OPERATIONS: tuple[HotOperation, ...] = (
@@ -133,7 +144,7 @@ HOT_OPERATIONS: tuple[HotOperation, ...] = (
         "POST",
         "/api/robot/heartbeat",
         HeartbeatRequest,
-        _lean(lean_heartbeat.heartbeat_on_driver, robot_protocol.heartbeat),
+        _lean(lean_heartbeat.heartbeat_on_driver, _heartbeat_after_driver),
     ),
     HotOperation(
         "POST",

@@ -91,7 +91,7 @@ def take(
     now: datetime,
 ) -> TaskList | None:
     """leases.take_tasks's session path for an unfiltered take from a cached queue."""
-    if any((data.tags, data.name, data.priority, data.created_after)):
+    if data.filtered:
         return None
     queue = cached_queue_rules(runtime, caller, data.queue)
     job_ref = None if data.job is None else _id_or_guid(data.job)

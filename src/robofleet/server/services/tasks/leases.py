@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from robofleet.server.db import task_statements as statements
@@ -132,17 +132,9 @@ def take_tasks(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList:
             seconds=data.lease_seconds or queue.lease_seconds,
             job_id=job_for(session, caller, data.job),
         )
-        conditions = statements.filter_conditions(
-            queue.id,
-            tags=data.tags,
-            name=data.name,
-            priority=data.priority,
-            created_after=data.created_after,
-        )
-        filtered = any((data.tags, data.name, data.priority, data.created_after))
         rows = take_new_tasks(
             session,
-            conditions if filtered else None,
+            _take_filter(queue.id, data),
             queue_id=queue.id,
             count=data.count,
             lease=lease,
@@ -154,21 +146,26 @@ def take_tasks(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList:
         )
 
 
-def _take_in_one_trip(
-    runtime: Runtime, caller: Caller, data: TakeRequest, queue: QueueRules, now: datetime
-) -> TaskList:
-    filtered = any((data.tags, data.name, data.priority, data.created_after))
-    conditions = statements.filter_conditions(
-        queue.id,
+def _take_filter(queue_id: int, data: TakeRequest) -> list[ColumnElement[bool]] | None:
+    """The take's narrowing conditions, or None for a take from the whole queue."""
+    if not data.filtered:
+        return None
+    return statements.filter_conditions(
+        queue_id,
         tags=data.tags,
         name=data.name,
         priority=data.priority,
         created_after=data.created_after,
     )
+
+
+def _take_in_one_trip(
+    runtime: Runtime, caller: Caller, data: TakeRequest, queue: QueueRules, now: datetime
+) -> TaskList:
     tasks = one_trip.take(
         runtime,
         queue,
-        conditions if filtered else None,
+        _take_filter(queue.id, data),
         count=data.count,
         lease=new_lease(caller, seconds=data.lease_seconds or queue.lease_seconds, job_id=None),
         link_robot_job=caller.principal.robot_id is not None,

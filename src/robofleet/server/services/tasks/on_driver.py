@@ -82,8 +82,7 @@ def _job_ref(data: TakeRequest) -> Ref | None:
 async def take(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList | None:
     """leases.take_tasks unfiltered, naming a job or not, as one statement."""
     pool = runtime.driver_pool
-    filtered = any((data.tags, data.name, data.priority, data.created_after))
-    if pool is None or filtered:
+    if pool is None or data.filtered:
         return None
     job = _job_ref(data)
     if data.job is not None and job is None:
