@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 
@@ -37,6 +37,7 @@ class MailChecks:
         self._running: dict[int, Future[mail.MailCheck]] = {}
         self._errors: dict[int, str] = {}
         self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)
 
     def start(self) -> None:
         self._thread.start()
@@ -65,14 +66,20 @@ class MailChecks:
         return started
 
     def drain(self, timeout: float) -> None:
-        """Wait for the checks under way (tests; shutdown does not wait)."""
-        with self._lock:
-            running = list(self._running.values())
-        wait(running, timeout=timeout)
+        """Wait for the checks under way and their logging (tests; shutdown does not wait)."""
+        with self._settled:
+            self._settled.wait_for(lambda: not self._running, timeout=timeout)
 
     def _finished(self, trigger_id: int, future: Future[mail.MailCheck]) -> None:
-        with self._lock:
-            self._running.pop(trigger_id, None)
+        try:
+            self._report(trigger_id, future)
+        finally:
+            # Only now is the check settled: a future's waiters wake before its callbacks run.
+            with self._settled:
+                self._running.pop(trigger_id, None)
+                self._settled.notify_all()
+
+    def _report(self, trigger_id: int, future: Future[mail.MailCheck]) -> None:
         if future.cancelled():
             return
         error = future.exception()
