@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
@@ -29,6 +30,7 @@ from robofleet.server.services import logs
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.jobs import crud as jobs
 from robofleet.server.services.jobs import lean_heartbeat, robot_protocol
+from robofleet.server.services.logs import lean_batch
 from robofleet.server.services.resources import crud as resources
 from robofleet.server.services.tasks import adding, on_driver
 from robofleet.server.services.tasks import leases as task_leases
@@ -112,8 +114,22 @@ async def _wait_job(call: Invocation) -> Answer:
 
 
 async def _log_batch(call: Invocation) -> Answer:
+    """A robot's batch for its own job (or none) lean (services.logs.lean_batch): on
+    PostgreSQL's driver pool on the loop, on SQLite in the group writer's turn on the front's
+    threads; anything else, or a batch the lean write left, on the session path."""
+    runtime = call.runtime
     lines = parse_batch(call.body)
-    answer: Answer = await call.offload(logs.ingest_batch, call.runtime, call.caller, lines)
+    batch = lean_batch.plan(runtime, call.caller, lines)
+    if batch is not None:
+        written: Answer | None = None
+        if runtime.driver_pool is not None:
+            written = await lean_batch.write_on_driver(runtime, batch)
+        elif runtime.db.raw_writes:
+            written = await call.offload(lean_batch.write_raw, runtime, batch)
+        if written is not None:
+            return written
+    session_path = partial(logs.ingest_batch, rate_taken=batch is not None)
+    answer: Answer = await call.offload(session_path, runtime, call.caller, lines)
     return answer
 
 

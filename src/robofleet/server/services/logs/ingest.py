@@ -98,8 +98,13 @@ def create_logs(runtime: Runtime, caller: Caller, data: LogCreate) -> LogCreated
     return LogCreated(count=len(guids)) if many else LogCreated(guid=guids[0])
 
 
-def ingest_batch(runtime: Runtime, caller: Caller, lines: Sequence[Line]) -> LogCreated:
-    return LogCreated(count=len(write_lines(runtime, caller, lines, field_prefix="Lines")))
+def ingest_batch(
+    runtime: Runtime, caller: Caller, lines: Sequence[Line], *, rate_taken: bool = False
+) -> LogCreated:
+    """The agents' batch; `rate_taken`: the lean path (logs.lean_batch) has already taken
+    the lines' rate tokens and left the batch to this path, which must not take them twice."""
+    written = write_lines(runtime, caller, lines, field_prefix="Lines", rate_taken=rate_taken)
+    return LogCreated(count=len(written))
 
 
 def write_lines(
@@ -109,11 +114,13 @@ def write_lines(
     *,
     field_prefix: str,
     named: Sequence[object] = (),
+    rate_taken: bool = False,
 ) -> list[str]:
     """Store the lines, all or none; their GUIDs in order. The objects `named` (the body of
     a create) name robots, jobs and versions that must exist too, lines or not."""
     caller.require(Screen.LOG, Action.CREATE)
-    _take_tokens(runtime, caller, len(lines))
+    if not rate_taken:
+        take_tokens(runtime, caller, len(lines))
     shots = _keep_screenshots(runtime, lines, field_prefix)
     now = utcnow()
     guids = new_guids(len(lines))
@@ -230,7 +237,7 @@ def _guids(lines: Sequence[object], attribute: str) -> set[str]:
     return found
 
 
-def _take_tokens(runtime: Runtime, caller: Caller, count: int) -> None:
+def take_tokens(runtime: Runtime, caller: Caller, count: int) -> None:
     """A robot's lines count against its rate (per server process); a user's do not."""
     if caller.robot_id is None:
         return
