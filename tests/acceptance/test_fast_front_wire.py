@@ -11,6 +11,7 @@ against what the API documents."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -262,6 +263,7 @@ def scenario(tenant: Tenant) -> list[Exchange]:
     )
     send("log batch bare list", robot_api, "POST", "/api/log/batch", json=[{"Message": "three"}])
     send("log batch bad", robot_api, "POST", "/api/log/batch", json={"Lines": "no"})
+    log_batches(send, api, robot_api, job_guid.group(0), robot, other_robot)
     send("asset read", robot_api, "GET", "/api/asset/read/wire-asset")
     send("asset read unknown", robot_api, "GET", "/api/asset/read/nothing-here")
     send("asset read by key", api, "GET", "/api/asset/read/wire-asset")
@@ -270,6 +272,61 @@ def scenario(tenant: Tenant) -> list[Exchange]:
     robot_api.close()
     stranger.close()
     return seen
+
+
+def log_batches(
+    send: Any, api: httpx.Client, robot_api: httpx.Client, job: str, robot: str, other: str
+) -> None:
+    """A robot's batches for its job, as its agent sends them, and the cases the lean batch
+    (services.logs.lean_batch) leaves to the session path; then the lines as stored."""
+    version = api.get(f"/api/job/read/{job}").json()["process_version_guid"]
+    shipped = [
+        {
+            "Level": level,
+            "Message": f"step {n}",
+            "Fields": {"stream": "stdout", "n": n},
+            # Recent: the retention duty would purge an old line on one server sooner.
+            "Time": round(time.time() - 30 + n, 6),
+            "JobGUID": job,
+            "ProcessVersionGUID": version,
+        }
+        for n, level in enumerate(("Info", "Warning", "Error"))
+    ]
+    send("log batch job", robot_api, "POST", "/api/log/batch", json={"Lines": shipped})
+    send(
+        "log batch job snake",
+        robot_api,
+        "POST",
+        "/api/log/batch",
+        json={"lines": [{"message": "s", "job_guid": job.upper(), "robot_guid": robot}]},
+    )
+    send(
+        "log batch job mixed",
+        robot_api,
+        "POST",
+        "/api/log/batch",
+        json={"Lines": [{"Message": "in", "JobGUID": job}, {"Message": "out"}]},
+    )
+    for label, line in (
+        ("unknown job", {"JobGUID": str(uuid.uuid4())}),
+        ("other robot", {"RobotGUID": other}),
+        ("bad version", {"JobGUID": job, "ProcessVersionGUID": str(uuid.uuid4())}),
+        ("bad level", {"Level": "Loud"}),
+        ("bad time", {"Time": "yesterday"}),
+        ("nul", {"Fields": {"k": "a\u0000b"}}),
+        ("screenshot not base64", {"Screenshot": "%%%"}),
+    ):
+        send(
+            f"log batch {label}",
+            robot_api,
+            "POST",
+            "/api/log/batch",
+            json={"Lines": [{"Message": "ok"}, {"Message": label, **line}]},
+        )
+    send("log batch empty", robot_api, "POST", "/api/log/batch", json={"Lines": []})
+    send("log batch key", api, "POST", "/api/log/batch", json={"Lines": [{"Message": "k"}]})
+    send("log list", api, "GET", "/api/log/list", params={"Job": job, "Count": 100})
+    send("log job", api, "GET", f"/api/job/read/{job}")
 
 
 def robot_tasks(send: Any, api: httpx.Client, robot_api: httpx.Client, job: str) -> None:
@@ -446,6 +503,12 @@ def test_the_front_answers_as_fastapi_does(pair: Pair) -> None:
     assert by_label["consume"][1]["ConsumeJobErrorCode"] == 0
     assert by_label["consume nothing"][1]["ConsumeJobErrorCode"] == 102
     assert by_label["log batch"][1] == {"count": 2}
+    assert by_label["log batch job"][1] == {"count": 3}
+    assert [by_label[f"log batch {case}"][0] for case in ("unknown job", "other robot")] == [
+        404,
+        404,
+    ]
+    assert by_label["log job"][1]["last_message"] == "in"
     assert by_label["asset read unknown"][0] == 404
     assert by_label["take job"][1]["tasks"][0]["job_guid"] is not None
     assert [by_label[label][0] for label in ("take job unknown", "take job other")] == [404, 404]

@@ -230,13 +230,13 @@ def test_batches_are_stored_as_the_session_path_stores_them(
 def test_the_last_message_is_cut_and_the_job_touched(store_tenant: Tenant, paths: Paths) -> None:
     service = store_tenant.service
     lean, full = running_twins(store_tenant)
-    before = job_row(service, lean.job)[1]
+    before, before_full = job_row(service, lean.job)[1], job_row(service, full.job)[1]
     long_message = "y" * (LAST_MESSAGE_LENGTH + 5)
     response, _ = send_both(service, lean, full, [{"Message": long_message, "JobGUID": "{job}"}])
     assert response.status_code == 200
     message, updated = job_row(service, lean.job)
     assert message == long_message[:LAST_MESSAGE_LENGTH] == job_row(service, full.job)[0]
-    assert updated > before
+    assert updated > before and job_row(service, full.job)[1] > before_full  # both touch it
     assert stored(service, lean.robot)[0]["message"] == long_message
 
 
