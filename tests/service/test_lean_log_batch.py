@@ -30,6 +30,7 @@ from robofleet.server.db.tables import JobRow, LogRow, RobotRow
 from robofleet.server.schemas.log_batch import parse_batch
 from robofleet.server.services import logs
 from robofleet.server.services.logs.ingest import LAST_MESSAGE_LENGTH
+from robofleet.server.services.logs.lean_batch import MAX_LINES
 from robofleet.server.services.logs.tail import WAKE_ANY
 from tests.service.conftest import Service, Tenant, robot_caller
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
@@ -280,6 +281,9 @@ def test_other_shapes_fall_back_with_nothing_written(store_tenant: Tenant, paths
     post([{"Message": "a", "JobGUID": stranger_job}], 404)
     fell_back(service, paths, statement_ran=True, writes=False)
     assert len(stored(service, lean.robot)) == count == 3
+    # A big batch goes to the session path's COPY and group commit.
+    assert post([{"Message": "m"}] * (MAX_LINES + 1)) == {"count": MAX_LINES + 1}
+    fell_back(service, paths, statement_ran=False, writes=True)
     # A key's batch and an empty one go to the session path.
     assert api.post("/api/log/batch", json={"Lines": [{"Message": "k"}]}).json() == {"count": 1}
     assert paths.since()[0] == 0

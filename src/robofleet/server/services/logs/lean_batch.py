@@ -4,11 +4,11 @@ write; the session path (logs.ingest) hops to a thread, queues the batch for a g
 and writes it through an ORM session.
 
 `plan` decides, from the lines alone, whether the batch is the common case: a robot's call,
-no screenshot (its blob is stored first: the session path does that), no robot but the
-caller named, every line naming the same job (or none) and the same process version (or
-none, and none without a job). Then it checks the right and takes the rate tokens, as the
-session path does first, and gives the rows to write. Anything else returns None and
-nothing is taken: the session path answers.
+at most MAX_LINES lines, no screenshot (its blob is stored first: the session path does
+that), no robot but the caller named, every line naming the same job (or none) and the same
+process version (or none, and none without a job). Then it checks the right and takes the
+rate tokens, as the session path does first, and gives the rows to write. Anything else
+returns None and nothing is taken: the session path answers.
 
 The write (db.log_statements) looks the job up as the session path does (the robot's own,
 of its account; a version named must be that job's, where the session path would also
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -41,6 +41,11 @@ from robofleet.server.schemas.logs import LogCreated
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.logs.ingest import LAST_MESSAGE_LENGTH, Line, take_tokens
 from robofleet.server.services.logs.refs import norm
+
+MAX_LINES: Final = 100
+"""A bigger batch goes to the session path, whose COPY and group commit were measured for bulk
+ingestion (bench/log_ingestion.py sends 500 lines a batch); the agents' usual batches are a
+few lines. Not measured here: a limit to tune with that benchmark."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +83,7 @@ def plan(runtime: Runtime, caller: Caller, lines: Sequence[Line]) -> LeanBatch |
     """The batch to write lean, its right checked and its rate tokens taken (a refusal is the
     session path's own error); None, with nothing taken, for anything else."""
     robot_id = caller.robot_id
-    if robot_id is None or not lines:
+    if robot_id is None or not lines or len(lines) > MAX_LINES:
         return None
     own = caller.principal.guid
     jobs: set[str | None] = set()
