@@ -2,7 +2,9 @@
 
 Batches that arrive together share one transaction (runtime.group_commit); each request is
 answered once that transaction has committed. On PostgreSQL the rows go in with COPY (several
-times faster than a multi-row INSERT); on SQLite with executemany. Log lines are not audited."""
+times faster than a multi-row INSERT); on SQLite with executemany. Log lines are not audited.
+A robot's small batch for its own job goes around this path, in the front (logs.lean_batch);
+this path stays the reference for every other batch."""
 
 from __future__ import annotations
 
