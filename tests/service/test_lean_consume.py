@@ -8,6 +8,7 @@ one robot consumes through the lean path, the other through the session path alo
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -297,3 +298,28 @@ def test_a_job_taken_for_a_robot_that_left_goes_back(store_service: Service) -> 
         requested = session.scalar(select(JobRow.robot_id).where(JobRow.guid == job["guid"]))
         robot_id = session.scalar(select(RobotRow.id).where(RobotRow.guid == robot))
     assert requested == robot_id  # back to the robot it was created for
+
+
+def test_concurrent_consumes_of_one_robot_claim_one_job(store_service: Service) -> None:
+    """The busy check holds across concurrent calls: the robot row lock and the gate's
+    snapshot check (PostgreSQL), the group writer's turns (SQLite)."""
+    service = store_service
+    tenant = make_tenant(service)
+    robot = make_robot(tenant.api)
+    process = make_process(tenant.api)
+    for _ in range(4):
+        create_job(tenant.api, process, Robot=robot)
+    caller = robot_caller(service, robot)
+
+    async def race() -> list[ConsumeResponse]:
+        data = _request(robot)
+        calls = [robot_protocol.consume_on_loop(service.runtime, caller, data) for _ in range(4)]
+        return list(await asyncio.gather(*calls))
+
+    answers = service.admin.portal.call(race)
+    given = [a for a in answers if a.consume_job_error_code == ConsumeCode.JOB_GIVEN]
+    assert len(given) == 1, answers
+    assert all(
+        a.error_text.startswith("the robot already holds job") for a in answers if a not in given
+    )
+    assert sum(row["claimed"] for row in job_rows(service, tenant.guid)) == 1

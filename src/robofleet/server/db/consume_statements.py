@@ -47,6 +47,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect as SADialect
 
 from robofleet.contract import RobotStatus
+from robofleet.server.db.base import literal_int
 from robofleet.server.db.claims import eligible_pending, held_by_robot
 from robofleet.server.db.prepared import PreparedStatement
 from robofleet.server.db.tables import JobRow, ProcessRow, ProcessVersionRow, RobotRow
@@ -199,7 +200,9 @@ def postgres_consume() -> Select[Any]:
         select(JOBS.c.id)
         .where(eligible_pending())
         .order_by(*_dispatch_order())
-        .limit(1)
+        # Written into the SQL: a bound LIMIT is unknown to a generic plan, which then
+        # sorts every pending job of the account instead of walking ix_jobs_dispatch.
+        .limit(literal_int(1))
         .with_for_update(skip_locked=True)
     )
     picked_ids = func.array(pick.scalar_subquery(), type_=ARRAY(Integer))
@@ -232,7 +235,7 @@ def _sqlite_robot() -> Select[Any]:
 
 
 def _sqlite_pick() -> Select[Any]:
-    return _job_and_version(eligible_pending()).order_by(*_dispatch_order()).limit(1)
+    return _job_and_version(eligible_pending()).order_by(*_dispatch_order()).limit(literal_int(1))
 
 
 class ConsumeStatements:
