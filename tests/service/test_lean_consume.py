@@ -323,3 +323,23 @@ def test_concurrent_consumes_of_one_robot_claim_one_job(store_service: Service) 
         a.error_text.startswith("the robot already holds job") for a in answers if a not in given
     )
     assert sum(row["claimed"] for row in job_rows(service, tenant.guid)) == 1
+
+
+def test_wait_job_of_a_deleted_robot_is_not_found(store_service: Service) -> None:
+    """waitJob takes a robot's ids from its credentials without a lookup: a robot deleted
+    since is still answered "not found", by the consume."""
+    service = store_service
+    tenant = make_tenant(service)
+    robot = make_robot(tenant.api)
+    caller = robot_caller(service, robot)
+    assert tenant.api.delete(f"/api/robot/delete/{robot}").status_code == 200
+
+    async def wait() -> ConsumeResponse:
+        data = WaitJobRequest.model_validate({"Timeout": 5})
+        return await robot_protocol.wait_job(service.runtime, caller, data)
+
+    answer = service.admin.portal.call(wait)
+    assert (answer.consume_job_error_code, answer.error_text) == (
+        ConsumeCode.ROBOT_NOT_FOUND,
+        "robot GUID not found",
+    )
