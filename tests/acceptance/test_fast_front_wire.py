@@ -217,10 +217,47 @@ def scenario(tenant: Tenant) -> list[Exchange]:
     send(
         "consume nothing", robot_api, "POST", "/api/robot/consumeNextJob", data={"RobotGUID": robot}
     )
-    create_job(api, process, Robot=robot)
+    send(
+        "consume nothing snake",
+        robot_api,
+        "POST",
+        "/api/robot/consumeNextJob",
+        json={"robot_guid": robot},
+    )
+    send(
+        "consume other robot",
+        robot_api,
+        "POST",
+        "/api/robot/consumeNextJob",
+        json={"RobotGUID": other_robot},
+    )
+    send(
+        "consume wrong type",
+        robot_api,
+        "POST",
+        "/api/robot/consumeNextJob",
+        json={"RobotGUID": ["x"]},
+    )
+    send("consume stranger", stranger, "POST", "/api/robot/consumeNextJob", json={})
+    create_job(api, process, Robot=robot, Priority=3, Parameters={"name": "Иван", "n": 1})
     job = send("consume", robot_api, "POST", "/api/robot/consumeNextJob", json={"RobotGUID": robot})
     job_guid = GUID.search(job["Job"])
     assert job_guid is not None, job
+    send("consume busy", robot_api, "POST", "/api/robot/consumeNextJob", json={})
+    send("consume by key", api, "POST", "/api/robot/consumeNextJob", json={"RobotGUID": robot})
+    other_api = tenant.client(**robot_auth(other_robot))
+    send("warm other robot", other_api, "POST", "/api/robot/heartbeat", json={})
+    create_job(api, process, Robot=other_robot)
+    send("wait job given", other_api, "POST", "/api/robot/waitJob", json={"Timeout": 2})
+    send(
+        "wait job other robot",
+        other_api,
+        "POST",
+        "/api/robot/waitJob",
+        json={"RobotGUID": robot, "Timeout": 1},
+    )
+    send("wait job stranger", stranger, "POST", "/api/robot/waitJob", json={"Timeout": 1})
+    other_api.close()
     robot_tasks(send, api, robot_api, job_guid.group(0))
     send(
         "job update put",
@@ -502,6 +539,15 @@ def test_the_front_answers_as_fastapi_does(pair: Pair) -> None:
     assert by_label["finish again other outcome"][0] == 409
     assert by_label["consume"][1]["ConsumeJobErrorCode"] == 0
     assert by_label["consume nothing"][1]["ConsumeJobErrorCode"] == 102
+    assert by_label["consume nothing snake"][1]["ConsumeJobErrorCode"] == 102
+    assert by_label["consume other robot"][0] == 403
+    assert by_label["consume wrong type"][0] == 422
+    # The robot protocol answers an unknown caller in its body, as Sherpa does.
+    assert by_label["consume stranger"][1]["ConsumeJobErrorCode"] == 101
+    assert by_label["wait job stranger"][1]["ConsumeJobErrorCode"] == 101
+    assert by_label["consume busy"][1]["ErrorText"].startswith("the robot already holds job")
+    assert by_label["wait job given"][1]["ConsumeJobErrorCode"] == 0
+    assert by_label["wait job other robot"][0] == 403
     assert by_label["log batch"][1] == {"count": 2}
     assert by_label["log batch job"][1] == {"count": 3}
     assert [by_label[f"log batch {case}"][0] for case in ("unknown job", "other robot")] == [

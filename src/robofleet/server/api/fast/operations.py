@@ -29,7 +29,7 @@ from robofleet.server.schemas.robots import ConsumeRequest, HeartbeatRequest, Wa
 from robofleet.server.services import logs
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.jobs import crud as jobs
-from robofleet.server.services.jobs import lean_heartbeat, robot_protocol
+from robofleet.server.services.jobs import lean_consume, lean_heartbeat, robot_protocol
 from robofleet.server.services.logs import lean_batch
 from robofleet.server.services.resources import crud as resources
 from robofleet.server.services.tasks import adding, on_driver
@@ -166,7 +166,7 @@ HOT_OPERATIONS: tuple[HotOperation, ...] = (
         "POST",
         "/api/robot/consumeNextJob",
         ConsumeRequest,
-        _blocking(lambda c: robot_protocol.consume_next_job(c.runtime, c.caller, c.body)),
+        _lean(lean_consume.consume_on_driver, robot_protocol.consume_after_driver),
     ),
     HotOperation("POST", "/api/robot/waitJob", WaitJobRequest, _wait_job),
     HotOperation("PUT", "/api/job/update", JobUpdate, _blocking(_updated_job)),

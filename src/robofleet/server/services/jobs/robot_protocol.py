@@ -35,6 +35,11 @@ from robofleet.server.schemas.robots import (
 )
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.fleet.robots import set_robot_status
+from robofleet.server.services.jobs.lean_consume import (
+    consume_on_driver,
+    lean_consume,
+    lean_values,
+)
 from robofleet.server.services.jobs.lean_heartbeat import lean_heartbeat
 from robofleet.server.services.jobs.robocorp_runs import robocorp_document
 from robofleet.server.services.jobs.state import change_job_status
@@ -181,6 +186,38 @@ def _reconcile_idle(session: Session, held: list[JobRow]) -> None:
 def consume_next_job(
     runtime: Runtime, caller: Caller | None, data: ConsumeRequest
 ) -> ConsumeResponse:
+    # A robot switched on and holding no job, given a plain job or none: that common case
+    # skips the ORM (services.jobs.lean_consume).
+    lean = lean_consume(runtime, caller, data)
+    return lean if lean is not None else session_consume_next_job(runtime, caller, data)
+
+
+def consume_after_driver(
+    runtime: Runtime, caller: Caller | None, data: ConsumeRequest
+) -> ConsumeResponse:
+    """The consume the driver pool did not answer (lean_consume.consume_on_driver): on
+    PostgreSQL with a pool its lean statement has run and written nothing, so the session
+    path answers; without a pool (SQLite) `consume_next_job` tries its own lean path first."""
+    if runtime.driver_pool is not None:
+        return session_consume_next_job(runtime, caller, data)
+    return consume_next_job(runtime, caller, data)
+
+
+async def consume_on_loop(
+    runtime: Runtime, caller: Caller | None, data: ConsumeRequest
+) -> ConsumeResponse:
+    """consumeNextJob from the event loop: PostgreSQL's driver pool where it answers, else
+    the blocking path on a thread."""
+    lean = await consume_on_driver(runtime, caller, data)
+    if lean is not None:
+        return lean
+    return await asyncio.to_thread(consume_after_driver, runtime, caller, data)
+
+
+def session_consume_next_job(
+    runtime: Runtime, caller: Caller | None, data: ConsumeRequest
+) -> ConsumeResponse:
+    """Every consume, on ORM objects: the reference the lean path answers alike."""
     with runtime.db.write(actor=ROBOT_PROTOCOL) as session:
         robot = _robot(session, caller, data.robot_guid)
         if robot is None:
@@ -222,6 +259,15 @@ def consume_next_job(
         )
 
 
+def _own_ids(caller: Caller | None, robot_guid: str | None) -> RobotIds | None:
+    """A robot's own credentials name it: no lookup. Whether it still exists is the
+    consume's to find (it answers ROBOT_NOT_FOUND as the lookup would have)."""
+    if lean_values(caller, robot_guid) is None:
+        return None
+    assert caller is not None and caller.principal.robot_id is not None
+    return RobotIds(caller.principal.account_id, caller.principal.robot_id)
+
+
 def _robot_ids(runtime: Runtime, caller: Caller, robot_guid: str | None) -> RobotIds | None:
     with runtime.db.read() as session:
         robot = _robot(session, caller, robot_guid)
@@ -241,7 +287,9 @@ async def wait_job(
     at once. The wait then ends, and a job taken for it in that moment goes back to the queue
     (nobody is left to read the answer), so a job never waits for a robot that has left."""
     consume = ConsumeRequest(robot_guid=data.robot_guid)
-    ids = await asyncio.to_thread(_robot_ids, runtime, caller, data.robot_guid) if caller else None
+    ids = _own_ids(caller, data.robot_guid)
+    if ids is None and caller is not None:
+        ids = await asyncio.to_thread(_robot_ids, runtime, caller, data.robot_guid)
     if ids is None:
         return ConsumeResponse(
             consume_job_error_code=ConsumeCode.ROBOT_NOT_FOUND, error_text="robot GUID not found"
@@ -253,7 +301,7 @@ async def wait_job(
             # Register first, then look: a job committed in between still wakes us.
             wake = runtime.wakeups.register(ids.account_id, ids.robot_id)
             try:
-                result = await asyncio.to_thread(consume_next_job, runtime, caller, consume)
+                result = await consume_on_loop(runtime, caller, consume)
                 if gone is not None and gone.done():
                     if result.consume_job_error_code == ConsumeCode.JOB_GIVEN:
                         await asyncio.to_thread(_hand_back_untouched, runtime, ids)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session, aliased
@@ -85,30 +86,81 @@ def job_read(session: Session, job: JobRow) -> JobRead:
     return job_reads(session, JobRow.id == job.id)[0]
 
 
+VERSION_DOCUMENT_KEYS = (
+    "GUID",
+    "Id",
+    "Name",
+    "ProcessGUID",
+    "ProcessName",
+    "Kind",
+    "EntryPoint",
+    "Requirements",
+    "Sha256",
+    "Size",
+    "FileName",
+)
+"""The ProcessVersion document's keys but DownloadUrl, in order (db.consume_statements reads
+its values in this order for the lean consume)."""
+
+
+def version_document_of(values: Sequence[Any]) -> dict[str, Any]:
+    """The ProcessVersion document of its values in VERSION_DOCUMENT_KEYS order: one builder
+    for the session path and the lean consume, so their answers are the same bytes."""
+    document = dict(zip(VERSION_DOCUMENT_KEYS, values, strict=True))
+    document["DownloadUrl"] = f"/api/processVersion/download/{document['GUID']}"
+    return document
+
+
 def version_document(session: Session, job: JobRow) -> dict[str, Any]:
     """The ProcessVersion document of a job's version (cacheable: any change of a version,
     a new package included, empties the cache)."""
     process = session.get(ProcessRow, job.process_id)
     version = session.get(ProcessVersionRow, job.process_version_id)
     assert process is not None and version is not None
-    return {
-        "GUID": version.guid,
-        "Id": version.id,
-        "Name": version.name,
-        "ProcessGUID": process.guid,
-        "ProcessName": process.name,
-        "Kind": version.kind,
-        "EntryPoint": version.entry_point,
-        "Requirements": version.requirements,
-        "Sha256": version.sha256,
-        "Size": version.size,
-        "FileName": version.file_name,
-        "DownloadUrl": f"/api/processVersion/download/{version.guid}",
-    }
+    return version_document_of(
+        (
+            version.guid,
+            version.id,
+            version.name,
+            process.guid,
+            process.name,
+            version.kind,
+            version.entry_point,
+            version.requirements,
+            version.sha256,
+            version.size,
+            version.file_name,
+        )
+    )
+
+
+class RobotJob(Protocol):
+    """What a robot's Job document says of a job: a JobRow, or the lean consume's values."""
+
+    @property
+    def guid(self) -> str: ...
+    @property
+    def id(self) -> int: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def job_type(self) -> int: ...
+    @property
+    def parameters(self) -> dict[str, Any]: ...
+    @property
+    def stop_after(self) -> datetime | None: ...
+    @property
+    def abort_after(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime: ...
 
 
 def robot_documents(
-    job: JobRow, version_doc: dict[str, Any], *, robocorp: dict[str, str] | None = None
+    job: RobotJob, version_doc: dict[str, Any], *, robocorp: dict[str, str] | None = None
 ) -> tuple[str, str]:
     """`Job` and `ProcessVersion` as JSON strings, the form consumeNextJob returns; a
     Robocorp job's `Job` carries `Robocorp` (services.jobs.robocorp_runs)."""
