@@ -28,7 +28,7 @@ from robofleet.server.schemas.robots import ConsumeRequest, HeartbeatRequest, Wa
 from robofleet.server.services import logs
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.jobs import crud as jobs
-from robofleet.server.services.jobs import lean_heartbeat, robot_protocol
+from robofleet.server.services.jobs import lean_heartbeat, lean_update, robot_protocol
 from robofleet.server.services.resources import crud as resources
 from robofleet.server.services.tasks import adding, on_driver
 from robofleet.server.services.tasks import leases as task_leases
@@ -95,8 +95,14 @@ def _lean(
     return run
 
 
-def _updated_job(call: Invocation) -> list[Any]:
-    jobs.update_job(call.runtime, call.caller, call.body)
+def _updated_job(runtime: Runtime, caller: Caller, data: JobUpdate) -> list[Any]:
+    """The update the driver pool did not answer: on PostgreSQL the lean statement has run
+    (and written nothing), so the session path answers; on SQLite `update_job` tries its
+    own lean statements first."""
+    if runtime.driver_pool is not None:
+        jobs.session_update_job(runtime, caller, data)
+    else:
+        jobs.update_job(runtime, caller, data)
     return []
 
 
@@ -153,8 +159,12 @@ HOT_OPERATIONS: tuple[HotOperation, ...] = (
         _blocking(lambda c: robot_protocol.consume_next_job(c.runtime, c.caller, c.body)),
     ),
     HotOperation("POST", "/api/robot/waitJob", WaitJobRequest, _wait_job),
-    HotOperation("PUT", "/api/job/update", JobUpdate, _blocking(_updated_job)),
-    HotOperation("POST", "/api/job/update", JobUpdate, _blocking(_updated_job)),
+    HotOperation(
+        "PUT", "/api/job/update", JobUpdate, _lean(lean_update.update_on_driver, _updated_job)
+    ),
+    HotOperation(
+        "POST", "/api/job/update", JobUpdate, _lean(lean_update.update_on_driver, _updated_job)
+    ),
     HotOperation(
         "POST",
         "/api/task/take",
