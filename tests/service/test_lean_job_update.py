@@ -24,6 +24,7 @@ from robofleet.server.schemas.jobs import JobUpdate
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.jobs import crud, lean_update
 from tests.service.conftest import Service, Tenant, robot_caller
+from tests.service.test_lean_sqlite import WriteSessions
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
 
 TIMES = ("claimed_at", "started_at", "completed_at", "status_changed_at")
@@ -284,3 +285,35 @@ def test_an_operator_a_folder_bound_caller_and_a_robocorp_job_go_to_the_session_
         )
     assert not lean(service, mine.caller, mine.update(Status=8))
     assert mine.row() == before
+
+
+def test_the_front_answers_the_agents_reports_without_a_write_session(
+    store_tenant: Tenant,
+) -> None:
+    """Over HTTP (the lean front): each lean report is one statement on PostgreSQL's driver
+    pool and no ORM write session on either store; a fallback opens one."""
+    service = store_tenant.service
+    pool = service.runtime.driver_pool
+    mine, _ = twins(store_tenant)
+    robot = service.client(**robot_auth(mine.robot))
+    # The first call of a credential fills the front's cache (FastAPI answers it).
+    assert robot.post("/api/robot/heartbeat", json={"RobotGUID": mine.robot}).is_success
+    sessions = WriteSessions(service)
+    try:
+        ran = pool.statements if pool is not None else 0
+        for body in (
+            {"Status": 8},
+            {"Progress": 30, "Message": "a third"},
+            {"Status": 4, "ReturnValue": "1"},
+        ):
+            response = robot.put("/api/job/update", json={"Guid": mine.job, **body})
+            assert response.status_code == 200 and response.json() == [], response.text
+        assert sessions.count == 0
+        if pool is not None:
+            assert pool.statements - ran == 3
+        refused = robot.put("/api/job/update", json={"Guid": mine.job, "Status": 8})
+        assert refused.status_code == 409, refused.text
+        assert sessions.count == 1
+    finally:
+        sessions.close()
+    assert mine.row()["status"] == 4
