@@ -184,7 +184,7 @@ def _iso(column: Any) -> Any:
     utc = func.timezone(literal_column("'UTC'"), column)
     whole = func.date_part(literal_column("'microseconds'"), column).cast(JOBS.c.progress.type)
     fraction = case(
-        (whole % literal_int(1_000_000) == literal_int(0), literal_column("''")),
+        (func.mod(whole, literal_int(1_000_000)) == literal_int(0), literal_column("''")),
         else_=func.to_char(utc, literal_column("'.US'")),
     )
     seconds = func.to_char(utc, literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS'"))
