@@ -74,7 +74,18 @@ AUDITED = (
 """The job's audited columns the update may change, in the order the session path's audit
 lists them (the mapper's column order; progress and last_message are not audited)."""
 
-_OLD_COLUMNS = ("id", "guid", "account_id", *AUDITED)
+STATUS_COLUMNS = (
+    "status",
+    "status_changed_at",
+    "started_at",
+    "completed_at",
+    "claimed_at",
+    "robot_id",
+)
+"""The columns a status move writes (change_job_status, crud._apply_status's claim)."""
+
+OLD_COLUMNS = ("id", "guid", "account_id", *AUDITED)
+"""The job as it was, as the guard reads it: the audit's "from" values."""
 
 
 def from_statuses(status: JobStatus | None) -> tuple[int, ...] | None:
@@ -110,24 +121,23 @@ def _guard(status: JobStatus | None) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def old_job() -> Select[Any]:
-    """The job as it was, guarded (SQLite; PostgreSQL's CTE adds FOR UPDATE)."""
-    return select(*(JOBS.c[name] for name in _OLD_COLUMNS))
+def _old_job(status: JobStatus | None) -> Select[Any]:
+    return select(*(JOBS.c[name] for name in OLD_COLUMNS)).where(*_guard(status))
 
 
 @cache
 def sqlite_old_job(status: JobStatus | None) -> Select[Any]:
-    return old_job().where(*_guard(status))
+    """The job as it was, if the report applies to it (PostgreSQL's CTE locks it too)."""
+    return _old_job(status)
 
 
 @cache
 def sqlite_write_job() -> Update:
-    """Writes every column the update may change, by id, with values computed in Python."""
-    columns = ("status", "status_changed_at", "started_at", "completed_at", "claimed_at")
+    """Writes every column the update may change, by id, with values computed in Python
+    (v_<column> for each of STATUS_COLUMNS, v_progress and v_last_message)."""
     values: dict[str, Any] = {
-        name: bindparam(f"v_{name}", type_=JOBS.c[name].type) for name in columns
+        name: bindparam(f"v_{name}", type_=JOBS.c[name].type) for name in STATUS_COLUMNS
     }
-    values["robot_id"] = bindparam("v_robot_id", type_=JOBS.c.robot_id.type)
     # None keeps the stored value (not sent).
     values["progress"] = func.coalesce(
         bindparam("v_progress", type_=JOBS.c.progress.type), JOBS.c.progress
@@ -319,8 +329,8 @@ def _audit_insert(old: Any, job: Any, written: Iterable[str]) -> Any:
 def postgres_update(status: JobStatus | None, sets_return: bool) -> Select[Any]:
     """Returns (job id, robots followed, audit entries) for the job written; no row when
     the guard left the job alone."""
-    old = old_job().where(*_guard(status)).with_for_update().cte("old")
-    returned = [JOBS.c[name].label(f"new_{name}") for name in _OLD_COLUMNS]
+    old = _old_job(status).with_for_update().cte("old")
+    returned = [JOBS.c[name].label(f"new_{name}") for name in OLD_COLUMNS]
     values = _new_values(old, status, sets_return)
     job = (
         update(JOBS)

@@ -35,6 +35,8 @@ from robofleet.server.db.base import utcnow
 from robofleet.server.db.job_statements import (
     AUDITED,
     LEAN_STATUSES,
+    OLD_COLUMNS,
+    STATUS_COLUMNS,
     insert_audit,
     postgres_update,
     sqlite_old_job,
@@ -136,11 +138,8 @@ def update_on_sqlite(runtime: Runtime, caller: Caller, data: JobUpdate) -> bool:
         rows = write.rows(sqlite_old_job(values["status"]), values)
         if not rows:
             return False
-        _write(write, values, dict(zip(_OLD_NAMES, rows[0], strict=True)), caller.actor())
+        _write(write, values, dict(zip(OLD_COLUMNS, rows[0], strict=True)), caller.actor())
     return True
-
-
-_OLD_NAMES = ("id", "guid", "account_id", *AUDITED)
 
 
 def _write(write: RawWrite, values: dict[str, Any], old: dict[str, Any], actor: AuditActor) -> None:
@@ -168,7 +167,7 @@ def _write(write: RawWrite, values: dict[str, Any], old: dict[str, Any], actor: 
         {
             "p_job": old["id"],
             "p_now": now,
-            **{f"v_{name}": new[name] for name in _WRITTEN},
+            **{f"v_{name}": new[name] for name in STATUS_COLUMNS},
             "v_progress": progress,
             "v_last_message": message,
         },
@@ -188,9 +187,6 @@ def _write(write: RawWrite, values: dict[str, Any], old: dict[str, Any], actor: 
     }
     if changes:
         write.rows(insert_audit(), _audit_entry(actor, old, changes, now))
-
-
-_WRITTEN = ("status", "status_changed_at", "started_at", "completed_at", "claimed_at", "robot_id")
 
 
 def _follow_robot(write: RawWrite, robot_id: int | None, status: JobStatus, now: datetime) -> None:
