@@ -11,13 +11,14 @@ changed and the session path's answer (404, 409) stands."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, update
 
 from robofleet.server.db.audit import NotAudited
+from robofleet.server.db.job_statements import iso_text
 from robofleet.server.db.tables import AuditRow, JobRow, ProcessVersionRow, RobotRow
 from robofleet.server.domain.errors import InvalidTransition, NotFound
 from robofleet.server.schemas.jobs import JobUpdate
@@ -317,3 +318,23 @@ def test_the_front_answers_the_agents_reports_without_a_write_session(
     finally:
         sessions.close()
     assert mine.row()["status"] == 4
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 12, 3, 11, 0, 0, tzinfo=UTC),  # no microseconds: none written
+        datetime(2026, 12, 3, 11, 0, 59, 5, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC),
+        datetime(2026, 6, 30, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=2))),
+    ],
+)
+def test_postgresql_writes_audit_times_as_python_does(
+    store_tenant: Tenant, moment: datetime
+) -> None:
+    if store_tenant.service.runtime.driver_pool is None:
+        pytest.skip("the audit's times are rendered in SQL on PostgreSQL only")
+    column = literal(moment, JobRow.__table__.c.status_changed_at.type)
+    with store_tenant.service.runtime.db.read() as session:
+        rendered = session.scalar(select(iso_text(column)))
+    assert rendered == moment.astimezone(UTC).isoformat()

@@ -188,7 +188,7 @@ def insert_audit() -> Any:
     )
 
 
-def _iso(column: Any) -> Any:
+def iso_text(column: Any) -> Any:
     """`column` (a timestamp) as Python's isoformat() of the UTC datetime: microseconds
     only when there are some, the offset written +00:00. NULL stays NULL."""
     utc = func.timezone(literal_column("'UTC'"), column)
@@ -205,7 +205,7 @@ def _json_value(name: str, column: Any) -> Any:
     if name == "return_value":
         return column
     if name.endswith("_at"):
-        return _iso(column)
+        return iso_text(column)
     return column
 
 
