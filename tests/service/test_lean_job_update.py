@@ -217,8 +217,13 @@ def test_a_return_value_alone_and_a_string_result(store_tenant: Tenant) -> None:
     mine, theirs = twins(store_tenant)
     report_both(mine, theirs, Status=8)
     report_both(mine, theirs, ReturnValue='"text"')
-    report_both(mine, theirs, ReturnValue='"text"')  # unchanged: no audit entry
-    assert mine.row()["return_value"] == "text"
+    # Replacing a stored value (here by an equal one: no audit entry) is lean on SQLite,
+    # where Python compares them as the session path does; PostgreSQL leaves it to that path.
+    sqlite = store_tenant.service.runtime.driver_pool is None
+    report_both(mine, theirs, expect_lean=sqlite, ReturnValue='"text"')
+    report_both(mine, theirs, expect_lean=sqlite, ReturnValue="1")
+    report_both(mine, theirs, expect_lean=sqlite, ReturnValue="1.0")
+    assert mine.row()["return_value"] == 1
 
 
 @pytest.mark.parametrize(

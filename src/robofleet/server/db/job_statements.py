@@ -40,6 +40,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     not_,
+    or_,
     select,
     update,
 )
@@ -328,8 +329,18 @@ def _audit_insert(old: Any, job: Any, written: Iterable[str]) -> Any:
 @cache
 def postgres_update(status: JobStatus | None, sets_return: bool) -> Select[Any]:
     """Returns (job id, robots followed, audit entries) for the job written; no row when
-    the guard left the job alone."""
-    old = _old_job(status).with_for_update().cte("old")
+    the guard left the job alone. A return value is written over none only: whether a new
+    one equals a stored one is Python's `==` on the session path (1 == 1.0 == true), which
+    jsonb does not share, so replacing one is left to that path."""
+    found = _old_job(status)
+    if sets_return:
+        found = found.where(
+            or_(
+                JOBS.c.return_value.is_(None),
+                JOBS.c.return_value == literal_column("'null'::jsonb"),
+            )
+        )
+    old = found.with_for_update().cte("old")
     returned = [JOBS.c[name].label(f"new_{name}") for name in OLD_COLUMNS]
     values = _new_values(old, status, sets_return)
     job = (
