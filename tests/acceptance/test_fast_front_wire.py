@@ -289,6 +289,7 @@ def scenario(tenant: Tenant) -> list[Exchange]:
         json={"RobotGUID": robot, "Timeout": 1},
     )
     send("wait job bad timeout", robot_api, "POST", "/api/robot/waitJob", json={"Timeout": 0})
+    job_updates(send, api, robot_api, tenant.client(**robot_auth(other_robot)), process, robot)
 
     # Log batch and resource read.
     send(
@@ -364,6 +365,54 @@ def log_batches(
     send("log batch key", api, "POST", "/api/log/batch", json={"Lines": [{"Message": "k"}]})
     send("log list", api, "GET", "/api/log/list", params={"Job": job, "Count": 100})
     send("log job", api, "GET", f"/api/job/read/{job}")
+
+
+def job_updates(
+    send: Any,
+    api: httpx.Client,
+    robot_api: httpx.Client,
+    other_api: httpx.Client,
+    process: str,
+    robot: str,
+) -> None:
+    """A robot's reports on its own job (the lean update), and the ones left to the session
+    path: refused moves, another robot's job, a job by id, Failed, an operator's call."""
+    job = str(create_job(api, process, Robot=robot)["guid"])
+    update = "/api/job/update"
+    send("job update early success", robot_api, "PUT", update, json={"Guid": job, "Status": 4})
+    send("job update start", robot_api, "PUT", update, json={"Guid": job, "Status": 8})
+    send("job update again", robot_api, "PUT", update, json={"Guid": job, "Status": 8})
+    send("job update other robot", other_api, "PUT", update, json={"Guid": job, "Progress": 5})
+    send(
+        "job update unknown",
+        robot_api,
+        "PUT",
+        update,
+        json={"Guid": str(uuid.uuid4()), "Status": 8},
+    )
+    send(
+        "job update return value",
+        robot_api,
+        "POST",
+        update,
+        json={"Guid": job, "ReturnValue": '{"rows": 3}', "Message": "almost"},
+    )
+    send(
+        "job update success",
+        robot_api,
+        "PUT",
+        update,
+        json={"Guid": job, "Status": 4, "Message": "done", "ReturnValue": "[1]"},
+    )
+    send("job update after end", robot_api, "PUT", update, json={"Guid": job, "Status": 8})
+    send("job update read", api, "GET", f"/api/job/read/{job}")
+    failed = str(create_job(api, process, Robot=robot)["guid"])
+    send("job update failed start", robot_api, "PUT", update, json={"Guid": failed, "Status": 8})
+    send("job update failed", robot_api, "PUT", update, json={"Guid": failed, "Status": 5})
+    send("job update operator", api, "PUT", update, json={"Guid": failed, "Progress": 3})
+    send("job update failed read", api, "GET", f"/api/job/read/{failed}")
+    send("job update audit", api, "GET", "/api/audit/list", params={"ObjectGuid": job})
+    other_api.close()
 
 
 def robot_tasks(send: Any, api: httpx.Client, robot_api: httpx.Client, job: str) -> None:
@@ -565,5 +614,20 @@ def test_the_front_answers_as_fastapi_does(pair: Pair) -> None:
         True,
         False,
     ]
+    assert [
+        by_label[label][0]
+        for label in (
+            "job update early success",
+            "job update start",
+            "job update other robot",
+            "job update unknown",
+            "job update success",
+            "job update after end",
+        )
+    ] == [409, 200, 404, 404, 200, 409]
+    assert by_label["job update read"][1]["status"] == 4
+    assert by_label["job update read"][1]["return_value"] == [1]
+    updates = by_label["job update audit"][1]["items"]
+    assert [entry["actor_kind"] for entry in updates].count("robot") >= 3, updates
     audit = by_label["job audit"][1]
     assert audit["total"] >= 1 and audit["items"][0]["actor_kind"] == "robot", audit

@@ -44,7 +44,8 @@ class NotAudited:
     why: str
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A column value as the audit entry's JSON holds it."""
     if isinstance(value, datetime):
         return value.isoformat()
     if value is None or isinstance(value, bool | int | float | str | list | dict):
@@ -63,14 +64,14 @@ def _column_changes(obj: Entity, *, created: bool) -> dict[str, Any]:
         if created:
             value = getattr(obj, attr.key)
             if value is not None and attr.key != "id":
-                changes[attr.key] = MASK if column.info.get("secret") else _plain(value)
+                changes[attr.key] = MASK if column.info.get("secret") else plain(value)
         elif history.has_changes():
             before = history.deleted[0] if history.deleted else None
             after = history.added[0] if history.added else None
             if column.info.get("secret"):
                 changes[attr.key] = {"from": MASK, "to": MASK}
             elif before != after:
-                changes[attr.key] = {"from": _plain(before), "to": _plain(after)}
+                changes[attr.key] = {"from": plain(before), "to": plain(after)}
     return changes
 
 

@@ -29,7 +29,12 @@ from robofleet.server.schemas.robots import ConsumeRequest, HeartbeatRequest, Wa
 from robofleet.server.services import logs
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.jobs import crud as jobs
-from robofleet.server.services.jobs import lean_consume, lean_heartbeat, robot_protocol
+from robofleet.server.services.jobs import (
+    lean_consume,
+    lean_heartbeat,
+    lean_update,
+    robot_protocol,
+)
 from robofleet.server.services.logs import lean_batch
 from robofleet.server.services.resources import crud as resources
 from robofleet.server.services.tasks import adding, on_driver
@@ -97,8 +102,14 @@ def _lean(
     return run
 
 
-def _updated_job(call: Invocation) -> list[Any]:
-    jobs.update_job(call.runtime, call.caller, call.body)
+def _updated_job(runtime: Runtime, caller: Caller, data: JobUpdate) -> list[Any]:
+    """The update the driver pool did not answer: on PostgreSQL the lean statement has run
+    (and written nothing), so the session path answers; on SQLite `update_job` tries its
+    own lean statements first."""
+    if runtime.driver_pool is not None:
+        jobs.session_update_job(runtime, caller, data)
+    else:
+        jobs.update_job(runtime, caller, data)
     return []
 
 
@@ -169,8 +180,12 @@ HOT_OPERATIONS: tuple[HotOperation, ...] = (
         _lean(lean_consume.consume_on_driver, robot_protocol.consume_after_driver),
     ),
     HotOperation("POST", "/api/robot/waitJob", WaitJobRequest, _wait_job),
-    HotOperation("PUT", "/api/job/update", JobUpdate, _blocking(_updated_job)),
-    HotOperation("POST", "/api/job/update", JobUpdate, _blocking(_updated_job)),
+    HotOperation(
+        "PUT", "/api/job/update", JobUpdate, _lean(lean_update.update_on_driver, _updated_job)
+    ),
+    HotOperation(
+        "POST", "/api/job/update", JobUpdate, _lean(lean_update.update_on_driver, _updated_job)
+    ),
     HotOperation(
         "POST",
         "/api/task/take",

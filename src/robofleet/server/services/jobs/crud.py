@@ -23,6 +23,7 @@ from robofleet.server.services.access.lookup import find, scoped
 from robofleet.server.services.access.robot_scope import own_jobs
 from robofleet.server.services.fleet.groups import find_group
 from robofleet.server.services.fleet.robots import find_robot
+from robofleet.server.services.jobs import lean_update
 from robofleet.server.services.jobs.state import change_job_status, request_abort, request_stop
 from robofleet.server.services.jobs.views import job_read, job_reads
 from robofleet.server.services.processes.crud import find_process
@@ -172,7 +173,17 @@ def list_jobs(runtime: Runtime, caller: Caller, query: JobFilter) -> Page[JobRea
 
 
 def update_job(runtime: Runtime, caller: Caller, data: JobUpdate) -> None:
-    """Status, progress, return value and message, from the job's robot or an operator."""
+    """Status, progress, return value and message, from the job's robot or an operator. On
+    SQLite a robot's common report is written without the ORM first (jobs.lean_update)."""
+    caller.require(Screen.JOB, Action.UPDATE)
+    if runtime.db.raw_writes and lean_update.update_on_sqlite(runtime, caller, data):
+        return
+    session_update_job(runtime, caller, data)
+
+
+def session_update_job(runtime: Runtime, caller: Caller, data: JobUpdate) -> None:
+    """update_job on the ORM session: the reference for every case (the lean paths leave
+    every other one here, with nothing changed)."""
     caller.require(Screen.JOB, Action.UPDATE)
     with runtime.db.write(actor=caller.actor()) as session:
         # A robot finds only its own jobs (access.robot_scope): another's answers 404.

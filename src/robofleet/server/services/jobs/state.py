@@ -7,14 +7,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import utcnow
+from robofleet.server.db.job_statements import ROBOCORP_KIND as ROBOCORP_KIND
 from robofleet.server.db.tables import JobRow, ProcessVersionRow, RobotRow
 from robofleet.server.domain.jobs import FINAL, JobStatus, check_transition
 from robofleet.server.domain.robots import RobotStatus
 from robofleet.server.services.fleet.robots import set_robot_status
 from robofleet.server.services.tasks.job_items import settle_job_items
 from robofleet.server.services.tasks.state import fail_tasks_of_job
-
-ROBOCORP_KIND = "robocorp"
 
 
 def change_job_status(
