@@ -6,9 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import Engine, create_engine, inspect, text
 
 import robofleet.server.db.tables  # noqa: F401
 from robofleet.server.db import migrate
@@ -66,3 +67,49 @@ def test_db_upgrade_command(tmp_path: Path) -> None:
         timeout=120,
     )
     assert current.stdout.strip() == migrate.head_revisions()[0]
+
+
+def _job_indexes(engine: Engine) -> dict[str, str]:
+    """The jobs table's indexes and their definitions, as the store keeps them."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs'"
+        else:
+            query = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'jobs'"
+        return {name: str(sql) for name, sql in connection.execute(text(query))}
+
+
+def _check_the_pick_index(url: str) -> None:
+    """Upgraded, the job pick's index is in the take order (priority DESC, then id) over live
+    pending untaken jobs and the old one is gone; downgraded to 0012, the old one is back.
+    (The models' comparison does not see a column's direction on SQLite, whose reflection
+    drops DESC: this reads the definitions the stores keep.)"""
+    engine = create_engine(url)
+    try:
+        migrate.upgrade(engine)
+        indexes = _job_indexes(engine)
+        assert "ix_jobs_dispatch" not in indexes, indexes
+        pick = " ".join(indexes["ix_jobs_pick"].split())
+        assert "(account_id, priority DESC, id)" in pick, pick
+        live = "is_deleted = 0" if engine.dialect.name == "sqlite" else "(NOT is_deleted)"
+        assert "status = 1" in pick and "claimed_at IS NULL" in pick and live in pick, pick
+        command.downgrade(migrate.alembic_config(url), "0012")
+        indexes = _job_indexes(engine)
+        assert "ix_jobs_pick" not in indexes, indexes
+        assert "(account_id, priority, id)" in " ".join(indexes["ix_jobs_dispatch"].split())
+        migrate.upgrade(engine)
+        assert "ix_jobs_pick" in _job_indexes(engine)
+    finally:
+        engine.dispose()
+
+
+def test_the_job_pick_index_is_in_the_take_order_on_sqlite(tmp_path: Path) -> None:
+    _check_the_pick_index(f"sqlite:///{tmp_path / 'pick.db'}")
+
+
+def test_the_job_pick_index_is_in_the_take_order_on_postgres() -> None:
+    url = pg.create_database("robofleet_pick_index")
+    try:
+        _check_the_pick_index(url)
+    finally:
+        pg.drop_database(url)

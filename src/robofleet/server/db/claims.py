@@ -25,7 +25,11 @@ from robofleet.server.domain.jobs import ACTIVE, JobStatus
 
 @cache
 def eligible_pending() -> Any:
-    """Pending, untaken jobs the robot `p_robot` may take: its own, its groups', anyone's."""
+    """Pending, untaken jobs the robot `p_robot` may take: its own, its groups', anyone's.
+
+    The first four terms are ix_jobs_pick's WHERE (db.tables.processes), written the same way
+    (the status a literal, `is_deleted = false`): change them together, or SQLite stops using
+    the index."""
     groups = select(RobotGroupMemberRow.group_id).where(
         RobotGroupMemberRow.robot_id == bindparam("p_robot")
     )
@@ -46,11 +50,14 @@ def eligible_pending() -> Any:
 
 @cache
 def _next_job(dialect: Dialect) -> Select[JobRow]:
+    """In ix_jobs_pick's order, so the pick stops at the first row the robot may take."""
     query = (
         select(JobRow)
         .where(eligible_pending())
         .order_by(JobRow.priority.desc(), JobRow.id)
-        .limit(1)
+        # Written into the SQL: a bound LIMIT is unknown to a generic plan, which may then
+        # plan for every pending job of the account instead of the first.
+        .limit(literal_int(1))
     )
     return dialect.for_claim(query)
 

@@ -51,19 +51,19 @@ class ProcessVersionRow(TenantEntity, SoftDelete):
     requirements: Mapped[str] = mapped_column(String(512), default="")
 
 
+_PICKABLE = f"status = {int(JobStatus.PENDING)} AND claimed_at IS NULL"
+_PICKABLE_SQLITE = f"{_PICKABLE} AND is_deleted = 0"
+_PICKABLE_POSTGRESQL = f"{_PICKABLE} AND NOT is_deleted"
+"""ix_jobs_pick's rows. The pick's WHERE (db.claims.eligible_pending) names each term as
+written here (the status a literal, `is_deleted = 0` as SQLite renders `false()`): SQLite
+uses a partial index only when every term of its WHERE appears in the query's."""
+
+
 class JobRow(TenantEntity, SoftDelete):
     __tablename__ = "jobs"
     __audit_entity__ = "job"
     __table_args__ = (
-        # The dispatch query: pending, not yet taken, best priority then oldest.
-        Index(
-            "ix_jobs_dispatch",
-            "account_id",
-            "priority",
-            "id",
-            sqlite_where=text(f"status = {int(JobStatus.PENDING)} AND claimed_at IS NULL"),
-            postgresql_where=text(f"status = {int(JobStatus.PENDING)} AND claimed_at IS NULL"),
-        ),
+        # The job pick's index, in the take order, follows the class: it names its columns.
         Index("ix_jobs_robot_status", "robot_id", "status"),
         Index("ix_jobs_status_changed", "status", "status_changed_at"),
         Index("ix_jobs_account_created", "account_id", "created_at"),
@@ -102,3 +102,16 @@ class JobRow(TenantEntity, SoftDelete):
     status_changed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # Deleted through Roboteasy's API after it ended: gone from that API, kept in history.
     roboteasy_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# The job pick (db.claims.next_job_for_robot): the account's pending, untaken, live jobs in
+# the take order, best priority then oldest, so the pick stops at the first row it may take
+# instead of sorting them all (migration 0013).
+Index(
+    "ix_jobs_pick",
+    JobRow.account_id,
+    JobRow.priority.desc(),
+    JobRow.id,
+    sqlite_where=text(_PICKABLE_SQLITE),
+    postgresql_where=text(_PICKABLE_POSTGRESQL),
+)
