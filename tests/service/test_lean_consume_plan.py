@@ -3,11 +3,9 @@ under a GENERIC plan (the plan a prepared statement switches to after five runs)
 robots, 30,000 ended jobs among them and 30,000 pending jobs any robot may take, no Seq Scan on
 jobs, and the claim finds the picked job by its key.
 
-The pick sorts the account's eligible pending jobs, under a custom plan as under a generic one
-(and as claims.next_job_for_robot does): ix_jobs_dispatch is (account_id, priority, id), in
-one direction, and the dispatch order is priority DESC, id ASC. An index in that order would
-let the pick stop at the first row; that is a migration of its own. No timing is asserted:
-the plan is."""
+The pick walks ix_jobs_pick (account_id, priority DESC, id; pending, untaken, not deleted:
+migration 0013) in the dispatch order and stops at the first job the robot may take: no Sort
+of the account's pending jobs. No timing is asserted: the plan is."""
 
 from __future__ import annotations
 
@@ -54,3 +52,4 @@ def test_the_consume_stays_on_the_indexes_under_a_generic_plan(pg_service: Servi
     # heartbeat's plan, tests/service/test_lean_heartbeat_plan.py.)
     assert "Seq Scan on jobs" not in plan, plan
     assert "Index Cond: (id = ANY" in plan, plan  # the claim finds the picked job by key
+    assert "ix_jobs_pick" in plan and "Sort" not in plan, plan

@@ -201,7 +201,7 @@ def postgres_consume() -> Select[Any]:
         .where(eligible_pending())
         .order_by(*_dispatch_order())
         # Written into the SQL: a bound LIMIT is unknown to a generic plan, which then
-        # sorts every pending job of the account instead of walking ix_jobs_dispatch.
+        # sorts every pending job of the account instead of walking ix_jobs_pick.
         .limit(literal_int(1))
         .with_for_update(skip_locked=True)
     )
