@@ -22,8 +22,10 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    any_,
     bindparam,
     cast,
+    exists,
     func,
     insert,
     literal,
@@ -83,13 +85,25 @@ def _unnested(name: str) -> Any:
     return func.unnest(bindparam(f"a_{name}", type_=ARRAY(column.type)), type_=column.type)
 
 
+def _names_taken(names: Any) -> Any:
+    """Whether a task of the queue `p_queue_id` (any status, deleted too) carries one of
+    `names`, as lookup.taken_names asks; by the account's (account_id, name) index."""
+    return exists().where(
+        TASKS.c.account_id == bindparam("p_account_id"),
+        TASKS.c.name == names,
+        TASKS.c.queue_id == bindparam("p_queue_id"),
+    )
+
+
 @cache
-def add_on_postgresql(*, full: bool, notify: bool) -> Select[Any]:
+def add_on_postgresql(*, full: bool, notify: bool, unique: bool) -> Select[Any]:
     """Insert the tasks given as arrays (`a_<column>` for PER_TASK, `p_<column>` for SHARED),
     with their first history entries (actor `p_actor`, reason `p_reason`, at `p_now`).
     Returns each task's columns (TaskRecord) with `full`, else its GUID only. With `notify`,
     one more column sends NOTIFY `p_channel` `p_payload`, delivered when the statement
-    commits (runtime.arrivals: a NOTIFY in the adding transaction, as the session path's)."""
+    commits (runtime.arrivals: a NOTIFY in the adding transaction, as the session path's).
+    With `unique` (a queue demanding unique names) nothing is added, and nothing returned,
+    when a task of the queue already carries one of the names."""
     defaults = _defaults()
     columns = [*PER_TASK, *SHARED, *defaults]
     values = select(
@@ -97,6 +111,9 @@ def add_on_postgresql(*, full: bool, notify: bool) -> Select[Any]:
         *(bindparam(f"p_{name}", type_=TASKS.c[name].type) for name in SHARED),
         *defaults.values(),
     )
+    if unique:
+        names = bindparam("a_name", type_=ARRAY(TASKS.c.name.type))
+        values = values.where(~_names_taken(any_(names)))
     added = (
         insert(TASKS)
         .from_select(columns, values)
@@ -140,6 +157,13 @@ def insert_task(*, returning: bool) -> Insert:
 def task_values(task: NewTask) -> dict[str, Any]:
     """The parameters of insert_task for `task`."""
     return {f"t_{name}": value for name, value in task.items()}
+
+
+@cache
+def taken_name() -> Select[Any]:
+    """A task of the queue `p_queue_id` of the account `p_account_id` named `p_name` (any
+    status, deleted too): lookup.taken_names for one name."""
+    return select(literal(1, Integer)).where(_names_taken(bindparam("p_name")))
 
 
 @cache

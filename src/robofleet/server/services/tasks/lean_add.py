@@ -1,16 +1,16 @@
 """Adding tasks without the ORM, for the common case: a caller adding tasks to a queue it has
-used before (its rules cached), with neither an idempotency key nor its own task GUIDs, to a
-queue that does not demand unique names. The tasks are the session path's (state.new_task),
-with the same first history entry; the answer is rendered from the rows the statement
-returns, as adding.create_task renders the row it reads back.
+used in the last few seconds (its rules cached), with neither an idempotency key nor its own
+task GUIDs. The tasks are the session path's (state.new_task), with the same first history
+entry; the answer is rendered from the rows the statement returns, as adding.create_task
+renders the row it reads back.
 
 On PostgreSQL the add is one statement on the async driver pool (the tasks and their history,
 db.task_statements.adding), on the event loop; on SQLite a few prepared statements in the
 group writer's turn (Database.raw_write). Anything else returns None with nothing changed and
 services.tasks.adding's session path answers: a key or a client GUID (an add may be a retry),
-a unique-names queue (a name taken is refused per item), a queue not cached yet, a bulk add
-with no task left to add, and on PostgreSQL values the driver refuses (the session path's
-error).
+on a queue demanding unique names a name already taken or given twice (refused per item,
+with its reason), a queue not cached yet, a bulk add with no task left to add, and on
+PostgreSQL values the driver refuses (the session path's error).
 
 Side effects are the session path's: tasks are not audited (TASK_TRAFFIC), no cache watches
 them, and no metric counts adds. The arrival on a queue a trigger watches is announced as
@@ -52,6 +52,10 @@ from robofleet.server.services.tasks.views import task_reads
 _WIDTH = len(TaskRecord._fields)
 
 
+class _Taken(Exception):
+    """A unique name is taken: the session path refuses it (nothing was written here)."""
+
+
 @dataclass(frozen=True)
 class _Plan:
     """The tasks one add makes, and who makes them."""
@@ -71,10 +75,10 @@ def _plan(
 ) -> _Plan | None:
     """The add of `items` (name, fields, client GUID) when it is the lean one."""
     queue = cached_queue_rules(runtime, caller, queue_ref)
-    if queue is None or queue.unique_tasks or not items:
+    if queue is None or not items or any(guid is not None for _, _, guid in items):
         return None
-    if any(guid is not None for _, _, guid in items):
-        return None
+    if queue.unique_tasks and len({name for name, _, _ in items}) < len(items):
+        return None  # a name given twice: the session path refuses the repeats
     tasks = [new_task(queue, name, fields, now) for name, fields, _ in items]
     return _Plan(queue, tasks, Change(caller.principal.name, "added"), now)
 
@@ -134,9 +138,10 @@ async def _add_on_driver(
     notify = _watched(runtime, plan.queue)
     if notify:
         values.update(p_channel=ARRIVALS_CHANNEL, p_payload=str(plan.queue.id))
-    prepared = prepared_statement(
-        statements.add_on_postgresql(full=full, notify=notify), runtime.db.engine.dialect
+    statement = statements.add_on_postgresql(
+        full=full, notify=notify, unique=plan.queue.unique_tasks
     )
+    prepared = prepared_statement(statement, runtime.db.engine.dialect)
     try:
         rows = await pool.run(prepared, values)
     except psycopg.Error:
@@ -144,6 +149,7 @@ async def _add_on_driver(
         # engine's, not caught here): the one statement failed whole, the session path
         # answers with its own error.
         return None
+    # No rows: a unique name was taken, and nothing was added.
     return rows if len(rows) == len(plan.tasks) else None
 
 
@@ -182,7 +188,20 @@ async def bulk_on_driver(
 
 def _add_on_sqlite(write: RawWrite, runtime: Runtime, plan: _Plan, *, returning: bool) -> Any:
     """Insert the tasks and their history entries; the inserted row when `returning` (one
-    task). A watched queue's arrival is announced after the group's COMMIT."""
+    task). A watched queue's arrival is announced after the group's COMMIT. A unique name
+    already taken raises _Taken before anything is written."""
+    if plan.queue.unique_tasks:
+        for task in plan.tasks:
+            found = write.rows(
+                statements.taken_name(),
+                {
+                    "p_account_id": plan.queue.account_id,
+                    "p_queue_id": plan.queue.id,
+                    "p_name": task["name"],
+                },
+            )
+            if found:
+                raise _Taken
     rows: list[tuple[Any, ...]] = []
     if returning:
         rows = write.rows(
@@ -211,8 +230,11 @@ def create_on_sqlite(
     plan = _plan(runtime, caller, data.queue, [(data.name, data, data.guid)], now)
     if plan is None:
         return None
-    with runtime.db.raw_write() as write:
-        row = _add_on_sqlite(write, runtime, plan, returning=True)
+    try:
+        with runtime.db.raw_write() as write:
+            row = _add_on_sqlite(write, runtime, plan, returning=True)
+    except _Taken:
+        return None
     return _read(plan, TaskRecord._make(row))
 
 
@@ -228,6 +250,9 @@ def bulk_on_sqlite(
     plan = _plan(runtime, caller, queue_ref, [(i.name, i, i.guid) for _, i in good], now)
     if plan is None:
         return None
-    with runtime.db.raw_write() as write:
-        _add_on_sqlite(write, runtime, plan, returning=False)
+    try:
+        with runtime.db.raw_write() as write:
+            _add_on_sqlite(write, runtime, plan, returning=False)
+    except _Taken:
+        return None
     return _bulk_answer([task["guid"] for task in plan.tasks], failed)
