@@ -143,6 +143,7 @@ def scenario(tenant: Tenant) -> list[Exchange]:
         json={"Queue": "wire", "Tasks": [{"Name": "d"}, {"Name": "e"}]},
     )
     send("bulk empty body", api, "POST", "/api/task/bulkCreate", content=b"")
+    task_adds(send, api, robot_api)
 
     # Take, renew, finish.
     first = send("take json", api, "POST", "/api/task/take", json={"Queue": "wire", "Count": 1})
@@ -415,6 +416,124 @@ def job_updates(
     other_api.close()
 
 
+def task_adds(send: Any, api: httpx.Client, robot_api: httpx.Client) -> None:
+    """A robot's and a key's task adds by queue GUID, good and bad: once the queue is cached
+    the front adds them without the ORM (services.tasks.lean_add)."""
+    created = api.post("/api/queue/create", json={"Name": "wire-adds"})
+    assert created.is_success, created.text
+    queue = created.json()["guid"]
+    assert api.post(
+        "/api/queue/create", json={"Name": "wire-unique", "UniqueTasks": True}
+    ).is_success
+    fields = {
+        "Priority": 3,
+        "Parameters": {"invoice": "INV-1", "lines": [1, 2.5, None], "note": "é"},
+        "Tags": "b;a",
+        "Description": "d",
+        "Comment": "c",
+        "Deadline": "2031-01-02T03:04:05Z",
+        "Retries": 1,
+    }
+    for client, who in ((robot_api, "robot"), (api, "key")):
+        send(
+            f"adds {who} first",
+            client,
+            "POST",
+            "/api/task/create",
+            json={"Queue": queue, "Name": "a"},
+        )
+        send(
+            f"adds {who} fields",
+            client,
+            "POST",
+            "/api/task/create",
+            json={"Queue": queue, "Name": "b", **fields},
+        )
+        send(
+            f"adds {who} form postponed",
+            client,
+            "POST",
+            "/api/task/create",
+            data={"queue": queue, "name": "c", "postponed": "2031-01-02T03:04:05Z"},
+        )
+        send(
+            f"adds {who} bad priority",
+            client,
+            "POST",
+            "/api/task/create",
+            json={"Queue": queue, "Name": "x", "Priority": 9},
+        )
+        send(
+            f"adds {who} unknown queue",
+            client,
+            "POST",
+            "/api/task/create",
+            json={"Queue": str(uuid.uuid4()), "Name": "x"},
+        )
+        send(
+            f"adds {who} bulk",
+            client,
+            "POST",
+            "/api/task/bulkCreate",
+            json={"Queue": queue, "Tasks": [{"Name": "d", **fields}, {"Name": "e"}]},
+        )
+        send(
+            f"adds {who} bulk each with a bad one",
+            client,
+            "POST",
+            "/api/task/bulkCreate",
+            json={
+                "Queue": queue,
+                "Mode": "each",
+                "Tasks": [{"Name": "f"}, {"Name": "g", "Priority": 0}, {"Tags": "t"}],
+            },
+        )
+        send(
+            f"adds {who} bulk all or nothing with a bad one",
+            client,
+            "POST",
+            "/api/task/bulkCreate",
+            json={"Queue": queue, "Tasks": [{"Name": "f"}, {"Name": "g", "Retries": -1}]},
+        )
+        send(
+            f"adds {who} bulk empty",
+            client,
+            "POST",
+            "/api/task/bulkCreate",
+            json={"Queue": queue, "Tasks": []},
+        )
+        send(
+            f"adds {who} bulk too large",
+            client,
+            "POST",
+            "/api/task/bulkCreate",
+            json={"Queue": queue, "Tasks": [{"Name": "z"}] * 10_001},
+        )
+        send(
+            f"adds {who} bulk unknown queue",
+            client,
+            "POST",
+            "/api/task/bulkCreate",
+            json={"Queue": str(uuid.uuid4()), "Tasks": [{"Name": "x"}]},
+        )
+        send(
+            f"adds {who} unique",
+            client,
+            "POST",
+            "/api/task/create",
+            json={"Queue": "wire-unique", "Name": who},
+        )
+        send(
+            f"adds {who} unique again",
+            client,
+            "POST",
+            "/api/task/create",
+            json={"Queue": "wire-unique", "Name": who},
+        )
+    # What was stored, as the queue's list reads it back (newest first).
+    send("adds stored", api, "POST", "/api/task/filter/list", json={"Name": queue})
+
+
 def robot_tasks(send: Any, api: httpx.Client, robot_api: httpx.Client, job: str) -> None:
     """A robot's take naming its job (as the SDK does), renew and finish, good and bad: on
     PostgreSQL the front answers these on the async driver (services.tasks.on_driver)."""
@@ -629,5 +748,18 @@ def test_the_front_answers_as_fastapi_does(pair: Pair) -> None:
     assert by_label["job update read"][1]["return_value"] == [1]
     updates = by_label["job update audit"][1]["items"]
     assert [entry["actor_kind"] for entry in updates].count("robot") >= 3, updates
+    assert [by_label[f"adds {who} fields"][1]["priority"] for who in ("robot", "key")] == [3, 3]
+    assert by_label["adds robot bad priority"][0] == 422
+    assert by_label["adds robot unknown queue"][0] == 404
+    assert by_label["adds robot bulk"][1]["created"] == 2
+    assert [f["index"] for f in by_label["adds robot bulk each with a bad one"][1]["failed"]] == [
+        1,
+        2,
+    ]
+    assert by_label["adds robot bulk all or nothing with a bad one"][0] == 422
+    assert [by_label[f"adds robot bulk {what}"][0] for what in ("empty", "too large")] == [422, 422]
+    assert by_label["adds key unique again"][0] == 409
+    assert len(by_label) == len(answered), "labels are unique"
+    assert len(by_label["adds stored"][1]) == 2 * 6  # a, b, c, d, e and f each
     audit = by_label["job audit"][1]
     assert audit["total"] >= 1 and audit["items"][0]["actor_kind"] == "robot", audit

@@ -182,3 +182,15 @@ def test_heartbeat_and_resource_read_are_one_statement_on_the_driver(
         assert read.json()["password"] == "S3cret!"
     missing = robot_api.get("/api/asset/read/no-such-resource")
     assert missing.status_code == 404 and counted.since() == one  # found nothing: session path
+
+
+def test_a_lean_take_records_the_move_from_new(store_service: Service) -> None:
+    """The take's history entry says New -> In Progress, as the session path's does."""
+    api = store_service.admin
+    queue = make_queue(api)
+    task = add(api, queue, "h")  # the add caches the queue: the take is lean
+    counted = Counted(store_service.runtime.driver_pool)
+    _post(api, "/api/task/take", Queue=queue)
+    assert counted.since() == (1 if store_service.runtime.driver_pool else 0)
+    history = api.get(f"/api/task/history/{task['guid']}").json()
+    assert [(e["from_status"], e["to_status"]) for e in history] == [(None, 0), (0, 1)]

@@ -37,7 +37,7 @@ from robofleet.server.services.jobs import (
 )
 from robofleet.server.services.logs import lean_batch
 from robofleet.server.services.resources import crud as resources
-from robofleet.server.services.tasks import adding, on_driver
+from robofleet.server.services.tasks import add_on_driver, adding, on_driver
 from robofleet.server.services.tasks import leases as task_leases
 
 Offload = Callable[..., Awaitable[Any]]
@@ -166,6 +166,31 @@ def _heartbeat_after_driver(runtime: Runtime, caller: Caller, data: HeartbeatReq
     return robot_protocol.heartbeat(runtime, caller, data)
 
 
+async def _create_task(call: Invocation) -> Answer:
+    """On PostgreSQL's driver pool where it can (services.tasks.add_on_driver), else on the
+    front's threads, where create_task tries SQLite's lean add first."""
+    key = header_text(call.headers, _IDEMPOTENCY_KEY)
+    answer = await add_on_driver.create(call.runtime, call.caller, call.body, key)
+    if answer is not None:
+        return answer
+    created: Answer = await call.offload(
+        partial(adding.create_task, idempotency_key=key), call.runtime, call.caller, call.body
+    )
+    return created
+
+
+async def _bulk_create(call: Invocation) -> Answer:
+    """As _create_task, for a bulk add."""
+    key = header_text(call.headers, _IDEMPOTENCY_KEY)
+    answer = await add_on_driver.bulk_create(call.runtime, call.caller, call.body, key)
+    if answer is not None:
+        return answer
+    created: Answer = await call.offload(
+        partial(adding.bulk_create, idempotency_key=key), call.runtime, call.caller, call.body
+    )
+    return created
+
+
 HOT_OPERATIONS: tuple[HotOperation, ...] = (
     HotOperation(
         "POST",
@@ -204,32 +229,8 @@ HOT_OPERATIONS: tuple[HotOperation, ...] = (
         RenewRequest,
         _lean(on_driver.renew, task_leases.renew_leases),
     ),
-    HotOperation(
-        "POST",
-        "/api/task/create",
-        TaskCreate,
-        _blocking(
-            lambda c: adding.create_task(
-                c.runtime,
-                c.caller,
-                c.body,
-                idempotency_key=header_text(c.headers, _IDEMPOTENCY_KEY),
-            )
-        ),
-    ),
-    HotOperation(
-        "POST",
-        "/api/task/bulkCreate",
-        BulkCreate,
-        _blocking(
-            lambda c: adding.bulk_create(
-                c.runtime,
-                c.caller,
-                c.body,
-                idempotency_key=header_text(c.headers, _IDEMPOTENCY_KEY),
-            )
-        ),
-    ),
+    HotOperation("POST", "/api/task/create", TaskCreate, _create_task),
+    HotOperation("POST", "/api/task/bulkCreate", BulkCreate, _bulk_create),
     HotOperation("POST", "/api/log/batch", None, _log_batch, exclude_none=True),
     HotOperation(
         "GET",

@@ -48,6 +48,7 @@ from robofleet.server.db.task_statements.records import (
     EVENTS,
     IN_PROGRESS,
     LEASE_COLUMNS,
+    NEW,
     RETURNED,
     TaskRecord,
     take_order_key,
@@ -155,7 +156,7 @@ def take_cte(conditions: list[ColumnElement[bool]]) -> Select[Any]:
     p_robot_job (1: with no p_job_id, link the tasks to the lease robot's running job)."""
     job_id = func.coalesce(bindparam("p_job_id", type_=Integer), _robot_job(), TASKS.c.job_id)
     taken = _taken(conditions, job_id)
-    return _with_history_and_links(taken, IN_PROGRESS, literal(IN_PROGRESS, Integer))
+    return _with_history_and_links(taken, NEW, literal(IN_PROGRESS, Integer))
 
 
 @cache
@@ -215,7 +216,7 @@ def take_for_job(ref_kind: str, *, robot_scoped: bool) -> Select[Any]:
     job_id = select(named.c.id).scalar_subquery()
     queue = TASKS.c.queue_id == bindparam("p_queue_id")
     taken = _taken([queue, job_id.is_not(None)], job_id)
-    history = _history(taken, IN_PROGRESS, literal(IN_PROGRESS, Integer))
+    history = _history(taken, NEW, literal(IN_PROGRESS, Integer))
     one_row = select(literal(1, Integer).label("one")).subquery("one_row")
     return (
         select(job_id.label("job_found"), *_record_and_links(taken))

@@ -28,6 +28,7 @@ from robofleet.server.schemas.queues import (
     TaskRead,
 )
 from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.tasks import lean_add
 from robofleet.server.services.tasks.idempotency import (
     AddName,
     checked_key,
@@ -36,7 +37,7 @@ from robofleet.server.services.tasks.idempotency import (
     replayed,
     request_digest,
 )
-from robofleet.server.services.tasks.queues import find_queue
+from robofleet.server.services.tasks.queues import remembered_queue
 from robofleet.server.services.tasks.state import (
     Change,
     add_tasks,
@@ -66,8 +67,12 @@ def create_task(
     caller.require(Screen.TASK, Action.CREATE)
     name = AddName(checked_key(idempotency_key), data.guid)
     now = utcnow()
+    if runtime.db.raw_writes and not name.given:
+        created = lean_add.create_on_sqlite(runtime, caller, data, now)
+        if created is not None:  # else the session path below answers
+            return created
     with runtime.db.write(actor=TASK_TRAFFIC) as session:
-        queue = find_queue(session, caller, data.queue)
+        queue = remembered_queue(session, runtime, caller, data.queue)
         digest = request_digest(queue.id, data.name, data, data.guid) if name.given else None
         earlier = _earlier_add(session, caller, name, digest)
         if earlier is not None:
@@ -118,36 +123,13 @@ def bulk_create(
     caller.require(Screen.TASK, Action.CREATE)
     key = checked_key(idempotency_key)
     now = utcnow()
-    failed: list[BulkFailure] = []
-    good: list[tuple[int, TaskItem]] = []
-    problems: list[FieldProblem] = []
-    for index, raw in enumerate(data.tasks):
-        try:
-            good.append((index, TaskItem.model_validate(raw)))
-        except ValidationError as exc:
-            refused = invalid_input(exc)
-            problems += [
-                FieldProblem(f"Tasks[{index}].{p.field}", p.problem) for p in refused.details
-            ]
-            problem = refused.message
-            name = raw.get("Name", raw.get("name")) if isinstance(raw, dict) else None
-            failed.append(
-                BulkFailure(
-                    index=index,
-                    name=str(name) if name else None,
-                    code="invalid_input",
-                    message=problem,
-                )
-            )
-    if failed and data.mode == "all_or_nothing":
-        # Bad input is refused as such (422, naming each field) before anything is looked up.
-        raise InvalidInput(
-            f"{len(failed)} of {len(data.tasks)} tasks are refused, so none was added; "
-            f"first: task {failed[0].index}: {failed[0].message}",
-            details=problems,
-        )
+    good, failed = validated_items(data)
+    if runtime.db.raw_writes and key is None:
+        added_lean = lean_add.bulk_on_sqlite(runtime, caller, data.queue, good, failed, now)
+        if added_lean is not None:  # else the session path below answers
+            return added_lean
     with runtime.db.write(actor=TASK_TRAFFIC) as session:
-        queue = find_queue(session, caller, data.queue)
+        queue = remembered_queue(session, runtime, caller, data.queue)
         added: dict[int, str] = {}  # item index -> task GUID, added earlier or now
         digests: dict[int, str] = {}
         good = _without_earlier_adds(
@@ -243,3 +225,37 @@ def _without_earlier_adds(
                 BulkFailure(index=index, name=item.name, code=problem.code, message=problem.message)
             )
     return [(i, item) for i, item in items if i not in added and i not in refused]
+
+
+def validated_items(data: BulkCreate) -> tuple[list[tuple[int, TaskItem]], list[BulkFailure]]:
+    """The items that validate (with their index) and the failures of those that do not;
+    in all_or_nothing mode any failure refuses the whole add, before anything is looked up
+    (422, naming each field)."""
+    failed: list[BulkFailure] = []
+    good: list[tuple[int, TaskItem]] = []
+    problems: list[FieldProblem] = []
+    for index, raw in enumerate(data.tasks):
+        try:
+            good.append((index, TaskItem.model_validate(raw)))
+        except ValidationError as exc:
+            refused = invalid_input(exc)
+            problems += [
+                FieldProblem(f"Tasks[{index}].{p.field}", p.problem) for p in refused.details
+            ]
+            problem = refused.message
+            name = raw.get("Name", raw.get("name")) if isinstance(raw, dict) else None
+            failed.append(
+                BulkFailure(
+                    index=index,
+                    name=str(name) if name else None,
+                    code="invalid_input",
+                    message=problem,
+                )
+            )
+    if failed and data.mode == "all_or_nothing":
+        raise InvalidInput(
+            f"{len(failed)} of {len(data.tasks)} tasks are refused, so none was added; "
+            f"first: task {failed[0].index}: {failed[0].message}",
+            details=problems,
+        )
+    return good, failed

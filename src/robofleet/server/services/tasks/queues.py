@@ -54,6 +54,18 @@ def cached_queue_rules(runtime: Runtime, caller: Caller, ref: int | str) -> Queu
     return runtime.queues.get((caller.account_id, caller.principal.folder_ids, str(ref)))
 
 
+def remembered_queue(
+    session: Session, runtime: Runtime, caller: Caller, ref: int | str
+) -> QueueRow:
+    """find_queue, its rules then cached as queue_rules caches them: a queue a caller only
+    adds tasks to (never takes from) is then cached for the lean add too."""
+    generation = runtime.queues.generation
+    row = find_queue(session, caller, ref)
+    key = (caller.account_id, caller.principal.folder_ids, str(ref))
+    runtime.queues.put(key, rules_of(row), generation=generation)
+    return row
+
+
 def queue_rules(session: Session, runtime: Runtime, caller: Caller, ref: int | str) -> QueueRules:
     """The queue `ref` names, as the caller may see it; cached between requests."""
     key = (caller.account_id, caller.principal.folder_ids, str(ref))

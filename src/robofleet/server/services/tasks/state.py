@@ -20,7 +20,7 @@ from robofleet.server.db.system_actors import QUEUE_AUTO_CHANGE_STATUS, QUEUE_RE
 from robofleet.server.db.tables import JobRow, QueueRow, TaskRow
 from robofleet.server.db.tables.queues import NO_DEADLINE, rank_of
 from robofleet.server.db.task_statements import NewTask, TaskEventValues, TaskLike, TaskRecord
-from robofleet.server.domain.queue_rules import RetryRules
+from robofleet.server.domain.queue_rules import QueueRules, RetryRules
 from robofleet.server.domain.refs import new_guid
 from robofleet.server.domain.tasks import (
     FAILURES,
@@ -80,7 +80,7 @@ def _moved(
 
 
 def new_task(
-    queue: QueueRow,
+    queue: QueueRow | QueueRules,
     name: str,
     fields: TaskFields,
     now: datetime,

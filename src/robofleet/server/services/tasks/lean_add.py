@@ -1,0 +1,258 @@
+"""Adding tasks without the ORM, for the common case: a caller adding tasks to a queue it has
+used in the last few seconds (its rules cached), with neither an idempotency key nor its own
+task GUIDs. The tasks are the session path's (state.new_task), with the same first history
+entry; the answer is rendered from the rows the statement returns, as adding.create_task
+renders the row it reads back.
+
+On PostgreSQL the add is one statement on the async driver pool (the tasks and their history,
+db.task_statements.adding), on the event loop; on SQLite a few prepared statements in the
+group writer's turn (Database.raw_write). Anything else returns None with nothing changed and
+services.tasks.adding's session path answers: a key or a client GUID (an add may be a retry),
+on a queue demanding unique names a name already taken or given twice (refused per item,
+with its reason), a queue not cached yet, a bulk add with no task left to add, and on
+PostgreSQL values the driver refuses (the session path's error).
+
+Side effects are the session path's: tasks are not audited (TASK_TRAFFIC), no cache watches
+them, and no metric counts adds. The arrival on a queue a trigger watches is announced as
+runtime.arrivals announces it for a session: on PostgreSQL a NOTIFY in the adding statement
+(delivered at its commit), on SQLite the local call after the group's COMMIT.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from robofleet.server.db.raw_write import RawWrite
+from robofleet.server.db.raw_write import prepared as prepared_statement
+from robofleet.server.db.task_statements import adding as statements
+from robofleet.server.db.task_statements.records import NewTask, TaskRecord
+from robofleet.server.domain.queue_rules import QueueRules
+from robofleet.server.runtime import Runtime
+from robofleet.server.runtime.arrivals import CHANNEL as ARRIVALS_CHANNEL
+from robofleet.server.schemas.base import Ref
+from robofleet.server.schemas.queues import (
+    BulkCreated,
+    BulkFailure,
+    TaskCreate,
+    TaskFields,
+    TaskItem,
+    TaskRead,
+)
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.tasks.queues import cached_queue_rules
+from robofleet.server.services.tasks.state import Change, new_task
+from robofleet.server.services.tasks.views import task_reads
+
+_WIDTH = len(TaskRecord._fields)
+
+
+class _Taken(Exception):
+    """A unique name is taken: the session path refuses it (nothing was written here)."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The tasks one add makes, and who makes them."""
+
+    queue: QueueRules
+    tasks: list[NewTask]
+    change: Change
+    now: datetime
+
+
+def _plan(
+    runtime: Runtime,
+    caller: Caller,
+    queue_ref: Ref,
+    items: Sequence[tuple[str, TaskFields, str | None]],
+    now: datetime,
+) -> _Plan | None:
+    """The add of `items` (name, fields, client GUID) when it is the lean one."""
+    queue = cached_queue_rules(runtime, caller, queue_ref)
+    if queue is None or not items or any(guid is not None for _, _, guid in items):
+        return None
+    if queue.unique_tasks and len({name for name, _, _ in items}) < len(items):
+        return None  # a name given twice: the session path refuses the repeats
+    tasks = [new_task(queue, name, fields, now) for name, fields, _ in items]
+    return _Plan(queue, tasks, Change(caller.principal.name, "added"), now)
+
+
+def _watched(runtime: Runtime, queue: QueueRules) -> bool:
+    """Whether the add must announce its tasks' arrival (runtime.arrivals.announce)."""
+    arrivals = runtime.task_arrivals
+    return arrivals is not None and queue.id in arrivals.watched
+
+
+def _bulk_answer(guids: list[str], failed: list[BulkFailure]) -> BulkCreated:
+    """adding.bulk_create's answer when every good item was added now."""
+    return BulkCreated(
+        created=len(guids),
+        guids=guids,
+        failed=sorted(failed, key=lambda f: f.index),
+        existing=0,
+    )
+
+
+def _read(plan: _Plan, record: TaskRecord) -> TaskRead:
+    return task_reads(None, [record], queue_guids={plan.queue.id: plan.queue.guid})[0]
+
+
+# PostgreSQL: one statement on the driver pool.
+
+
+def _arrays(plan: _Plan) -> dict[str, Any] | None:
+    """The parameters of statements.add_on_postgresql; None when a task's parameters are not
+    JSON PostgreSQL takes (NaN, Infinity): the session path answers that."""
+    values: dict[str, Any] = {
+        f"a_{name}": [task[name] for task in plan.tasks]  # type: ignore[literal-required]
+        for name in statements.PER_TASK
+    }
+    try:
+        values["a_parameters"] = [
+            json.dumps(task["parameters"], allow_nan=False) for task in plan.tasks
+        ]
+    except ValueError:
+        return None
+    first = plan.tasks[0]
+    values.update({f"p_{name}": first[name] for name in statements.SHARED})  # type: ignore[literal-required]
+    values.update(p_actor=plan.change.actor[:300], p_reason=plan.change.reason, p_now=plan.now)
+    return values
+
+
+async def _add_on_driver(
+    runtime: Runtime, plan: _Plan, *, full: bool
+) -> list[tuple[Any, ...]] | None:
+    """Run the add on the driver pool; None (nothing added) where the session path answers."""
+    pool = runtime.driver_pool
+    if pool is None:
+        return None
+    values = _arrays(plan)
+    if values is None:
+        return None
+    notify = _watched(runtime, plan.queue)
+    if notify:
+        values.update(p_channel=ARRIVALS_CHANNEL, p_payload=str(plan.queue.id))
+    statement = statements.add_on_postgresql(
+        full=full, notify=notify, unique=plan.queue.unique_tasks
+    )
+    prepared = prepared_statement(statement, runtime.db.engine.dialect)
+    try:
+        rows = await pool.run(prepared, values)
+    except psycopg.Error:
+        # A value the database refuses (the driver's OperationalError is raised as the
+        # engine's, not caught here): the one statement failed whole, the session path
+        # answers with its own error.
+        return None
+    # No rows: a unique name was taken, and nothing was added.
+    return rows if len(rows) == len(plan.tasks) else None
+
+
+async def create_on_driver(
+    runtime: Runtime, caller: Caller, data: TaskCreate, now: datetime
+) -> TaskRead | None:
+    """adding.create_task's add, as one statement on PostgreSQL's driver pool."""
+    plan = _plan(runtime, caller, data.queue, [(data.name, data, data.guid)], now)
+    if plan is None:
+        return None
+    rows = await _add_on_driver(runtime, plan, full=True)
+    if rows is None:
+        return None
+    return _read(plan, TaskRecord._make(rows[0][:_WIDTH]))
+
+
+async def bulk_on_driver(
+    runtime: Runtime,
+    caller: Caller,
+    queue_ref: Ref,
+    good: list[tuple[int, TaskItem]],
+    failed: list[BulkFailure],
+    now: datetime,
+) -> BulkCreated | None:
+    """adding.bulk_create's add of the items that validated, as one statement."""
+    plan = _plan(runtime, caller, queue_ref, [(i.name, i, i.guid) for _, i in good], now)
+    if plan is None:
+        return None
+    if await _add_on_driver(runtime, plan, full=False) is None:
+        return None
+    return _bulk_answer([task["guid"] for task in plan.tasks], failed)
+
+
+# SQLite: prepared statements in the group writer's turn.
+
+
+def _add_on_sqlite(write: RawWrite, runtime: Runtime, plan: _Plan, *, returning: bool) -> Any:
+    """Insert the tasks and their history entries; the inserted row when `returning` (one
+    task). A watched queue's arrival is announced after the group's COMMIT. A unique name
+    already taken raises _Taken before anything is written."""
+    if plan.queue.unique_tasks:
+        for task in plan.tasks:
+            found = write.rows(
+                statements.taken_name(),
+                {
+                    "p_account_id": plan.queue.account_id,
+                    "p_queue_id": plan.queue.id,
+                    "p_name": task["name"],
+                },
+            )
+            if found:
+                raise _Taken
+    rows: list[tuple[Any, ...]] = []
+    if returning:
+        rows = write.rows(
+            statements.insert_task(returning=True), statements.task_values(plan.tasks[0])
+        )
+    else:
+        write.run_many(
+            statements.insert_task(returning=False),
+            [statements.task_values(task) for task in plan.tasks],
+        )
+    shared = {"p_actor": plan.change.actor[:300], "p_reason": plan.change.reason, "p_now": plan.now}
+    write.run_many(
+        statements.first_event(), [{**shared, "p_guid": task["guid"]} for task in plan.tasks]
+    )
+    arrivals = runtime.task_arrivals
+    if arrivals is not None and plan.queue.id in arrivals.watched:
+        payload = str(plan.queue.id)
+        write.after_commit.append(lambda: arrivals.on_notify(payload))
+    return rows[0] if rows else None
+
+
+def create_on_sqlite(
+    runtime: Runtime, caller: Caller, data: TaskCreate, now: datetime
+) -> TaskRead | None:
+    """adding.create_task's add, in SQLite's group writer without a session."""
+    plan = _plan(runtime, caller, data.queue, [(data.name, data, data.guid)], now)
+    if plan is None:
+        return None
+    try:
+        with runtime.db.raw_write() as write:
+            row = _add_on_sqlite(write, runtime, plan, returning=True)
+    except _Taken:
+        return None
+    return _read(plan, TaskRecord._make(row))
+
+
+def bulk_on_sqlite(
+    runtime: Runtime,
+    caller: Caller,
+    queue_ref: Ref,
+    good: list[tuple[int, TaskItem]],
+    failed: list[BulkFailure],
+    now: datetime,
+) -> BulkCreated | None:
+    """adding.bulk_create's add of the items that validated, in SQLite's group writer."""
+    plan = _plan(runtime, caller, queue_ref, [(i.name, i, i.guid) for _, i in good], now)
+    if plan is None:
+        return None
+    try:
+        with runtime.db.raw_write() as write:
+            _add_on_sqlite(write, runtime, plan, returning=False)
+    except _Taken:
+        return None
+    return _bulk_answer([task["guid"] for task in plan.tasks], failed)
