@@ -122,15 +122,18 @@ class Client:
         if key:
             self.headers["Key"] = key
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         payload = json.dumps(body).encode() if body is not None else None
+        sent = {**self.headers, **headers} if headers else self.headers
         try:
-            self.conn.request(method, path, body=payload, headers=self.headers)
+            self.conn.request(method, path, body=payload, headers=sent)
             response = self.conn.getresponse()
         except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
             # The server closed the idle keep-alive connection (after 5 s): send it again.
             self.conn.close()
-            self.conn.request(method, path, body=payload, headers=self.headers)
+            self.conn.request(method, path, body=payload, headers=sent)
             response = self.conn.getresponse()
         raw = response.read()
         return response.status, (json.loads(raw) if raw else None)
@@ -138,8 +141,11 @@ class Client:
     def get(self, path: str) -> tuple[int, Any]:
         return self.request("GET", path)
 
-    def post(self, path: str, body: Any) -> tuple[int, Any]:
-        return self.request("POST", path, body)
+    def post(self, path: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        return self.request("POST", path, body, headers)
+
+    def put(self, path: str, body: Any) -> tuple[int, Any]:
+        return self.request("PUT", path, body)
 
 
 def percentile(values: list[float], q: float) -> float:

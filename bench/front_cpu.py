@@ -19,12 +19,17 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 
 from bench.common import Client, Server, create_pg_database, drop_pg_database, publish_noop
+from robofleet.contract import IDEMPOTENCY_KEY_HEADER
+
+LOG_LINES = 7
+"""Lines per batch: what the fleet benchmark's robots send (40 a minute in 6 batches)."""
 
 
 def _processes(server: Server) -> list[psutil.Process]:
@@ -103,10 +108,64 @@ def _robot_with_job(
         )
         assert status == 200, body
 
+    def progress(i: int) -> None:
+        status, body = robot.put(
+            "/api/job/update", {"Guid": job["guid"], "Progress": i % 100, "Message": f"row {i}"}
+        )
+        assert status == 200, body
+
+    def log_batch(i: int) -> None:
+        lines = [
+            {
+                "Level": "Info",
+                "Message": f"step {i}.{n}",
+                "Time": time.time(),
+                "JobGUID": job["guid"],
+            }
+            for n in range(LOG_LINES)
+        ]
+        status, body = robot.post("/api/log/batch", {"Lines": lines})
+        assert status == 200, body
+
+    status, body = robot.put("/api/job/update", {"Guid": job["guid"], "Status": 8})
+    assert status == 200, body
     return [
         measure(server, "task take (robot, job)", requests, take),
         measure(server, "task renew (robot)", requests, renew),
         measure(server, "task finish (robot)", requests, finish),
+        measure(server, "job update (robot, progress)", requests, progress),
+        measure(server, f"log batch (robot, {LOG_LINES} lines)", requests, log_batch),
+    ]
+
+
+def _adds_and_creates(
+    server: Server, admin: Client, robot: Client, guid: str, requests: int
+) -> list[dict[str, object]]:
+    """A robot's task adds (plain, and keyed as the SDK sends them) and an operator's job
+    create for that robot (the first step of dispatch)."""
+    queue = "front-cpu-adds"
+    admin.post("/api/queue/create", {"Name": queue})
+
+    def add(i: int) -> None:
+        status, body = robot.post("/api/task/create", {"Queue": queue, "Name": f"a{i}"})
+        assert status == 200, body
+
+    def keyed_add(i: int) -> None:
+        status, body = robot.post(
+            "/api/task/create",
+            {"Queue": queue, "Name": f"k{i}"},
+            headers={IDEMPOTENCY_KEY_HEADER: str(uuid.uuid4())},
+        )
+        assert status == 200, body
+
+    def create(_: int) -> None:
+        status, body = admin.post("/api/job/create", {"Process": "noop", "Robot": guid})
+        assert status == 200, body
+
+    return [
+        measure(server, "task add (robot)", requests, add),
+        measure(server, "task add (robot, Idempotency-Key)", requests, keyed_add),
+        measure(server, "job create (operator)", requests, create),
     ]
 
 
@@ -188,7 +247,14 @@ def run(
         # The finishes match the measured takes (the warm-up takes are finished first).
         results.append(measure(server, "task finish", requests, finish))
         results.append(measure(server, "robot heartbeat", requests, heartbeat))
+
+        def consume_none(_: int) -> None:
+            status, body = robot_client.post("/api/robot/consumeNextJob", {"RobotGUID": guid})
+            assert status == 200 and body["ConsumeJobErrorCode"] != 0, body
+
+        results.append(measure(server, "consumeNextJob (no job)", requests, consume_none))
         results.extend(_robot_with_job(server, admin, robot_client, guid, queue, requests))
+        results.extend(_adds_and_creates(server, admin, robot_client, guid, requests))
         if spy:
             spy.send_signal(2)
             spy.wait(timeout=60)
