@@ -530,8 +530,51 @@ def task_adds(send: Any, api: httpx.Client, robot_api: httpx.Client) -> None:
             "/api/task/create",
             json={"Queue": "wire-unique", "Name": who},
         )
+        keyed_adds(send, client, who, queue, fields)
     # What was stored, as the queue's list reads it back (newest first).
     send("adds stored", api, "POST", "/api/task/filter/list", json={"Name": queue})
+
+
+def keyed_adds(
+    send: Any, client: httpx.Client, who: str, queue: str, fields: dict[str, Any]
+) -> None:
+    """Adds named by an Idempotency-Key (as the SDK sends every add): the first add lean, a
+    retry answered with the same task, a key reused for other content refused (409 for one,
+    per item in a bulk add), a bad key refused (422)."""
+
+    def keyed(label: str, key: str, path: str, body: dict[str, Any]) -> Any:
+        return send(
+            f"adds {who} {label}", client, "POST", path, json=body, headers={"Idempotency-Key": key}
+        )
+
+    one = {"Queue": queue, "Name": "k", **fields}
+    first = keyed("keyed", f"{who}-one", "/api/task/create", one)
+    again = keyed("keyed retry", f"{who}-one", "/api/task/create", one)
+    assert again["guid"] == first["guid"], (first, again)
+    keyed("keyed reused", f"{who}-one", "/api/task/create", {**one, "Name": "other"})
+    keyed("keyed bad key", "k" * 201, "/api/task/create", one)
+    bulk = {
+        "Queue": queue,
+        "Mode": "each",
+        "Tasks": [{"Name": "kb0", **fields}, {"Name": "bad", "Priority": 0}, {"Name": "kb2"}],
+    }
+    added = keyed("keyed bulk", f"{who}-bulk", "/api/task/bulkCreate", bulk)
+    retried = keyed("keyed bulk retry", f"{who}-bulk", "/api/task/bulkCreate", bulk)
+    assert retried["guids"] == added["guids"] and retried["existing"] == 2, (added, retried)
+    other = {**bulk, "Tasks": [{"Name": "kb0"}, {"Name": "new"}, {"Name": "new2"}, {"Name": "x"}]}
+    keyed("keyed bulk reused", f"{who}-bulk", "/api/task/bulkCreate", other)
+    keyed(
+        "keyed bulk all or nothing",
+        f"{who}-all",
+        "/api/task/bulkCreate",
+        {"Queue": queue, "Tasks": [{"Name": "ka"}, {"Name": "kb"}]},
+    )
+    keyed(
+        "keyed unique taken",
+        f"{who}-unique",
+        "/api/task/create",
+        {"Queue": "wire-unique", "Name": who},
+    )
 
 
 def robot_tasks(send: Any, api: httpx.Client, robot_api: httpx.Client, job: str) -> None:
@@ -760,6 +803,16 @@ def test_the_front_answers_as_fastapi_does(pair: Pair) -> None:
     assert [by_label[f"adds robot bulk {what}"][0] for what in ("empty", "too large")] == [422, 422]
     assert by_label["adds key unique again"][0] == 409
     assert len(by_label) == len(answered), "labels are unique"
-    assert len(by_label["adds stored"][1]) == 2 * 6  # a, b, c, d, e and f each
+    # a, b, c, d, e and f each; keyed: k, kb0, kb2, new, x, ka and kb each.
+    assert len(by_label["adds stored"][1]) == 2 * (6 + 7)
+    for who in ("robot", "key"):
+        assert by_label[f"adds {who} keyed reused"][0] == 409
+        assert by_label[f"adds {who} keyed bad key"][0] == 422
+        reused = by_label[f"adds {who} keyed bulk reused"][1]
+        assert [(f["index"], f["code"]) for f in reused["failed"]] == [
+            (0, "idempotency_key_reused"),
+            (2, "idempotency_key_reused"),
+        ]
+        assert by_label[f"adds {who} keyed unique taken"][0] == 409
     audit = by_label["job audit"][1]
     assert audit["total"] >= 1 and audit["items"][0]["actor_kind"] == "robot", audit

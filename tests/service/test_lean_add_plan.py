@@ -1,10 +1,12 @@
 """The lean add on a queue demanding unique names (db.task_statements.adding) looks the names
-up by the account's (account_id, name) index under a GENERIC plan, the one PostgreSQL switches
+up by the account's (account_id, name) index, and a keyed add its keys by the account's
+unique (account_id, idempotency_key) index, under a GENERIC plan, the one PostgreSQL switches
 a prepared statement to after five runs: on a queue of 30,000 tasks, no Seq Scan on tasks.
 The add itself unnests its arrays (no table read). No timing is asserted: the plan is."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from robofleet.server.db.task_statements import adding
@@ -12,7 +14,10 @@ from tests.service.conftest import Service
 from tests.service.test_one_trip_plans import TASKS, _generic_plan
 
 
-def test_the_unique_add_finds_names_by_index_under_a_generic_plan(pg_service: Service) -> None:
+@pytest.mark.parametrize("keyed", [False, True])
+def test_the_unique_add_finds_names_by_index_under_a_generic_plan(
+    pg_service: Service, keyed: bool
+) -> None:
     response = pg_service.admin.post("/api/queue/create", json={"Name": "big", "UniqueTasks": True})
     assert response.status_code == 200, response.text
     engine = pg_service.runtime.db.engine
@@ -25,15 +30,16 @@ def test_the_unique_add_finds_names_by_index_under_a_generic_plan(pg_service: Se
                 "INSERT INTO tasks (guid, account_id, queue_id, name, unique_name, description, "
                 "comment, parameters, priority, rank, tags, status, deadline_key, retries, "
                 "is_deleted, status_changed_at, created_at, updated_at, error_type, "
-                "error_message, error_details) "
+                "error_message, error_details, idempotency_key, request_digest) "
                 "SELECT gen_random_uuid()::text, :account, :queue, 't' || n, 't' || n, '', '', "
-                "'{}', 2, 20, '', 0, '9999-12-31', 0, false, now(), now(), now(), '', '', '' "
+                "'{}', 2, 20, '', 0, '9999-12-31', 0, false, now(), now(), now(), '', '', '', "
+                "'k' || n, md5(n::text) "
                 "FROM generate_series(1, :tasks) AS n"
             ),
             {"account": account_id, "queue": queue_id, "tasks": TASKS},
         )
         connection.execute(text("ANALYZE tasks"))
-    statement = adding.add_on_postgresql(full=True, notify=True, unique=True)
+    statement = adding.add_on_postgresql(full=True, notify=True, unique=True, keyed=keyed)
     values = {name: None for name in statement.compile().params}
     values.update(p_account_id=account_id, p_queue_id=queue_id)
     with engine.connect() as connection:
@@ -41,3 +47,4 @@ def test_the_unique_add_finds_names_by_index_under_a_generic_plan(pg_service: Se
         plan = _generic_plan(connection, statement, values)
     assert "Seq Scan" not in plan, plan
     assert "ix_tasks_account_name" in plan, plan
+    assert ("ix_tasks_idempotency_key" in plan) == keyed, plan

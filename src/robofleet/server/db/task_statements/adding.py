@@ -52,8 +52,11 @@ PER_TASK = (
     "deadline",
     "deadline_key",
     "retries",
+    "idempotency_key",
+    "request_digest",
 )
-"""The columns whose values differ between the tasks of one add."""
+"""The columns whose values differ between the tasks of one add (a bulk add's item i is
+keyed `<key>#<i>`, each with its own digest)."""
 SHARED = tuple(name for name in NewTask.__annotations__ if name not in PER_TASK)
 """The columns every task of one add has the same value in (account, queue, times...)."""
 assert set(PER_TASK) <= set(NewTask.__annotations__)
@@ -95,15 +98,29 @@ def _names_taken(names: Any) -> Any:
     )
 
 
+def _keys_taken(keys: Any) -> Any:
+    """Whether a task of the account `p_account_id` (any queue, deleted too) carries one of
+    the idempotency `keys`, as idempotency.earlier_adds asks; by the account's unique
+    (account_id, idempotency_key) index."""
+    return exists().where(
+        TASKS.c.account_id == bindparam("p_account_id"),
+        TASKS.c.idempotency_key == keys,
+    )
+
+
 @cache
-def add_on_postgresql(*, full: bool, notify: bool, unique: bool) -> Select[Any]:
+def add_on_postgresql(*, full: bool, notify: bool, unique: bool, keyed: bool) -> Select[Any]:
     """Insert the tasks given as arrays (`a_<column>` for PER_TASK, `p_<column>` for SHARED),
     with their first history entries (actor `p_actor`, reason `p_reason`, at `p_now`).
     Returns each task's columns (TaskRecord) with `full`, else its GUID only. With `notify`,
     one more column sends NOTIFY `p_channel` `p_payload`, delivered when the statement
     commits (runtime.arrivals: a NOTIFY in the adding transaction, as the session path's).
     With `unique` (a queue demanding unique names) nothing is added, and nothing returned,
-    when a task of the queue already carries one of the names."""
+    when a task of the queue already carries one of the names. With `keyed` (an add naming
+    itself with an Idempotency-Key) likewise when a task of the account already carries one
+    of its keys (a retry, or a key reused): the session path answers that add. A concurrent
+    add of the same key still gets past the guard; the unique key index then fails the whole
+    statement, and nothing is added either."""
     defaults = _defaults()
     columns = [*PER_TASK, *SHARED, *defaults]
     values = select(
@@ -114,6 +131,9 @@ def add_on_postgresql(*, full: bool, notify: bool, unique: bool) -> Select[Any]:
     if unique:
         names = bindparam("a_name", type_=ARRAY(TASKS.c.name.type))
         values = values.where(~_names_taken(any_(names)))
+    if keyed:
+        keys = bindparam("a_idempotency_key", type_=ARRAY(TASKS.c.idempotency_key.type))
+        values = values.where(~_keys_taken(any_(keys)))
     added = (
         insert(TASKS)
         .from_select(columns, values)
@@ -164,6 +184,13 @@ def taken_name() -> Select[Any]:
     """A task of the queue `p_queue_id` of the account `p_account_id` named `p_name` (any
     status, deleted too): lookup.taken_names for one name."""
     return select(literal(1, Integer)).where(_names_taken(bindparam("p_name")))
+
+
+@cache
+def taken_key() -> Select[Any]:
+    """A task of the account `p_account_id` keyed `p_key` (any queue or status, deleted
+    too): idempotency.earlier_adds for one key."""
+    return select(literal(1, Integer)).where(_keys_taken(bindparam("p_key")))
 
 
 @cache

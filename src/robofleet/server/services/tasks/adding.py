@@ -67,8 +67,8 @@ def create_task(
     caller.require(Screen.TASK, Action.CREATE)
     name = AddName(checked_key(idempotency_key), data.guid)
     now = utcnow()
-    if runtime.db.raw_writes and not name.given:
-        created = lean_add.create_on_sqlite(runtime, caller, data, now)
+    if runtime.db.raw_writes and name.guid is None:
+        created = lean_add.create_on_sqlite(runtime, caller, data, name.key, now)
         if created is not None:  # else the session path below answers
             return created
     with runtime.db.write(actor=TASK_TRAFFIC) as session:
@@ -124,8 +124,8 @@ def bulk_create(
     key = checked_key(idempotency_key)
     now = utcnow()
     good, failed = validated_items(data)
-    if runtime.db.raw_writes and key is None:
-        added_lean = lean_add.bulk_on_sqlite(runtime, caller, data.queue, good, failed, now)
+    if runtime.db.raw_writes:
+        added_lean = lean_add.bulk_on_sqlite(runtime, caller, data.queue, good, failed, key, now)
         if added_lean is not None:  # else the session path below answers
             return added_lean
     with runtime.db.write(actor=TASK_TRAFFIC) as session:

@@ -1,13 +1,18 @@
 """Adding tasks without the ORM, for the common case: a caller adding tasks to a queue it has
-used in the last few seconds (its rules cached), with neither an idempotency key nor its own
-task GUIDs. The tasks are the session path's (state.new_task), with the same first history
-entry; the answer is rendered from the rows the statement returns, as adding.create_task
-renders the row it reads back.
+used in the last few seconds (its rules cached), without its own task GUIDs, and when it names
+the add with an Idempotency-Key (as the SDK always does), a FIRST add: none of its keys names
+a task of the account yet. The key and the request digest are stored as the session path
+stores them (idempotency.item_key, request_digest), so a retry finds them. The tasks are the
+session path's (state.new_task), with the same first history entry; the answer is rendered
+from the rows the statement returns, as adding.create_task renders the row it reads back.
 
 On PostgreSQL the add is one statement on the async driver pool (the tasks and their history,
 db.task_statements.adding), on the event loop; on SQLite a few prepared statements in the
 group writer's turn (Database.raw_write). Anything else returns None with nothing changed and
-services.tasks.adding's session path answers: a key or a client GUID (an add may be a retry),
+services.tasks.adding's session path answers: a client GUID (an add may be a retry), a key
+already used (a retry, answered with its task, or a key reused, 409; on PostgreSQL the guarded
+statement ran and added nothing, and a concurrent add of the same key fails it whole on the
+unique key index),
 on a queue demanding unique names a name already taken or given twice (refused per item,
 with its reason), a queue not cached yet, a bulk add with no task left to add, and on
 PostgreSQL values the driver refuses (the session path's error).
@@ -45,6 +50,7 @@ from robofleet.server.schemas.queues import (
     TaskRead,
 )
 from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.tasks.idempotency import item_key, request_digest
 from robofleet.server.services.tasks.queues import cached_queue_rules
 from robofleet.server.services.tasks.state import Change, new_task
 from robofleet.server.services.tasks.views import task_reads
@@ -53,7 +59,8 @@ _WIDTH = len(TaskRecord._fields)
 
 
 class _Taken(Exception):
-    """A unique name is taken: the session path refuses it (nothing was written here)."""
+    """A unique name or an idempotency key is taken: the session path answers (nothing was
+    written here)."""
 
 
 @dataclass(frozen=True)
@@ -65,21 +72,41 @@ class _Plan:
     change: Change
     now: datetime
 
+    @property
+    def keyed(self) -> bool:
+        """Whether the add names itself with an idempotency key (then every task has one)."""
+        return self.tasks[0]["idempotency_key"] is not None
+
+
+Item = tuple[str, TaskFields, str | None, str | None]
+"""One task to add: its name, fields, client GUID and idempotency key (item_key's)."""
+
 
 def _plan(
     runtime: Runtime,
     caller: Caller,
     queue_ref: Ref,
-    items: Sequence[tuple[str, TaskFields, str | None]],
+    items: Sequence[Item],
     now: datetime,
 ) -> _Plan | None:
-    """The add of `items` (name, fields, client GUID) when it is the lean one."""
+    """The add of `items` when it is the lean one. A keyed task's digest is the session
+    path's (request_digest, with no client GUID: a GUID is left to the session path)."""
     queue = cached_queue_rules(runtime, caller, queue_ref)
-    if queue is None or not items or any(guid is not None for _, _, guid in items):
+    if queue is None or not items or any(guid is not None for _, _, guid, _ in items):
         return None
-    if queue.unique_tasks and len({name for name, _, _ in items}) < len(items):
+    if queue.unique_tasks and len({name for name, _, _, _ in items}) < len(items):
         return None  # a name given twice: the session path refuses the repeats
-    tasks = [new_task(queue, name, fields, now) for name, fields, _ in items]
+    tasks = [
+        new_task(
+            queue,
+            name,
+            fields,
+            now,
+            idempotency_key=key,
+            request_digest=None if key is None else request_digest(queue.id, name, fields, None),
+        )
+        for name, fields, _, key in items
+    ]
     return _Plan(queue, tasks, Change(caller.principal.name, "added"), now)
 
 
@@ -139,25 +166,26 @@ async def _add_on_driver(
     if notify:
         values.update(p_channel=ARRIVALS_CHANNEL, p_payload=str(plan.queue.id))
     statement = statements.add_on_postgresql(
-        full=full, notify=notify, unique=plan.queue.unique_tasks
+        full=full, notify=notify, unique=plan.queue.unique_tasks, keyed=plan.keyed
     )
     prepared = prepared_statement(statement, runtime.db.engine.dialect)
     try:
         rows = await pool.run(prepared, values)
     except psycopg.Error:
-        # A value the database refuses (the driver's OperationalError is raised as the
-        # engine's, not caught here): the one statement failed whole, the session path
-        # answers with its own error.
+        # A value the database refuses, or a concurrent add of the same key (the unique
+        # key index; the driver's OperationalError is raised as the engine's, not caught
+        # here): the one statement failed whole, the session path answers.
         return None
-    # No rows: a unique name was taken, and nothing was added.
+    # No rows: a unique name or a key was taken, and nothing was added.
     return rows if len(rows) == len(plan.tasks) else None
 
 
 async def create_on_driver(
-    runtime: Runtime, caller: Caller, data: TaskCreate, now: datetime
+    runtime: Runtime, caller: Caller, data: TaskCreate, key: str | None, now: datetime
 ) -> TaskRead | None:
-    """adding.create_task's add, as one statement on PostgreSQL's driver pool."""
-    plan = _plan(runtime, caller, data.queue, [(data.name, data, data.guid)], now)
+    """adding.create_task's add (named `key`, if given), as one statement on PostgreSQL's
+    driver pool."""
+    plan = _plan(runtime, caller, data.queue, [(data.name, data, data.guid, key)], now)
     if plan is None:
         return None
     rows = await _add_on_driver(runtime, plan, full=True)
@@ -172,15 +200,22 @@ async def bulk_on_driver(
     queue_ref: Ref,
     good: list[tuple[int, TaskItem]],
     failed: list[BulkFailure],
+    key: str | None,
     now: datetime,
 ) -> BulkCreated | None:
-    """adding.bulk_create's add of the items that validated, as one statement."""
-    plan = _plan(runtime, caller, queue_ref, [(i.name, i, i.guid) for _, i in good], now)
+    """adding.bulk_create's add of the items that validated (named `key`, if given), as one
+    statement."""
+    plan = _plan(runtime, caller, queue_ref, _items(good, key), now)
     if plan is None:
         return None
     if await _add_on_driver(runtime, plan, full=False) is None:
         return None
     return _bulk_answer([task["guid"] for task in plan.tasks], failed)
+
+
+def _items(good: list[tuple[int, TaskItem]], key: str | None) -> list[Item]:
+    """A bulk add's items, item i keyed `<key>#<i>` (its index in the request)."""
+    return [(item.name, item, item.guid, item_key(key, index)) for index, item in good]
 
 
 # SQLite: prepared statements in the group writer's turn.
@@ -189,7 +224,16 @@ async def bulk_on_driver(
 def _add_on_sqlite(write: RawWrite, runtime: Runtime, plan: _Plan, *, returning: bool) -> Any:
     """Insert the tasks and their history entries; the inserted row when `returning` (one
     task). A watched queue's arrival is announced after the group's COMMIT. A unique name
-    already taken raises _Taken before anything is written."""
+    or an idempotency key already taken raises _Taken before anything is written (the group
+    writer runs one write at a time, so no add of the same key comes in between)."""
+    if plan.keyed:
+        for task in plan.tasks:
+            found = write.rows(
+                statements.taken_key(),
+                {"p_account_id": plan.queue.account_id, "p_key": task["idempotency_key"]},
+            )
+            if found:
+                raise _Taken
     if plan.queue.unique_tasks:
         for task in plan.tasks:
             found = write.rows(
@@ -224,10 +268,11 @@ def _add_on_sqlite(write: RawWrite, runtime: Runtime, plan: _Plan, *, returning:
 
 
 def create_on_sqlite(
-    runtime: Runtime, caller: Caller, data: TaskCreate, now: datetime
+    runtime: Runtime, caller: Caller, data: TaskCreate, key: str | None, now: datetime
 ) -> TaskRead | None:
-    """adding.create_task's add, in SQLite's group writer without a session."""
-    plan = _plan(runtime, caller, data.queue, [(data.name, data, data.guid)], now)
+    """adding.create_task's add (named `key`, if given), in SQLite's group writer without a
+    session."""
+    plan = _plan(runtime, caller, data.queue, [(data.name, data, data.guid, key)], now)
     if plan is None:
         return None
     try:
@@ -244,10 +289,12 @@ def bulk_on_sqlite(
     queue_ref: Ref,
     good: list[tuple[int, TaskItem]],
     failed: list[BulkFailure],
+    key: str | None,
     now: datetime,
 ) -> BulkCreated | None:
-    """adding.bulk_create's add of the items that validated, in SQLite's group writer."""
-    plan = _plan(runtime, caller, queue_ref, [(i.name, i, i.guid) for _, i in good], now)
+    """adding.bulk_create's add of the items that validated (named `key`, if given), in
+    SQLite's group writer."""
+    plan = _plan(runtime, caller, queue_ref, _items(good, key), now)
     if plan is None:
         return None
     try:
