@@ -15,7 +15,7 @@ from starlette.types import Receive
 from robofleet.contract import IDEMPOTENCY_KEY_HEADER
 from robofleet.server.api.fast.wire import header_text
 from robofleet.server.runtime import Runtime
-from robofleet.server.schemas.jobs import JobUpdate
+from robofleet.server.schemas.jobs import JobCreate, JobUpdate
 from robofleet.server.schemas.log_batch import parse_batch
 from robofleet.server.schemas.queues import (
     BulkCreate,
@@ -28,7 +28,7 @@ from robofleet.server.schemas.robots import ConsumeRequest, HeartbeatRequest, Wa
 from robofleet.server.services import logs
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.jobs import crud as jobs
-from robofleet.server.services.jobs import lean_heartbeat, robot_protocol
+from robofleet.server.services.jobs import lean_create, lean_heartbeat, robot_protocol
 from robofleet.server.services.resources import crud as resources
 from robofleet.server.services.tasks import adding, on_driver
 from robofleet.server.services.tasks import leases as task_leases
@@ -153,6 +153,12 @@ HOT_OPERATIONS: tuple[HotOperation, ...] = (
         _blocking(lambda c: robot_protocol.consume_next_job(c.runtime, c.caller, c.body)),
     ),
     HotOperation("POST", "/api/robot/waitJob", WaitJobRequest, _wait_job),
+    HotOperation(
+        "POST",
+        "/api/job/create",
+        JobCreate,
+        _lean(lean_create.create_on_driver, lean_create.create_after_driver),
+    ),
     HotOperation("PUT", "/api/job/update", JobUpdate, _blocking(_updated_job)),
     HotOperation("POST", "/api/job/update", JobUpdate, _blocking(_updated_job)),
     HotOperation(
