@@ -53,6 +53,10 @@ AUDIT = typed(Table, AuditRow.__table__)
 
 RefKind = Literal["id", "guid", "name"]
 
+JOB_DEFAULTS = ("job_type", "progress", "last_message", "roboteasy_hidden")
+"""Columns add_job leaves to the ORM's column defaults: bound here (a prepared statement runs
+no default), with the defaults' values (services.jobs.lean_create)."""
+
 JOB_VALUES = (
     "guid",
     "is_deleted",
@@ -67,11 +71,7 @@ JOB_VALUES = (
     "stop_after",
     "abort_after",
     "status_changed_at",
-    # What the ORM's column defaults add (a prepared statement runs none).
-    "job_type",
-    "progress",
-    "last_message",
-    "roboteasy_hidden",
+    *JOB_DEFAULTS,
     "created_at",
     "updated_at",
 )

@@ -23,11 +23,12 @@ from typing import Any
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from robofleet.server.db.audit import created_changes
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.job_statements import (
-    AUDIT_VALUES,
+    JOB_DEFAULTS,
     JOB_VALUES,
     RefKind,
     insert_audit,
@@ -61,6 +62,16 @@ class _Plan:
 
 class _Fallback(Exception):
     """A reference found nothing: undo the raw write (nothing was written yet)."""
+
+
+def _scalar_default(name: str) -> Any:
+    default = JobRow.__table__.c[name].default
+    assert isinstance(default, ScalarElementColumnDefault)
+    return default.arg
+
+
+_DEFAULTS = {name: _scalar_default(name) for name in JOB_DEFAULTS}
+"""The ORM's column defaults add_job leaves to the mapper (a prepared statement runs none)."""
 
 
 def _ref(raw: int | str) -> Ref | None:
@@ -99,14 +110,10 @@ def _plan(caller: Caller, data: JobCreate) -> _Plan | None:
         "stop_after": data.stop_after,
         "abort_after": data.abort_after,
         "status_changed_at": now,
-        "job_type": 1,
-        "progress": 0,
-        "last_message": "",
-        "roboteasy_hidden": False,
+        **_DEFAULTS,
         "created_at": now,
         "updated_at": now,
     }
-    assert set(job) == set(JOB_VALUES)
     actor = caller.actor()
     audit: dict[str, Any] = {
         "guid": new_guid(),
@@ -121,7 +128,6 @@ def _plan(caller: Caller, data: JobCreate) -> _Plan | None:
         "object_type": JobRow.__audit_entity__,
         "message": f"create {JobRow.__audit_entity__} {job['guid']}",
     }
-    assert set(audit) == set(AUDIT_VALUES)
     values = {f"j_{k}": v for k, v in job.items()} | {f"a_{k}": v for k, v in audit.items()}
     values["p_account"] = caller.account_id
     values["p_process"] = process.value
