@@ -306,6 +306,7 @@ def scenario(tenant: Tenant) -> list[Exchange]:
     send("asset read", robot_api, "GET", "/api/asset/read/wire-asset")
     send("asset read unknown", robot_api, "GET", "/api/asset/read/nothing-here")
     send("asset read by key", api, "GET", "/api/asset/read/wire-asset")
+    job_creates(send, api, robot_api, stranger, process)
     # The robot's job updates are audited alike (who, from where, what changed).
     send("job audit", api, "GET", "/api/audit/list", params={"ObjectGuid": job_guid.group(0)})
     robot_api.close()
@@ -577,6 +578,77 @@ def keyed_adds(
     )
 
 
+def job_creates(
+    send: Any, api: httpx.Client, robot_api: httpx.Client, stranger: httpx.Client, process: str
+) -> None:
+    """Job create, good and bad: its common case is lean (services.jobs.lean_create), the
+    rest (a group, a task, what is not found) the session path's, behind the front alike."""
+    assert api.post("/api/process/create", json={"Name": "wire-bare"}).is_success
+    created = send(
+        "job create",
+        api,
+        "POST",
+        "/api/job/create",
+        json={
+            "Process": "wire-process",
+            "Robot": "wire-robot-2",
+            "Priority": 3,
+            "Parameters": {"z": 1, "a": [None, {"b": "c"}]},
+            "StopAfter": "2031-01-02T03:04:05Z",
+            "AbortAfter": "2031-01-02T05:04:05+01:00",
+        },
+    )
+    send("job create by guid", api, "POST", "/api/job/create", json={"Process": process})
+    send(
+        "job create by id form snake",
+        api,
+        "POST",
+        "/api/job/create",
+        data={"process_id": str(created["process_id"]), "robot": str(created["robot_id"])},
+    )
+    send("job create audit", api, "GET", "/api/audit/list", params={"ObjectGuid": created["guid"]})
+    send("job create unknown", api, "POST", "/api/job/create", json={"Process": "nope"})
+    send(
+        "job create unknown robot",
+        api,
+        "POST",
+        "/api/job/create",
+        json={"Process": process, "Robot": str(uuid.uuid4())},
+    )
+    send("job create no version", api, "POST", "/api/job/create", json={"Process": "wire-bare"})
+    send(
+        "job create robot and group",
+        api,
+        "POST",
+        "/api/job/create",
+        json={"Process": process, "Robot": "wire-robot-2", "RobotGroup": "g"},
+    )
+    send(
+        "job create unknown group",
+        api,
+        "POST",
+        "/api/job/create",
+        json={"Process": process, "RobotGroup": "g"},
+    )
+    send(
+        "job create abort before stop",
+        api,
+        "POST",
+        "/api/job/create",
+        json={"Process": process, "StopAfter": "2031-01-02T03:04:05Z", "AbortAfter": "2030-01-01"},
+    )
+    send("job create missing", api, "POST", "/api/job/create", json={"Priority": 2})
+    send(
+        "job create bad priority",
+        api,
+        "POST",
+        "/api/job/create",
+        json={"Process": process, "Priority": 7},
+    )
+    send("job create stranger", stranger, "POST", "/api/job/create", json={"Process": process})
+    send("job create by robot", robot_api, "POST", "/api/job/create", json={"Process": process})
+
+
 def robot_tasks(send: Any, api: httpx.Client, robot_api: httpx.Client, job: str) -> None:
     """A robot's take naming its job (as the SDK does), renew and finish, good and bad: on
     PostgreSQL the front answers these on the async driver (services.tasks.on_driver)."""
@@ -814,5 +886,24 @@ def test_the_front_answers_as_fastapi_does(pair: Pair) -> None:
             (2, "idempotency_key_reused"),
         ]
         assert by_label[f"adds {who} keyed unique taken"][0] == 409
+    assert by_label["job create"][0] == 200
+    assert by_label["job create"][1]["robot_name"] == "wire-robot-2"
+    assert list(by_label["job create"][1]["parameters"]) == ["z", "a"]
+    assert by_label["job create by id form snake"][0] == 200
+    assert by_label["job create audit"][1]["items"][0]["action"] == "create"
+    assert [
+        by_label[label][0]
+        for label in (
+            "job create unknown",
+            "job create unknown robot",
+            "job create no version",
+            "job create robot and group",
+            "job create unknown group",
+            "job create abort before stop",
+            "job create missing",
+            "job create bad priority",
+            "job create stranger",
+        )
+    ] == [404, 404, 409, 422, 404, 422, 422, 422, 401]
     audit = by_label["job audit"][1]
     assert audit["total"] >= 1 and audit["items"][0]["actor_kind"] == "robot", audit

@@ -7,9 +7,10 @@ keep their own histories (job and task status histories), so they do not flood t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, inspect
@@ -73,6 +74,28 @@ def _column_changes(obj: Entity, *, created: bool) -> dict[str, Any]:
             elif before != after:
                 changes[attr.key] = {"from": plain(before), "to": plain(after)}
     return changes
+
+
+@cache
+def _audited_columns(model: type[Entity]) -> tuple[tuple[str, bool], ...]:
+    """(attribute, secret) of `model`'s audited columns, in the mapper's order."""
+    return tuple(
+        (attr.key, bool(attr.columns[0].info.get("secret")))
+        for attr in inspect(model).column_attrs
+        if attr.columns[0].info.get("audit", True) is not False
+        and attr.key not in {"updated_at", "created_at", "id"}
+    )
+
+
+def created_changes(model: type[Entity], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The changes `_column_changes` records for a new `model` row holding `values`
+    (attribute -> value, absent meaning None), for a lean path writing the row without the
+    ORM (services.jobs.lean_create): same keys, same order, same masking."""
+    return {
+        key: MASK if secret else plain(values[key])
+        for key, secret in _audited_columns(model)
+        if values.get(key) is not None
+    }
 
 
 def _entry(actor: AuditActor, obj: Entity, action: str, changes: dict[str, Any]) -> dict[str, Any]:

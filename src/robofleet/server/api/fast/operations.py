@@ -16,7 +16,7 @@ from starlette.types import Receive
 from robofleet.contract import IDEMPOTENCY_KEY_HEADER
 from robofleet.server.api.fast.wire import header_text
 from robofleet.server.runtime import Runtime
-from robofleet.server.schemas.jobs import JobUpdate
+from robofleet.server.schemas.jobs import JobCreate, JobUpdate
 from robofleet.server.schemas.log_batch import parse_batch
 from robofleet.server.schemas.queues import (
     BulkCreate,
@@ -31,6 +31,7 @@ from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.jobs import crud as jobs
 from robofleet.server.services.jobs import (
     lean_consume,
+    lean_create,
     lean_heartbeat,
     lean_update,
     robot_protocol,
@@ -205,6 +206,12 @@ HOT_OPERATIONS: tuple[HotOperation, ...] = (
         _lean(lean_consume.consume_on_driver, robot_protocol.consume_after_driver),
     ),
     HotOperation("POST", "/api/robot/waitJob", WaitJobRequest, _wait_job),
+    HotOperation(
+        "POST",
+        "/api/job/create",
+        JobCreate,
+        _lean(lean_create.create_on_driver, lean_create.create_after_driver),
+    ),
     HotOperation(
         "PUT", "/api/job/update", JobUpdate, _lean(lean_update.update_on_driver, _updated_job)
     ),

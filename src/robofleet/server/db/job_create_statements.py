@@ -1,0 +1,272 @@
+"""The lean job create's statements (services.jobs.lean_create), built once each.
+
+The session path (services.jobs.crud.insert_job) finds the process and the robot with
+access.lookup.find, inserts the job (add_job), records the audit row db.audit writes for an
+ORM insert, and announces the job (runtime.wakeups). Here the same lookups are Core: for a
+caller in no access folder and not a robot, `scoped` comes down to the account and
+`is_deleted`, the reference to one column (id, GUID or name), the first row by id.
+
+- SQLite (in Database.raw_write): `process_lookup`, `robot_lookup`, `insert_job`,
+  `insert_audit`, one after the other; the audit's changes are made in Python, in the
+  mapper's column order, as db.audit makes them (SQLite stores JSON as text: order counts).
+- PostgreSQL (on the driver pool, autocommit): `postgres_create`, ONE statement whose CTEs
+  resolve, insert the job and its audit row, NOTIFY the wake-up and return what JobRead
+  needs. A reference that finds nothing (or a process with no current version) gives no
+  source row: nothing is inserted, nothing announced, no row returned.
+
+Bound parameters: p_account, p_process (and p_robot) as the lookups' values; the job's own
+values `j_<column>` (JOB_VALUES); the audit entry's `a_<column>` (AUDIT_VALUES); on
+PostgreSQL p_channel and p_payload_account for the NOTIFY.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Literal
+from typing import cast as typed
+
+from sqlalchemy import (
+    Insert,
+    Select,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    not_,
+    null,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from robofleet.server.db.tables import JobRow, ProcessRow, ProcessVersionRow, RobotRow
+from robofleet.server.db.tables.audit import AuditRow
+
+JOBS = typed(Table, JobRow.__table__)
+PROCESSES = typed(Table, ProcessRow.__table__)
+VERSIONS = typed(Table, ProcessVersionRow.__table__)
+ROBOTS = typed(Table, RobotRow.__table__)
+AUDIT = typed(Table, AuditRow.__table__)
+
+RefKind = Literal["id", "guid", "name"]
+
+JOB_DEFAULTS = ("job_type", "progress", "last_message", "roboteasy_hidden")
+"""Columns add_job leaves to the ORM's column defaults: bound here (a prepared statement runs
+no default), with the defaults' values (services.jobs.lean_create)."""
+
+JOB_VALUES = (
+    "guid",
+    "is_deleted",
+    "account_id",
+    "robot_group_id",
+    "task_id",
+    "schedule_id",
+    "status",
+    "source",
+    "priority",
+    "parameters",
+    "stop_after",
+    "abort_after",
+    "status_changed_at",
+    *JOB_DEFAULTS,
+    "created_at",
+    "updated_at",
+)
+"""The job's columns bound as `j_<name>`: add_job's, less the ids the lookups give."""
+
+AUDIT_VALUES = (
+    "guid",
+    "account_id",
+    "at",
+    "actor_kind",
+    "actor_guid",
+    "actor_name",
+    "address",
+    "user_agent",
+    "action",
+    "object_type",
+    "message",
+)
+"""The audit entry's columns bound as `a_<name>`; object id, GUID and changes come from
+the job."""
+
+
+def _column(rows: Table, kind: RefKind) -> Any:
+    return {"id": rows.c.id, "guid": rows.c.guid, "name": rows.c.name}[kind]
+
+
+def _lookup(rows: Table, kind: RefKind, ref: str, *columns: Any) -> Select[Any]:
+    """access.lookup.find for a caller in no access folder and no robot: the account's live
+    row `ref` names, the first by id. (`NOT is_deleted`, not `is_deleted IS false`, which
+    means the same for the NOT NULL column but does not let PostgreSQL use the partial
+    unique index on live names.)"""
+    return (
+        select(*columns)
+        .where(
+            rows.c.account_id == bindparam("p_account"),
+            not_(rows.c.is_deleted),
+            _column(rows, kind) == bindparam(ref),
+        )
+        .order_by(rows.c.id)
+        .limit(1)
+    )
+
+
+@cache
+def process_lookup(kind: RefKind) -> Select[Any]:
+    """(id, GUID, name, current version id, its GUID) of the process `p_process`."""
+    return _lookup(
+        PROCESSES,
+        kind,
+        "p_process",
+        PROCESSES.c.id,
+        PROCESSES.c.guid,
+        PROCESSES.c.name,
+        PROCESSES.c.current_version_id,
+        VERSIONS.c.guid.label("version_guid"),
+    ).outerjoin_from(PROCESSES, VERSIONS, VERSIONS.c.id == PROCESSES.c.current_version_id)
+
+
+@cache
+def robot_lookup(kind: RefKind) -> Select[Any]:
+    """(id, GUID, name) of the robot `p_robot`."""
+    return _lookup(ROBOTS, kind, "p_robot", ROBOTS.c.id, ROBOTS.c.guid, ROBOTS.c.name)
+
+
+def _job_binds() -> dict[str, Any]:
+    return {name: bindparam(f"j_{name}", type_=JOBS.c[name].type) for name in JOB_VALUES}
+
+
+def _audit_binds() -> dict[str, Any]:
+    return {name: bindparam(f"a_{name}", type_=AUDIT.c[name].type) for name in AUDIT_VALUES}
+
+
+@cache
+def insert_job() -> Insert:
+    """The job row (SQLite); its id returned. The ids found are `p_process_id`,
+    `p_version_id` and `p_robot_id` (robot_id and requested_robot_id, as add_job)."""
+    robot = bindparam("p_robot_id", type_=JOBS.c.robot_id.type)
+    return (
+        insert(JOBS)
+        .values(
+            **_job_binds(),
+            process_id=bindparam("p_process_id", type_=JOBS.c.process_id.type),
+            process_version_id=bindparam("p_version_id", type_=JOBS.c.process_version_id.type),
+            robot_id=robot,
+            requested_robot_id=robot,
+        )
+        .returning(JOBS.c.id)
+    )
+
+
+@cache
+def insert_audit() -> Insert:
+    """The audit entry of the job `p_object_id` (SQLite), its changes `a_changes`."""
+    return insert(AUDIT).values(
+        **_audit_binds(),
+        object_id=bindparam("p_object_id", type_=AUDIT.c.object_id.type),
+        object_guid=bindparam("j_guid", type_=AUDIT.c.object_guid.type),
+        changes=bindparam("a_changes", type_=AUDIT.c.changes.type),
+    )
+
+
+def _key(name: str) -> Any:
+    return literal_column(f"'{name}'", Text())
+
+
+@cache
+def postgres_create(process_kind: RefKind, robot_kind: RefKind | None) -> Select[Any]:
+    """The whole create as one statement. Returns (job id, process id, process GUID,
+    process name, version id, version GUID, robot id, robot GUID, robot name, audit rows,
+    the NOTIFY), one row, or none when a reference found nothing."""
+    process = process_lookup(process_kind).cte("process")
+    robot = robot_lookup(robot_kind).cte("robot") if robot_kind is not None else None
+    robot_id: Any = robot.c.id if robot is not None else None
+    columns = {
+        **_job_binds(),
+        "process_id": process.c.id,
+        "process_version_id": process.c.current_version_id,
+        "robot_id": robot_id,
+        "requested_robot_id": robot_id,
+    }
+    source = select(*(_as_column(v, JOBS.c[k]) for k, v in columns.items())).select_from(process)
+    if robot is not None:
+        source = source.join(robot, true())
+    # A process with no current version (or its version gone) is the session path's 409.
+    source = source.where(process.c.version_guid.is_not(None))
+    job = (
+        insert(JOBS)
+        .from_select(list(columns), source)
+        .returning(JOBS.c.id, JOBS.c.guid, JOBS.c.account_id, JOBS.c.robot_id)
+        .cte("job")
+    )
+    # db.audit's "create" changes: the Python-side values (`a_changes`) and the ids found.
+    found: list[Any] = [
+        _key("process_id"),
+        process.c.id,
+        _key("process_version_id"),
+        process.c.current_version_id,
+    ]
+    if robot is not None:
+        found += [_key("robot_id"), robot.c.id, _key("requested_robot_id"), robot.c.id]
+    changes = bindparam("a_changes", type_=JSONB()).op("||", return_type=JSONB())(
+        func.jsonb_build_object(*found)
+    )
+    audit_columns = {
+        **_audit_binds(),
+        "object_id": job.c.id,
+        "object_guid": job.c.guid,
+        "changes": changes,
+    }
+    audit_source = select(*(_as_column(v, AUDIT.c[k]) for k, v in audit_columns.items()))
+    audit_source = audit_source.select_from(job).join(process, true())
+    if robot is not None:
+        audit_source = audit_source.join(robot, true())
+    audit = (
+        insert(AUDIT)
+        .from_select(list(audit_columns), audit_source)
+        .returning(AUDIT.c.id)
+        .cte("audit")
+    )
+    audited = select(func.count()).select_from(audit).scalar_subquery()
+    # runtime.wakeups.announce's payload: "<account>:<robot id, or 0 for any robot>".
+    payload = bindparam("p_payload_account", type_=Text()) + cast(
+        func.coalesce(job.c.robot_id, 0), Text()
+    )
+    notify = func.pg_notify(bindparam("p_channel", type_=Text()), payload)
+    answer = select(
+        job.c.id,
+        process.c.id,
+        process.c.guid,
+        process.c.name,
+        process.c.current_version_id,
+        process.c.version_guid,
+        *(
+            (robot.c.id, robot.c.guid, robot.c.name)
+            if robot is not None
+            else (_null_int(), _null_text(), _null_text())
+        ),
+        audited.label("audited"),
+        notify.label("notified"),
+    ).select_from(job.join(process, true()))
+    if robot is not None:
+        answer = answer.join(robot, true())
+    return answer
+
+
+def _as_column(value: Any, column: Any) -> Any:
+    """A source column of an INSERT ... SELECT: a NULL typed as the target column."""
+    if value is None:
+        return cast(null(), column.type)
+    return value
+
+
+def _null_int() -> Any:
+    return literal_column("NULL::bigint")
+
+
+def _null_text() -> Any:
+    return literal_column("NULL::text")
