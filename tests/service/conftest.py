@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 from fastapi import FastAPI
@@ -45,7 +45,7 @@ class Service:
 
     def client(self, **headers: str) -> TestClient:
         """Another caller of the same running app (shares the lifespan's event loop)."""
-        client = TestClient(self.app, headers=headers)
+        client = _Caller(self.app, headers=headers)
         client.portal = self.admin.portal
         return client
 
@@ -58,6 +58,19 @@ class Service:
         for duty in default_duties():
             for owner in duty.owners(self.runtime, now):
                 duty.run(self.runtime, now, owner)
+
+
+class _Caller(TestClient):
+    """A TestClient on an app whose lifespan already runs: `with` only closes it. TestClient's
+    own `with` would run the app's startup again on a loop of its own and, at its end, the
+    shutdown, which closes what the app runs on (PostgreSQL's driver pool among them): every
+    later test of the module would then run without it."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        self.close()
 
 
 def start(data_dir: Path, database_url: str | None = None) -> Iterator[Service]:

@@ -250,6 +250,8 @@ def test_the_front_and_wait_job_answer_on_the_driver_pool(store_service: Service
     process = make_process(tenant.api)
     robot = make_robot(tenant.api)
     with tenant.client(**robot_auth(robot)) as robot_api:
+        # The front answers a caller whose credentials it has seen (the principal cache).
+        robot_api.post("/api/robot/heartbeat", json={"RobotGUID": robot})
         counted = Counted(pool)
         nothing = robot_api.post("/api/robot/consumeNextJob", json={"RobotGUID": robot})
         assert nothing.json()["ConsumeJobErrorCode"] == ConsumeCode.NO_NEW_JOB
