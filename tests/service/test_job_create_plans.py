@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, text
 
-from robofleet.server.db.job_create_statements import PROCESSES, ROBOTS, RefKind, postgres_create
+from robofleet.server.db.core_tables import PROCESSES, ROBOTS
+from robofleet.server.db.job_create_statements import RefKind, postgres_create
 from tests.service.conftest import Service
 from tests.service.test_one_trip_plans import _generic_plan
 from tests.support.fleet import make_process, make_robot

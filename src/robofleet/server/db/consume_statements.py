@@ -25,12 +25,11 @@ Bound parameters: p_robot, p_account, p_now (UTC-aware); the SQLite claim also p
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     Integer,
     Select,
-    Table,
     Update,
     any_,
     bindparam,
@@ -49,17 +48,13 @@ from sqlalchemy.engine import Dialect as SADialect
 from robofleet.contract import RobotStatus
 from robofleet.server.db.base import literal_int
 from robofleet.server.db.claims import eligible_pending, held_by_robot
+from robofleet.server.db.core_tables import JOBS, PROCESSES, ROBOTS, VERSIONS
 from robofleet.server.db.prepared import PreparedStatement
-from robofleet.server.db.tables import JobRow, ProcessRow, ProcessVersionRow, RobotRow
 
 ROBOCORP_KIND = "robocorp"
 """services.jobs.state.ROBOCORP_KIND (db may not import services): such a job's answer carries
 a run document and may hold its first work item, which the session path does."""
 
-ROBOTS = cast(Table, RobotRow.__table__)
-JOBS = cast(Table, JobRow.__table__)
-VERSIONS = cast(Table, ProcessVersionRow.__table__)
-PROCESSES = cast(Table, ProcessRow.__table__)
 
 JOB_COLUMNS = (
     "id",

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Any, Literal
-from typing import cast as typed
 
 from sqlalchemy import (
     Insert,
@@ -42,14 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from robofleet.server.db.tables import JobRow, ProcessRow, ProcessVersionRow, RobotRow
-from robofleet.server.db.tables.audit import AuditRow
-
-JOBS = typed(Table, JobRow.__table__)
-PROCESSES = typed(Table, ProcessRow.__table__)
-VERSIONS = typed(Table, ProcessVersionRow.__table__)
-ROBOTS = typed(Table, RobotRow.__table__)
-AUDIT = typed(Table, AuditRow.__table__)
+from robofleet.server.db.core_tables import AUDIT, JOBS, PROCESSES, ROBOTS, VERSIONS
 
 RefKind = Literal["id", "guid", "name"]
 

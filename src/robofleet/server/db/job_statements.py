@@ -24,12 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Select,
-    Table,
     Update,
     and_,
     bindparam,
@@ -46,15 +45,9 @@ from sqlalchemy import (
 )
 
 from robofleet.server.db.base import literal_int
-from robofleet.server.db.tables import JobRow, ProcessVersionRow, RobotRow
-from robofleet.server.db.tables.audit import AuditRow
+from robofleet.server.db.core_tables import AUDIT, JOBS, ROBOTS, VERSIONS
 from robofleet.server.domain.jobs import ALLOWED, FINAL, JobStatus
 from robofleet.server.domain.robots import RobotStatus
-
-JOBS = cast(Table, JobRow.__table__)
-ROBOTS = cast(Table, RobotRow.__table__)
-AUDIT = cast(Table, AuditRow.__table__)
-VERSIONS = cast(Table, ProcessVersionRow.__table__)
 
 ROBOCORP_KIND = "robocorp"
 """The process version Kind of a Robocorp robot's package (services.jobs.state.is_robocorp)."""

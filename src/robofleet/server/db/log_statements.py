@@ -21,7 +21,7 @@ p_last_message, p_announce, p_channel and p_payload.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -30,7 +30,6 @@ from sqlalchemy import (
     Insert,
     Select,
     String,
-    Table,
     Text,
     Update,
     and_,
@@ -46,12 +45,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect as SADialect
 
+from robofleet.server.db.core_tables import JOBS, LOGS, VERSIONS
 from robofleet.server.db.prepared import PreparedStatement
-from robofleet.server.db.tables import JobRow, LogRow, ProcessVersionRow
 
-LOGS = cast(Table, LogRow.__table__)
-JOBS = cast(Table, JobRow.__table__)
-VERSIONS = cast(Table, ProcessVersionRow.__table__)
 LINE_COLUMNS = (
     "guid",
     "account_id",

@@ -17,14 +17,13 @@ stored value.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     DateTime,
     Integer,
     Select,
     String,
-    Table,
     Update,
     bindparam,
     exists,
@@ -39,11 +38,11 @@ from sqlalchemy.engine import Dialect as SADialect
 from robofleet.contract import TaskStatus
 from robofleet.server.db.base import literal_int
 from robofleet.server.db.claims import eligible_pending, held_by_robot
+from robofleet.server.db.core_tables import ROBOTS
 from robofleet.server.db.prepared import PreparedStatement
-from robofleet.server.db.tables import JobRow, RobotRow
+from robofleet.server.db.tables import JobRow
 from robofleet.server.db.tables.queues import TASK_TABLE as TASKS
 
-ROBOTS = cast(Table, RobotRow.__table__)
 DEFAULT_LEASE_SECONDS = 300
 """A lease without its length set renews for this long (services.tasks.leases)."""
 

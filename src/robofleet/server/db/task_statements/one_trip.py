@@ -15,7 +15,7 @@ The statements take the same parameters as claims.take_from_queue and finish_sta
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     CTE,
@@ -24,7 +24,6 @@ from sqlalchemy import (
     Interval,
     Select,
     String,
-    Table,
     Update,
     any_,
     bindparam,
@@ -40,8 +39,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from robofleet.contract import JobStatus
+from robofleet.server.db.core_tables import JOBS, QUEUES
 from robofleet.server.db.dialect import POSTGRESQL
-from robofleet.server.db.tables import JobRow, QueueRow
 from robofleet.server.db.tables.queues import TASK_TABLE as TASKS
 from robofleet.server.db.task_statements.claims import finish_statement, pick_new
 from robofleet.server.db.task_statements.records import (
@@ -53,9 +52,6 @@ from robofleet.server.db.task_statements.records import (
     TaskRecord,
     take_order_key,
 )
-
-JOBS = cast(Table, JobRow.__table__)
-QUEUES = cast(Table, QueueRow.__table__)
 
 
 class LinkGuids(NamedTuple):

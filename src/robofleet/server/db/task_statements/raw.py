@@ -6,12 +6,12 @@ Core. The take and finish themselves are claims.take_from_queue and claims.finis
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from sqlalchemy import Insert, Select, Table, bindparam, insert, select, update
 from sqlalchemy.sql.dml import Update
 
-from robofleet.server.db.tables import JobRow, QueueRow
+from robofleet.server.db.core_tables import JOBS, QUEUES
 from robofleet.server.db.tables.queues import TASK_TABLE as TASKS
 from robofleet.server.db.task_statements.records import (
     EVENTS,
@@ -21,8 +21,6 @@ from robofleet.server.db.task_statements.records import (
 )
 from robofleet.server.domain.jobs import JobStatus
 
-JOBS = cast(Table, JobRow.__table__)
-QUEUES = cast(Table, QueueRow.__table__)
 assert "folder_id" not in JOBS.c, "job lookups here assume jobs are in no access folder"
 
 EVENT_FIELDS = ("account_id", "task_id", "from_status", "to_status", "actor", "reason", "at")
