@@ -180,6 +180,8 @@ def run(
             "ROBOFLEET_FAST_PATH": fast_path,
             "ROBOFLEET_FAST_PATH_THREADS": str(threads),
             "ROBOFLEET_SCHEDULER_INTERVAL_SECONDS": "1",
+            # One robot sends its log batches back to back: no per-robot line limit.
+            "ROBOFLEET_LOG_LINES_PER_SECOND_PER_ROBOT": "0",
         },
     ).start()
     results: list[dict[str, object]] = []

@@ -62,7 +62,7 @@ LINE_COLUMNS = (
     "created_at",
     "updated_at",
 )
-"""The columns a line writes, as services.logs.ingest.COLUMNS."""
+"""The columns a line writes (also services.logs.ingest's COPY and INSERT)."""
 
 
 def _now() -> Any:

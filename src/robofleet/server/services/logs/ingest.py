@@ -22,6 +22,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from robofleet.server.db.base import utcnow
+from robofleet.server.db.log_statements import LINE_COLUMNS
 from robofleet.server.db.session import Database
 from robofleet.server.db.system_actors import ROBOT_LOG_LINES
 from robofleet.server.db.tables import JobRow, LogRow, ProcessVersionRow, RobotRow
@@ -42,20 +43,7 @@ GROUP_ROWS: Final = 10_000
 GROUP_WRITERS: Final = 1
 """Transactions of lines written at once per server process. Two measured no faster than one
 (bench/log_ingestion.py, docs/benchmarks.md): the server's CPU, not the commit, is the limit."""
-COLUMNS: Final = (
-    "guid",
-    "account_id",
-    "robot_id",
-    "process_version_id",
-    "job_id",
-    "level",
-    "message",
-    "fields",
-    "screenshot_sha256",
-    "screenshot_type",
-    "created_at",
-    "updated_at",
-)
+COLUMNS: Final = LINE_COLUMNS
 _COPY: Final = f"COPY {LogRow.__tablename__} ({', '.join(COLUMNS)}) FROM STDIN"
 _INSERT: Final = (  # built from the constants above, no input
     f"INSERT INTO {LogRow.__tablename__} ({', '.join(COLUMNS)}) "  # noqa: S608
