@@ -77,6 +77,7 @@ def server(
         "log_level": settings.log_level,
         "log_config": log_config(settings),
         "access_log": False,
+        "timeout_keep_alive": settings.keep_alive_seconds,
         "timeout_graceful_shutdown": 5,
     }
     if settings.workers > 1:

@@ -72,6 +72,12 @@ class RobotClient:
                 "User-Agent": f"robofleet-robot/{__version__}",
             },
             timeout=httpx.Timeout(timeout, connect=10.0),
+            # httpx closes an idle connection after 5 s, the heartbeat's own interval: most
+            # calls would open a new one (TCP, and TLS in production). The server keeps its
+            # side 75 s (ROBOFLEET_KEEP_ALIVE_SECONDS), so the client lets go first.
+            limits=httpx.Limits(
+                max_connections=100, max_keepalive_connections=20, keepalive_expiry=60.0
+            ),
             transport=transport,
         )
         self._failing = False

@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     fast_path_threads: int = Field(
         4, ge=1, le=64, description="Threads the lean front runs blocking service calls on."
     )
+    keep_alive_seconds: float = Field(
+        75.0,
+        gt=0,
+        le=3600,
+        description="How long an idle keep-alive connection stays open (longer than the "
+        "robots' call interval, so a robot's calls share one connection; load balancers "
+        "commonly hold theirs 60 s, so this outlives them).",
+    )
     robot_timeout_seconds: float = Field(
         60.0,
         gt=0,
