@@ -1,11 +1,12 @@
 """The lean front: an ASGI layer before FastAPI that answers the robot path's hot operations.
 
 An exact (method, path) lookup instead of the router's scan, no dependency injection, the
-caller from the cached principal, the route's own request model, the same service on a few
-dedicated threads instead of the 40-thread pool, and the answer rendered once. Whatever it
-cannot answer exactly as FastAPI would (a credential not in the cache, a body that does not
-validate, another content type, a query string) goes on to FastAPI unchanged, with the body
-replayed — so every error body for bad input is FastAPI's own."""
+caller from the cached principal (looked up on a miss, as FastAPI's dependency does), the
+route's own request model, the same service on a few dedicated threads instead of the
+40-thread pool, and the answer rendered once. Whatever it cannot answer exactly as FastAPI
+would (a credential that does not authenticate, a body that does not validate, another
+content type, a query string) goes on to FastAPI unchanged, with the body replayed — so every
+error body for bad input is FastAPI's own."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from robofleet.server.api.openapi import operation_id
 from robofleet.server.api.routing import FORM, form_fields
 from robofleet.server.domain.errors import RobofleetError
 from robofleet.server.runtime import Runtime
-from robofleet.server.services.access.auth import Credentials, cached_principal
+from robofleet.server.services.access.auth import Credentials, authenticate, cached_principal
 from robofleet.server.services.access.caller import Caller
 
 log = logging.getLogger("robofleet.api.fast")
@@ -106,11 +107,20 @@ class FastFront:
         credentials = Credentials(
             header_text(headers, b"key"), header_text(headers, b"authorization")
         )
-        principal = cached_principal(self.runtime, credentials)
         reads_body = operation.method != "GET"
-        if principal is None or (reads_body and not _decodable(operation, content_type)):
+        if reads_body and not _decodable(operation, content_type):
             await self.app(scope, receive, send)
             return
+        principal = cached_principal(self.runtime, credentials)
+        if principal is None:
+            # A miss (a new caller, or its entry aged out: every robot's, every 30 s) is
+            # looked up as FastAPI's dependency does; a refusal goes on to FastAPI, which
+            # answers it (the body is not read yet).
+            try:
+                principal = await self.workers.run(authenticate, self.runtime, credentials)
+            except RobofleetError:
+                await self.app(scope, receive, send)
+                return
         try:
             raw = await read_body(receive) if reads_body else b""
         except ClientGone:
