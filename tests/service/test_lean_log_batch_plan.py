@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Connection, Table, text
-from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
 from robofleet.server.db import log_statements
 from robofleet.server.db.tables import JobRow, ProcessVersionRow
 from tests.service.conftest import Service
+from tests.service.test_one_trip_plans import _generic_plan
 from tests.support.fleet import create_job, make_process, make_robot
 
 JOBS = 20_000
@@ -32,31 +32,6 @@ def _copy(connection: Connection, table: Table, guid: str, count: int) -> None:
         ),
         {"count": count, "guid": guid},
     )
-
-
-def _literal(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, list):
-        items = ",".join('"' + str(item).replace('"', '\\"') + '"' for item in value)
-        return "'{" + items + "}'"
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _generic_plan(connection: Connection, values: dict[str, Any]) -> str:
-    """EXPLAIN of the statement prepared and planned generically (nothing runs)."""
-    statement = log_statements.postgres_batch()
-    compiled = statement.compile(dialect=PGDialect_psycopg(paramstyle="numeric_dollar"))
-    expanded = compiled.construct_expanded_state(values)
-    name = f"plan_{uuid.uuid4().hex[:8]}"
-    connection.exec_driver_sql(f"PREPARE {name} AS {expanded.statement}")
-    arguments = ", ".join(_literal(value) for value in expanded.positional_parameters)
-    rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE {name}({arguments})")
-    return "\n".join(row[0] for row in rows)
 
 
 def test_the_batch_stays_on_the_indexes_under_a_generic_plan(pg_service: Service) -> None:
@@ -78,6 +53,7 @@ def test_the_batch_stays_on_the_indexes_under_a_generic_plan(pg_service: Service
         connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
         plan = _generic_plan(
             connection,
+            log_statements.postgres_batch(),
             {
                 "p_account": account_id,
                 "p_robot": robot_id,

@@ -37,6 +37,9 @@ def _literal(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, list):  # an array parameter, as PostgreSQL's text form of one
+        items = ",".join('"' + str(item).replace('"', '\\"') + '"' for item in value)
+        return "'{" + items + "}'"
     return "'" + str(value).replace("'", "''") + "'"
 
 
