@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from tests.support.agent import AgentProcess
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
 from tests.support.queues import eventually
 from tests.support.server import ServerProcess
+from tests.support.sse import sse_events
 
 WAITING_JOB = """
 import os, time
@@ -54,13 +54,8 @@ def follow(tenant: Tenant, params: dict[str, Any], seen: list[dict[str, Any]]) -
             tenant.client(Key=tenant.key) as client,
             client.stream("GET", "/api/log/tail", params=params) as stream,
         ):
-            data = ""
-            for line in stream.iter_lines():
-                if line.startswith("data: "):
-                    data = line.removeprefix("data: ")
-                elif not line and data:
-                    seen.append(json.loads(data))
-                    data = ""
+            for event in sse_events(stream.iter_lines()):
+                seen.append(event)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()

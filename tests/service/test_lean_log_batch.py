@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
 import threading
 import time
@@ -34,6 +35,7 @@ from robofleet.server.services.logs.lean_batch import MAX_LINES
 from robofleet.server.services.logs.tail import WAKE_ANY
 from tests.service.conftest import Service, Tenant, robot_caller
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
+from tests.support.sse import sse_events
 
 PNG = (  # a 1x1 image, as tests/acceptance/test_logs.py sends
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
@@ -389,17 +391,17 @@ def follow(
     """A tail read on a thread of its own; each line lands in `seen` as it arrives."""
 
     def run() -> None:
-        # Not `with client`: that would start (and end) another lifespan of the app.
-        client = service.client(Key=key)
-        with client.stream("GET", "/api/log/tail", params=params) as stream:
-            data = ""
-            for line in stream.iter_lines():
-                started.set()
-                if line.startswith("data: "):
-                    data = line.removeprefix("data: ")
-                elif not line and data:
-                    seen.append(json.loads(data))
-                    data = ""
+        with (
+            service.client(Key=key) as client,
+            client.stream("GET", "/api/log/tail", params=params) as stream,
+        ):
+            lines = stream.iter_lines()
+            first = next(lines, None)
+            if first is None:
+                return
+            started.set()  # the stream is open
+            for event in sse_events(itertools.chain([first], lines)):
+                seen.append(event)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()

@@ -7,7 +7,7 @@ caller in no access folder and not a robot, `scoped` comes down to the account a
 `is_deleted`, the reference to one column (id, GUID or name), the first row by id.
 
 - SQLite (in Database.raw_write): `process_lookup`, `robot_lookup`, `insert_job`,
-  `insert_audit`, one after the other; the audit's changes are made in Python, in the
+  job_statements.insert_audit, one after the other; the audit's changes are made in Python, in the
   mapper's column order, as db.audit makes them (SQLite stores JSON as text: order counts).
 - PostgreSQL (on the driver pool, autocommit): `postgres_create`, ONE statement whose CTEs
   resolve, insert the job and its audit row, NOTIFY the wake-up and return what JobRead
@@ -151,17 +151,6 @@ def insert_job() -> Insert:
             requested_robot_id=robot,
         )
         .returning(JOBS.c.id)
-    )
-
-
-@cache
-def insert_audit() -> Insert:
-    """The audit entry of the job `p_object_id` (SQLite), its changes `a_changes`."""
-    return insert(AUDIT).values(
-        **_audit_binds(),
-        object_id=bindparam("p_object_id", type_=AUDIT.c.object_id.type),
-        object_guid=bindparam("j_guid", type_=AUDIT.c.object_guid.type),
-        changes=bindparam("a_changes", type_=AUDIT.c.changes.type),
     )
 
 

@@ -31,12 +31,12 @@ from robofleet.server.db.job_create_statements import (
     JOB_DEFAULTS,
     JOB_VALUES,
     RefKind,
-    insert_audit,
     insert_job,
     postgres_create,
     process_lookup,
     robot_lookup,
 )
+from robofleet.server.db.job_statements import insert_audit
 from robofleet.server.db.prepared import PreparedStatement
 from robofleet.server.db.raw_write import RawWrite
 from robofleet.server.db.tables import JobRow
@@ -246,7 +246,7 @@ def _create_raw(runtime: Runtime, write: RawWrite, plan: _Plan) -> JobRead:
         "robot_id": robot[0],
         "requested_robot_id": robot[0],
     }
-    values.update(a_changes=_changes(job), p_object_id=job_id)
+    values.update(a_changes=_changes(job), a_object_id=job_id, a_object_guid=values["j_guid"])
     write.rows(insert_audit(), values)
     # runtime.wakeups.announce without notifies (SQLite): the local wake-up, after COMMIT.
     payload = f"{job['account_id']}:{robot[0] or ANY_ROBOT}"
