@@ -51,6 +51,7 @@ from robofleet.server.runtime_setup import build_runtime
 from robofleet.server.scheduler.loop import Scheduler
 from robofleet.server.scheduler.triggers import WatchedQueues
 from robofleet.server.settings import Settings
+from robofleet.server.web.routes import mount_web
 
 ROUTERS = [
     api_key.router,
@@ -194,3 +195,4 @@ def _mount(app: FastAPI, settings: Settings, runtime: Runtime) -> None:
         # per request, which cost more than a whole small request here. Paths and tags are
         # already set on each router.
         app.router.routes.extend(router.routes)
+    mount_web(app)

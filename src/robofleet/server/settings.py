@@ -198,6 +198,31 @@ class Settings(BaseSettings):
     log_tail_keepalive_seconds: float = Field(
         15.0, gt=0, le=300, description="A live tail sends a keep-alive comment this often."
     )
+    # --- Sign-in (the API's login and the web application) ---
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="Failed logins for one login name from one address before further "
+        "attempts are refused (429) for the rest of the window.",
+    )
+    login_max_failures_per_address: int = Field(
+        20,
+        ge=1,
+        le=100_000,
+        description="Failed logins from one address, whatever the name, before it is refused.",
+    )
+    login_failure_window_seconds: int = Field(
+        900, ge=1, le=86400, description="How far back failed logins are counted."
+    )
+    web_idle_timeout_minutes: float = Field(
+        30, gt=0, le=7 * 24 * 60, description="A web session ends after this long unused."
+    )
+    web_secure_cookies: bool | None = Field(
+        None,
+        description="Mark the web session cookie Secure. Empty: when the request came over "
+        "HTTPS (directly or as the proxy's X-Forwarded-Proto says) or public_url is https.",
+    )
     # --- Metrics (/metrics, docs/metrics.md) ---
     metrics_enabled: bool = Field(
         True, description="Serve Prometheus metrics at /metrics and count requests for them."

@@ -22,41 +22,14 @@ from starlette.routing import Match
 
 from robofleet.server.db.group_writer import GroupFailed
 from robofleet.server.domain.errors import (
-    Conflict,
     FieldProblem,
-    Forbidden,
-    InvalidInput,
-    MalformedRequest,
-    NotFound,
-    RangeNotSatisfiable,
-    RateLimited,
     RobofleetError,
-    TooLarge,
-    Unauthenticated,
+    status_of,
 )
 from robofleet.server.schemas.base import field_label, invalid_input, problem_text
 
 log = logging.getLogger("robofleet.api")
 ROBOCORP_PREFIX = "/robocorp/"
-
-STATUS_BY_ERROR: list[tuple[type[RobofleetError], int]] = [
-    (Unauthenticated, 401),
-    (Forbidden, 403),
-    (NotFound, 404),
-    (Conflict, 409),
-    (MalformedRequest, 400),
-    (InvalidInput, 422),
-    (TooLarge, 413),
-    (RangeNotSatisfiable, 416),
-    (RateLimited, 429),
-]
-
-
-def status_of(error: RobofleetError) -> int:
-    for kind, status in STATUS_BY_ERROR:
-        if isinstance(error, kind):
-            return status
-    return 400
 
 
 def error_body(

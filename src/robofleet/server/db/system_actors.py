@@ -41,3 +41,6 @@ TRIGGER_FIRES = NotAudited(
     "the scheduler's trigger fires (schedule, continuous, queue) come by the thousand a minute; "
     "each is recorded in trigger_fires with the job it created or why it skipped"
 )
+WEB_SESSIONS = NotAudited(
+    "web sessions are opened and ended by sign-in and sign-out, which are audited themselves"
+)

@@ -118,3 +118,24 @@ class RangeNotSatisfiable(RobofleetError):
     def __init__(self, size: int) -> None:
         super().__init__(f"the requested range is outside the content's {size} bytes")
         self.headers["Content-Range"] = f"bytes */{size}"
+
+
+# The HTTP status each error answers with, for the API and the web pages alike.
+STATUS_BY_ERROR: list[tuple[type[RobofleetError], int]] = [
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (MalformedRequest, 400),
+    (InvalidInput, 422),
+    (TooLarge, 413),
+    (RangeNotSatisfiable, 416),
+    (RateLimited, 429),
+]
+
+
+def status_of(error: RobofleetError) -> int:
+    for kind, status in STATUS_BY_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 400

@@ -9,6 +9,7 @@ from robofleet.server.db.tables.identity import (
     RoleRow,
     UserRoleRow,
     UserRow,
+    WebSessionRow,
 )
 from robofleet.server.db.tables.logs import LogRow
 from robofleet.server.db.tables.processes import JobRow, ProcessRow, ProcessVersionRow
@@ -47,4 +48,5 @@ __all__ = [
     "TriggerRow",
     "UserRoleRow",
     "UserRow",
+    "WebSessionRow",
 ]

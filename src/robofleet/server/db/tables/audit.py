@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from robofleet.server.db.base import Base, IdType, utcnow
 from robofleet.server.domain.refs import new_guid
+
+
+FAILED_LOGIN = "action = 'login_failed'"
 
 
 class AuditRow(Base):
@@ -17,6 +20,21 @@ class AuditRow(Base):
     __table_args__ = (
         Index("ix_audit_log_account_at", "account_id", "at"),
         Index("ix_audit_log_object", "object_guid"),
+        # Failed logins by login name and by address: the brute-force limit counts them.
+        Index(
+            "ix_audit_log_failed_logins",
+            "actor_name",
+            "at",
+            sqlite_where=text(FAILED_LOGIN),
+            postgresql_where=text(FAILED_LOGIN),
+        ),
+        Index(
+            "ix_audit_log_failed_login_addresses",
+            "address",
+            "at",
+            sqlite_where=text(FAILED_LOGIN),
+            postgresql_where=text(FAILED_LOGIN),
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)

@@ -28,6 +28,7 @@ from robofleet.server.runtime.security import (
     robot_secret_matches,
     verify_password,
 )
+from robofleet.server.services.access.login_limits import check_login_attempts
 from robofleet.server.services.access.principals import (
     account_key_principal,
     robot_principal,
@@ -226,6 +227,17 @@ def find_user_by_login(session: Session, login: str) -> UserRow | None:
     )
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """A user whose password was right: who, for a token or a web session."""
+
+    user_id: int
+    user_guid: str
+    login: str
+    account_id: int
+    principal: Principal
+
+
 def login(
     runtime: Runtime,
     *,
@@ -235,9 +247,34 @@ def login(
     address: str = "",
     user_agent: str = "",
 ) -> IssuedToken:
-    """Check a password and issue a login token. Failed attempts are audited too; a password
-    of None (one the client sent unreadably) fails like a wrong one."""
+    """Check a password and issue a login token (services.access.auth.sign_in's rules)."""
+    signed_in = sign_in(
+        runtime, login_name=login_name, password=password, address=address, user_agent=user_agent
+    )
+    roles = "ROLE_ADMIN," if signed_in.principal.permissions.everything else "ROLE_INTEGRATION,"
+    return runtime.tokens.issue(
+        user_guid=signed_in.user_guid,
+        account_guid=signed_in.principal.account_guid,
+        login=signed_in.login,
+        ttl_seconds=ttl_seconds,
+        roles=roles,
+    )
+
+
+def sign_in(
+    runtime: Runtime,
+    *,
+    login_name: str,
+    password: str | None,
+    address: str = "",
+    user_agent: str = "",
+) -> SignedIn:
+    """Check a password: the API's login and the web application's sign-in both come here,
+    so they share the brute-force limit (login_limits) and the audit of every attempt. A
+    password of None (one the client sent unreadably) fails like a wrong one."""
+    check_login_attempts(runtime, login_name, address)
     failure: Unauthenticated | Forbidden | None = None
+    signed_in: SignedIn | None = None
     with runtime.db.write(actor=LOGIN) as session:
         user = find_user_by_login(session, login_name)
         actor = AuditActor(
@@ -245,7 +282,7 @@ def login(
             guid=user.guid if user else None,
             name=login_name[:256],
             account_id=user.account_id if user else None,
-            address=address,
+            address=address[:64],
             user_agent=user_agent,
         )
         if user is None or password is None or not verify_password(user.password_hash, password):
@@ -253,9 +290,10 @@ def login(
         else:
             try:
                 principal = user_principal(session, user)
+                signed_in = SignedIn(user.id, user.guid, user.login, user.account_id, principal)
             except (Unauthenticated, Forbidden) as exc:
                 failure = exc
-        if failure is not None or user is None:
+        if signed_in is None or user is None:
             record_event(
                 session,
                 actor,
@@ -277,14 +315,6 @@ def login(
                 object_guid=user.guid,
                 message=f"login as '{user.login}'",
             )
-            roles = "ROLE_ADMIN," if principal.permissions.everything else "ROLE_INTEGRATION,"
-            token = runtime.tokens.issue(
-                user_guid=user.guid,
-                account_guid=principal.account_guid,
-                login=user.login,
-                ttl_seconds=ttl_seconds,
-                roles=roles,
-            )
-    if failure is not None:
-        raise failure
-    return token
+    if failure is not None or signed_in is None:
+        raise failure or Unauthenticated("wrong login or password", reason="invalid_credentials")
+    return signed_in

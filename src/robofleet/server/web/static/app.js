@@ -1,0 +1,123 @@
+// Robofleet's web application: progressive enhancement of server-rendered pages.
+// Confirmations, live regions fed by Server-Sent Events, uploads with progress, select-all.
+(function () {
+  "use strict";
+  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  // Destructive actions ask first; the server asks again when the script did not run.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    const question = form.getAttribute("data-confirm");
+    if (!question || form.dataset.confirmed === "yes") return;
+    if (!window.confirm(question)) { event.preventDefault(); return; }
+    let field = form.querySelector('input[name="confirmed"]');
+    if (!field) {
+      field = document.createElement("input");
+      field.type = "hidden"; field.name = "confirmed";
+      form.appendChild(field);
+    }
+    field.value = "yes";
+    form.dataset.confirmed = "yes";
+  });
+
+  // Select every row's checkbox of a table.
+  document.addEventListener("change", (event) => {
+    const all = event.target.closest("[data-select-all]");
+    if (!all) return;
+    const block = document.getElementById(all.getAttribute("data-select-all"));
+    if (!block) return;
+    block.querySelectorAll('tbody input[type="checkbox"][name="selected"]').forEach((box) => { box.checked = all.checked; });
+  });
+
+  // Live regions: <section data-live-src="/events/x" data-live-fragment="/x?fragment=y">.
+  // Each event from the stream reloads the fragment (the server renders it, as on load).
+  function live(region) {
+    const source = new EventSource(region.getAttribute("data-live-src"));
+    let pending = false;
+    const refresh = async () => {
+      if (pending) return;
+      pending = true;
+      try {
+        const url = region.getAttribute("data-live-fragment");
+        const response = await fetch(url, { headers: { "X-Fragment": "1" }, credentials: "same-origin" });
+        if (response.ok) {
+          const focused = document.activeElement && region.contains(document.activeElement) ? document.activeElement.id : "";
+          region.innerHTML = await response.text();
+          if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+          region.dispatchEvent(new CustomEvent("live:updated", { bubbles: true }));
+        }
+      } finally { pending = false; }
+    };
+    source.addEventListener("change", refresh);
+    source.addEventListener("end", () => { refresh(); source.close(); });
+    region.dataset.liveReady = "1";
+  }
+
+  // Live lists: <ol data-live-append="/events/job-log?..."> gets one <li> per `line` event
+  // (the event's data is the line's HTML, rendered and escaped by the server).
+  function append(list) {
+    const source = new EventSource(list.getAttribute("data-live-append"));
+    source.addEventListener("line", (event) => {
+      const holder = document.createElement("template");
+      holder.innerHTML = event.data;
+      list.appendChild(holder.content);
+      const box = list.closest("[data-scroll]") || list;
+      box.scrollTop = box.scrollHeight;
+    });
+    source.addEventListener("end", () => source.close());
+    list.dataset.liveReady = "1";
+  }
+
+  // Uploads with progress: <form data-upload> with a file input and a <progress>; the drop
+  // zone takes dragged files. Without the script the form posts as usual.
+  function uploader(form) {
+    const input = form.querySelector('input[type="file"]');
+    const zone = form.querySelector(".dropzone");
+    const bar = form.querySelector("progress");
+    const status = form.querySelector("[data-upload-status]");
+    if (zone && input) {
+      ["dragenter", "dragover"].forEach((name) => zone.addEventListener(name, (e) => { e.preventDefault(); zone.classList.add("over"); }));
+      ["dragleave", "drop"].forEach((name) => zone.addEventListener(name, (e) => { e.preventDefault(); zone.classList.remove("over"); }));
+      zone.addEventListener("drop", (e) => {
+        if (e.dataTransfer && e.dataTransfer.files.length) {
+          input.files = e.dataTransfer.files;
+          input.dispatchEvent(new Event("change", { bubbles: true }));
+        }
+      });
+    }
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const request = new XMLHttpRequest();
+      request.open(form.method || "POST", form.action);
+      request.setRequestHeader("X-CSRF-Token", csrf());
+      request.setRequestHeader("X-Requested-With", "fetch");
+      if (bar) { bar.hidden = false; bar.value = 0; }
+      request.upload.addEventListener("progress", (e) => {
+        if (bar && e.lengthComputable) { bar.max = e.total; bar.value = e.loaded; }
+        if (status && e.lengthComputable) status.textContent = Math.round((100 * e.loaded) / e.total) + "%";
+      });
+      request.addEventListener("load", () => {
+        if (request.responseURL) { window.location.assign(request.responseURL); }
+        else { window.location.reload(); }
+      });
+      request.addEventListener("error", () => { if (status) status.textContent = "The upload failed; try again."; });
+      request.send(new FormData(form));
+    });
+  }
+
+  // Times: shown in the browser's own zone.
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach((node) => {
+      const moment = new Date(node.getAttribute("datetime"));
+      if (!isNaN(moment)) { node.title = node.textContent; node.textContent = moment.toLocaleString(); }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("[data-live-src]").forEach(live);
+    document.querySelectorAll("[data-live-append]").forEach(append);
+    document.querySelectorAll("form[data-upload]").forEach(uploader);
+    localTimes(document);
+  });
+  document.addEventListener("live:updated", (event) => localTimes(event.target));
+})();

@@ -1,0 +1,92 @@
+"""Sign in and sign out in a real browser: the session cookie, the idle timeout, CSRF and
+the brute-force limit shared with the API's login."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.acceptance.conftest import Tenant
+from tests.support.browser import assert_accessible, screenshot, sign_in
+
+
+def test_a_user_signs_in_sees_the_overview_and_signs_out(page: Page, tenant: Tenant) -> None:
+    base = tenant.server.url
+    page.goto(f"{base}/?since=7d")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    expect(page.get_by_role("heading", name="Sign in to Robofleet")).to_be_visible()
+    assert_accessible(page)
+    screenshot(page, "signin")
+    page.get_by_label("Login").fill(tenant.login)
+    page.get_by_label("Password").fill(tenant.password)
+    page.get_by_role("button", name="Sign in").click()
+    # Back where the user was going.
+    expect(page).to_have_url(re.compile(r"/\?since=7d$"))
+    cookie = next(c for c in page.context.cookies() if c["name"] == "robofleet_session")
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Lax"
+    assert cookie["secure"] is False  # plain HTTP here; Secure behind HTTPS
+    page.locator("#sign-out").click()
+    expect(page.get_by_role("status")).to_contain_text("You have signed out")
+    page.goto(f"{base}/")
+    expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_a_wrong_password_is_refused_and_names_no_user(page: Page, tenant: Tenant) -> None:
+    page.goto(f"{tenant.server.url}/login")
+    page.get_by_label("Login").fill(tenant.login)
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("wrong login or password")
+    expect(page.get_by_label("Login")).to_have_value(tenant.login)
+
+
+def test_the_session_ends_everywhere_on_sign_out(page: Page, tenant: Tenant) -> None:
+    """A copy of the cookie is worthless once its user signed out."""
+    base = tenant.server.url
+    sign_in(page, base, tenant.login, tenant.password)
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "robofleet_session")
+    with httpx.Client(base_url=base, cookies={"robofleet_session": token}) as copy:
+        assert copy.get("/").status_code == 200
+        page.locator("#sign-out").click()
+        expect(page).to_have_url(re.compile(r"/login"))
+        answer = copy.get("/")
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/login")
+
+
+def test_a_form_without_the_session_csrf_token_changes_nothing(
+    page: Page, tenant: Tenant
+) -> None:
+    base = tenant.server.url
+    sign_in(page, base, tenant.login, tenant.password)
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "robofleet_session")
+    with httpx.Client(base_url=base, cookies={"robofleet_session": token}) as forged:
+        answer = forged.post("/logout", data={"csrf_token": "forged"})
+        assert answer.status_code == 403
+        assert "security token" in answer.text
+        assert forged.get("/").status_code == 200  # still signed in: nothing happened
+
+
+def test_failed_logins_are_limited_for_the_web_and_the_api_alike(
+    page: Page, tenant: Tenant
+) -> None:
+    base = tenant.server.url
+    with httpx.Client(base_url=base) as api:
+        for _ in range(5):
+            wrong = api.post("/api/user/login", json={"login": tenant.login, "password": "bad"})
+            assert wrong.status_code == 401
+        locked = api.post(
+            "/api/user/login", json={"login": tenant.login, "password": tenant.password}
+        )
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) > 0
+    assert "too many failed logins" in locked.json()["message"]
+    # The web sign-in counts the same failures: the right password is refused too.
+    page.goto(f"{base}/login")
+    page.get_by_label("Login").fill(tenant.login)
+    page.get_by_label("Password").fill(tenant.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("too many failed logins")
