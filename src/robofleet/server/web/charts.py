@@ -9,23 +9,36 @@ from typing import Final
 
 from markupsafe import Markup, escape
 
+from robofleet.contract import JobStatus, RobotStatus, TaskStatus
+
+GOOD, BAD, BUSINESS, STOPPED, BUSY, WAITING, LATER = (
+    "#1a6b32",
+    "#b3261e",
+    "#d9822b",
+    "#6b7280",
+    "#0b5cad",
+    "#5b8def",
+    "#8a4b00",
+)
 PALETTE: Final = {
-    "Success": "#1a6b32",
-    "Done": "#1a6b32",
-    "Completed": "#1a6b32",
-    "Failed": "#b3261e",
-    "Error": "#b3261e",
-    "Business Error": "#d9822b",
-    "Application Error": "#b3261e",
-    "Aborted": "#6f2da8",
-    "Stopped": "#6b7280",
-    "In Progress": "#0b5cad",
-    "Working": "#0b5cad",
-    "New": "#5b8def",
-    "Pending": "#5b8def",
-    "Postponed": "#8a4b00",
-    "Ready": "#1a6b32",
-    "Disconnected": "#6b7280",
+    status.label: tone
+    for status, tone in (
+        (JobStatus.SUCCESS, GOOD),
+        (JobStatus.FAILED, BAD),
+        (JobStatus.ABORTED, "#6f2da8"),
+        (JobStatus.STOPPED, STOPPED),
+        (JobStatus.IN_PROGRESS, BUSY),
+        (JobStatus.PENDING, WAITING),
+        (TaskStatus.NEW, WAITING),
+        (TaskStatus.SUCCESS, GOOD),
+        (TaskStatus.FAILED_APPLICATION, BAD),
+        (TaskStatus.FAILED_BUSINESS, BUSINESS),
+        (TaskStatus.POSTPONED, LATER),
+        (TaskStatus.ABANDONED, STOPPED),
+        (RobotStatus.READY, GOOD),
+        (RobotStatus.WORKING, BUSY),
+        (RobotStatus.DISCONNECTED, STOPPED),
+    )
 }
 FALLBACK: Final = ("#0b5cad", "#d9822b", "#6f2da8", "#1a6b32", "#b3261e", "#6b7280", "#0e7490")
 

@@ -9,6 +9,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from robofleet import __version__
+from robofleet.contract import JobStatus, RobotStatus, TaskStatus, TriggerStatus
 
 ENVIRONMENT = Environment(
     loader=PackageLoader("robofleet.server.web", "templates"),
@@ -45,9 +46,33 @@ def status_badge(status: Any) -> Markup:
 
 
 _TONES = {
-    "good": {"success", "ready", "enabled", "active", "completed", "done"},
-    "bad": {"failed", "error", "aborted", "disconnected", "business error", "application error"},
-    "busy": {"in progress", "working", "running", "started", "pending", "new", "postponed"},
+    "good": {
+        s.label.lower()
+        for s in (JobStatus.SUCCESS, TaskStatus.SUCCESS, RobotStatus.READY, TriggerStatus.ENABLED)
+    },
+    "bad": {
+        s.label.lower()
+        for s in (
+            JobStatus.FAILED,
+            JobStatus.ABORTED,
+            TaskStatus.FAILED_APPLICATION,
+            TaskStatus.FAILED_BUSINESS,
+            RobotStatus.DISCONNECTED,
+        )
+    },
+    "busy": {
+        s.label.lower()
+        for s in (
+            JobStatus.PENDING,
+            JobStatus.IN_PROGRESS,
+            JobStatus.STOPPING,
+            JobStatus.ABORTING,
+            TaskStatus.NEW,
+            TaskStatus.IN_PROGRESS,
+            TaskStatus.POSTPONED,
+            RobotStatus.WORKING,
+        )
+    },
 }
 
 
