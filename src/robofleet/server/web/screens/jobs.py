@@ -4,7 +4,7 @@ and stop, abort, clone and delete."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -23,7 +23,7 @@ from robofleet.server.services.processes import crud as processes
 from robofleet.server.web.live import STREAM_HEADERS, change_stream, event
 from robofleet.server.web.pages import Page, PageDep, WebRoute, confirmed
 from robofleet.server.web.tables import Column, Row, table_view
-from robofleet.server.web.templating import status_badge
+from robofleet.server.web.templating import status_badge, when
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -33,6 +33,8 @@ LOG_LIMIT: Final = 1000
 """The lines a job's page shows when it loads; the live log goes on after the last."""
 TAIL_SECONDS: Final = 300.0
 """How long one log stream stays open; the browser reconnects and goes on after it."""
+ENDED_TAIL_SECONDS: Final = 2.0
+"""An ended job's stream: long enough for its last lines to settle (services.logs.tail)."""
 PERIODS: Final = {
     "": ("Any time", None),
     "1h": ("Last hour", timedelta(hours=1)),
@@ -53,28 +55,35 @@ def _link(href: str, text: str) -> Markup:
     return Markup('<a href="{}">{}</a>').format(href, text)
 
 
+def _time(key: str) -> Callable[[Row], Markup | str]:
+    return lambda row: when(row.get(key))
+
+
 JOB_COLUMNS: Final = (
-    Column("short", "Job", render=lambda row: _link(f"/jobs/{row['guid']}", row["short"])),
-    Column("process", "Process"),
+    Column("guid", "Job", render=lambda row: _link(f"/jobs/{row['guid']}", row["guid"][:8])),
+    Column(
+        "process",
+        "Process",
+        render=lambda row: _link(f"/processes/{row['process_guid']}", row["process"]),
+    ),
     Column("robot", "Robot"),
     Column("task", "Task", numeric=True),
     Column("status", "Status", render=lambda row: status_badge(row["status"])),
     Column("source", "Source"),
     Column("priority", "Priority"),
-    Column("created", "Created"),
-    Column("started", "Started"),
-    Column("completed", "Completed"),
-    Column("updated", "Updated"),
+    Column("created", "Created", render=_time("created")),
+    Column("started", "Started", render=_time("started")),
+    Column("completed", "Completed", render=_time("completed")),
+    Column("updated", "Updated", render=_time("updated")),
     Column("message", "Last message"),
-    Column("guid", "GUID", sortable=False),
 )
 
 
 def _job_row(job: JobRead) -> Row:
     return {
         "guid": job.guid,
-        "short": job.guid[:8],
         "process": job.process_name,
+        "process_guid": job.process_guid,
         "robot": job.robot_name or "",
         "task": job.task_id,
         "status": job.status_name,
@@ -247,9 +256,14 @@ async def job_events(guid: str, page: PageDep) -> Response:
 async def job_log(guid: str, page: PageDep, after: int = 0) -> Response:
     """The job's log lines as they are written: one `line` event per line, its data the
     line's escaped <li> (services.logs.tail; the event id is the line's, so a reconnecting
-    browser goes on where it stopped)."""
+    browser goes on where it stopped). The stream of an ended job sends the lines left,
+    then `end`, which closes it in the browser."""
+    job: JobRead = await page.call(jobs.read_job, guid)
+    ended = JobStatus(job.status) in ENDED
     last_event_id = page.request.headers.get("last-event-id", "")
-    query = LogTail(job=guid, after_id=after, timeout=TAIL_SECONDS)
+    query = LogTail(
+        job=job.guid, after_id=after, timeout=ENDED_TAIL_SECONDS if ended else TAIL_SECONDS
+    )
     tail = await run_in_threadpool(logs.open_tail, page.runtime, page.caller, query, last_event_id)
 
     async def lines() -> AsyncIterator[str]:
@@ -257,6 +271,8 @@ async def job_log(guid: str, page: PageDep, after: int = 0) -> Response:
             if await page.request.is_disconnected():
                 return
             yield _as_line_event(chunk)
+        if ended:
+            yield event("end", "")
 
     return StreamingResponse(lines(), media_type="text/event-stream", headers=STREAM_HEADERS)
 

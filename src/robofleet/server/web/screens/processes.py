@@ -24,6 +24,7 @@ from robofleet.server.services.processes import crud as processes
 from robofleet.server.services.processes import versions
 from robofleet.server.web.pages import Page, PageDep, WebRoute, confirmed
 from robofleet.server.web.tables import Column, Row, table_view
+from robofleet.server.web.templating import when
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -51,8 +52,8 @@ PROCESS_COLUMNS = (
     Column("current_version", "Current version"),
     Column("pinned", "Version pinned"),
     Column("min_version_to_run", "Min version to run"),
-    Column("created", "Created"),
-    Column("updated", "Updated"),
+    Column("created", "Created", render=lambda row: when(row["created"])),
+    Column("updated", "Updated", render=lambda row: when(row["updated"])),
     Column("guid", "GUID", sortable=False),
 )
 
@@ -123,7 +124,7 @@ def _version_columns(page: Page, process: ProcessRead) -> tuple[Column, ...]:
                     danger=True,
                 )
             )
-        return Markup(" ").join(parts)
+        return Markup('<div class="row-actions">{}</div>').format(Markup("").join(parts))
 
     def current(row: Row) -> Markup:
         if row["current"]:
@@ -136,10 +137,9 @@ def _version_columns(page: Page, process: ProcessRead) -> tuple[Column, ...]:
         Column("file_name", "File"),
         Column("size", "Size (bytes)", numeric=True),
         Column("kind", "Kind"),
-        Column("entry_point", "Entry point"),
-        Column("sha256", "SHA-256", render=lambda row: str(row["sha256"])[:12]),
-        Column("created", "Uploaded"),
-        Column("guid", "GUID", sortable=False),
+        Column("sha256", "SHA-256", render=lambda row: str(row["sha256"])[:10]),
+        Column("created", "Uploaded", render=lambda row: when(row["created"])),
+        Column("guid", "GUID", sortable=False, render=lambda row: str(row["guid"])[:8]),
         Column("actions", "Actions", sortable=False, render=actions, export=False),
     )
 
