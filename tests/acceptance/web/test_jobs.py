@@ -127,6 +127,15 @@ def test_upload_make_current_and_watch_a_job_run_live(
     page.get_by_label("Priority").select_option(label="High")
     assert_accessible(page)
     screenshot(page, "job-new")
+    # A mistake in the parameters is the API's message, and no job.
+    page.get_by_label("Parameters (a JSON object)").fill('{"name": ')
+    page.get_by_role("button", name="Start job").click()
+    expect(page.locator(".flash-error")).to_contain_text("Parameters")
+    expect(page.locator(".flash-error")).to_contain_text("JSON")
+    assert api.get("/api/job/list", params={"Process": process["guid"]}).json()["total"] == 0
+    page.get_by_label("Robot", exact=True).select_option(label=robot_name)
+    page.get_by_label("Parameters (a JSON object)").fill('{"name": "Ada"}')
+    page.get_by_label("Priority").select_option(label="High")
     page.get_by_role("button", name="Start job").click()
     expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{36}$"))
     job = page.url.rsplit("/", 1)[1]
@@ -311,13 +320,34 @@ def test_process_edit_version_delete_and_process_delete(admin_page: Page, tenant
     expect(page.get_by_role("heading", name=f"Process {renamed}")).to_be_visible()
     assert api.get(f"/api/process/read/{process}").json()["name"] == renamed
 
+    # A file dropped on the drop zone is uploaded like a chosen one.
+    dropped = page.evaluate_handle(
+        """(bytes) => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([new Uint8Array(bytes)], "dropped.py"));
+            return transfer;
+        }""",
+        list(b"print('dropped')\n"),
+    )
+    page.locator(".dropzone").dispatch_event("dragover", {"dataTransfer": dropped})
+    expect(page.locator(".dropzone")).to_have_class(re.compile(r"\bover\b"))
+    page.locator(".dropzone").dispatch_event("drop", {"dataTransfer": dropped})
+    expect(page.locator(".dropzone")).not_to_have_class(re.compile(r"\bover\b"))
+    assert page.locator("#f-ProcessFile").evaluate("input => input.files[0].name") == "dropped.py"
+    page.get_by_label("Version name").fill("dropped")
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator(".flash")).to_contain_text("Version 'dropped' uploaded")
+    expect(page.locator("#versions tbody tr.current")).to_contain_text("dropped.py")
+    versions = api.get(f"/api/processVersion/list/{process}").json()
+    assert [v["process_file_name"] for v in versions if v["is_current"]] == ["dropped.py"]
+
     # A bad upload is refused with the service's message, nothing stored.
     page.locator("#f-ProcessFile").set_input_files(
         files=[{"name": "empty.zip", "mimeType": "application/zip", "buffer": b""}]
     )
     page.get_by_role("button", name="Upload").click()
     expect(page.locator(".flash-error")).to_contain_text("ProcessFile")
-    expect(page.locator("#versions tbody tr")).to_have_count(1)
+    expect(page.locator("#versions tbody tr")).to_have_count(2)
 
     # Delete the process.
     seen = accept_next_dialog(page)
