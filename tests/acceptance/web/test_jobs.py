@@ -300,6 +300,8 @@ def test_process_edit_version_delete_and_process_delete(admin_page: Page, tenant
     page.goto(f"{base}/processes")
     row = page.locator("#processes tbody tr", has_text="tidy-")
     expect(row).to_have_count(1)
+    assert_accessible(page)
+    screenshot(page, "processes")
     row.get_by_role("link").click()
     expect(page.locator("#versions tbody tr")).to_have_count(2)
 
@@ -356,5 +358,3 @@ def test_process_edit_version_delete_and_process_delete(admin_page: Page, tenant
     expect(page.locator(".flash")).to_contain_text("Process deleted")
     assert api.get(f"/api/process/read/{process}").status_code == 404
     expect(page.locator("#processes tbody")).not_to_contain_text(renamed)
-    assert_accessible(page)
-    screenshot(page, "processes")

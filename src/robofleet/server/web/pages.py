@@ -144,7 +144,8 @@ def back_path(request: Request, fallback: str = "/") -> str:
     if not referer:
         return fallback
     parts = urlsplit(referer)
-    if parts.netloc and parts.netloc != request.headers.get("host", ""):
+    hosts = {request.headers.get("host", ""), request.headers.get("x-forwarded-host", "")}
+    if parts.netloc and parts.netloc not in hosts - {""}:
         return fallback
     return local_path(parts.path + (f"?{parts.query}" if parts.query else ""), fallback)
 

@@ -54,7 +54,7 @@ PROCESS_COLUMNS = (
     Column("min_version_to_run", "Min version to run"),
     Column("created", "Created", render=lambda row: when(row["created"])),
     Column("updated", "Updated", render=lambda row: when(row["updated"])),
-    Column("guid", "GUID", sortable=False),
+    Column("guid", "GUID", sortable=False, render=lambda row: str(row["guid"])[:8]),
 )
 
 
