@@ -132,6 +132,24 @@ def local_path(target: str | None, fallback: str = "/") -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def _scripted(request: Request) -> bool:
+    """A request of the page's script (an upload's XHR following its redirect, a live
+    fragment): the message stays for the page the script shows next."""
+    return request.headers.get("x-requested-with") == "fetch" or "x-fragment" in request.headers
+
+
+def back_path(request: Request, fallback: str = "/") -> str:
+    """The page the request came from (its Referer), when it is a page of this site."""
+    referer = request.headers.get("referer")
+    if not referer:
+        return fallback
+    parts = urlsplit(referer)
+    hosts = {request.headers.get("host", ""), request.headers.get("x-forwarded-host", "")}
+    if parts.netloc and parts.netloc not in hosts - {""}:
+        return fallback
+    return local_path(parts.path + (f"?{parts.query}" if parts.query else ""), fallback)
+
+
 def render_template(
     request: Request, template: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
@@ -176,7 +194,7 @@ class Page:
             request=self.request, page=self, flash=flash, nav=self.nav, **context
         )
         response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
-        if flash:
+        if flash and not _scripted(self.request):
             response.delete_cookie(FLASH_COOKIE)
         return response
 
@@ -205,7 +223,7 @@ class Page:
             question=question,
             fields=fields,
             action=action or self.request.url.path,
-            back=local_path(self.request.headers.get("referer"), "/"),
+            back=back_path(self.request),
         )
 
 
@@ -291,7 +309,7 @@ def _error_page(request: Request, status: int, message: str) -> Response:
             message=message,
         )
     # A form post that failed: back to the form, the message on top, nothing changed.
-    back = local_path(request.headers.get("referer"), "/")
+    back = back_path(request)
     response = RedirectResponse(back, status_code=303)
     set_flash(response, "error", message)
     return response

@@ -97,6 +97,11 @@
         if (status && e.lengthComputable) status.textContent = Math.round((100 * e.loaded) / e.total) + "%";
       });
       request.addEventListener("load", () => {
+        if (request.status >= 400) {
+          if (bar) bar.hidden = true;
+          if (status) status.textContent = request.status === 413 ? "The file is larger than this server accepts." : "The upload failed (" + request.status + "); try again.";
+          return;
+        }
         if (request.responseURL) { window.location.assign(request.responseURL); }
         else { window.location.reload(); }
       });
