@@ -104,6 +104,7 @@ def test_a_user_without_the_update_right_cannot_reveal(page: Page, tenant: Tenan
         guid,
     )
     expect(page.get_by_role("alert")).to_contain_text("may not see passwords")
+    expect(page).to_have_url(re.compile(f"/resources/{guid}$"))
     assert secret not in page.content()
     assert _reveals(tenant, guid) == []
 
@@ -224,4 +225,5 @@ def test_the_calendar_editor_sets_days_and_exports_and_imports_json(
     page.get_by_label("Calendar file").set_input_files(str(broken))
     page.get_by_role("button", name="Import").click()
     expect(page.get_by_role("alert")).to_contain_text("not a date")
+    expect(page).to_have_url(re.compile(f"/resources/{guid}/calendar"))
     assert _ok(tenant.api.get(f"/api/asset/calendar/{guid}")) == replacement

@@ -132,6 +132,25 @@ def local_path(target: str | None, fallback: str = "/") -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def followed_by_script(request: Request) -> bool:
+    """A page the script's upload request fetched by following the form's 303 (its headers
+    go along): the flash stays for the page the script then loads, which shows it."""
+    return request.headers.get("x-requested-with") == "fetch"
+
+
+def back_path(request: Request, fallback: str = "/") -> str:
+    """The page the request came from (its Referer), as a path of this site: browsers send
+    the whole URL, which local_path alone refuses; another host gives the fallback."""
+    referer = request.headers.get("referer")
+    if not referer:
+        return fallback
+    parts = urlsplit(referer)
+    if parts.netloc and parts.netloc != request.headers.get("host", request.url.netloc):
+        return fallback
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return local_path(path, fallback)
+
+
 def render_template(
     request: Request, template: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
@@ -141,7 +160,7 @@ def render_template(
         request=request, flash=flash, page=None, nav=(), **context
     )
     response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
-    if flash:
+    if flash and not followed_by_script(request):
         response.delete_cookie(FLASH_COOKIE)
     return response
 
@@ -176,7 +195,7 @@ class Page:
             request=self.request, page=self, flash=flash, nav=self.nav, **context
         )
         response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
-        if flash:
+        if flash and not followed_by_script(self.request):
             response.delete_cookie(FLASH_COOKIE)
         return response
 
@@ -205,7 +224,7 @@ class Page:
             question=question,
             fields=fields,
             action=action or self.request.url.path,
-            back=local_path(self.request.headers.get("referer"), "/"),
+            back=back_path(self.request),
         )
 
 
@@ -291,7 +310,6 @@ def _error_page(request: Request, status: int, message: str) -> Response:
             message=message,
         )
     # A form post that failed: back to the form, the message on top, nothing changed.
-    back = local_path(request.headers.get("referer"), "/")
-    response = RedirectResponse(back, status_code=303)
+    response = RedirectResponse(back_path(request), status_code=303)
     set_flash(response, "error", message)
     return response
