@@ -89,10 +89,8 @@ def test_a_folder_is_created_files_uploaded_downloaded_previewed_and_deleted(
     files.get_by_role("link", name="pixel.png", exact=True).click()
     preview = page.get_by_role("img", name="Preview of pixel.png")
     expect(preview).to_be_visible()
-    page.wait_for_function(
-        "document.querySelector('#image-preview').complete"
-        " && document.querySelector('#image-preview').naturalWidth === 3"
-    )
+    expect(preview).to_have_js_property("complete", True)
+    expect(preview).to_have_js_property("naturalWidth", 3)  # the image decoded
     assert_accessible(page)
     screenshot(page, "storage-file-image")
     inline = page.request.get(f"{page.url}/inline")

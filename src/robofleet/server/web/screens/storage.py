@@ -56,10 +56,10 @@ SANDBOXED: Final = (
 def preview_kind(content_type: str) -> str:
     """How the file page shows a file: text, image, pdf, or none."""
     base = content_type.split(";")[0].strip().lower()
-    if base.startswith("text/") or base in TEXT_TYPES or base.endswith(("+json", "+xml")):
-        return "text"
     if base in IMAGE_TYPES:
         return "image"
+    if base.startswith("text/") or base in TEXT_TYPES or base.endswith(("+json", "+xml")):
+        return "text"
     if base == PDF:
         return "pdf"
     return "none"
