@@ -145,6 +145,17 @@ def test_resources_and_groups_are_created_edited_and_deleted(
     stored = _ok(tenant.api.get(f"/api/asset/read/{guid}"))
     assert (stored["description"], stored["password"]) == ("Used by the night run", "first-pass-1")
 
+    # Scoped to one robot group, named by its name.
+    group = f"night-{uuid.uuid4().hex[:6]}"
+    group_guid = _ok(tenant.api.post("/api/robotGroup/create", json={"Name": group}))["GUID"]
+    page.get_by_label("Scope").select_option(label="One robot group")
+    page.get_by_label("Robot group", exact=True).fill(group)
+    page.get_by_role("button", name="Save resource").click()
+    expect(page.get_by_role("status")).to_contain_text("Resource saved")
+    expect(page.locator("dl.facts")).to_contain_text("One robot group")
+    stored = _ok(tenant.api.get(f"/api/asset/read/{guid}"))
+    assert (stored["robot_type"], stored["robot_group_guid"]) == (2, str(group_guid).lower())
+
     # A text resource, filtered by type in the list.
     page.goto(f"{base}/resources/new?type=2")
     page.get_by_label("Name", exact=True).fill("greeting")

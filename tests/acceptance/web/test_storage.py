@@ -166,3 +166,32 @@ def test_storage_lists_folders_and_previews_a_pdf_and_text_as_plain_text(
     assert inline.headers["content-type"] == "text/plain; charset=utf-8"
     assert "sandbox" in inline.headers["content-security-policy"]
     assert page.title() != "ran"
+
+
+def test_files_at_the_top_level_are_uploaded_without_a_folder(
+    admin_page: Page, tenant: Tenant, tmp_path: Path
+) -> None:
+    page, base = admin_page, tenant.server.url
+    page.goto(f"{base}/storage")
+    page.get_by_role("link", name="Files at the top level").click()
+    expect(page.get_by_role("heading", name="Top-level files")).to_be_visible()
+    expect(page.locator("#files")).to_contain_text("Nothing to show")
+    report = tmp_path / "report.csv"
+    report.write_text("a,b\n1,2\n")
+    page.get_by_label("Choose files, or drop them here").set_input_files(str(report))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("status")).to_have_text("Uploaded report.csv.")
+    expect(
+        page.locator("#files").get_by_role("link", name="report.csv", exact=True)
+    ).to_be_visible()
+    assert_accessible(page)
+    screenshot(page, "storage-root")
+    at_root = _ok(tenant.api.get("/api/files/list", params={"Folder": ""}))
+    assert [(f["name"], f["folder_guid"]) for f in at_root] == [("report.csv", None)]
+    # The same name again replaces the content (as the API's streamed upload does).
+    report.write_text("a,b\n3,4\n")
+    page.get_by_label("Choose files, or drop them here").set_input_files(str(report))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("status")).to_have_text("Uploaded report.csv.")
+    page.locator("#files").get_by_role("link", name="report.csv", exact=True).click()
+    expect(page.locator("#text-preview")).to_have_text("a,b\n3,4\n")
