@@ -3,15 +3,16 @@ previews (text, image, PDF) served inline, and deletes that ask first."""
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.acceptance.conftest import Tenant
-from tests.support.browser import assert_accessible, screenshot
+from tests.support.browser import assert_accessible, screenshot, sign_in
 
 NOTES = "Invoice run\n<b>not bold</b> & kept as text\nline three — ünïcode\n"
 
@@ -192,6 +193,34 @@ def test_files_at_the_top_level_are_uploaded_without_a_folder(
     report.write_text("a,b\n3,4\n")
     page.get_by_label("Choose files, or drop them here").set_input_files(str(report))
     page.get_by_role("button", name="Upload").click()
+    # The page the script loads after the upload has an empty file input again.
+    expect(page.get_by_label("Choose files, or drop them here")).to_have_value("")
     expect(page.get_by_role("status")).to_have_text("Uploaded report.csv.")
     page.locator("#files").get_by_role("link", name="report.csv", exact=True).click()
     expect(page.locator("#text-preview")).to_have_text("a,b\n3,4\n")
+
+
+def test_without_the_script_uploads_post_and_deletes_ask_on_a_page(
+    browser: Browser, tenant: Tenant, tmp_path: Path
+) -> None:
+    base = tenant.server.url
+    context = browser.new_context(java_script_enabled=False, accept_downloads=True)
+    try:
+        page = context.new_page()
+        sign_in(page, base, tenant.login, tenant.password)
+        page.goto(f"{base}/storage/root")
+        plain = tmp_path / "plain.txt"
+        plain.write_text("posted without a script\n")
+        page.get_by_label("Choose files, or drop them here").set_input_files(str(plain))
+        page.get_by_role("button", name="Upload").click()
+        expect(page.get_by_role("status")).to_have_text("Uploaded plain.txt.")
+        page.locator("#files").get_by_role("link", name="plain.txt", exact=True).click()
+        page.get_by_role("button", name="Delete file").click()
+        expect(page.get_by_role("heading", name="Are you sure?")).to_be_visible()
+        expect(page.locator(".confirm-question")).to_have_text("Delete this file?")
+        page.get_by_role("button", name="Yes, go on").click()
+        expect(page.get_by_role("status")).to_have_text("File deleted.")
+        expect(page).to_have_url(re.compile(r"/storage/root$"))
+        assert _ok(tenant.api.get("/api/files/list", params={"Folder": ""})) == []
+    finally:
+        context.close()
