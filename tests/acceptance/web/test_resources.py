@@ -152,7 +152,7 @@ def test_resources_and_groups_are_created_edited_and_deleted(
     page.get_by_label("Robot group", exact=True).fill(group)
     page.get_by_role("button", name="Save resource").click()
     expect(page.get_by_role("status")).to_contain_text("Resource saved")
-    expect(page.locator("dl.facts")).to_contain_text("One robot group")
+    expect(page.locator("dl.facts")).to_contain_text(f"One robot group: {group}")
     stored = _ok(tenant.api.get(f"/api/asset/read/{guid}"))
     assert (stored["robot_type"], stored["robot_group_guid"]) == (2, str(group_guid).lower())
 
@@ -165,6 +165,11 @@ def test_resources_and_groups_are_created_edited_and_deleted(
     page.goto(f"{base}/resources?type=2")
     expect(page.get_by_role("link", name="greeting")).to_be_visible()
     expect(page.get_by_role("link", name="erp-bot")).to_have_count(0)
+    page.goto(f"{base}/resources/groups")
+    page.get_by_role("link", name="Resources in ERP").click()
+    expect(page.get_by_text("The resources of group ERP")).to_be_visible()
+    expect(page.get_by_role("link", name="erp-bot")).to_be_visible()
+    expect(page.get_by_role("link", name="greeting")).to_have_count(0)
     page.goto(f"{base}/resources?q=erp-bot")
     page.get_by_role("link", name="erp-bot").click()
 

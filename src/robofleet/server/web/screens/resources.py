@@ -14,6 +14,7 @@ from fastapi import APIRouter, Response
 from markupsafe import Markup
 from starlette.datastructures import UploadFile
 
+from robofleet.server.domain.errors import Forbidden
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.resources import (
@@ -29,6 +30,8 @@ from robofleet.server.schemas.resources import (
     ResourceUpdate,
 )
 from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.fleet import groups as robot_groups
+from robofleet.server.services.fleet import robots
 from robofleet.server.services.resources import calendars, crud, groups
 from robofleet.server.web.pages import Page, PageDep, WebRoute, confirmed
 from robofleet.server.web.tables import Column, Row, table_view
@@ -57,6 +60,27 @@ def _all_resources(runtime: Runtime, caller: Caller, group: str | None) -> list[
         items.extend(found.items)
         if not found.items or len(items) >= found.total:
             return items
+
+
+@dataclass(frozen=True)
+class FleetNames:
+    """Robots' and robot groups' names by GUID, for scopes shown by name and suggested in
+    the form (empty for a user who may not read them: GUIDs are shown instead)."""
+
+    robots: dict[str, str]
+    robot_groups: dict[str, str]
+
+
+def _fleet_names(runtime: Runtime, caller: Caller) -> FleetNames:
+    try:
+        found_robots = {r.guid: r.name for r in robots.list_robots(runtime, caller)}
+    except Forbidden:
+        found_robots = {}
+    try:
+        found_groups = {g.guid: g.name for g in robot_groups.list_groups(runtime, caller)}
+    except Forbidden:
+        found_groups = {}
+    return FleetNames(found_robots, found_groups)
 
 
 def _masked(resource: ResourceRead) -> ResourceRead:
@@ -99,16 +123,23 @@ def _value(resource: ResourceRead) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
-def _scope(resource: ResourceRead) -> str:
+def _scope(resource: ResourceRead, names: FleetNames) -> str:
     label = SCOPES.get(resource.robot_type, str(resource.robot_type))
-    target = resource.robot_guid or resource.robot_group_guid
-    return f"{label}: {target}" if target else label
+    if resource.robot_guid:
+        return f"{label}: {names.robots.get(resource.robot_guid, resource.robot_guid)}"
+    if resource.robot_group_guid:
+        group = resource.robot_group_guid
+        return f"{label}: {names.robot_groups.get(group, group)}"
+    return label
 
 
 @router.get("/resources")
 async def resource_list(page: PageDep, type: str = "", group: str = "") -> Response:
     found: list[ResourceRead] = await page.call(_all_resources, group)
-    names = {g.id: g.name for g in await page.call(groups.list_groups)}
+    found_groups: list[ResourceGroupRead] = await page.call(groups.list_groups)
+    names = {g.id: g.name for g in found_groups}
+    group_name = next((g.name for g in found_groups if group in {g.guid, g.name}), group)
+    fleet: FleetNames = await page.call(_fleet_names)
     rows = [
         {
             "guid": r.guid,
@@ -117,7 +148,7 @@ async def resource_list(page: PageDep, type: str = "", group: str = "") -> Respo
             "type_id": str(r.type),
             "value": _value(r),
             "password": r.password is not None,
-            "scope": _scope(r),
+            "scope": _scope(r, fleet),
             "group": names.get(r.resource_group_id, "") if r.resource_group_id else "",
             "updated_at": r.updated_at,
         }
@@ -128,7 +159,13 @@ async def resource_list(page: PageDep, type: str = "", group: str = "") -> Respo
     if view.wants_csv:
         return view.csv_response("resources")
     return page.render(
-        "resources/list.html", view=view, types=TYPES, type=type, group=group, tab="resources"
+        "resources/list.html",
+        view=view,
+        types=TYPES,
+        type=type,
+        group=group,
+        group_name=group_name,
+        tab="resources",
     )
 
 
@@ -146,6 +183,7 @@ async def resource_new(page: PageDep, type: str = "1") -> Response:
         types=TYPES,
         scopes=[(str(k), v) for k, v in SCOPES.items()],
         groups=_group_options(await page.call(groups.list_groups)),
+        fleet=await page.call(_fleet_names),
     )
 
 
@@ -190,11 +228,13 @@ async def _detail(page: Page, guid: str, revealed: str | None = None) -> Respons
     resource = _masked(await page.call(crud.read_resource, guid))
     found = await page.call(groups.list_groups)
     group = next((g for g in found if g.id == resource.resource_group_id), None)
+    fleet: FleetNames = await page.call(_fleet_names)
     return page.render(
         "resources/detail.html",
         resource=resource,
         group=group,
-        scope=_scope(resource),
+        fleet=fleet,
+        scope=_scope(resource, fleet),
         revealed=revealed,
         may_reveal=page.can(Screen.RESOURCE, Action.UPDATE),
         scopes=[(str(k), v) for k, v in SCOPES.items()],
