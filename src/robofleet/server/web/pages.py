@@ -132,7 +132,7 @@ def local_path(target: str | None, fallback: str = "/") -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def _scripted(request: Request) -> bool:
+def followed_by_script(request: Request) -> bool:
     """A request of the page's script (an upload's XHR following its redirect, a live
     fragment): the message stays for the page the script shows next."""
     return request.headers.get("x-requested-with") == "fetch" or "x-fragment" in request.headers
@@ -159,7 +159,7 @@ def render_template(
         request=request, flash=flash, page=None, nav=(), **context
     )
     response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
-    if flash:
+    if flash and not followed_by_script(request):
         response.delete_cookie(FLASH_COOKIE)
     return response
 
@@ -194,7 +194,7 @@ class Page:
             request=self.request, page=self, flash=flash, nav=self.nav, **context
         )
         response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
-        if flash and not _scripted(self.request):
+        if flash and not followed_by_script(self.request):
             response.delete_cookie(FLASH_COOKIE)
         return response
 

@@ -7,13 +7,15 @@ from importlib.resources import files
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from robofleet.server.web.screens import jobs, overview, processes, signin
+from robofleet.server.web.screens import jobs, overview, processes, resources, signin, storage
 
 ROUTERS: list[APIRouter] = [
     signin.router,
     overview.router,
     processes.router,
     jobs.router,
+    resources.router,
+    storage.router,
 ]
 
 

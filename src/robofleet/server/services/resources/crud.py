@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from robofleet.calendars import Calendar, CalendarError
+from robofleet.server.db.audit import record_event
 from robofleet.server.db.tables import ResourceGroupRow, ResourceRow, RobotGroupRow, RobotRow
-from robofleet.server.domain.errors import Conflict, InvalidInput
+from robofleet.server.domain.errors import Conflict, Forbidden, InvalidInput
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.refs import new_guid
 from robofleet.server.runtime import Runtime
@@ -161,6 +162,34 @@ def session_read_resource(runtime: Runtime, caller: Caller, ref: int | str) -> R
     with runtime.db.read() as session:
         row = find_resource(session, caller, ref)
         return view(runtime, session, row, reveal=may_see_password(caller))
+
+
+def reveal_password(runtime: Runtime, caller: Caller, ref: int | str) -> str | None:
+    """A credential's password in clear, asked for on purpose (the web's "Show password"):
+    the right is read_resource's (may_see_password), and every reveal is recorded in the
+    audit trail (action `reveal`). None: the resource has no password."""
+    caller.require(Screen.RESOURCE, Action.READ)
+    if not may_see_password(caller):
+        raise Forbidden(
+            f"{caller.principal.name} may not see passwords: it takes the 'update' right on "
+            "resource; ask an administrator to grant it in a role",
+            reason="missing_right",
+        )
+    with runtime.db.write(actor=caller.actor()) as session:
+        row = find_resource(session, caller, ref)
+        if row.password_ciphertext is None:
+            return None
+        password = runtime.secret_box.open(session, row.password_ciphertext, associated_data(row))
+        record_event(
+            session,
+            caller.actor(),
+            action="reveal",
+            object_type="resource",
+            object_guid=row.guid,
+            message=f"password of resource '{row.name}' shown",
+            account_id=row.account_id,
+        )
+        return password
 
 
 def update_resource(runtime: Runtime, caller: Caller, data: ResourceUpdate) -> None:

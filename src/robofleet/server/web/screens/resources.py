@@ -1,0 +1,510 @@
+"""Resources: credentials (the password masked, shown on request to those with the right and
+audited), texts and calendars (a month editor, JSON import and export); resource groups."""
+
+from __future__ import annotations
+
+import calendar as month_grid
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+
+from fastapi import APIRouter, Response
+from markupsafe import Markup
+from starlette.datastructures import UploadFile
+
+from robofleet.server.domain.errors import Forbidden
+from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.runtime import Runtime
+from robofleet.server.schemas.resources import (
+    CALENDAR_TEXT_LIMIT,
+    CalendarDocument,
+    CalendarImport,
+    ResourceCreate,
+    ResourceFilter,
+    ResourceGroupCreate,
+    ResourceGroupRead,
+    ResourceGroupUpdate,
+    ResourceRead,
+    ResourceUpdate,
+)
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.fleet import groups as robot_groups
+from robofleet.server.services.fleet import robots
+from robofleet.server.services.resources import calendars, crud, groups
+from robofleet.server.web.pages import Page, PageDep, WebRoute, confirmed
+from robofleet.server.web.tables import Column, Row, table_view
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+CREDENTIALS, TEXT, CALENDAR = crud.CREDENTIALS, crud.TEXT, crud.CALENDAR
+TYPES: Final = [(str(k), v) for k, v in crud.TYPE_NAMES.items()]
+SCOPES: Final = {3: "All robots", 2: "One robot group", 1: "One robot"}
+DAY_STATES: Final = (("working", "Working"), ("non_working", "Non-working"), ("holiday", "Holiday"))
+WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+LIST_PAGE: Final = 1000
+NO_STORE: Final = {"Cache-Control": "no-store"}
+
+
+# --- reads that gather every page of a list --------------------------------------------
+
+
+def _all_resources(runtime: Runtime, caller: Caller, group: str | None) -> list[ResourceRead]:
+    items: list[ResourceRead] = []
+    while True:
+        query = ResourceFilter.model_validate(
+            {"offset": len(items), "count": LIST_PAGE, "resource_group": group or None}
+        )
+        found = crud.list_resources(runtime, caller, query)
+        items.extend(found.items)
+        if not found.items or len(items) >= found.total:
+            return items
+
+
+@dataclass(frozen=True)
+class FleetNames:
+    """Robots' and robot groups' names by GUID, for scopes shown by name and suggested in
+    the form (empty for a user who may not read them: GUIDs are shown instead)."""
+
+    robots: dict[str, str]
+    robot_groups: dict[str, str]
+
+
+def _fleet_names(runtime: Runtime, caller: Caller) -> FleetNames:
+    try:
+        found_robots = {r.guid: r.name for r in robots.list_robots(runtime, caller)}
+    except Forbidden:
+        found_robots = {}
+    try:
+        found_groups = {g.guid: g.name for g in robot_groups.list_groups(runtime, caller)}
+    except Forbidden:
+        found_groups = {}
+    return FleetNames(found_robots, found_groups)
+
+
+def _masked(resource: ResourceRead) -> ResourceRead:
+    """What a page may hold: never the password (read_resource gives it to editors)."""
+    if resource.password is None:
+        return resource
+    return resource.model_copy(update={"password": crud.MASK})
+
+
+# --- resources ---------------------------------------------------------------------------
+
+
+def _link(row: Row) -> Markup:
+    return Markup('<a href="/resources/{}">{}</a>').format(row["guid"], row["name"])
+
+
+def _password_cell(row: Row) -> Markup | str:
+    if not row["password"]:
+        return "—"
+    return Markup(
+        '<span class="masked">{}</span> <span class="visually-hidden">(hidden)</span>'
+    ).format(crud.MASK)
+
+
+RESOURCE_COLUMNS: Final = (
+    Column("name", "Name", render=_link),
+    Column("type", "Type"),
+    Column("value", "Login or value"),
+    Column("password", "Password", render=_password_cell, export=False),
+    Column("scope", "Scope"),
+    Column("group", "Group"),
+    Column("updated_at", "Updated"),
+)
+
+
+def _value(resource: ResourceRead) -> str:
+    if resource.type == CALENDAR:
+        return "(calendar)"
+    text = resource.text
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _scope(resource: ResourceRead, names: FleetNames) -> str:
+    label = SCOPES.get(resource.robot_type, str(resource.robot_type))
+    if resource.robot_guid:
+        return f"{label}: {names.robots.get(resource.robot_guid, resource.robot_guid)}"
+    if resource.robot_group_guid:
+        group = resource.robot_group_guid
+        return f"{label}: {names.robot_groups.get(group, group)}"
+    return label
+
+
+@router.get("/resources")
+async def resource_list(page: PageDep, type: str = "", group: str = "") -> Response:
+    found: list[ResourceRead] = await page.call(_all_resources, group)
+    found_groups: list[ResourceGroupRead] = await page.call(groups.list_groups)
+    names = {g.id: g.name for g in found_groups}
+    group_name = next((g.name for g in found_groups if group in {g.guid, g.name}), group)
+    fleet: FleetNames = await page.call(_fleet_names)
+    rows = [
+        {
+            "guid": r.guid,
+            "name": r.name,
+            "type": r.type_name,
+            "type_id": str(r.type),
+            "value": _value(r),
+            "password": r.password is not None,
+            "scope": _scope(r, fleet),
+            "group": names.get(r.resource_group_id, "") if r.resource_group_id else "",
+            "updated_at": r.updated_at,
+        }
+        for r in found
+        if not type or str(r.type) == type
+    ]
+    view = table_view(page.request, rows, RESOURCE_COLUMNS, default_sort="name", id="resources")
+    if view.wants_csv:
+        return view.csv_response("resources")
+    return page.render(
+        "resources/list.html",
+        view=view,
+        types=TYPES,
+        type=type,
+        group=group,
+        group_name=group_name,
+        tab="resources",
+    )
+
+
+def _group_options(found: list[ResourceGroupRead]) -> list[tuple[str, str]]:
+    return [("", "(none)")] + [(g.guid, g.name) for g in sorted(found, key=lambda g: g.name)]
+
+
+@router.get("/resources/new")
+async def resource_new(page: PageDep, type: str = "1") -> Response:
+    page.caller.require(Screen.RESOURCE, Action.CREATE)
+    return page.render(
+        "resources/form.html",
+        resource=None,
+        type=type if type in {"1", "2", "3"} else "1",
+        types=TYPES,
+        scopes=[(str(k), v) for k, v in SCOPES.items()],
+        groups=_group_options(await page.call(groups.list_groups)),
+        fleet=await page.call(_fleet_names),
+    )
+
+
+def _number(value: object, default: int) -> int:
+    text = str(value or "")
+    return int(text) if text.isdigit() and len(text) < 4 else default
+
+
+def _resource_fields(form: Mapping[str, Any], kind: int) -> dict[str, Any]:
+    """The API's request fields from the form (the schema validates them)."""
+    fields: dict[str, Any] = {
+        "name": form.get("name", ""),
+        "description": form.get("description", ""),
+        "resource_group": form.get("resource_group") or None,
+    }
+    if kind != CALENDAR:
+        fields["text"] = form.get("text", "")
+    if kind == CREDENTIALS:
+        if form.get("password"):
+            fields["password"] = form.get("password")
+        if form.get("password_expiration"):
+            fields["password_expiration"] = form.get("password_expiration")
+    robot_type = _number(form.get("robot_type"), 3)
+    fields["robot_type"] = robot_type
+    if robot_type == 1:
+        fields["robot"] = form.get("robot") or None
+    elif robot_type == 2:
+        fields["robot_group"] = form.get("robot_group") or None
+    return fields
+
+
+@router.post("/resources/new")
+async def resource_create(page: PageDep) -> Response:
+    form = await page.form()
+    kind = _number(form.get("type"), TEXT)
+    data = ResourceCreate.model_validate({**_resource_fields(form, kind), "type": kind})
+    made = await page.call(crud.create_resource, data)
+    return page.redirect(f"/resources/{made.guid}", message=f"Resource {data.name} created.")
+
+
+async def _detail(page: Page, guid: str, revealed: str | None = None) -> Response:
+    resource = _masked(await page.call(crud.read_resource, guid))
+    found = await page.call(groups.list_groups)
+    group = next((g for g in found if g.id == resource.resource_group_id), None)
+    fleet: FleetNames = await page.call(_fleet_names)
+    return page.render(
+        "resources/detail.html",
+        resource=resource,
+        group=group,
+        fleet=fleet,
+        scope=_scope(resource, fleet),
+        revealed=revealed,
+        may_reveal=page.can(Screen.RESOURCE, Action.UPDATE),
+        scopes=[(str(k), v) for k, v in SCOPES.items()],
+        groups=_group_options(found),
+    )
+
+
+# --- resource groups (before /resources/{guid}: "groups" is not a resource) -----------
+
+
+def _group_link(row: Row) -> Markup:
+    return Markup('<a href="/resources/groups/{}">{}</a>').format(row["guid"], row["name"])
+
+
+def _group_resources(row: Row) -> Markup:
+    return Markup('<a href="/resources?group={}">Resources in {}</a>').format(
+        row["guid"], row["name"]
+    )
+
+
+GROUP_COLUMNS: Final = (
+    Column("name", "Name", render=_group_link),
+    Column("description", "Description"),
+    Column("created_at", "Created"),
+    Column("updated_at", "Updated"),
+    Column("resources", "Resources", sortable=False, render=_group_resources, export=False),
+)
+
+
+@router.get("/resources/groups")
+async def group_list(page: PageDep) -> Response:
+    found: list[ResourceGroupRead] = await page.call(groups.list_groups)
+    rows = [
+        {
+            "guid": g.guid,
+            "name": g.name,
+            "description": g.description,
+            "created_at": g.created_at,
+            "updated_at": g.updated_at,
+            "resources": "",
+        }
+        for g in found
+    ]
+    view = table_view(page.request, rows, GROUP_COLUMNS, default_sort="name", id="groups")
+    if view.wants_csv:
+        return view.csv_response("resource-groups")
+    return page.render("resources/groups.html", view=view, tab="groups")
+
+
+@router.post("/resources/groups")
+async def group_create(page: PageDep) -> Response:
+    form = await page.form()
+    data = ResourceGroupCreate.model_validate(
+        {"name": form.get("name", ""), "description": form.get("description", "")}
+    )
+    await page.call(groups.create_group, data)
+    return page.redirect("/resources/groups", message=f"Resource group {data.name} created.")
+
+
+@router.get("/resources/groups/{guid}")
+async def group_detail(page: PageDep, guid: str) -> Response:
+    group = await page.call(groups.read_group, guid)
+    return page.render("resources/group.html", group=group, tab="groups")
+
+
+@router.post("/resources/groups/{guid}/edit")
+async def group_update(page: PageDep, guid: str) -> Response:
+    form = await page.form()
+    data = ResourceGroupUpdate.model_validate(
+        {"guid": guid, "name": form.get("name", ""), "description": form.get("description", "")}
+    )
+    await page.call(groups.update_group, data)
+    return page.redirect(f"/resources/groups/{guid}", message="Resource group saved.")
+
+
+@router.post("/resources/groups/{guid}/delete")
+async def group_delete(page: PageDep, guid: str) -> Response:
+    form = await page.form()
+    if not confirmed(form):
+        return page.confirm("Delete this resource group?", form)
+    await page.call(groups.delete_group, guid)
+    return page.redirect("/resources/groups", message="Resource group deleted.")
+
+
+# --- one resource ------------------------------------------------------------------------
+
+
+@router.get("/resources/{guid}")
+async def resource_detail(page: PageDep, guid: str) -> Response:
+    return await _detail(page, guid)
+
+
+@router.post("/resources/{guid}/password")
+async def resource_reveal(page: PageDep, guid: str) -> Response:
+    """The password on this response only (never cached): the reveal is audited."""
+    password = await page.call(crud.reveal_password, guid)
+    response = await _detail(page, guid, revealed=password if password is not None else "")
+    response.headers.update(NO_STORE)
+    return response
+
+
+@router.post("/resources/{guid}/edit")
+async def resource_update(page: PageDep, guid: str) -> Response:
+    form = await page.form()
+    kind = _number(form.get("type"), TEXT)
+    data = ResourceUpdate.model_validate({**_resource_fields(form, kind), "guid": guid})
+    await page.call(crud.update_resource, data)
+    return page.redirect(f"/resources/{guid}", message="Resource saved.")
+
+
+@router.post("/resources/{guid}/delete")
+async def resource_delete(page: PageDep, guid: str) -> Response:
+    form = await page.form()
+    if not confirmed(form):
+        return page.confirm("Delete this resource?", form)
+    await page.call(crud.delete_resource, guid)
+    return page.redirect("/resources", message="Resource deleted.")
+
+
+# --- the calendar editor -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    state: str
+    weekend: bool
+
+    @property
+    def label(self) -> str:
+        return f"{WEEKDAYS[self.day.weekday()]} {self.day.day} {self.day:%B %Y}"
+
+
+def _month(text: str | None) -> date:
+    try:
+        year, month = (int(part) for part in (text or "").split("-", 1))
+        return date(year, month, 1)
+    except ValueError:
+        today = date.today()
+        return date(today.year, today.month, 1)
+
+
+def _shifted(first: date, months: int) -> date:
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _state(document: CalendarDocument, day: date) -> str:
+    iso = day.isoformat()
+    if iso in document.holidays:
+        return "holiday"
+    if iso in document.working:
+        return "working"
+    if iso in document.non_working or day.isoweekday() in document.weekend:
+        return "non_working"
+    return "working"
+
+
+def _weeks(document: CalendarDocument, first: date) -> list[list[Day | None]]:
+    return [
+        [
+            None
+            if number == 0
+            else Day(
+                date(first.year, first.month, number),
+                _state(document, date(first.year, first.month, number)),
+                date(first.year, first.month, number).isoweekday() in document.weekend,
+            )
+            for number in week
+        ]
+        for week in month_grid.Calendar(firstweekday=0).monthdayscalendar(first.year, first.month)
+    ]
+
+
+def edited_calendar(
+    document: CalendarDocument, first: date, weekend: list[int], states: Mapping[date, str]
+) -> dict[str, Any]:
+    """The calendar after a month's days were set: that month's dates replaced by the ones
+    that differ from the weekly pattern (a holiday is always listed), other months kept."""
+
+    def other_months(days: list[str]) -> set[str]:
+        prefix = f"{first:%Y-%m}-"
+        return {d for d in days if not d.startswith(prefix)}
+
+    working, non_working, holidays = (
+        other_months(document.working),
+        other_months(document.non_working),
+        other_months(document.holidays),
+    )
+    for day, state in states.items():
+        off_by_default = day.isoweekday() in weekend
+        if state == "holiday":
+            holidays.add(day.isoformat())
+        elif state == "working" and off_by_default:
+            working.add(day.isoformat())
+        elif state == "non_working" and not off_by_default:
+            non_working.add(day.isoformat())
+    return {
+        "weekend": sorted(set(weekend)),
+        "working": sorted(working),
+        "non_working": sorted(non_working),
+        "holidays": sorted(holidays),
+    }
+
+
+@router.get("/resources/{guid}/calendar")
+async def calendar_editor(page: PageDep, guid: str, month: str = "") -> Response:
+    resource = _masked(await page.call(crud.read_resource, guid))
+    document: CalendarDocument = await page.call(calendars.read_calendar, guid)
+    first = _month(month or None)
+    return page.render(
+        "resources/calendar.html",
+        resource=resource,
+        document=document,
+        first=first,
+        previous=_shifted(first, -1),
+        next=_shifted(first, 1),
+        weeks=_weeks(document, first),
+        weekdays=WEEKDAYS,
+        states=DAY_STATES,
+        may_edit=page.can(Screen.RESOURCE, Action.UPDATE),
+    )
+
+
+@router.post("/resources/{guid}/calendar")
+async def calendar_save(page: PageDep, guid: str) -> Response:
+    form = await page.form()
+    first = _month(str(form.get("month", "")))
+    weekend = [int(v) for v in form.getlist("weekend") if isinstance(v, str) and v.isdigit()]
+    states: dict[date, str] = {}
+    for key, value in form.items():
+        if key.startswith("day-") and value in {s for s, _ in DAY_STATES}:
+            try:
+                day = date.fromisoformat(key[4:])
+            except ValueError:
+                continue
+            if (day.year, day.month) == (first.year, first.month):
+                states[day] = str(value)
+    document: CalendarDocument = await page.call(calendars.read_calendar, guid)
+    content = json.dumps(edited_calendar(document, first, weekend, states))
+    data = CalendarImport.model_validate({"guid": guid, "content": content, "format": "json"})
+    await page.call(calendars.import_calendar, data)
+    return page.redirect(
+        f"/resources/{guid}/calendar?month={first:%Y-%m}", message="Calendar saved."
+    )
+
+
+@router.get("/resources/{guid}/calendar.json")
+async def calendar_export(page: PageDep, guid: str) -> Response:
+    document: CalendarDocument = await page.call(calendars.read_calendar, guid)
+    return Response(
+        json.dumps(document.model_dump(), indent=2) + "\n",
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="calendar-{guid}.json"'},
+    )
+
+
+@router.post("/resources/{guid}/calendar/import")
+async def calendar_import(page: PageDep, guid: str) -> Response:
+    form = await page.form()
+    upload = form.get("file")
+    content = ""
+    if isinstance(upload, UploadFile) and upload.filename:
+        content = (await upload.read(CALENDAR_TEXT_LIMIT + 1)).decode("utf-8", errors="replace")
+    if not content.strip():
+        content = str(form.get("content", ""))
+    if not content.strip():
+        return page.redirect(
+            f"/resources/{guid}/calendar", error="Choose a calendar file or paste its JSON."
+        )
+    data = CalendarImport.model_validate({"guid": guid, "content": content})
+    await page.call(calendars.import_calendar, data)
+    return page.redirect(f"/resources/{guid}/calendar", message="Calendar imported.")
