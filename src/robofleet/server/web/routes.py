@@ -7,11 +7,13 @@ from importlib.resources import files
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from robofleet.server.web.screens import overview, signin
+from robofleet.server.web.screens import overview, robot_groups, robots, signin
 
 ROUTERS: list[APIRouter] = [
     signin.router,
     overview.router,
+    robots.router,
+    robot_groups.router,
 ]
 
 

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from robofleet.server.db.base import Base, IdType, utcnow
 from robofleet.server.domain.refs import new_guid
 
-
 FAILED_LOGIN = "action = 'login_failed'"
 
 
