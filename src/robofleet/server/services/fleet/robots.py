@@ -145,7 +145,7 @@ def robot_reads(session: Session, robots: Sequence[RobotRow]) -> list[RobotRead]
                 select(AccessFolderRow.id, AccessFolderRow.guid).where(
                     AccessFolderRow.id.in_(folder_ids)
                 )
-            ).tuples()
+            ).all()
         )
         if folder_ids
         else {}

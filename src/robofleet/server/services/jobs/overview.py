@@ -203,7 +203,7 @@ def _queue_loads(
                 TaskRow.finished_at >= now - timedelta(hours=24),
             )
             .group_by(TaskRow.queue_id)
-        ).tuples()
+        ).all()
     )
     return [
         QueueLoad(
