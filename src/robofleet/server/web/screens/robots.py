@@ -129,7 +129,7 @@ def _filtered(rows: list[dict[str, Any]], request: Request) -> list[dict[str, An
 @router.get("/robots")
 async def robots_page(page: PageDep, fragment: str = "") -> Response:
     robots: list[RobotRead] = await page.call(robot_service.list_robots)
-    folders = await folders_for(page) if not fragment else None
+    folders = await folders_for(page)
     names = folder_names(folders)
     rows = _filtered(robot_rows(robots, names), page.request)
     view = table_view(page.request, rows, ROBOT_COLUMNS, default_sort="name", id="robots")
