@@ -13,7 +13,12 @@ from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import AccountRow
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.principals import account_key_principal
-from robofleet.server.services.fleet.robots import robots_by_status
+from robofleet.server.services.fleet.robots import (
+    list_robots,
+    read_robot,
+    robot_summaries,
+    robots_by_status,
+)
 from robofleet.server.services.jobs.overview import fleet_overview
 from tests.service.conftest import Tenant
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
@@ -81,3 +86,27 @@ def test_the_overview_counts_a_tenants_robots_jobs_queues_and_failures(
     assert later.jobs_today == {} and later.jobs_by_day == {}
     assert later.queues is not None and later.queues[0].new == 1
     assert later.queues[0].done_24h == 0
+
+
+def test_the_robot_list_reads_as_each_robot_reads(tenant: Tenant) -> None:
+    """list_robots reads folders and groups once for all robots: the same rows as one by one."""
+    folder = tenant.api.post("/api/accessFolder/create", json={"Name": "Plant"}).json()["guid"]
+    groups = [
+        tenant.api.post("/api/robotGroup/create", json={"Name": name}).json()["GUID"]
+        for name in ("Zeta", "Alpha")
+    ]
+    make_robot(tenant.api, "plain")
+    make_robot(tenant.api, "grouped", Groups=groups, Folder=folder)
+    make_robot(tenant.api, "half", Groups=groups[:1])
+    caller = key_caller(tenant)
+    runtime = tenant.service.runtime
+    listed = list_robots(runtime, caller)
+    assert [r.name for r in listed] == ["plain", "grouped", "half"]
+    assert listed == [read_robot(runtime, caller, r.guid) for r in listed]
+    assert listed[1].groups == ["Alpha", "Zeta"] and listed[1].folder_guid == folder
+    # The table's lighter read says the same of each.
+    summaries = robot_summaries(runtime, caller)
+    assert [
+        (s.guid, s.name, s.status, s.type, s.active, s.folder_guid, list(s.groups))
+        for s in summaries
+    ] == [(r.guid, r.name, r.status, r.type, r.active, r.folder_guid, r.groups) for r in listed]

@@ -8,16 +8,17 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable
 
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Dialog, Locator, Page, expect
 
 from tests.acceptance.conftest import Tenant
-from tests.support.browser import assert_accessible, screenshot
+from tests.support.browser import assert_accessible, screenshot, sign_in
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
 from tests.support.queues import add, finish, make_queue, take
 
 
-def robot_row(page: Page, guid: str):  # type: ignore[no-untyped-def]
+def robot_row(page: Page, guid: str) -> Locator:
     return page.locator(f"tr#robot-{guid}")
 
 
@@ -155,10 +156,13 @@ def test_deleting_a_robot_asks_first(admin_page: Page, tenant: Tenant) -> None:
     page.goto(f"{tenant.server.url}/robots/{guid}")
     questions: list[str] = []
 
-    def answer(accept: bool):  # type: ignore[no-untyped-def]
+    def answer(accept: bool) -> Callable[[Dialog], None]:
         def handle(dialog: Dialog) -> None:
             questions.append(dialog.message)
-            dialog.accept() if accept else dialog.dismiss()
+            if accept:
+                dialog.accept()
+            else:
+                dialog.dismiss()
 
         return handle
 
@@ -177,11 +181,11 @@ def test_deleting_a_robot_asks_first(admin_page: Page, tenant: Tenant) -> None:
 
 
 def test_without_the_script_a_delete_asks_on_a_page(page: Page, tenant: Tenant) -> None:
-    context = page.context.browser.new_context(java_script_enabled=False)  # type: ignore[union-attr]
+    browser = page.context.browser
+    assert browser is not None
+    context = browser.new_context(java_script_enabled=False)
     try:
         plain = context.new_page()
-        from tests.support.browser import sign_in
-
         sign_in(plain, tenant.server.url, tenant.login, tenant.password)
         guid = make_robot(tenant.api, "plain-bot")
         plain.goto(f"{tenant.server.url}/robots/{guid}")
@@ -203,6 +207,9 @@ def test_robot_groups_are_created_edited_and_deleted(admin_page: Page, tenant: T
     page.get_by_role("link", name="Robot groups").click()
     expect(page.get_by_role("heading", name="Robot groups")).to_be_visible()
     page.get_by_role("link", name="New robot group").click()
+    expect(page.get_by_role("heading", name="New robot group")).to_be_visible()
+    assert_accessible(page)
+    screenshot(page, "robot-group-new")
     page.get_by_label("Name").fill("Night shift")
     page.get_by_label("Description").fill("after hours")
     page.get_by_role("button", name="Create robot group").click()

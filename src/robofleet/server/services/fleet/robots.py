@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -186,6 +187,63 @@ def robot_reads(session: Session, robots: Sequence[RobotRow]) -> list[RobotRead]
     ]
 
 
+class RobotSummary(NamedTuple):
+    """A robot as a table shows it: no secrets, no licence, the names of its groups."""
+
+    guid: str
+    name: str
+    description: str
+    status: int
+    type: str
+    active: bool
+    machine: str
+    last_heartbeat_at: datetime | None
+    folder_guid: str | None
+    groups: tuple[str, ...]
+
+
+def robot_summaries(runtime: Runtime, caller: Caller) -> list[RobotSummary]:
+    """Every robot of the caller, for a table of thousands: the columns it shows, read as
+    plain rows (no ORM objects), with folders and groups in one statement each."""
+    caller.require_all(Screen.ROBOT, Action.READ)
+    with runtime.db.read() as session:
+        rows = session.execute(
+            scoped(RobotRow, caller)
+            .with_only_columns(
+                RobotRow.id,
+                RobotRow.guid,
+                RobotRow.name,
+                RobotRow.description,
+                RobotRow.status,
+                RobotRow.robot_type,
+                RobotRow.is_active,
+                RobotRow.machine,
+                RobotRow.last_heartbeat_at,
+                AccessFolderRow.guid,
+            )
+            .outerjoin_from(RobotRow, AccessFolderRow, AccessFolderRow.id == RobotRow.folder_id)
+            .order_by(RobotRow.id)
+        ).all()
+        groups: dict[int, list[str]] = {}
+        members = session.execute(
+            select(RobotGroupMemberRow.robot_id, RobotGroupRow.name)
+            .join(RobotGroupRow, RobotGroupMemberRow.group_id == RobotGroupRow.id)
+            .where(
+                RobotGroupRow.account_id == caller.account_id,
+                RobotGroupRow.is_deleted.is_(False),
+            )
+            .order_by(RobotGroupRow.name)
+        )
+        for robot_id, group in members:
+            groups.setdefault(robot_id, []).append(group)
+    return [
+        RobotSummary(
+            guid, name, text, status, kind, active, machine, seen, folder, tuple(groups.get(id, ()))
+        )
+        for id, guid, name, text, status, kind, active, machine, seen, folder in rows
+    ]
+
+
 def robot_status_counts(session: Session, caller: Caller) -> dict[str, int]:
     """The caller's robots per status label (every status, zeros included)."""
     counts = {status.label: 0 for status in RobotStatus}
@@ -194,7 +252,7 @@ def robot_status_counts(session: Session, caller: Caller) -> dict[str, int]:
         .with_only_columns(RobotRow.status, func.count())
         .group_by(RobotRow.status)
     )
-    for status, count in session.execute(query).tuples():
+    for status, count in session.execute(query):
         counts[RobotStatus(status).label] = count
     return counts
 
@@ -217,7 +275,7 @@ def robot_pulse(runtime: Runtime, caller: Caller) -> Hashable:
                 RobotRow.id, RobotRow.status, RobotRow.last_heartbeat_at, RobotRow.updated_at
             )
             .order_by(RobotRow.id)
-        ).tuples()
+        )
         pulse: tuple[tuple[int, int, datetime | None, datetime | None], ...] = tuple(rows)
         return pulse
 

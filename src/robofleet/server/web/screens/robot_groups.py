@@ -14,10 +14,10 @@ from robofleet.server.schemas.robots import (
     RobotGroupMembership,
     RobotGroupRead,
     RobotGroupUpdate,
-    RobotRead,
 )
 from robofleet.server.services.fleet import groups as group_service
 from robofleet.server.services.fleet import robots as robot_service
+from robofleet.server.services.fleet.robots import RobotSummary
 from robofleet.server.web.pages import PageDep, WebRoute, confirmed
 from robofleet.server.web.screens.robots import (
     folder_names,
@@ -95,8 +95,8 @@ async def create_group(page: PageDep) -> Response:
 async def group_page(page: PageDep, guid: str) -> Response:
     group: RobotGroupRead = await page.call(group_service.read_group, guid)
     folders = await folders_for(page)
-    robots: list[RobotRead] = (
-        await page.call(robot_service.list_robots) if page.can(Screen.ROBOT) else []
+    robots: list[RobotSummary] = (
+        await page.call(robot_service.robot_summaries) if page.can(Screen.ROBOT) else []
     )
     names = {robot.guid: robot.name for robot in robots}
     members = [(member, names.get(member, member)) for member in group.robots]

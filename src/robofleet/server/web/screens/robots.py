@@ -26,6 +26,7 @@ from robofleet.server.schemas.robots import (
 from robofleet.server.services.access.folders import list_folders
 from robofleet.server.services.fleet import groups as group_service
 from robofleet.server.services.fleet import robots as robot_service
+from robofleet.server.services.fleet.robots import RobotSummary
 from robofleet.server.web.live import change_stream
 from robofleet.server.web.pages import Page, PageDep, WebRoute, confirmed
 from robofleet.server.web.tables import Column, Row, table_view
@@ -93,7 +94,7 @@ def form_text(form: FormData, name: str) -> str:
 # --- The table --------------------------------------------------------------------------------
 
 
-def robot_rows(robots: Sequence[RobotRead], folders: Mapping[str, str]) -> list[dict[str, Any]]:
+def robot_rows(robots: Sequence[RobotSummary], folders: Mapping[str, str]) -> list[dict[str, Any]]:
     return [
         {
             "_id": f"robot-{robot.guid}",
@@ -128,7 +129,7 @@ def _filtered(rows: list[dict[str, Any]], request: Request) -> list[dict[str, An
 
 @router.get("/robots")
 async def robots_page(page: PageDep, fragment: str = "") -> Response:
-    robots: list[RobotRead] = await page.call(robot_service.list_robots)
+    robots: list[RobotSummary] = await page.call(robot_service.robot_summaries)
     folders = await folders_for(page)
     names = folder_names(folders)
     rows = _filtered(robot_rows(robots, names), page.request)
