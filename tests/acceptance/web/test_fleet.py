@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Dialog, Locator, Page, expect
 
+from robofleet.contract import robot_authorization
 from tests.acceptance.conftest import Tenant
 from tests.support.browser import assert_accessible, screenshot, sign_in
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
@@ -289,3 +290,31 @@ def test_the_overview_shows_counts_charts_queues_and_failures(
     expect(failed_task.get_by_role("link")).to_have_attribute("href", re.compile(r"^/queues/"))
     assert_accessible(page)
     screenshot(page, "overview")
+
+
+def test_a_new_secret_is_shown_once_and_the_old_one_stops_working(
+    admin_page: Page, tenant: Tenant
+) -> None:
+    page = admin_page
+    base = tenant.server.url
+    page.goto(f"{base}/robots/new")
+    page.get_by_label("Name").fill("secret-bot")
+    page.get_by_role("button", name="Create robot").click()
+    guid = page.locator("#robot-guid").inner_text()
+    first = page.locator("#robot-secret").inner_text()
+
+    def beat(secret: str) -> int:
+        with tenant.client(Authorization=robot_authorization(guid, secret)) as robot:
+            answer = robot.post("/api/robot/heartbeat", json={"RobotGUID": guid, "Status": 2})
+            return answer.status_code
+
+    assert beat(first) == 200
+    page.get_by_role("link", name="Open the robot").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Issue a new secret").click()
+    expect(page.get_by_role("heading", name="New secret issued")).to_be_visible()
+    expect(page.locator("#robot-guid")).to_have_text(guid)
+    second = page.locator("#robot-secret").inner_text()
+    assert second != first
+    assert beat(first) == 401
+    assert beat(second) == 200
