@@ -2,17 +2,17 @@
 
     .venv/bin/python -m bench [--quick] [--repeat 3] [--store sqlite|postgresql|both]
         [--only fleet,queue,dispatch,triggers,logs] [--with-storage] [--with-resources]
-        [--robots 100,250,500] [--duration 30] [--out results.json]
+        [--robots 100,250,500] [--duration 30] [--with-web] [--out results.json]
 
 Runs the fleet (N simulated robots in steps), the queue drain (one per call and batches of
 50, with PgQueuer and procrastinate beside it on PostgreSQL when the `bench` extra is
 installed), dispatch latency, trigger lag and queue reaction, and log ingestion; with flags,
-the storage memory and credential read benchmarks too. Each runs `--repeat` times and the
-report gives the medians (the raw runs are in the JSON). Every rate has the server's CPU per
-operation beside it (user + system time of the server process over the measured window,
-divided by the operations) and the server's peak RSS; every row notes the load average, since
-this machine is shared. `--quick` is a smoke run with tiny sizes (seconds, not minutes): its
-figures mean nothing.
+the storage memory, credential read and web page (bench.web_pages) benchmarks too. Each runs
+`--repeat` times and the report gives the medians (the raw runs are in the JSON). Every rate
+has the server's CPU per operation beside it (user + system time of the server process over
+the measured window, divided by the operations) and the server's peak RSS; every row notes the
+load average, since this machine is shared. `--quick` is a smoke run with tiny sizes (seconds,
+not minutes): its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -40,11 +40,12 @@ from bench import (
     resource_reads,
     storage_memory,
     trigger_lag,
+    web_pages,
 )
 from bench.common import load_average, median_of
 
 BENCHMARKS = ("fleet", "queue", "dispatch", "triggers", "logs")
-OPTIONAL = ("resources", "storage")
+OPTIONAL = ("resources", "storage", "web")
 
 # (key, header) of each benchmark's Markdown table.
 COLUMNS: dict[str, list[tuple[str, str]]] = {
@@ -119,6 +120,16 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("rotation_s", "rotation s"),
         ("load_average", "load avg"),
     ],
+    "web": [
+        ("store", "store"),
+        ("page", "page"),
+        ("robots", "robots"),
+        ("server_p50_ms", "server p50 ms"),
+        ("server_p95_ms", "server p95 ms"),
+        ("round_trip_p50_ms", "round trip p50 ms"),
+        ("bytes", "bytes"),
+        ("load_average", "load avg"),
+    ],
     "storage": [
         ("size_mib", "file MiB"),
         ("idle_rss_mib", "idle RSS MiB"),
@@ -173,6 +184,7 @@ def run_all(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
     stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
     wanted = list(args.only) + (["resources"] if args.with_resources else [])
     wanted += ["storage"] if args.with_storage else []
+    wanted += ["web"] if args.with_web and "web" not in wanted else []
     results: dict[str, list[dict[str, Any]]] = {}
     for name in wanted:
         started = time.monotonic()
@@ -216,6 +228,15 @@ def run_all(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
                     ),
                 }
                 for s in stores
+            ]
+        elif name == "web":
+            # In-process on SQLite: the page's server time, not the store's.
+            runs = [
+                web_pages.measure(args.web_robots, args.web_requests) for _ in range(args.repeat)
+            ]
+            results[name] = [
+                {**median_of([run[i] for run in runs]), "runs": [run[i] for run in runs]}
+                for i in range(len(runs[0]))
             ]
         elif name == "storage":
             results[name] = [
@@ -299,9 +320,11 @@ def parser() -> argparse.ArgumentParser:
     )
     made.add_argument("--with-resources", action="store_true", help="credential reads too")
     made.add_argument("--with-storage", action="store_true", help="2 GiB storage memory too")
+    made.add_argument("--with-web", action="store_true", help="web pages with a big fleet too")
     made.add_argument("--out", type=Path, help="write the results (and raw runs) as JSON")
     fleet.add_arguments(made)
     log_ingestion.add_arguments(made)
+    web_pages.add_arguments(made)
     made.add_argument("--tasks", type=int, default=5000, help="queue drain: tasks")
     made.add_argument("--takers", type=int, default=8, help="queue drain: taker processes")
     made.add_argument("--jobs", type=int, default=200, help="dispatch: jobs")
@@ -334,6 +357,8 @@ QUICK = {
     "secrets": 5,
     "reads": 20,
     "size_mib": 8,
+    "web_robots": 50,
+    "web_requests": 5,
 }
 
 

@@ -7,11 +7,22 @@ from importlib.resources import files
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from robofleet.server.web.screens import jobs, overview, processes, resources, signin, storage
+from robofleet.server.web.screens import (
+    jobs,
+    overview,
+    processes,
+    resources,
+    robot_groups,
+    robots,
+    signin,
+    storage,
+)
 
 ROUTERS: list[APIRouter] = [
     signin.router,
     overview.router,
+    robots.router,
+    robot_groups.router,
     processes.router,
     jobs.router,
     resources.router,
