@@ -56,11 +56,18 @@ class NavItem:
     href: str
     screen: Screen | None
     """The screen whose read right shows the item (None: everyone)."""
+    also: tuple[str, ...] = ()
+    """Other paths of the same section (robot groups are under Robots)."""
+
+    def current(self, path: str) -> bool:
+        if self.href == "/":
+            return path == "/"
+        return any(path == p or path.startswith(p + "/") for p in (self.href, *self.also))
 
 
 NAV: Final = (
     NavItem("Overview", "/", None),
-    NavItem("Robots", "/robots", Screen.ROBOT),
+    NavItem("Robots", "/robots", Screen.ROBOT, also=("/robot-groups",)),
     NavItem("Processes", "/processes", Screen.PROCESS),
     NavItem("Jobs", "/jobs", Screen.JOB),
     NavItem("Queues", "/queues", Screen.QUEUE),
