@@ -132,6 +132,18 @@ def local_path(target: str | None, fallback: str = "/") -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def back_path(request: Request, fallback: str = "/") -> str:
+    """The page the request came from (its Referer), when that page is on this site: browsers
+    send the whole URL, which local_path alone refuses."""
+    referer = request.headers.get("referer")
+    if not referer:
+        return fallback
+    parts = urlsplit(referer)
+    if parts.netloc and parts.netloc != request.headers.get("host", request.url.netloc):
+        return fallback
+    return local_path(parts.path + (f"?{parts.query}" if parts.query else ""), fallback)
+
+
 def render_template(
     request: Request, template: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
@@ -205,7 +217,7 @@ class Page:
             question=question,
             fields=fields,
             action=action or self.request.url.path,
-            back=local_path(self.request.headers.get("referer"), "/"),
+            back=back_path(self.request),
         )
 
 
@@ -291,7 +303,6 @@ def _error_page(request: Request, status: int, message: str) -> Response:
             message=message,
         )
     # A form post that failed: back to the form, the message on top, nothing changed.
-    back = local_path(request.headers.get("referer"), "/")
-    response = RedirectResponse(back, status_code=303)
+    response = RedirectResponse(back_path(request), status_code=303)
     set_flash(response, "error", message)
     return response

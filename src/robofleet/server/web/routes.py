@@ -7,11 +7,12 @@ from importlib.resources import files
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from robofleet.server.web.screens import overview, signin
+from robofleet.server.web.screens import overview, queues, signin
 
 ROUTERS: list[APIRouter] = [
     signin.router,
     overview.router,
+    queues.router,
 ]
 
 
