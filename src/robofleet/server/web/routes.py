@@ -7,12 +7,13 @@ from importlib.resources import files
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from robofleet.server.web.screens import overview, queues, signin
+from robofleet.server.web.screens import overview, queues, signin, triggers
 
 ROUTERS: list[APIRouter] = [
     signin.router,
     overview.router,
     queues.router,
+    triggers.router,
 ]
 
 
