@@ -151,7 +151,7 @@ def test_a_task_parameters_are_edited_and_its_history_shown(
     expect(page.get_by_role("alert")).to_be_visible()
     assert read(tenant.api, task["guid"])["parameters"] == {"invoice": "INV-9", "checked": True}
 
-    page.once("dialog", lambda dialog: dialog.accept())
+    page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_label("New status").select_option(label="Abandoned")
     page.get_by_role("button", name="Set status").click()
     expect(page.get_by_role("status")).to_have_text("Task set to Abandoned.")
@@ -159,6 +159,19 @@ def test_a_task_parameters_are_edited_and_its_history_shown(
     history = page.get_by_role("table").filter(has_text="set by hand")
     expect(history.get_by_role("row")).to_have_count(3)  # the header, added, abandoned
     assert read(tenant.api, task["guid"])["status"] == 6
+
+    # A clone: a new task like it, New, with its parameters.
+    page.get_by_role("button", name="Clone task").click()
+    expect(page.get_by_role("status")).to_have_text("Task INV-9 cloned.")
+    expect(page.locator("#task-status")).to_have_text("New")
+    clone_guid = page.url.rsplit("/", 1)[-1]
+    assert clone_guid != task["guid"]
+    clone = read(tenant.api, clone_guid)
+    assert (clone["name"], clone["parameters"]) == ("INV-9", {"invoice": "INV-9", "checked": True})
+    page.get_by_role("button", name="Delete task").click()  # the dialog is accepted
+    expect(page.get_by_role("status")).to_have_text("Task deleted.")
+    expect(page.get_by_role("heading", name=f"Queue {queue}")).to_be_visible()
+    assert tenant.api.get(f"/api/task/read/{clone_guid}").status_code == 404
 
 
 def test_the_status_of_selected_tasks_is_changed_after_confirming(

@@ -387,6 +387,25 @@ async def set_task_status(page: PageDep, guid: str) -> Response:
     return page.redirect(f"/tasks/{guid}", message=f"Task set to {label}.")
 
 
+@router.post("/tasks/{guid}/clone")
+async def clone_task(page: PageDep, guid: str) -> Response:
+    """A new task like this one (Sherpa's "clone"): same queue, name, parameters, priority,
+    tags and description; New, with a history of its own."""
+    task = await page.call(reading.read_task, guid)
+    data = TaskCreate.model_validate(
+        {
+            "queue": task.queue_guid,
+            "name": task.name,
+            "parameters": task.parameters,
+            "priority": task.priority,
+            "tags": task.tags,
+            "description": task.description,
+        }
+    )
+    clone = await page.call(adding.create_task, data)
+    return page.redirect(f"/tasks/{clone.guid}", message=f"Task {task.name} cloned.")
+
+
 @router.post("/tasks/{guid}/delete")
 async def delete_task(page: PageDep, guid: str) -> Response:
     form = await page.form()
