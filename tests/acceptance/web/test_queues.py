@@ -11,7 +11,7 @@ from pathlib import Path
 from playwright.sync_api import Dialog, Locator, Page, expect
 
 from tests.acceptance.conftest import Tenant
-from tests.support.browser import assert_accessible, screenshot
+from tests.support.browser import assert_accessible, screenshot, sign_in
 from tests.support.queues import add, make_queue, read
 
 
@@ -63,6 +63,65 @@ def test_a_queue_is_created_edited_and_listed_with_its_counts(
         page.get_by_role("link", name="CSV").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert name in text and "In Progress" in text.splitlines()[0]
+
+    # Deleting asks first; a queue with a task In Progress is refused, then deleted.
+    tenant.api.post("/api/task/take", json={"Queue": name, "Count": 1})
+    page.get_by_role("link", name=name).click()
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete queue").click()
+    expect(page.get_by_role("alert")).to_contain_text("in progress")
+    expect(page.get_by_role("heading", name=f"Queue {name}")).to_be_visible()
+    taken = tenant.api.post(f"/api/task/filter/list/{name}", json={"Status": 1}).json()
+    abandoned = tenant.api.put("/api/task/update", json={"Guid": taken[0]["guid"], "Status": 6})
+    assert abandoned.status_code == 200, abandoned.text
+    page.get_by_role("button", name="Delete queue").click()
+    expect(page.get_by_role("status")).to_have_text("Queue deleted.")
+    expect(page.get_by_role("link", name=name)).to_have_count(0)
+    assert tenant.api.get(f"/api/queue/read/{name}").status_code == 404
+
+
+def test_a_reader_sees_queues_and_tasks_without_the_buttons_to_change_them(
+    page: Page, tenant: Tenant
+) -> None:
+    queue = make_queue(tenant.api)
+    task = add(tenant.api, queue, "look-only")
+    role = f"readers-{uuid.uuid4().hex[:6]}"
+    made = tenant.api.post(
+        "/api/role/create",
+        json={"Name": role, "Permissions": {"queue": "r", "task": "r"}},
+    )
+    assert made.status_code == 200, made.text
+    login = f"reader-{uuid.uuid4().hex[:6]}"
+    created = tenant.api.post(
+        "/api/user/create", json={"Login": login, "Password": "password-123", "Roles": [role]}
+    )
+    assert created.status_code == 200, created.text
+    sign_in(page, tenant.server.url, login, "password-123")
+    page.goto(f"{tenant.server.url}/queues")
+    expect(page.get_by_role("link", name=queue)).to_be_visible()
+    expect(page.get_by_role("link", name="New queue")).to_have_count(0)
+    page.get_by_role("link", name=queue).click()
+    expect(page.get_by_role("link", name="look-only")).to_be_visible()
+    for hidden in ("Edit settings", "Delete queue", "Add task", "Change status"):
+        expect(
+            page.get_by_role("button", name=hidden).or_(page.get_by_role("link", name=hidden))
+        ).to_have_count(0)
+    page.get_by_role("link", name="look-only").click()
+    expect(page.get_by_label("Parameters (JSON object)")).to_be_visible()
+    expect(page.get_by_role("button", name="Save task")).to_have_count(0)
+    expect(page.get_by_role("button", name="Set status")).to_have_count(0)
+    # The service refuses a change all the same (the form's post, forged).
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "robofleet_session")
+    csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    with tenant.client() as forged:
+        forged.cookies.set("robofleet_session", token)
+        answer = forged.post(
+            f"/tasks/{task['guid']}/status",
+            data={"csrf_token": csrf or "", "status": "6", "confirmed": "yes"},
+            headers={"Referer": f"{tenant.server.url}/tasks/{task['guid']}"},
+        )
+    assert answer.status_code == 303
+    assert read(tenant.api, task["guid"])["status"] == 0
 
 
 def test_tasks_are_added_filtered_and_counted_live(admin_page: Page, tenant: Tenant) -> None:
@@ -123,6 +182,10 @@ def test_tasks_are_added_filtered_and_counted_live(admin_page: Page, tenant: Ten
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#tasks tbody tr")).to_have_count(1)
     expect(page.get_by_role("link", name="INV-2")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2 and lines[1].startswith("INV-2,New,Low,eu,")
     page.goto(f"{base}/queues/{guid}?from=2000-01-01&to=2000-12-31")
     expect(page.locator("#tasks tbody td.empty")).to_be_visible()
     page.goto(f"{base}/queues/{guid}?from=2000-01-01")

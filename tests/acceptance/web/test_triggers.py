@@ -105,6 +105,13 @@ def test_a_scheduled_trigger_is_made_in_tabs_tested_disabled_and_enabled(
     )
     assert_accessible(page)
     screenshot(page, "triggers")
+    page.locator('#triggers select[name="kind"]').select_option("continuous")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("link", name=name)).to_have_count(0)
+    page.locator('#triggers select[name="kind"]').select_option("cron")
+    page.locator('#triggers select[name="status"]').select_option("1")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("link", name=name)).to_be_visible()
 
 
 def test_a_trigger_is_edited_and_deleted(admin_page: Page, tenant: Tenant) -> None:

@@ -119,10 +119,14 @@ COLUMNS: Final = (
 
 
 @router.get("/triggers")
-async def trigger_list(page: PageDep, request: Request, status: str = "") -> Response:
+async def trigger_list(
+    page: PageDep, request: Request, status: str = "", kind: str = ""
+) -> Response:
     query: dict[str, Any] = {"count": 1000}
     if status:
         query["status"] = status
+    if kind:
+        query["schedule_kind"] = kind
     found = await page.call(crud.list_triggers, TriggerFilter.model_validate(query))
     view = table_view(
         request, [_row(t) for t in found.items], COLUMNS, default_sort="name", id="triggers"
@@ -134,6 +138,8 @@ async def trigger_list(page: PageDep, request: Request, status: str = "") -> Res
         view=view,
         status=status,
         statuses=STATUS_FILTERS,
+        kind=kind,
+        kinds=KINDS,
         limited=found.total > len(found.items),
     )
 
