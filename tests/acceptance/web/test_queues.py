@@ -59,6 +59,7 @@ def test_a_queue_is_created_edited_and_listed_with_its_counts(
     # The list is live too: a task added elsewhere shows up without a reload.
     add(tenant.api, name, "three")
     expect(row.locator('td[data-label="New"]')).to_have_text("3")
+    expect(page.locator("#queues-chart svg desc")).to_contain_text(f"{name}: New 3")
     with page.expect_download() as download:
         page.get_by_role("link", name="CSV").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")

@@ -26,6 +26,9 @@ PALETTE: Final = {
     "Postponed": "#8a4b00",
     "Ready": "#1a6b32",
     "Disconnected": "#6b7280",
+    "Failed (Application)": "#b3261e",
+    "Failed (Business)": "#d9822b",
+    "Abandoned": "#6b7280",
 }
 FALLBACK: Final = ("#0b5cad", "#d9822b", "#6f2da8", "#1a6b32", "#b3261e", "#6b7280", "#0e7490")
 

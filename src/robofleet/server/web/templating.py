@@ -46,7 +46,17 @@ def status_badge(status: Any) -> Markup:
 
 _TONES = {
     "good": {"success", "ready", "enabled", "active", "completed", "done"},
-    "bad": {"failed", "error", "aborted", "disconnected", "business error", "application error"},
+    "bad": {
+        "failed",
+        "error",
+        "aborted",
+        "disconnected",
+        "business error",
+        "application error",
+        "failed (application)",
+        "failed (business)",
+        "abandoned",
+    },
     "busy": {"in progress", "working", "running", "started", "pending", "new", "postponed"},
 }
 

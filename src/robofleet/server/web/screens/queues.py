@@ -24,7 +24,7 @@ from robofleet.server.schemas.queues import (
     TaskUpdate,
 )
 from robofleet.server.services.tasks import adding, queues, reading, updating
-from robofleet.server.web.charts import donut
+from robofleet.server.web.charts import donut, stacked_bars
 from robofleet.server.web.live import change_stream
 from robofleet.server.web.pages import Page, PageDep, WebRoute, confirmed
 from robofleet.server.web.tables import Column, Row, table_view
@@ -96,9 +96,14 @@ async def queue_list(page: PageDep, request: Request, fragment: str = "") -> Res
     view = table_view(request, rows, _queue_columns(), default_sort="name", id="queues")
     if view.wants_csv:
         return view.csv_response("queues")
+    chart = stacked_bars(
+        "Tasks per queue by status (this page's queues)",
+        [str(row["name"]) for row in view.rows],
+        {s.label: [int(row[s.label]) for row in view.rows] for s in TaskStatus},
+    )
     fragment_url = view.url(fragment="table")
     template = "queues_table.html" if fragment else "queues.html"
-    return page.render(template, view=view, fragment_url=fragment_url)
+    return page.render(template, view=view, fragment_url=fragment_url, chart=chart)
 
 
 @router.get("/queues/events")
