@@ -60,6 +60,10 @@ def test_a_queue_is_created_edited_and_listed_with_its_counts(
     add(tenant.api, name, "three")
     expect(row.locator('td[data-label="New"]')).to_have_text("3")
     expect(page.locator("#queues-chart svg desc")).to_contain_text(f"{name}: New 3")
+    # After a live update the table's links still lead to the whole page.
+    page.get_by_role("link", name="Total").click()
+    expect(page).to_have_url(re.compile(r"/queues\?sort=total&dir=asc$"))
+    expect(page.get_by_role("heading", name="Queues", exact=True)).to_be_visible()
     with page.expect_download() as download:
         page.get_by_role("link", name="CSV").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")

@@ -94,6 +94,7 @@ async def queue_list(page: PageDep, request: Request, fragment: str = "") -> Res
         for q in found
     ]
     view = table_view(request, rows, _queue_columns(), default_sort="name", id="queues")
+    view.params.pop("fragment", None)  # the table's own links lead to the whole page
     if view.wants_csv:
         return view.csv_response("queues")
     chart = stacked_bars(
