@@ -170,3 +170,51 @@ def test_a_trigger_is_edited_and_deleted(admin_page: Page, tenant: Tenant) -> No
     expect(page.get_by_role("status")).to_have_text("Trigger deleted.")
     expect(page.get_by_role("link", name=name)).to_have_count(0)
     assert api.get(f"/api/schedule/read/{name}").status_code == 404
+
+
+def test_an_e_mail_trigger_is_made_in_its_tab(admin_page: Page, tenant: Tenant) -> None:
+    page, base, api = admin_page, tenant.server.url, tenant.api
+    robot = make_robot(api)
+    process = make_process(api)
+    queue = make_queue(api)
+    login = f"mailbox-{uuid.uuid4().hex[:6]}"
+    ok(
+        api.post(
+            "/api/asset/create",
+            json={"Name": login, "Type": 1, "Text": "bot@example.com", "Password": "mail-password"},
+        )
+    )
+    name = f"mail-{uuid.uuid4().hex[:6]}"
+    page.goto(f"{base}/triggers/new")
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Process").select_option(process)
+    page.get_by_role("tab", name="Robots").click()
+    page.get_by_label("One robot").select_option(robot)
+    page.get_by_role("tab", name="Schedule").click()
+    page.get_by_label("Type", exact=True).select_option("continuous")
+    page.get_by_role("tab", name="E-mail").click()
+    page.get_by_label("Mail server").fill("imap.example.com")
+    page.get_by_label("Login (a Credentials resource)").select_option(label=login)
+    page.get_by_label("Subject contains").fill("Invoice, Rechnung")
+    page.get_by_label("Mark them read").uncheck()
+    page.get_by_label("Queue that receives the mails").select_option(label=queue)
+    assert_accessible(page)
+    page.get_by_role("button", name="Create trigger").click()
+    expect(page.get_by_role("status")).to_have_text("Trigger created.")
+    expect(page.get_by_text("imap imap.example.com / INBOX")).to_be_visible()
+    mail = ok(api.get(f"/api/schedule/read/{name}"))["mail_condition"]
+    assert (mail["server"], mail["port"], mail["mark_read"]) == ("imap.example.com", 993, False)
+    assert mail["subject_contains"] == ["Invoice", "Rechnung"]
+
+    # Edited: the tab shows what is stored, and a change keeps the rest.
+    page.get_by_role("link", name="Edit", exact=True).click()
+    page.get_by_role("tab", name="E-mail").click()
+    expect(page.get_by_label("Subject contains")).to_have_value("Invoice, Rechnung")
+    expect(page.get_by_label("Login (a Credentials resource)")).to_have_value(
+        str(mail["credential_id"])
+    )
+    page.get_by_label("Check every (minutes)").fill("5")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Trigger saved.")
+    mail = ok(api.get(f"/api/schedule/read/{name}"))["mail_condition"]
+    assert (mail["check_minutes"], mail["subject_contains"]) == (5, ["Invoice", "Rechnung"])

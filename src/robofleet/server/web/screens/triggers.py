@@ -13,6 +13,8 @@ from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from robofleet.server.domain.errors import Forbidden
+from robofleet.server.schemas.base import Page as ListPage
+from robofleet.server.schemas.resources import ResourceFilter
 from robofleet.server.schemas.triggers import (
     HistoryQuery,
     TriggerCreate,
@@ -22,6 +24,7 @@ from robofleet.server.schemas.triggers import (
 )
 from robofleet.server.services.fleet import groups, robots
 from robofleet.server.services.processes import crud as processes
+from robofleet.server.services.resources import crud as resources
 from robofleet.server.services.tasks import queues
 from robofleet.server.services.triggers import crud, history, trial
 from robofleet.server.web.pages import Page, PageDep, WebRoute, confirmed
@@ -53,6 +56,8 @@ PRIORITIES: Final = [("3", "High"), ("2", "Normal"), ("1", "Low")]
 TAKE_STATUSES: Final = [("InProgress", "Taken (In Progress)"), ("New", "Left New")]
 STATUS_FILTERS: Final = [("1", "Enabled"), ("0", "Disabled"), ("2", "Completed")]
 PREVIEW_COUNT: Final = 5
+CREDENTIALS: Final = 1
+"""The resource type a mailbox's login is (Credentials)."""
 
 TEXT_FIELDS: Final = (
     "description",
@@ -153,8 +158,19 @@ async def _options(page: Page, read: Callable[..., Any]) -> list[tuple[str, str]
     return [(item.guid, item.name) for item in found]
 
 
+async def _ids(page: Page, read: Callable[..., Any], *args: Any) -> list[tuple[str, str]]:
+    """(id, name) for a select whose stored value is an id (the mail condition's)."""
+    try:
+        found: Any = await page.call(read, *args)
+    except Forbidden:
+        return []
+    items = found.items if isinstance(found, ListPage) else found
+    return [(str(item.id), item.name) for item in items]
+
+
 async def _form(page: Page, trigger: TriggerRead | None) -> Response:
     values = _values(trigger)
+    credentials = ResourceFilter.model_validate({"type": CREDENTIALS, "count": 1000})
     return page.render(
         "trigger_form.html",
         trigger=trigger,
@@ -168,6 +184,9 @@ async def _form(page: Page, trigger: TriggerRead | None) -> Response:
         robots=[("", "None")] + await _options(page, robots.list_robots),
         groups=[("", "None")] + await _options(page, groups.list_groups),
         queues=[("", "None")] + await _options(page, queues.list_queues),
+        credentials=[("", "None")] + await _ids(page, resources.list_resources, credentials),
+        mail_queues=[("", "None")] + await _ids(page, queues.list_queues),
+        protocols=[("imap", "IMAP"), ("pop3", "POP3")],
     )
 
 
@@ -188,6 +207,7 @@ def _values(trigger: TriggerRead | None) -> dict[str, Any]:
             "min_new_tasks": "0",
             "take_status": "InProgress",
             "default_task": True,
+            **MAIL_DEFAULTS,
         }
     condition = trigger.queue_condition or {}
     values: dict[str, Any] = {
@@ -213,11 +233,51 @@ def _values(trigger: TriggerRead | None) -> dict[str, Any]:
         take_status=condition.get("take_status", "InProgress"),
         finish_when_empty=bool(condition.get("finish_when_empty", False)),
         default_task=bool(condition.get("default_task", True)),
-        mail_condition=json.dumps(trigger.mail_condition, indent=2)
-        if trigger.mail_condition
-        else "",
     )
+    values.update(_mail_values(trigger.mail_condition))
     return values
+
+
+MAIL_DEFAULTS: Final = {
+    "mail_protocol": "imap",
+    "mail_ssl": True,
+    "mail_folder": "INBOX",
+    "mail_unread_only": True,
+    "mail_mark_read": True,
+    "mail_one_job_per_mail": True,
+    "mail_min_mails": "0",
+    "mail_check_minutes": "10",
+}
+MAIL_FLAGS: Final = ("ssl", "unread_only", "mark_read", "one_job_per_mail")
+MAIL_TEXTS: Final = ("protocol", "server", "port", "folder", "min_mails", "check_minutes")
+MAIL_LISTS: Final = ("subject_contains", "body_contains", "attachment_masks")
+MAIL_REFS: Final = ("credential_id", "queue_id")
+
+
+def _mail_values(condition: dict[str, Any] | None) -> dict[str, Any]:
+    if not condition:
+        return dict(MAIL_DEFAULTS)
+    values: dict[str, Any] = {}
+    for name in MAIL_FLAGS:
+        values[f"mail_{name}"] = bool(condition.get(name))
+    for name in (*MAIL_TEXTS, *MAIL_REFS):
+        value = condition.get(name)
+        values[f"mail_{name}"] = "" if value is None else str(value)
+    for name in MAIL_LISTS:
+        values[f"mail_{name}"] = ", ".join(condition.get(name) or [])
+    return values
+
+
+def _mail_fields(form: FormData) -> dict[str, Any] | None:
+    """The E-mail tab as the API's MailCondition; no server: no mail condition."""
+    if not str(form.get("mail_server", "")).strip():
+        return None
+    fields: dict[str, Any] = {name: form.get(f"mail_{name}") == "on" for name in MAIL_FLAGS}
+    for name in (*MAIL_TEXTS, *MAIL_REFS, *MAIL_LISTS):
+        text = str(form.get(f"mail_{name}", "")).strip()
+        if text or name in MAIL_LISTS:
+            fields[name] = text
+    return fields
 
 
 def _local(moment: Any) -> str:
@@ -260,11 +320,9 @@ def _fields(form: FormData, *, editing: bool) -> dict[str, Any]:
             "finish_when_empty": form.get("finish_when_empty") == "on",
             "default_task": form.get("default_task") == "on",
         }
-    mail = str(form.get("mail_condition", "")).strip()
-    if mail:
+    mail = _mail_fields(form)
+    if mail is not None or editing:
         fields["mail_condition"] = mail
-    elif editing:
-        fields["mail_condition"] = None
     return fields
 
 
