@@ -152,7 +152,32 @@ def test_a_trigger_is_edited_and_deleted(admin_page: Page, tenant: Tenant) -> No
     expect(page.get_by_role("alert")).to_contain_text("CronTab")
     assert ok(api.get(f"/api/schedule/read/{name}"))["cron_tab"] == "0 6 * * *"
 
+    # A working-day calendar: the n-th working day of the month.
+    calendar = f"weekdays-{uuid.uuid4().hex[:6]}"
+    ok(api.post("/api/asset/create", json={"Name": calendar, "Type": 3, "Text": "{}"}))
     page.goto(f"{base}/triggers/{name}/edit#tab-schedule")
+    page.get_by_label("Type", exact=True).select_option("nth_day")
+    page.get_by_label("Day of the month").fill("2")
+    page.get_by_label("Time of day").fill("07:15")
+    page.get_by_label("Working-day calendar").select_option(label=calendar)
+    page.get_by_label("Last or n-th day counts working days").check()
+    page.get_by_label("No fire on non-working days").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Trigger saved.")
+    expect(page.locator("#fire-times li").first).to_contain_text("T07:15:00")
+    nth = ok(api.get(f"/api/schedule/read/{name}"))
+    assert (nth["schedule_kind"], nth["day_of_month"], nth["time_of_day"]) == (
+        "nth_day",
+        2,
+        "07:15",
+    )
+    assert (nth["working_days"], nth["skip_non_working_days"]) == (1, 1)
+    assert nth["calendar_id"] is not None and nth["cron_tab"] is None
+
+    page.goto(f"{base}/triggers/{name}/edit#tab-schedule")
+    page.get_by_label("Working-day calendar").select_option(label="None")
+    page.get_by_label("Last or n-th day counts working days").uncheck()
+    page.get_by_label("No fire on non-working days").uncheck()
     page.get_by_label("Type", exact=True).select_option("continuous")
     page.get_by_role("tab", name="Queue").click()
     page.get_by_label("Watched queue").select_option(label=queue)

@@ -56,8 +56,8 @@ PRIORITIES: Final = [("3", "High"), ("2", "Normal"), ("1", "Low")]
 TAKE_STATUSES: Final = [("InProgress", "Taken (In Progress)"), ("New", "Left New")]
 STATUS_FILTERS: Final = [("1", "Enabled"), ("0", "Disabled"), ("2", "Completed")]
 PREVIEW_COUNT: Final = 5
-CREDENTIALS: Final = 1
-"""The resource type a mailbox's login is (Credentials)."""
+CREDENTIALS, CALENDAR = 1, 3
+"""Resource types: a mailbox's login (Credentials) and working days (Calendar)."""
 
 TEXT_FIELDS: Final = (
     "description",
@@ -171,6 +171,7 @@ async def _ids(page: Page, read: Callable[..., Any], *args: Any) -> list[tuple[s
 async def _form(page: Page, trigger: TriggerRead | None) -> Response:
     values = _values(trigger)
     credentials = ResourceFilter.model_validate({"type": CREDENTIALS, "count": 1000})
+    calendars = ResourceFilter.model_validate({"type": CALENDAR, "count": 1000})
     return page.render(
         "trigger_form.html",
         trigger=trigger,
@@ -185,6 +186,7 @@ async def _form(page: Page, trigger: TriggerRead | None) -> Response:
         groups=[("", "None")] + await _options(page, groups.list_groups),
         queues=[("", "None")] + await _options(page, queues.list_queues),
         credentials=[("", "None")] + await _ids(page, resources.list_resources, credentials),
+        calendars=[("", "None")] + await _ids(page, resources.list_resources, calendars),
         mail_queues=[("", "None")] + await _ids(page, queues.list_queues),
         protocols=[("imap", "IMAP"), ("pop3", "POP3")],
     )
@@ -225,6 +227,9 @@ def _values(trigger: TriggerRead | None) -> dict[str, Any]:
         start_at=_local(trigger.start_at),
         end_at=_local(trigger.end_at),
         check_missed_trigger=bool(trigger.check_missed_trigger),
+        calendar="" if trigger.calendar_id is None else str(trigger.calendar_id),
+        working_days=bool(trigger.working_days),
+        skip_non_working_days=bool(trigger.skip_non_working_days),
         parameters=json.dumps(trigger.parameters, indent=2),
         queue=trigger.queue_guid or "",
         min_new_tasks=str(condition.get("min_new_tasks", 0)),
@@ -303,13 +308,14 @@ def _fields(form: FormData, *, editing: bool) -> dict[str, Any]:
         if kind not in used:
             fields.pop(name, None)  # a field of another kind, left filled in: not sent
     fields["status"] = 1 if form.get("enabled") == "on" else 0
-    fields["check_missed_trigger"] = form.get("check_missed_trigger") == "on"
+    for flag in ("check_missed_trigger", "working_days", "skip_non_working_days"):
+        fields[flag] = form.get(flag) == "on"
     fields["parameters"] = str(form.get("parameters", ""))
-    for name in ("name", "process", "robot", "robot_group", "queue"):
+    for name in ("name", "process", "robot", "robot_group", "queue", "calendar"):
         text = str(form.get(name, "")).strip()
         if text:
             fields[name] = text
-        elif editing and name in {"robot", "robot_group", "queue"}:
+        elif editing and name in {"robot", "robot_group", "queue", "calendar"}:
             fields[name] = None
     if fields.get("queue"):
         fields["queue_condition"] = {
