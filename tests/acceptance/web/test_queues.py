@@ -283,3 +283,18 @@ def test_the_status_of_selected_tasks_is_changed_after_confirming(
     page.get_by_role("button", name="Yes, go on").click()
     expect(page.get_by_role("status")).to_have_text("3 task(s) set to New.")
     assert [read(tenant.api, t["guid"])["status"] for t in tasks] == [0, 0, 0]
+
+
+def test_another_account_queues_and_tasks_are_not_found(
+    admin_page: Page, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    page, base = admin_page, tenant.server.url
+    queue = make_queue(other_tenant.api)
+    guid = other_tenant.api.get(f"/api/queue/read/{queue}").json()["guid"]
+    task = add(other_tenant.api, queue, "theirs")
+    page.goto(f"{base}/queues")
+    expect(page.get_by_role("link", name=queue)).to_have_count(0)
+    for path in (f"/queues/{guid}", f"/tasks/{task['guid']}", f"/queues/{guid}/events"):
+        answer = page.goto(f"{base}{path}")
+        assert answer is not None and answer.status == 404, path
+        expect(page.get_by_role("heading", name="Not found")).to_be_visible()

@@ -243,3 +243,34 @@ def test_an_e_mail_trigger_is_made_in_its_tab(admin_page: Page, tenant: Tenant) 
     expect(page.get_by_role("status")).to_have_text("Trigger saved.")
     mail = ok(api.get(f"/api/schedule/read/{name}"))["mail_condition"]
     assert (mail["check_minutes"], mail["subject_contains"]) == (5, ["Invoice", "Rechnung"])
+
+
+def test_another_account_trigger_is_not_found_nor_changed(
+    admin_page: Page, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    page, base, theirs = admin_page, tenant.server.url, other_tenant.api
+    name = f"theirs-{uuid.uuid4().hex[:6]}"
+    guid = ok(
+        theirs.post(
+            "/api/schedule/create",
+            json={
+                "Name": name,
+                "CronTab": "0 6 * * *",
+                "RobotId": make_robot(theirs),
+                "ProcessId": make_process(theirs),
+            },
+        )
+    )["guid"]
+    page.goto(f"{base}/triggers")
+    expect(page.get_by_role("link", name=name)).to_have_count(0)
+    csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    answer = page.goto(f"{base}/triggers/{guid}")
+    assert answer is not None and answer.status == 404
+    # A post with this session's token still finds nothing to disable.
+    posted = page.request.post(
+        f"{base}/triggers/{guid}/disable",
+        form={"csrf_token": csrf or "", "confirmed": "yes"},
+        max_redirects=0,
+    )
+    assert posted.status == 303
+    assert ok(theirs.get(f"/api/schedule/read/{guid}"))["status"] == 1
