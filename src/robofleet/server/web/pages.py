@@ -70,7 +70,7 @@ NAV: Final = (
     NavItem("Robots", "/robots", Screen.ROBOT, also=("/robot-groups",)),
     NavItem("Processes", "/processes", Screen.PROCESS),
     NavItem("Jobs", "/jobs", Screen.JOB),
-    NavItem("Queues", "/queues", Screen.QUEUE),
+    NavItem("Queues", "/queues", Screen.QUEUE, also=("/tasks",)),
     NavItem("Triggers", "/triggers", Screen.TRIGGER),
     NavItem("Resources", "/resources", Screen.RESOURCE),
     NavItem("Storage", "/storage", Screen.STORAGE),

@@ -11,11 +11,13 @@ from robofleet.server.web.screens import (
     jobs,
     overview,
     processes,
+    queues,
     resources,
     robot_groups,
     robots,
     signin,
     storage,
+    triggers,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -27,6 +29,8 @@ ROUTERS: list[APIRouter] = [
     jobs.router,
     resources.router,
     storage.router,
+    queues.router,
+    triggers.router,
 ]
 
 

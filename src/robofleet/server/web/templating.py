@@ -57,6 +57,7 @@ _TONES = {
             JobStatus.ABORTED,
             TaskStatus.FAILED_APPLICATION,
             TaskStatus.FAILED_BUSINESS,
+            TaskStatus.ABANDONED,
             RobotStatus.DISCONNECTED,
         )
     },

@@ -153,8 +153,10 @@ def filter_conditions(
     priority: list[int] | None = None,
     created_after: datetime | None = None,
     status: list[int] | None = None,
+    created_before: datetime | None = None,
 ) -> list[ColumnElement[bool]]:
-    """The task filters (docs/queues.md) of take, filter/read, filter/list and lastTask."""
+    """The task filters (docs/queues.md) of take, filter/read, filter/list and lastTask
+    (`created_before`: the web's period filter)."""
     conditions: list[ColumnElement[bool]] = [
         TaskRow.queue_id == queue_id,
         TaskRow.is_deleted.is_(False),
@@ -169,6 +171,8 @@ def filter_conditions(
         conditions.append(TaskRow.name.like(like_pattern(name), escape="\\"))
     if created_after:
         conditions.append(TaskRow.created_at > created_after)
+    if created_before:
+        conditions.append(TaskRow.created_at < created_before)
     return conditions
 
 

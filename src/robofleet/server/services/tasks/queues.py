@@ -117,6 +117,18 @@ def list_queues(runtime: Runtime, caller: Caller) -> list[QueueWithCounts]:
         ]
 
 
+def queue_counts(runtime: Runtime, caller: Caller, ref: int | str) -> dict[str, int]:
+    """Live tasks of one queue per status name (every status, zeros included): a cheap read
+    the web's live queue page asks once a second."""
+    caller.require(Screen.QUEUE, Action.READ)
+    with runtime.db.read() as session:
+        queue = find_queue(session, caller, ref)
+        counts = {s.label: 0 for s in TaskStatus}
+        for _, status, total in statements.counts_by_status(session, [queue.id]):
+            counts[TaskStatus(status).label] = total
+        return counts
+
+
 def update_queue(runtime: Runtime, caller: Caller, data: QueueUpdate) -> None:
     caller.require(Screen.QUEUE, Action.UPDATE)
     with runtime.db.write(actor=caller.actor()) as session:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from robofleet.server.db import task_statements as statements
@@ -63,15 +65,24 @@ def read_task(runtime: Runtime, caller: Caller, ref: int | str) -> TaskRead:
 
 
 def filter_list(
-    runtime: Runtime, caller: Caller, queue_ref: int | str, fields: TaskFilter
+    runtime: Runtime,
+    caller: Caller,
+    queue_ref: int | str,
+    fields: TaskFilter,
+    *,
+    created_before: datetime | None = None,
 ) -> list[TaskRead]:
+    """Tasks matching, newest first; `created_before` closes a period that `CreatedAfter`
+    opens (the web's task filter)."""
     caller.require(Screen.TASK, Action.READ)
     with runtime.db.read() as session:
         queue = find_queue(session, caller, queue_ref)
         filters = filter_from(fields)
         if names_queue(fields.name, queue):
             filters["name"] = None  # Sherpa's documented body: `Name` is the queue's
-        conditions = statements.filter_conditions(queue.id, **filters)
+        conditions = statements.filter_conditions(
+            queue.id, **filters, created_before=created_before
+        )
         tasks = statements.newest_tasks(
             session, conditions, offset=fields.offset, count=fields.count
         )

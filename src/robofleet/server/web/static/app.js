@@ -118,10 +118,51 @@
     });
   }
 
+
+  // Tabs: <nav data-tabs="form-id"> of links to the form's sections (#id). Without the
+  // script every section shows, one after the other; with it one at a time, as tabs (arrow
+  // keys move between them), and a field the browser finds invalid shows its own tab.
+  function tabs(nav) {
+    const links = Array.from(nav.querySelectorAll('a[href^="#"]'));
+    const panels = links.map((link) => document.getElementById(link.getAttribute("href").slice(1)));
+    if (!links.length || panels.some((panel) => !panel)) return;
+    nav.setAttribute("role", "tablist");
+    const show = (index, focus) => {
+      links.forEach((link, i) => {
+        const selected = i === index;
+        link.setAttribute("aria-selected", selected ? "true" : "false");
+        link.tabIndex = selected ? 0 : -1;
+        panels[i].hidden = !selected;
+      });
+      if (focus) links[index].focus();
+    };
+    links.forEach((link, i) => {
+      link.setAttribute("role", "tab");
+      link.setAttribute("aria-controls", panels[i].id);
+      panels[i].setAttribute("role", "tabpanel");
+      panels[i].setAttribute("aria-labelledby", link.id || "");
+      link.addEventListener("click", (event) => { event.preventDefault(); show(i, false); });
+      link.addEventListener("keydown", (event) => {
+        const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+        if (step) { event.preventDefault(); show((i + step + links.length) % links.length, true); }
+      });
+    });
+    const form = document.getElementById(nav.getAttribute("data-tabs"));
+    if (form) {
+      form.addEventListener("invalid", (event) => {
+        const at = panels.findIndex((panel) => panel.contains(event.target));
+        if (at >= 0) show(at, false);
+      }, true);
+    }
+    const wanted = panels.findIndex((panel) => "#" + panel.id === window.location.hash);
+    show(wanted >= 0 ? wanted : 0, false);
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("[data-live-src]").forEach(live);
     document.querySelectorAll("[data-live-append]").forEach(append);
     document.querySelectorAll("form[data-upload]").forEach(uploader);
+    document.querySelectorAll("nav[data-tabs]").forEach(tabs);
     localTimes(document);
   });
   document.addEventListener("live:updated", (event) => localTimes(event.target));
