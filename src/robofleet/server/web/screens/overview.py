@@ -8,6 +8,7 @@ from collections.abc import Hashable
 from fastapi import APIRouter, Request, Response
 from markupsafe import Markup
 
+from robofleet.contract import TaskStatus
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.services.fleet.robots import robots_by_status
 from robofleet.server.services.jobs.overview import Overview, QueueLoad, fleet_overview
@@ -106,7 +107,10 @@ def _backlog(data: Overview) -> Markup | None:
     return stacked_bars(
         "Queue backlog: tasks New and In Progress",
         [q.name for q in charted],
-        {"New": [q.new for q in charted], "In Progress": [q.in_progress for q in charted]},
+        {
+            TaskStatus.NEW.label: [q.new for q in charted],
+            TaskStatus.IN_PROGRESS.label: [q.in_progress for q in charted],
+        },
     )
 
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 from markupsafe import Markup
 from starlette.datastructures import FormData
 
+from robofleet.contract import TriggerStatus
 from robofleet.server.domain.errors import Forbidden
 from robofleet.server.schemas.base import Page as ListPage
 from robofleet.server.schemas.resources import ResourceFilter
@@ -219,7 +220,7 @@ def _values(trigger: TriggerRead | None) -> dict[str, Any]:
     values.update(
         name=trigger.name,
         process=trigger.process_guid,
-        enabled=trigger.status == 1,
+        enabled=trigger.status == TriggerStatus.ENABLED,
         robot=trigger.robot_guid or "",
         robot_group=trigger.robot_group_guid or "",
         stop_after=trigger.stop_after or "",
