@@ -7,11 +7,28 @@ from importlib.resources import files
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from robofleet.server.web.screens import overview, signin
+from robofleet.server.web.screens import (
+    accounts,
+    api_key,
+    audit,
+    folders,
+    logs,
+    overview,
+    roles,
+    signin,
+    users,
+)
 
 ROUTERS: list[APIRouter] = [
     signin.router,
     overview.router,
+    logs.router,
+    accounts.router,
+    users.router,
+    roles.router,
+    folders.router,
+    audit.router,
+    api_key.router,
 ]
 
 
