@@ -132,6 +132,19 @@ def local_path(target: str | None, fallback: str = "/") -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def referer_path(request: Request, fallback: str = "/") -> str:
+    """The page a form was sent from: the Referer's path when it is this site (browsers
+    send a full URL), else `fallback`."""
+    referer = request.headers.get("referer")
+    if not referer:
+        return fallback
+    parts = urlsplit(referer)
+    if parts.netloc and parts.netloc != request.headers.get("host", ""):
+        return fallback
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return local_path(path, fallback)
+
+
 def render_template(
     request: Request, template: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
@@ -205,7 +218,7 @@ class Page:
             question=question,
             fields=fields,
             action=action or self.request.url.path,
-            back=local_path(self.request.headers.get("referer"), "/"),
+            back=referer_path(self.request),
         )
 
 
@@ -291,7 +304,7 @@ def _error_page(request: Request, status: int, message: str) -> Response:
             message=message,
         )
     # A form post that failed: back to the form, the message on top, nothing changed.
-    back = local_path(request.headers.get("referer"), "/")
+    back = referer_path(request)
     response = RedirectResponse(back, status_code=303)
     set_flash(response, "error", message)
     return response
