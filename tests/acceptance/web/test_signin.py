@@ -57,7 +57,9 @@ def test_the_session_ends_everywhere_on_sign_out(page: Page, tenant: Tenant) -> 
     assert answer.headers["location"].startswith("/login")
 
 
-def test_a_form_without_the_session_csrf_token_changes_nothing(page: Page, tenant: Tenant) -> None:
+def test_a_form_without_the_session_csrf_token_changes_nothing(
+    page: Page, tenant: Tenant
+) -> None:
     base = tenant.server.url
     sign_in(page, base, tenant.login, tenant.password)
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "robofleet_session")

@@ -116,8 +116,7 @@ def _grid(permissions: dict[str, str]) -> list[dict[str, Any]]:
             "screen": screen,
             "label": label,
             "rights": [
-                (letter, name, letter in permissions.get(screen, ""))
-                for letter, _, name in ACTIONS
+                (letter, name, letter in permissions.get(screen, "")) for letter, _, name in ACTIONS
             ],
         }
         for screen, label in SCREEN_LABELS.items()
