@@ -83,6 +83,14 @@ def test_logs_filter_by_robot_level_and_text(admin_page: Page, tenant: Tenant) -
     assert "invoice 1 posted" in exported
     assert "invoice 2 failed" not in exported
 
+    # A line's robot links to that robot's lines alone.
+    page.goto(f"{tenant.server.url}/logs")
+    page.locator("#table tbody tr", has_text="disk almost full").locator("td").nth(3).get_by_role(
+        "link"
+    ).click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("disk almost full")
+
     # An unknown robot is said plainly, not an empty table.
     page.get_by_label("Search").fill("")
     page.get_by_label("Robot").fill("no-such-robot")

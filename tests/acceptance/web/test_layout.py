@@ -57,7 +57,7 @@ def test_every_admin_screen_fits_a_phone(phone: Page, tenant: Tenant) -> None:
         phone.goto(f"{base}{path}")
         expect(phone.locator("main h1")).to_be_visible()
         assert page_width(phone) <= PHONE["width"] + 1, path
-        screenshot(phone, f"phone{path.replace('/', '-') or '-overview'}")
+        screenshot(phone, "phone-" + (path.strip("/").replace("/", "-") or "overview"))
     phone.goto(f"{base}/logs")
     assert_accessible(phone)
 

@@ -45,12 +45,24 @@ def _screenshot(row: Row) -> Markup | str:
     ).format(url, url, row["id"])
 
 
+def _only(key: str, title: str) -> Any:
+    """A robot's or job's id as a link to the lines of that robot or job alone."""
+
+    def cell(row: Row) -> Markup | str:
+        value = row[f"{key}_id"]
+        if value is None:
+            return ""
+        return Markup('<a href="/logs?{}={}" title="{}">{}</a>').format(key, value, title, value)
+
+    return cell
+
+
 COLUMNS: Final = (
     Column("created_at", "Time"),
     Column("level", "Level", render=lambda row: status_badge(row["level"])),
     Column("message", "Message"),
-    Column("robot_id", "Robot", numeric=True),
-    Column("job_id", "Job", numeric=True),
+    Column("robot_id", "Robot", numeric=True, render=_only("robot", "Only this robot's lines")),
+    Column("job_id", "Job", numeric=True, render=_only("job", "Only this job's lines")),
     Column("process_version_id", "Process version", numeric=True),
     Column("fields", "Fields", sortable=False),
     Column("screenshot", "Screenshot", sortable=False, render=_screenshot, export=False),
