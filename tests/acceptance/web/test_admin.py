@@ -55,6 +55,7 @@ def test_logs_filter_by_robot_level_and_text(admin_page: Page, tenant: Tenant) -
     expect(rows).to_have_count(4)
     expect(page.locator("#table tbody")).to_contain_text("looking at <b>invoice 3</b>")
     expect(page.locator("#table tbody b")).to_have_count(0)  # the message is text, not HTML
+    expect(rows.filter(has_text="invoice 1 posted")).to_contain_text(picker)  # its robot
     assert_accessible(page)
     screenshot(page, "logs")
 

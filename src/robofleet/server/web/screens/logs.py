@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from robofleet.contract import LEVELS_BY_SEVERITY
 from robofleet.server.schemas.logs import LogFilter, LogTail
-from robofleet.server.services.logs.reading import list_logs, read_screenshot
+from robofleet.server.services.logs.reading import list_logs_named, read_screenshot
 from robofleet.server.services.logs.tail import open_tail
 from robofleet.server.web.live import STREAM_HEADERS, event
 from robofleet.server.web.pages import PageDep, WebRoute
@@ -46,13 +46,14 @@ def _screenshot(row: Row) -> Markup | str:
 
 
 def _only(key: str, title: str) -> Any:
-    """A robot's or job's id as a link to the lines of that robot or job alone."""
+    """A robot (by name when known) or job as a link to the lines of it alone."""
 
     def cell(row: Row) -> Markup | str:
-        value = row[f"{key}_id"]
-        if value is None:
+        ref = row[f"{key}_id"]
+        if ref is None:
             return ""
-        return Markup('<a href="/logs?{}={}" title="{}">{}</a>').format(key, value, title, value)
+        shown = row.get(key) or ref
+        return Markup('<a href="/logs?{}={}" title="{}">{}</a>').format(key, ref, title, shown)
 
     return cell
 
@@ -61,7 +62,7 @@ COLUMNS: Final = (
     Column("created_at", "Time"),
     Column("level", "Level", render=lambda row: status_badge(row["level"])),
     Column("message", "Message"),
-    Column("robot_id", "Robot", numeric=True, render=_only("robot", "Only this robot's lines")),
+    Column("robot", "Robot", render=_only("robot", "Only this robot's lines")),
     Column("job_id", "Job", numeric=True, render=_only("job", "Only this job's lines")),
     Column("process_version_id", "Process version", numeric=True),
     Column("fields", "Fields", sortable=False),
@@ -92,7 +93,8 @@ async def logs_page(page: PageDep) -> Response:
             "count": NEWEST,
         }
     )
-    found = await page.call(list_logs, query)
+    named = await page.call(list_logs_named, query)
+    found = named.page
     rows = [
         {
             "id": line.id,
@@ -101,6 +103,9 @@ async def logs_page(page: PageDep) -> Response:
             "level": line.level,
             "message": line.message,
             "robot_id": line.robot_id,
+            "robot": named.robot_names.get(line.robot_id, line.robot_id)
+            if line.robot_id is not None
+            else None,
             "job_id": line.job_id,
             "process_version_id": line.process_version_id,
             "fields": json.dumps(line.fields, ensure_ascii=False) if line.fields else "",
