@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from playwright.sync_api import Browser, Dialog, Page, expect
@@ -49,15 +50,22 @@ def test_logs_filter_by_robot_level_and_text(admin_page: Page, tenant: Tenant) -
         {"Level": "Debug", "Message": "looking at <b>invoice 3</b>"},
     )
     write_lines(tenant, other, {"Level": "Warning", "Message": "disk almost full"})
+    two_days_ago = (datetime.now(UTC) - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_lines(tenant, other, {"Message": "old news", "Time": two_days_ago})
     page.goto(f"{tenant.server.url}/logs")
     expect(page.get_by_role("heading", name="Logs", exact=True)).to_be_visible()
     rows = page.locator("#table tbody tr")
-    expect(rows).to_have_count(4)
+    expect(rows).to_have_count(5)
     expect(page.locator("#table tbody")).to_contain_text("looking at <b>invoice 3</b>")
     expect(page.locator("#table tbody b")).to_have_count(0)  # the message is text, not HTML
     expect(rows.filter(has_text="invoice 1 posted")).to_contain_text(picker)  # its robot
     assert_accessible(page)
     screenshot(page, "logs")
+
+    page.get_by_label("Period").select_option("24h")
+    page.get_by_role("button", name="Apply").click()
+    expect(rows).to_have_count(4)
+    expect(page.locator("#table tbody")).not_to_contain_text("old news")
 
     page.get_by_label("Robot").fill(picker)
     page.get_by_role("button", name="Apply").click()
@@ -89,8 +97,9 @@ def test_logs_filter_by_robot_level_and_text(admin_page: Page, tenant: Tenant) -
     page.locator("#table tbody tr", has_text="disk almost full").locator("td").nth(3).get_by_role(
         "link"
     ).click()
-    expect(rows).to_have_count(1)
+    expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text("disk almost full")
+    expect(rows.nth(1)).to_contain_text("old news")
 
     # An unknown robot is said plainly, not an empty table.
     page.get_by_label("Search").fill("")
@@ -231,6 +240,16 @@ def test_roles_and_users_are_managed_through_the_forms(admin_page: Page, tenant:
     expect(page.locator("#table tbody")).to_contain_text("Jobs: ru")
     role = next(r for r in tenant.api.get("/api/role/read").json() if r["name"] == "Operators")
     assert role["permissions"] == {"robot": "r", "job": "ru"}
+    # The grid shows what the role holds; a right taken away is gone.
+    page.get_by_role("link", name="Operators").click()
+    expect(page.get_by_label("Update Jobs", exact=True)).to_be_checked()
+    expect(page.get_by_label("Delete Jobs", exact=True)).not_to_be_checked()
+    page.get_by_label("Update Jobs", exact=True).uncheck()
+    page.get_by_label("Create Logs", exact=True).check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Role 'Operators' saved")
+    role = tenant.api.get(f"/api/role/read/{role['guid']}").json()
+    assert role["permissions"] == {"robot": "r", "job": "r", "log": "c"}
 
     page.goto(f"{base}/users")
     assert_accessible(page)
