@@ -7,19 +7,22 @@ from __future__ import annotations
 import re
 import uuid
 
+import httpx
 from playwright.sync_api import Browser, Page, expect
 
 from tests.acceptance.conftest import Tenant
 from tests.support.browser import assert_accessible, screenshot, sign_in
 
 
-def create_role_and_user(page: Page, base: str) -> tuple[str, str]:
-    """Through the forms: a role reading logs and access folders, and a user holding it."""
+def create_role_and_user(
+    page: Page, base: str, rights: tuple[str, ...] = ("Read Logs", "Read Access folders")
+) -> tuple[str, str]:
+    """Through the forms: a role with these rights (the grid's labels), a user holding it."""
     page.goto(f"{base}/roles/new")
     role = f"Readers {uuid.uuid4().hex[:4]}"
     page.get_by_label("Name").fill(role)
-    page.get_by_label("Read Logs", exact=True).check()
-    page.get_by_label("Read Access folders", exact=True).check()
+    for right in rights:
+        page.get_by_label(right, exact=True).check()
     page.get_by_role("button", name="Create").click()
     expect(page.get_by_role("status")).to_contain_text(f"Role '{role}' created")
     login = f"reader-{uuid.uuid4().hex[:6]}"
@@ -101,5 +104,34 @@ def test_a_user_sees_and_does_only_what_his_role_allows(
         expect(reader.get_by_role("alert")).to_contain_text(
             "has no 'delete' right on access_folder"
         )
+    finally:
+        context.close()
+
+
+def test_a_user_without_the_administrator_role_manages_his_own_key(
+    admin_page: Page, browser: Browser, tenant: Tenant
+) -> None:
+    base = tenant.server.url
+    _, login = create_role_and_user(admin_page, base, ("Read API key", "Read Logs"))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    try:
+        user = context.new_page()
+        sign_in(user, base, login, "reader-password-1")
+        user.get_by_role("link", name="API", exact=True).click()
+        expect(user.get_by_role("heading", name="Your API key")).to_be_visible()
+        expect(user.locator("#no-key")).to_be_visible()
+        expect(user.locator("#refresh")).to_have_count(0)  # nothing to refresh yet
+        user.once("dialog", lambda dialog: dialog.accept())
+        user.locator("#assign").click()
+        key = user.locator("#new-key").inner_text()
+        with httpx.Client(base_url=base, headers={"Key": key}) as api:
+            assert api.get("/api/log/list").status_code == 200  # his roles' rights
+            assert api.get("/api/user/read").status_code == 403  # and no more
+        user.goto(f"{base}/api-key")
+        expect(user.locator(".key-hint")).to_have_text("…" + key[-4:])
+        # The account's key is not his to see or change.
+        assert tenant.key[-4:] not in user.locator("main").inner_text()
+        assert tenant.api.get("/api/user/read").status_code == 200
     finally:
         context.close()
