@@ -8,13 +8,13 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.acceptance.conftest import Tenant
 from tests.support.browser import assert_accessible, screenshot, sign_in
 from tests.support.fleet import make_robot, robot_auth
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 SCREENS = (
     "/",
     "/logs",

@@ -92,13 +92,13 @@ def test_a_user_sees_and_does_only_what_his_role_allows(
         # A delete posted by hand with his session's token: refused, the folder stays.
         reader.goto(f"{base}/folders")
         token = reader.locator('meta[name="csrf-token"]').get_attribute("content")
-        answer = reader.request.post(
+        refused = reader.request.post(
             f"{base}/folders/{kept_guid}/delete",
             form={"csrf_token": token or "", "confirmed": "yes"},
             headers={"Referer": f"{base}/folders"},
             max_redirects=0,
         )
-        assert answer.status == 303
+        assert refused.status == 303
         assert folder_names(tenant) == ["Kept"]
         reader.goto(f"{base}/folders")
         expect(reader.get_by_role("alert")).to_contain_text(
