@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from robofleet.server.domain.errors import NotFound
-
 PERIODS: Final = (
     ("", "Any time"),
     ("1h", "Last hour"),
@@ -42,10 +40,3 @@ def flag(form: Mapping[str, Any], name: str) -> bool:
 def non_empty(values: Mapping[str, str]) -> dict[str, str]:
     """The fields given a value (empty filters mean "any")."""
     return {key: value for key, value in values.items() if value}
-
-
-def only_known(guid: str) -> str:
-    """A GUID from a path: refused early when it cannot be one (the services say NotFound)."""
-    if not guid or len(guid) > 64:
-        raise NotFound("object", guid)
-    return guid
