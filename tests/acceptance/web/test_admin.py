@@ -341,6 +341,11 @@ def test_the_audit_lists_changes_with_filters_and_links(admin_page: Page, tenant
     expect(page.locator("#table tbody")).to_contain_text(guid)
     assert_accessible(page)
     screenshot(page, "audit")
+    # Who did it links to the user (here the administrator who signed in).
+    signed_in = page.locator("#table tbody tr", has_text="login").first
+    expect(signed_in.get_by_role("link", name=tenant.login)).to_have_attribute(
+        "href", re.compile(r"^/users/[0-9a-f-]{36}$")
+    )
     page.get_by_label("Object type").select_option("access_folder")
     page.get_by_role("button", name="Apply").click()
     rows = page.locator("#table tbody tr")

@@ -71,9 +71,22 @@ def _object(row: Row) -> Markup | str:
     return Markup('<a href="{}">{}</a>').format(pattern.format(guid), guid)
 
 
+ACTOR_PAGES: Final = {"user": "/users/{}", "user_key": "/users/{}", "robot": "/robots/{}"}
+"""Actors with a page of their own, by GUID."""
+
+
+def _actor(row: Row) -> Markup | str:
+    pattern = ACTOR_PAGES.get(row["actor_kind"])
+    if pattern is None or not row["actor_guid"]:
+        return str(row["actor_name"])
+    return Markup('<a href="{}">{}</a>').format(
+        pattern.format(row["actor_guid"]), row["actor_name"]
+    )
+
+
 COLUMNS: Final = (
     Column("at", "Time"),
-    Column("actor_name", "Who"),
+    Column("actor_name", "Who", render=_actor),
     Column("actor_kind", "As"),
     Column("action", "Action"),
     Column("object_type", "Object type"),
