@@ -69,6 +69,9 @@ def test_a_user_sees_and_does_only_what_his_role_allows(
             expect(reader.locator(".error-message")).to_contain_text(
                 f"has no 'read' right on {screen}"
             )
+            # Still signed in, the menu as before: no link to what he may not read.
+            expect(menu.get_by_role("link")).to_have_text(["Overview", "Logs", "Access folders"])
+            expect(reader.locator("#sign-out")).to_be_visible()
         assert_accessible(reader)
         screenshot(reader, "forbidden")
 
