@@ -251,7 +251,9 @@ async def current_page(request: Request) -> Page:
         address=client_address(request),
         user_agent=request.headers.get("user-agent", ""),
     )
-    return Page(request, runtime, caller, session)
+    page = Page(request, runtime, caller, session)
+    request.state.page = page  # an error page keeps the user's menu (WebRoute)
+    return page
 
 
 async def _check_csrf(request: Request, expected: str) -> None:
@@ -308,13 +310,11 @@ def _sign_in_first(request: Request) -> Response:
 def _error_page(request: Request, status: int, message: str) -> Response:
     if request.method in SAFE_METHODS:
         titles = {403: "Not allowed", 404: "Not found", 409: "Conflict", 429: "Too many requests"}
-        return render_template(
-            request,
-            "error.html",
-            status,
-            title=titles.get(status, "Cannot show this page"),
-            message=message,
-        )
+        title = titles.get(status, "Cannot show this page")
+        page = getattr(request.state, "page", None)
+        if isinstance(page, Page):  # signed in: the page keeps the menu and sign-out
+            return page.render("error.html", status, title=title, message=message)
+        return render_template(request, "error.html", status, title=title, message=message)
     # A form post that failed: back to the form, the message on top, nothing changed.
     back = back_path(request)
     response = RedirectResponse(back, status_code=303)

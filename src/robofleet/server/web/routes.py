@@ -8,16 +8,23 @@ from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
 from robofleet.server.web.screens import (
+    accounts,
+    api_key,
+    audit,
+    folders,
     jobs,
+    logs,
     overview,
     processes,
     queues,
     resources,
     robot_groups,
     robots,
+    roles,
     signin,
     storage,
     triggers,
+    users,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -31,6 +38,13 @@ ROUTERS: list[APIRouter] = [
     storage.router,
     queues.router,
     triggers.router,
+    logs.router,
+    accounts.router,
+    users.router,
+    roles.router,
+    folders.router,
+    audit.router,
+    api_key.router,
 ]
 
 

@@ -18,7 +18,7 @@ from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import Ref
 from robofleet.server.schemas.logs import LogFilter, LogRead
 from robofleet.server.services.access.caller import Caller
-from robofleet.server.services.access.lookup import find
+from robofleet.server.services.access.lookup import find, scoped
 from robofleet.server.services.access.robot_scope import own_rows
 
 
@@ -144,6 +144,31 @@ def list_logs(runtime: Runtime, caller: Caller, query: LogFilter) -> Page:
         lines = [LogRead.model_validate(row) for row in rows]
     full = len(rows) == query.count
     return Page(lines, encode_cursor(ascending, rows[-1].id) if full else None)
+
+
+@dataclass(frozen=True)
+class NamedPage:
+    """A page of lines and the names of their robots, for a screen that shows lines."""
+
+    page: Page
+    robot_names: dict[int, str]
+    """Robot id -> name, for the robots the caller may read (the rest keep their id)."""
+
+
+def list_logs_named(runtime: Runtime, caller: Caller, query: LogFilter) -> NamedPage:
+    """list_logs, and the names of the lines' robots when the caller may read robots (in
+    the access folders the caller reaches)."""
+    found = list_logs(runtime, caller, query)
+    ids = {line.robot_id for line in found.lines if line.robot_id is not None}
+    if not ids or not caller.principal.permissions.allows(Screen.ROBOT, Action.READ):
+        return NamedPage(found, {})
+    with runtime.db.read() as session:
+        rows = session.execute(
+            scoped(RobotRow, caller)
+            .with_only_columns(RobotRow.id, RobotRow.name)
+            .where(RobotRow.id.in_(ids))
+        )
+        return NamedPage(found, {robot_id: name for robot_id, name in rows})
 
 
 def read_screenshot(
