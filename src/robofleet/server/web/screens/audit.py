@@ -27,6 +27,13 @@ OBJECT_PAGES: Final = {
     "process": "/processes/{}",
     "job": "/jobs/{}",
     "queue": "/queues/{}",
+    "task": "/tasks/{}",
+    "trigger": "/triggers/{}",
+    "resource": "/resources/{}",
+    "resource_group": "/resources/groups/{}",
+    "robot_group": "/robot-groups/{}",
+    "storage_folder": "/storage/folders/{}",
+    "storage_file": "/storage/files/{}",
 }
 """Object types with a page of their own, by GUID."""
 OBJECT_TYPES: Final = (
