@@ -223,6 +223,10 @@ def test_the_calendar_editor_sets_days_and_exports_and_imports_json(
         page.get_by_role("link", name="Export JSON").click()
     exported = json.loads(Path(download_info.value.path()).read_text())
     assert exported == saved
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Export iCalendar (.ics)").click()
+    ics = Path(download_info.value.path()).read_text()
+    assert ics.startswith("BEGIN:VCALENDAR") and "20260601" in ics
 
     replacement = {"weekend": [7], "working": [], "non_working": [], "holidays": ["2026-06-02"]}
     page.get_by_label("Or paste the calendar's JSON").fill(json.dumps(replacement))

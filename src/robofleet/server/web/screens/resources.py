@@ -492,6 +492,16 @@ async def calendar_export(page: PageDep, guid: str) -> Response:
     )
 
 
+@router.get("/resources/{guid}/calendar.ics")
+async def calendar_export_ics(page: PageDep, guid: str) -> Response:
+    text: str = await page.call(calendars.export_ics, guid)
+    return Response(
+        text,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="calendar-{guid}.ics"'},
+    )
+
+
 @router.post("/resources/{guid}/calendar/import")
 async def calendar_import(page: PageDep, guid: str) -> Response:
     form = await page.form()
