@@ -156,8 +156,20 @@ def test_storage_lists_folders_and_previews_a_pdf_and_text_as_plain_text(
 
     table.get_by_role("link", name="Archive").click()
     expect(page.get_by_role("heading", name="Folder Archive")).to_be_visible()
+    # Renamed and moved inside Reports; a folder cannot move into itself.
+    page.get_by_role("textbox", name="Name").fill("Old reports")
+    page.get_by_label("Inside").select_option(label="Reports")
+    page.get_by_role("button", name="Save folder").click()
+    expect(page.get_by_role("heading", name="Folder Reports/Old reports")).to_be_visible()
+    moved = _ok(tenant.api.get("/api/folders/read/Reports/Old reports"))
+    assert moved["name"] == "Old reports"
+    assert_accessible(page)
+    page.goto(f"{base}/storage/folders/Reports")
+    page.get_by_label("Inside").select_option(label="Reports/Old reports")
+    page.get_by_role("button", name="Save folder").click()
+    expect(page.get_by_role("alert")).to_contain_text("cannot move into itself")
     page.goto(f"{base}/storage")
-    table.get_by_role("link", name="Reports").click()
+    table.get_by_role("link", name="Reports", exact=True).click()
     expect(page.get_by_role("link", name="2026")).to_be_visible()  # its folder inside
     page.locator("#files").get_by_role("link", name="summary.pdf", exact=True).click()
     frame = page.locator("#pdf-preview")

@@ -22,6 +22,7 @@ from robofleet.server.schemas.storage import (
     FolderCreate,
     FolderFilter,
     FolderRead,
+    FolderUpdate,
 )
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.storage import files, folders, signed
@@ -207,7 +208,16 @@ async def _folder_page(page: Page, ref: str) -> Response:
     if view.wants_csv:
         return view.csv_response("storage-files")
     here = f"/storage/folders/{folder.guid}" if folder else "/storage/root"
-    return page.render("storage/folder.html", folder=folder, view=view, inside=inside, here=here)
+    places: list[tuple[str, str]] = []
+    if folder and page.can(Screen.STORAGE, Action.UPDATE):
+        every: list[FolderRead] = await page.call(_all_folders, None)
+        others = sorted(
+            ((f.guid, f.path) for f in every if f.guid != folder.guid), key=lambda p: p[1]
+        )
+        places = [("", "(top level)"), *others]
+    return page.render(
+        "storage/folder.html", folder=folder, view=view, inside=inside, here=here, places=places
+    )
 
 
 @router.get("/storage/root")
@@ -218,6 +228,21 @@ async def root_folder(page: PageDep) -> Response:
 @router.get("/storage/folders/{guid}")
 async def folder_detail(page: PageDep, guid: str) -> Response:
     return await _folder_page(page, guid)
+
+
+@router.post("/storage/folders/{guid}/edit")
+async def folder_update(page: PageDep, guid: str) -> Response:
+    form = await page.form()
+    data = FolderUpdate.model_validate(
+        {
+            "guid": guid,
+            "name": form.get("name", ""),
+            "description": form.get("description", ""),
+            "parent_guid": form.get("parent", ""),
+        }
+    )
+    await page.call(folders.update_folder, data)
+    return page.redirect(f"/storage/folders/{guid}", message="Folder saved.")
 
 
 @router.post("/storage/folders/{guid}/delete")
