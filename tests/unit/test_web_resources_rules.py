@@ -3,7 +3,7 @@ the calendar's JSON, how a file is previewed, sizes as people read them, Referer
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from starlette.requests import Request
@@ -11,7 +11,7 @@ from starlette.requests import Request
 from robofleet.calendars import Calendar
 from robofleet.server.schemas.resources import CalendarDocument
 from robofleet.server.web.pages import back_path
-from robofleet.server.web.screens.resources import edited_calendar
+from robofleet.server.web.screens.resources import edited_calendar, expired
 from robofleet.server.web.screens.storage import human_size, preview_kind
 
 MAY = date(2026, 5, 1)
@@ -123,3 +123,11 @@ def _request(referer: str | None, host: str = "fleet.example:8080") -> Request:
 )
 def test_back_path_is_this_site_only(referer: str | None, back: str) -> None:
     assert back_path(_request(referer)) == back
+
+
+def test_a_password_expires_at_its_time_naive_times_being_utc() -> None:
+    now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    assert not expired(None, now)
+    assert expired(datetime(2026, 5, 1, 12, 0), now)
+    assert not expired(datetime(2026, 5, 1, 12, 1), now)
+    assert expired(datetime(2026, 5, 1, 11, 0, tzinfo=UTC), now)

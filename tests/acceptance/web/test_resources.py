@@ -36,11 +36,22 @@ def test_a_credential_stays_masked_until_shown_and_the_reveal_is_audited(
     page, base = admin_page, tenant.server.url
     secret = f"S3cret-{uuid.uuid4().hex[:10]}"
     guid = _credential(tenant, "erp-login", secret)
+    old = {
+        "Name": "old-login",
+        "Type": 1,
+        "Text": "x",
+        "Password": "p",
+        "PasswordExpiration": "2020-01-02 03:04:05",
+    }
+    _ok(tenant.api.post("/api/asset/create", json=old))
     page.goto(f"{base}/resources")
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="erp-login"))
     expect(row).to_contain_text("Credentials")
     expect(row).to_contain_text("clerk")
     expect(row).to_contain_text("********")
+    expect(row).not_to_contain_text("expired")
+    expired = page.get_by_role("row").filter(has=page.get_by_role("link", name="old-login"))
+    expect(expired).to_contain_text("expired 2020-01-02 03:04")
     assert secret not in page.content()
     assert_accessible(page)
     screenshot(page, "resources-list")
@@ -223,6 +234,10 @@ def test_the_calendar_editor_sets_days_and_exports_and_imports_json(
         page.get_by_role("link", name="Export JSON").click()
     exported = json.loads(Path(download_info.value.path()).read_text())
     assert exported == saved
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Export iCalendar (.ics)").click()
+    ics = Path(download_info.value.path()).read_text()
+    assert ics.startswith("BEGIN:VCALENDAR") and "20260601" in ics
 
     replacement = {"weekend": [7], "working": [], "non_working": [], "holidays": ["2026-06-02"]}
     page.get_by_label("Or paste the calendar's JSON").fill(json.dumps(replacement))

@@ -9,6 +9,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.sync_api import Browser, Page, expect
 
 from tests.acceptance.conftest import Tenant
@@ -85,6 +86,14 @@ def test_a_folder_is_created_files_uploaded_downloaded_previewed_and_deleted(
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download", exact=True).click()
     assert Path(download_info.value.path()).read_bytes() == NOTES.encode()
+    expect(page.locator("#api-url")).to_have_text(re.compile(r"/api/files/download/[0-9a-f-]+$"))
+    page.get_by_label("Link valid for").select_option(label="1 day")
+    page.get_by_role("button", name="Create a download link").click()
+    link = page.locator("#shared-link").inner_text().strip()
+    assert "/api/files/signed/" in link
+    with httpx.Client() as stranger:  # no credentials: the signature is enough
+        assert stranger.get(link).content == NOTES.encode()
+    assert_accessible(page)
 
     page.get_by_role("link", name="Invoices").first.click()
     files.get_by_role("link", name="pixel.png", exact=True).click()
@@ -147,8 +156,20 @@ def test_storage_lists_folders_and_previews_a_pdf_and_text_as_plain_text(
 
     table.get_by_role("link", name="Archive").click()
     expect(page.get_by_role("heading", name="Folder Archive")).to_be_visible()
+    # Renamed and moved inside Reports; a folder cannot move into itself.
+    page.get_by_role("textbox", name="Name").fill("Old reports")
+    page.get_by_label("Inside").select_option(label="Reports")
+    page.get_by_role("button", name="Save folder").click()
+    expect(page.get_by_role("heading", name="Folder Reports/Old reports")).to_be_visible()
+    moved = _ok(tenant.api.get("/api/folders/read/Reports/Old reports"))
+    assert moved["name"] == "Old reports"
+    assert_accessible(page)
+    page.goto(f"{base}/storage/folders/Reports")
+    page.get_by_label("Inside").select_option(label="Reports/Old reports")
+    page.get_by_role("button", name="Save folder").click()
+    expect(page.get_by_role("alert")).to_contain_text("cannot move into itself")
     page.goto(f"{base}/storage")
-    table.get_by_role("link", name="Reports").click()
+    table.get_by_role("link", name="Reports", exact=True).click()
     expect(page.get_by_role("link", name="2026")).to_be_visible()  # its folder inside
     page.locator("#files").get_by_role("link", name="summary.pdf", exact=True).click()
     frame = page.locator("#pdf-preview")
@@ -198,6 +219,19 @@ def test_files_at_the_top_level_are_uploaded_without_a_folder(
     expect(page.get_by_role("status")).to_have_text("Uploaded report.csv.")
     page.locator("#files").get_by_role("link", name="report.csv", exact=True).click()
     expect(page.locator("#text-preview")).to_have_text("a,b\n3,4\n")
+
+    # Renamed, described and moved into a folder.
+    done = _ok(tenant.api.post("/api/folders/create", json={"Name": "Done"}))["guid"]
+    page.reload()
+    page.get_by_role("textbox", name="Name").fill("report-final.csv")
+    page.get_by_label("Description").fill("Signed off")
+    page.get_by_label("Folder").select_option(label="Done")
+    page.get_by_role("button", name="Save file").click()
+    expect(page.get_by_role("status")).to_have_text("File saved.")
+    expect(page.get_by_role("heading", name="File report-final.csv")).to_be_visible()
+    moved = _ok(tenant.api.get("/api/files/read/Done/report-final.csv"))
+    assert (moved["description"], moved["folder_guid"]) == ("Signed off", done)
+    assert _ok(tenant.api.get("/api/files/list", params={"Folder": ""})) == []
 
 
 def test_without_the_script_uploads_post_and_deletes_ask_on_a_page(

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from markupsafe import Markup
 
-from robofleet.contract import JobStatus
+from robofleet.contract import FINAL_JOB_STATUSES, JobStatus
 from robofleet.server.schemas.jobs import JobCreate, JobFilter, JobRead
 from robofleet.server.schemas.logs import LogFilter, LogRead, LogTail
 from robofleet.server.services import logs
@@ -46,9 +46,7 @@ PRIORITIES: Final = (("1", "Low"), ("2", "Normal"), ("3", "High"))
 STOPPABLE: Final = frozenset(
     {JobStatus.PENDING, JobStatus.IN_PROGRESS, JobStatus.UNKNOWN, JobStatus.STOPPING}
 )
-ENDED: Final = frozenset(
-    {JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.ABORTED}
-)
+ENDED: Final = FINAL_JOB_STATUSES
 
 
 def _link(href: str, text: str) -> Markup:

@@ -7,7 +7,7 @@ import calendar as month_grid
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Final
 
 from fastapi import APIRouter, Response
@@ -105,11 +105,30 @@ def _password_cell(row: Row) -> Markup | str:
     ).format(crud.MASK)
 
 
+def expired(moment: datetime | None, now: datetime | None = None) -> bool:
+    """A password past its expiration (a time without a zone is UTC)."""
+    if moment is None:
+        return False
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware <= (now or datetime.now(UTC))
+
+
+def _expires_cell(row: Row) -> Markup | str:
+    moment = row["expires"]
+    if not isinstance(moment, datetime):
+        return ""
+    shown = moment.strftime("%Y-%m-%d %H:%M")
+    if expired(moment):
+        return Markup('<span class="badge badge-bad">expired</span> {}').format(shown)
+    return shown
+
+
 RESOURCE_COLUMNS: Final = (
     Column("name", "Name", render=_link),
     Column("type", "Type"),
     Column("value", "Login or value"),
     Column("password", "Password", render=_password_cell, export=False),
+    Column("expires", "Password expires", render=_expires_cell),
     Column("scope", "Scope"),
     Column("group", "Group"),
     Column("updated_at", "Updated"),
@@ -148,6 +167,7 @@ async def resource_list(page: PageDep, type: str = "", group: str = "") -> Respo
             "type_id": str(r.type),
             "value": _value(r),
             "password": r.password is not None,
+            "expires": r.password_expiration,
             "scope": _scope(r, fleet),
             "group": names.get(r.resource_group_id, "") if r.resource_group_id else "",
             "updated_at": r.updated_at,
@@ -236,6 +256,7 @@ async def _detail(page: Page, guid: str, revealed: str | None = None) -> Respons
         fleet=fleet,
         scope=_scope(resource, fleet),
         revealed=revealed,
+        expired=expired(resource.password_expiration),
         may_reveal=page.can(Screen.RESOURCE, Action.UPDATE),
         scopes=[(str(k), v) for k, v in SCOPES.items()],
         groups=_group_options(found),
@@ -489,6 +510,16 @@ async def calendar_export(page: PageDep, guid: str) -> Response:
         json.dumps(document.model_dump(), indent=2) + "\n",
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="calendar-{guid}.json"'},
+    )
+
+
+@router.get("/resources/{guid}/calendar.ics")
+async def calendar_export_ics(page: PageDep, guid: str) -> Response:
+    text: str = await page.call(calendars.export_ics, guid)
+    return Response(
+        text,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="calendar-{guid}.ics"'},
     )
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from fastapi import APIRouter, Request, Response
@@ -10,17 +11,21 @@ from fastapi.responses import StreamingResponse
 from markupsafe import Markup
 from starlette.datastructures import UploadFile
 
+from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.storage import (
     FileFilter,
     FileRead,
+    FileSign,
+    FileUpdate,
     FileUpload,
     FolderCreate,
     FolderFilter,
     FolderRead,
+    FolderUpdate,
 )
 from robofleet.server.services.access.caller import Caller
-from robofleet.server.services.storage import files, folders
+from robofleet.server.services.storage import files, folders, signed
 from robofleet.server.services.storage.content import Incoming
 from robofleet.server.services.storage.transfer import Download
 from robofleet.server.web.pages import Page, PageDep, WebRoute, confirmed, local_path
@@ -203,7 +208,16 @@ async def _folder_page(page: Page, ref: str) -> Response:
     if view.wants_csv:
         return view.csv_response("storage-files")
     here = f"/storage/folders/{folder.guid}" if folder else "/storage/root"
-    return page.render("storage/folder.html", folder=folder, view=view, inside=inside, here=here)
+    places: list[tuple[str, str]] = []
+    if folder and page.can(Screen.STORAGE, Action.UPDATE):
+        every: list[FolderRead] = await page.call(_all_folders, None)
+        others = sorted(
+            ((f.guid, f.path) for f in every if f.guid != folder.guid), key=lambda p: p[1]
+        )
+        places = [("", "(top level)"), *others]
+    return page.render(
+        "storage/folder.html", folder=folder, view=view, inside=inside, here=here, places=places
+    )
 
 
 @router.get("/storage/root")
@@ -214,6 +228,21 @@ async def root_folder(page: PageDep) -> Response:
 @router.get("/storage/folders/{guid}")
 async def folder_detail(page: PageDep, guid: str) -> Response:
     return await _folder_page(page, guid)
+
+
+@router.post("/storage/folders/{guid}/edit")
+async def folder_update(page: PageDep, guid: str) -> Response:
+    form = await page.form()
+    data = FolderUpdate.model_validate(
+        {
+            "guid": guid,
+            "name": form.get("name", ""),
+            "description": form.get("description", ""),
+            "parent_guid": form.get("parent", ""),
+        }
+    )
+    await page.call(folders.update_folder, data)
+    return page.redirect(f"/storage/folders/{guid}", message="Folder saved.")
 
 
 @router.post("/storage/folders/{guid}/delete")
@@ -256,11 +285,16 @@ async def folder_upload(page: PageDep, guid: str) -> Response:
 # --- files -------------------------------------------------------------------------------
 
 
-@router.get("/storage/files/{guid}")
-async def file_detail(page: PageDep, guid: str) -> Response:
+LINK_LIFETIMES: Final = (("3600", "1 hour"), ("86400", "1 day"), ("604800", "7 days"))
+
+
+async def _file_page(page: Page, guid: str, link: str = "", link_until: str = "") -> Response:
     file: FileRead = await page.call(files.read_file, guid)
     kind = preview_kind(file.content_type)
     text = await page.call(_text_head, guid, file.size) if kind == "text" else None
+    may_edit = page.can(Screen.STORAGE, Action.UPDATE)
+    found: list[FolderRead] = await page.call(_all_folders, None) if may_edit else []
+    places = [("", "(top level)"), *sorted(((f.guid, f.path) for f in found), key=lambda p: p[1])]
     return page.render(
         "storage/file.html",
         file=file,
@@ -269,7 +303,48 @@ async def file_detail(page: PageDep, guid: str) -> Response:
         truncated=kind == "text" and file.size > TEXT_PREVIEW_BYTES,
         size=human_size(file.size),
         back=f"/storage/folders/{file.folder_guid}" if file.folder_guid else "/storage/root",
+        api_url=str(page.request.base_url).rstrip("/") + file.url,
+        link=link,
+        link_until=link_until,
+        lifetimes=LINK_LIFETIMES,
+        may_edit=may_edit,
+        places=places,
     )
+
+
+@router.get("/storage/files/{guid}")
+async def file_detail(page: PageDep, guid: str) -> Response:
+    return await _file_page(page, guid)
+
+
+@router.post("/storage/files/{guid}/link")
+async def file_link(page: PageDep, guid: str) -> Response:
+    """A signed download URL anyone holding it may use until it expires (the API's sign)."""
+    form = await page.form()
+    data = FileSign.model_validate(
+        {"file": guid, "method": "GET", "expires_in": form.get("expires_in") or "3600"}
+    )
+    made = await page.call(signed.sign_file, data)
+    until = datetime.fromtimestamp(made.expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    url = str(page.request.base_url).rstrip("/") + made.url
+    response = await _file_page(page, guid, link=url, link_until=until)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/storage/files/{guid}/edit")
+async def file_update(page: PageDep, guid: str) -> Response:
+    form = await page.form()
+    data = FileUpdate.model_validate(
+        {
+            "guid": guid,
+            "name": form.get("name", ""),
+            "description": form.get("description", ""),
+            "folder_guid": form.get("folder", ""),
+        }
+    )
+    await page.call(files.update_file, data, None)
+    return page.redirect(f"/storage/files/{guid}", message="File saved.")
 
 
 def _streamed(download: Download, headers: dict[str, str] | None = None) -> StreamingResponse:
