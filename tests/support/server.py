@@ -50,6 +50,11 @@ class ServerProcess:
                 # scheduler passes, and a run keeps about twenty servers up at once. Tests that
                 # time the scheduler set their own interval.
                 "ROBOFLEET_SCHEDULER_INTERVAL_SECONDS": "1.0",
+                # Every test calls from 127.0.0.1 and a session's tests share its servers, so
+                # the login limit would couple unrelated tests (a fuzzer's failed logins would
+                # lock the address for all). Its own tests start servers with the defaults.
+                "ROBOFLEET_LOGIN_MAX_FAILURES": "1000",
+                "ROBOFLEET_LOGIN_MAX_FAILURES_PER_ADDRESS": "100000",
             }
         )
         if self.database_url:

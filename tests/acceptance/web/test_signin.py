@@ -3,13 +3,16 @@ the brute-force limit shared with the API's login."""
 
 from __future__ import annotations
 
+import base64
 import re
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
-from tests.acceptance.conftest import Tenant
+from tests.acceptance.conftest import Tenant, make_tenant
 from tests.support.browser import assert_accessible, screenshot, sign_in
+from tests.support.server import ServerProcess
 
 
 def test_a_user_signs_in_sees_the_overview_and_signs_out(page: Page, tenant: Tenant) -> None:
@@ -68,10 +71,17 @@ def test_a_form_without_the_session_csrf_token_changes_nothing(page: Page, tenan
         assert forged.get("/").status_code == 200  # still signed in: nothing happened
 
 
+@pytest.mark.parametrize("fresh_server", ["sqlite", "postgres"], indirect=True)
 def test_failed_logins_are_limited_for_the_web_and_the_api_alike(
-    page: Page, tenant: Tenant
+    page: Page, fresh_server: ServerProcess
 ) -> None:
-    base = tenant.server.url
+    """On a server with the product's limits (the shared test servers raise them)."""
+    fresh_server.env.update(
+        ROBOFLEET_LOGIN_MAX_FAILURES="5", ROBOFLEET_LOGIN_MAX_FAILURES_PER_ADDRESS="20"
+    )
+    fresh_server.start()
+    tenant = make_tenant(fresh_server)
+    base = fresh_server.url
     with httpx.Client(base_url=base) as api:
         for _ in range(5):
             wrong = api.post("/api/user/login", json={"login": tenant.login, "password": "bad"})
@@ -79,12 +89,20 @@ def test_failed_logins_are_limited_for_the_web_and_the_api_alike(
         locked = api.post(
             "/api/user/login", json={"login": tenant.login, "password": tenant.password}
         )
+        roboteasy = api.post(
+            "/api/user/v2/auth",
+            json={"username": tenant.login, "password": base64.b64encode(b"x").decode()},
+        )
     assert locked.status_code == 429
     assert int(locked.headers["Retry-After"]) > 0
     assert "too many failed logins" in locked.json()["message"]
+    assert roboteasy.status_code == 429
     # The web sign-in counts the same failures: the right password is refused too.
     page.goto(f"{base}/login")
     page.get_by_label("Login").fill(tenant.login)
     page.get_by_label("Password").fill(tenant.password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("too many failed logins")
+    # Another user signs in from the same address: one name's guesses lock only that name.
+    other = make_tenant(fresh_server)
+    sign_in(page, base, other.login, other.password)

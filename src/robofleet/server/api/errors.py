@@ -153,3 +153,15 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(GroupFailed, _database_down)  # a shared commit failed
     app.add_exception_handler(Exception, _unexpected)
+
+
+LOGIN_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "Too many failed logins for this login name from this address, or from "
+        "this address (services.access.login_limits); nothing was checked. Try again after "
+        "`Retry-After` seconds.",
+        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+    }
+}
+"""The answer every password login documents (the API's, Roboteasy's and the web's share it)."""

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse
 
 from robofleet.server.api.deps import CallerDep, RuntimeDep, client_address
+from robofleet.server.api.errors import LOGIN_LIMITED
 from robofleet.server.api.spring_route import SpringRoute
 from robofleet.server.runtime.security import IssuedToken
 from robofleet.server.schemas.roboteasy import (
@@ -35,13 +36,20 @@ def _login(body: RoboteasyLogin, request: Request, runtime: RuntimeDep) -> Issue
     "/api/user/auth",
     response_class=PlainTextResponse,
     summary="Log in (v1); returns `Bearer <jwt>` as text",
-    responses={200: {"content": {"text/plain": {"example": "Bearer eyJhbGciOi..."}}}},
+    responses={
+        200: {"content": {"text/plain": {"example": "Bearer eyJhbGciOi..."}}},
+        **LOGIN_LIMITED,
+    },
 )
 def auth_v1(body: RoboteasyLogin, request: Request, runtime: RuntimeDep) -> PlainTextResponse:
     return PlainTextResponse("Bearer " + _login(body, request, runtime).token)
 
 
-@router.post("/api/user/v2/auth", summary="Log in (v2); returns an OAuth-style token object")
+@router.post(
+    "/api/user/v2/auth",
+    summary="Log in (v2); returns an OAuth-style token object",
+    responses=LOGIN_LIMITED,
+)
 def auth_v2(body: RoboteasyLogin, request: Request, runtime: RuntimeDep) -> RoboteasyToken:
     issued = _login(body, request, runtime)
     return RoboteasyToken(access_token=issued.token, expires_in=issued.expires_in)

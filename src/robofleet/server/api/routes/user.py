@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Request
 
 from robofleet.server.api.deps import CallerDep, RuntimeDep, client_address
+from robofleet.server.api.errors import LOGIN_LIMITED
 from robofleet.server.api.routing import sherpa_router
 from robofleet.server.schemas.base import GuidResponse
 from robofleet.server.schemas.identity import (
@@ -21,7 +22,7 @@ from robofleet.server.services.access import auth, users
 router = sherpa_router("User", prefix="/api/user")
 
 
-@router.post("/login", summary="Log in; returns a bearer token")
+@router.post("/login", summary="Log in; returns a bearer token", responses=LOGIN_LIMITED)
 def login(body: LoginRequest, request: Request, runtime: RuntimeDep) -> TokenResponse:
     """Needs no credentials. Send the token as `Authorization: Bearer <access_token>`."""
     issued = auth.login(

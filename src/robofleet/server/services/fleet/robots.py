@@ -60,25 +60,7 @@ def robot_read(session: Session, robot: RobotRow) -> RobotRead:
         .where(RobotGroupMemberRow.robot_id == robot.id, RobotGroupRow.is_deleted.is_(False))
         .order_by(RobotGroupRow.name)
     ).all()
-    return RobotRead(
-        id=robot.id,
-        guid=robot.guid,
-        name=robot.name,
-        machine=robot.machine,
-        status=robot.status,
-        ip=robot.ip,
-        mac=robot.mac,
-        description=robot.description,
-        license_expiration=robot.license_expiration,
-        license_string=robot.license_string,
-        created_at=robot.created_at,
-        updated_at=robot.updated_at,
-        last_heartbeat_at=robot.last_heartbeat_at,
-        type=robot.robot_type,
-        active=robot.is_active,
-        folder_guid=folder_guid,
-        groups=list(groups),
-    )
+    return _as_read(robot, folder_guid, list(groups))
 
 
 def create_robot(runtime: Runtime, caller: Caller, data: RobotCreate) -> RobotCreated:
@@ -164,27 +146,35 @@ def robot_reads(session: Session, robots: Sequence[RobotRow]) -> list[RobotRead]
     for robot_id, name in rows:
         groups.setdefault(robot_id, []).append(name)
     return [
-        RobotRead(
-            id=robot.id,
-            guid=robot.guid,
-            name=robot.name,
-            machine=robot.machine,
-            status=robot.status,
-            ip=robot.ip,
-            mac=robot.mac,
-            description=robot.description,
-            license_expiration=robot.license_expiration,
-            license_string=robot.license_string,
-            created_at=robot.created_at,
-            updated_at=robot.updated_at,
-            last_heartbeat_at=robot.last_heartbeat_at,
-            type=robot.robot_type,
-            active=robot.is_active,
-            folder_guid=folders.get(robot.folder_id) if robot.folder_id else None,
-            groups=groups.get(robot.id, []),
+        _as_read(
+            robot,
+            folders.get(robot.folder_id) if robot.folder_id else None,
+            groups.get(robot.id, []),
         )
         for robot in robots
     ]
+
+
+def _as_read(robot: RobotRow, folder_guid: str | None, groups: list[str]) -> RobotRead:
+    return RobotRead(
+        id=robot.id,
+        guid=robot.guid,
+        name=robot.name,
+        machine=robot.machine,
+        status=robot.status,
+        ip=robot.ip,
+        mac=robot.mac,
+        description=robot.description,
+        license_expiration=robot.license_expiration,
+        license_string=robot.license_string,
+        created_at=robot.created_at,
+        updated_at=robot.updated_at,
+        last_heartbeat_at=robot.last_heartbeat_at,
+        type=robot.robot_type,
+        active=robot.is_active,
+        folder_guid=folder_guid,
+        groups=groups,
+    )
 
 
 class RobotSummary(NamedTuple):

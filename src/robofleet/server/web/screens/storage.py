@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
@@ -30,6 +31,8 @@ from robofleet.server.services.storage.content import Incoming
 from robofleet.server.services.storage.transfer import Download
 from robofleet.server.web.pages import Page, PageDep, WebRoute, confirmed, local_path
 from robofleet.server.web.tables import Column, Row, table_view
+
+Item = TypeVar("Item")
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -83,24 +86,30 @@ def human_size(size: int) -> str:
 
 
 def _all_folders(runtime: Runtime, caller: Caller, parent: str | None) -> list[FolderRead]:
-    items: list[FolderRead] = []
-    while True:
-        query = FolderFilter.model_validate(
-            {"offset": len(items), "count": LIST_PAGE, "parent": parent}
+    return _every_page(
+        lambda offset: folders.list_folders(
+            runtime,
+            caller,
+            FolderFilter.model_validate({"offset": offset, "count": LIST_PAGE, "parent": parent}),
         )
-        found = folders.list_folders(runtime, caller, query)
-        items.extend(found)
-        if len(found) < LIST_PAGE:
-            return items
+    )
 
 
 def _all_files(runtime: Runtime, caller: Caller, folder: str) -> list[FileRead]:
-    items: list[FileRead] = []
-    while True:
-        query = FileFilter.model_validate(
-            {"offset": len(items), "count": LIST_PAGE, "folder": folder}
+    return _every_page(
+        lambda offset: files.list_files(
+            runtime,
+            caller,
+            FileFilter.model_validate({"offset": offset, "count": LIST_PAGE, "folder": folder}),
         )
-        found = files.list_files(runtime, caller, query)
+    )
+
+
+def _every_page(read: Callable[[int], Sequence[Item]]) -> list[Item]:
+    """Every item of a paged listing: pages of LIST_PAGE from offset 0 until a short one."""
+    items: list[Item] = []
+    while True:
+        found = read(len(items))
         items.extend(found)
         if len(found) < LIST_PAGE:
             return items
