@@ -106,3 +106,21 @@ def test_failed_logins_are_limited_for_the_web_and_the_api_alike(
     # Another user signs in from the same address: one name's guesses lock only that name.
     other = make_tenant(fresh_server)
     sign_in(page, base, other.login, other.password)
+
+
+def test_the_session_cookie_is_secure_behind_https(tenant: Tenant) -> None:
+    """A proxy that ends TLS says so in X-Forwarded-Proto: the cookie is then Secure."""
+    with httpx.Client(base_url=tenant.server.url) as browser:
+        form = browser.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None
+        answer = browser.post(
+            "/login",
+            data={"login": tenant.login, "password": tenant.password, "csrf_token": token[1]},
+            headers={"X-Forwarded-Proto": "https"},
+        )
+    assert answer.status_code == 303
+    cookie = next(
+        c for c in answer.headers.get_list("set-cookie") if c.startswith("robofleet_session=")
+    )
+    assert "HttpOnly" in cookie and "Secure" in cookie and "samesite=lax" in cookie.lower()
