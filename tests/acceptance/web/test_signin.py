@@ -124,3 +124,16 @@ def test_the_session_cookie_is_secure_behind_https(tenant: Tenant) -> None:
         c for c in answer.headers.get_list("set-cookie") if c.startswith("robofleet_session=")
     )
     assert "HttpOnly" in cookie and "Secure" in cookie and "samesite=lax" in cookie.lower()
+
+
+def test_a_browser_gets_a_page_for_a_missing_page_and_the_api_its_json(
+    page: Page, tenant: Tenant
+) -> None:
+    page.goto(f"{tenant.server.url}/no-such-screen")
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    expect(page.locator(".error-message")).to_have_text("There is no page at /no-such-screen.")
+    with httpx.Client(base_url=tenant.server.url) as client:
+        api = client.get("/api/no-such-operation", headers={"Accept": "text/html"})
+        plain = client.get("/no-such-screen")
+    assert api.status_code == plain.status_code == 404
+    assert api.json()["code"] == plain.json()["code"] == "no_such_operation"

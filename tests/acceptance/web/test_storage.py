@@ -258,3 +258,29 @@ def test_without_the_script_uploads_post_and_deletes_ask_on_a_page(
         assert _ok(tenant.api.get("/api/files/list", params={"Folder": ""})) == []
     finally:
         context.close()
+
+
+def test_without_the_script_a_refused_confirmed_action_returns_to_its_page(
+    browser: Browser, tenant: Tenant
+) -> None:
+    """The confirmation page's post names where to go back: a refusal lands on the folder
+    page with the message, not on the confirmation page's post-only URL."""
+    base = tenant.server.url
+    folder = _ok(tenant.api.post("/api/folders/create", json={"Name": "kept"}))["guid"]
+    inside = tenant.api.put(
+        "/api/files/upload", params={"Folder": "kept", "Name": "still-here.txt"}, content=b"x"
+    )
+    assert inside.status_code == 200, inside.text
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, base, tenant.login, tenant.password)
+        page.goto(f"{base}/storage/folders/{folder}")
+        page.get_by_role("button", name="Delete folder").click()
+        expect(page.get_by_role("heading", name="Are you sure?")).to_be_visible()
+        page.get_by_role("button", name="Yes, go on").click()
+        expect(page).to_have_url(re.compile(rf"/storage/folders/{folder}$"))
+        expect(page.get_by_role("alert")).to_be_visible()
+    finally:
+        context.close()
+    assert _ok(tenant.api.get(f"/api/folders/read/{folder}"))["guid"] == folder

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -96,8 +96,12 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    page = getattr(request.app.state, "not_found_page", None)
+    if exc.status_code == 404 and page is not None and _browser_page(request):
+        answer: Response = page(request)
+        return answer
     messages = {
         404: f"no operation at {request.url.path}; see /docs for the API",
         405: f"{request.method} is not allowed on {request.url.path}",
@@ -113,6 +117,17 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 405:
         response.headers["Allow"] = ", ".join(allowed_methods(request))
     return response
+
+
+def _browser_page(request: Request) -> bool:
+    """A browser asking for a page outside the APIs (a mistyped or stale link): it gets the
+    web application's HTML 404, API clients keep the JSON one."""
+    path = request.url.path
+    return (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and not path.startswith(("/api/", "/robocorp/"))
+    )
 
 
 def allowed_methods(request: Request) -> list[str]:

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -37,6 +37,8 @@ FLASH_COOKIE: Final = "robofleet_flash"
 CSRF_FIELD: Final = "csrf_token"
 CSRF_HEADER: Final = "x-csrf-token"
 CONFIRMED_FIELD: Final = "confirmed"
+BACK_PARAM: Final = "back"
+"""On a confirmation page's post: where a failure goes back to."""
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 SECURITY_HEADERS: Final = {
     "X-Frame-Options": "DENY",
@@ -225,12 +227,17 @@ class Page:
         """The no-script path of a destructive action: a page asking first, which posts the
         same fields again with confirmed=yes (the script asks in a dialog and adds it)."""
         fields = [(k, v) for k, v in form.items() if k not in {CSRF_FIELD, CONFIRMED_FIELD}]
+        back = back_path(self.request)
+        target = action or self.request.url.path
+        # The confirmed post names the page to go back to if it fails: its own Referer is
+        # this confirmation page, whose URL answers only posts.
+        separator = "&" if "?" in target else "?"
         return self.render(
             "confirm.html",
             question=question,
             fields=fields,
-            action=action or self.request.url.path,
-            back=back_path(self.request),
+            action=f"{target}{separator}{urlencode({BACK_PARAM: back})}",
+            back=back,
         )
 
 
@@ -307,6 +314,17 @@ def _sign_in_first(request: Request) -> Response:
     return response
 
 
+def not_found_page(request: Request) -> Response:
+    """The answer to a browser's request for a page that does not exist."""
+    return render_template(
+        request,
+        "error.html",
+        404,
+        title="Not found",
+        message=f"There is no page at {request.url.path}.",
+    )
+
+
 def _error_page(request: Request, status: int, message: str) -> Response:
     if request.method in SAFE_METHODS:
         titles = {403: "Not allowed", 404: "Not found", 409: "Conflict", 429: "Too many requests"}
@@ -316,7 +334,8 @@ def _error_page(request: Request, status: int, message: str) -> Response:
             return page.render("error.html", status, title=title, message=message)
         return render_template(request, "error.html", status, title=title, message=message)
     # A form post that failed: back to the form, the message on top, nothing changed.
-    back = back_path(request)
+    asked = request.query_params.get(BACK_PARAM)
+    back = local_path(asked) if asked else back_path(request)
     response = RedirectResponse(back, status_code=303)
     set_flash(response, "error", message)
     return response

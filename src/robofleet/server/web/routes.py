@@ -7,6 +7,7 @@ from importlib.resources import files
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
+from robofleet.server.web.pages import not_found_page
 from robofleet.server.web.screens import (
     accounts,
     api_key,
@@ -51,5 +52,6 @@ ROUTERS: list[APIRouter] = [
 def mount_web(app: FastAPI) -> None:
     static = files("robofleet.server.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.state.not_found_page = not_found_page
     for router in ROUTERS:
         app.router.routes.extend(router.routes)
