@@ -122,3 +122,18 @@ def test_many_names_tried_from_one_address_lock_that_address(service: Service) -
         auth.sign_in(
             service.runtime, login_name=new_user(service), password=PASSWORD, address="10.7.7.7"
         )
+
+
+def test_a_sign_in_removes_sessions_left_to_expire(service: Service) -> None:
+    forgotten = signed_in_session(service, new_user(service))
+    idle = timedelta(minutes=service.runtime.settings.web_idle_timeout_minutes)
+    with service.runtime.db.write(actor=auth.LOGIN) as session:
+        session.execute(
+            update(WebSessionRow)
+            .where(WebSessionRow.token_hash == _hash(forgotten))
+            .values(last_seen_at=utcnow() - idle - timedelta(minutes=1))
+        )
+    fresh = signed_in_session(service, new_user(service))
+    with service.runtime.db.read() as session:
+        assert session.query(WebSessionRow).filter_by(token_hash=_hash(forgotten)).count() == 0
+        assert session.query(WebSessionRow).filter_by(token_hash=_hash(fresh)).count() == 1

@@ -11,7 +11,8 @@ from starlette.requests import Request
 from robofleet.calendars import Calendar
 from robofleet.server.schemas.resources import CalendarDocument
 from robofleet.server.web.pages import back_path
-from robofleet.server.web.screens.resources import edited_calendar, expired
+from robofleet.server.web.screens.calendars import edited_calendar
+from robofleet.server.web.screens.resources import expired
 from robofleet.server.web.screens.storage import human_size, preview_kind
 
 MAY = date(2026, 5, 1)

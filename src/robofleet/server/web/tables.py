@@ -13,7 +13,7 @@ import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -21,9 +21,23 @@ from fastapi.responses import StreamingResponse
 from markupsafe import Markup
 
 PAGE_SIZES: Final = (25, 50, 100, 200)
+SERVICE_PAGE: Final = 1000
+"""The most rows a service's listing gives in one call (its `count` limit)."""
 DEFAULT_SIZE: Final = 50
 
 Row = Mapping[str, Any]
+Item = TypeVar("Item")
+
+
+def every_page(read: Callable[[int, int], Sequence[Item]]) -> list[Item]:
+    """Every item of a service's paged listing: `read(offset, count)` from offset 0, page
+    after page, until a short page."""
+    items: list[Item] = []
+    while True:
+        found = read(len(items), SERVICE_PAGE)
+        items.extend(found)
+        if len(found) < SERVICE_PAGE:
+            return items
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,11 @@ def open_web_session(
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = utcnow()
+    idle = timedelta(minutes=runtime.settings.web_idle_timeout_minutes)
     with runtime.db.write(actor=WEB_SESSIONS) as session:
+        # Sessions left to expire (a closed browser never signs out) go at the next sign-in,
+        # so the table holds only live ones.
+        session.execute(delete(WebSessionRow).where(WebSessionRow.last_seen_at < now - idle))
         session.add(
             WebSessionRow(
                 token_hash=_hash(token),

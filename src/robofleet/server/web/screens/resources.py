@@ -3,24 +3,18 @@ audited), texts and calendars (a month editor, JSON import and export); resource
 
 from __future__ import annotations
 
-import calendar as month_grid
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from fastapi import APIRouter, Response
 from markupsafe import Markup
-from starlette.datastructures import UploadFile
 
 from robofleet.server.domain.errors import Forbidden
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.resources import (
-    CALENDAR_TEXT_LIMIT,
-    CalendarDocument,
-    CalendarImport,
     ResourceCreate,
     ResourceFilter,
     ResourceGroupCreate,
@@ -32,18 +26,15 @@ from robofleet.server.schemas.resources import (
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.fleet import groups as robot_groups
 from robofleet.server.services.fleet import robots
-from robofleet.server.services.resources import calendars, crud, groups
+from robofleet.server.services.resources import crud, groups
 from robofleet.server.web.pages import Page, PageDep, WebRoute, confirmed
-from robofleet.server.web.tables import Column, Row, table_view
+from robofleet.server.web.tables import Column, Row, every_page, table_view
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 CREDENTIALS, TEXT, CALENDAR = crud.CREDENTIALS, crud.TEXT, crud.CALENDAR
 TYPES: Final = [(str(k), v) for k, v in crud.TYPE_NAMES.items()]
 SCOPES: Final = {3: "All robots", 2: "One robot group", 1: "One robot"}
-DAY_STATES: Final = (("working", "Working"), ("non_working", "Non-working"), ("holiday", "Holiday"))
-WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-LIST_PAGE: Final = 1000
 NO_STORE: Final = {"Cache-Control": "no-store"}
 
 
@@ -51,15 +42,17 @@ NO_STORE: Final = {"Cache-Control": "no-store"}
 
 
 def _all_resources(runtime: Runtime, caller: Caller, group: str | None) -> list[ResourceRead]:
-    items: list[ResourceRead] = []
-    while True:
-        query = ResourceFilter.model_validate(
-            {"offset": len(items), "count": LIST_PAGE, "resource_group": group or None}
+    return every_page(
+        lambda offset, count: (
+            crud.list_resources(
+                runtime,
+                caller,
+                ResourceFilter.model_validate(
+                    {"offset": offset, "count": count, "resource_group": group or None}
+                ),
+            ).items
         )
-        found = crud.list_resources(runtime, caller, query)
-        items.extend(found.items)
-        if not found.items or len(items) >= found.total:
-            return items
+    )
 
 
 @dataclass(frozen=True)
@@ -83,7 +76,7 @@ def _fleet_names(runtime: Runtime, caller: Caller) -> FleetNames:
     return FleetNames(found_robots, found_groups)
 
 
-def _masked(resource: ResourceRead) -> ResourceRead:
+def masked(resource: ResourceRead) -> ResourceRead:
     """What a page may hold: never the password (read_resource gives it to editors)."""
     if resource.password is None:
         return resource
@@ -245,7 +238,7 @@ async def resource_create(page: PageDep) -> Response:
 
 
 async def _detail(page: Page, guid: str, revealed: str | None = None) -> Response:
-    resource = _masked(await page.call(crud.read_resource, guid))
+    resource = masked(await page.call(crud.read_resource, guid))
     found = await page.call(groups.list_groups)
     group = next((g for g in found if g.id == resource.resource_group_id), None)
     fleet: FleetNames = await page.call(_fleet_names)
@@ -373,169 +366,3 @@ async def resource_delete(page: PageDep, guid: str) -> Response:
         return page.confirm("Delete this resource?", form)
     await page.call(crud.delete_resource, guid)
     return page.redirect("/resources", message="Resource deleted.")
-
-
-# --- the calendar editor -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Day:
-    day: date
-    state: str
-    weekend: bool
-
-    @property
-    def label(self) -> str:
-        return f"{WEEKDAYS[self.day.weekday()]} {self.day.day} {self.day:%B %Y}"
-
-
-def _month(text: str | None) -> date:
-    try:
-        year, month = (int(part) for part in (text or "").split("-", 1))
-        return date(year, month, 1)
-    except ValueError:
-        today = date.today()
-        return date(today.year, today.month, 1)
-
-
-def _shifted(first: date, months: int) -> date:
-    index = first.year * 12 + first.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def _state(document: CalendarDocument, day: date) -> str:
-    iso = day.isoformat()
-    if iso in document.holidays:
-        return "holiday"
-    if iso in document.working:
-        return "working"
-    if iso in document.non_working or day.isoweekday() in document.weekend:
-        return "non_working"
-    return "working"
-
-
-def _weeks(document: CalendarDocument, first: date) -> list[list[Day | None]]:
-    return [
-        [
-            None
-            if number == 0
-            else Day(
-                date(first.year, first.month, number),
-                _state(document, date(first.year, first.month, number)),
-                date(first.year, first.month, number).isoweekday() in document.weekend,
-            )
-            for number in week
-        ]
-        for week in month_grid.Calendar(firstweekday=0).monthdayscalendar(first.year, first.month)
-    ]
-
-
-def edited_calendar(
-    document: CalendarDocument, first: date, weekend: list[int], states: Mapping[date, str]
-) -> dict[str, Any]:
-    """The calendar after a month's days were set: that month's dates replaced by the ones
-    that differ from the weekly pattern (a holiday is always listed), other months kept."""
-
-    def other_months(days: list[str]) -> set[str]:
-        prefix = f"{first:%Y-%m}-"
-        return {d for d in days if not d.startswith(prefix)}
-
-    working, non_working, holidays = (
-        other_months(document.working),
-        other_months(document.non_working),
-        other_months(document.holidays),
-    )
-    for day, state in states.items():
-        off_by_default = day.isoweekday() in weekend
-        if state == "holiday":
-            holidays.add(day.isoformat())
-        elif state == "working" and off_by_default:
-            working.add(day.isoformat())
-        elif state == "non_working" and not off_by_default:
-            non_working.add(day.isoformat())
-    return {
-        "weekend": sorted(set(weekend)),
-        "working": sorted(working),
-        "non_working": sorted(non_working),
-        "holidays": sorted(holidays),
-    }
-
-
-@router.get("/resources/{guid}/calendar")
-async def calendar_editor(page: PageDep, guid: str, month: str = "") -> Response:
-    resource = _masked(await page.call(crud.read_resource, guid))
-    document: CalendarDocument = await page.call(calendars.read_calendar, guid)
-    first = _month(month or None)
-    return page.render(
-        "resources/calendar.html",
-        resource=resource,
-        document=document,
-        first=first,
-        previous=_shifted(first, -1),
-        next=_shifted(first, 1),
-        weeks=_weeks(document, first),
-        weekdays=WEEKDAYS,
-        states=DAY_STATES,
-        may_edit=page.can(Screen.RESOURCE, Action.UPDATE),
-    )
-
-
-@router.post("/resources/{guid}/calendar")
-async def calendar_save(page: PageDep, guid: str) -> Response:
-    form = await page.form()
-    first = _month(str(form.get("month", "")))
-    weekend = [int(v) for v in form.getlist("weekend") if isinstance(v, str) and v.isdigit()]
-    states: dict[date, str] = {}
-    for key, value in form.items():
-        if key.startswith("day-") and value in {s for s, _ in DAY_STATES}:
-            try:
-                day = date.fromisoformat(key[4:])
-            except ValueError:
-                continue
-            if (day.year, day.month) == (first.year, first.month):
-                states[day] = str(value)
-    document: CalendarDocument = await page.call(calendars.read_calendar, guid)
-    content = json.dumps(edited_calendar(document, first, weekend, states))
-    data = CalendarImport.model_validate({"guid": guid, "content": content, "format": "json"})
-    await page.call(calendars.import_calendar, data)
-    return page.redirect(
-        f"/resources/{guid}/calendar?month={first:%Y-%m}", message="Calendar saved."
-    )
-
-
-@router.get("/resources/{guid}/calendar.json")
-async def calendar_export(page: PageDep, guid: str) -> Response:
-    document: CalendarDocument = await page.call(calendars.read_calendar, guid)
-    return Response(
-        json.dumps(document.model_dump(), indent=2) + "\n",
-        media_type="application/json",
-        headers={"Content-Disposition": f'attachment; filename="calendar-{guid}.json"'},
-    )
-
-
-@router.get("/resources/{guid}/calendar.ics")
-async def calendar_export_ics(page: PageDep, guid: str) -> Response:
-    text: str = await page.call(calendars.export_ics, guid)
-    return Response(
-        text,
-        media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="calendar-{guid}.ics"'},
-    )
-
-
-@router.post("/resources/{guid}/calendar/import")
-async def calendar_import(page: PageDep, guid: str) -> Response:
-    form = await page.form()
-    upload = form.get("file")
-    content = ""
-    if isinstance(upload, UploadFile) and upload.filename:
-        content = (await upload.read(CALENDAR_TEXT_LIMIT + 1)).decode("utf-8", errors="replace")
-    if not content.strip():
-        content = str(form.get("content", ""))
-    if not content.strip():
-        return page.redirect(
-            f"/resources/{guid}/calendar", error="Choose a calendar file or paste its JSON."
-        )
-    data = CalendarImport.model_validate({"guid": guid, "content": content})
-    await page.call(calendars.import_calendar, data)
-    return page.redirect(f"/resources/{guid}/calendar", message="Calendar imported.")

@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
@@ -30,13 +29,10 @@ from robofleet.server.services.storage import files, folders, signed
 from robofleet.server.services.storage.content import Incoming
 from robofleet.server.services.storage.transfer import Download
 from robofleet.server.web.pages import Page, PageDep, WebRoute, confirmed, local_path
-from robofleet.server.web.tables import Column, Row, table_view
-
-Item = TypeVar("Item")
+from robofleet.server.web.tables import Column, Row, every_page, table_view
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
-LIST_PAGE: Final = 1000
 TEXT_PREVIEW_BYTES: Final = 256 * 1024
 TEXT_TYPES: Final = frozenset(
     {
@@ -86,33 +82,23 @@ def human_size(size: int) -> str:
 
 
 def _all_folders(runtime: Runtime, caller: Caller, parent: str | None) -> list[FolderRead]:
-    return _every_page(
-        lambda offset: folders.list_folders(
+    return every_page(
+        lambda offset, count: folders.list_folders(
             runtime,
             caller,
-            FolderFilter.model_validate({"offset": offset, "count": LIST_PAGE, "parent": parent}),
+            FolderFilter.model_validate({"offset": offset, "count": count, "parent": parent}),
         )
     )
 
 
 def _all_files(runtime: Runtime, caller: Caller, folder: str) -> list[FileRead]:
-    return _every_page(
-        lambda offset: files.list_files(
+    return every_page(
+        lambda offset, count: files.list_files(
             runtime,
             caller,
-            FileFilter.model_validate({"offset": offset, "count": LIST_PAGE, "folder": folder}),
+            FileFilter.model_validate({"offset": offset, "count": count, "folder": folder}),
         )
     )
-
-
-def _every_page(read: Callable[[int], Sequence[Item]]) -> list[Item]:
-    """Every item of a paged listing: pages of LIST_PAGE from offset 0 until a short one."""
-    items: list[Item] = []
-    while True:
-        found = read(len(items))
-        items.extend(found)
-        if len(found) < LIST_PAGE:
-            return items
 
 
 def _text_head(runtime: Runtime, caller: Caller, guid: str, size: int) -> str:
