@@ -75,3 +75,22 @@ def test_only_account_managers_create_accounts(service: Service, tenant: Tenant)
     child = manager.api.post("/api/account/create", json={"Login": login, "Password": "password-1"})
     assert child.status_code == 200, child.text
     assert tenant.api.get(f"/api/account/read/{child.json()['guid']}").status_code == 404
+
+
+def test_a_new_robot_keeps_cached_credentials_and_a_changed_one_ends_them(tenant: Tenant) -> None:
+    """Creating robots (a fleet growing) leaves every cached credential in place; changing
+    a robot empties the cache, so a deleted robot is refused on its very next call."""
+    principals = tenant.service.runtime.principals
+    robot = make_robot(tenant.api)
+    with tenant.client(**robot_auth(robot)) as as_robot:
+        assert as_robot.post("/api/robot/heartbeat", json={}).status_code == 200
+        generation = principals.generation
+        make_robot(tenant.api)
+        assert principals.generation == generation
+        renamed = {"GUID": robot, "Name": f"renamed-{uuid.uuid4().hex[:6]}"}
+        assert tenant.api.put("/api/robot/update", json=renamed).is_success
+        assert principals.generation == generation + 1
+        assert as_robot.post("/api/robot/heartbeat", json={}).status_code == 200
+        assert tenant.api.delete(f"/api/robot/delete/{robot}").is_success
+        refused = as_robot.post("/api/robot/heartbeat", json={}).json()
+        assert refused["HeartbeatErrorCode"] == 101, refused  # Sherpa's "robot not found"

@@ -250,3 +250,27 @@ def test_a_lean_take_names_the_parent_of_a_retry(tenant: Tenant, writes: WriteSe
     )
     assert finished.status_code == 200 and finished.json()["parent_task"] == task["guid"]
     assert writes.count == before
+
+
+def test_a_lean_finish_names_its_queue_from_the_cache(tenant: Tenant) -> None:
+    """The finish's answer names the task's queue by GUID; the queue the take cached (by
+    name) is found again by the task's queue id, without a statement inside the writer's turn."""
+    api = tenant.api
+    queue = _queue_with_tasks(api, 2)
+    (task,) = _take(api, {"Queue": queue})
+    writer = tenant.service.runtime.db.group_writer
+    assert writer is not None
+    ran: list[str] = []
+    with tenant.service.runtime.db.raw_write() as write:
+        # The writer keeps its connection between groups: the trace sees the next ones.
+        write.connection.set_trace_callback(ran.append)
+    try:
+        finish = {"Guid": task["guid"], "LeaseId": task["lease_id"], "Status": 2}
+        done = api.post("/api/task/finish", json=finish)
+    finally:
+        with tenant.service.runtime.db.raw_write() as write:
+            write.connection.set_trace_callback(None)
+    assert done.status_code == 200, done.text
+    assert done.json()["queue_guid"] == api.get(f"/api/queue/read/{queue}").json()["guid"]
+    assert any("UPDATE tasks" in sql for sql in ran)
+    assert not any("FROM queues" in sql for sql in ran), ran

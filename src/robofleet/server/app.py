@@ -42,7 +42,7 @@ from robofleet.server.api.routes import log as log_routes
 from robofleet.server.api.routes import metrics as metrics_routes
 from robofleet.server.db.driver_pool import DriverPool
 from robofleet.server.db.notify import PgListener
-from robofleet.server.runtime import Runtime
+from robofleet.server.runtime import Runtime, heap
 from robofleet.server.runtime.arrivals import CHANNEL as ARRIVALS_CHANNEL
 from robofleet.server.runtime.caches import CHANNEL as CACHE_CHANNEL
 from robofleet.server.runtime.caches import Caches
@@ -116,6 +116,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         if runtime.metrics:
             runtime.metrics.start()
         await _open_driver_pool(settings, runtime)
+        heap.settle_after_startup()
         try:
             yield
         finally:
@@ -130,6 +131,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
                 listener.stop()
             stop_watching()
             runtime.db.dispose()
+            heap.release_at_shutdown()
 
     app = FastAPI(
         title="Robofleet",

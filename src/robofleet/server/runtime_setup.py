@@ -10,7 +10,13 @@ from robofleet.server.db.engine import make_engine
 from robofleet.server.db.session import Database
 from robofleet.server.runtime import Runtime
 from robofleet.server.runtime.arrivals import TaskArrivals
-from robofleet.server.runtime.caches import IDENTITY_ROWS, PROCESS_ROWS, QUEUE_ROWS, WatchedCache
+from robofleet.server.runtime.caches import (
+    IDENTITY_ROWS,
+    NEW_IDENTITIES_HARMLESS,
+    PROCESS_ROWS,
+    QUEUE_ROWS,
+    WatchedCache,
+)
 from robofleet.server.runtime.job_tokens import JobTokens
 from robofleet.server.runtime.metrics.exposition import MetricsExposition
 from robofleet.server.runtime.secret_box import SecretBox
@@ -38,7 +44,9 @@ def build_runtime(settings: Settings) -> Runtime:
         wakeups=Wakeups(db.dialect),
         # Every robot call authenticates; a change to who a credential is empties the cache at
         # once (commit, NOTIFY), so the age limit is only a backstop and need not be short.
-        principals=WatchedCache("principals", IDENTITY_ROWS, ttl_seconds=30.0),
+        principals=WatchedCache(
+            "principals", IDENTITY_ROWS, ttl_seconds=30.0, new_rows_harmless=NEW_IDENTITIES_HARMLESS
+        ),
         queues=WatchedCache("queues", QUEUE_ROWS),
         documents=WatchedCache("documents", PROCESS_ROWS),
         secret_box=SecretBox(secret),

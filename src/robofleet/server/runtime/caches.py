@@ -3,11 +3,13 @@ which queue), so a request does not pay lookups to learn them.
 
 Correctness over speed: a write transaction that touches a watched row empties the cache at
 commit on this node and, with PostgreSQL, on every node through NOTIFY; entries also age
-out after a few seconds as a backstop.
+out after a few seconds as a backstop, each at its own moment (entries stored together, as a
+fleet's first calls are, would otherwise age out together and be looked up again at once).
 """
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -48,17 +50,23 @@ IDENTITY_ROWS: tuple[type, ...] = (
     RobotRow,
 )
 """Rows whose change can change who a credential is or what it may do."""
+NEW_IDENTITIES_HARMLESS: tuple[type, ...] = (AccountRow, ApiKeyRow, RobotRow, UserRow)
+"""A new account, key, robot or user changes no credential already cached: creating robots
+for a large fleet must not send every robot's next call to authenticate again."""
 QUEUE_ROWS: tuple[type, ...] = (QueueRow, AccessFolderRow)
 PROCESS_ROWS: tuple[type, ...] = (ProcessRow, ProcessVersionRow)
 
 ValueT = TypeVar("ValueT")
+_ADDED = "caches:added"
+"""session.info's set of the ids of the rows the session added."""
 
 
 @dataclass
 class _Entry(Generic[ValueT]):
     value: ValueT
     generation: int
-    stored_at: float
+    fresh_until: float
+    """time.monotonic() past which the entry has aged out."""
     expires_at: float | None
 
 
@@ -67,7 +75,10 @@ class WatchedCache(Generic[ValueT]):
     name: str
     watched: tuple[type, ...]
     ttl_seconds: float = 5.0
+    """An entry ages out after between half of this and all of it, at random."""
     max_entries: int = 10_000
+    new_rows_harmless: tuple[type, ...] = ()
+    """Watched kinds whose new rows change no entry (only their updates and deletes do)."""
     _entries: dict[Hashable, _Entry[ValueT]] = field(default_factory=dict)
     _generation: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -76,7 +87,7 @@ class WatchedCache(Generic[ValueT]):
         entry = self._entries.get(key)
         if entry is None or entry.generation != self._generation:
             return None
-        if time.monotonic() - entry.stored_at > self.ttl_seconds:
+        if time.monotonic() > entry.fresh_until:
             return None
         if entry.expires_at is not None and time.time() >= entry.expires_at:
             return None
@@ -95,7 +106,17 @@ class WatchedCache(Generic[ValueT]):
                 return
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-            self._entries[key] = _Entry(value, generation, time.monotonic(), expires_at)
+            # Spreading, not secrecy: any generator will do.
+            fresh_for = self.ttl_seconds * random.uniform(0.5, 1.0)  # noqa: S311
+            self._entries[key] = _Entry(value, generation, time.monotonic() + fresh_for, expires_at)
+
+    def touched_by(self, created: set[type], changed: set[type]) -> bool:
+        """Whether a write that created rows of `created` kinds and updated or deleted rows of
+        `changed` kinds may change an entry."""
+        return any(issubclass(kind, self.watched) for kind in changed) or any(
+            issubclass(kind, self.watched) and not issubclass(kind, self.new_rows_harmless)
+            for kind in created
+        )
 
     def invalidate(self) -> None:
         with self._lock:
@@ -117,11 +138,20 @@ class Caches:
     def watch(self, db: Database) -> Callable[[], None]:
         def after_flush(session: Session, _flush: UOWTransaction) -> None:
             # Every write flushes: look at the changed kinds once, not once per cache.
-            kinds = {type(o) for o in (*session.new, *session.deleted)}
-            kinds |= {type(o) for o in session.dirty if not _activity_only(o)}
+            # A row added in this transaction and then changed (a robot flushed, then given
+            # its secret) is still a new row to the caches.
+            added: set[int] = session.info.setdefault(_ADDED, set())
+            added.update(id(o) for o in session.new)
+            created = {type(o) for o in session.new}
+            changed = {type(o) for o in session.deleted}
+            for row in session.dirty:
+                if id(row) in added:
+                    created.add(type(row))
+                elif not _activity_only(row):
+                    changed.add(type(row))
             for cache in self.caches:
                 flag = f"cache:{cache.name}"
-                if session.info.get(flag) or not any(issubclass(k, cache.watched) for k in kinds):
+                if session.info.get(flag) or not cache.touched_by(created, changed):
                     continue
                 session.info[flag] = True
                 if db.dialect.notifies:

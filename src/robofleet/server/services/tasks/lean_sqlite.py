@@ -39,7 +39,7 @@ from robofleet.server.schemas.queues import (
     TaskRead,
 )
 from robofleet.server.services.access.caller import Caller
-from robofleet.server.services.tasks.queues import cached_queue_rules
+from robofleet.server.services.tasks.queues import cached_queue_by_id, cached_queue_rules
 from robofleet.server.services.tasks.state import (
     Change,
     Finish,
@@ -217,7 +217,7 @@ def finish_batch(
 def _queue_guid(write: RawWrite, runtime: Runtime, caller: Caller, queue_id: int) -> str:
     """The GUID of the task's queue as queues.queue_rules finds it by id (cached, or the
     live queue of the caller's account); a queue not found goes to the session path."""
-    cached = cached_queue_rules(runtime, caller, queue_id)
+    cached = cached_queue_by_id(runtime, caller, queue_id)
     if cached is not None:
         return cached.guid
     found = write.rows(

@@ -49,9 +49,27 @@ def rules_of(row: QueueRow) -> QueueRules:
     )
 
 
+_BY_ID = "id"
+"""Marks a cache key by queue id (a queue may be named like another one's id)."""
+
+
 def cached_queue_rules(runtime: Runtime, caller: Caller, ref: int | str) -> QueueRules | None:
     """The queue `ref` names, as the caller may see it, if queue_rules has it cached."""
     return runtime.queues.get((caller.account_id, caller.principal.folder_ids, str(ref)))
+
+
+def cached_queue_by_id(runtime: Runtime, caller: Caller, queue_id: int) -> QueueRules | None:
+    """The queue with id `queue_id`, if queue_rules has cached it (by any of its names) for a
+    caller who sees the same folders: what a finish needs to name its task's queue."""
+    return runtime.queues.get((caller.account_id, caller.principal.folder_ids, _BY_ID, queue_id))
+
+
+def _remember(
+    runtime: Runtime, caller: Caller, ref: int | str, rules: QueueRules, generation: int
+) -> None:
+    scope = (caller.account_id, caller.principal.folder_ids)
+    runtime.queues.put((*scope, str(ref)), rules, generation=generation)
+    runtime.queues.put((*scope, _BY_ID, rules.id), rules, generation=generation)
 
 
 def remembered_queue(
@@ -61,20 +79,18 @@ def remembered_queue(
     adds tasks to (never takes from) is then cached for the lean add too."""
     generation = runtime.queues.generation
     row = find_queue(session, caller, ref)
-    key = (caller.account_id, caller.principal.folder_ids, str(ref))
-    runtime.queues.put(key, rules_of(row), generation=generation)
+    _remember(runtime, caller, ref, rules_of(row), generation)
     return row
 
 
 def queue_rules(session: Session, runtime: Runtime, caller: Caller, ref: int | str) -> QueueRules:
     """The queue `ref` names, as the caller may see it; cached between requests."""
-    key = (caller.account_id, caller.principal.folder_ids, str(ref))
-    cached = runtime.queues.get(key)
+    cached = cached_queue_rules(runtime, caller, ref)
     if cached is not None:
         return cached
     generation = runtime.queues.generation
     rules = rules_of(find_queue(session, caller, ref))
-    runtime.queues.put(key, rules, generation=generation)
+    _remember(runtime, caller, ref, rules, generation)
     return rules
 
 
