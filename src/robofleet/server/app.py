@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI
 
@@ -93,42 +93,17 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             runtime.log_wakeups.bind(asyncio.get_running_loop())
         caches = Caches([runtime.principals, runtime.queues, runtime.documents])
         stop_watching = caches.watch(runtime.db)
-        listener: PgListener | None = None
-        if runtime.db.dialect.notifies:
-            handlers = {CHANNEL: runtime.wakeups.on_notify, CACHE_CHANNEL: caches.on_notify}
-            if runtime.log_wakeups:
-                handlers[LOG_CHANNEL] = runtime.log_wakeups.on_notify
-            if runtime.task_arrivals:
-                handlers[ARRIVALS_CHANNEL] = runtime.task_arrivals.on_notify
-            listener = PgListener(settings.resolved_database_url, handlers)
-            listener.start()
-        scheduler = Scheduler(runtime) if settings.scheduler_enabled else None
-        if scheduler:
-            scheduler.start()
-        # A node without a scheduler still announces task adds to the leader's triggers.
-        watching = (
-            WatchedQueues(runtime)
-            if scheduler is None and runtime.task_arrivals and runtime.db.dialect.notifies
-            else None
-        )
-        if watching:
-            watching.start()
-        if runtime.metrics:
-            runtime.metrics.start()
+        parts = _background_parts(settings, runtime, caches)
+        for part in parts:
+            part.start()
         await _open_driver_pool(settings, runtime)
         heap.settle_after_startup()
         try:
             yield
         finally:
             await _close_driver_pool(runtime)
-            if runtime.metrics:
-                runtime.metrics.stop()
-            if watching:
-                watching.stop()
-            if scheduler:
-                scheduler.stop()
-            if listener:
-                listener.stop()
+            for part in reversed(parts):
+                part.stop()
             stop_watching()
             runtime.db.dispose()
             heap.release_at_shutdown()
@@ -155,6 +130,33 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+class _Background(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+def _background_parts(settings: Settings, runtime: Runtime, caches: Caches) -> list[_Background]:
+    """The threads a server runs beside its requests, in the order they start."""
+    parts: list[_Background] = []
+    if runtime.db.dialect.notifies:
+        handlers = {CHANNEL: runtime.wakeups.on_notify, CACHE_CHANNEL: caches.on_notify}
+        if runtime.log_wakeups:
+            handlers[LOG_CHANNEL] = runtime.log_wakeups.on_notify
+        if runtime.task_arrivals:
+            handlers[ARRIVALS_CHANNEL] = runtime.task_arrivals.on_notify
+        parts.append(PgListener(settings.resolved_database_url, handlers))
+    if settings.scheduler_enabled:
+        parts.append(Scheduler(runtime))
+    elif runtime.task_arrivals and runtime.db.dialect.notifies:
+        # A node without a scheduler still announces task adds to the leader's triggers.
+        parts.append(WatchedQueues(runtime))
+    if runtime.metrics:
+        parts.append(runtime.metrics)
+    if runtime.planner_statistics:
+        parts.append(runtime.planner_statistics)
+    return parts
 
 
 async def _open_driver_pool(settings: Settings, runtime: Runtime) -> None:

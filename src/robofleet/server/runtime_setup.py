@@ -19,6 +19,7 @@ from robofleet.server.runtime.caches import (
 )
 from robofleet.server.runtime.job_tokens import JobTokens
 from robofleet.server.runtime.metrics.exposition import MetricsExposition
+from robofleet.server.runtime.planner_statistics import PlannerStatistics
 from robofleet.server.runtime.secret_box import SecretBox
 from robofleet.server.runtime.security import TokenCodec, load_or_create_secret
 from robofleet.server.runtime.signing import UrlSigner
@@ -56,5 +57,8 @@ def build_runtime(settings: Settings) -> Runtime:
         vault_key=VaultKey(settings.data_dir / "robocorp-vault-key.pem"),
         log_wakeups=Wakeups(db.dialect, channel=LOG_CHANNEL),
         task_arrivals=TaskArrivals(db.dialect),
+        planner_statistics=(
+            PlannerStatistics(db.engine) if db.dialect.analyze_after_bulk_adds else None
+        ),
         metrics=MetricsExposition(db) if settings.metrics_enabled else None,
     )

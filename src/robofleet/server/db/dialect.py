@@ -35,6 +35,9 @@ class Dialect(ABC):
     one_statement_claims: ClassVar[bool]
     """Take and finish run as one statement each, history included, in autocommit
     (db.task_statements.one_trip): one round trip per request."""
+    analyze_after_bulk_adds: ClassVar[bool]
+    """The planner needs fresh statistics to keep the take on its index after a bulk add
+    (runtime.planner_statistics); SQLite's planner picks that index without them."""
 
     @abstractmethod
     def for_claim(self, query: QueryT) -> QueryT:
@@ -61,6 +64,7 @@ class SQLiteDialect(Dialect):
     name = "sqlite"
     single_writer = True
     notifies = False
+    analyze_after_bulk_adds = False
     naive_timestamps = True
     one_statement_claims = False
 
@@ -102,6 +106,7 @@ class PostgresDialect(Dialect):
     name = "postgresql"
     single_writer = False
     notifies = True
+    analyze_after_bulk_adds = True
     naive_timestamps = False
     one_statement_claims = True
 

@@ -18,6 +18,7 @@ from robofleet.server.runtime.arrivals import TaskArrivals
 from robofleet.server.runtime.caches import WatchedCache
 from robofleet.server.runtime.job_tokens import JobTokens
 from robofleet.server.runtime.metrics.exposition import MetricsExposition
+from robofleet.server.runtime.planner_statistics import PlannerStatistics
 from robofleet.server.runtime.rate_limit import TokenBuckets
 from robofleet.server.runtime.secret_box import SecretBox
 from robofleet.server.runtime.security import TokenCodec
@@ -56,5 +57,7 @@ class Runtime:
     """PostgreSQL's async driver connections for the lean front's take, finish and renew
     (services.tasks.on_driver), opened on the server's loop in the app's lifespan; None on
     SQLite, with the front off, or outside a running server."""
+    planner_statistics: PlannerStatistics | None = None
+    """Refreshes PostgreSQL's statistics of the tasks table after bulk adds (None: SQLite)."""
     log_rate: TokenBuckets = field(default_factory=TokenBuckets)
     """Log lines per robot, in this process (settings.log_lines_per_second_per_robot)."""

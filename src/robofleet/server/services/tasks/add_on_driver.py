@@ -11,7 +11,7 @@ from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.queues import BulkCreate, BulkCreated, TaskCreate, TaskRead
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.tasks import lean_add
-from robofleet.server.services.tasks.adding import validated_items
+from robofleet.server.services.tasks.adding import note_bulk_add, validated_items
 from robofleet.server.services.tasks.idempotency import checked_key
 
 
@@ -38,4 +38,7 @@ async def bulk_create(
     key = checked_key(idempotency_key)
     now = utcnow()
     good, failed = validated_items(data)
-    return await lean_add.bulk_on_driver(runtime, caller, data.queue, good, failed, key, now)
+    created = await lean_add.bulk_on_driver(runtime, caller, data.queue, good, failed, key, now)
+    if created is not None:
+        note_bulk_add(runtime, created.created - created.existing)
+    return created

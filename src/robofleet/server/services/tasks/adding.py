@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from robofleet.server.db import task_statements as statements
 from robofleet.server.db.base import utcnow
+from robofleet.server.db.commit_hooks import on_commit
 from robofleet.server.db.system_actors import TASK_TRAFFIC
 from robofleet.server.db.tables import QueueRow, TaskRow
 from robofleet.server.db.task_statements import NewTask
@@ -180,6 +183,7 @@ def bulk_create(
                 ) from None
             if runtime.task_arrivals:
                 runtime.task_arrivals.announce(session, queue.id)
+            on_commit(session, partial(note_bulk_add, runtime, len(rows)))
         failed.sort(key=lambda f: f.index)
         return BulkCreated(
             created=len(added),
@@ -187,6 +191,13 @@ def bulk_create(
             failed=failed,
             existing=len(added) - len(rows),
         )
+
+
+def note_bulk_add(runtime: Runtime, rows: int) -> None:
+    """`rows` tasks a bulk add stored (committed): PostgreSQL's planner statistics may need
+    refreshing (runtime.planner_statistics)."""
+    if runtime.planner_statistics is not None and rows:
+        runtime.planner_statistics.added(rows)
 
 
 def _without_earlier_adds(
