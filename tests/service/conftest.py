@@ -85,6 +85,9 @@ def start(data_dir: Path, database_url: str | None = None) -> Iterator[Service]:
     )
     prepare(settings)
     app = create_app(settings)
+    # Many tests check which path answered (lean or session); a cached queue's rules live
+    # 2.5-5 s, and a busy machine must not age them out between a test's add and its take.
+    app.state.runtime.queues.ttl_seconds = 600.0
     with TestClient(app, headers={"Key": ADMIN_KEY}) as admin:
         yield Service(app, admin)
 

@@ -78,14 +78,10 @@ class Paths:
 
 @pytest.fixture
 def paths(store_service: Service) -> Iterator[Paths]:
-    """The counter, with the queue cache kept long enough (its entries live 5 s) that a
-    busy machine does not turn a lean add into a session one."""
-    queues = store_service.runtime.queues
-    ttl, queues.ttl_seconds = queues.ttl_seconds, 600.0
+    """The counter (the harness keeps cached queues long enough: tests.service.conftest)."""
     counter = Paths(store_service)
     yield counter
     counter.close()
-    queues.ttl_seconds = ttl
 
 
 def _robot_client(tenant: Tenant) -> TestClient:

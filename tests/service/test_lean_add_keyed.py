@@ -36,13 +36,10 @@ from tests.service.test_lean_add import (
 
 @pytest.fixture
 def paths(store_service: Service) -> Iterator[Paths]:
-    """test_lean_add's counter, with the queue cache kept long enough."""
-    queues = store_service.runtime.queues
-    ttl, queues.ttl_seconds = queues.ttl_seconds, 600.0
+    """The counter (the harness keeps cached queues long enough: tests.service.conftest)."""
     counter = Paths(store_service)
     yield counter
     counter.close()
-    queues.ttl_seconds = ttl
 
 
 def _keyed(client: TestClient, path: str, body: Any, key: str, status: int = 200) -> Any:
