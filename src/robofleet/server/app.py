@@ -146,7 +146,9 @@ def _background_parts(settings: Settings, runtime: Runtime, caches: Caches) -> l
             handlers[LOG_CHANNEL] = runtime.log_wakeups.on_notify
         if runtime.task_arrivals:
             handlers[ARRIVALS_CHANNEL] = runtime.task_arrivals.on_notify
-        parts.append(PgListener(settings.resolved_database_url, handlers))
+        parts.append(
+            PgListener(settings.resolved_database_url, handlers, on_reconnect=caches.invalidate_all)
+        )
     if settings.scheduler_enabled:
         parts.append(Scheduler(runtime))
     elif runtime.task_arrivals and runtime.db.dialect.notifies:

@@ -74,9 +74,18 @@ class PgListener:
     payload to its channel's handler. One connection for all channels: each server process
     would otherwise hold one per channel, and PostgreSQL's connections are few."""
 
-    def __init__(self, sqlalchemy_url: str, handlers: Mapping[str, Callable[[str], None]]) -> None:
+    def __init__(
+        self,
+        sqlalchemy_url: str,
+        handlers: Mapping[str, Callable[[str], None]],
+        *,
+        on_reconnect: Callable[[], None] | None = None,
+    ) -> None:
         self._dsn = libpq_dsn(sqlalchemy_url)
         self._handlers = dict(handlers)
+        # Notifications sent while the connection was down are lost: whatever they would
+        # have told (a cache to empty) is assumed once listening again.
+        self._on_reconnect = on_reconnect
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="listen", daemon=True)
         self.ready = threading.Event()
@@ -90,11 +99,15 @@ class PgListener:
 
     def _run(self) -> None:
         backoff = 0.5
+        listened = False
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(self._dsn, autocommit=True) as conn:
                     for channel in self._handlers:
                         conn.execute(f'LISTEN "{channel}"')
+                    if listened and self._on_reconnect is not None:
+                        self._on_reconnect()
+                    listened = True
                     self.ready.set()
                     backoff = 0.5
                     while not self._stopping.is_set():

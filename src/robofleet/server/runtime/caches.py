@@ -135,6 +135,10 @@ class Caches:
             if cache.name == payload:
                 cache.invalidate()
 
+    def invalidate_all(self) -> None:
+        for cache in self.caches:
+            cache.invalidate()
+
     def watch(self, db: Database) -> Callable[[], None]:
         def after_flush(session: Session, _flush: UOWTransaction) -> None:
             # Every write flushes: look at the changed kinds once, not once per cache.
