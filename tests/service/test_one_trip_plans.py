@@ -43,6 +43,24 @@ def _literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def api_take_values(queue_id: int, now: datetime, count: int = 1) -> dict[str, Any]:
+    """The parameters of an API caller's unfiltered take (one_trip.take_from_queue)."""
+    return {
+        "p_queue_id": queue_id,
+        "p_count": count,
+        "p_now": now,
+        "p_job_id": None,
+        "p_robot_job": 0,
+        "p_lease_id": str(uuid.uuid4()),
+        "p_lease_owner": "apikey:x",
+        "p_lease_robot_id": None,
+        "p_lease_seconds": 300,
+        "p_lease_expires_at": now,
+        "p_actor": "bench",
+        "p_reason": "taken",
+    }
+
+
 def test_take_finish_and_renew_stay_on_the_indexes_under_a_generic_plan(
     pg_service: Service,
 ) -> None:
@@ -69,24 +87,7 @@ def test_take_finish_and_renew_stay_on_the_indexes_under_a_generic_plan(
     now = datetime.now(UTC)
     with engine.connect() as connection:
         connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-        take = _generic_plan(
-            connection,
-            one_trip.take_from_queue(),
-            {
-                "p_queue_id": queue_id,
-                "p_count": 1,
-                "p_now": now,
-                "p_job_id": None,
-                "p_robot_job": 0,
-                "p_lease_id": str(uuid.uuid4()),
-                "p_lease_owner": "apikey:x",
-                "p_lease_robot_id": None,
-                "p_lease_seconds": 300,
-                "p_lease_expires_at": now,
-                "p_actor": "bench",
-                "p_reason": "taken",
-            },
-        )
+        take = _generic_plan(connection, one_trip.take_from_queue(), api_take_values(queue_id, now))
         finish = _generic_plan(
             connection,
             one_trip.finish_cte(set_output=False, set_error=False, finished=True),

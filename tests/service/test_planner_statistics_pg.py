@@ -7,14 +7,13 @@ mis-chosen index shows from about 40,000 tasks on (below, both plans cost alike)
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import text
 
 from robofleet.server.db.task_statements import one_trip
 from tests.service.conftest import Service
-from tests.service.test_one_trip_plans import _generic_plan
+from tests.service.test_one_trip_plans import _generic_plan, api_take_values
 
 
 def test_a_bulk_add_leaves_the_take_on_its_index(pg_service: Service) -> None:
@@ -34,20 +33,7 @@ def test_a_bulk_add_leaves_the_take_on_its_index(pg_service: Service) -> None:
     engine = pg_service.runtime.db.engine
     with engine.connect() as connection:
         queue_id = connection.execute(text("SELECT id FROM queues WHERE name = 'burst'")).scalar()
-        values = {
-            "p_queue_id": queue_id,
-            "p_count": 50,
-            "p_now": datetime.now(UTC),
-            "p_job_id": None,
-            "p_robot_job": 0,
-            "p_lease_id": str(uuid.uuid4()),
-            "p_lease_owner": "apikey:x",
-            "p_lease_robot_id": None,
-            "p_lease_seconds": 300,
-            "p_lease_expires_at": datetime.now(UTC),
-            "p_actor": "test",
-            "p_reason": "taken",
-        }
+        values = api_take_values(queue_id, datetime.now(UTC), count=50)
         plans = {}
         for mode in ("force_custom_plan", "force_generic_plan"):
             connection.exec_driver_sql(f"SET plan_cache_mode = {mode}")
