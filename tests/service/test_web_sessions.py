@@ -38,18 +38,23 @@ def signed_in_session(service: Service, login: str) -> str:
     return open_web_session(service.runtime, signed, address="10.0.0.1", user_agent="t").token
 
 
-def test_a_session_resumes_until_it_is_idle_too_long(service: Service) -> None:
-    login = new_user(service)
-    token = signed_in_session(service, login)
-    resumed = resume_web_session(service.runtime, token)
-    assert resumed is not None and resumed.login == login
+def _idle_past_the_timeout(service: Service, token: str, beyond: timedelta) -> None:
+    """The session `token` last seen the idle timeout plus `beyond` ago."""
     idle = timedelta(minutes=service.runtime.settings.web_idle_timeout_minutes)
     with service.runtime.db.write(actor=auth.LOGIN) as session:
         session.execute(
             update(WebSessionRow)
             .where(WebSessionRow.token_hash == _hash(token))
-            .values(last_seen_at=utcnow() - idle - timedelta(seconds=1))
+            .values(last_seen_at=utcnow() - idle - beyond)
         )
+
+
+def test_a_session_resumes_until_it_is_idle_too_long(service: Service) -> None:
+    login = new_user(service)
+    token = signed_in_session(service, login)
+    resumed = resume_web_session(service.runtime, token)
+    assert resumed is not None and resumed.login == login
+    _idle_past_the_timeout(service, token, timedelta(seconds=1))
     assert resume_web_session(service.runtime, token) is None
     with service.runtime.db.read() as session:
         left = session.query(WebSessionRow).filter_by(token_hash=_hash(token)).count()
@@ -126,13 +131,7 @@ def test_many_names_tried_from_one_address_lock_that_address(service: Service) -
 
 def test_a_sign_in_removes_sessions_left_to_expire(service: Service) -> None:
     forgotten = signed_in_session(service, new_user(service))
-    idle = timedelta(minutes=service.runtime.settings.web_idle_timeout_minutes)
-    with service.runtime.db.write(actor=auth.LOGIN) as session:
-        session.execute(
-            update(WebSessionRow)
-            .where(WebSessionRow.token_hash == _hash(forgotten))
-            .values(last_seen_at=utcnow() - idle - timedelta(minutes=1))
-        )
+    _idle_past_the_timeout(service, forgotten, timedelta(minutes=1))
     fresh = signed_in_session(service, new_user(service))
     with service.runtime.db.read() as session:
         assert session.query(WebSessionRow).filter_by(token_hash=_hash(forgotten)).count() == 0
