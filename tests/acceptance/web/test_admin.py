@@ -9,9 +9,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 
-from tests.acceptance.conftest import Tenant, make_tenant
+from tests.acceptance.conftest import BACKENDS, Tenant, make_tenant
 from tests.support.browser import assert_accessible, screenshot, sign_in
 from tests.support.fleet import make_robot, robot_auth
 
@@ -109,6 +110,7 @@ def test_logs_filter_by_robot_level_and_text(admin_page: Page, tenant: Tenant) -
     expect(page.locator(".error-message")).to_contain_text("no-such-robot")
 
 
+@pytest.mark.parametrize("server", BACKENDS, indirect=True)
 def test_the_live_tail_shows_lines_as_robots_write_them(admin_page: Page, tenant: Tenant) -> None:
     page = admin_page
     robot = make_robot(tenant.api)

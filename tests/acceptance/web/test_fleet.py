@@ -10,10 +10,11 @@ import json
 import re
 from collections.abc import Callable
 
+import pytest
 from playwright.sync_api import Dialog, Locator, Page, expect
 
 from robofleet.contract import robot_authorization
-from tests.acceptance.conftest import Tenant
+from tests.acceptance.conftest import BACKENDS, Tenant
 from tests.support.browser import assert_accessible, screenshot, sign_in
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
 from tests.support.queues import add, finish, make_queue, take
@@ -104,6 +105,7 @@ def test_editing_a_robot_toggles_active_and_joins_a_group(admin_page: Page, tena
     assert tenant.api.get(f"/api/robotGroup/read/{group}").json()["robots"] == []
 
 
+@pytest.mark.parametrize("server", BACKENDS, indirect=True)
 def test_a_robots_status_and_last_contact_change_on_the_page_without_reload(
     admin_page: Page, tenant: Tenant
 ) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.acceptance.conftest import Tenant
+from tests.acceptance.conftest import BACKENDS, Tenant
 from tests.support.agent import AgentProcess
 from tests.support.browser import assert_accessible, screenshot
 from tests.support.fleet import create_job, make_process, make_robot, upload_version, zip_package
@@ -54,6 +54,7 @@ def accept_next_dialog(page: Page) -> list[str]:
     return seen
 
 
+@pytest.mark.parametrize("server", BACKENDS, indirect=True)
 def test_upload_make_current_and_watch_a_job_run_live(
     admin_page: Page, tenant: Tenant, tmp_path: Path, agents: list[AgentProcess]
 ) -> None:

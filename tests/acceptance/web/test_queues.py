@@ -8,9 +8,10 @@ import re
 import uuid
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Dialog, Locator, Page, expect
 
-from tests.acceptance.conftest import Tenant
+from tests.acceptance.conftest import BACKENDS, Tenant
 from tests.support.browser import assert_accessible, screenshot, sign_in
 from tests.support.queues import add, make_queue, read
 
@@ -129,6 +130,7 @@ def test_a_reader_sees_queues_and_tasks_without_the_buttons_to_change_them(
     assert read(tenant.api, task["guid"])["status"] == 0
 
 
+@pytest.mark.parametrize("server", BACKENDS, indirect=True)
 def test_tasks_are_added_filtered_and_counted_live(admin_page: Page, tenant: Tenant) -> None:
     page, base = admin_page, tenant.server.url
     queue = make_queue(tenant.api)
