@@ -6,7 +6,7 @@ the services behind the screens run on both stores in the API tests, and the rea
 for the screens (overview, robot summaries, queue counts, named log lines, reveal) in the
 service tier on SQLite. Screens that update live run on both stores: mark such a test
 `@pytest.mark.parametrize("server", BACKENDS, indirect=True)`. One store per screen halves the
-browser tests' share of the CI time (docs/decisions.md, Tests)."""
+browser tests' share of the CI time (docs/decisions.md, Issue 14)."""
 
 from __future__ import annotations
 
