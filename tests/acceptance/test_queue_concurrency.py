@@ -49,7 +49,10 @@ def test_sixteen_takers_drain_two_thousand_tasks_exactly_once(
     for start in range(0, TASKS, CHUNK):
         response = tenant.api.post(
             "/api/task/bulkCreate",
-            json={"Queue": queue, "Tasks": [{"Name": f"t{i}"} for i in range(start, start + CHUNK)]},
+            json={
+                "Queue": queue,
+                "Tasks": [{"Name": f"t{n}"} for n in range(start, start + CHUNK)],
+            },
             timeout=120,
         )
         assert response.json()["created"] == CHUNK

@@ -79,7 +79,11 @@ def form_schema(schema: dict[str, Any], components: dict[str, Any]) -> dict[str,
     if "anyOf" in resolved and not alternatives:
         return None
     if len(alternatives) == 1:
-        form["required"] = sorted(required | set(alternatives[0]["required"]))
+        only = alternatives[0]
+        form["required"] = sorted(required | set(only["required"]))
+        for name, rule in only.get("properties", {}).items():
+            if "not" not in rule:  # `not null` says nothing of a form, which has no null
+                properties[name] = {**properties[name], **rule}
     elif alternatives:
         form["anyOf"] = alternatives
     return form
