@@ -105,14 +105,35 @@ def test_take_renew_finish_are_one_statement_on_the_driver(store_service: Servic
     assert _post(robot_api, "/api/task/finish", **finish) == done
     assert counted.since() == one
 
-    # The SDK's batches (Items): one statement per renew, per finish with an output, and per
-    # status and lease for the plain finishes.
+    # The SDK's batches (Items): one statement per lease and length the renews share, per
+    # finish with an output, and per status and lease for the plain finishes.
     batch = _post(robot_api, "/api/task/take", Queue=queue, Job=job, Count=3)["tasks"]
     assert len(batch) == 3 and counted.since() == one
     leases = [{"Guid": t["guid"], "LeaseId": t["lease_id"]} for t in batch]
     renewed_all = _post(robot_api, "/api/task/renew", Items=leases)["results"]
     assert [(r["guid"], r["ok"]) for r in renewed_all] == [(t["guid"], True) for t in batch]
-    assert counted.since() == 3 * one
+    assert [r["task"]["lease_id"] for r in renewed_all] == [t["lease_id"] for t in batch]
+    assert counted.since() == one
+    # Two takes' leases, one with its own length, in the order asked: one statement each.
+    other = _post(robot_api, "/api/task/take", Queue=queue, Job=job)["tasks"][0]
+    counted.since()
+    mixed_leases = [leases[1], {"Guid": other["guid"], "LeaseId": other["lease_id"]}, leases[0]]
+    mixed_leases[1]["LeaseSeconds"] = 1200
+    renewed_mixed = _post(robot_api, "/api/task/renew", Items=mixed_leases)["results"]
+    assert [r["guid"] for r in renewed_mixed] == [batch[1]["guid"], other["guid"], batch[0]["guid"]]
+    first, longer, _ = (
+        datetime.fromisoformat(r["task"]["lease_expires_at"]) for r in renewed_mixed
+    )
+    assert (longer - first).total_seconds() > 600  # 1,200 s against the queue's 300
+    assert counted.since() == 2 * one
+    _post(
+        robot_api,
+        "/api/task/finish",
+        Guid=other["guid"],
+        LeaseId=other["lease_id"],
+        Status=2,
+    )
+    counted.since()
     finishes = [
         {**leases[0], "Status": 2, "Output": {"b": 1}},
         *({**x, "Status": 2} for x in leases[1:]),

@@ -128,7 +128,7 @@ def test_take_finish_and_renew_stay_on_the_indexes_under_a_generic_plan(
             connection,
             one_trip.renew_cte(),
             {
-                "p_guid": str(uuid.uuid4()),
+                "p_guids": [str(uuid.uuid4()), str(uuid.uuid4())],
                 "p_account_id": account_id,
                 "p_lease_id": str(uuid.uuid4()),
                 "p_lease_seconds": None,

@@ -223,16 +223,17 @@ def take_for_job(ref_kind: str, *, robot_scoped: bool) -> Select[Any]:
 
 @cache
 def renew_cte() -> Select[Any]:
-    """The live lease `p_lease_id` of the task `p_guid` (of the account `p_account_id`, not
-    deleted) extended from `p_now` by `p_lease_seconds` (NULL: the lease's own seconds; 300
-    without), as leases._renew does; RETURNING the task and its links, or nothing when the
-    lease is not live."""
+    """The live lease `p_lease_id` of the tasks `p_guids` (a list: one request's items that
+    share a lease and a length; of the account `p_account_id`, not deleted) extended from
+    `p_now` by `p_lease_seconds` (NULL: the lease's own seconds; 300 without), as
+    leases._renew does; RETURNING each task renewed and its links (none whose lease is not
+    live)."""
     now = bindparam("p_now", type_=TASKS.c.lease_expires_at.type)
     seconds = func.coalesce(bindparam("p_lease_seconds", type_=Integer), TASKS.c.lease_seconds)
     renewed = (
         update(TASKS)
         .where(
-            TASKS.c.guid == bindparam("p_guid"),
+            TASKS.c.guid.in_(bindparam("p_guids", expanding=True)),
             TASKS.c.account_id == bindparam("p_account_id"),
             TASKS.c.is_deleted.is_(False),
             TASKS.c.status == IN_PROGRESS,

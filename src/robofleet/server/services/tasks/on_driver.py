@@ -212,9 +212,10 @@ async def _finish_batch(
 
 
 async def renew(runtime: Runtime, caller: Caller, data: RenewRequest) -> ItemResults | None:
-    """leases.renew_leases for tasks named by GUID whose leases are all live, one statement
-    each. Should one not be, the session path answers the whole request (telling why); the
-    leases renewed here it renews again, from its own `now`, as a renew repeated would."""
+    """leases.renew_leases for tasks named by GUID whose leases are all live: one statement
+    per lease and length the items share (a batch taken together is one). Should one not be
+    live, the session path answers the whole request (telling why); the leases renewed here
+    it renews again, from its own `now`, as a renew repeated would."""
     pool = runtime.driver_pool
     if pool is None or data.items == []:
         return None
@@ -228,8 +229,8 @@ async def renew(runtime: Runtime, caller: Caller, data: RenewRequest) -> ItemRes
         ]
     )
     caller.require(Screen.TASK, Action.UPDATE)
-    now = utcnow()
-    results: list[ItemResult] = []
+    named: list[str] = []
+    groups: dict[tuple[str, int | None], list[str]] = {}
     for item in items:
         try:
             ref = classify_ref(item.guid)
@@ -237,16 +238,25 @@ async def renew(runtime: Runtime, caller: Caller, data: RenewRequest) -> ItemRes
             return None
         if ref.kind != "guid":
             return None
+        guid = str(ref.value)
+        named.append(guid)
+        lease = (item.lease_id.strip().lower(), item.lease_seconds)
+        groups.setdefault(lease, []).append(guid)
+    now = utcnow()
+    renewed: dict[str, TaskRead] = {}
+    for (lease_id, seconds), guids in groups.items():
+        distinct = list(dict.fromkeys(guids))
         params = {
-            "p_guid": ref.value,
+            "p_guids": distinct,
             "p_account_id": caller.account_id,
-            "p_lease_id": item.lease_id.strip().lower(),
-            "p_lease_seconds": item.lease_seconds,
+            "p_lease_id": lease_id,
+            "p_lease_seconds": seconds,
             "p_now": now,
         }
         rows = await _run(runtime, pool, statements.renew_cte(), params)
-        if not rows:  # the session path tells why the lease is not live
+        if len(rows) != len(distinct):  # the session path tells why a lease is not live
             return None
-        task = one_trip.reads_of(_records(rows), with_lease=True)[0]
-        results.append(ItemResult(guid=task.guid, ok=True, task=task))
-    return ItemResults(results=results)
+        renewed.update((t.guid, t) for t in one_trip.reads_of(_records(rows), with_lease=True))
+    return ItemResults(
+        results=[ItemResult(guid=guid, ok=True, task=renewed[guid]) for guid in named]
+    )
