@@ -88,18 +88,32 @@ def test_take_finish_and_renew_stay_on_the_indexes_under_a_generic_plan(
     with engine.connect() as connection:
         connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
         take = _generic_plan(connection, one_trip.take_from_queue(), api_take_values(queue_id, now))
+        finish_values = {
+            "p_guids": [str(uuid.uuid4())],
+            "p_account_id": account_id,
+            "p_lease_id": str(uuid.uuid4()),
+            "p_now": now,
+            "p_status": 2,
+            "p_postponed_until": None,
+            "p_actor": "bench",
+            "p_reason": "finished",
+        }
         finish = _generic_plan(
             connection,
             one_trip.finish_cte(set_output=False, set_error=False, finished=True),
+            finish_values,
+        )
+        failure = _generic_plan(
+            connection,
+            one_trip.finish_cte(
+                set_output=False, set_error=True, finished=True, unless_retried=True
+            ),
             {
-                "p_guids": [str(uuid.uuid4())],
-                "p_account_id": account_id,
-                "p_lease_id": str(uuid.uuid4()),
-                "p_now": now,
-                "p_status": 2,
-                "p_postponed_until": None,
-                "p_actor": "bench",
-                "p_reason": "finished",
+                **finish_values,
+                "p_status": 3,
+                "p_error_type": "Application",
+                "p_error_message": "m",
+                "p_error_details": "",
             },
         )
         take_values = {
@@ -136,7 +150,7 @@ def test_take_finish_and_renew_stay_on_the_indexes_under_a_generic_plan(
             },
         )
         connection.rollback()
-    for plan in (take, finish, *for_job, renew):
+    for plan in (take, finish, failure, *for_job, renew):
         assert "Seq Scan" not in plan, plan  # on tasks, nor on the jobs and queues it names
     for plan in (take, *for_job):
         assert "ix_tasks_take" in plan, plan  # the pick walks the take index

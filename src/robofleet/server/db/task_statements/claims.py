@@ -13,11 +13,16 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Insert,
     Select,
     Update,
+    and_,
     bindparam,
+    case,
+    exists,
+    false,
     func,
     insert,
     select,
@@ -27,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from robofleet.contract import TaskStatus
 from robofleet.server.db.base import literal_int
+from robofleet.server.db.core_tables import QUEUES
 from robofleet.server.db.dialect import Dialect
 from robofleet.server.db.tables import TaskRow
 from robofleet.server.db.tables.queues import TASK_TABLE as TASKS
@@ -82,10 +88,29 @@ def take_from_queue(dialect: Dialect) -> Update:
     return take_statement(pick_new([TASKS.c.queue_id == bindparam("p_queue_id")], dialect))
 
 
+def retried_by_its_queue() -> ColumnElement[bool]:
+    """Whether the task's queue retries a failure of status `p_status` for it (state._retry:
+    the queue's switch for that failure, and retries left)."""
+    status: BindParameter[int] = bindparam("p_status")
+    wanted = case(
+        (status == literal_int(TaskStatus.FAILED_APPLICATION), QUEUES.c.retry_application),
+        (status == literal_int(TaskStatus.FAILED_BUSINESS), QUEUES.c.retry_business),
+        (status == literal_int(TaskStatus.ABANDONED), QUEUES.c.retry_abandoned),
+        else_=false(),
+    )
+    return exists().where(
+        and_(QUEUES.c.id == TASKS.c.queue_id, wanted, TASKS.c.retries < QUEUES.c.max_retries)
+    )
+
+
 @cache
-def finish_statement(*, set_output: bool, set_error: bool, finished: bool) -> Update:
+def finish_statement(
+    *, set_output: bool, set_error: bool, finished: bool, unless_retried: bool = False
+) -> Update:
     """Parameters (each with a `p_` prefix): guids (a list), account_id, status, now,
-    lease_id, postponed_until, and the optional output and error_*."""
+    lease_id, postponed_until, and the optional output and error_*. `unless_retried`: a
+    failure leaves the tasks whose queue retries it unchanged (the one-statement paths; the
+    session path then finishes them and makes the retry task)."""
     values: dict[str, Any] = {
         "status": bindparam("p_status"),
         "status_changed_at": bindparam("p_now"),
@@ -104,19 +129,17 @@ def finish_statement(*, set_output: bool, set_error: bool, finished: bool) -> Up
             error_message=bindparam("p_error_message"),
             error_details=bindparam("p_error_details"),
         )
-    return (
-        update(TASKS)
-        .where(
-            TASKS.c.guid.in_(bindparam("p_guids", expanding=True)),
-            TASKS.c.account_id == bindparam("p_account_id"),
-            TASKS.c.is_deleted.is_(False),
-            TASKS.c.status == IN_PROGRESS,
-            TASKS.c.lease_id == bindparam("p_lease_id"),
-            TASKS.c.lease_expires_at > bindparam("p_now"),
-        )
-        .values(**values)
-        .returning(*RETURNED)
+    statement = update(TASKS).where(
+        TASKS.c.guid.in_(bindparam("p_guids", expanding=True)),
+        TASKS.c.account_id == bindparam("p_account_id"),
+        TASKS.c.is_deleted.is_(False),
+        TASKS.c.status == IN_PROGRESS,
+        TASKS.c.lease_id == bindparam("p_lease_id"),
+        TASKS.c.lease_expires_at > bindparam("p_now"),
     )
+    if unless_retried:
+        statement = statement.where(~retried_by_its_queue())
+    return statement.values(**values).returning(*RETURNED)
 
 
 @cache

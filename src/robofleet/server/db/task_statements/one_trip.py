@@ -162,11 +162,16 @@ def take_from_queue() -> Select[Any]:
 
 
 @cache
-def finish_cte(*, set_output: bool, set_error: bool, finished: bool) -> Select[Any]:
+def finish_cte(
+    *, set_output: bool, set_error: bool, finished: bool, unless_retried: bool = False
+) -> Select[Any]:
     """claims.finish_statement with its history entries and links. Parameters: those of
     finish_statement, p_actor and p_reason."""
     statement: Update = finish_statement(
-        set_output=set_output, set_error=set_error, finished=finished
+        set_output=set_output,
+        set_error=set_error,
+        finished=finished,
+        unless_retried=unless_retried,
     )
     finished_rows = statement.cte("finished")
     return _with_history_and_links(finished_rows, IN_PROGRESS, bindparam("p_status", type_=Integer))

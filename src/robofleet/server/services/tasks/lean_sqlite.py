@@ -27,7 +27,7 @@ from robofleet.server.db.task_statements import raw
 from robofleet.server.db.task_statements.records import TaskRecord, take_order_key
 from robofleet.server.domain.errors import RobofleetError
 from robofleet.server.domain.refs import Ref, classify_ref, is_guid
-from robofleet.server.domain.tasks import FAILURES, TaskStatus, check_transition
+from robofleet.server.domain.tasks import TaskStatus, check_transition
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.queues import (
     FinishItem,
@@ -45,8 +45,8 @@ from robofleet.server.services.tasks.state import (
     Finish,
     Lease,
     finish_params,
-    finish_shape,
     finished_events,
+    one_statement_shape,
     take_params,
     taken_events,
 )
@@ -144,19 +144,19 @@ def finish(
     now: datetime,
 ) -> TaskRead | None:
     """leases.finish_tasks's session path for one task named by GUID, by a caller in no
-    access folder, with an outcome that creates no retry task, when it changes the task."""
+    access folder, when it changes the task (a failure its queue retries does not change:
+    state.one_statement_shape)."""
     ref = _id_or_guid(guid)
     if (
         ref is None
         or ref.kind != "guid"
         or caller.principal.folder_ids is not None
-        or finish.status in FAILURES
         or not _allowed(TaskStatus.IN_PROGRESS, finish.status)
     ):
         return None
     try:
         with runtime.db.raw_write() as write:
-            statement = statements.finish_statement(**finish_shape(finish))
+            statement = statements.finish_statement(**one_statement_shape(finish))
             params = finish_params([str(ref.value)], caller.account_id, lease_id, finish, now)
             rows = [TaskRecord._make(row) for row in write.rows(statement, params)]
             if not rows:
@@ -172,8 +172,9 @@ def finish_batch(
     runtime: Runtime, caller: Caller, raw_items: list[dict[str, Any]], now: datetime
 ) -> ItemResults | None:
     """leases._finish_batch's session path when every item is a plain finish (leases'
-    `plain`: by GUID, no output, error or postponement) with an outcome that creates no
-    retry task, and each finishes its task: one statement per status and lease."""
+    `plain`: by GUID, no output, error or postponement) when each finishes its task (a
+    failure its queue retries does not: state.one_statement_shape): one statement per status
+    and lease."""
     if caller.principal.folder_ids is not None or not raw_items:
         return None
     groups: dict[tuple[int, str], list[str]] = {}
@@ -188,7 +189,6 @@ def finish_batch(
             item.error is None
             and "output" not in item.model_fields_set
             and status != TaskStatus.POSTPONED
-            and status not in FAILURES
             and is_guid(str(item.guid))
         )
         if not plain or not _allowed(TaskStatus.IN_PROGRESS, status):
@@ -201,7 +201,7 @@ def finish_batch(
         with runtime.db.raw_write() as write:
             for (outcome, lease_id), members in groups.items():
                 finish = Finish(status=TaskStatus(outcome))
-                statement = statements.finish_statement(**finish_shape(finish))
+                statement = statements.finish_statement(**one_statement_shape(finish))
                 params = finish_params(members, caller.account_id, lease_id, finish, now)
                 rows = [TaskRecord._make(row) for row in write.rows(statement, params)]
                 if {row.guid for row in rows} != set(members):

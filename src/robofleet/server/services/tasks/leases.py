@@ -342,13 +342,10 @@ def _finish_in_one_trip(
 
 def one_statement_finish(caller: Caller, item: FinishItem) -> one_trip.OneFinish | None:
     """The finish as one statement, when it can be: the task named by GUID, the caller not
-    narrowed to access folders (_task_guid), an outcome that creates no retry task."""
+    narrowed to access folders (_task_guid). A failure its queue retries changes nothing
+    there (state.one_statement_shape): the session path finishes it and makes the retry."""
     finish, reason = _finish_of(item)
-    if not (
-        is_guid(str(item.guid))
-        and caller.principal.folder_ids is None
-        and one_trip.can_finish(finish)
-    ):
+    if not (is_guid(str(item.guid)) and caller.principal.folder_ids is None):
         return None
     return one_trip.OneFinish(
         guid=str(item.guid).strip().lower(),

@@ -149,15 +149,13 @@ async def finish(
 
 
 def _plain(caller: Caller, item: FinishItem) -> bool:
-    """A finish leases._finish_batch groups by status and lease into one statement (less a
-    failure: its retry task is the session path's)."""
+    """A finish leases._finish_batch groups by status and lease into one statement."""
     return (
         item.error is None
         and "output" not in item.model_fields_set
         and item.status != TaskStatus.POSTPONED
         and is_guid(str(item.guid))
         and caller.principal.folder_ids is None
-        and one_trip.can_finish(Finish(status=TaskStatus(item.status)))
     )
 
 

@@ -19,7 +19,7 @@ from robofleet.server.db.task_statements import one_trip as statements
 from robofleet.server.db.task_statements.one_trip import LinkGuids
 from robofleet.server.db.task_statements.records import TaskRecord
 from robofleet.server.domain.queue_rules import QueueRules
-from robofleet.server.domain.tasks import FAILURES, TaskStatus, check_transition
+from robofleet.server.domain.tasks import TaskStatus, check_transition
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.queues import TaskRead
 from robofleet.server.services.tasks.state import (
@@ -27,8 +27,8 @@ from robofleet.server.services.tasks.state import (
     Finish,
     Lease,
     finish_params,
-    finish_shape,
     history_entry,
+    one_statement_shape,
 )
 from robofleet.server.services.tasks.views import task_reads
 
@@ -105,12 +105,6 @@ def take(
     return reads_of(rows, with_lease=True)
 
 
-def can_finish(finish: Finish) -> bool:
-    """A failure may create a retry task (state._retry, an ORM insert): that stays on the
-    session path. Everything else a lease holder sets is one statement."""
-    return finish.status not in FAILURES
-
-
 @dataclass(frozen=True)
 class OneFinish:
     """A single task's finish that one statement makes (leases.one_statement_finish)."""
@@ -140,7 +134,7 @@ def finish_statement(
     of `guids` under the same lease); the move checked first."""
     finish = plan.finish
     check_transition(TaskStatus.IN_PROGRESS, finish.status, manual=False)
-    statement = statements.finish_cte(**finish_shape(finish))
+    statement = statements.finish_cte(**one_statement_shape(finish))
     params = {
         **finish_params(guids or [plan.guid], plan.account_id, plan.lease_id, finish, now),
         **_history_params(plan.change, now),

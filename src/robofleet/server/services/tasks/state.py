@@ -285,6 +285,12 @@ def finish_shape(finish: Finish) -> dict[str, bool]:
     }
 
 
+def one_statement_shape(finish: Finish) -> dict[str, bool]:
+    """finish_shape for the paths that finish in one statement and make no retry task: a
+    failure leaves a task its queue retries unchanged, for the session path to finish."""
+    return {**finish_shape(finish), "unless_retried": finish.status in FAILURES}
+
+
 def finish_params(
     guids: list[str], account_id: int, lease_id: str, finish: Finish, now: datetime
 ) -> dict[str, Any]:
