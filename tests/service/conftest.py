@@ -82,6 +82,10 @@ def start(data_dir: Path, database_url: str | None = None) -> Iterator[Service]:
         admin_password="admin-password-for-tests",
         secret_key=SECRET_KEY,
         scheduler_enabled=False,
+        # Every test makes an account (one password hash each): OWASP's argon2id minimum
+        # costs a seventh of the default's CPU. tests/service/test_password_hashing.py
+        # checks the default.
+        password_hashing="owasp",
     )
     prepare(settings)
     app = create_app(settings)

@@ -55,6 +55,10 @@ class ServerProcess:
                 # lock the address for all). Its own tests start servers with the defaults.
                 "ROBOFLEET_LOGIN_MAX_FAILURES": "1000",
                 "ROBOFLEET_LOGIN_MAX_FAILURES_PER_ADDRESS": "100000",
+                # Nearly every test makes an account, and the browser tests sign in: 0.2 s
+                # of CPU per argon2id hash or check with the default profile, 0.03 s with
+                # OWASP's minimum. tests/service/test_password_hashing.py checks both.
+                "ROBOFLEET_PASSWORD_HASHING": "owasp",
             }
         )
         if self.database_url:

@@ -15,6 +15,10 @@ TEN_YEARS_SECONDS = 10 * 366 * 86400
 """The longest duration a setting takes: time arithmetic on longer ones overflows."""
 
 
+PasswordHashing = Literal["rfc9106", "owasp"]
+"""The argon2id profiles of runtime.security."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROBOFLEET_", extra="ignore", allow_inf_nan=False)
 
@@ -199,6 +203,13 @@ class Settings(BaseSettings):
         15.0, gt=0, le=300, description="A live tail sends a keep-alive comment this often."
     )
     # --- Sign-in (the API's login and the web application) ---
+    password_hashing: PasswordHashing = Field(
+        "rfc9106",
+        description="How new passwords are hashed (argon2id): `rfc9106`, 3 passes over 64 MiB "
+        "(about 0.2 s of CPU per hash or sign-in), or `owasp`, OWASP's minimum of 2 passes "
+        "over 19 MiB (a seventh of that), for small machines. Existing hashes keep working "
+        "either way.",
+    )
     login_max_failures: int = Field(
         5,
         ge=1,

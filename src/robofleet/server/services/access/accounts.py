@@ -21,6 +21,7 @@ from robofleet.server.schemas.identity import (
     AccountUpdate,
 )
 from robofleet.server.services.access.caller import Caller
+from robofleet.server.settings import PasswordHashing
 
 ADMINISTRATOR_ROLE = "Administrator"
 
@@ -72,7 +73,12 @@ def account_admin(session: Session, account_id: int) -> UserRow | None:
 
 
 def provision_account(
-    session: Session, data: AccountCreate, *, parent_id: int | None, api_key: str | None = None
+    session: Session,
+    data: AccountCreate,
+    *,
+    parent_id: int | None,
+    hashing: PasswordHashing,
+    api_key: str | None = None,
 ) -> ProvisionedAccount:
     """An account with its Administrator role, its admin user and its API key."""
     _ensure_account_login_free(session, data.login)
@@ -92,7 +98,7 @@ def provision_account(
     admin = UserRow(
         account_id=account.id,
         login=data.login,
-        password_hash=hash_password(data.password),
+        password_hash=hash_password(data.password, hashing),
         first_name=data.first_name,
         last_name=data.last_name,
         email=data.email,
@@ -112,7 +118,12 @@ def provision_account(
 def create_account(runtime: Runtime, caller: Caller, data: AccountCreate) -> AccountCreated:
     _require_manager(caller)
     with runtime.db.write(actor=caller.actor()) as session:
-        made = provision_account(session, data, parent_id=caller.account_id)
+        made = provision_account(
+            session,
+            data,
+            parent_id=caller.account_id,
+            hashing=runtime.settings.password_hashing,
+        )
         return AccountCreated(
             guid=made.account.guid, api_key=made.api_key, admin_login=made.admin.login
         )
@@ -181,7 +192,7 @@ def update_account(runtime: Runtime, caller: Caller, data: AccountUpdate) -> Non
                 raise InvalidInput.for_field(
                     "Password", "the account has no user left to set it on; create a user instead"
                 )
-            admin.password_hash = hash_password(data.password)
+            admin.password_hash = hash_password(data.password, runtime.settings.password_hashing)
         for name, value in changes.items():
             setattr(account, name, value)
 

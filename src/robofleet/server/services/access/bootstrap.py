@@ -44,6 +44,7 @@ def ensure_first_account(
                 first_name="Administrator",
             ),
             parent_id=None,
+            hashing=runtime.settings.password_hashing,
             api_key=api_key,
         )
         # The first account is called `default`; its login user is `admin`.

@@ -44,7 +44,7 @@ def create_user(runtime: Runtime, caller: Caller, data: UserCreate) -> GuidRespo
         ensure_login_free(session, data.login)
         user = UserRow(
             account_id=caller.account_id,
-            password_hash=hash_password(data.password),
+            password_hash=hash_password(data.password, runtime.settings.password_hashing),
             **data.model_dump(exclude={"password", "roles"}),
         )
         session.add(user)
@@ -85,7 +85,7 @@ def update_user(runtime: Runtime, caller: Caller, data: UserUpdate) -> None:
         for name, value in changes.items():
             setattr(user, name, value)
         if data.password is not None:
-            user.password_hash = hash_password(data.password)
+            user.password_hash = hash_password(data.password, runtime.settings.password_hashing)
         if roles is not None:
             _set_roles(session, user, roles)
             user.updated_at = utcnow()
