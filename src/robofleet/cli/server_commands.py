@@ -83,6 +83,11 @@ def server(
         except BlobStoreUnavailable as exc:
             typer.echo(f"cannot start: {exc}", err=True)
             raise typer.Exit(2) from None
+        app = None
+        if settings.workers == 1:  # several: each worker process builds its own
+            from robofleet.server.app import create_app
+
+            app = create_app(settings)
     if first is not None:
         print_first_start(first, settings)
     # Worker processes read their settings from the environment: pass the overrides on.
@@ -97,7 +102,7 @@ def server(
         "timeout_keep_alive": settings.keep_alive_seconds,
         "timeout_graceful_shutdown": 5,
     }
-    if settings.workers > 1:
+    if app is None:
         from robofleet.server.runtime.metrics.exposition import multiprocess_folder
 
         # The workers share their metrics through files in one folder, named to them in the
@@ -105,9 +110,5 @@ def server(
         with multiprocess_folder():
             uvicorn.run("robofleet.server.asgi:app", workers=settings.workers, **config)  # type: ignore[arg-type]
     else:
-        with collector_paused():
-            from robofleet.server.app import create_app
-
-            app = create_app(settings)
         uvicorn.run(app, **config)  # type: ignore[arg-type]
     sys.exit(0)

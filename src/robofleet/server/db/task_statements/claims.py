@@ -47,6 +47,7 @@ from robofleet.server.db.task_statements.records import (
     take_order,
     take_order_key,
 )
+from robofleet.server.domain.queue_rules import RETRY_SWITCH
 
 
 def pick_new(conditions: list[Any], dialect: Dialect) -> Select[Any]:
@@ -89,13 +90,11 @@ def take_from_queue(dialect: Dialect) -> Update:
 
 
 def retried_by_its_queue() -> ColumnElement[bool]:
-    """Whether the task's queue retries a failure of status `p_status` for it (state._retry:
-    the queue's switch for that failure, and retries left)."""
+    """domain.queue_rules.queue_retries_failure in SQL: whether the task's queue retries a
+    failure of status `p_status` for it (its switch for that failure, and retries left)."""
     status: BindParameter[int] = bindparam("p_status")
     wanted = case(
-        (status == literal_int(TaskStatus.FAILED_APPLICATION), QUEUES.c.retry_application),
-        (status == literal_int(TaskStatus.FAILED_BUSINESS), QUEUES.c.retry_business),
-        (status == literal_int(TaskStatus.ABANDONED), QUEUES.c.retry_abandoned),
+        *((status == literal_int(kind), QUEUES.c[column]) for kind, column in RETRY_SWITCH.items()),
         else_=false(),
     )
     return exists().where(

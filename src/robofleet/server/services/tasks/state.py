@@ -20,7 +20,7 @@ from robofleet.server.db.system_actors import QUEUE_AUTO_CHANGE_STATUS, QUEUE_RE
 from robofleet.server.db.tables import JobRow, QueueRow, TaskRow
 from robofleet.server.db.tables.queues import NO_DEADLINE, rank_of
 from robofleet.server.db.task_statements import NewTask, TaskEventValues, TaskLike, TaskRecord
-from robofleet.server.domain.queue_rules import QueueRules, RetryRules
+from robofleet.server.domain.queue_rules import QueueRules, RetryRules, queue_retries_failure
 from robofleet.server.domain.refs import new_guid
 from robofleet.server.domain.tasks import (
     FAILURES,
@@ -173,12 +173,7 @@ def _retry(
 ) -> TaskRow | None:
     """A new task linked to the failed one, when the queue retries this kind of failure.
     The failed task keeps its status, as Sherpa and UiPath do."""
-    wanted = {
-        TaskStatus.FAILED_APPLICATION: queue.retry_application,
-        TaskStatus.FAILED_BUSINESS: queue.retry_business,
-        TaskStatus.ABANDONED: queue.retry_abandoned,
-    }[status]
-    if not wanted or task.retries >= queue.max_retries:
+    if not queue_retries_failure(queue, status, task.retries):
         return None
     delayed = queue.retry_delay_seconds > 0
     child = TaskRow(
