@@ -27,6 +27,7 @@ from robofleet.server.services.jobs import crud, lean_update
 from tests.service.conftest import Service, Tenant, robot_caller
 from tests.service.test_lean_sqlite import WriteSessions
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
+from tests.support.queues import add, make_queue, read, take
 
 TIMES = ("claimed_at", "started_at", "completed_at", "status_changed_at")
 PLAIN = ("status", "progress", "last_message", "return_value")
@@ -229,9 +230,8 @@ def test_a_return_value_alone_and_a_string_result(store_tenant: Tenant) -> None:
 @pytest.mark.parametrize(
     "fields",
     [
-        {"Status": 5},  # Failed fails the job's tasks
-        {"Status": 3},  # Aborted too
         {"Status": 6},  # Stopping: an operator's request
+        {"Status": 2},  # Aborting too
         {"Priority": 1},
         {"Status": 8, "StopAfter": "2099-01-01T00:00:00Z"},
         {"ReturnValue": "null"},
@@ -244,6 +244,67 @@ def test_other_reports_go_to_the_session_path_with_nothing_changed(
     mine, theirs = twins(store_tenant)
     report_both(mine, theirs, Status=8)
     report_both(mine, theirs, expect_lean=False, **fields)
+
+
+@pytest.mark.parametrize("ending", [5, 3])  # Failed, Aborted
+def test_an_ending_with_no_task_to_fail_is_written_alike(store_tenant: Tenant, ending: int) -> None:
+    mine, theirs = twins(store_tenant)
+    report_both(mine, theirs, Status=8)
+    report_both(mine, theirs, Status=ending, Message="the robot gave up", Progress=60)
+    row = mine.row()
+    assert (row["status"], row["progress"], row["last_message"]) == (
+        ending,
+        60,
+        "the robot gave up",
+    )
+    assert row["completed_at"] is not None and row["robot_status"] == 2  # Ready
+
+
+def test_stopped_after_an_operators_stop_is_written_alike(store_tenant: Tenant) -> None:
+    mine, theirs = twins(store_tenant)
+    report_both(mine, theirs, Status=8)
+    report_both(mine, theirs, expect_lean=False, Status=6)  # Stopping: the session path's
+    report_both(mine, theirs, Status=7, Message="stopped between items")
+    assert mine.row()["status"] == 7 and mine.row()["robot_status"] == 2
+
+
+def _take_for_job(tenant: Tenant, twin: Twin, queue: str) -> dict[str, Any]:
+    """One task of `queue` taken by the twin's robot, linked to its running job."""
+    add(tenant.api, queue, f"item-{twin.robot[:8]}")
+    robot = tenant.client(**robot_auth(twin.robot))  # not `with`: see Twin
+    (task,) = take(robot, queue)
+    assert task["job_guid"] == twin.job
+    return task
+
+
+def test_a_failure_holds_back_while_the_job_has_a_task_its_end_fails(
+    store_tenant: Tenant,
+) -> None:
+    """A task In Progress in a queue whose tasks end with their job: the session path fails
+    it (and makes its retry); the lean statement changes nothing first."""
+    api = store_tenant.api
+    auto = make_queue(api, AutoChangeStatus=True, RetryApplication=True, MaxRetries=1)
+    mine, theirs = twins(store_tenant)
+    report_both(mine, theirs, Status=8)
+    held = {twin.job: _take_for_job(store_tenant, twin, auto) for twin in (mine, theirs)}
+    report_both(mine, theirs, expect_lean=False, Status=5, Message="crashed")
+    for twin in (mine, theirs):
+        task = read(api, held[twin.job]["guid"])
+        assert task["status"] == 3 and "ended Failed" in task["error"]["message"]
+    listed = api.post(f"/api/task/filter/list/{auto}", json={}).json()
+    assert sorted(task["status"] for task in listed) == [0, 0, 3, 3]  # one retry each
+
+
+def test_a_task_of_a_queue_that_ignores_its_job_does_not_hold_the_failure_back(
+    store_tenant: Tenant,
+) -> None:
+    api = store_tenant.api
+    manual = make_queue(api)
+    mine, theirs = twins(store_tenant)
+    report_both(mine, theirs, Status=8)
+    held = {twin.job: _take_for_job(store_tenant, twin, manual) for twin in (mine, theirs)}
+    report_both(mine, theirs, Status=3)
+    assert all(read(api, task["guid"])["status"] == 1 for task in held.values())
 
 
 def test_refused_reports_change_nothing_and_the_session_path_refuses(
@@ -293,8 +354,9 @@ def test_an_operator_a_folder_bound_caller_and_a_robocorp_job_go_to_the_session_
     assert mine.row() == before
 
 
+@pytest.mark.parametrize("ending", [4, 5])  # Success, Failed
 def test_the_front_answers_the_agents_reports_without_a_write_session(
-    store_tenant: Tenant,
+    store_tenant: Tenant, ending: int
 ) -> None:
     """Over HTTP (the lean front): each lean report is one statement on PostgreSQL's driver
     pool and no ORM write session on either store; a fallback opens one."""
@@ -310,7 +372,7 @@ def test_the_front_answers_the_agents_reports_without_a_write_session(
         for body in (
             {"Status": 8},
             {"Progress": 30, "Message": "a third"},
-            {"Status": 4, "ReturnValue": "1"},
+            {"Status": ending, "ReturnValue": "1"},
         ):
             response = robot.put("/api/job/update", json={"Guid": mine.job, **body})
             assert response.status_code == 200 and response.json() == [], response.text
@@ -322,7 +384,7 @@ def test_the_front_answers_the_agents_reports_without_a_write_session(
         assert sessions.count == 1
     finally:
         sessions.close()
-    assert mine.row()["status"] == 4
+    assert mine.row()["status"] == ending
 
 
 MOMENTS = (

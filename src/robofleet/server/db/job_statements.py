@@ -1,12 +1,13 @@
 """The lean job update's statements (services.jobs.lean_update), built once per request shape.
 
-A robot reporting on its own job (In Progress, Success, progress, a message, a return value)
-changes one job row, may move its robot between Ready and Working (jobs.state._follow_robot)
+A robot reporting on its own job (In Progress or an ending, progress, a message, a return
+value) changes one job row, may move its robot between Ready and Working (jobs.state._follow_robot)
 and, when an audited column of the job changes, writes the audit entry the session path's
 flush writes (db.audit). Each statement is built for one target status (None: no status
 sent) and whether a return value is written, so the transition's rules are constants of the
 SQL: the statuses the job may move from (domain.jobs.ALLOWED, computed in Python by
 `from_statuses`) and the columns that follow from the target (jobs.state.change_job_status).
+An ending that fails the job's tasks is guarded by there being none to fail.
 
 - PostgreSQL: one statement. A CTE locks and reads the job as it was (the audit's "from"
   values), the UPDATE writes it, a second UPDATE follows the robot and an INSERT writes the
@@ -45,16 +46,19 @@ from sqlalchemy import (
 )
 
 from robofleet.server.db.base import literal_int
-from robofleet.server.db.core_tables import AUDIT, JOBS, ROBOTS, VERSIONS
-from robofleet.server.domain.jobs import ALLOWED, FINAL, JobStatus
+from robofleet.server.db.core_tables import AUDIT, JOBS, QUEUES, ROBOTS, VERSIONS
+from robofleet.server.db.tables.queues import TASK_TABLE as TASKS
+from robofleet.server.db.task_statements.timers import failing_with_job
+from robofleet.server.domain.jobs import ALLOWED, FAILS_TASKS, FINAL, JobStatus
 from robofleet.server.domain.robots import RobotStatus
 
 ROBOCORP_KIND = "robocorp"
 """The process version Kind of a Robocorp robot's package (services.jobs.state.is_robocorp)."""
 
-LEAN_STATUSES = frozenset({JobStatus.IN_PROGRESS, JobStatus.SUCCESS})
-"""The statuses a robot reports that the lean path writes; the others fail tasks (Failed,
-Stopped, Aborted) or are an operator's requests (Stopping, Aborting)."""
+LEAN_STATUSES = frozenset({JobStatus.IN_PROGRESS, *FINAL})
+"""The statuses a robot reports that the lean path writes; Stopping and Aborting are an
+operator's requests (jobs.state.request_stop, request_abort). Of the endings, those that
+fail the job's tasks (FAILS_TASKS) are written here only where the job has none to fail."""
 
 AUDITED = (
     "robot_id",
@@ -112,6 +116,10 @@ def _guard(status: JobStatus | None) -> list[ColumnElement[bool]]:
     statuses = from_statuses(status)
     if statuses is not None:
         conditions.append(JOBS.c.status.in_([literal_int(s) for s in statuses]))
+    if status in FAILS_TASKS:
+        # Failing them (and retrying them, as their queues say) is the session path's.
+        to_fail = exists().where(QUEUES.c.id == TASKS.c.queue_id, *failing_with_job(JOBS.c.id))
+        conditions.append(not_(to_fail))
     return conditions
 
 

@@ -21,6 +21,10 @@ def occupies_robot(status: int, taken: bool) -> bool:
 
 _ENDINGS = frozenset({JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.ABORTED})
 
+FAILS_TASKS = frozenset({JobStatus.FAILED, JobStatus.STOPPED, JobStatus.ABORTED})
+"""A job that ends in one of these fails its In Progress tasks, in queues whose tasks change
+status with their job (services.jobs.state.change_job_status)."""
+
 ALLOWED: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.CREATED: frozenset({JobStatus.PENDING, JobStatus.STOPPED, JobStatus.ABORTED}),
     # A pending job can be cancelled before it starts, and goes Unknown if its robot took it

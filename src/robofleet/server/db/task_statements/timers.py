@@ -160,14 +160,20 @@ def stale_tasks(
     ).all()
 
 
-def in_progress_of_job(session: Session, job_id: int) -> list[tuple[TaskRow, QueueRow]]:
-    """In Progress tasks of a job in queues that change status with the job, locked."""
-    conditions = [
-        TaskRow.job_id == job_id,
-        TaskRow.status == int(TaskStatus.IN_PROGRESS),
+def failing_with_job(job_id: ColumnElement[int] | int) -> list[ColumnElement[bool]]:
+    """The tasks a job's failure fails (with their queues joined): In Progress, of the job,
+    in queues whose tasks change status with their job. db.job_statements' lean report holds
+    back where one exists."""
+    return [
+        TASKS.c.job_id == job_id,
+        TASKS.c.status == literal_int(IN_PROGRESS),
         QueueRow.auto_change_status.is_(True),
     ]
-    return _locked_with_queues(session, conditions)
+
+
+def in_progress_of_job(session: Session, job_id: int) -> list[tuple[TaskRow, QueueRow]]:
+    """In Progress tasks of a job in queues that change status with the job, locked."""
+    return _locked_with_queues(session, failing_with_job(job_id))
 
 
 # Queue counts

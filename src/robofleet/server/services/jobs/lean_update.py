@@ -1,6 +1,7 @@
 """The job update's common case without the ORM: a robot reporting on its own job, named by
-GUID: In Progress or Success, progress, a message, a return value (what the agent sends
-while it runs a job: robot.execution, robot.outbox).
+GUID: In Progress or an ending (Success, Failed, Stopped, Aborted), progress, a message, a
+return value (what the agent sends while it runs a job and when it ends: robot.execution,
+robot.outbox).
 
 The session path (crud.session_update_job) loads the job and its robot as ORM objects; for
 this case its work is: the guarded status move (domain.jobs.check_transition, here the
@@ -15,11 +16,12 @@ On PostgreSQL that is one statement (db.job_statements) on the driver pool, on t
 loop; on SQLite prepared statements in the group writer's turn (Database.raw_write).
 
 Anything else returns None with nothing changed and the session path answers: a caller that
-is not a robot (or confined to access folders), a job named by id or name, Failed, Stopped or
-Aborted (they fail the job's tasks), Stopping or Aborting (an operator's request), priority or
-time limits, a return value of null, a request that sends nothing, a Robocorp job, and any
-job the guarded statement leaves alone (not found, not the robot's, a refused transition:
-the session path's 404 or 409).
+is not a robot (or confined to access folders), a job named by id or name, Failed, Stopped
+or Aborted while the job holds In Progress tasks its end fails (jobs.state.fail_tasks_of_job;
+their queues may retry them), Stopping or Aborting (an operator's request), priority or time
+limits, a return value of null, a request that sends nothing, a Robocorp job, and any job
+the guarded statement leaves alone (not found, not the robot's, a refused transition: the
+session path's 404 or 409).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.job_statements import ROBOCORP_KIND as ROBOCORP_KIND
 from robofleet.server.db.tables import JobRow, ProcessVersionRow, RobotRow
-from robofleet.server.domain.jobs import FINAL, JobStatus, check_transition
+from robofleet.server.domain.jobs import FAILS_TASKS, FINAL, JobStatus, check_transition
 from robofleet.server.domain.robots import RobotStatus
 from robofleet.server.services.fleet.robots import set_robot_status
 from robofleet.server.services.tasks.job_items import settle_job_items
@@ -41,7 +41,7 @@ def change_job_status(
     _follow_robot(session, job, status)
     if status in FINAL and is_robocorp(session, job):
         settle_job_items(session, job, status == JobStatus.SUCCESS, status.label)
-    elif status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.ABORTED):
+    elif status in FAILS_TASKS:
         fail_tasks_of_job(session, job, status.label, now)
 
 
