@@ -1,6 +1,7 @@
 """The lean add on a queue demanding unique names (db.task_statements.adding) looks the names
-up by the account's (account_id, name) index, and a keyed add its keys by the account's
-unique (account_id, idempotency_key) index, under a GENERIC plan, the one PostgreSQL switches
+up by the account's (account_id, name) index, a keyed add its keys by the account's
+unique (account_id, idempotency_key) index and an add of the client's GUIDs those by the
+unique GUID index, under a GENERIC plan, the one PostgreSQL switches
 a prepared statement to after five runs: on a queue of 30,000 tasks, no Seq Scan on tasks.
 The add itself unnests its arrays (no table read). No timing is asserted: the plan is."""
 
@@ -14,9 +15,9 @@ from tests.service.conftest import Service
 from tests.service.test_one_trip_plans import TASKS, _generic_plan
 
 
-@pytest.mark.parametrize("keyed", [False, True])
+@pytest.mark.parametrize(("keyed", "guided"), [(False, False), (True, False), (False, True)])
 def test_the_unique_add_finds_names_by_index_under_a_generic_plan(
-    pg_service: Service, keyed: bool
+    pg_service: Service, keyed: bool, guided: bool
 ) -> None:
     response = pg_service.admin.post("/api/queue/create", json={"Name": "big", "UniqueTasks": True})
     assert response.status_code == 200, response.text
@@ -39,7 +40,9 @@ def test_the_unique_add_finds_names_by_index_under_a_generic_plan(
             {"account": account_id, "queue": queue_id, "tasks": TASKS},
         )
         connection.execute(text("ANALYZE tasks"))
-    statement = adding.add_on_postgresql(full=True, notify=True, unique=True, keyed=keyed)
+    statement = adding.add_on_postgresql(
+        full=True, notify=True, unique=True, keyed=keyed, guided=guided
+    )
     values = {name: None for name in statement.compile().params}
     values.update(p_account_id=account_id, p_queue_id=queue_id)
     with engine.connect() as connection:
@@ -48,3 +51,4 @@ def test_the_unique_add_finds_names_by_index_under_a_generic_plan(
     assert "Seq Scan" not in plan, plan
     assert "ix_tasks_account_name" in plan, plan
     assert ("ix_tasks_idempotency_key" in plan) == keyed, plan
+    assert ("uq_tasks_guid" in plan) == guided, plan

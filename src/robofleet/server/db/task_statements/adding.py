@@ -108,8 +108,16 @@ def _keys_taken(keys: Any) -> Any:
     )
 
 
+def _guids_taken(guids: Any) -> Any:
+    """Whether a task (of any account: GUIDs are unique across them, deleted too) has one of
+    `guids`, as idempotency.earlier_adds asks; by the unique GUID index."""
+    return exists().where(TASKS.c.guid == guids)
+
+
 @cache
-def add_on_postgresql(*, full: bool, notify: bool, unique: bool, keyed: bool) -> Select[Any]:
+def add_on_postgresql(
+    *, full: bool, notify: bool, unique: bool, keyed: bool, guided: bool
+) -> Select[Any]:
     """Insert the tasks given as arrays (`a_<column>` for PER_TASK, `p_<column>` for SHARED),
     with their first history entries (actor `p_actor`, reason `p_reason`, at `p_now`).
     Returns each task's columns (TaskRecord) with `full`, else its GUID only. With `notify`,
@@ -118,9 +126,10 @@ def add_on_postgresql(*, full: bool, notify: bool, unique: bool, keyed: bool) ->
     With `unique` (a queue demanding unique names) nothing is added, and nothing returned,
     when a task of the queue already carries one of the names. With `keyed` (an add naming
     itself with an Idempotency-Key) likewise when a task of the account already carries one
-    of its keys (a retry, or a key reused): the session path answers that add. A concurrent
-    add of the same key still gets past the guard; the unique key index then fails the whole
-    statement, and nothing is added either."""
+    of its keys (a retry, or a key reused): the session path answers that add. With `guided`
+    (tasks given the client's own GUIDs) likewise when a task already has one of the GUIDs.
+    A concurrent add of the same key or GUID still gets past the guard; the unique index
+    then fails the whole statement, and nothing is added either."""
     defaults = _defaults()
     columns = [*PER_TASK, *SHARED, *defaults]
     values = select(
@@ -134,6 +143,9 @@ def add_on_postgresql(*, full: bool, notify: bool, unique: bool, keyed: bool) ->
     if keyed:
         keys = bindparam("a_idempotency_key", type_=ARRAY(TASKS.c.idempotency_key.type))
         values = values.where(~_keys_taken(any_(keys)))
+    if guided:
+        guids = bindparam("a_guid", type_=ARRAY(TASKS.c.guid.type))
+        values = values.where(~_guids_taken(any_(guids)))
     added = (
         insert(TASKS)
         .from_select(columns, values)
@@ -191,6 +203,13 @@ def taken_key() -> Select[Any]:
     """A task of the account `p_account_id` keyed `p_key` (any queue or status, deleted
     too): idempotency.earlier_adds for one key."""
     return select(literal(1, Integer)).where(_keys_taken(bindparam("p_key")))
+
+
+@cache
+def taken_guid() -> Select[Any]:
+    """A task (of any account, deleted too) with the GUID `p_guid`: idempotency.earlier_adds
+    for one client GUID."""
+    return select(literal(1, Integer)).where(_guids_taken(bindparam("p_guid")))
 
 
 @cache

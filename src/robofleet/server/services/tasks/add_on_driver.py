@@ -1,7 +1,7 @@
 """A task add on the event loop, on PostgreSQL (services.tasks.lean_add): the caller's right,
 the key and the items checked as adding.create_task and bulk_create check them, then one
-statement on the driver pool. None where the session path answers (no pool, a client GUID, an
-idempotency key already used, or another case lean_add leaves)."""
+statement on the driver pool. None where the session path answers (no pool, an idempotency
+key or a client's task GUID already used, or another case lean_add leaves)."""
 
 from __future__ import annotations
 
@@ -18,20 +18,18 @@ from robofleet.server.services.tasks.idempotency import checked_key
 async def create(
     runtime: Runtime, caller: Caller, data: TaskCreate, idempotency_key: str | None
 ) -> TaskRead | None:
-    """adding.create_task without a client GUID (a key's first add only)."""
+    """adding.create_task (a key's or a client GUID's first add only)."""
     if runtime.driver_pool is None:
         return None
     caller.require(Screen.TASK, Action.CREATE)
     key = checked_key(idempotency_key)
-    if data.guid is not None:
-        return None
     return await lean_add.create_on_driver(runtime, caller, data, key, utcnow())
 
 
 async def bulk_create(
     runtime: Runtime, caller: Caller, data: BulkCreate, idempotency_key: str | None
 ) -> BulkCreated | None:
-    """adding.bulk_create without client GUIDs (a key's first add only)."""
+    """adding.bulk_create (a key's or a client GUID's first add only)."""
     if runtime.driver_pool is None:
         return None
     caller.require(Screen.TASK, Action.CREATE)

@@ -70,7 +70,7 @@ def create_task(
     caller.require(Screen.TASK, Action.CREATE)
     name = AddName(checked_key(idempotency_key), data.guid)
     now = utcnow()
-    if runtime.db.raw_writes and name.guid is None:
+    if runtime.db.raw_writes:
         created = lean_add.create_on_sqlite(runtime, caller, data, name.key, now)
         if created is not None:  # else the session path below answers
             return created

@@ -1,21 +1,22 @@
 """Adding tasks without the ORM, for the common case: a caller adding tasks to a queue it has
-used in the last few seconds (its rules cached), without its own task GUIDs, and when it names
-the add with an Idempotency-Key (as the SDK always does), a FIRST add: none of its keys names
-a task of the account yet. The key and the request digest are stored as the session path
-stores them (idempotency.item_key, request_digest), so a retry finds them. The tasks are the
-session path's (state.new_task), with the same first history entry; the answer is rendered
-from the rows the statement returns, as adding.create_task renders the row it reads back.
+used in the last few seconds (its rules cached) and, when it names the add with an
+Idempotency-Key (as the SDK always does) or gives tasks GUIDs of its own, a FIRST add: none
+of its keys names a task of the account, and no task has one of its GUIDs, yet. The key and
+the request digest are stored as the session path stores them (idempotency.item_key,
+request_digest), so a retry finds them. The tasks are the session path's (state.new_task),
+with the same first history entry; the answer is rendered from the rows the statement
+returns, as adding.create_task renders the row it reads back.
 
 On PostgreSQL the add is one statement on the async driver pool (the tasks and their history,
 db.task_statements.adding), on the event loop; on SQLite a few prepared statements in the
 group writer's turn (Database.raw_write). Anything else returns None with nothing changed and
-services.tasks.adding's session path answers: a client GUID (an add may be a retry), a key
-already used (a retry, answered with its task, or a key reused, 409; on PostgreSQL the guarded
-statement ran and added nothing, and a concurrent add of the same key fails it whole on the
-unique key index),
-on a queue demanding unique names a name already taken or given twice (refused per item,
-with its reason), a queue not cached yet, a bulk add with no task left to add, and on
-PostgreSQL values the driver refuses (the session path's error).
+services.tasks.adding's session path answers: a key or a GUID already used (a retry, answered
+with its task, or a key or GUID reused or another account's, 409; on PostgreSQL the guarded
+statement ran and added nothing, and a concurrent add of the same key or GUID fails it whole
+on the unique index), a GUID given twice in one add, on a queue demanding unique names a
+name already taken or given twice (refused per item, with its reason), a queue not cached
+yet, a bulk add with no task left to add, and on PostgreSQL values the driver refuses (the
+session path's error).
 
 Side effects are the session path's: tasks are not audited (TASK_TRAFFIC), no cache watches
 them, and no metric counts adds. The arrival on a queue a trigger watches is announced as
@@ -71,6 +72,8 @@ class _Plan:
     tasks: list[NewTask]
     change: Change
     now: datetime
+    client_guids: bool
+    """Whether a task's GUID is the client's own (then a task of any account may hold it)."""
 
     @property
     def keyed(self) -> bool:
@@ -89,25 +92,34 @@ def _plan(
     items: Sequence[Item],
     now: datetime,
 ) -> _Plan | None:
-    """The add of `items` when it is the lean one. A keyed task's digest is the session
-    path's (request_digest, with no client GUID: a GUID is left to the session path)."""
+    """The add of `items` when it is the lean one. A task named by a key or by the client's
+    GUID gets the session path's digest (request_digest)."""
     queue = cached_queue_rules(runtime, caller, queue_ref)
-    if queue is None or not items or any(guid is not None for _, _, guid, _ in items):
+    if queue is None or not items:
         return None
     if queue.unique_tasks and len({name for name, _, _, _ in items}) < len(items):
         return None  # a name given twice: the session path refuses the repeats
+    guids = [guid for _, _, guid, _ in items if guid is not None]
+    if len(set(guids)) < len(guids):
+        return None  # a GUID given twice: the session path refuses the repeats
     tasks = [
         new_task(
             queue,
             name,
             fields,
             now,
+            guid=guid,
             idempotency_key=key,
-            request_digest=None if key is None else request_digest(queue.id, name, fields, None),
+            request_digest=(
+                None
+                if key is None and guid is None
+                else request_digest(queue.id, name, fields, guid)
+            ),
         )
-        for name, fields, _, key in items
+        for name, fields, guid, key in items
     ]
-    return _Plan(queue, tasks, Change(caller.principal.name, "added"), now)
+    change = Change(caller.principal.name, "added")
+    return _Plan(queue, tasks, change, now, client_guids=bool(guids))
 
 
 def _watched(runtime: Runtime, queue: QueueRules) -> bool:
@@ -166,7 +178,11 @@ async def _add_on_driver(
     if notify:
         values.update(p_channel=ARRIVALS_CHANNEL, p_payload=str(plan.queue.id))
     statement = statements.add_on_postgresql(
-        full=full, notify=notify, unique=plan.queue.unique_tasks, keyed=plan.keyed
+        full=full,
+        notify=notify,
+        unique=plan.queue.unique_tasks,
+        keyed=plan.keyed,
+        guided=plan.client_guids,
     )
     prepared = prepared_statement(statement, runtime.db.engine.dialect)
     try:
@@ -223,9 +239,10 @@ def _items(good: list[tuple[int, TaskItem]], key: str | None) -> list[Item]:
 
 def _add_on_sqlite(write: RawWrite, runtime: Runtime, plan: _Plan, *, returning: bool) -> Any:
     """Insert the tasks and their history entries; the inserted row when `returning` (one
-    task). A watched queue's arrival is announced after the group's COMMIT. A unique name
-    or an idempotency key already taken raises _Taken before anything is written (the group
-    writer runs one write at a time, so no add of the same key comes in between)."""
+    task). A watched queue's arrival is announced after the group's COMMIT. A unique name,
+    an idempotency key or a client's GUID already taken raises _Taken before anything is
+    written (the group writer runs one write at a time, so no add of the same key comes in
+    between)."""
     if plan.keyed:
         for task in plan.tasks:
             found = write.rows(
@@ -233,6 +250,10 @@ def _add_on_sqlite(write: RawWrite, runtime: Runtime, plan: _Plan, *, returning:
                 {"p_account_id": plan.queue.account_id, "p_key": task["idempotency_key"]},
             )
             if found:
+                raise _Taken
+    if plan.client_guids:
+        for task in plan.tasks:
+            if write.rows(statements.taken_guid(), {"p_guid": task["guid"]}):
                 raise _Taken
     if plan.queue.unique_tasks:
         for task in plan.tasks:
