@@ -141,8 +141,9 @@ def _robot_with_job(
 def _adds_and_creates(
     server: Server, admin: Client, robot: Client, guid: str, requests: int
 ) -> list[dict[str, object]]:
-    """A robot's task adds (plain, and keyed as the SDK sends them) and an operator's job
-    create for that robot (the first step of dispatch)."""
+    """A robot's task adds (plain, keyed as the SDK sends them, with its own GUIDs), its take
+    filtered by name, an operator's job create for that robot (the first step of dispatch)
+    and the robot's Failed report on each job created."""
     queue = "front-cpu-adds"
     admin.post("/api/queue/create", {"Name": queue})
 
@@ -158,14 +159,36 @@ def _adds_and_creates(
         )
         assert status == 200, body
 
+    def own_guid_add(i: int) -> None:
+        body = {"Queue": queue, "Name": f"g{i}", "Guid": str(uuid.uuid4())}
+        status, answer = robot.post("/api/task/create", body)
+        assert status == 200 and answer["guid"] == body["Guid"], answer
+
+    def filtered_take(_: int) -> None:
+        # The plain adds' tasks (a0, a1, ...), none of the others.
+        status, body = robot.post("/api/task/take", {"Queue": queue, "Name": "a*", "Count": 1})
+        assert status == 200 and body["tasks"][0]["name"].startswith("a"), body
+
+    created: list[str] = []
+
     def create(_: int) -> None:
         status, body = admin.post("/api/job/create", {"Process": "noop", "Robot": guid})
         assert status == 200, body
+        created.append(body["guid"])
+
+    def failed(_: int) -> None:
+        # The robot gives up a job it was sent (Pending -> Failed), holding no task of it.
+        body = {"Guid": created.pop(), "Status": 5, "Message": "gave up"}
+        status, answer = robot.put("/api/job/update", body)
+        assert status == 200, answer
 
     return [
         measure(server, "task add (robot)", requests, add),
         measure(server, "task add (robot, Idempotency-Key)", requests, keyed_add),
+        measure(server, "task add (robot, own GUID)", requests, own_guid_add),
+        measure(server, "task take (robot, filtered by name)", requests, filtered_take),
         measure(server, "job create (operator)", requests, create),
+        measure(server, "job update (robot, Failed)", requests, failed),
     ]
 
 

@@ -49,7 +49,12 @@ class _Form:
 
 
 class PreparedStatement:
-    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+    def __init__(
+        self, statement: ClauseElement, dialect: Dialect, *, server_prepared: bool = True
+    ) -> None:
+        # Not server-prepared: planned anew for each run's values (a custom plan), never by
+        # the generic plan PostgreSQL switches a prepared statement to after five runs.
+        self.server_prepared = server_prepared
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
         self._compiled = compiled
@@ -171,9 +176,10 @@ class PreparedStatement:
             cursor.close()
 
     async def run_async(self, connection: Any, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """Execute on a psycopg AsyncConnection as a server-side prepared statement."""
+        """Execute on a psycopg AsyncConnection, as a server-side prepared statement unless
+        made otherwise (then never prepared)."""
         sql, parameters = self.bound(values)
-        cursor = await connection.execute(sql, parameters, prepare=True)
+        cursor = await connection.execute(sql, parameters, prepare=self.server_prepared)
         # The compiled statement knows whether it returns rows: psycopg's `description`
         # would build a Column object per result column to say so, on every run.
         fetched = await cursor.fetchall() if self.width else []

@@ -291,8 +291,7 @@ class TakeRequest(SherpaModel):
 
     @property
     def filtered(self) -> bool:
-        """Whether the take narrows the queue (tags, name, priority, age): the one-statement
-        paths take from the whole queue only."""
+        """Whether the take narrows the queue (tags, name, priority, age)."""
         return any((self.tags, self.name, self.priority, self.created_after))
 
 

@@ -28,7 +28,6 @@ from robofleet.server.db.task_statements.lookup import (
     guids_by_id,
     history,
     insert_tasks,
-    like_pattern,
     name_taken_by_other,
     newest_tasks,
     next_new_tasks,
@@ -55,6 +54,7 @@ from robofleet.server.db.task_statements.records import (
     take_order,
     take_order_key,
 )
+from robofleet.server.db.task_statements.take_filters import like_pattern
 from robofleet.server.db.task_statements.timers import (
     accounts_with_expired_leases,
     accounts_with_overdue_new,

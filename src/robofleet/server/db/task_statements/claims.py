@@ -47,6 +47,7 @@ from robofleet.server.db.task_statements.records import (
     take_order,
     take_order_key,
 )
+from robofleet.server.db.task_statements.take_filters import FilterShape, shape_conditions
 from robofleet.server.domain.queue_rules import RETRY_SWITCH
 
 
@@ -83,10 +84,14 @@ def take_filtered(queue_id: int, conditions: list[ColumnElement[bool]], dialect:
 
 
 @cache
-def take_from_queue(dialect: Dialect) -> Update:
-    """The unfiltered take. Parameters (each with a `p_` prefix): queue_id, count, now,
-    job_id and the lease columns."""
-    return take_statement(pick_new([TASKS.c.queue_id == bindparam("p_queue_id")], dialect))
+def take_from_queue(dialect: Dialect, shape: FilterShape | None = None) -> Update:
+    """The take from the whole queue, or narrowed by filters of `shape` (their values bound,
+    take_filters). Parameters (each with a `p_` prefix): queue_id, count, now, job_id and
+    the lease columns, and the filters' `p_f_*`."""
+    conditions = [TASKS.c.queue_id == bindparam("p_queue_id")]
+    if shape is not None:
+        conditions.extend(shape_conditions(shape))
+    return take_statement(pick_new(conditions, dialect))
 
 
 def retried_by_its_queue() -> ColumnElement[bool]:

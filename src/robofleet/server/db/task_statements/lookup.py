@@ -21,6 +21,7 @@ from robofleet.server.db.task_statements.records import (
     TaskIds,
     take_order,
 )
+from robofleet.server.db.task_statements.take_filters import like_pattern, parsed_tags, tag_pattern
 from robofleet.server.domain.refs import RefKind
 
 # Adding tasks
@@ -123,25 +124,12 @@ def task_ids(session: Session, account_id: int, kind: RefKind, value: int | str)
     return None if found is None else TaskIds(found.id, found.guid, found.queue_id)
 
 
-def like_pattern(wildcards: str) -> str:
-    """`*` and `?` wildcards as a LIKE pattern (escape `\\`)."""
-    escaped = wildcards.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%").replace("?", "_")
-
-
 def tag_conditions(spec: str) -> list[ColumnElement[bool]]:
-    """`+a;-b`: has tag a, has not tag b (tags are stored `;a;b;`)."""
+    """`+a;-b`: has tag a, has not tag b (take_filters.parsed_tags, tag_pattern)."""
     conditions: list[ColumnElement[bool]] = []
-    for raw in spec.split(";"):
-        part = raw.strip()
-        if not part:
-            continue
-        exclude = part.startswith("-")
-        tag = part.lstrip("+-").strip()
-        if not tag:
-            continue
-        has = TaskRow.tags.like(f"%;{like_pattern(tag)};%", escape="\\")
-        conditions.append(not_(has) if exclude else has)
+    for excluded, tag in parsed_tags(spec):
+        has = TaskRow.tags.like(tag_pattern(tag), escape="\\")
+        conditions.append(not_(has) if excluded else has)
     return conditions
 
 

@@ -52,6 +52,7 @@ from robofleet.server.db.task_statements.records import (
     TaskRecord,
     take_order_key,
 )
+from robofleet.server.db.task_statements.take_filters import FilterShape, shape_conditions
 
 
 class LinkGuids(NamedTuple):
@@ -156,9 +157,11 @@ def take_cte(conditions: list[ColumnElement[bool]]) -> Select[Any]:
 
 
 @cache
-def take_from_queue() -> Select[Any]:
-    """take_cte on the whole queue `p_queue_id`, built once."""
-    return take_cte([TASKS.c.queue_id == bindparam("p_queue_id")])
+def take_from_queue(shape: FilterShape | None = None) -> Select[Any]:
+    """take_cte on the whole queue `p_queue_id`, or narrowed by filters of `shape` (their
+    values bound: take_filters), built once."""
+    filters = shape_conditions(shape) if shape is not None else ()
+    return take_cte([TASKS.c.queue_id == bindparam("p_queue_id"), *filters])
 
 
 @cache
@@ -191,11 +194,14 @@ def run(
 
 
 @cache
-def take_for_job(ref_kind: str, *, robot_scoped: bool) -> Select[Any]:
+def take_for_job(
+    ref_kind: str, *, robot_scoped: bool, shape: FilterShape | None = None
+) -> Select[Any]:
     """take_from_queue for the job the request names: `p_job_ref`, an id (`ref_kind` "id") or
     a GUID, looked up as access.lookup.find looks up a job: in the account `p_account_id`, not
     deleted and, for a robot's credentials (`robot_scoped`), one of the robot `p_scope_robot_id`'s
-    own jobs (access.robot_scope). Parameters: take_from_queue's but p_job_id and p_robot_job.
+    own jobs (access.robot_scope). Parameters: take_from_queue's but p_job_id and p_robot_job
+    (with `shape`, its filters' too).
 
     Its first column is the job's id, or NULL when no such job is visible: then nothing is
     taken (the caller answers the session path's 404). One row per task taken follows it, or
@@ -216,7 +222,8 @@ def take_for_job(ref_kind: str, *, robot_scoped: bool) -> Select[Any]:
     )
     job_id = select(named.c.id).scalar_subquery()
     queue = TASKS.c.queue_id == bindparam("p_queue_id")
-    taken = _taken([queue, job_id.is_not(None)], job_id)
+    filters = shape_conditions(shape) if shape is not None else ()
+    taken = _taken([queue, job_id.is_not(None), *filters], job_id)
     history = _history(taken, NEW, literal(IN_PROGRESS, Integer))
     one_row = select(literal(1, Integer).label("one")).subquery("one_row")
     return (

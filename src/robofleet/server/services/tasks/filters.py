@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypedDict
 
+from robofleet.server.db.task_statements.take_filters import FilterShape, filter_shape
 from robofleet.server.domain.errors import InvalidInput
-from robofleet.server.schemas.queues import TaskFilter
+from robofleet.server.schemas.queues import TakeRequest, TaskFilter
 
 _FILTER_KEYS = {"status", "priority", "tags", "name", "created_after", "offset", "count", "take"}
 
@@ -47,3 +48,13 @@ def filter_from(fields: TaskFilter) -> FilterFields:
         "created_after": fields.created_after,
         "status": fields.status,
     }
+
+
+def take_filter(data: TakeRequest) -> tuple[FilterShape | None, dict[str, Any]] | None:
+    """A lean take's filter: its shape (None: the whole queue) and the values it binds; None
+    when the lean take leaves it to the session path (take_filters.MAX_TAGS)."""
+    if not data.filtered:
+        return None, {}
+    return filter_shape(
+        tags=data.tags, name=data.name, priority=data.priority, created_after=data.created_after
+    )

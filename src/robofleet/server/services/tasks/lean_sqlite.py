@@ -5,9 +5,10 @@ services.tasks.state, run as prepared statements on the group writer's bare conn
 The ORM session around a couple of statements cost more than the statements (about 1.6 ms
 of a take's server CPU). Each function here answers the common case and returns None for
 anything else, with nothing changed; services.tasks.leases then runs its session path, which
-is the reference: a filtered take, a queue not cached yet, a job not found, a failure
-outcome (it may create a retry task), a folder-narrowed caller, a finish or renew that
-changes nothing (the session path tells why, or answers a repeated finish).
+is the reference: a take filtering by more than take_filters.MAX_TAGS tags, a queue not
+cached yet, a job not found, a failure outcome (it may create a retry task), a
+folder-narrowed caller, a finish or renew that changes nothing (the session path tells why,
+or answers a repeated finish).
 
 None of these writes does after-commit work on the session path either: tasks are not
 audited (TASK_TRAFFIC) and no cache watches them.
@@ -39,6 +40,7 @@ from robofleet.server.schemas.queues import (
     TaskRead,
 )
 from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.tasks.filters import take_filter
 from robofleet.server.services.tasks.queues import cached_queue_by_id, cached_queue_rules
 from robofleet.server.services.tasks.state import (
     Change,
@@ -90,9 +92,11 @@ def take(
     change: Change,
     now: datetime,
 ) -> TaskList | None:
-    """leases.take_tasks's session path for an unfiltered take from a cached queue."""
-    if data.filtered:
+    """leases.take_tasks's session path for a take from a cached queue, filtered or not."""
+    narrowed = take_filter(data)
+    if narrowed is None:
         return None
+    shape, filter_values = narrowed
     queue = cached_queue_rules(runtime, caller, data.queue)
     job_ref = None if data.job is None else _id_or_guid(data.job)
     if queue is None or (data.job is not None and job_ref is None):
@@ -103,8 +107,8 @@ def take(
         with runtime.db.raw_write() as write:
             job_id, job_guids = _job(write, caller, job_ref)
             lease = lease_for(data.lease_seconds or queue.lease_seconds, job_id)
-            params = take_params(queue.id, data.count, lease, now)
-            statement = statements.take_from_queue(runtime.db.dialect)
+            params = {**take_params(queue.id, data.count, lease, now), **filter_values}
+            statement = statements.take_from_queue(runtime.db.dialect, shape)
             rows = [TaskRecord._make(row) for row in write.rows(statement, params)]
             rows.sort(key=take_order_key)
             write.run_many(raw.insert_event(), _events(taken_events(rows, change, now)))

@@ -4,9 +4,10 @@
 Each function answers what its leases counterpart answers, with the same rules (the caller's
 right, the cached queue rules, check_transition, the lease rules written in the statements),
 or None when it is not the one to answer: no driver pool (SQLite, or the lean front off), a
-request shape the one statement does not cover (filters, a batch, an id or a name where a
-GUID is usual, a failure that may be retried), a queue not cached yet, or a statement that
-changed nothing and left a reason to tell (an unknown job, a lost lease, a retried finish).
+request shape the one statement does not cover (more than take_filters.MAX_TAGS tags, a
+batch, an id or a name where a GUID is usual, a failure that may be retried), a queue not
+cached yet, or a statement that changed nothing and left a reason to tell (an unknown job, a
+lost lease, a retried finish).
 The caller then runs the leases function, which tells the reason or answers the retry."""
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from robofleet.server.schemas.queues import (
 )
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.tasks import one_trip
+from robofleet.server.services.tasks.filters import take_filter
 from robofleet.server.services.tasks.leases import new_lease, one_statement_finish
 from robofleet.server.services.tasks.queues import cached_queue_rules
 from robofleet.server.services.tasks.state import Change, Finish
@@ -51,15 +53,26 @@ Rows = list[tuple[TaskRecord, LinkGuids]]
 
 
 @cache
-def _prepared(statement: Select[Any], dialect: Dialect) -> PreparedStatement:
+def _prepared(
+    statement: Select[Any], dialect: Dialect, server_prepared: bool = True
+) -> PreparedStatement:
     """Each statement is built once (cached) and prepared once for the engine's dialect."""
-    return PreparedStatement(statement, dialect)
+    return PreparedStatement(statement, dialect, server_prepared=server_prepared)
 
 
 async def _run(
-    runtime: Runtime, pool: DriverPool, statement: Select[Any], params: dict[str, Any]
+    runtime: Runtime,
+    pool: DriverPool,
+    statement: Select[Any],
+    params: dict[str, Any],
+    *,
+    filtered: bool = False,
 ) -> list[tuple[Any, ...]]:
-    return await pool.run(_prepared(statement, runtime.db.engine.dialect), params)
+    """A filtered take is planned for its filter's values on each run (as the session path's
+    is): under the generic plan of a prepared statement PostgreSQL cannot weigh how many
+    tasks a tag or a name matches."""
+    prepared = _prepared(statement, runtime.db.engine.dialect, not filtered)
+    return await pool.run(prepared, params)
 
 
 def _records(rows: list[tuple[Any, ...]]) -> Rows:
@@ -80,10 +93,12 @@ def _job_ref(data: TakeRequest) -> Ref | None:
 
 
 async def take(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList | None:
-    """leases.take_tasks unfiltered, naming a job or not, as one statement."""
+    """leases.take_tasks, filtered or not, naming a job or not, as one statement."""
     pool = runtime.driver_pool
-    if pool is None or data.filtered:
+    narrowed = take_filter(data) if pool is not None else None
+    if pool is None or narrowed is None:
         return None
+    shape, filter_values = narrowed
     job = _job_ref(data)
     if data.job is not None and job is None:
         return None
@@ -98,15 +113,19 @@ async def take(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList 
     lease = new_lease(caller, seconds=data.lease_seconds or queue.lease_seconds, job_id=None)
     change = Change(caller.principal.name, "taken")
     params = one_trip.take_params(queue, count=data.count, lease=lease, change=change, now=now)
+    params.update(filter_values)
     if job is None:
         params.update(p_job_id=None, p_robot_job=int(robot_id is not None))
-        rows = await _run(runtime, pool, statements.take_from_queue(), params)
+        statement = statements.take_from_queue(shape)
+        rows = await _run(runtime, pool, statement, params, filtered=shape is not None)
     else:
         params.update(p_job_ref=job.value, p_account_id=caller.account_id)
         if robot_id is not None:
             params["p_scope_robot_id"] = robot_id
-        statement = statements.take_for_job(job.kind, robot_scoped=robot_id is not None)
-        found = await _run(runtime, pool, statement, params)
+        statement = statements.take_for_job(
+            job.kind, robot_scoped=robot_id is not None, shape=shape
+        )
+        found = await _run(runtime, pool, statement, params, filtered=shape is not None)
         if found[0][0] is None:  # no such job for this caller: the session path's 404
             return None
         rows = [row[1:] for row in found if row[1] is not None]
