@@ -130,6 +130,53 @@ def test_by_name_guid_and_id_with_or_without_a_robot(store_tenant: Tenant) -> No
         )
 
 
+def _group(api: Any) -> dict[str, Any]:
+    name = f"g-{uuid.uuid4().hex[:6]}"
+    created = api.post("/api/robotGroup/create", json={"Name": name})
+    assert created.status_code == 200, created.text
+    read = api.get(f"/api/robotGroup/read/{name}")
+    assert read.status_code == 200, read.text
+    return {"name": name, **read.json()}
+
+
+def _task(api: Any, queue: str, name: str) -> dict[str, Any]:
+    added = api.post("/api/task/create", json={"Queue": queue, "Name": name})
+    assert added.status_code == 200, added.text
+    return dict(added.json())
+
+
+def test_a_robot_group_and_a_default_task_by_name_guid_and_id(store_tenant: Tenant) -> None:
+    api = store_tenant.api
+    name = make_process(api)
+    group = _group(api)
+    group_guid = group.get("guid") or group["Guid"]
+    group_id = group.get("id") or group["Id"]
+    for ref in (group["name"], group_guid, group_id):
+        first, _ = both(store_tenant, Process=name, RobotGroup=ref)
+        assert (first.robot_group_guid, first.robot_group_id, first.robot_id) == (
+            group_guid,
+            group_id,
+            None,
+        )
+    queues = [f"q-{uuid.uuid4().hex[:6]}" for _ in range(2)]
+    for queue in queues:
+        assert api.post("/api/queue/create", json={"Name": queue}).status_code == 200
+    older = _task(api, queues[0], "invoice-batch")
+    newer = _task(api, queues[1], "invoice-batch")  # a name names the newest
+    for ref, expected in (
+        (older["guid"], older["id"]),
+        (older["id"], older["id"]),
+        ("invoice-batch", newer["id"]),
+    ):
+        first, _ = both(store_tenant, Process=name, Task=ref)
+        assert first.task_id == expected
+    robot = make_robot(api)
+    first, _ = both(store_tenant, Process=name, Robot=robot, Task=older["guid"])
+    assert (first.robot_guid, first.task_id) == (robot, older["id"])
+    first, _ = both(store_tenant, Process=name, RobotGroup=group_id, Task=newer["id"])
+    assert (first.robot_group_id, first.task_id) == (group_id, newer["id"])
+
+
 def test_priority_parameters_source_and_times_are_kept(store_tenant: Tenant) -> None:
     name = make_process(store_tenant.api)
     first, _ = both(
@@ -189,9 +236,8 @@ def not_lean(service: Service, caller: Caller, data: JobCreate) -> None:
 @pytest.mark.parametrize(
     "fields",
     [
-        {"RobotGroup": "g"},
-        {"Task": "t"},
         {"StopAfter": "2031-01-02T03:04:05Z", "AbortAfter": "2031-01-01T03:04:05Z"},
+        {"Robot": "r", "RobotGroup": "g"},  # the session path's 422
     ],
 )
 def test_what_the_lean_path_does_not_cover_falls_back(
@@ -210,12 +256,25 @@ def test_not_found_and_no_version_write_nothing_and_the_session_path_answers(
     name = make_process(api)
     bare = f"bare-{uuid.uuid4().hex[:6]}"
     assert api.post("/api/process/create", json={"Name": bare}).status_code == 200
+    live, deleted = f"live-{uuid.uuid4().hex[:6]}", f"gone-{uuid.uuid4().hex[:6]}"
+    for queue in (live, deleted):
+        assert api.post("/api/queue/create", json={"Name": queue}).status_code == 200
+    _task(api, live, "in-a-deleted-queue")
+    gone = _task(api, deleted, "in-a-deleted-queue")
+    removed = api.delete(f"/api/queue/delete/{deleted}")
+    assert removed.status_code == 200, removed.text
     cases: list[tuple[dict[str, Any], type[Exception]]] = [
         ({"Process": "no-such-process"}, NotFound),
         ({"Process": str(uuid.uuid4())}, NotFound),
         ({"Process": 987654321}, NotFound),
         ({"Process": name, "Robot": str(uuid.uuid4())}, NotFound),
         ({"Process": name, "Robot": "no-such-robot"}, NotFound),
+        ({"Process": name, "RobotGroup": "no-such-group"}, NotFound),
+        ({"Process": name, "RobotGroup": str(uuid.uuid4())}, NotFound),
+        ({"Process": name, "Task": "no-such-task"}, NotFound),
+        ({"Process": name, "Task": 987654321}, NotFound),
+        ({"Process": name, "Task": gone["guid"]}, NotFound),  # its queue deleted
+        ({"Process": name, "Task": "in-a-deleted-queue"}, NotFound),  # the newest's queue
         ({"Process": bare}, Conflict),
     ]
     for fields, error in cases:

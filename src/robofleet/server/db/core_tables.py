@@ -13,6 +13,7 @@ from robofleet.server.db.tables import (
     ProcessRow,
     ProcessVersionRow,
     QueueRow,
+    RobotGroupRow,
     RobotRow,
 )
 from robofleet.server.db.tables.audit import AuditRow
@@ -23,4 +24,5 @@ LOGS = cast(Table, LogRow.__table__)
 PROCESSES = cast(Table, ProcessRow.__table__)
 QUEUES = cast(Table, QueueRow.__table__)
 ROBOTS = cast(Table, RobotRow.__table__)
+ROBOT_GROUPS = cast(Table, RobotGroupRow.__table__)
 VERSIONS = cast(Table, ProcessVersionRow.__table__)

@@ -3,23 +3,26 @@
 crud.create_job's session path takes about seven round trips on PostgreSQL (find the
 process, find the robot, INSERT the job, INSERT its audit row, NOTIFY, read the job back
 joined, COMMIT). Its common case — a caller in no access folder and not a robot, a process
-by name, GUID or id, a robot by GUID, id or name or none, no RobotGroup, no Task — comes down
-to: resolve both, insert the job with add_job's columns, record the audit row db.audit
-records for that insert, announce it (runtime.wakeups), answer JobRead from what is known.
+by name, GUID or id, a robot or a robot group (by GUID, id or name) or neither, a default
+task (by GUID, id or name) or none — comes down to: resolve them, insert the job with
+add_job's columns, record the audit row db.audit records for that insert, announce it
+(runtime.wakeups), answer JobRead from what is known.
 On PostgreSQL that is one statement on the driver pool, on the loop (db.job_create_statements); on
 SQLite a few prepared statements in Database.raw_write, the wake-up after the group's COMMIT.
 
-Anything else returns None with nothing written and the session path answers: a group, a
-task, a confined or robot caller, StopAfter later than AbortAfter (its 422), and a reference
-that finds nothing or a process without a current version (its 404 or 409 say which).
+Anything else returns None with nothing written and the session path answers: a confined or
+robot caller, a robot and a group both, StopAfter later than AbortAfter (their 422), and a
+reference that finds nothing or a process without a current version (its 404 or 409 say
+which).
 Jobs are watched by no cache; the job metrics are read from the table.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, partial
-from typing import Any
+from typing import Any, NamedTuple, overload
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
@@ -28,13 +31,16 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from robofleet.server.db.audit import created_changes
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.job_create_statements import (
+    FOUND,
     JOB_DEFAULTS,
     JOB_VALUES,
     RefKind,
+    group_lookup,
     insert_job,
     postgres_create,
     process_lookup,
     robot_lookup,
+    task_lookup,
 )
 from robofleet.server.db.job_statements import insert_audit
 from robofleet.server.db.prepared import PreparedStatement
@@ -56,8 +62,11 @@ class _Plan:
 
     process: Ref
     robot: Ref | None
+    group: Ref | None
+    task: Ref | None
     values: dict[str, Any]
-    """The job's (`j_*`) and audit's (`a_*`) values, and p_account/p_process/p_robot."""
+    """The job's (`j_*`) and audit's (`a_*`) values, and the references' p_account,
+    p_process, p_robot, p_group, p_task."""
 
 
 class _Fallback(Exception):
@@ -85,14 +94,20 @@ def _plan(caller: Caller, data: JobCreate) -> _Plan | None:
     if (
         caller.principal.folder_ids is not None
         or caller.robot_id is not None
-        or data.robot_group is not None
-        or data.task is not None
+        or (data.robot is not None and data.robot_group is not None)
         or (data.stop_after and data.abort_after and data.abort_after < data.stop_after)
     ):
         return None
     process = _ref(data.process)
     robot = _ref(data.robot) if data.robot is not None else None
-    if process is None or (data.robot is not None and robot is None):
+    group = _ref(data.robot_group) if data.robot_group is not None else None
+    task = _ref(data.task) if data.task is not None else None
+    if (
+        process is None
+        or (data.robot is not None and robot is None)
+        or (data.robot_group is not None and group is None)
+        or (data.task is not None and task is None)
+    ):
         return None
     now = utcnow()
     job: dict[str, Any] = {
@@ -100,8 +115,6 @@ def _plan(caller: Caller, data: JobCreate) -> _Plan | None:
         "guid": new_guid(),
         "is_deleted": False,
         "account_id": caller.account_id,
-        "robot_group_id": None,
-        "task_id": None,
         "schedule_id": None,
         "status": int(JobStatus.PENDING),
         "source": data.source,
@@ -131,9 +144,10 @@ def _plan(caller: Caller, data: JobCreate) -> _Plan | None:
     values = {f"j_{k}": v for k, v in job.items()} | {f"a_{k}": v for k, v in audit.items()}
     values["p_account"] = caller.account_id
     values["p_process"] = process.value
-    if robot is not None:
-        values["p_robot"] = robot.value
-    return _Plan(process, robot, values)
+    for name, ref in (("p_robot", robot), ("p_group", group), ("p_task", task)):
+        if ref is not None:
+            values[name] = ref.value
+    return _Plan(process, robot, group, task, values)
 
 
 def _changes(row: dict[str, Any]) -> dict[str, Any]:
@@ -144,25 +158,42 @@ def _job_values(values: dict[str, Any]) -> dict[str, Any]:
     return {name: values[f"j_{name}"] for name in JOB_VALUES}
 
 
+class _Found(NamedTuple):
+    """What the lookups other than the process's found (None: not named)."""
+
+    robot_id: int | None = None
+    robot_guid: str | None = None
+    robot_name: str | None = None
+    group_id: int | None = None
+    group_guid: str | None = None
+    task_id: int | None = None
+
+    def ids(self) -> dict[str, int | None]:
+        """The job's columns they fill (db.job_create_statements.FOUND)."""
+        ids = {
+            "robot_id": self.robot_id,
+            "requested_robot_id": self.robot_id,
+            "robot_group_id": self.group_id,
+            "task_id": self.task_id,
+        }
+        assert tuple(ids) == FOUND
+        return ids
+
+
 def _read(
-    values: dict[str, Any],
-    job_id: int,
-    process: tuple[int, str, str, int, str],
-    robot: tuple[int | None, str | None, str | None],
+    values: dict[str, Any], job_id: int, process: tuple[int, str, str, int, str], found: _Found
 ) -> JobRead:
     """views.job_read of the job as the session path holds it (its Python values: the
     parameters as given, not as JSONB orders them)."""
     process_id, process_guid, process_name, version_id, version_guid = process
-    robot_id, robot_guid, robot_name = robot
     job = _job_values(values)
     return JobRead.model_validate(
         {
             **job,
+            **found.ids(),
             "id": job_id,
             "process_id": process_id,
             "process_version_id": version_id,
-            "robot_id": robot_id,
-            "requested_robot_id": robot_id,
             "return_value": None,
             "claimed_at": None,
             "started_at": None,
@@ -170,9 +201,9 @@ def _read(
             "process_guid": process_guid,
             "process_name": process_name,
             "process_version_guid": version_guid,
-            "robot_guid": robot_guid,
-            "robot_name": robot_name,
-            "robot_group_guid": None,
+            "robot_guid": found.robot_guid,
+            "robot_name": found.robot_name,
+            "robot_group_guid": found.group_guid,
             "status_name": JobStatus(job["status"]).label,
         }
     )
@@ -199,16 +230,22 @@ async def create_on_driver(runtime: Runtime, caller: Caller, data: JobCreate) ->
     values["a_changes"] = _changes(_job_values(values))
     values["p_channel"] = runtime.wakeups.channel
     values["p_payload_account"] = f"{caller.account_id}:"
-    statement = postgres_create(_kind(plan.process), _kind(plan.robot) if plan.robot else None)
+    statement = postgres_create(
+        _kind(plan.process), _kind(plan.robot), _kind(plan.group), _kind(plan.task)
+    )
     rows = await pool.run(_prepared(statement, runtime.db.engine.dialect), values)
     if not rows:
         return None
-    job_id, *process, robot_id, robot_guid, robot_name, _audited_rows, _notified = rows[0]
-    return _read(values, job_id, tuple(process), (robot_id, robot_guid, robot_name))
+    job_id, *process, _audited_rows, _notified = rows[0]
+    return _read(values, job_id, tuple(process[:5]), _Found(*process[5:]))
 
 
-def _kind(ref: Ref) -> RefKind:
-    return ref.kind
+@overload
+def _kind(ref: Ref) -> RefKind: ...
+@overload
+def _kind(ref: None) -> None: ...
+def _kind(ref: Ref | None) -> RefKind | None:
+    return ref.kind if ref is not None else None
 
 
 def lean_create(runtime: Runtime, caller: Caller, data: JobCreate) -> JobRead | None:
@@ -232,26 +269,41 @@ def _create_raw(runtime: Runtime, write: RawWrite, plan: _Plan) -> JobRead:
     if not found or found[0][3] is None or found[0][4] is None:
         raise _Fallback  # no such process (404), or no current version (409)
     process = found[0]
-    robot: tuple[Any, ...] = (None, None, None)
-    if plan.robot is not None:
-        robots = write.rows(robot_lookup(_kind(plan.robot)), values)
-        if not robots:
-            raise _Fallback
-        robot = robots[0]
-    values.update(p_process_id=process[0], p_version_id=process[3], p_robot_id=robot[0])
+    robot = _one(write, robot_lookup, plan.robot, values) or (None, None, None)
+    group = _one(write, group_lookup, plan.group, values) or (None, None)
+    task = _one(write, task_lookup, plan.task, values) or (None,)
+    named = _Found(*robot, *group, *task)
+    values.update(
+        p_process_id=process[0],
+        p_version_id=process[3],
+        p_robot_id=named.robot_id,
+        p_group_id=named.group_id,
+        p_task_id=named.task_id,
+    )
     (job_id,) = write.rows(insert_job(), values)[0]
-    job = _job_values(values) | {
-        "process_id": process[0],
-        "process_version_id": process[3],
-        "robot_id": robot[0],
-        "requested_robot_id": robot[0],
-    }
+    job = _job_values(values) | named.ids()
+    job |= {"process_id": process[0], "process_version_id": process[3]}
     values.update(a_changes=_changes(job), a_object_id=job_id, a_object_guid=values["j_guid"])
     write.rows(insert_audit(), values)
     # runtime.wakeups.announce without notifies (SQLite): the local wake-up, after COMMIT.
-    payload = f"{job['account_id']}:{robot[0] or ANY_ROBOT}"
+    payload = f"{job['account_id']}:{named.robot_id or ANY_ROBOT}"
     write.after_commit.append(partial(runtime.wakeups.on_notify, payload))
-    return _read(values, job_id, tuple(process), tuple(robot))
+    return _read(values, job_id, tuple(process), named)
+
+
+def _one(
+    write: RawWrite,
+    lookup: Callable[[RefKind], ClauseElement],
+    ref: Ref | None,
+    values: dict[str, Any],
+) -> tuple[Any, ...] | None:
+    """The lookup's row for `ref` (None when not named); no row: the session path's 404."""
+    if ref is None:
+        return None
+    rows = write.rows(lookup(ref.kind), values)
+    if not rows:
+        raise _Fallback
+    return tuple(rows[0])
 
 
 def create_job(runtime: Runtime, caller: Caller, data: JobCreate) -> JobRead:
