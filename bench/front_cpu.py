@@ -143,7 +143,8 @@ def _adds_and_creates(
 ) -> list[dict[str, object]]:
     """A robot's task adds (plain, keyed as the SDK sends them, with its own GUIDs), its take
     filtered by name, an operator's job create for that robot (the first step of dispatch)
-    and the robot's Failed report on each job created."""
+    and for a robot group with a default task, and the robot's Failed report on each job
+    created for it."""
     queue = "front-cpu-adds"
     admin.post("/api/queue/create", {"Name": queue})
 
@@ -176,6 +177,15 @@ def _adds_and_creates(
         assert status == 200, body
         created.append(body["guid"])
 
+    admin.post("/api/robotGroup/create", {"Name": "front-cpu-group"})
+    status, default_task = admin.post("/api/task/create", {"Queue": queue, "Name": "default"})
+    assert status == 200, default_task
+
+    def create_for_group(_: int) -> None:
+        body = {"Process": "noop", "RobotGroup": "front-cpu-group", "Task": default_task["guid"]}
+        status, answer = admin.post("/api/job/create", body)
+        assert status == 200 and answer["task_id"] == default_task["id"], answer
+
     def failed(_: int) -> None:
         # The robot gives up a job it was sent (Pending -> Failed), holding no task of it.
         body = {"Guid": created.pop(), "Status": 5, "Message": "gave up"}
@@ -188,6 +198,7 @@ def _adds_and_creates(
         measure(server, "task add (robot, own GUID)", requests, own_guid_add),
         measure(server, "task take (robot, filtered by name)", requests, filtered_take),
         measure(server, "job create (operator)", requests, create),
+        measure(server, "job create (operator, group, default task)", requests, create_for_group),
         measure(server, "job update (robot, Failed)", requests, failed),
     ]
 
