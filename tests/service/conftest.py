@@ -162,6 +162,17 @@ def store_tenant(store_service: Service) -> Tenant:
     return make_tenant(store_service)
 
 
+@pytest.fixture
+def paths(store_service: Service) -> Iterator[Any]:
+    """Which path answered (tests.service.lean_paths.Paths) on each store's app; the harness
+    keeps cached queues long enough for a lean path to find them."""
+    from tests.service.lean_paths import Paths  # it imports this module
+
+    counter = Paths(store_service)
+    yield counter
+    counter.close()
+
+
 def robot_caller(service: Service, guid: str) -> Caller:
     """The robot `guid` as a caller of the services, as its credentials make it."""
     with service.runtime.db.read() as session:

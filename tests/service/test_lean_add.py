@@ -8,21 +8,22 @@ the database began."""
 from __future__ import annotations
 
 import threading
-import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-from sqlalchemy import Connection, func, select
-from sqlalchemy.orm import Session, SessionTransaction
-from starlette.testclient import TestClient
+from sqlalchemy import func, select
 
-from robofleet.server.db.dialect import WRITE_OPTION
 from robofleet.server.db.tables import QueueRow, TaskEventRow, TaskRow
 from tests.service.conftest import Service, Tenant
-from tests.support.fleet import make_robot, robot_auth
+from tests.service.lean_paths import (
+    Paths,
+    forget_queues,
+    new_queue,
+    post,
+    robot_and_cached_queue,
+    robot_client,
+    statements_per_fallback,
+)
 
 VARYING_ANSWER = ("id", "guid", "name", "created", "updated")
 VARYING_ROW = ("id", "guid", "name", "created_at", "updated_at", "status_changed_at")
@@ -36,86 +37,6 @@ FIELDS: dict[str, Any] = {
     "Deadline": LATER,
     "Retries": 2,
 }
-
-
-class Paths:
-    """Which path answered since the last look: statements on the driver pool (PostgreSQL's
-    lean path) and ORM write sessions (the session path; SQLite's lean path begins none)."""
-
-    def __init__(self, service: Service) -> None:
-        self.pool = service.runtime.driver_pool
-        self.sessions = 0
-        self._seen = (self._pooled(), 0)
-        self._detach = service.runtime.db.listen("after_begin", self._begun)
-
-    def _pooled(self) -> int:
-        return self.pool.statements if self.pool is not None else 0
-
-    def _begun(self, _session: Session, _txn: SessionTransaction, connection: Connection) -> None:
-        if connection.get_execution_options().get(WRITE_OPTION):
-            self.sessions += 1
-
-    def since(self) -> tuple[int, int]:
-        """(driver statements, write sessions) since the last look."""
-        now = (self._pooled(), self.sessions)
-        ran = (now[0] - self._seen[0], now[1] - self._seen[1])
-        self._seen = now
-        return ran
-
-    def answered(self) -> str:
-        """ "lean" (one driver statement on PostgreSQL, none on SQLite, and no write session),
-        "session" (no driver statement, a write session) or what ran."""
-        statements, sessions = self.since()
-        if sessions == 0 and statements == (1 if self.pool is not None else 0):
-            return "lean"
-        if statements == 0 and sessions > 0:
-            return "session"
-        return f"{statements} statements, {sessions} sessions"
-
-    def close(self) -> None:
-        self._detach()
-
-
-@pytest.fixture
-def paths(store_service: Service) -> Iterator[Paths]:
-    """The counter (the harness keeps cached queues long enough: tests.service.conftest)."""
-    counter = Paths(store_service)
-    yield counter
-    counter.close()
-
-
-def _robot_client(tenant: Tenant) -> TestClient:
-    robot = make_robot(tenant.api)
-    client = tenant.client(**robot_auth(robot))
-    response = client.post("/api/robot/heartbeat", json={"RobotGUID": robot})  # warm
-    assert response.status_code == 200, response.text
-    return client
-
-
-def _queue(tenant: Tenant, **settings: Any) -> str:
-    """A new queue's GUID, once the cache invalidation its creation causes is over: on
-    PostgreSQL the NOTIFY comes back through the listener a moment later, and would drop
-    the queue rules an add cached meanwhile."""
-    queues = tenant.service.runtime.queues
-    echoes = 2 if tenant.service.runtime.db.dialect.notifies else 1  # at commit, and heard
-    before = queues.generation
-    name = f"add-{uuid.uuid4().hex[:8]}"
-    response = tenant.api.post("/api/queue/create", json={"Name": name, **settings})
-    assert response.status_code == 200, response.text
-    deadline = time.monotonic() + 10
-    while queues.generation < before + echoes and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return str(response.json()["guid"])
-
-
-def _post(client: TestClient, path: str, body: Any, status: int = 200, **kw: Any) -> Any:
-    response = client.post(path, json=body, **kw)
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def _forget_queues(service: Service) -> None:
-    service.runtime.queues.invalidate()
 
 
 def _alike(answer: dict[str, Any]) -> dict[str, Any]:
@@ -159,14 +80,14 @@ def test_create_is_lean_and_answers_as_the_session_path(
     store_service: Service, store_tenant: Tenant, paths: Paths
 ) -> None:
     service = store_service
-    robot = _robot_client(store_tenant)
-    queue = _queue(store_tenant)
+    robot = robot_client(store_tenant)
+    queue = new_queue(store_tenant)
     for client in (robot, store_tenant.api):
-        _forget_queues(service)
+        forget_queues(service)
         paths.since()
-        first = _post(client, "/api/task/create", {"Queue": queue, "Name": "one", **FIELDS})
+        first = post(client, "/api/task/create", {"Queue": queue, "Name": "one", **FIELDS})
         assert paths.answered() == "session"  # the queue was not cached: the session path
-        second = _post(client, "/api/task/create", {"Queue": queue, "Name": "two", **FIELDS})
+        second = post(client, "/api/task/create", {"Queue": queue, "Name": "two", **FIELDS})
         assert paths.answered() == "lean"
         assert _alike(second) == _alike(first)
         session_row, lean_row = _stored(service, [first["guid"], second["guid"]])
@@ -177,11 +98,11 @@ def test_create_is_lean_and_answers_as_the_session_path(
         assert _alike(read.json()) == _alike(second)
     # A postponed task and a plain one (defaults) alike.
     for fields in ({"PostponedUntil": LATER}, {}, {"Name": 42}):
-        _forget_queues(service)
+        forget_queues(service)
         body = {"Queue": queue, "Name": "p", **fields}
-        first = _post(robot, "/api/task/create", body)
+        first = post(robot, "/api/task/create", body)
         paths.since()
-        second = _post(robot, "/api/task/create", body)
+        second = post(robot, "/api/task/create", body)
         assert paths.answered() == "lean"
         assert _alike(second) == _alike(first)
         session_row, lean_row = _stored(service, [first["guid"], second["guid"]])
@@ -192,20 +113,20 @@ def test_unique_names_are_lean_while_free(
     store_service: Service, store_tenant: Tenant, paths: Paths
 ) -> None:
     service = store_service
-    robot = _robot_client(store_tenant)
-    queue = _queue(store_tenant, UniqueTasks=True)
-    _forget_queues(service)
+    robot = robot_client(store_tenant)
+    queue = new_queue(store_tenant, UniqueTasks=True)
+    forget_queues(service)
     paths.since()
-    first = _post(robot, "/api/task/create", {"Queue": queue, "Name": "u1", **FIELDS})
+    first = post(robot, "/api/task/create", {"Queue": queue, "Name": "u1", **FIELDS})
     assert paths.answered() == "session"
-    second = _post(robot, "/api/task/create", {"Queue": queue, "Name": "u2", **FIELDS})
+    second = post(robot, "/api/task/create", {"Queue": queue, "Name": "u2", **FIELDS})
     assert paths.answered() == "lean"
     assert _alike(second) == _alike(first)
     session_row, lean_row = _stored(service, [first["guid"], second["guid"]])
     assert lean_row[0]["unique_name"] == "u2"  # the name is held by the unique constraint
     assert {**lean_row[0], "unique_name": "u1"} == session_row[0]
     assert lean_row[1] == session_row[1]
-    bulk = _post(
+    bulk = post(
         robot, "/api/task/bulkCreate", {"Queue": queue, "Tasks": [{"Name": "u3"}, {"Name": "u4"}]}
     )
     assert paths.answered() == "lean" and bulk["created"] == 2
@@ -215,17 +136,17 @@ def test_bulk_create_is_lean_and_answers_as_the_session_path(
     store_service: Service, store_tenant: Tenant, paths: Paths
 ) -> None:
     service = store_service
-    robot = _robot_client(store_tenant)
-    queue = _queue(store_tenant)
+    robot = robot_client(store_tenant)
+    queue = new_queue(store_tenant)
     tasks = [{"Name": f"t{n}", **FIELDS} for n in range(5)]
     tasks[2] = {"Name": "bad", "Priority": 9}
     tasks[3] = {"Name": "postponed", "PostponedUntil": LATER}
     body = {"Queue": queue, "Tasks": tasks, "Mode": "each"}
-    _forget_queues(service)
+    forget_queues(service)
     paths.since()
-    first = _post(robot, "/api/task/bulkCreate", body)
+    first = post(robot, "/api/task/bulkCreate", body)
     assert paths.answered() == "session"
-    second = _post(robot, "/api/task/bulkCreate", body)
+    second = post(robot, "/api/task/bulkCreate", body)
     assert paths.answered() == "lean"
     assert {k: v for k, v in second.items() if k != "guids"} == {
         k: v for k, v in first.items() if k != "guids"
@@ -244,7 +165,7 @@ def test_bulk_create_is_lean_and_answers_as_the_session_path(
     # All or nothing with a bad item: the same 422 from either path, nothing added.
     refused = {"Queue": queue, "Tasks": [{"Name": "x"}, {"Name": "y", "Priority": 0}]}
     lean_answer = robot.post("/api/task/bulkCreate", json=refused)
-    _forget_queues(service)
+    forget_queues(service)
     session_answer = robot.post("/api/task/bulkCreate", json=refused)
     assert lean_answer.status_code == session_answer.status_code == 422
     strip = ("timestamp",)
@@ -257,28 +178,28 @@ def test_what_the_lean_add_leaves_to_the_session_path(
     store_service: Service, store_tenant: Tenant, paths: Paths
 ) -> None:
     service = store_service
-    robot = _robot_client(store_tenant)
-    queue = _queue(store_tenant)
-    unique = _queue(store_tenant, UniqueTasks=True)
+    robot = robot_client(store_tenant)
+    queue = new_queue(store_tenant)
+    unique = new_queue(store_tenant, UniqueTasks=True)
     for ref in (queue, unique):
-        _post(robot, "/api/task/create", {"Queue": ref, "Name": "warm"})  # caches the queue
+        post(robot, "/api/task/create", {"Queue": ref, "Name": "warm"})  # caches the queue
     # Keys and client GUIDs already used: tests.service.test_lean_add_keyed, _guids.
     # A queue demanding unique names: a name taken, or given twice, and the session path
     # refuses it (naming the task); on PostgreSQL the lean statement ran and added nothing.
-    unique_tries = 1 if service.runtime.driver_pool is not None else 0
+    unique_tries = statements_per_fallback(service)
     paths.since()
-    duplicate = _post(robot, "/api/task/create", {"Queue": unique, "Name": "warm"}, status=409)
+    duplicate = post(robot, "/api/task/create", {"Queue": unique, "Name": "warm"}, status=409)
     assert duplicate["code"] == "duplicate_task_name"
     assert paths.since()[0] == unique_tries and paths.sessions > 0
     paths.since()
-    taken = _post(
+    taken = post(
         robot,
         "/api/task/bulkCreate",
         {"Queue": unique, "Tasks": [{"Name": "new"}, {"Name": "warm"}], "Mode": "each"},
     )
     assert [f["index"] for f in taken["failed"]] == [1] and taken["created"] == 1
     assert paths.since()[0] == unique_tries
-    twice = _post(
+    twice = post(
         robot,
         "/api/task/bulkCreate",
         {"Queue": unique, "Tasks": [{"Name": "x2"}, {"Name": "x2"}], "Mode": "each"},
@@ -286,8 +207,8 @@ def test_what_the_lean_add_leaves_to_the_session_path(
     assert [f["index"] for f in twice["failed"]] == [1]
     assert paths.answered() == "session"
     # An unknown queue: 404 from the session path.
-    _post(robot, "/api/task/create", {"Queue": "no-such-queue", "Name": "x"}, status=404)
-    _post(
+    post(robot, "/api/task/create", {"Queue": "no-such-queue", "Name": "x"}, status=404)
+    post(
         robot,
         "/api/task/bulkCreate",
         {"Queue": "no-such-queue", "Tasks": [{"Name": "x"}]},
@@ -295,7 +216,7 @@ def test_what_the_lean_add_leaves_to_the_session_path(
     )
     assert paths.answered() == "session"
     # Every item refused in "each" mode: nothing to add, the session path answers.
-    nothing = _post(
+    nothing = post(
         robot,
         "/api/task/bulkCreate",
         {"Queue": queue, "Tasks": [{"Name": "x", "Priority": 7}], "Mode": "each"},
@@ -310,9 +231,7 @@ def test_a_watched_queue_announces_the_arrival(
     service = store_service
     arrivals = service.runtime.task_arrivals
     assert arrivals is not None
-    robot = _robot_client(store_tenant)
-    queue = _queue(store_tenant)
-    _post(robot, "/api/task/create", {"Queue": queue, "Name": "warm"})
+    robot, queue = robot_and_cached_queue(store_tenant)
     with service.runtime.db.read() as session:
         queue_id = session.scalar(select(QueueRow.id).where(QueueRow.guid == queue))
     assert queue_id is not None
@@ -329,13 +248,13 @@ def test_a_watched_queue_announces_the_arrival(
     arrivals.watched = watched | {queue_id}
     try:
         paths.since()
-        _post(robot, "/api/task/create", {"Queue": queue, "Name": "w"})
+        post(robot, "/api/task/create", {"Queue": queue, "Name": "w"})
         # Lean on both stores: PostgreSQL's NOTIFY is part of the adding statement, SQLite
         # calls the subscribers after its COMMIT.
         assert paths.answered() == "lean"
         assert arrived.wait(10)
         arrived.clear()
-        _post(robot, "/api/task/bulkCreate", {"Queue": queue, "Tasks": [{"Name": "w2"}]})
+        post(robot, "/api/task/bulkCreate", {"Queue": queue, "Tasks": [{"Name": "w2"}]})
         assert paths.answered() == "lean"
         assert arrived.wait(10)
     finally:
@@ -349,14 +268,12 @@ def test_a_large_bulk_add_is_one_lean_add(
     """10,000 tasks (the most one call takes): on PostgreSQL still one statement, whose
     parameters are one array per column, however many tasks."""
     service = store_service
-    robot = _robot_client(store_tenant)
-    queue = _queue(store_tenant)
-    _post(robot, "/api/task/create", {"Queue": queue, "Name": "warm"})
+    robot, queue = robot_and_cached_queue(store_tenant)
     tasks = [
         {"Name": f"t{n}", "Parameters": {"n": n}, "Priority": 1 + n % 3} for n in range(10_000)
     ]
     paths.since()
-    added = _post(robot, "/api/task/bulkCreate", {"Queue": queue, "Tasks": tasks})
+    added = post(robot, "/api/task/bulkCreate", {"Queue": queue, "Tasks": tasks})
     assert paths.answered() == "lean"
     assert added["created"] == 10_000 and len(set(added["guids"])) == 10_000
     with service.runtime.db.read() as session:

@@ -7,37 +7,27 @@ path's too. On PostgreSQL the guarded statement runs and adds nothing when a GUI
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from sqlalchemy import func, select
-from starlette.testclient import TestClient
+from sqlalchemy import select
 
-from robofleet.server.db.tables import QueueRow, TaskRow
+from robofleet.server.db.tables import QueueRow
 from robofleet.server.schemas.queues import TaskCreate, TaskItem
 from robofleet.server.services.tasks.idempotency import request_digest
 from tests.service.conftest import Service, Tenant, make_tenant
-from tests.service.test_lean_add import (
-    FIELDS,
-    LATER,
+from tests.service.lean_paths import (
     Paths,
-    _alike,
-    _forget_queues,
-    _post,
-    _queue,
-    _robot_client,
-    _stored,
+    forget_queues,
+    new_queue,
+    post,
+    racing_adds,
+    robot_and_cached_queue,
+    robot_client,
+    statements_per_fallback,
+    task_count,
 )
-
-
-@pytest.fixture
-def paths(store_service: Service) -> Iterator[Paths]:
-    counter = Paths(store_service)
-    yield counter
-    counter.close()
+from tests.service.test_lean_add import FIELDS, LATER, _alike, _stored
 
 
 def _queue_id(service: Service, queue: str) -> int:
@@ -45,19 +35,6 @@ def _queue_id(service: Service, queue: str) -> int:
         found = session.scalar(select(QueueRow.id).where(QueueRow.guid == queue))
         assert found is not None
         return int(found)
-
-
-def _count(service: Service, queue: str) -> int:
-    with service.runtime.db.read() as session:
-        return int(
-            session.scalar(
-                select(func.count())
-                .select_from(TaskRow)
-                .join(QueueRow, QueueRow.id == TaskRow.queue_id)
-                .where(QueueRow.guid == queue)
-            )
-            or 0
-        )
 
 
 def _without_digest(stored: list[tuple[dict[str, Any], list[Any]]]) -> list[Any]:
@@ -69,16 +46,16 @@ def test_a_first_add_of_client_guids_is_lean_and_stored_as_the_session_path(
     store_service: Service, store_tenant: Tenant, paths: Paths
 ) -> None:
     service = store_service
-    robot = _robot_client(store_tenant)
-    queue = _queue(store_tenant)
+    robot = robot_client(store_tenant)
+    queue = new_queue(store_tenant)
     queue_id = _queue_id(service, queue)
     body = {"Queue": queue, "Name": "g", **FIELDS}
-    _forget_queues(service)
+    forget_queues(service)
     paths.since()
     mine, theirs = str(uuid.uuid4()), str(uuid.uuid4())
-    first = _post(robot, "/api/task/create", {**body, "Guid": theirs})
+    first = post(robot, "/api/task/create", {**body, "Guid": theirs})
     assert paths.answered() == "session"  # the queue was not cached
-    second = _post(robot, "/api/task/create", {**body, "Guid": mine})
+    second = post(robot, "/api/task/create", {**body, "Guid": mine})
     assert paths.answered() == "lean"
     assert (first["guid"], second["guid"]) == (theirs, mine)
     assert _alike(second) == _alike(first)
@@ -96,11 +73,11 @@ def test_a_first_add_of_client_guids_is_lean_and_stored_as_the_session_path(
     answers = []
     for attempt, key in enumerate(("s-bulk", "l-bulk")):
         if attempt == 0:
-            _forget_queues(service)
+            forget_queues(service)
         tasks = [{**item, "Guid": str(uuid.uuid4())} if "Guid" in item else item for item in items]
         paths.since()
         answers.append(
-            _post(
+            post(
                 robot,
                 "/api/task/bulkCreate",
                 {"Queue": queue, "Tasks": tasks},
@@ -128,28 +105,26 @@ def test_the_session_path_answers_a_guids_retry_reuse_repeat_and_another_account
     store_service: Service, store_tenant: Tenant, paths: Paths
 ) -> None:
     service = store_service
-    robot = _robot_client(store_tenant)
-    queue = _queue(store_tenant)
-    _post(robot, "/api/task/create", {"Queue": queue, "Name": "warm"})  # caches the queue
-    tries = 1 if service.runtime.driver_pool is not None else 0  # the guarded statement
+    robot, queue = robot_and_cached_queue(store_tenant)
+    tries = statements_per_fallback(service)
     own = str(uuid.uuid4())
     body = {"Queue": queue, "Name": "r", "Guid": own, **FIELDS}
     paths.since()
-    first = _post(robot, "/api/task/create", body)
+    first = post(robot, "/api/task/create", body)
     assert paths.answered() == "lean" and first["guid"] == own
-    count = _count(service, queue)
-    again = _post(robot, "/api/task/create", body)
+    count = task_count(service, queue)
+    again = post(robot, "/api/task/create", body)
     ran = paths.since()
     assert ran[0] == tries and ran[1] > 0  # the session path answered
-    assert again == first and _count(service, queue) == count
-    reused = _post(robot, "/api/task/create", {**body, "Name": "s"}, status=409)
+    assert again == first and task_count(service, queue) == count
+    reused = post(robot, "/api/task/create", {**body, "Name": "s"}, status=409)
     assert reused["code"] == "idempotency_key_reused" and own in reused["message"]
     assert paths.since()[0] == tries
     # A bulk add: the taken GUID answers as existing, the new one is added, on the session
     # path; a GUID given twice is refused for its second item without a lean try.
     new = str(uuid.uuid4())
     item = {k: v for k, v in body.items() if k != "Queue"}
-    mixed = _post(
+    mixed = post(
         robot,
         "/api/task/bulkCreate",
         {"Queue": queue, "Mode": "each", "Tasks": [item, {"Name": "n", "Guid": new}]},
@@ -157,7 +132,7 @@ def test_the_session_path_answers_a_guids_retry_reuse_repeat_and_another_account
     assert mixed["guids"] == [own, new] and (mixed["created"], mixed["existing"]) == (2, 1)
     assert paths.since()[0] == tries
     twice = str(uuid.uuid4())
-    repeated = _post(
+    repeated = post(
         robot,
         "/api/task/bulkCreate",
         {
@@ -168,49 +143,30 @@ def test_the_session_path_answers_a_guids_retry_reuse_repeat_and_another_account
     )
     assert [(f["index"], f["code"]) for f in repeated["failed"]] == [(1, "duplicate_guid")]
     assert paths.answered() == "session"
-    assert _count(service, queue) == count + 2
+    assert task_count(service, queue) == count + 2
     # Another account's add of the GUID: refused, saying no more than that it is taken.
     other = make_tenant(service)
-    other_queue = _queue(other)
-    other_robot = _robot_client(other)
-    _post(other_robot, "/api/task/create", {"Queue": other_queue, "Name": "warm"})
+    other_queue = new_queue(other)
+    other_robot = robot_client(other)
+    post(other_robot, "/api/task/create", {"Queue": other_queue, "Name": "warm"})
     paths.since()
-    taken = _post(other_robot, "/api/task/create", {**body, "Queue": other_queue}, status=409)
+    taken = post(other_robot, "/api/task/create", {**body, "Queue": other_queue}, status=409)
     assert taken["code"] == "guid_taken"
     assert paths.since()[0] == tries
-    assert _count(service, other_queue) == 1
+    assert task_count(service, other_queue) == 1
 
 
 def test_concurrent_adds_of_one_guid_add_one_task(
     store_service: Service, store_tenant: Tenant
 ) -> None:
     service = store_service
-    robot = _robot_client(store_tenant)
-    queue = _queue(store_tenant)
-    _post(robot, "/api/task/create", {"Queue": queue, "Name": "warm"})
-    count = _count(service, queue)
+    robot, queue = robot_and_cached_queue(store_tenant)
+    count = task_count(service, queue)
     auth = {"Authorization": robot.headers["Authorization"]}
     for _ in range(3):
         body = {"Queue": queue, "Name": "race", "Guid": str(uuid.uuid4())}
         clients = [service.client(**auth) for _ in range(6)]
-        answers = _race(clients, body)
+        answers = racing_adds(clients, body)
         assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers]
         assert {a.json()["guid"] for a in answers} == {body["Guid"]}
-    assert _count(service, queue) == count + 3
-
-
-def _race(clients: list[TestClient], body: dict[str, Any]) -> list[Any]:
-    """The answers of `clients` each adding `body` at the same moment."""
-    barrier = threading.Barrier(len(clients))
-    answers: list[Any] = []
-
-    def add(client: TestClient) -> None:
-        barrier.wait()
-        answers.append(client.post("/api/task/create", json=body))
-
-    threads = [threading.Thread(target=add, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return answers
+    assert task_count(service, queue) == count + 3

@@ -10,53 +10,31 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select, text
 from starlette.testclient import TestClient
 
-from robofleet.server.db.tables import QueueRow, TaskRow
+from robofleet.server.db.tables import TaskRow
 from robofleet.server.schemas.queues import TaskCreate
 from robofleet.server.services.tasks.idempotency import request_digest
 from tests.service.conftest import Service, Tenant, make_tenant
-from tests.service.test_lean_add import (
-    FIELDS,
-    LATER,
+from tests.service.lean_paths import (
     Paths,
-    _alike,
-    _forget_queues,
-    _post,
-    _queue,
-    _robot_client,
-    _stored,
+    forget_queues,
+    new_queue,
+    post,
+    racing_adds,
+    robot_and_cached_queue,
+    robot_client,
+    statements_per_fallback,
+    task_count,
 )
-
-
-@pytest.fixture
-def paths(store_service: Service) -> Iterator[Paths]:
-    """The counter (the harness keeps cached queues long enough: tests.service.conftest)."""
-    counter = Paths(store_service)
-    yield counter
-    counter.close()
+from tests.service.test_lean_add import FIELDS, LATER, _alike, _stored
 
 
 def _keyed(client: TestClient, path: str, body: Any, key: str, status: int = 200) -> Any:
-    return _post(client, path, body, status, headers={"Idempotency-Key": key})
-
-
-def _count(service: Service, queue: str) -> int:
-    with service.runtime.db.read() as session:
-        return int(
-            session.scalar(
-                select(func.count())
-                .select_from(TaskRow)
-                .join(QueueRow, QueueRow.id == TaskRow.queue_id)
-                .where(QueueRow.guid == queue)
-            )
-            or 0
-        )
+    return post(client, path, body, status, headers={"Idempotency-Key": key})
 
 
 def _without_key(stored: list[tuple[dict[str, Any], list[Any]]]) -> list[Any]:
@@ -71,10 +49,10 @@ def test_a_first_keyed_add_is_lean_and_stored_as_the_session_path(
     store_service: Service, store_tenant: Tenant, paths: Paths
 ) -> None:
     service = store_service
-    robot = _robot_client(store_tenant)
-    queue = _queue(store_tenant)
+    robot = robot_client(store_tenant)
+    queue = new_queue(store_tenant)
     for body in ({"Queue": queue, "Name": "k", **FIELDS}, {"Queue": queue, "Name": 7}):
-        _forget_queues(service)
+        forget_queues(service)
         paths.since()
         first = _keyed(robot, "/api/task/create", body, f"s-{body['Name']}")
         assert paths.answered() == "session"  # the queue was not cached
@@ -95,7 +73,7 @@ def test_a_first_keyed_add_is_lean_and_stored_as_the_session_path(
             {"Name": "b2", "PostponedUntil": LATER},
         ],
     }
-    _forget_queues(service)
+    forget_queues(service)
     paths.since()
     first = _keyed(robot, "/api/task/bulkCreate", bulk, "s-bulk")
     assert paths.answered() == "session"
@@ -114,15 +92,13 @@ def test_the_session_path_answers_a_lean_keyed_adds_retry_and_reuse(
     store_service: Service, store_tenant: Tenant, paths: Paths
 ) -> None:
     service = store_service
-    robot = _robot_client(store_tenant)
-    queue = _queue(store_tenant)
-    _post(robot, "/api/task/create", {"Queue": queue, "Name": "warm"})  # caches the queue
-    tries = 1 if service.runtime.driver_pool is not None else 0  # the guarded statement
+    robot, queue = robot_and_cached_queue(store_tenant)
+    tries = statements_per_fallback(service)
     body = {"Queue": queue, "Name": "r", **FIELDS}
     paths.since()
     first = _keyed(robot, "/api/task/create", body, "retry-1")
     assert paths.answered() == "lean"
-    count = _count(service, queue)
+    count = task_count(service, queue)
     again = _keyed(robot, "/api/task/create", body, "retry-1")
     ran = paths.since()
     assert ran[0] == tries and ran[1] > 0  # the session path answered
@@ -135,7 +111,7 @@ def test_the_session_path_answers_a_lean_keyed_adds_retry_and_reuse(
     bulk = {"Queue": queue, "Mode": "each", "Tasks": [{"Name": "b0"}, {"Name": "b1"}]}
     added = _keyed(robot, "/api/task/bulkCreate", bulk, "retry-bulk")
     assert paths.answered() == "lean"
-    assert _count(service, queue) == count + 2
+    assert task_count(service, queue) == count + 2
     retried = _keyed(robot, "/api/task/bulkCreate", bulk, "retry-bulk")
     assert paths.since()[0] == tries
     assert retried["guids"] == added["guids"] and retried["existing"] == 2
@@ -143,52 +119,33 @@ def test_the_session_path_answers_a_lean_keyed_adds_retry_and_reuse(
     mixed = _keyed(robot, "/api/task/bulkCreate", other, "retry-bulk")
     assert [(f["index"], f["code"]) for f in mixed["failed"]] == [(1, "idempotency_key_reused")]
     assert mixed["created"] == 2 and mixed["existing"] == 1
-    assert _count(service, queue) == count + 2 + 1
+    assert task_count(service, queue) == count + 2 + 1
     # The same key in another account is another add: lean, a task of its own.
     other_tenant = make_tenant(service)
-    other_queue = _queue(other_tenant)
-    other_robot = _robot_client(other_tenant)
-    _post(other_robot, "/api/task/create", {"Queue": other_queue, "Name": "warm"})
+    other_queue = new_queue(other_tenant)
+    other_robot = robot_client(other_tenant)
+    post(other_robot, "/api/task/create", {"Queue": other_queue, "Name": "warm"})
     paths.since()
     theirs = _keyed(other_robot, "/api/task/create", body | {"Queue": other_queue}, "retry-1")
     assert paths.answered() == "lean" and theirs["guid"] != first["guid"]
-
-
-def _race(clients: list[TestClient], body: dict[str, Any], key: str) -> list[Any]:
-    """The answers of `clients` each adding `body` named `key` at the same moment."""
-    barrier = threading.Barrier(len(clients))
-    answers: list[Any] = []
-
-    def add(client: TestClient) -> None:
-        barrier.wait()
-        answers.append(client.post("/api/task/create", json=body, headers={"Idempotency-Key": key}))
-
-    threads = [threading.Thread(target=add, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return answers
 
 
 def test_concurrent_adds_of_one_key_add_one_task(
     store_service: Service, store_tenant: Tenant, paths: Paths
 ) -> None:
     service = store_service
-    robot = _robot_client(store_tenant)
-    queue = _queue(store_tenant)
-    _post(robot, "/api/task/create", {"Queue": queue, "Name": "warm"})
-    count = _count(service, queue)
+    robot, queue = robot_and_cached_queue(store_tenant)
+    count = task_count(service, queue)
     auth = {"Authorization": robot.headers["Authorization"]}
     for round_ in range(3):
-        answers = _race(
+        answers = racing_adds(
             [service.client(**auth) for _ in range(6)],
             {"Queue": queue, "Name": "race"},
-            f"race-{round_}",
+            {"Idempotency-Key": f"race-{round_}"},
         )
         assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers]
         assert len({a.json()["guid"] for a in answers}) == 1
-    assert _count(service, queue) == count + 3
+    assert task_count(service, queue) == count + 3
 
 
 def test_a_concurrent_add_of_the_key_fails_the_statement_and_the_session_path_answers(
@@ -200,9 +157,7 @@ def test_a_concurrent_add_of_the_key_fails_the_statement_and_the_session_path_an
     with the other's task (the same content: a retry)."""
     service = pg_service
     tenant = make_tenant(service)
-    robot = _robot_client(tenant)
-    queue = _queue(tenant)
-    _post(robot, "/api/task/create", {"Queue": queue, "Name": "warm"})
+    robot, queue = robot_and_cached_queue(tenant)
     body = {"Queue": queue, "Name": "held", "Priority": 2}
     with service.runtime.db.read() as session:
         warm = session.scalars(select(TaskRow).where(TaskRow.name == "warm")).one()

@@ -8,7 +8,6 @@ rules forgotten before each take, so nothing lean answers)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,17 +23,15 @@ from robofleet.server.db.task_statements import one_trip
 from robofleet.server.db.task_statements.take_filters import filter_shape
 from robofleet.server.services.tasks import on_driver
 from tests.service.conftest import Service, Tenant, make_tenant
-from tests.service.test_lean_add import Paths, _forget_queues, _post, _queue, _robot_client
+from tests.service.lean_paths import (
+    Paths,
+    forget_queues,
+    new_queue,
+    post,
+    robot_client,
+)
 from tests.service.test_one_trip_plans import api_take_values
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
-
-
-@pytest.fixture
-def paths(store_service: Service) -> Iterator[Paths]:
-    counter = Paths(store_service)
-    yield counter
-    counter.close()
-
 
 _PREPARED_STATEMENTS = PreparedStatement(
     select(column("statement")).select_from(table("pg_prepared_statements")),
@@ -73,14 +70,14 @@ FILTERS: list[dict[str, Any]] = [
 
 def _filled(tenant: Tenant, between: list[str]) -> tuple[str, str]:
     """Twin queues: the FIRST tasks in both, a moment (`between`), then the LATER ones."""
-    twins = (_queue(tenant), _queue(tenant))
+    twins = (new_queue(tenant), new_queue(tenant))
     for queue in twins:
-        _post(tenant.api, "/api/task/bulkCreate", {"Queue": queue, "Tasks": FIRST})
+        post(tenant.api, "/api/task/bulkCreate", {"Queue": queue, "Tasks": FIRST})
     time.sleep(0.05)
     between.append(datetime.now(UTC).isoformat())
     time.sleep(0.05)
     for queue in twins:
-        _post(tenant.api, "/api/task/bulkCreate", {"Queue": queue, "Tasks": LATER})
+        post(tenant.api, "/api/task/bulkCreate", {"Queue": queue, "Tasks": LATER})
     return twins
 
 
@@ -89,7 +86,7 @@ def _names(tasks: list[dict[str, Any]]) -> list[str]:
 
 
 def _take(client: TestClient, body: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(_post(client, "/api/task/take", body)["tasks"])
+    return list(post(client, "/api/task/take", body)["tasks"])
 
 
 @pytest.mark.parametrize(
@@ -98,7 +95,7 @@ def _take(client: TestClient, body: dict[str, Any]) -> list[dict[str, Any]]:
 def test_a_filtered_take_is_lean_and_takes_what_the_session_path_takes(
     store_service: Service, store_tenant: Tenant, paths: Paths, filters: dict[str, Any]
 ) -> None:
-    robot = _robot_client(store_tenant)
+    robot = robot_client(store_tenant)
     between: list[str] = []
     lean_queue, session_queue = _filled(store_tenant, between)
     body = {k: between[0] if v == "<between>" else v for k, v in filters.items()}
@@ -108,7 +105,7 @@ def test_a_filtered_take_is_lean_and_takes_what_the_session_path_takes(
         paths.since()
         lean = _take(robot, {"Queue": lean_queue, "Count": 1, **body})
         assert paths.answered() == "lean"
-        _forget_queues(store_service)
+        forget_queues(store_service)
         session = _take(robot, {"Queue": session_queue, "Count": 1, **body})
         assert paths.answered() == "session"
         _take(robot, {"Queue": lean_queue, "Name": "nothing-is-called-this"})  # cached again
@@ -129,7 +126,7 @@ def test_a_robots_filtered_take_for_its_job_is_lean(
     robot = make_robot(api)
     job = str(create_job(api, make_process(api), Robot=robot)["guid"])
     client = store_tenant.client(**robot_auth(robot))  # not `with`: the app's lifespan stays
-    consumed = _post(client, "/api/robot/consumeNextJob", {"RobotGUID": robot})
+    consumed = post(client, "/api/robot/consumeNextJob", {"RobotGUID": robot})
     assert consumed["ConsumeJobErrorCode"] == 0
     client.put("/api/job/update", json={"Guid": job, "Status": 8})
     queue, _ = _filled(store_tenant, [])
@@ -148,7 +145,7 @@ def test_a_robots_filtered_take_for_its_job_is_lean(
 def test_a_filter_naming_many_tags_is_left_to_the_take_on_a_worker_thread(
     store_service: Service, store_tenant: Tenant, paths: Paths
 ) -> None:
-    robot = _robot_client(store_tenant)
+    robot = robot_client(store_tenant)
     queue, _ = _filled(store_tenant, [])
     _take(robot, {"Queue": queue, "Name": "nothing-is-called-this"})
     paths.since()
