@@ -151,6 +151,7 @@ def scenario(tenant: Tenant) -> list[Exchange]:
     send("take wrong type", api, "POST", "/api/task/take", json={"Queue": "wire", "Count": "many"})
     send("take unknown queue", api, "POST", "/api/task/take", json={"Queue": "nope"})
     send("take stranger", stranger, "POST", "/api/task/take", json={"Queue": "wire"})
+    filtered_takes(send, api)
     task = first["tasks"][0]
     send(
         "renew",
@@ -576,6 +577,57 @@ def keyed_adds(
         "/api/task/create",
         {"Queue": "wire-unique", "Name": who},
     )
+    # The client's own task GUIDs: the first add lean, a retry answered with its task, a GUID
+    # reused for other content refused, a GUID twice in one bulk add refused for the second.
+    own = str(uuid.uuid5(uuid.NAMESPACE_URL, f"wire-{who}"))
+    guided = {"Queue": queue, "Name": "g", "Guid": own, **fields}
+    add = "/api/task/create"
+    send(f"adds {who} own guid", client, "POST", add, json=guided)
+    send(f"adds {who} own guid retry", client, "POST", add, json=guided)
+    send(f"adds {who} own guid reused", client, "POST", add, json={**guided, "Name": "h"})
+    twice = str(uuid.uuid5(uuid.NAMESPACE_URL, f"wire-twice-{who}"))
+    repeated = {"Queue": queue, "Mode": "each", "Tasks": [{"Name": "t", "Guid": twice}] * 2}
+    send(f"adds {who} own guid twice", client, "POST", "/api/task/bulkCreate", json=repeated)
+
+
+def filtered_takes(send: Any, api: httpx.Client) -> None:
+    """Takes narrowed by tags, name, priority and age (lean up to four tags: its filter's
+    values bound; more tags: the statement built per call)."""
+    assert api.post("/api/queue/create", json={"Name": "wire-filter"}).is_success
+    tasks = [
+        {"Name": "INV-1", "Tags": "eu;paid", "Priority": 1},
+        {"Name": "INV-2", "Tags": "us", "Priority": 3},
+        {"Name": "PO-3", "Tags": "eu", "Priority": 2},
+        {"Name": "INV_4", "Tags": "eu;us", "Priority": 2},
+        {"Name": "PO-5", "Tags": "paid", "Priority": 3},
+    ]
+    bulk = {"Queue": "wire-filter", "Tasks": tasks}
+    send("filter bulk", api, "POST", "/api/task/bulkCreate", json=bulk)
+    take = "/api/task/take"
+    queue = "wire-filter"
+    send(
+        "filter take tags",
+        api,
+        "POST",
+        take,
+        json={"Queue": queue, "Tags": "+eu;-paid", "Count": 1},
+    )
+    send(
+        "filter take name",
+        api,
+        "POST",
+        take,
+        json={"Queue": queue, "Name": "INV?*", "Priority": [1]},
+    )
+    send(
+        "filter take many tags", api, "POST", take, json={"Queue": queue, "Tags": "-a;-b;-c;-d;-e"}
+    )
+    send("filter take form", api, "POST", take, data={"queue": queue, "tags": "+eu", "count": "5"})
+    send(
+        "filter take since", api, "POST", take, json={"Queue": queue, "CreatedAfter": "2030-01-01"}
+    )
+    send("filter take bad priority", api, "POST", take, json={"Queue": queue, "Priority": [9]})
+    send("filter rest", api, "POST", "/api/task/filter/list", json={"Name": queue})
 
 
 def job_creates(
@@ -645,6 +697,16 @@ def job_creates(
         "/api/job/create",
         json={"Process": process, "Priority": 7},
     )
+    # A robot group and a default task (lean since issue 13's sixth session).
+    assert api.post("/api/robotGroup/create", json={"Name": "wire-group"}).is_success
+    assert api.post("/api/queue/create", json={"Name": "wire-defaults"}).is_success
+    default = api.post("/api/task/create", json={"Queue": "wire-defaults", "Name": "d"}).json()
+    for_group = {"Process": process, "RobotGroup": "wire-group", "Task": default["guid"]}
+    send("job create group and task", api, "POST", "/api/job/create", json=for_group)
+    by_name = {"Process": process, "Robot": "wire-robot-2", "Task": "d"}
+    send("job create task by name", api, "POST", "/api/job/create", json=by_name)
+    unknown_task = {"Process": process, "Task": str(uuid.uuid4())}
+    send("job create unknown task", api, "POST", "/api/job/create", json=unknown_task)
     send("job create stranger", stranger, "POST", "/api/job/create", json={"Process": process})
     send("job create by robot", robot_api, "POST", "/api/job/create", json={"Process": process})
 
@@ -875,8 +937,31 @@ def test_the_front_answers_as_fastapi_does(pair: Pair) -> None:
     assert [by_label[f"adds robot bulk {what}"][0] for what in ("empty", "too large")] == [422, 422]
     assert by_label["adds key unique again"][0] == 409
     assert len(by_label) == len(answered), "labels are unique"
-    # a, b, c, d, e and f each; keyed: k, kb0, kb2, new, x, ka and kb each.
-    assert len(by_label["adds stored"][1]) == 2 * (6 + 7)
+    # a, b, c, d, e and f each; keyed: k, kb0, kb2, new, x, ka and kb each; own GUIDs: g, t.
+    assert len(by_label["adds stored"][1]) == 2 * (6 + 7 + 2)
+    for who in ("robot", "key"):
+        first, again = by_label[f"adds {who} own guid"], by_label[f"adds {who} own guid retry"]
+        assert first[0] == again[0] == 200 and first[1]["guid"] == again[1]["guid"]
+        reused = by_label[f"adds {who} own guid reused"]
+        assert (reused[0], reused[1]["code"]) == (409, "idempotency_key_reused")
+        twice = by_label[f"adds {who} own guid twice"][1]
+        assert [(f["index"], f["code"]) for f in twice["failed"]] == [(1, "duplicate_guid")]
+    taken = {
+        label: [task["name"] for task in by_label[f"filter take {label}"][1]["tasks"]]
+        for label in ("tags", "name", "many tags", "form", "since")
+    }
+    assert taken == {
+        "tags": ["PO-3"],
+        "name": ["INV-1"],
+        "many tags": ["INV-2"],
+        "form": ["INV_4"],
+        "since": [],
+    }
+    assert by_label["filter take bad priority"][0] == 422
+    group_job = by_label["job create group and task"][1]
+    assert group_job["robot_group_guid"] and group_job["task_id"], group_job
+    assert by_label["job create task by name"][1]["task_id"] == group_job["task_id"]
+    assert by_label["job create unknown task"][0] == 404
     for who in ("robot", "key"):
         assert by_label[f"adds {who} keyed reused"][0] == 409
         assert by_label[f"adds {who} keyed bad key"][0] == 422
