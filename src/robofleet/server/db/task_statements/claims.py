@@ -88,9 +88,7 @@ def take_from_queue(dialect: Dialect, shape: FilterShape | None = None) -> Updat
     """The take from the whole queue, or narrowed by filters of `shape` (their values bound,
     take_filters). Parameters (each with a `p_` prefix): queue_id, count, now, job_id and
     the lease columns, and the filters' `p_f_*`."""
-    conditions = [TASKS.c.queue_id == bindparam("p_queue_id")]
-    if shape is not None:
-        conditions.extend(shape_conditions(shape))
+    conditions = [TASKS.c.queue_id == bindparam("p_queue_id"), *shape_conditions(shape)]
     return take_statement(pick_new(conditions, dialect))
 
 

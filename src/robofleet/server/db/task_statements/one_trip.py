@@ -160,8 +160,7 @@ def take_cte(conditions: list[ColumnElement[bool]]) -> Select[Any]:
 def take_from_queue(shape: FilterShape | None = None) -> Select[Any]:
     """take_cte on the whole queue `p_queue_id`, or narrowed by filters of `shape` (their
     values bound: take_filters), built once."""
-    filters = shape_conditions(shape) if shape is not None else ()
-    return take_cte([TASKS.c.queue_id == bindparam("p_queue_id"), *filters])
+    return take_cte([TASKS.c.queue_id == bindparam("p_queue_id"), *shape_conditions(shape)])
 
 
 @cache
@@ -222,8 +221,7 @@ def take_for_job(
     )
     job_id = select(named.c.id).scalar_subquery()
     queue = TASKS.c.queue_id == bindparam("p_queue_id")
-    filters = shape_conditions(shape) if shape is not None else ()
-    taken = _taken([queue, job_id.is_not(None), *filters], job_id)
+    taken = _taken([queue, job_id.is_not(None), *shape_conditions(shape)], job_id)
     history = _history(taken, NEW, literal(IN_PROGRESS, Integer))
     one_row = select(literal(1, Integer).label("one")).subquery("one_row")
     return (

@@ -80,10 +80,13 @@ def filter_shape(
 
 
 @cache
-def shape_conditions(shape: FilterShape) -> tuple[ColumnElement[bool], ...]:
-    """The conditions of a filter of this shape, over the parameters filter_shape fills."""
+def shape_conditions(shape: FilterShape | None) -> tuple[ColumnElement[bool], ...]:
+    """The conditions of a filter of this shape, over the parameters filter_shape fills;
+    none for no filter (the whole queue)."""
     escape = "\\"
     conditions: list[ColumnElement[bool]] = []
+    if shape is None:
+        return ()
     if shape.priorities:
         conditions.append(TASKS.c.priority.in_([literal_int(p) for p in shape.priorities]))
     for i, excluded in enumerate(shape.excluded):
