@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Dialog, Locator, Page, expect
+from playwright.sync_api import Dialog, Locator, Page, Route, expect
 
 from robofleet.contract import robot_authorization
 from tests.acceptance.conftest import BACKENDS, Tenant
@@ -131,6 +131,28 @@ def test_a_robots_status_and_last_contact_change_on_the_page_without_reload(
     expect(page.locator("#robot-counts dd[data-status='Ready']")).to_have_text("1")
     expect(page.locator("#robots-live[data-live-ready='1']")).to_have_count(1)
     tenant.api.put("/api/robot/setStatus", json={"GUID": guid, "Status": 3})
+    expect(page.locator("#robot-counts dd[data-status='Working']")).to_have_text("1")
+    expect(page.locator("#robot-counts dd[data-status='Ready']")).to_have_text("0")
+
+
+@pytest.mark.parametrize("server", BACKENDS, indirect=True)
+def test_a_change_between_the_pages_render_and_its_live_stream_is_shown(
+    admin_page: Page, tenant: Tenant
+) -> None:
+    """The stream's baseline is its first probe, taken after the page rendered: a change in
+    between would otherwise wait for the next one to show."""
+    page = admin_page
+    base = tenant.server.url
+    guid = make_robot(tenant.api, "gap-bot")
+    tenant.api.put("/api/robot/setStatus", json={"GUID": guid, "Status": 2})
+
+    def change_then_connect(route: Route) -> None:
+        tenant.api.put("/api/robot/setStatus", json={"GUID": guid, "Status": 3})
+        route.continue_()
+
+    page.route("**/overview/events", change_then_connect)
+    page.goto(f"{base}/")
+    expect(page.locator("#robots-live[data-live-ready='1']")).to_have_count(1)
     expect(page.locator("#robot-counts dd[data-status='Working']")).to_have_text("1")
     expect(page.locator("#robot-counts dd[data-status='Ready']")).to_have_text("0")
 

@@ -3,7 +3,8 @@
 A live region names a stream (`data-live-src`) and a fragment (`data-live-fragment`); the
 stream sends a `change` event whenever a probe's answer differs from the last one, and the
 script reloads the fragment, rendered by the same template as the full page. The probe is a
-cheap service read (a count, a newest change time), asked once a second per open page.
+cheap service read (a count, a newest change time), asked once a second per open page. The
+first event, `ready`, follows the stream's first probe.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def change_stream(
     async def events() -> AsyncIterator[str]:
         last = await run_in_threadpool(probe)
         quiet = 0.0
-        yield "retry: 2000\n\n"
+        # `ready` tells the page the baseline is taken: it reloads once to cover what changed
+        # between its render and this probe, and then only on `change`.
+        yield "retry: 2000\n\nevent: ready\ndata: {}\n\n"
         while not await request.is_disconnected():
             await asyncio.sleep(interval)
             now = await run_in_threadpool(probe)

@@ -31,26 +31,48 @@
 
   // Live regions: <section data-live-src="/events/x" data-live-fragment="/x?fragment=y">.
   // Each event from the stream reloads the fragment (the server renders it, as on load).
+  // The stream's `ready` comes once its first probe is taken (again after each reconnection):
+  // one reload then covers whatever changed between the page's render and that probe.
+  const meaningful = (parent) => Array.from(parent.childNodes).filter((node) => node.nodeType !== Node.TEXT_NODE || node.textContent.trim());
+  function sameNodes(region, fresh) {
+    const now = meaningful(region);
+    const next = meaningful(fresh);
+    return now.length === next.length && now.every((node, at) => node.isEqualNode(next[at]));
+  }
+
   function live(region) {
     const source = new EventSource(region.getAttribute("data-live-src"));
-    let pending = false;
-    const refresh = async () => {
-      if (pending) return;
-      pending = true;
-      try {
-        const url = region.getAttribute("data-live-fragment");
-        const response = await fetch(url, { headers: { "X-Fragment": "1" }, credentials: "same-origin" });
-        if (response.ok) {
-          const focused = document.activeElement && region.contains(document.activeElement) ? document.activeElement.id : "";
-          region.innerHTML = await response.text();
-          if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
-          region.dispatchEvent(new CustomEvent("live:updated", { bubbles: true }));
-        }
-      } finally { pending = false; }
+    let pending = null;
+    let again = false;
+    const load = async () => {
+      const url = region.getAttribute("data-live-fragment");
+      const response = await fetch(url, { headers: { "X-Fragment": "1" }, credentials: "same-origin" });
+      if (!response.ok) return;
+      const holder = document.createElement("template");
+      holder.innerHTML = await response.text();
+      localTimes(holder.content);
+      // An unchanged fragment stays as it is: no lost selection, focus or scroll.
+      if (sameNodes(region, holder.content)) return;
+      const focused = document.activeElement && region.contains(document.activeElement) ? document.activeElement.id : "";
+      region.replaceChildren(holder.content);
+      if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+      region.dispatchEvent(new CustomEvent("live:updated", { bubbles: true }));
     };
+    // A change heard during a reload may postdate the fragment being fetched: reload once more.
+    const refresh = () => {
+      if (pending) { again = true; return pending; }
+      pending = (async () => {
+        try {
+          do { again = false; await load(); } while (again);
+        } finally { pending = null; }
+      })();
+      return pending;
+    };
+    source.addEventListener("ready", async () => {
+      try { await refresh(); } finally { region.dataset.liveReady = "1"; }
+    });
     source.addEventListener("change", refresh);
     source.addEventListener("end", () => { refresh(); source.close(); });
-    region.dataset.liveReady = "1";
   }
 
   // Live lists: <ol data-live-append="/events/job-log?..."> gets one <li> per `line` event
@@ -165,5 +187,4 @@
     document.querySelectorAll("nav[data-tabs]").forEach(tabs);
     localTimes(document);
   });
-  document.addEventListener("live:updated", (event) => localTimes(event.target));
 })();
