@@ -59,7 +59,7 @@ def test_each_hot_operation_is_answered_by_the_front(
     robot = make_robot(tenant.api)
     robot_api = client_of(recorder, service, **robot_auth(robot))
     # A caller's first call, its credential not cached yet, is the front's too: it looks the
-    # credential up as FastAPI's dependency does (every robot's entry ages out every 30 s).
+    # credential up as FastAPI's dependency does (each robot's entry ages out after 150-300 s).
     assert answered_by_front(recorder, api, "POST", "/api/task/take", json={"Queue": queue})[0]
     first_beat = answered_by_front(
         recorder, robot_api, "POST", "/api/robot/heartbeat", json={"RobotGUID": robot}

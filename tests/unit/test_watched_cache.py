@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from robofleet.server.db.tables import AccessFolderRow, UserRoleRow, UserRow
 from robofleet.server.db.tables.robots import RobotRow
 from robofleet.server.runtime import caches
 from robofleet.server.runtime.caches import IDENTITY_ROWS, NEW_IDENTITIES_HARMLESS, WatchedCache
+from robofleet.server.runtime_setup import build_runtime
+from robofleet.server.settings import Settings
 
 
 class Clock:
@@ -66,3 +70,19 @@ def test_new_robots_users_and_keys_leave_cached_credentials_alone() -> None:
     queues: WatchedCache[object] = WatchedCache("queues", (AccessFolderRow,))
     assert queues.touched_by({AccessFolderRow}, set())
     assert not queues.touched_by({RobotRow}, {UserRow})
+
+
+def test_the_servers_credential_cache_keeps_an_entry_150_to_300_seconds(
+    clock: Clock, tmp_path: Path
+) -> None:
+    """Changes empty it at once: its age limit is a backstop, long enough that a fleet's
+    robots are not looked up again every few seconds (8 % of requests at 30 s)."""
+    runtime = build_runtime(Settings(data_dir=tmp_path, database_url=None))
+    principals: WatchedCache[object] = runtime.principals
+    keys = range(400)
+    for key in keys:
+        principals.put(key, key, generation=principals.generation)
+    clock.now += 149.9
+    assert _fresh(principals, keys) == 400
+    clock.now += 150.2
+    assert _fresh(principals, keys) == 0

@@ -13,6 +13,7 @@ from robofleet.server.runtime.arrivals import TaskArrivals
 from robofleet.server.runtime.caches import (
     IDENTITY_ROWS,
     NEW_IDENTITIES_HARMLESS,
+    PRINCIPAL_TTL_SECONDS,
     PROCESS_ROWS,
     QUEUE_ROWS,
     WatchedCache,
@@ -44,9 +45,13 @@ def build_runtime(settings: Settings) -> Runtime:
         blobs=open_blob_store(settings),
         wakeups=Wakeups(db.dialect),
         # Every robot call authenticates; a change to who a credential is empties the cache at
-        # once (commit, NOTIFY), so the age limit is only a backstop and need not be short.
+        # once (commit, NOTIFY, a listener's reconnection), so the age limit is only a backstop:
+        # at 30 s, 8 % of a 1,000-robot fleet's requests were lookups.
         principals=WatchedCache(
-            "principals", IDENTITY_ROWS, ttl_seconds=30.0, new_rows_harmless=NEW_IDENTITIES_HARMLESS
+            "principals",
+            IDENTITY_ROWS,
+            ttl_seconds=PRINCIPAL_TTL_SECONDS,
+            new_rows_harmless=NEW_IDENTITIES_HARMLESS,
         ),
         queues=WatchedCache("queues", QUEUE_ROWS),
         documents=WatchedCache("documents", PROCESS_ROWS),

@@ -53,6 +53,9 @@ IDENTITY_ROWS: tuple[type, ...] = (
 NEW_IDENTITIES_HARMLESS: tuple[type, ...] = (AccountRow, ApiKeyRow, RobotRow, UserRow)
 """A new account, key, robot or user changes no credential already cached: creating robots
 for a large fleet must not send every robot's next call to authenticate again."""
+PRINCIPAL_TTL_SECONDS = 300.0
+"""A credential's entry ages out after 150-300 s: changes empty the cache at once, this is a
+backstop only."""
 QUEUE_ROWS: tuple[type, ...] = (QueueRow, AccessFolderRow)
 PROCESS_ROWS: tuple[type, ...] = (ProcessRow, ProcessVersionRow)
 
