@@ -194,7 +194,8 @@ def sherpa_time(value: datetime | None) -> str | None:
     """Sherpa's read rows carry `YYYY-MM-DD HH:MM:SS` times, in UTC here."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    # isoformat is C and twice as fast as strftime; a batch of 50 tasks renders 300 of these.
+    return value.astimezone(UTC).isoformat(" ", "seconds")[:19]
 
 
 def unix_time(value: datetime | None) -> int | None:
