@@ -69,14 +69,18 @@ def test_db_upgrade_command(tmp_path: Path) -> None:
     assert current.stdout.strip() == migrate.head_revisions()[0]
 
 
-def _job_indexes(engine: Engine) -> dict[str, str]:
-    """The jobs table's indexes and their definitions, as the store keeps them."""
+def _indexes(engine: Engine, table: str) -> dict[str, str]:
+    """A table's indexes and their definitions, as the store keeps them."""
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
-            query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs'"
+            query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"
         else:
-            query = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'jobs'"
-        return {name: str(sql) for name, sql in connection.execute(text(query))}
+            query = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t"
+        return {name: str(sql) for name, sql in connection.execute(text(query), {"t": table})}
+
+
+def _job_indexes(engine: Engine) -> dict[str, str]:
+    return _indexes(engine, "jobs")
 
 
 def _check_the_pick_index(url: str) -> None:
@@ -111,5 +115,45 @@ def test_the_job_pick_index_is_in_the_take_order_on_postgres() -> None:
     url = pg.create_database("robofleet_pick_index")
     try:
         _check_the_pick_index(url)
+    finally:
+        pg.drop_database(url)
+
+
+SPARSE = {
+    "ix_tasks_job": "job_id",
+    "ix_tasks_lease_robot_id": "lease_robot_id",
+    "ix_tasks_idempotency_key": "idempotency_key",
+}
+
+
+def _check_the_sparse_task_indexes(url: str) -> None:
+    """Upgraded, the tasks' job, robot-lease and idempotency-key indexes leave out the rows
+    without one (the models' comparison does not see an index's WHERE); downgraded to 0014
+    they index every row again, and the key's stays unique throughout."""
+    engine = create_engine(url)
+    try:
+        migrate.upgrade(engine)
+        indexes = _indexes(engine, "tasks")
+        for name, column in SPARSE.items():
+            assert f"{column} IS NOT NULL" in indexes[name], indexes[name]
+        assert "UNIQUE" in indexes["ix_tasks_idempotency_key"].upper()
+        command.downgrade(migrate.alembic_config(url), "0014")
+        indexes = _indexes(engine, "tasks")
+        for name in SPARSE:
+            assert "NOT NULL" not in indexes[name], indexes[name]
+        assert "UNIQUE" in indexes["ix_tasks_idempotency_key"].upper()
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def test_the_sparse_task_indexes_on_sqlite(tmp_path: Path) -> None:
+    _check_the_sparse_task_indexes(f"sqlite:///{tmp_path / 'sparse.db'}")
+
+
+def test_the_sparse_task_indexes_on_postgres() -> None:
+    url = pg.create_database("robofleet_sparse_indexes")
+    try:
+        _check_the_sparse_task_indexes(url)
     finally:
         pg.drop_database(url)

@@ -62,6 +62,12 @@ class QueueRow(TenantEntity, SoftDelete, FolderScoped):
     lease_seconds: Mapped[int] = mapped_column(Integer, default=300)
 
 
+def _sparse_index(name: str, *columns: str, unique: bool = False) -> Index:
+    """An index of the rows whose last column is set."""
+    present = text(f"{columns[-1]} IS NOT NULL")
+    return Index(name, *columns, unique=unique, sqlite_where=present, postgresql_where=present)
+
+
 class TaskRow(Base):
     """Written in bulk and at high rates, so it carries its own history instead of the audit
     log, and the columns the take query orders by."""
@@ -108,12 +114,16 @@ class TaskRow(Base):
             sqlite_where=text(f"status = {int(TaskStatus.POSTPONED)}"),
             postgresql_where=text(f"status = {int(TaskStatus.POSTPONED)}"),
         ),
-        Index("ix_tasks_job", "job_id"),
+        # Sparse: every take and finish rewrites the row, and a rewritten row enters every
+        # index it qualifies for; most tasks have no job, robot lease or key. The lookups
+        # are by equality, which implies IS NOT NULL on both stores (migration 0015).
+        _sparse_index("ix_tasks_job", "job_id"),
+        _sparse_index("ix_tasks_lease_robot_id", "lease_robot_id"),
         Index("ix_tasks_account_name", "account_id", "name"),
         # Unique task names, atomically: unique_name is the name when the queue demands it.
         UniqueConstraint("queue_id", "unique_name"),
         # A retried add finds the task its first attempt added (services.tasks.idempotency).
-        Index("ix_tasks_idempotency_key", "account_id", "idempotency_key", unique=True),
+        _sparse_index("ix_tasks_idempotency_key", "account_id", "idempotency_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
@@ -142,7 +152,7 @@ class TaskRow(Base):
     parent_task_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     lease_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    lease_robot_id: Mapped[int | None] = mapped_column(IdType, nullable=True, index=True)
+    lease_robot_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     lease_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     lease_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # The lease whose finish put the task in its current status (cleared by any other move):
