@@ -233,6 +233,57 @@ def test_a_plain_batch_finish_answers_as_the_session_path(
     ]
 
 
+def test_a_batch_finish_with_outputs_errors_and_postponements_is_lean_too(
+    tenant: Tenant, writes: WriteSessions
+) -> None:
+    """Items the plain groups do not cover finish one statement each, in the same write; one
+    item that does not finish sends the whole batch to the session path, which judges each
+    item on its own (the lean path's work undone)."""
+    api = tenant.api
+    queue = _queue_with_tasks(api, 6)
+    one, two, three, four, five, six = _take(api, {"Queue": queue, "Count": 6})
+    before = writes.count
+    later = "2031-01-02 03:04:05"
+    items = [
+        {"Guid": one["guid"], "LeaseId": one["lease_id"], "Status": 2, "Output": {"n": 1}},
+        {"Guid": two["guid"], "LeaseId": two["lease_id"], "Status": 2},
+        {
+            "Guid": three["guid"],
+            "LeaseId": three["lease_id"],
+            "Status": 4,
+            "Error": {"Type": "Business", "Message": "no invoice"},
+        },
+        {"Guid": four["guid"], "LeaseId": four["lease_id"], "Status": 5, "PostponedUntil": later},
+    ]
+    done = api.post("/api/task/finish", json={"Items": items})
+    assert done.status_code == 200, done.text
+    assert writes.count == before  # no ORM session: the lean path answered
+    assert [(r["guid"], r["ok"]) for r in done.json()["results"]] == [
+        (task["guid"], True) for task in (one, two, three, four)
+    ]
+    read = {t["guid"]: api.get(f"/api/task/read/{t['guid']}").json() for t in (one, three, four)}
+    assert (read[one["guid"]]["status"], read[one["guid"]]["output"]) == (2, {"n": 1})
+    assert read[three["guid"]]["status"] == 4
+    assert read[three["guid"]]["error"]["message"] == "no invoice"
+    assert (read[four["guid"]]["status"], read[four["guid"]]["postponed"]) == (5, later)
+    history = api.get(f"/api/task/history/{three['guid']}").json()
+    assert [(e["to_status"], e["reason"]) for e in history][-1] == (4, "no invoice")
+
+    # One lost lease among good items: the session path finishes the good ones and refuses it.
+    mixed = [
+        {"Guid": five["guid"], "LeaseId": five["lease_id"], "Status": 2, "Output": {"n": 5}},
+        {"Guid": six["guid"], "LeaseId": str(uuid.uuid4()), "Status": 2, "Output": {"n": 6}},
+    ]
+    judged = api.post("/api/task/finish", json={"Items": mixed})
+    assert judged.status_code == 200, judged.text
+    assert writes.count == before + 1
+    assert [r["ok"] for r in judged.json()["results"]] == [True, False]
+    assert api.get(f"/api/task/read/{five['guid']}").json()["output"] == {"n": 5}
+    assert api.get(f"/api/task/read/{six['guid']}").json()["status"] == 1
+    five_history = api.get(f"/api/task/history/{five['guid']}").json()
+    assert [e["to_status"] for e in five_history] == [0, 1, 2]  # finished once, not twice
+
+
 def test_a_lean_take_names_the_parent_of_a_retry(tenant: Tenant, writes: WriteSessions) -> None:
     api = tenant.api
     queue = f"lean-retry-{uuid.uuid4().hex[:8]}"

@@ -46,6 +46,7 @@ from robofleet.server.services.tasks.state import (
     Change,
     Finish,
     Lease,
+    finish_of,
     finish_params,
     finished_events,
     one_statement_shape,
@@ -160,12 +161,7 @@ def finish(
         return None
     try:
         with runtime.db.raw_write() as write:
-            statement = statements.finish_statement(**one_statement_shape(finish))
-            params = finish_params([str(ref.value)], caller.account_id, lease_id, finish, now)
-            rows = [TaskRecord._make(row) for row in write.rows(statement, params)]
-            if not rows:
-                raise _Fallback
-            write.run_many(raw.insert_event(), _events(finished_events(rows, finish, change, now)))
+            rows = _finished(write, caller, [str(ref.value)], lease_id, finish, change, now)
             queue_guids = {rows[0].queue_id: _queue_guid(write, runtime, caller, rows[0].queue_id)}
             return _reads(write, rows, queue_guids, {}, with_lease=False)[0]
     except _Fallback:
@@ -175,13 +171,14 @@ def finish(
 def finish_batch(
     runtime: Runtime, caller: Caller, raw_items: list[dict[str, Any]], now: datetime
 ) -> ItemResults | None:
-    """leases._finish_batch's session path when every item is a plain finish (leases'
-    `plain`: by GUID, no output, error or postponement) when each finishes its task (a
-    failure its queue retries does not: state.one_statement_shape): one statement per status
-    and lease."""
+    """leases._finish_batch's session path when each item, named by GUID, finishes its task
+    (a failure its queue retries does not: state.one_statement_shape), for a caller in no
+    access folder: as it does, the plain items (leases' `plain`: no output, error or
+    postponement) one statement per status and lease, the others one statement each."""
     if caller.principal.folder_ids is not None or not raw_items:
         return None
     groups: dict[tuple[int, str], list[str]] = {}
+    singles: list[tuple[str, str, Finish, Change]] = []
     guids: list[str] = []
     for raw_item in raw_items:
         try:
@@ -189,33 +186,51 @@ def finish_batch(
         except ValidationError:
             return None
         status = TaskStatus(item.status)
-        plain = (
-            item.error is None
-            and "output" not in item.model_fields_set
-            and status != TaskStatus.POSTPONED
-            and is_guid(str(item.guid))
-        )
-        if not plain or not _allowed(TaskStatus.IN_PROGRESS, status):
+        if not is_guid(str(item.guid)) or not _allowed(TaskStatus.IN_PROGRESS, status):
             return None
         guid = str(item.guid).strip().lower()  # as leases._finish_batch names it
-        groups.setdefault((int(status), item.lease_id.strip().lower()), []).append(guid)
+        lease_id = item.lease_id.strip().lower()
+        if (
+            item.error is None
+            and "output" not in item.model_fields_set
+            and (status != TaskStatus.POSTPONED)
+        ):
+            groups.setdefault((int(status), lease_id), []).append(guid)
+        else:
+            finish, reason = finish_of(item)
+            singles.append((guid, lease_id, finish, Change(caller.principal.name, reason)))
         guids.append(guid)
     change = Change(caller.principal.name, "finished")
     try:
         with runtime.db.raw_write() as write:
+            for guid, lease_id, finish, own_change in singles:
+                _finished(write, caller, [guid], lease_id, finish, own_change, now)
             for (outcome, lease_id), members in groups.items():
                 finish = Finish(status=TaskStatus(outcome))
-                statement = statements.finish_statement(**one_statement_shape(finish))
-                params = finish_params(members, caller.account_id, lease_id, finish, now)
-                rows = [TaskRecord._make(row) for row in write.rows(statement, params)]
-                if {row.guid for row in rows} != set(members):
-                    raise _Fallback  # the session path tells why, or answers a repeat
-                write.run_many(
-                    raw.insert_event(), _events(finished_events(rows, finish, change, now))
-                )
+                _finished(write, caller, members, lease_id, finish, change, now)
     except _Fallback:
         return None
     return ItemResults(results=[ItemResult(guid=guid, ok=True) for guid in guids])
+
+
+def _finished(
+    write: RawWrite,
+    caller: Caller,
+    guids: list[str],
+    lease_id: str,
+    finish: Finish,
+    change: Change,
+    now: datetime,
+) -> list[TaskRecord]:
+    """Finish the tasks `guids` of the lease and write their history; _Fallback unless each
+    one finished (the session path tells why, or answers a finish repeated)."""
+    statement = statements.finish_statement(**one_statement_shape(finish))
+    params = finish_params(guids, caller.account_id, lease_id, finish, now)
+    rows = [TaskRecord._make(row) for row in write.rows(statement, params)]
+    if not rows or {row.guid for row in rows} != set(guids):
+        raise _Fallback
+    write.run_many(raw.insert_event(), _events(finished_events(rows, finish, change, now)))
+    return rows
 
 
 def _queue_guid(write: RawWrite, runtime: Runtime, caller: Caller, queue_id: int) -> str:

@@ -51,6 +51,7 @@ from robofleet.server.services.tasks.state import (
     Finish,
     Lease,
     finish_leased_tasks,
+    finish_of,
     take_new_tasks,
 )
 from robofleet.server.services.tasks.views import task_reads
@@ -243,20 +244,6 @@ def _task_guid(session: Session, caller: Caller, ref: int | str) -> str:
     return str(parsed.value)
 
 
-def _finish_of(item: FinishItem) -> tuple[Finish, str]:
-    error = item.error
-    finish = Finish(
-        status=TaskStatus(item.status),
-        output=item.output,
-        set_output="output" in item.model_fields_set,
-        error_type=error.type if error else "",
-        error_message=error.message if error else "",
-        error_details=error.details if error else "",
-        postponed_until=item.postponed_until,
-    )
-    return finish, (error.message[:500] if error and error.message else "finished")
-
-
 def _finish_many(
     session: Session,
     runtime: Runtime,
@@ -283,7 +270,7 @@ def _finish_one(
     session: Session, runtime: Runtime, caller: Caller, item: FinishItem, now: datetime
 ) -> TaskLike:
     lease_id = item.lease_id.strip().lower()
-    finish, reason = _finish_of(item)
+    finish, reason = finish_of(item)
     guid = _task_guid(session, caller, item.guid)
     rows = _finish_many(session, runtime, caller, [guid], lease_id, finish, reason, now)
     if not rows:
@@ -308,7 +295,7 @@ def finish_tasks(runtime: Runtime, caller: Caller, data: FinishRequest) -> TaskR
             if done is not None:  # else the session path tells why, or answers a retry
                 return done
         elif runtime.db.raw_writes:
-            finish, reason = _finish_of(item)
+            finish, reason = finish_of(item)
             done = lean_sqlite.finish(
                 runtime,
                 caller,
@@ -344,7 +331,7 @@ def one_statement_finish(caller: Caller, item: FinishItem) -> one_trip.OneFinish
     """The finish as one statement, when it can be: the task named by GUID, the caller not
     narrowed to access folders (_task_guid). A failure its queue retries changes nothing
     there (state.one_statement_shape): the session path finishes it and makes the retry."""
-    finish, reason = _finish_of(item)
+    finish, reason = finish_of(item)
     if not (is_guid(str(item.guid)) and caller.principal.folder_ids is None):
         return None
     return one_trip.OneFinish(

@@ -29,7 +29,7 @@ from robofleet.server.domain.tasks import (
     normalize_tags,
     stored_tags,
 )
-from robofleet.server.schemas.queues import TaskFields
+from robofleet.server.schemas.queues import FinishItem, TaskFields
 
 OVERDUE_SHIFT = 3
 """An overdue task's rank drops below every priority's (High is 1): overdue is taken first,
@@ -269,6 +269,21 @@ class Finish:
     error_message: str = ""
     error_details: str = ""
     postponed_until: datetime | None = None
+
+
+def finish_of(item: FinishItem) -> tuple[Finish, str]:
+    """The outcome a finish item asks for, and the reason its history entry gives."""
+    error = item.error
+    finish = Finish(
+        status=TaskStatus(item.status),
+        output=item.output,
+        set_output="output" in item.model_fields_set,
+        error_type=error.type if error else "",
+        error_message=error.message if error else "",
+        error_details=error.details if error else "",
+        postponed_until=item.postponed_until,
+    )
+    return finish, (error.message[:500] if error and error.message else "finished")
 
 
 def finish_shape(finish: Finish) -> dict[str, bool]:
