@@ -48,6 +48,7 @@ from robofleet.server.db.task_statements.records import (
     take_order_key,
 )
 from robofleet.server.db.task_statements.take_filters import FilterShape, shape_conditions
+from robofleet.server.db.unindexed import unindexed
 from robofleet.server.domain.queue_rules import RETRY_SWITCH
 
 
@@ -133,7 +134,8 @@ def finish_statement(
         )
     statement = update(TASKS).where(
         TASKS.c.guid.in_(bindparam("p_guids", expanding=True)),
-        TASKS.c.account_id == bindparam("p_account_id"),
+        # By the GUIDs' index, not the account's (db.unindexed).
+        unindexed(TASKS.c.account_id) == bindparam("p_account_id"),
         TASKS.c.is_deleted.is_(False),
         TASKS.c.status == IN_PROGRESS,
         TASKS.c.lease_id == bindparam("p_lease_id"),

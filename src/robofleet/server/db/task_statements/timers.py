@@ -22,6 +22,18 @@ from robofleet.server.db.task_statements.records import (
     IN_PROGRESS,
     NEW,
 )
+from robofleet.server.db.unindexed import unindexed
+
+
+def _accounts() -> ColumnElement[int]:
+    """Each account's due tasks are found by the partial index of their status (its constant
+    written into the SQL: literal_int), never by walking the account's tasks (unindexed)."""
+    return unindexed(TASKS.c.account_id)
+
+
+def _of_account(account_id: int) -> ColumnElement[bool]:
+    return _accounts() == account_id
+
 
 # Time-driven moves (scheduler)
 
@@ -36,7 +48,7 @@ def _overdue_new() -> list[ColumnElement[bool]]:
 
 def accounts_with_overdue_new(session: Session, now: datetime) -> list[int]:
     """Accounts that have New tasks whose deadline has passed and are not yet promoted."""
-    query = select(TASKS.c.account_id).where(*_overdue_new(), TASKS.c.deadline_key <= now)
+    query = select(_accounts()).where(*_overdue_new(), TASKS.c.deadline_key <= now)
     return list(session.scalars(query.distinct()))
 
 
@@ -45,7 +57,7 @@ def promote_overdue(session: Session, now: datetime, shift: int, account_id: int
     many."""
     result = session.execute(
         update(TASKS)
-        .where(*_overdue_new(), TASKS.c.deadline_key <= now, TASKS.c.account_id == account_id)
+        .where(*_overdue_new(), TASKS.c.deadline_key <= now, _of_account(account_id))
         .values(rank=TASKS.c.rank - shift)
     )
     return int(getattr(result, "rowcount", 0) or 0)
@@ -53,7 +65,7 @@ def promote_overdue(session: Session, now: datetime, shift: int, account_id: int
 
 def _postponed_due(now: datetime) -> list[ColumnElement[bool]]:
     return [
-        TaskRow.status == int(TaskStatus.POSTPONED),
+        TASKS.c.status == literal_int(TaskStatus.POSTPONED),
         TaskRow.postponed_until <= now,
         TaskRow.is_deleted.is_(False),
     ]
@@ -77,31 +89,34 @@ def _locked_with_queues(
 
 def accounts_with_postponed_due(session: Session, now: datetime) -> list[int]:
     """Accounts that have Postponed tasks whose time has come."""
-    return list(session.scalars(select(TaskRow.account_id).where(*_postponed_due(now)).distinct()))
+    return list(session.scalars(select(_accounts()).where(*_postponed_due(now)).distinct()))
 
 
 def postponed_due(
     session: Session, now: datetime, limit: int, account_id: int
 ) -> list[tuple[TaskRow, QueueRow]]:
     """Postponed tasks of the account whose time has come, locked, with their queues."""
-    conditions = [*_postponed_due(now), TaskRow.account_id == account_id]
+    conditions = [*_postponed_due(now), _of_account(account_id)]
     return _locked_with_queues(session, conditions, limit)
 
 
 def _lease_expired(now: datetime) -> list[ColumnElement[bool]]:
-    return [TaskRow.status == int(TaskStatus.IN_PROGRESS), TaskRow.lease_expires_at < now]
+    return [
+        TASKS.c.status == literal_int(TaskStatus.IN_PROGRESS),
+        TASKS.c.lease_expires_at < now,
+    ]
 
 
 def accounts_with_expired_leases(session: Session, now: datetime) -> list[int]:
     """Accounts that have In Progress tasks whose lease has expired."""
-    return list(session.scalars(select(TaskRow.account_id).where(*_lease_expired(now)).distinct()))
+    return list(session.scalars(select(_accounts()).where(*_lease_expired(now)).distinct()))
 
 
 def leases_expired(
     session: Session, now: datetime, limit: int, account_id: int
 ) -> list[tuple[TaskRow, QueueRow]]:
     """In Progress tasks of the account whose lease has expired, locked, with their queues."""
-    conditions = [*_lease_expired(now), TaskRow.account_id == account_id]
+    conditions = [*_lease_expired(now), _of_account(account_id)]
     return _locked_with_queues(session, conditions, limit)
 
 
