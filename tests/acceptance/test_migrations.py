@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -15,6 +17,19 @@ import robofleet.server.db.tables  # noqa: F401
 from robofleet.server.db import migrate
 from robofleet.server.db.base import Base
 from tests.support import pg
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database on each store."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    url = pg.create_database("robofleet_migrate")
+    try:
+        yield url
+    finally:
+        pg.drop_database(url)
 
 
 def test_there_is_one_head() -> None:
@@ -36,16 +51,8 @@ def _upgrade_and_compare(url: str) -> None:
         engine.dispose()
 
 
-def test_upgrade_from_empty_on_sqlite(tmp_path: Path) -> None:
-    _upgrade_and_compare(f"sqlite:///{tmp_path / 'empty.db'}")
-
-
-def test_upgrade_from_empty_on_postgres() -> None:
-    url = pg.create_database("robofleet_migrate")
-    try:
-        _upgrade_and_compare(url)
-    finally:
-        pg.drop_database(url)
+def test_upgrade_from_empty(empty_store: str) -> None:
+    _upgrade_and_compare(empty_store)
 
 
 def test_db_upgrade_command(tmp_path: Path) -> None:
@@ -107,16 +114,8 @@ def _check_the_pick_index(url: str) -> None:
         engine.dispose()
 
 
-def test_the_job_pick_index_is_in_the_take_order_on_sqlite(tmp_path: Path) -> None:
-    _check_the_pick_index(f"sqlite:///{tmp_path / 'pick.db'}")
-
-
-def test_the_job_pick_index_is_in_the_take_order_on_postgres() -> None:
-    url = pg.create_database("robofleet_pick_index")
-    try:
-        _check_the_pick_index(url)
-    finally:
-        pg.drop_database(url)
+def test_the_job_pick_index_is_in_the_take_order(empty_store: str) -> None:
+    _check_the_pick_index(empty_store)
 
 
 SPARSE = {
@@ -147,13 +146,5 @@ def _check_the_sparse_task_indexes(url: str) -> None:
         engine.dispose()
 
 
-def test_the_sparse_task_indexes_on_sqlite(tmp_path: Path) -> None:
-    _check_the_sparse_task_indexes(f"sqlite:///{tmp_path / 'sparse.db'}")
-
-
-def test_the_sparse_task_indexes_on_postgres() -> None:
-    url = pg.create_database("robofleet_sparse_indexes")
-    try:
-        _check_the_sparse_task_indexes(url)
-    finally:
-        pg.drop_database(url)
+def test_the_sparse_task_indexes(empty_store: str) -> None:
+    _check_the_sparse_task_indexes(empty_store)
