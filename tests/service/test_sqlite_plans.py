@@ -2,12 +2,14 @@
 better key keep off the account's index (db.unindexed): a batch finish seeks its GUIDs, and
 the scheduler's timers read the partial index of the status they look for, where SQLite
 otherwise walked every task of the account, or scanned the table through that index for a
-`DISTINCT account_id` (a finish of 50 cost 105 us a task instead of 6.5). The plan is
-asserted, not a timing."""
+`DISTINCT account_id` (a finish of 50 cost 105 us a task instead of 6.5). A heartbeat asks
+whether a job waits by the pick's own index, not by walking every job the account ever had.
+The plan is asserted, not a timing."""
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +18,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from robofleet.server.db import claims as job_claims
 from robofleet.server.db.prepared import PreparedStatement
+from robofleet.server.db.robot_statements import heartbeat_statements
 from robofleet.server.db.task_statements import claims, timers
 from robofleet.server.domain.tasks import TaskStatus
 from robofleet.server.services.tasks.state import Finish, one_statement_shape
@@ -87,3 +91,17 @@ def test_the_timers_read_the_partial_index_of_their_status(service: Service) -> 
         plan = _plan(engine, sql, parameters)
         assert f"USING INDEX {expected[status]}" in plan, (sql, plan)
         assert "ix_tasks_account_name" not in plan, (sql, plan)
+
+
+def test_a_heartbeat_asks_for_a_waiting_job_by_the_picks_index(service: Service) -> None:
+    engine = service.runtime.db.engine
+    # Every other parameter None: a plan needs no value.
+    values = defaultdict(lambda: None, {"p_robot": 1, "p_account": 1})
+    sql, parameters = heartbeat_statements(engine.dialect).heartbeat.bound(values)
+    plan = _plan(engine, sql, parameters)
+    assert "SEARCH jobs USING INDEX ix_jobs_pick (account_id=?)" in plan, plan
+    assert "ix_jobs_account_id" not in plan, plan
+    waiting = PreparedStatement(job_claims.first_pending_job(), engine.dialect)
+    sql, parameters = waiting.bound({"p_account": 1, "p_robot": 1})
+    plan = _plan(engine, sql, parameters)
+    assert "SEARCH jobs USING INDEX ix_jobs_pick (account_id=?)" in plan, plan

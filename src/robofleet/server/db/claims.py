@@ -64,7 +64,19 @@ def _next_job(dialect: Dialect) -> Select[JobRow]:
 
 @cache
 def _any_job() -> Select[int]:
-    return select(JobRow.id).where(eligible_pending()).limit(1)
+    return first_pending_job()
+
+
+def first_pending_job() -> Select[int]:
+    """The id of the job the pick would take, for asking whether one waits. In the pick's
+    order: without it SQLite answered from ix_jobs_account_id, walking every job the account
+    ever had (an EXISTS drops an ORDER BY, so ask for this row instead)."""
+    return (
+        select(JobRow.id)
+        .where(eligible_pending())
+        .order_by(JobRow.priority.desc(), JobRow.id)
+        .limit(literal_int(1))
+    )
 
 
 def next_job_for_robot(session: Session, *, account_id: int, robot_id: int) -> JobRow | None:

@@ -37,10 +37,9 @@ from sqlalchemy.engine import Dialect as SADialect
 
 from robofleet.contract import TaskStatus
 from robofleet.server.db.base import literal_int
-from robofleet.server.db.claims import eligible_pending, held_by_robot
+from robofleet.server.db.claims import first_pending_job, held_by_robot
 from robofleet.server.db.core_tables import ROBOTS
 from robofleet.server.db.prepared import PreparedStatement
-from robofleet.server.db.tables import JobRow
 from robofleet.server.db.tables.queues import TASK_TABLE as TASKS
 
 DEFAULT_LEASE_SECONDS = 300
@@ -80,7 +79,7 @@ def _robot_update() -> Update:
 
 
 def _job_waits() -> Any:
-    return exists(select(JobRow.id).where(eligible_pending())).label("job_waits")
+    return first_pending_job().scalar_subquery().is_not(None).label("job_waits")
 
 
 def _renewable(robot_id: Any) -> list[Any]:
