@@ -4,7 +4,8 @@ the scheduler's timers read the partial index of the status they look for, where
 otherwise walked every task of the account, or scanned the table through that index for a
 `DISTINCT account_id` (a finish of 50 cost 105 us a task instead of 6.5). A heartbeat asks
 whether a job waits by the pick's own index, not by walking every job the account ever had.
-The plan is asserted, not a timing."""
+A robot reads a resource by name through the live names' index. The plan is asserted, not a
+timing."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from robofleet.server.db.prepared import PreparedStatement
 from robofleet.server.db.robot_statements import heartbeat_statements
 from robofleet.server.db.task_statements import claims, timers
 from robofleet.server.domain.tasks import TaskStatus
+from robofleet.server.services.resources import lean_read
 from robofleet.server.services.tasks.state import Finish, one_statement_shape
 from tests.service.conftest import Service
 
@@ -105,3 +107,11 @@ def test_a_heartbeat_asks_for_a_waiting_job_by_the_picks_index(service: Service)
     sql, parameters = waiting.bound({"p_account": 1, "p_robot": 1})
     plan = _plan(engine, sql, parameters)
     assert "SEARCH jobs USING INDEX ix_jobs_pick (account_id=?)" in plan, plan
+
+
+def test_a_robot_reads_a_resource_by_name_through_the_live_names_index(service: Service) -> None:
+    engine = service.runtime.db.engine
+    statement = lean_read._statement(engine.dialect, "name")
+    sql, parameters = statement.bound({"p_account": 1, "p_robot": 1, "p_value": "setting"})
+    plan = _plan(engine, sql, parameters)
+    assert "uq_resources_name_scope_live (account_id=? AND name=?)" in plan, plan

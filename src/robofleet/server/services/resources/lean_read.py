@@ -16,7 +16,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, false, select
 from sqlalchemy.engine import Dialect
 
 from robofleet.server.db.driver import driver_read
@@ -69,7 +69,9 @@ def _query(kind: str) -> Select[Any]:
         _guid_of(ResourceGroupRow, r.resource_group_id),
     ).where(
         r.account_id == bindparam("p_account"),
-        r.is_deleted.is_(False),
+        # Spelled as uq_resources_name_scope_live's WHERE, so SQLite reads a name by it (as
+        # `IS 0` it walked every resource of the account).
+        r.is_deleted == false(),
         resources_in_scope(bindparam("p_robot")),
         column == bindparam("p_value"),
     )
