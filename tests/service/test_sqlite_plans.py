@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,6 +55,7 @@ def test_a_batch_finish_seeks_its_guids(service: Service) -> None:
     assert "(guid=?)" in plan, plan
 
 
+@contextmanager
 def _statements_of(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
     seen: list[tuple[str, Any]] = []
 
@@ -76,9 +78,7 @@ def test_the_timers_read_the_partial_index_of_their_status(service: Service) -> 
         "status = 1": "ix_tasks_lease",
         "status = 5": "ix_tasks_postponed",
     }
-    recorder = _statements_of(engine)
-    seen = next(recorder)
-    with Session(engine) as session:
+    with _statements_of(engine) as seen, Session(engine) as session:
         timers.accounts_with_overdue_new(session, now)
         timers.promote_overdue(session, now, 1, 1)
         timers.accounts_with_postponed_due(session, now)
@@ -86,7 +86,6 @@ def test_the_timers_read_the_partial_index_of_their_status(service: Service) -> 
         timers.accounts_with_expired_leases(session, now)
         timers.leases_expired(session, now, 10, 1)
         session.rollback()
-    recorder.close()
     assert len(seen) == 6, seen
     for sql, parameters in seen:
         status = next(constant for constant in expected if constant in sql)

@@ -63,10 +63,6 @@ def _next_job(dialect: Dialect) -> Select[JobRow]:
 
 
 @cache
-def _any_job() -> Select[int]:
-    return first_pending_job()
-
-
 def first_pending_job() -> Select[int]:
     """The id of the job the pick would take, for asking whether one waits. In the pick's
     order: without it SQLite answered from ix_jobs_account_id, walking every job the account
@@ -88,7 +84,8 @@ def next_job_for_robot(session: Session, *, account_id: int, robot_id: int) -> J
 
 
 def has_job_for_robot(session: Session, *, account_id: int, robot_id: int) -> bool:
-    return session.scalar(_any_job(), {"p_account": account_id, "p_robot": robot_id}) is not None
+    values = {"p_account": account_id, "p_robot": robot_id}
+    return session.scalar(first_pending_job(), values) is not None
 
 
 @cache

@@ -66,8 +66,8 @@ def promote_overdue(session: Session, now: datetime, shift: int, account_id: int
 def _postponed_due(now: datetime) -> list[ColumnElement[bool]]:
     return [
         TASKS.c.status == literal_int(TaskStatus.POSTPONED),
-        TaskRow.postponed_until <= now,
-        TaskRow.is_deleted.is_(False),
+        TASKS.c.postponed_until <= now,
+        TASKS.c.is_deleted.is_(False),
     ]
 
 

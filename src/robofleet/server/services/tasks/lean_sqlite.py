@@ -50,6 +50,7 @@ from robofleet.server.services.tasks.state import (
     finish_params,
     finished_events,
     one_statement_shape,
+    only_a_status,
     take_params,
     taken_events,
 )
@@ -190,11 +191,7 @@ def finish_batch(
             return None
         guid = str(item.guid).strip().lower()  # as leases._finish_batch names it
         lease_id = item.lease_id.strip().lower()
-        if (
-            item.error is None
-            and "output" not in item.model_fields_set
-            and (status != TaskStatus.POSTPONED)
-        ):
+        if only_a_status(item):
             groups.setdefault((int(status), lease_id), []).append(guid)
         else:
             finish, reason = finish_of(item)
@@ -227,7 +224,7 @@ def _finished(
     statement = statements.finish_statement(**one_statement_shape(finish))
     params = finish_params(guids, caller.account_id, lease_id, finish, now)
     rows = [TaskRecord._make(row) for row in write.rows(statement, params)]
-    if not rows or {row.guid for row in rows} != set(guids):
+    if {row.guid for row in rows} != set(guids):
         raise _Fallback
     write.run_many(raw.insert_event(), _events(finished_events(rows, finish, change, now)))
     return rows

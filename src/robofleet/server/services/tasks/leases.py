@@ -52,6 +52,7 @@ from robofleet.server.services.tasks.state import (
     Lease,
     finish_leased_tasks,
     finish_of,
+    only_a_status,
     take_new_tasks,
 )
 from robofleet.server.services.tasks.views import task_reads
@@ -359,9 +360,7 @@ def _finish_batch(
         try:
             item = FinishItem.model_validate(raw)
             plain = (
-                item.error is None
-                and "output" not in item.model_fields_set
-                and item.status != TaskStatus.POSTPONED
+                only_a_status(item)
                 and is_guid(str(item.guid))
                 and caller.principal.folder_ids is None
             )

@@ -46,7 +46,7 @@ from robofleet.server.services.tasks import one_trip
 from robofleet.server.services.tasks.filters import take_filter
 from robofleet.server.services.tasks.leases import new_lease, one_statement_finish
 from robofleet.server.services.tasks.queues import cached_queue_rules
-from robofleet.server.services.tasks.state import Change, Finish
+from robofleet.server.services.tasks.state import Change, Finish, only_a_status
 
 _WIDTH = len(TaskRecord._fields)
 Rows = list[tuple[TaskRecord, LinkGuids]]
@@ -169,13 +169,7 @@ async def finish(
 
 def _plain(caller: Caller, item: FinishItem) -> bool:
     """A finish leases._finish_batch groups by status and lease into one statement."""
-    return (
-        item.error is None
-        and "output" not in item.model_fields_set
-        and item.status != TaskStatus.POSTPONED
-        and is_guid(str(item.guid))
-        and caller.principal.folder_ids is None
-    )
+    return only_a_status(item) and is_guid(str(item.guid)) and caller.principal.folder_ids is None
 
 
 async def _finish_batch(

@@ -286,6 +286,16 @@ def finish_of(item: FinishItem) -> tuple[Finish, str]:
     return finish, (error.message[:500] if error and error.message else "finished")
 
 
+def only_a_status(item: FinishItem) -> bool:
+    """A finish that sets the status alone (no output, error or postponement): finishes of
+    one status and lease share a statement."""
+    return (
+        item.error is None
+        and "output" not in item.model_fields_set
+        and item.status != TaskStatus.POSTPONED
+    )
+
+
 def finish_shape(finish: Finish) -> dict[str, bool]:
     """Which finish_statement a finish runs."""
     return {

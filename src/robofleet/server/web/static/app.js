@@ -56,7 +56,6 @@
       const focused = document.activeElement && region.contains(document.activeElement) ? document.activeElement.id : "";
       region.replaceChildren(holder.content);
       if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
-      region.dispatchEvent(new CustomEvent("live:updated", { bubbles: true }));
     };
     // A change heard during a reload may postdate the fragment being fetched: reload once more.
     const refresh = () => {
