@@ -42,6 +42,7 @@ from bench.common import (
     load_average,
     percentile,
 )
+from bench.fleet_load import WINDOW_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
 RATES = {"heartbeat": 2, "log": 6, "add": 6, "take": 6, "read": 6}  # per robot per minute
@@ -155,6 +156,10 @@ def summarise(
     offered = sum(r["offered"] for r in results)
     done = sum(r["done"] for r in results)  # answered; the unfinished are not in it
     late = [v for r in results for v in r["late_ms"]]
+    by_window: dict[int, list[float]] = {}
+    for result in results:
+        for n, values in result["windows"].items():
+            by_window.setdefault(int(n), []).extend(values)
     window = meter.seconds
     row: dict[str, Any] = {
         "robots": robots,
@@ -176,6 +181,10 @@ def summarise(
         "empty_takes": sum(r["empty_takes"] for r in results),
         "log_lines_per_s": round(sum(r["log_lines"] for r in results) / args.duration, 1),
         "load_average": max(load_before, load_average()),
+        # From the start, warm-up included: the first windows show the fleet's first contact.
+        f"p99_ms_per_{WINDOW_SECONDS:g}_s": [
+            round(percentile(by_window[n], 99), 1) for n in sorted(by_window)
+        ],
     }
     row["held"] = bool(
         row["p99_ms"] < HELD_P99_MS and not errors and done >= 0.95 * offered and offered

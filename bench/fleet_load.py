@@ -34,6 +34,9 @@ from typing import Any
 from robofleet.contract import IDEMPOTENCY_KEY_HEADER, RobotStatus, robot_authorization
 
 KINDS = ("heartbeat", "log", "add", "take", "finish", "read")
+WINDOW_SECONDS = 5.0
+"""Latencies are also kept per window of this many seconds from the start, warm-up included,
+to show how a step starts (a fleet's first contact) beside how it runs."""
 
 
 class Closed(Exception):
@@ -116,6 +119,7 @@ class Stats:
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     first_error: str = ""
     late: list[float] = field(default_factory=list)
+    windows: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
     offered: int = 0
     done: int = 0
     done_all: int = 0
@@ -246,6 +250,7 @@ class Fleet:
             status, data = 0, repr(exc).encode()
         elapsed = (loop.time() - started) * 1000
         self.stats.done_all += 1
+        self.stats.windows[int(due // WINDOW_SECONDS)].append(elapsed)
         if measured:
             self.stats.done += 1
             self.stats.latencies[kind].append(elapsed)
@@ -308,6 +313,7 @@ class Fleet:
             "errors": dict(self.stats.errors),
             "first_error": self.stats.first_error,
             "late_ms": self.stats.late,
+            "windows": {str(n): values for n, values in self.stats.windows.items()},
             "offered": self.stats.offered,
             "done": self.stats.done,
             "done_all": self.stats.done_all,

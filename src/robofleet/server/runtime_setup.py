@@ -11,9 +11,9 @@ from robofleet.server.db.session import Database
 from robofleet.server.runtime import Runtime
 from robofleet.server.runtime.arrivals import TaskArrivals
 from robofleet.server.runtime.caches import (
+    BACKSTOP_TTL_SECONDS,
     IDENTITY_ROWS,
     NEW_IDENTITIES_HARMLESS,
-    PRINCIPAL_TTL_SECONDS,
     PROCESS_ROWS,
     QUEUE_ROWS,
     WatchedCache,
@@ -50,10 +50,10 @@ def build_runtime(settings: Settings) -> Runtime:
         principals=WatchedCache(
             "principals",
             IDENTITY_ROWS,
-            ttl_seconds=PRINCIPAL_TTL_SECONDS,
+            ttl_seconds=BACKSTOP_TTL_SECONDS,
             new_rows_harmless=NEW_IDENTITIES_HARMLESS,
         ),
-        queues=WatchedCache("queues", QUEUE_ROWS),
+        queues=WatchedCache("queues", QUEUE_ROWS, ttl_seconds=BACKSTOP_TTL_SECONDS),
         documents=WatchedCache("documents", PROCESS_ROWS),
         secret_box=SecretBox(secret),
         storage_urls=UrlSigner(secret, "storage file"),

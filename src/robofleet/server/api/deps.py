@@ -10,8 +10,9 @@ from fastapi.security import APIKeyHeader
 
 from robofleet.server.domain.errors import Unauthenticated
 from robofleet.server.runtime import Runtime
-from robofleet.server.services.access.auth import Credentials, authenticate, cached_principal
+from robofleet.server.services.access.auth import authenticate, cached_principal
 from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.credential_forms import Credentials
 
 # Declared for OpenAPI's "Authorize" dialog; the headers are parsed by services.access.auth.
 key_scheme = APIKeyHeader(

@@ -32,7 +32,8 @@ from robofleet.server.api.deps import current_caller
 from robofleet.server.domain.errors import Forbidden, Unauthenticated
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import problem_text
-from robofleet.server.services.access.auth import Credentials, authenticate, cached_principal
+from robofleet.server.services.access.auth import authenticate, cached_principal
+from robofleet.server.services.access.credential_forms import Credentials
 
 SPRING_ERROR_SCHEMA: dict[str, Any] = {
     "title": "SpringErrorResponse",

@@ -52,6 +52,9 @@ class DriverPool:
         )
         self.statements = 0
         """Statements run on the pool: what shows that the lean path answered (tests)."""
+        self.lookups = 0
+        """Credential lookups run on the pool, counted apart: a cache miss before an
+        operation does not change how many statements the operation took."""
 
     async def open(self) -> None:
         # Not waiting: a server starts with its database down, as the engine lets it, and
@@ -62,7 +65,7 @@ class DriverPool:
         await self._pool.close()
 
     async def run(
-        self, statement: PreparedStatement, values: Mapping[str, Any]
+        self, statement: PreparedStatement, values: Mapping[str, Any], *, lookup: bool = False
     ) -> list[tuple[Any, ...]]:
         """Run one prepared statement on a pooled connection; its rows. A lost connection is
         reported as the engine's OperationalError, which the app answers 503 (retry), as on
@@ -77,5 +80,8 @@ class DriverPool:
             raise OperationalError(None, None, exc) from exc
         finally:
             await self._pool.putconn(connection)
-        self.statements += 1
+        if lookup:
+            self.lookups += 1
+        else:
+            self.statements += 1
         return rows

@@ -3,7 +3,7 @@ which queue), so a request does not pay lookups to learn them.
 
 Correctness over speed: a write transaction that touches a watched row empties the cache at
 commit on this node and, with PostgreSQL, on every node through NOTIFY; entries also age
-out after a few seconds as a backstop, each at its own moment (entries stored together, as a
+out after a few minutes as a backstop, each at its own moment (entries stored together, as a
 fleet's first calls are, would otherwise age out together and be looked up again at once).
 """
 
@@ -53,9 +53,11 @@ IDENTITY_ROWS: tuple[type, ...] = (
 NEW_IDENTITIES_HARMLESS: tuple[type, ...] = (AccountRow, ApiKeyRow, RobotRow, UserRow)
 """A new account, key, robot or user changes no credential already cached: creating robots
 for a large fleet must not send every robot's next call to authenticate again."""
-PRINCIPAL_TTL_SECONDS = 300.0
-"""A credential's entry ages out after 150-300 s: changes empty the cache at once, this is a
-backstop only."""
+BACKSTOP_TTL_SECONDS = 300.0
+"""A credential's or a queue's entry ages out after 150-300 s: changes empty the cache at
+once, this is a backstop only. (A queue's rules at 2.5-5 s sent a fleet's adds and takes of a
+queue to the session path each time they aged out, all of them while a fleet's first calls
+kept that path busy.)"""
 QUEUE_ROWS: tuple[type, ...] = (QueueRow, AccessFolderRow)
 PROCESS_ROWS: tuple[type, ...] = (ProcessRow, ProcessVersionRow)
 

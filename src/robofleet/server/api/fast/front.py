@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from robofleet.server.api.fast.operations import HOT_OPERATIONS, Answer, HotOperation, Invocation
+from robofleet.server.api.fast.single_flight import SingleFlight
 from robofleet.server.api.fast.wire import (
     ClientGone,
     header_text,
@@ -37,9 +38,12 @@ from robofleet.server.api.fast.workers import Workers
 from robofleet.server.api.openapi import operation_id
 from robofleet.server.api.routing import FORM, form_fields
 from robofleet.server.domain.errors import RobofleetError
+from robofleet.server.domain.principals import Principal
 from robofleet.server.runtime import Runtime
-from robofleet.server.services.access.auth import Credentials, authenticate, cached_principal
+from robofleet.server.services.access.auth import authenticate, cached_principal
 from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.access.credential_forms import Credentials
+from robofleet.server.services.access.lean_auth import authenticate_on_driver
 
 log = logging.getLogger("robofleet.api.fast")
 OPERATION_KEY = "robofleet.operation"
@@ -79,6 +83,7 @@ class FastFront:
         self.handlers = handlers
         # Few threads: each more one costs context switches; on SQLite writes queue anyway.
         self.workers = Workers(threads)
+        self.lookups: SingleFlight[Principal] = SingleFlight()
         self._exact: dict[tuple[str, str], _Bound] | None = None
         self._prefixed: list[_Bound] = []
 
@@ -113,11 +118,13 @@ class FastFront:
             return
         principal = cached_principal(self.runtime, credentials)
         if principal is None:
-            # A miss (a new caller, or its entry aged out: every robot's, every 30 s) is
-            # looked up as FastAPI's dependency does; a refusal goes on to FastAPI, which
-            # answers it (the body is not read yet).
+            # A miss (a new caller, or its entry aged out) is looked up as FastAPI's
+            # dependency does, once for all the calls that wait on the same credentials; a
+            # refusal goes on to FastAPI, which answers it (the body is not read yet).
             try:
-                principal = await self.workers.run(authenticate, self.runtime, credentials)
+                principal = await self.lookups.run(
+                    credentials.cache_key, lambda: self._look_up(credentials)
+                )
             except RobofleetError:
                 await self.app(scope, receive, send)
                 return
@@ -146,6 +153,14 @@ class FastFront:
             await self._answer_error(exc, scope, receive, send)
             return
         await send_json(send, _rendered(answer, exclude_none=operation.exclude_none))
+
+    async def _look_up(self, credentials: Credentials) -> Principal:
+        """A robot's common case on PostgreSQL's driver pool (lean_auth), else auth's lookup
+        on the front's threads."""
+        principal = await authenticate_on_driver(self.runtime, credentials)
+        if principal is None:
+            principal = await self.workers.run(authenticate, self.runtime, credentials)
+        return principal
 
     async def _answer_error(
         self, exc: Exception, scope: Scope, receive: Receive, send: Send

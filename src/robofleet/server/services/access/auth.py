@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from robofleet.contract import ROBOT_SECRET_PREFIX
 from robofleet.server.db.audit import AuditActor, record_event
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.session import Database
@@ -28,6 +24,13 @@ from robofleet.server.runtime.security import (
     robot_secret_matches,
     verify_password,
 )
+from robofleet.server.services.access.credential_forms import (
+    Credentials,
+    decode_base64,
+    robot_and_secret,
+    scheme_and_value,
+)
+from robofleet.server.services.access.lean_auth import lean_authenticate
 from robofleet.server.services.access.login_limits import check_login_attempts
 from robofleet.server.services.access.principals import (
     account_key_principal,
@@ -41,17 +44,6 @@ MISSING = (
 )
 
 
-@dataclass(frozen=True)
-class Credentials:
-    key_header: str | None
-    authorization: str | None
-
-    @property
-    def cache_key(self) -> str:
-        raw = f"{self.key_header or ''}\n{self.authorization or ''}"
-        return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def cached_principal(runtime: Runtime, credentials: Credentials) -> Principal | None:
     return runtime.principals.get(credentials.cache_key)
 
@@ -63,7 +55,9 @@ def authenticate(runtime: Runtime, credentials: Credentials) -> Principal:
     if hit is not None:
         return hit
     generation = cache.generation
-    principal = _authenticate(runtime.db, runtime.tokens, credentials)
+    # On PostgreSQL the front tried the lean lookup on the driver pool already.
+    lean = lean_authenticate(runtime.db, credentials) if runtime.driver_pool is None else None
+    principal = lean or _authenticate(runtime.db, runtime.tokens, credentials)
     cache.put(
         credentials.cache_key,
         principal,
@@ -74,22 +68,10 @@ def authenticate(runtime: Runtime, credentials: Credentials) -> Principal:
 
 
 def _token_expiry(codec: TokenCodec, credentials: Credentials) -> float | None:
-    scheme, value = _scheme_and_value(credentials.authorization or "")
+    scheme, value = scheme_and_value(credentials.authorization or "")
     if scheme.lower() == "bearer" and value.count(".") == 2:
         return float(codec.decode(value)["exp"])
     return None
-
-
-def _scheme_and_value(authorization: str) -> tuple[str, str]:
-    """`Bearer Bearer <jwt>` counts as `Bearer <jwt>`: Roboteasy's v1 login answers
-    `Bearer <jwt>` and its page says to send `Bearer {RESULT-OF-LOGIN}`."""
-    scheme, _, value = authorization.strip().partition(" ")
-    value = value.strip()
-    if scheme.lower() == "bearer":
-        again, _, rest = value.partition(" ")
-        if again.lower() == "bearer" and rest.strip():
-            value = rest.strip()
-    return scheme, value
 
 
 def _authenticate(db: Database, codec: TokenCodec, credentials: Credentials) -> Principal:
@@ -98,7 +80,7 @@ def _authenticate(db: Database, codec: TokenCodec, credentials: Credentials) -> 
             return _by_secret_guid(session, credentials.key_header, source="the Key header")
     if not credentials.authorization:
         raise Unauthenticated(MISSING, reason="missing_credentials")
-    scheme, value = _scheme_and_value(credentials.authorization)
+    scheme, value = scheme_and_value(credentials.authorization)
     if scheme.lower() == "bearer" and value:
         return _bearer(db, codec, value)
     if scheme.lower() == "basic" and value:
@@ -121,34 +103,24 @@ def _bearer(db: Database, codec: TokenCodec, token: str) -> Principal:
                     "the user of this token no longer exists", reason="user_deleted"
                 )
             return user_principal(session, user)
-    text = token if normalize_api_key(token) else _decode_base64(token, "Bearer")
+    text = token if normalize_api_key(token) else decode_base64(token, "Bearer")
     with db.read() as session:
-        robot_guid, secret = _robot_and_secret(text)
+        robot_guid, secret = robot_and_secret(text)
         if secret:
             return _by_robot_secret(session, robot_guid, secret)
         return _by_secret_guid(session, text, source="the Bearer token")
 
 
 def _basic(db: Database, value: str) -> Principal:
-    text = _decode_base64(value, "Basic")
+    text = decode_base64(value, "Basic")
     name, colon, password = text.partition(":")
     with db.read() as session:
-        robot_guid, secret = _robot_and_secret(text)
+        robot_guid, secret = robot_and_secret(text)
         if secret:
             return _by_robot_secret(session, robot_guid, secret)
         if colon and password:
             return _by_password(session, name, password)
         return _by_secret_guid(session, name, source="the Basic credentials")
-
-
-def _robot_and_secret(text: str) -> tuple[str, str]:
-    """`<robot GUID>:<robot secret>`, told from `login:password` by the secret's prefix;
-    ("", "") for anything else."""
-    name, _, secret = text.partition(":")
-    guid = normalize_api_key(name)
-    if guid is None or not secret.startswith(ROBOT_SECRET_PREFIX):
-        return "", ""
-    return guid, secret
 
 
 def _by_robot_secret(session: Session, robot_guid: str, secret: str) -> Principal:
@@ -164,19 +136,6 @@ def _by_robot_secret(session: Session, robot_guid: str, secret: str) -> Principa
             reason="wrong_robot_secret",
         )
     return robot_principal(session, robot, with_secret=True)
-
-
-def _decode_base64(value: str, scheme: str) -> str:
-    padded = value + "=" * (-len(value) % 4)
-    try:
-        raw = base64.b64decode(padded, altchars=b"-_", validate=True)
-        return raw.decode("utf-8").strip()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise Unauthenticated(
-            f"the {scheme} credentials are not valid base64; send base64 of the API key "
-            "or robot GUID",
-            reason="malformed_credentials",
-        ) from None
 
 
 def _by_secret_guid(session: Session, text: str, *, source: str) -> Principal:

@@ -101,12 +101,20 @@ def robot_principal(session: Session, robot: RobotRow, *, with_secret: bool) -> 
             "'Authorization: Basic base64(<robot GUID>:<robot secret>)'",
             reason="robot_secret_required",
         )
+    return robot_principal_of(account.id, account.guid, robot.id, robot.guid, robot.name)
+
+
+def robot_principal_of(
+    account_id: int, account_guid: str, robot_id: int, robot_guid: str, robot_name: str
+) -> Principal:
+    """A robot's principal once its credentials and account have passed (robot_principal's
+    checks, or lean_auth's)."""
     return Principal(
         kind="robot",
-        account_id=account.id,
-        account_guid=account.guid,
-        guid=robot.guid,
-        name=f"robot '{robot.name}'",
+        account_id=account_id,
+        account_guid=account_guid,
+        guid=robot_guid,
+        name=f"robot '{robot_name}'",
         permissions=ROBOT_PERMISSIONS,
-        robot_id=robot.id,
+        robot_id=robot_id,
     )
