@@ -216,7 +216,9 @@ def run(store: str, args: argparse.Namespace) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         env = {"ROBOFLEET_LOG_LINES_PER_SECOND_PER_ROBOT": "0"}
-        server = Server(Path(tmp) / "server", database_url=url, env=env).start()
+        workers = args.workers if store == "postgresql" else 1  # several need PostgreSQL
+        server = Server(Path(tmp) / "server", database_url=url, workers=workers, env=env)
+        server.start()
         try:
             robots, queues = prepare(server, steps[-1], args.queues, args.seed_tasks)
             for count in steps:
@@ -232,7 +234,12 @@ def run(store: str, args: argparse.Namespace) -> dict[str, Any]:
             if url:
                 drop_pg_database(url)
     held = [r["robots"] for r in rows if r["held"]]
-    return {"store": store, "largest_held": max(held) if held else 0, "steps": rows}
+    return {
+        "store": store,
+        "workers": workers,
+        "largest_held": max(held) if held else 0,
+        "steps": rows,
+    }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -259,6 +266,10 @@ def main() -> None:
     add_arguments(parser)
     parser.add_argument("--store", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--out", type=Path)
+    # Here, not in add_arguments: the suite has one --workers (bench.log_ingestion's) for both.
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server worker processes (PostgreSQL only)"
+    )
     args = parser.parse_args()
     stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
     results = [run(store, args) for store in stores]

@@ -3,7 +3,8 @@ up by the account's (account_id, name) index, a keyed add its keys by the accoun
 unique (account_id, idempotency_key) index and an add of the client's GUIDs those by the
 unique GUID index, under a GENERIC plan, the one PostgreSQL switches
 a prepared statement to after five runs: on a queue of 30,000 tasks, no Seq Scan on tasks.
-The add itself unnests its arrays (no table read). No timing is asserted: the plan is."""
+The add itself unnests its arrays (no table read); an add of one task, given its values
+rather than arrays, likewise. No timing is asserted: the plan is."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from tests.service.conftest import Service
 from tests.service.test_one_trip_plans import TASKS, _generic_plan
 
 
+@pytest.mark.parametrize("single", [False, True])
 @pytest.mark.parametrize(("keyed", "guided"), [(False, False), (True, False), (False, True)])
 def test_the_unique_add_finds_names_by_index_under_a_generic_plan(
-    pg_service: Service, keyed: bool, guided: bool
+    pg_service: Service, keyed: bool, guided: bool, single: bool
 ) -> None:
     response = pg_service.admin.post("/api/queue/create", json={"Name": "big", "UniqueTasks": True})
     assert response.status_code == 200, response.text
@@ -41,7 +43,7 @@ def test_the_unique_add_finds_names_by_index_under_a_generic_plan(
         )
         connection.execute(text("ANALYZE tasks"))
     statement = adding.add_on_postgresql(
-        full=True, notify=True, unique=True, keyed=keyed, guided=guided
+        full=True, notify=True, unique=True, keyed=keyed, guided=guided, single=single
     )
     values = {name: None for name in statement.compile().params}
     values.update(p_account_id=account_id, p_queue_id=queue_id)

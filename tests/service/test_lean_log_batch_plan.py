@@ -5,6 +5,7 @@ version and the job's update by id). No timing is asserted: the plan is."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import cast
@@ -62,11 +63,15 @@ def test_the_batch_stays_on_the_indexes_under_a_generic_plan(pg_service: Service
                 "p_version_guid": str(uuid.uuid4()),
                 "p_job_named": True,
                 "p_version_named": True,
-                "p_guids": [str(uuid.uuid4()), str(uuid.uuid4())],
-                "p_levels": ["Info", "Error"],
-                "p_messages": ["one", "two"],
-                "p_fields": ["{}", '{"k": 1}'],
-                "p_times": [now, now],
+                "p_lines": json.dumps(
+                    [
+                        {"n": n, "guid": str(uuid.uuid4()), "level": level, "message": message}
+                        | {"fields": fields, "time": now.isoformat()}
+                        for n, (level, message, fields) in enumerate(
+                            [("Info", "one", "{}"), ("Error", "two", '{"k": 1}')]
+                        )
+                    ]
+                ),
                 "p_last_message": "two",
                 "p_announce": True,
                 "p_channel": "robofleet_logs",

@@ -7,15 +7,15 @@ it up), and a process version named with it must be that job's version; the look
 select (`refs`) both stores share.
 
 PostgreSQL: one statement in autocommit on the driver pool: the lookup, the guarded INSERT …
-SELECT FROM unnest(…) (rows in the batch's order), the job's last message and the live tails'
-NOTIFY, each only when the lookup holds (`ok`, returned so the caller can fall back when it
-does not: then nothing was written). SQLite: the lookup, an executemany INSERT and the job's
+SELECT FROM jsonb_to_recordset(…) (rows in the batch's order), the job's last message and the
+live tails' NOTIFY, each only when the lookup holds (`ok`, returned so the caller can fall back
+when it does not: then nothing was written). SQLite: the lookup, an executemany INSERT and the job's
 UPDATE inside the group writer's turn (db.raw_write).
 
 Bound parameters: p_account, p_robot, p_now (UTC-aware), p_job_guid and p_version_guid
 (normalised GUIDs, "" when not named), p_job_named and p_version_named; on PostgreSQL the
-lines as arrays p_guids, p_levels, p_messages, p_fields (JSON text), p_times, then
-p_last_message, p_announce, p_channel and p_payload.
+lines as p_lines, a JSON array of objects (n, guid, level, message, fields as JSON text,
+time), then p_last_message, p_announce, p_channel and p_payload.
 """
 
 from __future__ import annotations
@@ -24,16 +24,17 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     Boolean,
     DateTime,
     Insert,
+    Integer,
     Select,
     String,
     Text,
     Update,
     and_,
     bindparam,
+    cast,
     column,
     exists,
     func,
@@ -43,6 +44,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect as SADialect
 
 from robofleet.server.db.core_tables import JOBS, LOGS, VERSIONS
@@ -126,23 +128,20 @@ def postgres_batch() -> Select[Any]:
     )
     job_id = select(usable.c.job_id).scalar_subquery()
     version_id = select(usable.c.version_id).scalar_subquery()
+    # The lines as one JSON array of objects, not an array per column: the driver encodes a
+    # text array element by element in Python (115 us for 7 lines, measured), JSON is one
+    # string. Each line carries its place `n`: the rows are inserted in the batch's order.
     lines = (
-        func.unnest(
-            bindparam("p_guids", type_=ARRAY(String())),
-            bindparam("p_levels", type_=ARRAY(String())),
-            bindparam("p_messages", type_=ARRAY(Text())),
-            bindparam("p_fields", type_=ARRAY(Text())),
-            bindparam("p_times", type_=ARRAY(DateTime(timezone=True))),
-        )
+        func.jsonb_to_recordset(cast(bindparam("p_lines", type_=Text()), JSONB))
         .table_valued(
+            column("n", Integer()),
             column("guid", String()),
             column("level", String()),
             column("message", Text()),
             column("fields", Text()),
             column("time", DateTime(timezone=True)),
-            with_ordinality="n",
         )
-        .render_derived("lines")
+        .render_derived("lines", with_types=True)
     )
     rows = (
         select(

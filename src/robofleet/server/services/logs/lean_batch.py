@@ -138,6 +138,18 @@ def _payload(batch: LeanBatch) -> str:
     return f"{batch.account_id}:{ANY_ROBOT}"
 
 
+def _lines_json(batch: LeanBatch) -> str:
+    """The lines as db.log_statements.postgres_batch reads them (a time without a zone is
+    UTC, as the columns' own conversion takes it)."""
+    lines = [
+        {"n": n, "guid": guid, "level": level, "message": message, "fields": fields, "time": time}
+        for n, (guid, level, message, fields, time) in enumerate(
+            zip(batch.guids, batch.levels, batch.messages, batch.fields, batch.times, strict=True)
+        )
+    ]
+    return orjson.dumps(lines, option=orjson.OPT_NAIVE_UTC).decode()
+
+
 async def write_on_driver(runtime: Runtime, batch: LeanBatch) -> LogCreated | None:
     """PostgreSQL: one statement on the driver pool (the loop); its NOTIFY goes out with
     its commit, as the session path's does with its transaction's."""
@@ -148,11 +160,7 @@ async def write_on_driver(runtime: Runtime, batch: LeanBatch) -> LogCreated | No
     values = _refs_values(batch)
     values.update(
         p_now=batch.now,
-        p_guids=batch.guids,
-        p_levels=batch.levels,
-        p_messages=batch.messages,
-        p_fields=batch.fields,
-        p_times=batch.times,
+        p_lines=_lines_json(batch),
         p_last_message=_last_message(batch),
         p_announce=wakeups is not None,
         p_channel=wakeups.channel if wakeups is not None else "",

@@ -146,18 +146,20 @@ def _read(plan: _Plan, record: TaskRecord) -> TaskRead:
 
 
 def _arrays(plan: _Plan) -> dict[str, Any] | None:
-    """The parameters of statements.add_on_postgresql; None when a task's parameters are not
-    JSON PostgreSQL takes (NaN, Infinity): the session path answers that."""
+    """The parameters of statements.add_on_postgresql (an array per column, or the one
+    task's values); None when a task's parameters are not JSON PostgreSQL takes (NaN,
+    Infinity): the session path answers that."""
+    tasks = plan.tasks
     values: dict[str, Any] = {
-        f"a_{name}": [task[name] for task in plan.tasks]  # type: ignore[literal-required]
+        f"a_{name}": [task[name] for task in tasks]  # type: ignore[literal-required]
         for name in statements.PER_TASK
     }
     try:
-        values["a_parameters"] = [
-            json.dumps(task["parameters"], allow_nan=False) for task in plan.tasks
-        ]
+        values["a_parameters"] = [json.dumps(task["parameters"], allow_nan=False) for task in tasks]
     except ValueError:
         return None
+    if len(tasks) == 1:
+        values = {name: value[0] for name, value in values.items()}
     first = plan.tasks[0]
     values.update({f"p_{name}": first[name] for name in statements.SHARED})  # type: ignore[literal-required]
     values.update(p_actor=plan.change.actor[:300], p_reason=plan.change.reason, p_now=plan.now)
@@ -183,6 +185,7 @@ async def _add_on_driver(
         unique=plan.queue.unique_tasks,
         keyed=plan.keyed,
         guided=plan.client_guids,
+        single=len(plan.tasks) == 1,
     )
     prepared = prepared_statement(statement, runtime.db.engine.dialect)
     try:
