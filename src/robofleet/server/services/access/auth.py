@@ -55,7 +55,8 @@ def authenticate(runtime: Runtime, credentials: Credentials) -> Principal:
     if hit is not None:
         return hit
     generation = cache.generation
-    # On PostgreSQL the front tried the lean lookup on the driver pool already.
+    # A robot's lean lookup: here on SQLite; on PostgreSQL the front (api.fast) runs it on
+    # the driver pool before it comes here, and FastAPI's routes go by the ORM.
     lean = lean_authenticate(runtime.db, credentials) if runtime.driver_pool is None else None
     principal = lean or _authenticate(runtime.db, runtime.tokens, credentials)
     cache.put(
