@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.types import TypeDecorator
 
 from robofleet.server.db import task_statements
 from robofleet.server.db.audit import NotAudited
@@ -104,6 +105,31 @@ def test_timestamps_lose_their_zone_only_where_the_store_has_none() -> None:
     at = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
     assert column_type.process_bind_param(at, sqlite.dialect()) == at.replace(tzinfo=None)
     assert column_type.process_bind_param(at, postgresql.dialect()) == at
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(2024, 5, 1, 12, 0, tzinfo=UTC),  # no fraction: still six digits
+        datetime(2024, 5, 1, 12, 0, 7, 5, tzinfo=UTC),
+        datetime(2031, 12, 31, 23, 59, 59, 999_999, tzinfo=timezone(timedelta(hours=-3))),
+        datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=-1))),
+        datetime(9999, 12, 31, 23, 59, 59, 123_456, tzinfo=UTC),
+        None,
+    ],
+)
+def test_a_timestamp_binds_on_sqlite_as_sqlalchemy_would_bind_it(at: datetime | None) -> None:
+    """UtcDateTime's one-step bind on SQLite gives the text that process_bind_param followed
+    by SQLAlchemy's own SQLite DATETIME processor gives."""
+    dialect = sqlite.dialect()
+    bound = UtcDateTime().dialect_impl(dialect)  # its impl is SQLite's DATETIME
+    assert isinstance(bound, UtcDateTime)
+    fast = bound.bind_processor(dialect)
+    composed = TypeDecorator.bind_processor(bound, dialect)
+    assert fast is not None and composed is not None
+    assert fast(at) == composed(at)
+    with pytest.raises(ValueError, match="naive"):
+        fast(datetime(2024, 5, 1, 12, 0))
 
 
 class _Base(DeclarativeBase):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,6 +65,23 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        # SQLite stores text: process_bind_param then SQLite's DATETIME formatting (a dict and
+        # a %-format per value) in one step; the robot path binds several times per request.
+        if dialect.name == "sqlite":
+            return sqlite_timestamp_text
+        return super().bind_processor(dialect)
+
+
+def sqlite_timestamp_text(value: datetime | None) -> str | None:
+    """What UtcDateTime binds on SQLite: the UTC time as SQLAlchemy's SQLite DATETIME stores
+    it (`YYYY-MM-DD HH:MM:SS.ffffff`, always six digits of fraction, no zone)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
 class Base(DeclarativeBase):
