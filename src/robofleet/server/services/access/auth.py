@@ -26,6 +26,7 @@ from robofleet.server.runtime.security import (
 )
 from robofleet.server.services.access.credential_forms import (
     Credentials,
+    basic_form,
     decode_base64,
     robot_and_secret,
     scheme_and_value,
@@ -113,15 +114,13 @@ def _bearer(db: Database, codec: TokenCodec, token: str) -> Principal:
 
 
 def _basic(db: Database, value: str) -> Principal:
-    text = decode_base64(value, "Basic")
-    name, colon, password = text.partition(":")
+    form = basic_form(decode_base64(value, "Basic"))
     with db.read() as session:
-        robot_guid, secret = robot_and_secret(text)
-        if secret:
-            return _by_robot_secret(session, robot_guid, secret)
-        if colon and password:
-            return _by_password(session, name, password)
-        return _by_secret_guid(session, name, source="the Basic credentials")
+        if form.secret:
+            return _by_robot_secret(session, form.robot_guid, form.secret)
+        if form.password:
+            return _by_password(session, form.login, form.password)
+        return _by_secret_guid(session, form.value, source="the Basic credentials")
 
 
 def _by_robot_secret(session: Session, robot_guid: str, secret: str) -> Principal:

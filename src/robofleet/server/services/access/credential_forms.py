@@ -58,3 +58,25 @@ def decode_base64(value: str, scheme: str) -> str:
             "or robot GUID",
             reason="malformed_credentials",
         ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class BasicForm:
+    """What decoded Basic credentials name, told apart as the lookups tell them: a robot's
+    GUID with its secret, a login and password, or one value (an API key or a robot GUID)."""
+
+    robot_guid: str = ""
+    secret: str = ""
+    login: str = ""
+    password: str = ""
+    value: str = ""
+
+
+def basic_form(text: str) -> BasicForm:
+    robot_guid, secret = robot_and_secret(text)
+    if secret:
+        return BasicForm(robot_guid=robot_guid, secret=secret)
+    name, colon, password = text.partition(":")
+    if colon and password:
+        return BasicForm(login=name, password=password)
+    return BasicForm(value=name)

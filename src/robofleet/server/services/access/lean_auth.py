@@ -37,16 +37,17 @@ from robofleet.server.runtime.security import (
 )
 from robofleet.server.services.access.credential_forms import (
     Credentials,
+    basic_form,
     decode_base64,
-    robot_and_secret,
     scheme_and_value,
 )
 from robofleet.server.services.access.principals import robot_principal_of
 
 
 def robot_basic(credentials: Credentials) -> tuple[str, str] | None:
-    """(robot GUID, its secret or "") that Basic credentials name, read as auth's `_basic`
-    reads them; None for any other form (a login and password, a Bearer token, `Key`)."""
+    """(robot GUID, its secret or "") that Basic credentials name (credential_forms.basic_form,
+    as auth's `_basic` reads them); None for any other form (a login and password, a Bearer
+    token, `Key`)."""
     if credentials.key_header or not credentials.authorization:
         return None
     scheme, value = scheme_and_value(credentials.authorization)
@@ -56,13 +57,12 @@ def robot_basic(credentials: Credentials) -> tuple[str, str] | None:
         text = decode_base64(value, "Basic")
     except Unauthenticated:
         return None
-    guid, secret = robot_and_secret(text)
-    if secret:
-        return guid, secret
-    name, colon, password = text.partition(":")
-    if colon and password:
+    form = basic_form(text)
+    if form.secret:
+        return form.robot_guid, form.secret
+    if form.password:
         return None
-    key = normalize_api_key(name)
+    key = normalize_api_key(form.value)
     return (key, "") if key is not None else None
 
 
