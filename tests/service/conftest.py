@@ -73,8 +73,11 @@ class _Caller(TestClient):
         self.close()
 
 
-def start(data_dir: Path, database_url: str | None = None) -> Iterator[Service]:
-    """The app on a SQLite file in `data_dir`, or on the PostgreSQL database given."""
+def start(
+    data_dir: Path, database_url: str | None = None, **settings_given: Any
+) -> Iterator[Service]:
+    """The app on a SQLite file in `data_dir`, or on the PostgreSQL database given; other
+    settings as given."""
     settings = Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -86,6 +89,7 @@ def start(data_dir: Path, database_url: str | None = None) -> Iterator[Service]:
         # costs a seventh of the default's CPU. tests/service/test_password_hashing.py
         # checks the default.
         password_hashing="owasp",
+        **settings_given,
     )
     prepare(settings)
     app = create_app(settings)

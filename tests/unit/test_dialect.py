@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.types import TypeDecorator
@@ -20,6 +22,7 @@ from robofleet.server.db.base import UtcDateTime
 from robofleet.server.db.dialect import (
     POSTGRESQL,
     SQLITE,
+    WRITE_OPTION,
     Dialect,
     dialect_for_url,
     dialect_named,
@@ -192,3 +195,33 @@ def test_importing_the_listeners_installs_nothing_process_wide() -> None:
     import robofleet.server.app  # noqa: F401 - imports db.audit and services.caches
 
     assert len(Session().dispatch.after_flush) == 0
+
+
+def test_sqlite_transactions_begin_as_the_engine_asks(tmp_path: Path) -> None:
+    """Writes take the write lock when they begin (BEGIN IMMEDIATE), reads do not."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'begin.db'}")
+    with engine.connect() as reader, engine.connect() as other:
+        with reader.begin():
+            reader.exec_driver_sql("SELECT 1")
+            # A deferred BEGIN holds no lock: another connection can still take the write lock.
+            with other.execution_options(**{WRITE_OPTION: True}).begin():
+                assert other.connection.driver_connection.in_transaction  # type: ignore[union-attr]
+    engine.dispose()
+
+
+def test_a_locked_sqlite_database_refuses_a_write_as_the_engines_error(tmp_path: Path) -> None:
+    """BEGIN IMMEDIATE runs on the driver; its failure still comes out as SQLAlchemy's
+    OperationalError, which the app answers 503 (retry)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'locked.db'}")
+    with engine.connect() as connection:
+        connection.connection.driver_connection.execute("PRAGMA busy_timeout=50")  # type: ignore[union-attr]
+        holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the write lock
+        try:
+            writer = connection.execution_options(**{WRITE_OPTION: True})
+            with pytest.raises(OperationalError, match="database is locked"):
+                writer.begin()
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+    engine.dispose()

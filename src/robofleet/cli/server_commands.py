@@ -99,6 +99,7 @@ def server(
         "log_level": settings.log_level,
         "log_config": log_config(settings),
         "access_log": False,
+        "server_header": False,  # no "server: uvicorn": the answer names no software version
         "timeout_keep_alive": settings.keep_alive_seconds,
         "timeout_graceful_shutdown": 5,
     }

@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     fast_path_threads: int = Field(
         4, ge=1, le=64, description="Threads the lean front runs blocking service calls on."
     )
+    opentelemetry: bool = Field(
+        False,
+        description="Let FastAPI emit OpenTelemetry spans, metrics and logs through the "
+        "providers the process configures (opentelemetry-instrument, or the SDK). Off, each "
+        "request skips FastAPI's check for configured providers; Prometheus `/metrics` is "
+        "not affected.",
+    )
     keep_alive_seconds: float = Field(
         75.0,
         gt=0,

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from pydantic import (
@@ -38,6 +39,7 @@ _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SEPARATORS = re.compile(r"[\s\-.]+")
 
 
+@lru_cache(maxsize=4096)  # clients send the same few dozen keys: two regex passes each
 def snake_key(key: str) -> str:
     """`RobotGUID` -> `robot_guid`, `QueueGuid` -> `queue_guid`, `queue_guid` unchanged."""
     key = _SEPARATORS.sub("_", key.strip())

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from robofleet.server.api.fast.operations import HOT_OPERATIONS, Answer, HotOperation, Invocation
 from robofleet.server.api.fast.single_flight import SingleFlight
+from robofleet.server.api.fast.tracing import name_current_span
 from robofleet.server.api.fast.wire import (
     ClientGone,
     header_text,
@@ -63,6 +64,7 @@ class _NotHere(Exception):
 class _Bound:
     operation: HotOperation
     operation_id: str
+    route_path: str
     shadowed: frozenset[str] = frozenset()
     """Values of a path parameter that an earlier route serves instead."""
 
@@ -76,8 +78,11 @@ class FastFront:
         routes: list[BaseRoute],
         handlers: Mapping[Any, Callable[..., Any]],
         threads: int,
+        traced: bool = False,
     ) -> None:
         self.app = app
+        self.traced = traced
+        """ROBOFLEET_OPENTELEMETRY: name the request's span after the operation answered."""
         self.runtime = runtime
         self.routes = routes
         self.handlers = handlers
@@ -138,6 +143,8 @@ class FastFront:
             await self.app(scope, replaying(raw, receive), send)
             return
         scope[OPERATION_KEY] = bound.operation_id
+        if self.traced:
+            name_current_span(operation.method, bound.route_path)
         client = scope.get("client")
         caller = Caller(
             principal,
@@ -203,11 +210,13 @@ class FastFront:
                 log.warning("no route serves %s %s: the front leaves it", operation.method, sample)
                 continue
             if not operation.path_parameter:
-                exact[(operation.method, operation.path)] = _Bound(operation, operation_id(route))
+                exact[(operation.method, operation.path)] = _Bound(
+                    operation, operation_id(route), route.path
+                )
                 continue
             shadowed = _shadowing_names(earlier, operation.path)
             if shadowed is not None:
-                self._prefixed.append(_Bound(operation, operation_id(route), shadowed))
+                self._prefixed.append(_Bound(operation, operation_id(route), route.path, shadowed))
         self._exact = exact
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 
 from robofleet.contract import ROBOT_SECRET_PREFIX
 from robofleet.server.domain.errors import Unauthenticated
@@ -18,11 +17,14 @@ from robofleet.server.runtime.security import normalize_api_key
 class Credentials:
     key_header: str | None
     authorization: str | None
+    cache_key: str = field(init=False, repr=False, compare=False)
+    """Digest of both values: what the caches key a caller by (no cache holds a secret as it
+    was sent). Worked out once, on creation: every request asks for it, up to three times
+    (not a cached_property: Python 3.11's takes one lock shared by every instance)."""
 
-    @cached_property  # asked for up to three times a request
-    def cache_key(self) -> str:
+    def __post_init__(self) -> None:
         raw = f"{self.key_header or ''}\n{self.authorization or ''}"
-        return hashlib.sha256(raw.encode()).hexdigest()
+        object.__setattr__(self, "cache_key", hashlib.sha256(raw.encode()).hexdigest())
 
 
 def scheme_and_value(authorization: str) -> tuple[str, str]:
