@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event, text
@@ -95,14 +95,13 @@ class Database:
         """Whether raw_write is available: on the store with one writer (SQLite)."""
         return self._group_writer is not None
 
-    @contextmanager
-    def raw_write(self) -> Iterator[RawWrite]:
+    def raw_write(self) -> AbstractContextManager[RawWrite]:
         """A write on the bare driver connection in the group writer's turn, in its own
         savepoint (db.raw_write): for the hot paths' prepared statements, with no ORM
-        session. Nothing is audited: only for writes the session path does not audit."""
+        session. Nothing is audited: only for writes the session path does not audit.
+        (db.raw_write's context itself, not one wrapped around it: every write enters it.)"""
         assert self._group_writer is not None, "raw writes are for SQLite (single_writer)"
-        with raw_write(self._group_writer) as write:
-            yield write
+        return raw_write(self._group_writer)
 
     @contextmanager
     def autocommit(self) -> Iterator[Connection]:
