@@ -121,7 +121,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
         strict_content_type=False,
         # FastAPI looks for configured OpenTelemetry providers on every request unless told
-        # not to: about 30 µs of a robot call, for a feature only some deployments use.
+        # not to (docs/decisions.md, issue 13): off unless a deployment asks for tracing.
         telemetry={
             "tracing": settings.opentelemetry,
             "metrics": settings.opentelemetry,

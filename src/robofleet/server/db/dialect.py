@@ -99,8 +99,8 @@ class SQLiteDialect(Dialect):
             # A write transaction takes the database write lock up front, so it never fails
             # half-way with SQLITE_BUSY when another writer commits first.
             write = connection.get_execution_options().get(WRITE_OPTION, False)
-            # On the driver: SQLAlchemy's execution context cost a small write a tenth of
-            # its Python. A driver error comes out as the engine's (a locked database: 503).
+            # On the driver: through SQLAlchemy's execution context a BEGIN took twice the
+            # time. A driver error comes out as the engine's (a locked database: 503).
             try:
                 connection.connection.driver_connection.execute(  # type: ignore[union-attr]
                     "BEGIN IMMEDIATE" if write else "BEGIN"
