@@ -10,8 +10,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import DataError
 from sqlalchemy import bindparam, select, update
 
+from robofleet.server.db.driver_pool import DriverPool
 from robofleet.server.db.prepared import PreparedStatement
 from robofleet.server.db.tables.queues import TASK_TABLE as TASKS
 from tests.service.conftest import Service
@@ -117,8 +119,64 @@ def test_run_async_on_psycopg_reads_what_sqlalchemy_reads(store_service: Service
 
     async def read() -> list[list[tuple[Any, ...]]]:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
-            # Past psycopg's prepare threshold: the server-side prepared form answers too.
-            return [await statement.run_async(connection, {"p_names": names}) for _ in range(7)]
+            # Past psycopg's prepare threshold: the server-side prepared form answers too,
+            # on one cursor reused as the driver pool reuses it.
+            cursor = connection.cursor()
+            return [await statement.run_async(cursor, {"p_names": names}) for _ in range(7)]
 
     for rows in asyncio.run(read()):
         assert rows == expected
+
+
+@pytest.mark.parametrize("store_service", ["postgres"], indirect=True)
+def test_statements_of_every_shape_alternate_on_a_pooled_connections_cursor(
+    store_service: Service,
+) -> None:
+    """The driver pool keeps one cursor per connection: a read, an update that returns no
+    row, a read of other columns and an error between them leave each answer as its own
+    (with one connection, every statement runs on the same cursor, past the prepare
+    threshold)."""
+    names = ["prep-pool-a", "prep-pool-b"]
+    _add_tasks(store_service, "prepared-pool", names)
+    engine = store_service.runtime.db.engine
+    rows = PreparedStatement(_by_names(), engine.dialect)
+    expected = _core_rows(store_service, names)
+    comment = PreparedStatement(
+        update(TASKS)
+        .where(TASKS.c.name == bindparam("p_name"))
+        .values(comment=bindparam("p_comment")),
+        engine.dialect,
+    )
+    comments = PreparedStatement(
+        select(TASKS.c.name, TASKS.c.comment)
+        .where(TASKS.c.name.in_(bindparam("p_names", expanding=True)))
+        .order_by(TASKS.c.id),
+        engine.dialect,
+    )
+    broken = PreparedStatement(
+        select(TASKS.c.id).where(TASKS.c.id == bindparam("p_id")), engine.dialect
+    )
+    pool = DriverPool(engine, min_size=1, max_size=1)
+
+    async def alternate() -> list[Any]:
+        await pool.open()
+        seen: list[Any] = []
+        try:
+            for round_ in range(7):
+                seen.append(await pool.run(rows, {"p_names": names}))
+                seen.append(
+                    await pool.run(comment, {"p_name": names[0], "p_comment": f"r{round_}"})
+                )
+                seen.append(await pool.run(comments, {"p_names": names}))
+                with pytest.raises(DataError):  # not a whole number: refused by the server
+                    await pool.run(broken, {"p_id": "x"})
+        finally:
+            await pool.close()
+        return seen
+
+    seen = store_service.admin.portal.call(alternate)
+    for round_ in range(7):
+        read, updated, read_comments = seen[3 * round_ : 3 * round_ + 3]
+        assert read[1:] == expected[1:]  # the first task's comment changes each round
+        assert updated == []
+        assert read_comments == [(names[0], f"r{round_}"), (names[1], "")]

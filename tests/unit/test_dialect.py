@@ -200,12 +200,11 @@ def test_importing_the_listeners_installs_nothing_process_wide() -> None:
 def test_sqlite_transactions_begin_as_the_engine_asks(tmp_path: Path) -> None:
     """Writes take the write lock when they begin (BEGIN IMMEDIATE), reads do not."""
     engine = make_engine(f"sqlite:///{tmp_path / 'begin.db'}")
-    with engine.connect() as reader, engine.connect() as other:
-        with reader.begin():
-            reader.exec_driver_sql("SELECT 1")
-            # A deferred BEGIN holds no lock: another connection can still take the write lock.
-            with other.execution_options(**{WRITE_OPTION: True}).begin():
-                assert other.connection.driver_connection.in_transaction  # type: ignore[union-attr]
+    with engine.connect() as reader, engine.connect() as other, reader.begin():
+        reader.exec_driver_sql("SELECT 1")
+        # A deferred BEGIN holds no lock: another connection can still take the write lock.
+        with other.execution_options(**{WRITE_OPTION: True}).begin():
+            assert other.connection.driver_connection.in_transaction  # type: ignore[union-attr]
     engine.dispose()
 
 

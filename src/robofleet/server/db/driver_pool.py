@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -50,6 +51,11 @@ class DriverPool:
             timeout=WAIT_SECONDS,
             name="robofleet-lean",
         )
+        # One cursor per connection, kept while the connection lives: a new cursor each
+        # statement built psycopg's transformer (and its per-type dumper lookups) afresh.
+        self._cursors: WeakKeyDictionary[psycopg.AsyncConnection[Any], psycopg.AsyncCursor[Any]] = (
+            WeakKeyDictionary()
+        )
         self.statements = 0
         """Statements run on the pool: what shows that the lean path answered (tests)."""
         self.lookups = 0
@@ -74,8 +80,11 @@ class DriverPool:
             connection = await self._pool.getconn()
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise OperationalError(None, None, exc) from exc
+        cursor = self._cursors.get(connection)
+        if cursor is None:
+            cursor = self._cursors[connection] = connection.cursor()
         try:
-            rows = await statement.run_async(connection, values)
+            rows = await statement.run_async(cursor, values)
         except psycopg.OperationalError as exc:
             raise OperationalError(None, None, exc) from exc
         finally:

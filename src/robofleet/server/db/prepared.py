@@ -175,11 +175,11 @@ class PreparedStatement:
         finally:
             cursor.close()
 
-    async def run_async(self, connection: Any, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """Execute on a psycopg AsyncConnection, as a server-side prepared statement unless
-        made otherwise (then never prepared)."""
+    async def run_async(self, cursor: Any, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Execute on a psycopg AsyncCursor (one a connection keeps: db.driver_pool), as a
+        server-side prepared statement unless made otherwise (then never prepared)."""
         sql, parameters = self.bound(values)
-        cursor = await connection.execute(sql, parameters, prepare=self.server_prepared)
+        await cursor.execute(sql, parameters, prepare=self.server_prepared)
         # The compiled statement knows whether it returns rows: psycopg's `description`
         # would build a Column object per result column to say so, on every run.
         fetched = await cursor.fetchall() if self.width else []
