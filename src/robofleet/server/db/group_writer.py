@@ -12,6 +12,9 @@ connection, and the writes that arrive together share one transaction:
   members answered. A member never returns before the COMMIT that holds its write, so an
   answer still means "stored", with the same `synchronous` setting as before;
 - if the COMMIT (or a savepoint's rollback) fails, every member of the group fails.
+
+A thread may also hold one turn across many callers' writes (held_turn: the front's SQLite
+write lane), each in its own savepoint; they are answered after the group's COMMIT, as above.
 """
 
 from __future__ import annotations
@@ -32,6 +35,21 @@ MAX_GROUP = 64
 
 class GroupFailed(Exception):
     """The shared transaction holding this caller's write did not commit."""
+
+
+class TurnHeld(Exception):
+    """A write that takes a turn of its own, asked for on a thread that holds one already
+    (held_turn): it would wait for itself. It must run on a thread of its own."""
+
+
+@dataclass
+class HeldTurn:
+    """One turn held across several callers' writes (GroupWriter.held_turn)."""
+
+    connection: Connection
+    after_commit: list[Callable[[], None]]
+    """Where a write's after-commit work goes once the write is kept: the group's list, or
+    (while raw_write.run_held runs a call) that call's own, kept only if the call succeeds."""
 
 
 def _held_lock() -> threading.Lock:
@@ -73,12 +91,33 @@ class GroupWriter:
         # The write connection stays checked out between groups: a pool checkout, its
         # reset on return and the close cost more Python than a small group's statements.
         self._connection: Connection | None = None
+        self._holder = threading.local()
+
+    def held(self) -> HeldTurn | None:
+        """The turn this thread holds (held_turn), if any."""
+        held: HeldTurn | None = getattr(self._holder, "turn", None)
+        return held
+
+    @contextmanager
+    def held_turn(self) -> Iterator[HeldTurn]:
+        """One turn for several callers' writes run one after the other on this thread
+        (db.raw_write joins it, each write in its own savepoint): the group commits, and
+        this returns, after the last. A turn of its own asked for meanwhile raises TurnHeld."""
+        with self.turn() as (connection, after_commit):
+            held = HeldTurn(connection, after_commit)
+            self._holder.turn = held
+            try:
+                yield held
+            finally:
+                self._holder.turn = None
 
     @contextmanager
     def turn(self) -> Iterator[tuple[Connection, list[Callable[[], None]]]]:
         """The shared connection, inside the group's transaction, for one caller's write,
         and the list its after-commit work goes to. The caller wraps its write in a
         savepoint; this returns once the group has committed, or raises GroupFailed."""
+        if self.held() is not None:
+            raise TurnHeld("this thread holds the writer's turn already")
         with self._state:
             self._waiting += 1
         self._turn.acquire()

@@ -36,6 +36,7 @@ from robofleet.server.api.fast.wire import (
     send_json,
 )
 from robofleet.server.api.fast.workers import Workers
+from robofleet.server.api.fast.write_lane import WriteLane
 from robofleet.server.api.openapi import operation_id
 from robofleet.server.api.routing import FORM, form_fields
 from robofleet.server.domain.errors import RobofleetError
@@ -88,6 +89,9 @@ class FastFront:
         self.handlers = handlers
         # Few threads: each more one costs context switches; on SQLite writes queue anyway.
         self.workers = Workers(threads)
+        writer = runtime.db.group_writer
+        self.lane = WriteLane(writer, self.workers.run) if writer is not None else None
+        """SQLite's writes, many to a commit on one thread (None: writers run side by side)."""
         self.lookups: SingleFlight[Principal] = SingleFlight()
         self._exact: dict[tuple[str, str], _Bound] | None = None
         self._prefixed: list[_Bound] = []
@@ -152,7 +156,14 @@ class FastFront:
             user_agent=header_text(headers, b"user-agent") or "",
         )
         invocation = Invocation(
-            self.runtime, caller, body, headers, path_value, receive, self.workers.run
+            self.runtime,
+            caller,
+            body,
+            headers,
+            path_value,
+            receive,
+            self.workers.run,
+            self._offload_write,
         )
         try:
             answer = await operation.run(invocation)
@@ -160,6 +171,12 @@ class FastFront:
             await self._answer_error(exc, scope, receive, send)
             return
         await send_json(send, _rendered(answer, exclude_none=operation.exclude_none))
+
+    async def _offload_write(self, call: Callable[..., Any], *args: Any) -> Any:
+        """A blocking call that writes: on SQLite's write lane, else on the worker threads."""
+        if self.lane is not None:
+            return await self.lane.run(call, *args)
+        return await self.workers.run(call, *args)
 
     async def _look_up(self, credentials: Credentials) -> Principal:
         """A robot's common case on PostgreSQL's driver pool (lean_auth), else auth's lookup

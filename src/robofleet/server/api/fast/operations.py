@@ -58,6 +58,8 @@ class Invocation:
     """The `{param}` of a path-parameter operation; "" for the others."""
     receive: Receive
     offload: Offload
+    offload_write: Offload
+    """offload for a call that writes: on SQLite, many such calls share a commit."""
 
 
 Answer = BaseModel | list[Any]
@@ -75,27 +77,20 @@ class HotOperation:
     path_parameter: bool = False
 
 
-def _blocking(call: Callable[[Invocation], Answer]) -> Callable[[Invocation], Awaitable[Answer]]:
-    async def run(invocation: Invocation) -> Answer:
-        answer: Answer = await invocation.offload(call, invocation)
-        return answer
-
-    return run
-
-
 def _lean(
     on_loop: Callable[[Runtime, Caller, Any], Awaitable[Answer | None]],
     blocking: Callable[[Runtime, Caller, Any], Answer],
 ) -> Callable[[Invocation], Awaitable[Answer]]:
     """Awaits `on_loop` (PostgreSQL's async driver, services.tasks.on_driver); where it does
-    not answer (None: SQLite, or a case it leaves) the blocking service answers, on the
-    front's threads."""
+    not answer (None: SQLite, or a case it leaves) the blocking service answers: on SQLite on
+    the write lane (where its lean statements share commits; its session path, if it comes
+    to that, runs again on the front's threads), else on the front's threads."""
 
     async def run(invocation: Invocation) -> Answer:
         answer = await on_loop(invocation.runtime, invocation.caller, invocation.body)
         if answer is not None:
             return answer
-        fallback: Answer = await invocation.offload(
+        fallback: Answer = await invocation.offload_write(
             blocking, invocation.runtime, invocation.caller, invocation.body
         )
         return fallback
@@ -127,8 +122,8 @@ async def _wait_job(call: Invocation) -> Answer:
 
 async def _log_batch(call: Invocation) -> Answer:
     """A robot's batch for its own job (or none) lean (services.logs.lean_batch): on
-    PostgreSQL's driver pool on the loop, on SQLite in the group writer's turn on the front's
-    threads; anything else, or a batch the lean write left, on the session path."""
+    PostgreSQL's driver pool on the loop, on SQLite on the write lane; anything else, or a
+    batch the lean write left, on the session path."""
     runtime = call.runtime
     lines = parse_batch(call.body)
     batch = lean_batch.plan(runtime, call.caller, lines)
@@ -137,7 +132,7 @@ async def _log_batch(call: Invocation) -> Answer:
         if runtime.driver_pool is not None:
             written = await lean_batch.write_on_driver(runtime, batch)
         elif runtime.db.raw_writes:
-            written = await call.offload(lean_batch.write_raw, runtime, batch)
+            written = await call.offload_write(lean_batch.write_raw, runtime, batch)
         if written is not None:
             return written
     session_path = partial(logs.ingest_batch, rate_taken=batch is not None)
@@ -158,13 +153,18 @@ async def _read_resource(call: Invocation) -> Answer:
     return read
 
 
-def _heartbeat_after_driver(runtime: Runtime, caller: Caller, data: HeartbeatRequest) -> Answer:
-    """The heartbeat the driver pool did not answer: on PostgreSQL the lean statement has
-    run (and written nothing), so the session path answers; on SQLite `heartbeat` tries its
-    own lean statement first."""
-    if runtime.driver_pool is not None:
-        return robot_protocol.session_heartbeat(runtime, caller, data)
-    return robot_protocol.heartbeat(runtime, caller, data)
+async def _heartbeat(call: Invocation) -> Answer:
+    """The lean statement: on PostgreSQL's driver pool on the loop, on SQLite on the write
+    lane. The heartbeats it leaves (a robot holding a job, another robot named, a key's
+    call) take the session path on the front's threads."""
+    runtime, caller, data = call.runtime, call.caller, call.body
+    answer = await lean_heartbeat.heartbeat_on_driver(runtime, caller, data)
+    if answer is None and runtime.db.raw_writes:
+        answer = await call.offload_write(lean_heartbeat.lean_heartbeat, runtime, caller, data)
+    if answer is not None:
+        return answer
+    session: Answer = await call.offload(robot_protocol.session_heartbeat, runtime, caller, data)
+    return session
 
 
 async def _create_task(call: Invocation) -> Answer:
@@ -174,7 +174,7 @@ async def _create_task(call: Invocation) -> Answer:
     answer = await add_on_driver.create(call.runtime, call.caller, call.body, key)
     if answer is not None:
         return answer
-    created: Answer = await call.offload(
+    created: Answer = await call.offload_write(
         partial(adding.create_task, idempotency_key=key), call.runtime, call.caller, call.body
     )
     return created
@@ -186,7 +186,7 @@ async def _bulk_create(call: Invocation) -> Answer:
     answer = await add_on_driver.bulk_create(call.runtime, call.caller, call.body, key)
     if answer is not None:
         return answer
-    created: Answer = await call.offload(
+    created: Answer = await call.offload_write(
         partial(adding.bulk_create, idempotency_key=key), call.runtime, call.caller, call.body
     )
     return created
@@ -197,7 +197,7 @@ HOT_OPERATIONS: tuple[HotOperation, ...] = (
         "POST",
         "/api/robot/heartbeat",
         HeartbeatRequest,
-        _lean(lean_heartbeat.heartbeat_on_driver, _heartbeat_after_driver),
+        _heartbeat,
     ),
     HotOperation(
         "POST",

@@ -1,0 +1,177 @@
+"""The front's SQLite write lane (api.fast.write_lane) on a real database file, a real event
+loop and its real thread: the calls waiting share one COMMIT, each is answered only once that
+COMMIT holds its write, a call that fails undoes only its own work (and drops its after-commit
+work), and a call that needs a turn of its own runs again, whole, on the worker threads."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
+
+from robofleet.server.api.fast.workers import Workers
+from robofleet.server.api.fast.write_lane import WriteLane
+from robofleet.server.db.group_writer import TurnHeld
+from robofleet.server.db.session import Database
+from robofleet.server.db.system_actors import TASK_TRAFFIC
+from robofleet.server.domain.errors import Conflict
+from tests.service.items_db import Refused, committed, items_database
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    yield from items_database(tmp_path / "lane.db")
+
+
+def _lane(db: Database) -> WriteLane:
+    assert db.group_writer is not None
+    return WriteLane(db.group_writer, Workers(2).run)
+
+
+def _insert(db: Database, n: int, note: str = "x") -> int:
+    with db.raw_write() as write:
+        write.connection.execute("INSERT INTO items (n, note) VALUES (?, ?)", (n, note)).close()
+    return n
+
+
+def _wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
+
+
+def test_calls_share_a_commit_fail_alone_and_are_answered_after_it(db: Database) -> None:
+    path = str(db.engine.url.database)
+    commits: list[int] = []
+    event.listen(db.engine, "commit", lambda _connection: commits.append(1))
+    lane = _lane(db)
+    calls, refused_after, refused_inside, clashing = 40, {7}, {11}, {19}
+    hold_first = threading.Event()
+    hooks_ran: list[int] = []
+    hooks_before_commit: list[int] = []
+
+    def hook(n: int) -> None:
+        if n not in committed(path):
+            hooks_before_commit.append(n)
+        hooks_ran.append(n)
+
+    def call(n: int) -> int:
+        if n == 0:
+            hold_first.wait(10)
+        with db.raw_write() as write:
+            write.connection.execute("INSERT INTO items (n, note) VALUES (?, 'x')", (n,))
+            write.after_commit.append(lambda: hook(n))
+            if n in refused_inside:
+                raise Refused(n)
+            if n in clashing:  # the row of call 0, committed before: a driver error
+                write.connection.execute("INSERT INTO items (n, note) VALUES (0, 'again')")
+        if n in refused_after:
+            raise Refused(n)  # after its write: the call's own savepoint undoes it
+        return n
+
+    async def run_all() -> tuple[list[int], dict[int, BaseException], list[int]]:
+        answered_before_commit: list[int] = []
+        answers: list[int] = []
+        errors: dict[int, BaseException] = {}
+
+        async def one(n: int) -> None:
+            try:
+                answers.append(await lane.run(call, n))
+            except Exception as exc:
+                errors[n] = exc
+                return
+            if n not in committed(path):
+                answered_before_commit.append(n)
+
+        first = asyncio.create_task(one(0))
+        await asyncio.sleep(0.05)  # call 0 is on the lane's thread, waiting
+        rest = [asyncio.create_task(one(n)) for n in range(1, calls)]
+        await asyncio.to_thread(_wait_until, lambda: lane._inbox.qsize() == calls - 1)
+        hold_first.set()
+        await asyncio.gather(first, *rest)
+        return answers, errors, answered_before_commit
+
+    answers, errors, answered_before_commit = asyncio.run(run_all())
+
+    failed = refused_after | refused_inside | clashing
+    assert sorted(answers) == sorted(set(range(calls)) - failed)
+    assert {n: type(exc) for n, exc in errors.items()} == {
+        7: Refused,
+        11: Refused,
+        19: Conflict,  # the integrity clash, as the session path names it
+    }
+    assert committed(path) == set(range(calls)) - failed
+    assert answered_before_commit == []
+    assert hooks_before_commit == []
+    assert sorted(hooks_ran) == sorted(set(range(calls)) - failed)
+    # Call 0 alone, then the 39 that waited meanwhile in one group.
+    assert len(commits) == 2
+
+
+def test_a_call_needing_its_own_turn_runs_again_whole_on_the_workers(db: Database) -> None:
+    path = str(db.engine.url.database)
+    lane = _lane(db)
+    runs: list[str] = []
+
+    def lean_then_session(n: int) -> str:
+        thread = threading.current_thread().name
+        runs.append(thread)
+        _insert(db, n, "lean")  # kept only where the whole call succeeds
+        with db.write(actor=TASK_TRAFFIC) as session:
+            session.execute(text("UPDATE items SET note = 'session' WHERE n = :n"), {"n": n})
+        return thread
+
+    async def run() -> tuple[str, int]:
+        answer: str = await lane.run(lean_then_session, 1)
+        plain: int = await lane.run(_insert, db, 2)
+        return answer, plain
+
+    answer, plain = asyncio.run(run())
+
+    assert runs[0] == "write-lane"
+    assert runs[1:] == [answer]
+    assert answer.startswith("fast-front")
+    assert plain == 2
+    assert committed(path) == {1, 2}
+    with db.read() as session:
+        rows = session.execute(text("SELECT n, note FROM items")).all()
+    notes = {n: note for n, note in rows}
+    assert notes == {1: "session", 2: "x"}
+
+
+def test_a_turn_of_its_own_on_the_lane_thread_is_refused_not_waited_for(db: Database) -> None:
+    writer = db.group_writer
+    assert writer is not None
+    with writer.held_turn(), pytest.raises(TurnHeld), db.write(actor=TASK_TRAFFIC):
+        pass
+    assert writer.held() is None
+    with db.write(actor=TASK_TRAFFIC) as session:  # the turn was handed back
+        session.execute(text("INSERT INTO items (n, note) VALUES (5, 'x')"))
+    assert committed(str(db.engine.url.database)) == {5}
+
+
+def test_a_driver_error_answers_its_caller_and_the_lane_goes_on(db: Database) -> None:
+    lane = _lane(db)
+
+    def broken() -> None:
+        with db.raw_write() as write:
+            write.connection.execute("INSERT INTO no_such_table VALUES (1)")
+
+    async def run() -> BaseException | None:
+        try:
+            await lane.run(broken)
+        except Exception as exc:
+            return exc
+        return None
+
+    error = asyncio.run(run())
+    assert isinstance(error, DBAPIError)
+    assert "no_such_table" in str(error)
+    assert asyncio.run(lane.run(_insert, db, 3)) == 3
