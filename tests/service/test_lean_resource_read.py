@@ -6,6 +6,7 @@ password in clear; whatever it does not find is left to the session path (404)."
 from __future__ import annotations
 
 import base64
+import threading
 import uuid
 from typing import Any
 
@@ -107,3 +108,39 @@ def test_a_password_whose_key_is_not_in_memory_is_left_to_the_session(
     box = store_service.runtime.secret_box
     token = "no-such-key:" + base64.b64encode(b"\0" * 40).decode()
     assert box.open_with_known_key(token, "resource:1:x") is None
+
+
+def test_sqlite_reads_on_the_loop_keep_one_connection_and_see_each_change(
+    tenant: Tenant,
+) -> None:
+    service, api = tenant.service, tenant.api
+    runtime = service.runtime
+    assert runtime.db.raw_writes  # the session's own service runs on SQLite
+    robot = make_robot(api)
+    guid = create_resource(api, f"Box-{uuid.uuid4().hex[:6]}", Type=2, Text="one", RobotId=robot)
+    caller = robot_caller(service, robot)
+
+    first = crud.read_resource_on_loop(runtime, caller, guid)
+    assert first is not None
+    assert first == crud.session_read_resource(runtime, caller, guid)
+    kept = runtime.db.kept_reader()
+    ok(api.put("/api/asset/update", json={"Guid": guid, "Text": "two"}))
+    second = crud.read_resource_on_loop(runtime, caller, guid)
+
+    # No snapshot outlives its statement: the change made in between is seen.
+    assert second is not None and second.text == "two"
+    assert runtime.db.kept_reader() is kept
+    others: list[object] = []
+    thread = threading.Thread(target=lambda: others.append(runtime.db.kept_reader()))
+    thread.start()
+    thread.join()
+    assert others[0] is not kept  # each thread keeps its own
+
+
+def test_reads_on_the_loop_are_for_sqlite_alone(store_tenant: Tenant) -> None:
+    service, api = store_tenant.service, store_tenant.api
+    robot = make_robot(api)
+    guid = create_resource(api, f"Box-{uuid.uuid4().hex[:6]}", Type=2, Text="t", RobotId=robot)
+    read = crud.read_resource_on_loop(service.runtime, robot_caller(service, robot), guid)
+    # PostgreSQL reads on its async driver pool instead (read_resource_on_driver).
+    assert (read is not None) == service.runtime.db.raw_writes

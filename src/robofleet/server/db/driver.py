@@ -37,10 +37,13 @@ def driver_write(db: Database) -> Iterator[Any]:
 
 
 @contextmanager
-def driver_read(db: Database) -> Iterator[Any]:
-    """The DB-API connection to run one reading statement on."""
+def driver_read(db: Database, *, kept: bool = False) -> Iterator[Any]:
+    """The DB-API connection to run one reading statement on (SQLite: `kept`, the one this
+    thread keeps, Database.kept_reader)."""
     with _as_sqlalchemy_errors(db):
-        if db.group_writer is not None:
+        if db.group_writer is not None and kept:
+            yield db.kept_reader()
+        elif db.group_writer is not None:
             pooled = db.engine.raw_connection()
             try:
                 yield pooled.driver_connection

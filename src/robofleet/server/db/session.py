@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -30,6 +31,9 @@ class Database:
         # SQLite has one writer at a time: our writers take turns on one connection and
         # share commits (db.group_writer) instead of spinning on SQLITE_BUSY in the driver.
         self._group_writer = GroupWriter(write_engine) if self.dialect.single_writer else None
+        self._readers = threading.local()
+        self._kept: list[Any] = []
+        self._kept_lock = threading.Lock()
 
     @property
     def group_writer(self) -> GroupWriter | None:
@@ -103,6 +107,19 @@ class Database:
         assert self._group_writer is not None, "raw writes are for SQLite (single_writer)"
         return raw_write(self._group_writer)
 
+    def kept_reader(self) -> Any:
+        """The driver connection this thread keeps for its lean reads (SQLite's, on the
+        event loop: no pool checkout, no thread hop): taken from the pool on first use and
+        kept out of it, in autocommit as the pool's are; closed with the database."""
+        connection = getattr(self._readers, "connection", None)
+        if connection is None:
+            pooled = self.engine.raw_connection()
+            connection = self._readers.connection = pooled.driver_connection
+            pooled.detach()
+            with self._kept_lock:
+                self._kept.append(connection)
+        return connection
+
     @contextmanager
     def autocommit(self) -> Iterator[Connection]:
         """A connection on which each statement commits by itself: no BEGIN or COMMIT round
@@ -117,4 +134,8 @@ class Database:
     def dispose(self) -> None:
         if self._group_writer is not None:
             self._group_writer.close()
+        with self._kept_lock:
+            kept, self._kept = self._kept, []
+        for connection in kept:
+            connection.close()
         self.engine.dispose()

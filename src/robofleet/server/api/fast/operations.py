@@ -141,15 +141,19 @@ async def _log_batch(call: Invocation) -> Answer:
 
 
 async def _read_resource(call: Invocation) -> Answer:
-    """On PostgreSQL's driver pool where it can (the loop), else on the front's threads."""
-    answer = await resources.read_resource_on_driver(call.runtime, call.caller, call.path_value)
+    """The common case without a thread hop: on PostgreSQL's driver pool, on SQLite on the
+    loop's own connection; else the session path on the front's threads."""
+    runtime, caller, ref = call.runtime, call.caller, call.path_value
+    answer = await resources.read_resource_on_driver(runtime, caller, ref)
+    if answer is None:
+        answer = resources.read_resource_on_loop(runtime, caller, ref)
     if answer is not None:
         return answer
-    # With a driver pool the lean read was just tried (and the right checked): the session
-    # path answers; without one (SQLite) read_resource tries its own lean read first.
-    pooled = call.runtime.driver_pool is not None
-    reader = resources.session_read_resource if pooled else resources.read_resource
-    read: Answer = await call.offload(reader, call.runtime, call.caller, call.path_value)
+    # The lean read was tried (and the right checked) where there is a pool or SQLite;
+    # otherwise read_resource tries it first.
+    tried = runtime.driver_pool is not None or runtime.db.raw_writes
+    reader = resources.session_read_resource if tried else resources.read_resource
+    read: Answer = await call.offload(reader, runtime, caller, ref)
     return read
 
 

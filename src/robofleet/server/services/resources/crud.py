@@ -157,6 +157,20 @@ async def read_resource_on_driver(
     return read_model(found, password) if known else None
 
 
+def read_resource_on_loop(runtime: Runtime, caller: Caller, ref: int | str) -> ResourceRead | None:
+    """read_resource's common case on SQLite, on the event loop itself: one indexed read on
+    the loop's own connection costs less than the hop to a thread and back. None:
+    session_read_resource answers (PostgreSQL: read_resource_on_driver instead)."""
+    if not runtime.db.raw_writes:
+        return None
+    caller.require(Screen.RESOURCE, Action.READ)
+    found = lean_read(runtime, caller, ref, kept=True)
+    if found is None:
+        return None
+    known, password = _password_in_memory(runtime, found)
+    return read_model(found, password) if known else None
+
+
 def session_read_resource(runtime: Runtime, caller: Caller, ref: int | str) -> ResourceRead:
     """Every read, on an ORM row (the caller's right checked by read_resource)."""
     with runtime.db.read() as session:

@@ -98,12 +98,15 @@ def _lookup(
     return statement, {**values, "p_value": parsed.value}
 
 
-def lean_read(runtime: Runtime, caller: Caller, ref: int | str) -> ResourceValues | None:
-    """The resource's values for a robot in the common case, or None for the session path."""
+def lean_read(
+    runtime: Runtime, caller: Caller, ref: int | str, *, kept: bool = False
+) -> ResourceValues | None:
+    """The resource's values for a robot in the common case, or None for the session path.
+    `kept`: on the connection this thread keeps (SQLite's event loop, db.driver)."""
     lookup = _lookup(runtime, caller, ref)
     if lookup is None:
         return None
-    with driver_read(runtime.db) as connection:
+    with driver_read(runtime.db, kept=kept) as connection:
         rows = lookup[0].run(connection, lookup[1])
     return ResourceValues(*rows[0]) if rows else None
 
