@@ -43,9 +43,14 @@ class BodyLimitMiddleware:
         ):
             # Storage files and Robocorp uploads (multipart or raw) have their own, larger limit.
             limit = self.max_storage
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._refuse(scope, send, limit)
+        declared = headers.get(b"content-length", b"0")
+        if declared.isdigit() and b"transfer-encoding" not in headers:
+            if int(declared) > limit:
+                await self._refuse(scope, send, limit)
+            else:
+                # HTTP's framing ends the body at the declared length (no length, no
+                # chunks: no body): nothing to count as it arrives.
+                await self.app(scope, receive, send)
             return
         received = 0
         started = False
