@@ -65,14 +65,19 @@ def robot_client(tenant: Tenant) -> TestClient:
 
 
 def new_queue(tenant: Tenant, **settings: Any) -> str:
+    """settled_queue in the tenant's account."""
+    return settled_queue(tenant.service, tenant.api, **settings)
+
+
+def settled_queue(service: Service, api: TestClient, **settings: Any) -> str:
     """A new queue's GUID, once the cache invalidation its creation causes is over: on
     PostgreSQL the NOTIFY comes back through the listener a moment later, and would drop
     the queue rules an add cached meanwhile."""
-    queues = tenant.service.runtime.queues
-    echoes = 2 if tenant.service.runtime.db.dialect.notifies else 1  # at commit, and heard
+    queues = service.runtime.queues
+    echoes = 2 if service.runtime.db.dialect.notifies else 1  # at commit, and heard
     before = queues.generation
     name = f"add-{uuid.uuid4().hex[:8]}"
-    response = tenant.api.post("/api/queue/create", json={"Name": name, **settings})
+    response = api.post("/api/queue/create", json={"Name": name, **settings})
     assert response.status_code == 200, response.text
     deadline = time.monotonic() + 10
     while queues.generation < before + echoes and time.monotonic() < deadline:

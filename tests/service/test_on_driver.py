@@ -17,8 +17,9 @@ from robofleet.server.schemas.robots import HeartbeatRequest
 from robofleet.server.services.jobs import robot_protocol
 from robofleet.server.services.resources import crud
 from tests.service.conftest import Service, robot_caller
+from tests.service.lean_paths import settled_queue
 from tests.support.fleet import create_job, make_process, make_robot, robot_auth
-from tests.support.queues import add, make_queue
+from tests.support.queues import add
 from tests.support.resources import create_resource
 
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -62,7 +63,7 @@ def test_take_renew_finish_are_one_statement_on_the_driver(store_service: Servic
     assert (pool is not None) == postgres
     one = 1 if postgres else 0
     api = service.admin
-    queue = make_queue(api)
+    queue = settled_queue(service, api)
     for n in range(12):
         add(api, queue, f"t{n}")
     robot, stranger = make_robot(api), make_robot(api)
@@ -209,7 +210,7 @@ def test_heartbeat_and_resource_read_are_one_statement_on_the_driver(
 def test_a_lean_take_records_the_move_from_new(store_service: Service) -> None:
     """The take's history entry says New -> In Progress, as the session path's does."""
     api = store_service.admin
-    queue = make_queue(api)
+    queue = settled_queue(store_service, api)
     task = add(api, queue, "h")  # the add caches the queue: the take is lean
     counted = Counted(store_service.runtime.driver_pool)
     _post(api, "/api/task/take", Queue=queue)

@@ -40,6 +40,19 @@ def _insert(db: Database, n: int, note: str = "x") -> int:
     return n
 
 
+def _raised(lane: WriteLane, call: Callable[[], object]) -> BaseException | None:
+    """What the lane's answer to `call` raised (None: it answered)."""
+
+    async def run() -> BaseException | None:
+        try:
+            await lane.run(call)
+        except BaseException as exc:
+            return exc
+        return None
+
+    return asyncio.run(run())
+
+
 def _wait_until(condition: Callable[[], bool]) -> None:
     deadline = time.monotonic() + 10
     while not condition():
@@ -164,14 +177,23 @@ def test_a_driver_error_answers_its_caller_and_the_lane_goes_on(db: Database) ->
         with db.raw_write() as write:
             write.connection.execute("INSERT INTO no_such_table VALUES (1)")
 
-    async def run() -> BaseException | None:
-        try:
-            await lane.run(broken)
-        except Exception as exc:
-            return exc
-        return None
-
-    error = asyncio.run(run())
+    error = _raised(lane, broken)
     assert isinstance(error, DBAPIError)
     assert "no_such_table" in str(error)
     assert asyncio.run(lane.run(_insert, db, 3)) == 3
+
+
+class _Interrupted(BaseException):
+    """Not an Exception: what the lane's thread must still hand over, not die of."""
+
+
+def test_a_call_raising_beyond_exception_is_answered_and_the_lane_goes_on(db: Database) -> None:
+    lane = _lane(db)
+
+    def interrupted() -> None:
+        _insert(db, 8)
+        raise _Interrupted
+
+    assert isinstance(_raised(lane, interrupted), _Interrupted)
+    assert asyncio.run(lane.run(_insert, db, 9)) == 9
+    assert committed(str(db.engine.url.database)) == {9}

@@ -19,7 +19,8 @@ _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any
 _Inbox = queue.SimpleQueue[_Job]
 
 
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+def settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    """Hand a thread's answer to the awaiting request (on the loop), unless it gave up."""
     if future.cancelled():
         return
     if error is not None:
@@ -71,7 +72,7 @@ class Workers:
                 result, error = None, exc
             # A closed loop (RuntimeError) has nobody left waiting for the answer.
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_settle, future, result, error)
+                loop.call_soon_threadsafe(settle, future, result, error)
             del loop, future, call, args, result, error
             with self._lock:
                 next_job = self._backlog.popleft() if self._backlog else None

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from robofleet.server.api.fast.workers import settle
 from robofleet.server.db.group_writer import MAX_GROUP, GroupWriter, TurnHeld
 from robofleet.server.db.raw_write import run_held
 
@@ -30,14 +31,9 @@ _Done = tuple[Any, BaseException | None]
 """A call's result, or what it raised."""
 
 
-def _settle(outcomes: list[_Outcome]) -> None:
+def _settle_all(outcomes: list[_Outcome]) -> None:
     for future, result, error in outcomes:
-        if future.cancelled():
-            continue
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
+        settle(future, result, error)
 
 
 class WriteLane:
@@ -95,9 +91,9 @@ class WriteLane:
                 for _loop, _future, call, args in jobs:
                     try:
                         done.append((run_held(held, call, *args), None))
-                    except Exception as exc:  # handed to the awaiting request, raised there
+                    except BaseException as exc:  # handed to the awaiting request, raised there
                         done.append((None, exc))
-        except Exception as exc:
+        except BaseException as exc:  # the lane goes on: it answers every later write
             # The group did not commit (or no turn could be had): nobody's write was kept.
             failed: list[_Done] = [(None, error or exc) for _, error in done]
             return failed + [(None, exc) for _ in jobs[len(done) :]]
@@ -111,4 +107,4 @@ class WriteLane:
         for loop, outcomes in by_loop.items():
             # A closed loop (RuntimeError) has nobody left waiting for the answers.
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_settle, outcomes)
+                loop.call_soon_threadsafe(_settle_all, outcomes)
