@@ -136,12 +136,8 @@ def _group_id(session: Session, caller: Caller, ref: int | str | None) -> int | 
 def read_resource(runtime: Runtime, caller: Caller, ref: int | str) -> ResourceRead:
     caller.require(Screen.RESOURCE, Action.READ)
     # A robot's read in the common case: one statement, no session (lean_read).
-    found = lean_read(runtime, caller, ref)
-    if found is not None:
-        known, password = _password_in_memory(runtime, found)
-        if known:
-            return read_model(found, password)
-    return session_read_resource(runtime, caller, ref)
+    lean = _lean_answer(runtime, lean_read(runtime, caller, ref))
+    return lean if lean is not None else session_read_resource(runtime, caller, ref)
 
 
 async def read_resource_on_driver(
@@ -150,11 +146,7 @@ async def read_resource_on_driver(
     """read_resource's common case on PostgreSQL's async driver pool (no thread hop); None:
     read_resource answers (SQLite, another caller, not found, the data key not in memory)."""
     caller.require(Screen.RESOURCE, Action.READ)
-    found = await read_on_driver(runtime, caller, ref)
-    if found is None:
-        return None
-    known, password = _password_in_memory(runtime, found)
-    return read_model(found, password) if known else None
+    return _lean_answer(runtime, await read_on_driver(runtime, caller, ref))
 
 
 def read_resource_on_loop(runtime: Runtime, caller: Caller, ref: int | str) -> ResourceRead | None:
@@ -164,7 +156,12 @@ def read_resource_on_loop(runtime: Runtime, caller: Caller, ref: int | str) -> R
     if not runtime.db.raw_writes:
         return None
     caller.require(Screen.RESOURCE, Action.READ)
-    found = lean_read(runtime, caller, ref, kept=True)
+    return _lean_answer(runtime, lean_read(runtime, caller, ref, kept=True))
+
+
+def _lean_answer(runtime: Runtime, found: ResourceValues | None) -> ResourceRead | None:
+    """The answer to a lean read's values; None: the session path answers (nothing found,
+    or the password's data key not in memory)."""
     if found is None:
         return None
     known, password = _password_in_memory(runtime, found)
