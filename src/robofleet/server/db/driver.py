@@ -41,17 +41,17 @@ def driver_read(db: Database, *, kept: bool = False) -> Iterator[Any]:
     """The DB-API connection to run one reading statement on (SQLite: `kept`, the one this
     thread keeps, Database.kept_reader)."""
     with _as_sqlalchemy_errors(db):
-        if db.group_writer is not None and kept:
+        if db.group_writer is None:
+            with _autocommit(db) as own:
+                yield own
+        elif kept:
             yield db.kept_reader()
-        elif db.group_writer is not None:
+        else:
             pooled = db.engine.raw_connection()
             try:
                 yield pooled.driver_connection
             finally:
                 pooled.close()
-        else:
-            with _autocommit(db) as own:
-                yield own
 
 
 @contextmanager

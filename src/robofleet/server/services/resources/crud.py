@@ -145,6 +145,8 @@ async def read_resource_on_driver(
 ) -> ResourceRead | None:
     """read_resource's common case on PostgreSQL's async driver pool (no thread hop); None:
     read_resource answers (SQLite, another caller, not found, the data key not in memory)."""
+    if runtime.driver_pool is None:
+        return None  # the right is checked where the read is made
     caller.require(Screen.RESOURCE, Action.READ)
     return _lean_answer(runtime, await read_on_driver(runtime, caller, ref))
 
