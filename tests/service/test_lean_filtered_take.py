@@ -179,10 +179,10 @@ def test_a_filtered_take_is_planned_for_its_values_and_never_prepared(pg_service
             taken = 0
             for _ in range(8):
                 params = {**api_take_values(queue_id, datetime.now(UTC)), **filter_values}
-                statement = one_trip.take_from_queue(shape)
+                statement = one_trip.take_from_queue(1, shape)
                 taken += len(await on_driver._run(runtime, pool, statement, params, filtered=True))
-                unfiltered = one_trip.take_from_queue()
-                params = api_take_values(queue_id, datetime.now(UTC), count=0)
+                unfiltered = one_trip.take_from_queue(0)
+                params = api_take_values(queue_id, datetime.now(UTC))
                 await on_driver._run(runtime, pool, unfiltered, params)
             prepared = await pool.run(_PREPARED_STATEMENTS, {})
             return [str(row[0]) for row in prepared], taken

@@ -10,13 +10,24 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, text
+from sqlalchemy import Connection, Select, column, select, table, text
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
+from robofleet.server.db.driver_pool import DriverPool
+from robofleet.server.db.prepared import PreparedStatement
 from robofleet.server.db.task_statements import one_trip
+from robofleet.server.services.tasks import on_driver
 from tests.service.conftest import Service
 
 TASKS = 30_000
+
+_PLAN_COUNTS = PreparedStatement(
+    select(column("statement"), column("generic_plans"), column("custom_plans")).select_from(
+        table("pg_prepared_statements")
+    ),
+    PGDialect_psycopg(),
+    server_prepared=False,
+)
 
 
 def _generic_plan(connection: Connection, statement: Select[Any], values: dict[str, Any]) -> str:
@@ -43,11 +54,10 @@ def _literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def api_take_values(queue_id: int, now: datetime, count: int = 1) -> dict[str, Any]:
+def api_take_values(queue_id: int, now: datetime) -> dict[str, Any]:
     """The parameters of an API caller's unfiltered take (one_trip.take_from_queue)."""
     return {
         "p_queue_id": queue_id,
-        "p_count": count,
         "p_now": now,
         "p_job_id": None,
         "p_robot_job": 0,
@@ -61,9 +71,8 @@ def api_take_values(queue_id: int, now: datetime, count: int = 1) -> dict[str, A
     }
 
 
-def test_take_finish_and_renew_stay_on_the_indexes_under_a_generic_plan(
-    pg_service: Service,
-) -> None:
+def _big_queue(pg_service: Service) -> tuple[int, int]:
+    """A queue of TASKS New tasks, analyzed: its id and account's."""
     response = pg_service.admin.post("/api/queue/create", json={"Name": "big"})
     assert response.status_code == 200, response.text
     engine = pg_service.runtime.db.engine
@@ -84,10 +93,20 @@ def test_take_finish_and_renew_stay_on_the_indexes_under_a_generic_plan(
             {"account": account_id, "queue": queue_id, "tasks": TASKS},
         )
         connection.execute(text("ANALYZE tasks"))
+    return int(queue_id), int(account_id)
+
+
+def test_take_finish_and_renew_stay_on_the_indexes_under_a_generic_plan(
+    pg_service: Service,
+) -> None:
+    queue_id, account_id = _big_queue(pg_service)
+    engine = pg_service.runtime.db.engine
     now = datetime.now(UTC)
     with engine.connect() as connection:
         connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-        take = _generic_plan(connection, one_trip.take_from_queue(), api_take_values(queue_id, now))
+        take = _generic_plan(
+            connection, one_trip.take_from_queue(1), api_take_values(queue_id, now)
+        )
         finish_values = {
             "p_guids": [str(uuid.uuid4())],
             "p_account_id": account_id,
@@ -118,7 +137,6 @@ def test_take_finish_and_renew_stay_on_the_indexes_under_a_generic_plan(
         )
         take_values = {
             "p_queue_id": queue_id,
-            "p_count": 1,
             "p_now": now,
             "p_lease_id": str(uuid.uuid4()),
             "p_lease_owner": "robot:x",
@@ -133,7 +151,7 @@ def test_take_finish_and_renew_stay_on_the_indexes_under_a_generic_plan(
         for_job = [
             _generic_plan(
                 connection,
-                one_trip.take_for_job(kind, robot_scoped=True),
+                one_trip.take_for_job(kind, 1, robot_scoped=True),
                 {**take_values, "p_job_ref": ref},
             )
             for kind, ref in (("guid", str(uuid.uuid4())), ("id", 1))
@@ -154,3 +172,30 @@ def test_take_finish_and_renew_stay_on_the_indexes_under_a_generic_plan(
         assert "Seq Scan" not in plan, plan  # on tasks, nor on the jobs and queues it names
     for plan in (take, *for_job):
         assert "ix_tasks_take" in plan, plan  # the pick walks the take index
+
+
+def test_postgresql_plans_the_lean_take_once_not_on_every_run(pg_service: Service) -> None:
+    """The lean take's count is written into its statement: with `LIMIT $n` PostgreSQL costed
+    the generic plan for a tenth of a long queue, judged it dearer than a custom plan, and
+    planned the take anew on every run. Now, after its five custom plans, it keeps the
+    generic one (which the test above keeps on the indexes)."""
+    queue_id, _ = _big_queue(pg_service)
+    runtime = pg_service.runtime
+    pool = DriverPool(runtime.db.engine, min_size=1, max_size=1)  # one connection to look at
+
+    async def take_and_look() -> list[tuple[Any, ...]]:
+        await pool.open()
+        try:
+            for _ in range(12):
+                values = api_take_values(queue_id, datetime.now(UTC))
+                taken = await on_driver._run(runtime, pool, one_trip.take_from_queue(1), values)
+                assert len(taken) == 1
+            return await pool.run(_PLAN_COUNTS, {})
+        finally:
+            await pool.close()
+
+    counts = pg_service.admin.portal.call(take_and_look)
+    takes = [(generic, custom) for text_, generic, custom in counts if "taken" in text_]
+    assert len(takes) == 1, counts
+    generic, custom = takes[0]
+    assert custom <= 5 and generic >= 7, takes

@@ -33,11 +33,11 @@ def test_a_bulk_add_leaves_the_take_on_its_index(pg_service: Service) -> None:
     engine = pg_service.runtime.db.engine
     with engine.connect() as connection:
         queue_id = connection.execute(text("SELECT id FROM queues WHERE name = 'burst'")).scalar()
-        values = api_take_values(queue_id, datetime.now(UTC), count=50)
+        values = api_take_values(queue_id, datetime.now(UTC))
         plans = {}
         for mode in ("force_custom_plan", "force_generic_plan"):
             connection.exec_driver_sql(f"SET plan_cache_mode = {mode}")
-            plans[mode] = _generic_plan(connection, one_trip.take_from_queue(), values)
+            plans[mode] = _generic_plan(connection, one_trip.take_from_queue(50), values)
         connection.rollback()
     for plan in plans.values():
         assert "ix_tasks_take" in plan, plan

@@ -52,13 +52,15 @@ from robofleet.server.db.unindexed import unindexed
 from robofleet.server.domain.queue_rules import RETRY_SWITCH
 
 
-def pick_new(conditions: list[Any], dialect: Dialect) -> Select[Any]:
+def pick_new(conditions: list[Any], dialect: Dialect, count: int | None = None) -> Select[Any]:
+    """The ids of the first New tasks matching `conditions`, in take order, locked for the
+    take: `p_count` of them, or `count` written into the statement (see one_trip._taken)."""
     picked = take_order(
         select(TASKS.c.id).where(
             *conditions, TASKS.c.status == literal_int(NEW), TASKS.c.is_deleted.is_(False)
         )
     )
-    picked = picked.limit(bindparam("p_count"))
+    picked = picked.limit(bindparam("p_count") if count is None else literal_int(count))
     return dialect.for_claim(picked)
 
 

@@ -8,13 +8,19 @@ InitPlan run once, and the UPDATE then finds its rows by primary key. Written `i
 five runs) may join by a Seq Scan on tasks instead: 6.6 ms instead of 0.12 ms on a queue of
 30,000. tests/service/test_one_trip_plans.py checks the generic plan.
 
-The statements take the same parameters as claims.take_from_queue and finish_statement, plus
-`p_actor` and `p_reason` for the history entry and, for a take, `p_robot_job` (see take_cte).
+A take's count is written into the statement (one statement per count, kept in a bounded
+cache), not bound: under a generic plan `LIMIT $n` is costed as a tenth of the queue, so on a
+long queue PostgreSQL found the generic plan dearer than a custom one and planned the take
+anew on every run (a quarter of the database's CPU in a queue drain).
+
+The statements take the same parameters as claims.take_from_queue (but `p_count`) and
+finish_statement, plus `p_actor` and `p_reason` for the history entry and, for a take,
+`p_robot_job` (see take_cte).
 """
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -53,6 +59,10 @@ from robofleet.server.db.task_statements.records import (
     take_order_key,
 )
 from robofleet.server.db.task_statements.take_filters import FilterShape, shape_conditions
+
+TAKES_KEPT = 256
+"""Take statements kept built (by count, filter shape and job form): robots ask for a few
+counts, and a client asking for every count up to the limit cannot grow memory unbounded."""
 
 
 class LinkGuids(NamedTuple):
@@ -127,10 +137,10 @@ def _array_of(picked: Select[Any]) -> Any:
     return func.array(picked.scalar_subquery(), type_=ARRAY(Integer))
 
 
-def _taken(conditions: list[ColumnElement[bool]], job_id: Any) -> CTE:
-    """UPDATE the first `p_count` New tasks matching `conditions` to In Progress under the
+def _taken(conditions: list[ColumnElement[bool]], job_id: Any, count: int) -> CTE:
+    """UPDATE the first `count` New tasks matching `conditions` to In Progress under the
     lease, linked to the job `job_id` (an expression), RETURNING them."""
-    picked = pick_new(conditions, POSTGRESQL)
+    picked = pick_new(conditions, POSTGRESQL, count)
     return (
         update(TASKS)
         .where(TASKS.c.id == any_(_array_of(picked)))  # see the module docstring
@@ -147,20 +157,21 @@ def _taken(conditions: list[ColumnElement[bool]], job_id: Any) -> CTE:
     )
 
 
-def take_cte(conditions: list[ColumnElement[bool]]) -> Select[Any]:
-    """Take the first `p_count` New tasks matching `conditions` (the queue, and any filters)
-    for a lease. Parameters: those of claims.take_from_queue, p_actor, p_reason, and
-    p_robot_job (1: with no p_job_id, link the tasks to the lease robot's running job)."""
+def take_cte(conditions: list[ColumnElement[bool]], count: int) -> Select[Any]:
+    """Take the first `count` New tasks matching `conditions` (the queue, and any filters)
+    for a lease. Parameters: those of claims.take_from_queue but p_count, p_actor, p_reason,
+    and p_robot_job (1: with no p_job_id, link the tasks to the lease robot's running job)."""
     job_id = func.coalesce(bindparam("p_job_id", type_=Integer), _robot_job(), TASKS.c.job_id)
-    taken = _taken(conditions, job_id)
+    taken = _taken(conditions, job_id, count)
     return _with_history_and_links(taken, NEW, literal(IN_PROGRESS, Integer))
 
 
-@cache
-def take_from_queue(shape: FilterShape | None = None) -> Select[Any]:
+@lru_cache(maxsize=TAKES_KEPT)
+def take_from_queue(count: int, shape: FilterShape | None = None) -> Select[Any]:
     """take_cte on the whole queue `p_queue_id`, or narrowed by filters of `shape` (their
-    values bound: take_filters), built once."""
-    return take_cte([TASKS.c.queue_id == bindparam("p_queue_id"), *shape_conditions(shape)])
+    values bound: take_filters), built once for each count."""
+    conditions = [TASKS.c.queue_id == bindparam("p_queue_id"), *shape_conditions(shape)]
+    return take_cte(conditions, count)
 
 
 @cache
@@ -192,9 +203,9 @@ def run(
     return rows
 
 
-@cache
+@lru_cache(maxsize=TAKES_KEPT)
 def take_for_job(
-    ref_kind: str, *, robot_scoped: bool, shape: FilterShape | None = None
+    ref_kind: str, count: int, *, robot_scoped: bool, shape: FilterShape | None = None
 ) -> Select[Any]:
     """take_from_queue for the job the request names: `p_job_ref`, an id (`ref_kind` "id") or
     a GUID, looked up as access.lookup.find looks up a job: in the account `p_account_id`, not
@@ -221,7 +232,7 @@ def take_for_job(
     )
     job_id = select(named.c.id).scalar_subquery()
     queue = TASKS.c.queue_id == bindparam("p_queue_id")
-    taken = _taken([queue, job_id.is_not(None), *shape_conditions(shape)], job_id)
+    taken = _taken([queue, job_id.is_not(None), *shape_conditions(shape)], job_id, count)
     history = _history(taken, NEW, literal(IN_PROGRESS, Integer))
     one_row = select(literal(1, Integer).label("one")).subquery("one_row")
     return (

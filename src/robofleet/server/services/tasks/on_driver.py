@@ -13,7 +13,7 @@ The caller then runs the leases function, which tells the reason or answers the 
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -52,11 +52,11 @@ _WIDTH = len(TaskRecord._fields)
 Rows = list[tuple[TaskRecord, LinkGuids]]
 
 
-@cache
+@lru_cache(maxsize=statements.TAKES_KEPT)
 def _prepared(
     statement: Select[Any], dialect: Dialect, server_prepared: bool = True
 ) -> PreparedStatement:
-    """Each statement is built once (cached) and prepared once for the engine's dialect."""
+    """Each statement is prepared once for the engine's dialect (its builders keep it too)."""
     return PreparedStatement(statement, dialect, server_prepared=server_prepared)
 
 
@@ -112,18 +112,18 @@ async def take(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList 
     # The job is linked by the statement: the one named, or the robot's running one.
     lease = new_lease(caller, seconds=data.lease_seconds or queue.lease_seconds, job_id=None)
     change = Change(caller.principal.name, "taken")
-    params = one_trip.take_params(queue, count=data.count, lease=lease, change=change, now=now)
+    params = one_trip.take_params(queue, lease=lease, change=change, now=now)
     params.update(filter_values)
     if job is None:
         params.update(p_job_id=None, p_robot_job=int(robot_id is not None))
-        statement = statements.take_from_queue(shape)
+        statement = statements.take_from_queue(data.count, shape)
         rows = await _run(runtime, pool, statement, params, filtered=shape is not None)
     else:
         params.update(p_job_ref=job.value, p_account_id=caller.account_id)
         if robot_id is not None:
             params["p_scope_robot_id"] = robot_id
         statement = statements.take_for_job(
-            job.kind, robot_scoped=robot_id is not None, shape=shape
+            job.kind, data.count, robot_scoped=robot_id is not None, shape=shape
         )
         found = await _run(runtime, pool, statement, params, filtered=shape is not None)
         if found[0][0] is None:  # no such job for this caller: the session path's 404

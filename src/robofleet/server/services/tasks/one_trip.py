@@ -60,13 +60,12 @@ def reads_of(rows: list[tuple[TaskRecord, LinkGuids]], *, with_lease: bool) -> l
 
 
 def take_params(
-    queue: QueueRules, *, count: int, lease: Lease, change: Change, now: datetime
+    queue: QueueRules, *, lease: Lease, change: Change, now: datetime
 ) -> dict[str, Any]:
     """The parameters every take statement has (take_cte, take_for_job)."""
     return {
         **_history_params(change, now),
         "p_queue_id": queue.id,
-        "p_count": count,
         "p_lease_id": lease.lease_id,
         "p_lease_owner": lease.owner,
         "p_lease_robot_id": lease.robot_id,
@@ -91,12 +90,12 @@ def take(
     to the robot's running job, as leases.job_for."""
     check_transition(TaskStatus.NEW, TaskStatus.IN_PROGRESS, manual=False)
     statement = (
-        statements.take_cte([TASKS.c.queue_id == bindparam("p_queue_id"), *conditions])
+        statements.take_cte([TASKS.c.queue_id == bindparam("p_queue_id"), *conditions], count)
         if conditions
-        else statements.take_from_queue()
+        else statements.take_from_queue(count)
     )
     params = {
-        **take_params(queue, count=count, lease=lease, change=change, now=now),
+        **take_params(queue, lease=lease, change=change, now=now),
         "p_job_id": lease.job_id,
         "p_robot_job": int(link_robot_job),
     }
