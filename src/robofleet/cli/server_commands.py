@@ -75,6 +75,7 @@ def server(
         import uvicorn
 
         from robofleet.server.db.blobs import BlobStoreUnavailable
+        from robofleet.server.http_protocol import GatheringHttpToolsProtocol
         from robofleet.server.startup import log_config, prepare
 
         settings = settings_from(host=host, port=port, data_dir=data_dir, workers=workers)
@@ -100,6 +101,7 @@ def server(
         "log_config": log_config(settings),
         "access_log": False,
         "server_header": False,  # no "server: uvicorn": the answer names no software version
+        "http": GatheringHttpToolsProtocol,  # an answer's head and body in one write
         "timeout_keep_alive": settings.keep_alive_seconds,
         "timeout_graceful_shutdown": 5,
     }
