@@ -31,44 +31,45 @@ def child_popen_options() -> dict[str, Any]:
     interrupt reaches the whole job and never the agent, and Ctrl+C at the agent's terminal
     never reaches the job directly.
 
-    On Linux the child also gets PR_SET_PDEATHSIG(SIGKILL): it dies if the agent is killed.
-    That signal follows the *thread* that started the child, so start children from a
-    long-lived thread (the agent's protocol thread). And its SIGINT is set back to the
-    default: an agent started in the background by a script (`agent &`) ignores SIGINT, a
-    child inherits that, and the soft stop's interrupt would then never reach the job."""
+    On POSIX the child's SIGINT is set back to the default: an agent started in the
+    background by a script (`agent &`) ignores SIGINT, a child inherits that, and the soft
+    stop's interrupt would then never reach the job. On Linux the child also gets
+    PR_SET_PDEATHSIG(SIGKILL): it dies if the agent is killed. That signal follows the
+    *thread* that started the child, so start children from a long-lived thread (the agent's
+    protocol thread)."""
     if sys.platform == "win32":
         return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
     options: dict[str, Any] = {"start_new_session": True}
-    hook = _die_with_parent_hook()
+    hook = _child_hook()
     if hook is not None:
         options["preexec_fn"] = hook
     return options
 
 
-def _die_with_parent_hook() -> Callable[[], None] | None:
-    if not sys.platform.startswith("linux"):
-        return None
+def _child_hook() -> Callable[[], None] | None:
+    """What a POSIX child runs between fork and exec (child_popen_options)."""
     name = ctypes.util.find_library("c")
     if name is None:
         return None
     try:
         # Resolved in the parent: the hook runs between fork and exec and must not import.
         libc = ctypes.CDLL(name, use_errno=True)
-        prctl = libc.prctl
         set_handler = libc.signal
     except (OSError, AttributeError):
         return None
     set_handler.argtypes = [ctypes.c_int, ctypes.c_void_p]
     set_handler.restype = ctypes.c_void_p
+    prctl = getattr(libc, "prctl", None) if sys.platform.startswith("linux") else None
     parent = os.getpid()
     sigkill = int(signal.SIGKILL)
     sigint = int(signal.SIGINT)
 
     def hook() -> None:
         set_handler(sigint, None)  # SIG_DFL
-        prctl(_PR_SET_PDEATHSIG, sigkill, 0, 0, 0)
-        if os.getppid() != parent:  # the agent died before prctl took effect
-            os.kill(os.getpid(), sigkill)
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, sigkill, 0, 0, 0)
+            if os.getppid() != parent:  # the agent died before prctl took effect
+                os.kill(os.getpid(), sigkill)
 
     return hook
 
