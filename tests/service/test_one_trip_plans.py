@@ -123,6 +123,11 @@ def test_take_finish_and_renew_stay_on_the_indexes_under_a_generic_plan(
             one_trip.finish_cte(set_output=False, set_error=False, finished=True),
             finish_values,
         )
+        batch = _generic_plan(
+            connection,
+            one_trip.finish_cte(set_output=False, set_error=False, finished=True, guids_only=True),
+            {**finish_values, "p_guids": [str(uuid.uuid4()) for _ in range(50)]},
+        )
         failure = _generic_plan(
             connection,
             one_trip.finish_cte(
@@ -169,7 +174,7 @@ def test_take_finish_and_renew_stay_on_the_indexes_under_a_generic_plan(
             },
         )
         connection.rollback()
-    for plan in (take, finish, failure, *for_job, renew):
+    for plan in (take, finish, batch, failure, *for_job, renew):
         assert "Seq Scan" not in plan, plan  # on tasks, nor on the jobs and queues it names
     for plan in (take, *for_job):
         assert "ix_tasks_take" in plan, plan  # the pick walks the take index

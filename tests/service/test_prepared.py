@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import DataError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import String, bindparam, literal_column, select, update
 
 from robofleet.server.db.driver_pool import DriverPool
 from robofleet.server.db.prepared import PreparedStatement
@@ -120,8 +120,8 @@ def test_run_async_on_psycopg_reads_what_sqlalchemy_reads(store_service: Service
     async def read() -> list[list[tuple[Any, ...]]]:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
             # Past psycopg's prepare threshold: the server-side prepared form answers too,
-            # on one cursor reused as the driver pool reuses it.
-            cursor = connection.cursor()
+            # on one raw cursor reused as the driver pool reuses it.
+            cursor = psycopg.AsyncRawCursor(connection)
             return [await statement.run_async(cursor, {"p_names": names}) for _ in range(7)]
 
     for rows in asyncio.run(read()):
@@ -180,3 +180,37 @@ def test_statements_of_every_shape_alternate_on_a_pooled_connections_cursor(
         assert read[1:] == expected[1:]  # the first task's comment changes each round
         assert updated == []
         assert read_comments == [(names[0], f"r{round_}"), (names[1], "")]
+
+
+@pytest.mark.parametrize("store_service", ["postgres"], indirect=True)
+def test_the_driver_pool_sends_a_percent_a_repeated_value_and_a_list_as_sqlalchemy_does(
+    store_service: Service,
+) -> None:
+    """The pool sends `$n` placeholders on a raw cursor: a literal `%`, a value used twice
+    and an expanding list (past the 50 values psycopg would convert afresh each run) read
+    what SQLAlchemy reads."""
+    names = [f"prep-raw-{n}" for n in range(60)]
+    _add_tasks(store_service, "prepared-raw", names[:3])
+    engine = store_service.runtime.db.engine
+    pattern = bindparam("p_pattern", type_=String)
+    statement = (
+        select(TASKS.c.name, literal_column("'50%'"), pattern)
+        .where(TASKS.c.name.in_(bindparam("p_names", expanding=True)), TASKS.c.name.like(pattern))
+        .order_by(TASKS.c.id)
+    )
+    values = {"p_names": names, "p_pattern": "prep-raw-%"}
+    with engine.connect() as connection:
+        expected = [tuple(row) for row in connection.execute(statement, values)]
+    assert expected == [(name, "50%", "prep-raw-%") for name in names[:3]]
+    prepared = PreparedStatement(statement, engine.dialect)
+    pool = DriverPool(engine, min_size=1, max_size=1)
+
+    async def read() -> list[list[tuple[Any, ...]]]:
+        await pool.open()
+        try:  # past psycopg's prepare threshold too
+            return [await pool.run(prepared, values) for _ in range(7)]
+        finally:
+            await pool.close()
+
+    for rows in store_service.admin.portal.call(read):
+        assert rows == expected

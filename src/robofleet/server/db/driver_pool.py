@@ -53,9 +53,10 @@ class DriverPool:
         )
         # One cursor per connection, kept while the connection lives: a new cursor each
         # statement built psycopg's transformer (and its per-type dumper lookups) afresh.
-        self._cursors: WeakKeyDictionary[psycopg.AsyncConnection[Any], psycopg.AsyncCursor[Any]] = (
-            WeakKeyDictionary()
-        )
+        # Raw: the statements come with `$n` placeholders, converted once (db.prepared).
+        self._cursors: WeakKeyDictionary[
+            psycopg.AsyncConnection[Any], psycopg.AsyncRawCursor[Any]
+        ] = WeakKeyDictionary()
         self.statements = 0
         """Statements run on the pool: what shows that the lean path answered (tests)."""
         self.lookups = 0
@@ -82,7 +83,7 @@ class DriverPool:
             raise OperationalError(None, None, exc) from exc
         cursor = self._cursors.get(connection)
         if cursor is None:
-            cursor = self._cursors[connection] = connection.cursor()
+            cursor = self._cursors[connection] = psycopg.AsyncRawCursor(connection)
         try:
             rows = await statement.run_async(cursor, values)
         except psycopg.OperationalError as exc:

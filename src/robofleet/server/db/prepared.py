@@ -9,12 +9,18 @@ bind processors SQLAlchemy would apply: UTC timestamps, JSON, SQLite's text time
 each result column's conversion. Running it is then a driver `execute` and a loop over the
 values, on a DB-API connection (`run`) or a psycopg AsyncConnection (`run_async`).
 
+On psycopg's async connections the SQL goes as PostgreSQL's own `$1` placeholders, already
+encoded, on a raw cursor: psycopg otherwise converts `%(name)s` to `$n` on every execute, and
+keeps that conversion only for statements under 4 KiB with at most 50 parameters (a batch's
+finish has more: a regex split of 4 KiB of SQL on each run).
+
 An expanding parameter (`IN` over a list given at run time) is rendered per list length, once
 each; literal lists (`status IN (1, 2)`) are rendered at preparation.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -26,6 +32,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 Processor = Callable[[Any], Any]
 _CONSTANT = -2
 _VALUE = -1
+_PYFORMAT = re.compile(r"%\((?P<name>[^)]+)\)s|%%")
 
 
 class DBAPICursor(Protocol):
@@ -46,6 +53,22 @@ class _Form:
     plan: tuple[tuple[str, str, int, Processor | None, Any], ...]
     """(driver name, source name, list index or _VALUE/_CONSTANT, processor, constant)."""
     positional: bool
+    numbered: bytes
+    """The SQL with `$n` placeholders, numbered in the plan's order (pyformat dialects)."""
+
+
+def numbered_placeholders(sql: str) -> tuple[str, list[str]]:
+    """`%(name)s` placeholders as `$n` (a name used twice keeps its number) and `%%` as `%`;
+    the names in number order."""
+    names: dict[str, int] = {}
+
+    def number(match: re.Match[str]) -> str:
+        name = match["name"]
+        if name is None:
+            return "%"
+        return f"${names.setdefault(name, len(names) + 1)}"
+
+    return _PYFORMAT.sub(number, sql), list(names)
 
 
 class PreparedStatement:
@@ -104,7 +127,13 @@ class PreparedStatement:
                 value = expanded.parameters[name]
                 constant = processor(value) if processor else value
                 plan.append((name, name, _CONSTANT, None, constant))
-        return _Form(expanded.statement, tuple(plan), self._positional)
+        if self._positional:
+            return _Form(expanded.statement, tuple(plan), True, b"")
+        numbered, names = numbered_placeholders(expanded.statement)
+        by_name = {entry[0]: entry for entry in plan}
+        assert set(names) == set(by_name), "every bound value appears in the SQL"
+        ordered = tuple(by_name[name] for name in names)  # the dict form ignores the order
+        return _Form(expanded.statement, ordered, False, numbered.encode())
 
     def _form(self, values: Mapping[str, Any]) -> _Form:
         lengths = tuple(len(values[name]) for name in self._expanding)
@@ -116,6 +145,13 @@ class PreparedStatement:
     def bound(self, values: Mapping[str, Any]) -> tuple[str, Any]:
         """The SQL text and the driver's parameters for `values` (keyed by bind name)."""
         form = self._form(values)
+        converted = self._converted(form, values)
+        if form.positional:
+            return form.sql, tuple(value for _, value in converted)
+        return form.sql, dict(converted)
+
+    @staticmethod
+    def _converted(form: _Form, values: Mapping[str, Any]) -> list[tuple[str, Any]]:
         converted: list[tuple[str, Any]] = []
         for name, source, index, processor, constant in form.plan:
             if index == _CONSTANT:
@@ -125,9 +161,7 @@ class PreparedStatement:
             if processor is not None:  # None too: JSON's None may be `null` (as SQLAlchemy)
                 value = processor(value)
             converted.append((name, value))
-        if form.positional:
-            return form.sql, tuple(value for _, value in converted)
-        return form.sql, dict(converted)
+        return converted
 
     def rows(self, fetched: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
         """The fetched rows with each column converted as SQLAlchemy would return it."""
@@ -176,10 +210,11 @@ class PreparedStatement:
             cursor.close()
 
     async def run_async(self, cursor: Any, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """Execute on a psycopg AsyncCursor (one a connection keeps: db.driver_pool), as a
+        """Execute on a psycopg AsyncRawCursor (one a connection keeps: db.driver_pool), as a
         server-side prepared statement unless made otherwise (then never prepared)."""
-        sql, parameters = self.bound(values)
-        await cursor.execute(sql, parameters, prepare=self.server_prepared)
+        form = self._form(values)
+        parameters = [value for _, value in self._converted(form, values)]
+        await cursor.execute(form.numbered, parameters, prepare=self.server_prepared)
         # The compiled statement knows whether it returns rows: psycopg's `description`
         # would build a Column object per result column to say so, on every run.
         fetched = await cursor.fetchall() if self.width else []

@@ -176,10 +176,17 @@ def take_from_queue(count: int, shape: FilterShape | None = None) -> Select[Any]
 
 @cache
 def finish_cte(
-    *, set_output: bool, set_error: bool, finished: bool, unless_retried: bool = False
+    *,
+    set_output: bool,
+    set_error: bool,
+    finished: bool,
+    unless_retried: bool = False,
+    guids_only: bool = False,
 ) -> Select[Any]:
     """claims.finish_statement with its history entries and links. Parameters: those of
-    finish_statement, p_actor and p_reason."""
+    finish_statement, p_actor and p_reason. With `guids_only` it answers the GUIDs of the
+    tasks finished and nothing more (a batch's answer names no more): no link looked up, no
+    whole row sent back and read."""
     statement: Update = finish_statement(
         set_output=set_output,
         set_error=set_error,
@@ -187,7 +194,11 @@ def finish_cte(
         unless_retried=unless_retried,
     )
     finished_rows = statement.cte("finished")
-    return _with_history_and_links(finished_rows, IN_PROGRESS, bindparam("p_status", type_=Integer))
+    to_status = bindparam("p_status", type_=Integer)
+    if guids_only:
+        history = _history(finished_rows, IN_PROGRESS, to_status)
+        return select(finished_rows.c.guid).add_cte(history)
+    return _with_history_and_links(finished_rows, IN_PROGRESS, to_status)
 
 
 def run(

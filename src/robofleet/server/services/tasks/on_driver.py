@@ -201,11 +201,11 @@ async def _finish_batch(
         plan = one_statement_finish(caller, item)
         if plan is None:
             return None
-        statement, params = one_trip.finish_statement(plan, now)
+        statement, params = one_trip.finish_statement(plan, now, guids_only=True)
         rows = await _run(runtime, pool, statement, params)
         if not rows:
             return None
-        answered.append(rows[0][TaskRecord._fields.index("guid")])
+        answered.append(rows[0][0])
     change = Change(caller.principal.name, "finished")
     for (status, lease_id), guids in groups.items():
         plan = one_trip.OneFinish(
@@ -215,7 +215,7 @@ async def _finish_batch(
             finish=Finish(status=TaskStatus(status)),
             change=change,
         )
-        statement, params = one_trip.finish_statement(plan, now, guids=guids)
+        statement, params = one_trip.finish_statement(plan, now, guids=guids, guids_only=True)
         rows = await _run(runtime, pool, statement, params)
         if len(rows) != len(set(guids)):
             return None

@@ -127,13 +127,14 @@ def finish(runtime: Runtime, plan: OneFinish, now: datetime) -> TaskRead | None:
 
 
 def finish_statement(
-    plan: OneFinish, now: datetime, *, guids: list[str] | None = None
+    plan: OneFinish, now: datetime, *, guids: list[str] | None = None, guids_only: bool = False
 ) -> tuple[Select[Any], dict[str, Any]]:
     """The finish_cte of this outcome and its parameters (for the plan's task, or for each
-    of `guids` under the same lease); the move checked first."""
+    of `guids` under the same lease; answering the GUIDs finished alone with `guids_only`);
+    the move checked first."""
     finish = plan.finish
     check_transition(TaskStatus.IN_PROGRESS, finish.status, manual=False)
-    statement = statements.finish_cte(**one_statement_shape(finish))
+    statement = statements.finish_cte(**one_statement_shape(finish), guids_only=guids_only)
     params = {
         **finish_params(guids or [plan.guid], plan.account_id, plan.lease_id, finish, now),
         **_history_params(plan.change, now),
