@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import DataError
-from sqlalchemy import String, bindparam, literal_column, select, update
+from sqlalchemy import String, bindparam, func, literal_column, select, update
 
 from robofleet.server.db.driver_pool import DriverPool
 from robofleet.server.db.prepared import PreparedStatement
@@ -214,3 +214,45 @@ def test_the_driver_pool_sends_a_percent_a_repeated_value_and_a_list_as_sqlalche
 
     for rows in store_service.admin.portal.call(read):
         assert rows == expected
+
+
+@pytest.mark.parametrize("store_service", ["postgres"], indirect=True)
+def test_postgresql_connections_read_times_in_utc_and_json_as_json_loads(
+    store_service: Service,
+) -> None:
+    """Engine and driver-pool connections alike: the session's zone is UTC (psycopg then reads
+    a timestamp with no zone lookup) and a JSON column holding a whole number past 64 bits
+    (written by SQL, past the API's checks) reads whole, as json.loads reads it."""
+    _add_tasks(store_service, "prepared-zone", ["prep-zone"])
+    engine = store_service.runtime.db.engine
+    big = 123456789012345678901234567890
+    with engine.begin() as connection:
+        connection.execute(
+            update(TASKS).where(TASKS.c.name == "prep-zone").values(parameters={"n": 1})
+        )
+        connection.exec_driver_sql(
+            f"""UPDATE tasks SET output = '{{"big": {big}}}' WHERE name = 'prep-zone'"""
+        )
+    read = select(TASKS.c.parameters, TASKS.c.output, TASKS.c.created_at).where(
+        TASKS.c.name == "prep-zone"
+    )
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW TimeZone").scalar() == "UTC"
+        on_engine = tuple(connection.execute(read).one())
+    zone = PreparedStatement(select(func.current_setting("TimeZone")), engine.dialect)
+    prepared = PreparedStatement(read, engine.dialect)
+    pool = DriverPool(engine, min_size=1, max_size=1)
+
+    async def on_pool() -> tuple[Any, ...]:
+        await pool.open()
+        try:
+            return (await pool.run(zone, {}), await pool.run(prepared, {}))
+        finally:
+            await pool.close()
+
+    zones, rows = store_service.admin.portal.call(on_pool)
+    assert zones == [("UTC",)]
+    assert rows == [on_engine]
+    parameters, output, created_at = on_engine
+    assert parameters == {"n": 1} and output == {"big": big} and type(output["big"]) is int
+    assert created_at.tzinfo is UTC

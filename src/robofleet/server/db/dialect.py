@@ -17,6 +17,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from robofleet.server.db.stored_json import loads_stored
+
+SESSION_TIME_ZONE = "SET TIME ZONE 'UTC'"
+"""Each PostgreSQL connection's first statement. Times are the same instants in any zone, but
+psycopg reads a `timestamptz` in the zone named `UTC` with no zone lookup: under `Etc/UTC` (this
+machine's default) a take's 300 timestamps cost 0.2 ms more."""
+
 WRITE_OPTION = "robofleet_write"
 """Execution option marking the engine of write sessions (`db.session`)."""
 
@@ -134,7 +141,22 @@ class PostgresDialect(Dialect):
     def create_engine(self, url: str, *, sqlite_synchronous: str, pool_size: int) -> Engine:
         # No pre-ping: it costs a round trip per request. A connection found dead is discarded
         # with the pool, and the request that found it gets a 503 to retry (api.errors).
-        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+        # JSON columns are read by orjson (stored_json); the lean driver pool shares this
+        # engine's adapters, so it reads them alike.
+        engine = create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_recycle=1800,
+            json_deserializer=loads_stored,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+            dbapi_connection.execute(SESSION_TIME_ZONE)
+            dbapi_connection.commit()
+
+        return engine
 
 
 SQLITE = SQLiteDialect()

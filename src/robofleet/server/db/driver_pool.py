@@ -20,6 +20,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from robofleet.server.db.dialect import SESSION_TIME_ZONE
 from robofleet.server.db.prepared import PreparedStatement
 
 MIN_CONNECTIONS = 2
@@ -29,6 +30,10 @@ Python at a time, so more connections would mostly sit idle."""
 WAIT_SECONDS = 5.0
 """How long a request waits for a connection before it answers 503 (retry): all of them busy
 that long, or none to be made, means the database is not answering."""
+
+
+async def _configure(connection: psycopg.AsyncConnection[Any]) -> None:
+    await connection.execute(SESSION_TIME_ZONE)  # in autocommit: nothing left open
 
 
 class DriverPool:
@@ -50,6 +55,7 @@ class DriverPool:
             open=False,
             timeout=WAIT_SECONDS,
             name="robofleet-lean",
+            configure=_configure,
         )
         # One cursor per connection, kept while the connection lives: a new cursor each
         # statement built psycopg's transformer (and its per-type dumper lookups) afresh.

@@ -214,7 +214,7 @@ class PreparedStatement:
         server-side prepared statement unless made otherwise (then never prepared)."""
         form = self._form(values)
         parameters = [value for _, value in self._converted(form, values)]
-        await cursor.execute(form.numbered, parameters, prepare=self.server_prepared)
+        await cursor.execute(form.numbered, parameters, prepare=self.server_prepared, binary=True)
         # The compiled statement knows whether it returns rows: psycopg's `description`
         # would build a Column object per result column to say so, on every run.
         fetched = await cursor.fetchall() if self.width else []

@@ -9,6 +9,7 @@ included), whole numbers within 64 bits, and only finite floats.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -18,6 +19,10 @@ INT64_MAX: Final = 2**63 - 1
 NUL_PROBLEM: Final = "must not contain a NUL byte (\\u0000)"
 INT64_PROBLEM: Final = f"must be a whole number from {INT64_MIN} to {INT64_MAX}"
 FLOAT_PROBLEM: Final = "must be a finite number (not NaN or Infinity)"
+
+MAYBE_PAST_INT64: Final = re.compile(rb"\d{19}")
+"""19 digits in a row in JSON text: perhaps a whole number past 64 bits (perhaps only part
+of a text), which orjson would read as a float where json.loads keeps it whole."""
 
 
 def storable_problem(value: Any) -> str | None:

@@ -11,7 +11,6 @@ error body for bad input is FastAPI's own."""
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +40,7 @@ from robofleet.server.api.openapi import operation_id
 from robofleet.server.api.routing import FORM, form_fields
 from robofleet.server.domain.errors import RobofleetError
 from robofleet.server.domain.principals import Principal
+from robofleet.server.domain.values import MAYBE_PAST_INT64
 from robofleet.server.runtime import Runtime
 from robofleet.server.services.access.auth import authenticate, cached_principal
 from robofleet.server.services.access.caller import Caller
@@ -52,8 +52,6 @@ OPERATION_KEY = "robofleet.operation"
 """Names, in the ASGI scope, the operationId of a request the front answered (for metrics)."""
 _JSON = b"application/json"
 _FORM = FORM.encode()
-# 19 digits in a row may be a whole number past 64 bits (or part of a text: then FastAPI answers).
-_LONG_NUMBER = re.compile(rb"\d{19}")
 ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
 
 
@@ -282,7 +280,7 @@ def _parsed(operation: HotOperation, content_type: bytes, raw: bytes) -> Any:
             fields = form_fields(raw)
         except RobofleetError:
             raise _NotHere from None
-    elif _LONG_NUMBER.search(raw):
+    elif MAYBE_PAST_INT64.search(raw):  # then FastAPI answers (a text's digits too)
         # orjson reads a whole number past 64 bits as a float, which the 64-bit check then
         # passes; FastAPI's json.loads keeps it whole and refuses it with a 422.
         raise _NotHere
