@@ -148,3 +148,30 @@ def _check_the_sparse_task_indexes(url: str) -> None:
 
 def test_the_sparse_task_indexes(empty_store: str) -> None:
     _check_the_sparse_task_indexes(empty_store)
+
+
+def _unique_name_rules(engine: Engine) -> tuple[str | None, list[str]]:
+    """The partial unique index's definition (None without it) and the unique constraints'
+    names, of the tasks table."""
+    index = _indexes(engine, "tasks").get("uq_tasks_queue_unique_name")
+    constraints = [c["name"] or "" for c in inspect(engine).get_unique_constraints("tasks")]
+    return index, constraints
+
+
+def test_unique_task_names_are_kept_by_a_sparse_unique_index(empty_store: str) -> None:
+    """Upgraded, a queue's unique names are kept by a unique index of the tasks that have one
+    (every take and finish no longer adds a NULL entry to it); downgraded to 0015 the unique
+    constraint over every task is back; upgraded again, the index."""
+    engine = create_engine(empty_store)
+    try:
+        migrate.upgrade(engine)
+        index, constraints = _unique_name_rules(engine)
+        assert index is not None and "unique_name IS NOT NULL" in index, index
+        assert "UNIQUE" in index.upper() and "uq_tasks_queue_id" not in constraints
+        command.downgrade(migrate.alembic_config(empty_store), "0015")
+        index, constraints = _unique_name_rules(engine)
+        assert index is None and "uq_tasks_queue_id" in constraints, constraints
+        migrate.upgrade(engine)
+        assert _unique_name_rules(engine)[0] is not None
+    finally:
+        engine.dispose()
