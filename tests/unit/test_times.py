@@ -66,3 +66,14 @@ def test_answers_in_sherpa_text_and_unix_seconds() -> None:
     assert sherpa_time(evening) == "2026-01-31 17:00:00"
     assert unix_time(UNIX) == 1700000000
     assert sherpa_time(None) is None and unix_time(None) is None
+
+
+def test_the_same_instant_reads_the_same_in_any_zone_and_each_instant_its_own() -> None:
+    """sherpa_time keeps what it formatted (a take renders the same few times hundreds of
+    times): an equal instant given in another zone reads alike, a second later reads on."""
+    utc = datetime(2026, 3, 1, 8, 30, 15, 999999, tzinfo=UTC)
+    assert sherpa_time(utc) == "2026-03-01 08:30:15"
+    same = utc.astimezone(timezone(timedelta(hours=-5)))
+    assert sherpa_time(same) == "2026-03-01 08:30:15"
+    assert sherpa_time(utc + timedelta(microseconds=1)) == "2026-03-01 08:30:16"
+    assert sherpa_time(same) == sherpa_time(utc) == "2026-03-01 08:30:15"

@@ -58,6 +58,8 @@ def classify_ref(raw: int | str) -> Ref:
 
 def _canonical_guid(text: str) -> str:
     """`{ABC...}` or 32 hex digits as the stored form: lower case, 8-4-4-4-12."""
+    if len(text) == 36:  # 8-4-4-4-12 already (the form robots send back): only the case
+        return text.lower()
     hex_digits = text.strip("{}").replace("-", "").lower()
     return "-".join(
         (hex_digits[:8], hex_digits[8:12], hex_digits[12:16], hex_digits[16:20], hex_digits[20:])

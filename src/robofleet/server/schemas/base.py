@@ -196,7 +196,14 @@ def sherpa_time(value: datetime | None) -> str | None:
     """Sherpa's read rows carry `YYYY-MM-DD HH:MM:SS` times, in UTC here."""
     if value is None:
         return None
-    # isoformat is C and twice as fast as strftime; a batch of 50 tasks renders 300 of these.
+    return _sherpa_text(value)
+
+
+@lru_cache(maxsize=1024)
+def _sherpa_text(value: datetime) -> str:
+    # A take of 50 tasks renders 350 times, most of them equal (taken, updated and leased at
+    # one `now`; added together): kept, each is formatted once. Equal instants in other
+    # zones hash alike and read the same in UTC. isoformat is twice as fast as strftime.
     return value.astimezone(UTC).isoformat(" ", "seconds")[:19]
 
 
