@@ -38,6 +38,7 @@ from robofleet.server.db.tables import TaskRow
 from robofleet.server.db.tables.queues import TASK_TABLE as TASKS
 from robofleet.server.db.task_statements.records import (
     EVENTS,
+    FINISHED,
     IN_PROGRESS,
     LEASE_COLUMNS,
     NEW,
@@ -110,12 +111,19 @@ def retried_by_its_queue() -> ColumnElement[bool]:
 
 @cache
 def finish_statement(
-    *, set_output: bool, set_error: bool, finished: bool, unless_retried: bool = False
+    *,
+    set_output: bool,
+    set_error: bool,
+    finished: bool,
+    unless_retried: bool = False,
+    ids_only: bool = False,
 ) -> Update:
     """Parameters (each with a `p_` prefix): guids (a list), account_id, status, now,
     lease_id, postponed_until, and the optional output and error_*. `unless_retried`: a
     failure leaves the tasks whose queue retries it unchanged (the one-statement paths; the
-    session path then finishes them and makes the retry task)."""
+    session path then finishes them and makes the retry task). It returns the tasks
+    finished (TaskRecord), or with `ids_only` their FinishedTask: a batch's answer names no
+    more, and reading whole rows back (SQLite's times as text) cost more than the UPDATE."""
     values: dict[str, Any] = {
         "status": bindparam("p_status"),
         "status_changed_at": bindparam("p_now"),
@@ -145,7 +153,7 @@ def finish_statement(
     )
     if unless_retried:
         statement = statement.where(~retried_by_its_queue())
-    return statement.values(**values).returning(*RETURNED)
+    return statement.values(**values).returning(*(FINISHED if ids_only else RETURNED))
 
 
 @cache

@@ -115,6 +115,17 @@ class TaskIds(NamedTuple):
     queue_id: int
 
 
+class FinishedTask(NamedTuple):
+    """What a batch's finish needs of each task it finished: to check them and log them."""
+
+    id: int
+    guid: str
+    account_id: int
+
+
+FINISHED = tuple(TASKS.c[name] for name in FinishedTask._fields)
+
+
 take_order_key: Callable[[TaskLike], tuple[Any, ...]] = attrgetter(*TAKE_ORDER)
 """The take order as a sort key of loaded or returned tasks."""
 

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
 from robofleet.server.db import task_statements as statements
 from robofleet.server.db.raw_write import RawWrite
 from robofleet.server.db.task_statements import raw
-from robofleet.server.db.task_statements.records import TaskRecord, take_order_key
+from robofleet.server.db.task_statements.records import FinishedTask, TaskRecord, take_order_key
 from robofleet.server.domain.errors import RobofleetError
 from robofleet.server.domain.refs import Ref, classify_ref, is_guid
 from robofleet.server.domain.tasks import TaskStatus, check_transition
@@ -201,10 +201,10 @@ def finish_batch(
     try:
         with runtime.db.raw_write() as write:
             for guid, lease_id, finish, own_change in singles:
-                _finished(write, caller, [guid], lease_id, finish, own_change, now)
+                _finished_ids(write, caller, [guid], lease_id, finish, own_change, now)
             for (outcome, lease_id), members in groups.items():
                 finish = Finish(status=TaskStatus(outcome))
-                _finished(write, caller, members, lease_id, finish, change, now)
+                _finished_ids(write, caller, members, lease_id, finish, change, now)
     except _Fallback:
         return None
     return ItemResults(results=[ItemResult(guid=guid, ok=True) for guid in guids])
@@ -221,9 +221,50 @@ def _finished(
 ) -> list[TaskRecord]:
     """Finish the tasks `guids` of the lease and write their history; _Fallback unless each
     one finished (the session path tells why, or answers a finish repeated)."""
-    statement = statements.finish_statement(**one_statement_shape(finish))
-    params = finish_params(guids, caller.account_id, lease_id, finish, now)
-    rows = [TaskRecord._make(row) for row in write.rows(statement, params)]
+    rows = _finish_rows(write, caller, guids, lease_id, finish, now, ids_only=False)
+    return _logged(write, [TaskRecord._make(row) for row in rows], guids, finish, change, now)
+
+
+def _finished_ids(
+    write: RawWrite,
+    caller: Caller,
+    guids: list[str],
+    lease_id: str,
+    finish: Finish,
+    change: Change,
+    now: datetime,
+) -> None:
+    """_finished for a batch, whose answer names no more than the GUIDs it was given."""
+    rows = _finish_rows(write, caller, guids, lease_id, finish, now, ids_only=True)
+    _logged(write, [FinishedTask._make(row) for row in rows], guids, finish, change, now)
+
+
+def _finish_rows(
+    write: RawWrite,
+    caller: Caller,
+    guids: list[str],
+    lease_id: str,
+    finish: Finish,
+    now: datetime,
+    *,
+    ids_only: bool,
+) -> list[tuple[Any, ...]]:
+    statement = statements.finish_statement(**one_statement_shape(finish), ids_only=ids_only)
+    return write.rows(statement, finish_params(guids, caller.account_id, lease_id, finish, now))
+
+
+Finished = TypeVar("Finished", TaskRecord, FinishedTask)
+
+
+def _logged(
+    write: RawWrite,
+    rows: list[Finished],
+    guids: list[str],
+    finish: Finish,
+    change: Change,
+    now: datetime,
+) -> list[Finished]:
+    """The tasks' history written, once each of `guids` is among them (else _Fallback)."""
     if {row.guid for row in rows} != set(guids):
         raise _Fallback
     write.run_many(raw.insert_event(), _events(finished_events(rows, finish, change, now)))

@@ -5,7 +5,7 @@ single conditional statements, for the paths robots hit thousands of times a sec
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from robofleet.server.db.system_actors import QUEUE_AUTO_CHANGE_STATUS, QUEUE_RE
 from robofleet.server.db.tables import JobRow, QueueRow, TaskRow
 from robofleet.server.db.tables.queues import NO_DEADLINE, rank_of
 from robofleet.server.db.task_statements import NewTask, TaskEventValues, TaskLike, TaskRecord
+from robofleet.server.db.task_statements.records import FinishedTask
 from robofleet.server.domain.queue_rules import QueueRules, RetryRules, queue_retries_failure
 from robofleet.server.domain.refs import new_guid
 from robofleet.server.domain.tasks import (
@@ -70,7 +71,7 @@ def history_entry(
 
 
 def _moved(
-    task: TaskLike,
+    task: TaskLike | FinishedTask,
     from_status: TaskStatus | None,
     to_status: TaskStatus,
     change: Change,
@@ -365,7 +366,7 @@ def finish_leased_tasks(
 
 
 def finished_events(
-    rows: list[TaskRecord], finish: Finish, change: Change, now: datetime
+    rows: Sequence[TaskRecord | FinishedTask], finish: Finish, change: Change, now: datetime
 ) -> list[TaskEventValues]:
     """The history entries of tasks a finish moved from In Progress."""
     return [_moved(row, TaskStatus.IN_PROGRESS, finish.status, change, now) for row in rows]
