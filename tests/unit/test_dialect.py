@@ -135,6 +135,40 @@ def test_a_timestamp_binds_on_sqlite_as_sqlalchemy_would_bind_it(at: datetime | 
         fast(datetime(2024, 5, 1, 12, 0))
 
 
+@pytest.mark.parametrize(
+    ("dialect", "stored"),
+    [
+        (sqlite.dialect(), "2024-05-01 12:00:07.000005"),
+        (sqlite.dialect(), "2024-05-01 12:00:00"),  # written by SQL, no fraction
+        (sqlite.dialect(), "9999-12-31 23:59:59.123456"),
+        (sqlite.dialect(), "2024-05-01"),  # a date alone: SQLAlchemy's parser reads it
+        (sqlite.dialect(), None),
+        (postgresql.psycopg.dialect(), datetime(2024, 5, 1, 12, 0, 7, tzinfo=UTC)),
+        (
+            postgresql.psycopg.dialect(),
+            datetime(2031, 12, 31, 20, 59, tzinfo=timezone(timedelta(hours=-3))),
+        ),
+        (postgresql.psycopg.dialect(), datetime(2024, 5, 1, 12, 0)),  # naive: read as UTC
+        (postgresql.psycopg.dialect(), None),
+    ],
+)
+def test_a_timestamp_reads_as_sqlalchemy_would_read_it(
+    dialect: Any, stored: str | datetime | None
+) -> None:
+    """UtcDateTime's one-call read gives what the driver's conversion followed by
+    process_result_value gives: aware, in UTC, the same instant."""
+    column_type = UtcDateTime().dialect_impl(dialect)
+    assert isinstance(column_type, UtcDateTime)
+    fast = column_type.result_processor(dialect, None)
+    composed = TypeDecorator.result_processor(column_type, dialect, None)
+    assert fast is not None
+    expected = composed(stored) if composed is not None else stored
+    read = fast(stored)
+    assert read == expected
+    if read is not None:
+        assert read.tzinfo is UTC and expected is not None and expected.tzinfo is UTC
+
+
 class _Base(DeclarativeBase):
     pass
 
