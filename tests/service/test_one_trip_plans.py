@@ -8,7 +8,7 @@ anew. No timing is asserted: the plan is."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Select, column, select, table, text
@@ -205,3 +205,51 @@ def test_postgresql_plans_the_lean_take_once_not_on_every_run(pg_service: Servic
     assert len(takes) == 1, counts
     generic, custom = takes[0]
     assert custom <= 5 and generic >= 7, takes
+
+
+def test_postgresql_plans_a_batch_finish_once_not_on_every_run(pg_service: Service) -> None:
+    """A batch's finish names its tasks by GUID: its custom plan, given `status = 1`, walked
+    the In Progress tasks' partial lease index when few were in progress, and PostgreSQL
+    judged the generic plan (by GUID) dearer and planned every batch finish anew. The
+    status condition no longer matches that index, so after five custom plans it keeps
+    the generic one (which the test above keeps on the indexes)."""
+    queue_id, account_id = _big_queue(pg_service)
+    runtime = pg_service.runtime
+    pool = DriverPool(runtime.db.engine, min_size=1, max_size=1)  # one connection to look at
+    finish = one_trip.finish_cte(set_output=False, set_error=False, finished=True, guids_only=True)
+
+    async def take_finish_and_look() -> list[tuple[Any, ...]]:
+        await pool.open()
+        try:
+            for _ in range(12):
+                now = datetime.now(UTC)
+                values = {
+                    **api_take_values(queue_id, now),
+                    "p_lease_expires_at": now + timedelta(minutes=5),
+                }
+                taken = await on_driver._run(runtime, pool, one_trip.take_from_queue(50), values)
+                finished = await on_driver._run(
+                    runtime,
+                    pool,
+                    finish,
+                    {
+                        "p_guids": [row[1] for row in taken],
+                        "p_account_id": account_id,
+                        "p_lease_id": values["p_lease_id"],
+                        "p_now": datetime.now(UTC),
+                        "p_status": 2,
+                        "p_postponed_until": None,
+                        "p_actor": "bench",
+                        "p_reason": "finished",
+                    },
+                )
+                assert len(finished) == 50
+            return await pool.run(_PLAN_COUNTS, {})
+        finally:
+            await pool.close()
+
+    counts = pg_service.admin.portal.call(take_finish_and_look)
+    finishes = [(generic, custom) for text_, generic, custom in counts if "WITH finished" in text_]
+    assert len(finishes) == 1, counts
+    generic, custom = finishes[0]
+    assert custom <= 5 and generic >= 7, finishes

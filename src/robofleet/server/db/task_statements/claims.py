@@ -147,7 +147,10 @@ def finish_statement(
         # By the GUIDs' index, not the account's (db.unindexed).
         unindexed(TASKS.c.account_id) == bindparam("p_account_id"),
         TASKS.c.is_deleted.is_(False),
-        TASKS.c.status == IN_PROGRESS,
+        # `+ 0`: not the lease index's predicate (`status = 1`). Given the value, a custom
+        # plan walked that partial index whenever few tasks were In Progress and judged the
+        # generic plan, by GUID, dearer: PostgreSQL planned every batch finish anew.
+        (TASKS.c.status + 0) == IN_PROGRESS,
         TASKS.c.lease_id == bindparam("p_lease_id"),
         TASKS.c.lease_expires_at > bindparam("p_now"),
     )

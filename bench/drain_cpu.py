@@ -1,0 +1,102 @@
+"""One queue drain with the CPU of each side: the server's and PostgreSQL's per task, and the
+cores left idle. For comparing two versions of the source one drain at a time (run it with
+PYTHONPATH pointing at each copy in turn, alternating), and for profiling one drain.
+
+    .venv/bin/python -m bench.drain_cpu [--store sqlite|postgresql] [--batch 50]
+        [--tasks 40000] [--takers 8] [--py-spy FILE] [--gil]
+
+Prints one JSON line: tasks/s, the server's user and system CPU ms per task, PostgreSQL's
+(all its processes on this machine, so the machine must be otherwise quiet) and the idle
+cores over the drain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from bench.common import Server, create_pg_database, drop_pg_database
+from bench.queue_throughput import drain, preload
+
+
+def _postgres_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL process now (backends come and go during a drain)."""
+    seen: dict[int, float] = {}
+    for process in psutil.process_iter(["name"]):
+        if "postgres" in (process.info["name"] or ""):
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            seen[process.pid] = times.user + times.system
+    return seen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--store", choices=["sqlite", "postgresql"], default="postgresql")
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--tasks", type=int, default=40_000)
+    parser.add_argument("--takers", type=int, default=8)
+    parser.add_argument("--py-spy", help="record the server with py-spy (raw format) here")
+    parser.add_argument("--gil", action="store_true", help="py-spy: only GIL-holding samples")
+    args = parser.parse_args()
+    url = create_pg_database() if args.store == "postgresql" else None
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(Path(tmp), database_url=url).start()
+        assert server.process is not None
+        try:
+            preload(server, "drain", args.tasks)
+            spy = None
+            if args.py_spy:
+                command = ["py-spy", "record", "-r", "250", "-f", "raw", "-o", args.py_spy]
+                command += ["--pid", str(server.process.pid), "--nonblocking"]
+                command += ["--gil"] if args.gil else []
+                spy = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+                time.sleep(1)
+            process = psutil.Process(server.process.pid)
+            postgres_before, machine_before = _postgres_cpu(), psutil.cpu_times()
+            server_before = process.cpu_times()
+            done, meter = drain(server, "drain", args.takers, args.batch)
+            server_after = process.cpu_times()
+            postgres_after, machine_after = _postgres_cpu(), psutil.cpu_times()
+            if spy is not None:
+                spy.send_signal(2)
+                spy.wait()
+            postgres = sum(
+                cpu - postgres_before.get(pid, 0.0) for pid, cpu in postgres_after.items()
+            )
+            per_task = 1000 / done
+            print(
+                json.dumps(
+                    {
+                        "store": args.store,
+                        "batch": args.batch,
+                        "tasks_per_s": round(done / meter.seconds),
+                        "server_user_ms": round(
+                            (server_after.user - server_before.user) * per_task, 3
+                        ),
+                        "server_system_ms": round(
+                            (server_after.system - server_before.system) * per_task, 3
+                        ),
+                        "postgresql_ms": round(postgres * per_task, 3) if url else None,
+                        "idle_cores": round(
+                            (machine_after.idle - machine_before.idle) / meter.seconds, 2
+                        ),
+                    }
+                )
+            )
+        finally:
+            server.stop()
+            if url:
+                drop_pg_database(url)
+
+
+if __name__ == "__main__":
+    main()
