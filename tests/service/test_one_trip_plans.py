@@ -8,6 +8,7 @@ anew. No timing is asserted: the plan is."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -180,6 +181,33 @@ def test_take_finish_and_renew_stay_on_the_indexes_under_a_generic_plan(
         assert "ix_tasks_take" in plan, plan  # the pick walks the take index
 
 
+def _plans_after_12_runs(
+    pg_service: Service, one_run: Callable[[DriverPool], Awaitable[None]]
+) -> list[tuple[Any, ...]]:
+    """pg_prepared_statements (statement, generic plans, custom plans) of one pooled
+    connection after `one_run` ran 12 times on it."""
+    pool = DriverPool(pg_service.runtime.db.engine, min_size=1, max_size=1)
+
+    async def run_and_look() -> list[tuple[Any, ...]]:
+        await pool.open()
+        try:
+            for _ in range(12):
+                await one_run(pool)
+            return await pool.run(_PLAN_COUNTS, {})
+        finally:
+            await pool.close()
+
+    return pg_service.admin.portal.call(run_and_look)
+
+
+def _kept_generic(counts: list[tuple[Any, ...]], marker: str) -> None:
+    """The one statement whose text holds `marker` went generic after its five custom plans."""
+    plans = [(generic, custom) for text_, generic, custom in counts if marker in text_]
+    assert len(plans) == 1, counts
+    generic, custom = plans[0]
+    assert custom <= 5 and generic >= 7, plans
+
+
 def test_postgresql_plans_the_lean_take_once_not_on_every_run(pg_service: Service) -> None:
     """The lean take's count is written into its statement: with `LIMIT $n` PostgreSQL costed
     the generic plan for a tenth of a long queue, judged it dearer than a custom plan, and
@@ -187,24 +215,13 @@ def test_postgresql_plans_the_lean_take_once_not_on_every_run(pg_service: Servic
     generic one (which the test above keeps on the indexes)."""
     queue_id, _ = _big_queue(pg_service)
     runtime = pg_service.runtime
-    pool = DriverPool(runtime.db.engine, min_size=1, max_size=1)  # one connection to look at
 
-    async def take_and_look() -> list[tuple[Any, ...]]:
-        await pool.open()
-        try:
-            for _ in range(12):
-                values = api_take_values(queue_id, datetime.now(UTC))
-                taken = await on_driver._run(runtime, pool, one_trip.take_from_queue(1), values)
-                assert len(taken) == 1
-            return await pool.run(_PLAN_COUNTS, {})
-        finally:
-            await pool.close()
+    async def take(pool: DriverPool) -> None:
+        values = api_take_values(queue_id, datetime.now(UTC))
+        taken = await on_driver._run(runtime, pool, one_trip.take_from_queue(1), values)
+        assert len(taken) == 1
 
-    counts = pg_service.admin.portal.call(take_and_look)
-    takes = [(generic, custom) for text_, generic, custom in counts if "taken" in text_]
-    assert len(takes) == 1, counts
-    generic, custom = takes[0]
-    assert custom <= 5 and generic >= 7, takes
+    _kept_generic(_plans_after_12_runs(pg_service, take), "taken")
 
 
 def test_postgresql_plans_a_batch_finish_once_not_on_every_run(pg_service: Service) -> None:
@@ -215,41 +232,25 @@ def test_postgresql_plans_a_batch_finish_once_not_on_every_run(pg_service: Servi
     the generic one (which the test above keeps on the indexes)."""
     queue_id, account_id = _big_queue(pg_service)
     runtime = pg_service.runtime
-    pool = DriverPool(runtime.db.engine, min_size=1, max_size=1)  # one connection to look at
     finish = one_trip.finish_cte(set_output=False, set_error=False, finished=True, guids_only=True)
 
-    async def take_finish_and_look() -> list[tuple[Any, ...]]:
-        await pool.open()
-        try:
-            for _ in range(12):
-                now = datetime.now(UTC)
-                values = {
-                    **api_take_values(queue_id, now),
-                    "p_lease_expires_at": now + timedelta(minutes=5),
-                }
-                taken = await on_driver._run(runtime, pool, one_trip.take_from_queue(50), values)
-                finished = await on_driver._run(
-                    runtime,
-                    pool,
-                    finish,
-                    {
-                        "p_guids": [row[1] for row in taken],
-                        "p_account_id": account_id,
-                        "p_lease_id": values["p_lease_id"],
-                        "p_now": datetime.now(UTC),
-                        "p_status": 2,
-                        "p_postponed_until": None,
-                        "p_actor": "bench",
-                        "p_reason": "finished",
-                    },
-                )
-                assert len(finished) == 50
-            return await pool.run(_PLAN_COUNTS, {})
-        finally:
-            await pool.close()
+    async def take_and_finish(pool: DriverPool) -> None:
+        now = datetime.now(UTC)
+        values = {
+            **api_take_values(queue_id, now),
+            "p_lease_expires_at": now + timedelta(minutes=5),
+        }
+        taken = await on_driver._run(runtime, pool, one_trip.take_from_queue(50), values)
+        finish_values = {
+            "p_guids": [row[1] for row in taken],
+            "p_account_id": account_id,
+            "p_lease_id": values["p_lease_id"],
+            "p_now": datetime.now(UTC),
+            "p_status": 2,
+            "p_postponed_until": None,
+            "p_actor": "bench",
+            "p_reason": "finished",
+        }
+        assert len(await on_driver._run(runtime, pool, finish, finish_values)) == 50
 
-    counts = pg_service.admin.portal.call(take_finish_and_look)
-    finishes = [(generic, custom) for text_, generic, custom in counts if "WITH finished" in text_]
-    assert len(finishes) == 1, counts
-    generic, custom = finishes[0]
-    assert custom <= 5 and generic >= 7, finishes
+    _kept_generic(_plans_after_12_runs(pg_service, take_and_finish), "WITH finished")

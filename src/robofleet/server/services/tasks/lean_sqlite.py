@@ -162,7 +162,9 @@ def finish(
         return None
     try:
         with runtime.db.raw_write() as write:
-            rows = _finished(write, caller, [str(ref.value)], lease_id, finish, change, now)
+            rows = _finished(
+                write, caller, [str(ref.value)], lease_id, finish, change, now, TaskRecord
+            )
             queue_guids = {rows[0].queue_id: _queue_guid(write, runtime, caller, rows[0].queue_id)}
             return _reads(write, rows, queue_guids, {}, with_lease=False)[0]
     except _Fallback:
@@ -201,13 +203,16 @@ def finish_batch(
     try:
         with runtime.db.raw_write() as write:
             for guid, lease_id, finish, own_change in singles:
-                _finished_ids(write, caller, [guid], lease_id, finish, own_change, now)
+                _finished(write, caller, [guid], lease_id, finish, own_change, now, FinishedTask)
             for (outcome, lease_id), members in groups.items():
                 finish = Finish(status=TaskStatus(outcome))
-                _finished_ids(write, caller, members, lease_id, finish, change, now)
+                _finished(write, caller, members, lease_id, finish, change, now, FinishedTask)
     except _Fallback:
         return None
     return ItemResults(results=[ItemResult(guid=guid, ok=True) for guid in guids])
+
+
+Finished = TypeVar("Finished", TaskRecord, FinishedTask)
 
 
 def _finished(
@@ -218,53 +223,15 @@ def _finished(
     finish: Finish,
     change: Change,
     now: datetime,
-) -> list[TaskRecord]:
-    """Finish the tasks `guids` of the lease and write their history; _Fallback unless each
-    one finished (the session path tells why, or answers a finish repeated)."""
-    rows = _finish_rows(write, caller, guids, lease_id, finish, now, ids_only=False)
-    return _logged(write, [TaskRecord._make(row) for row in rows], guids, finish, change, now)
-
-
-def _finished_ids(
-    write: RawWrite,
-    caller: Caller,
-    guids: list[str],
-    lease_id: str,
-    finish: Finish,
-    change: Change,
-    now: datetime,
-) -> None:
-    """_finished for a batch, whose answer names no more than the GUIDs it was given."""
-    rows = _finish_rows(write, caller, guids, lease_id, finish, now, ids_only=True)
-    _logged(write, [FinishedTask._make(row) for row in rows], guids, finish, change, now)
-
-
-def _finish_rows(
-    write: RawWrite,
-    caller: Caller,
-    guids: list[str],
-    lease_id: str,
-    finish: Finish,
-    now: datetime,
-    *,
-    ids_only: bool,
-) -> list[tuple[Any, ...]]:
-    statement = statements.finish_statement(**one_statement_shape(finish), ids_only=ids_only)
-    return write.rows(statement, finish_params(guids, caller.account_id, lease_id, finish, now))
-
-
-Finished = TypeVar("Finished", TaskRecord, FinishedTask)
-
-
-def _logged(
-    write: RawWrite,
-    rows: list[Finished],
-    guids: list[str],
-    finish: Finish,
-    change: Change,
-    now: datetime,
+    record: type[Finished],
 ) -> list[Finished]:
-    """The tasks' history written, once each of `guids` is among them (else _Fallback)."""
+    """Finish the tasks `guids` of the lease and write their history; _Fallback unless each
+    one finished (the session path tells why, or answers a finish repeated). Each task read
+    back as `record`: a batch's answer names no more than its GUIDs (FinishedTask)."""
+    ids_only = record is FinishedTask
+    statement = statements.finish_statement(**one_statement_shape(finish), ids_only=ids_only)
+    params = finish_params(guids, caller.account_id, lease_id, finish, now)
+    rows = [record._make(row) for row in write.rows(statement, params)]
     if {row.guid for row in rows} != set(guids):
         raise _Fallback
     write.run_many(raw.insert_event(), _events(finished_events(rows, finish, change, now)))
