@@ -120,7 +120,7 @@ class TaskRow(Base):
         _sparse_index("ix_tasks_lease_robot_id", "lease_robot_id"),
         Index("ix_tasks_account_name", "account_id", "name"),
         # Unique task names, atomically: unique_name is the name when the queue demands it
-        # (sparse, as the three below: migration 0016).
+        # (sparse, as ix_tasks_job: migration 0016).
         _sparse_index("uq_tasks_queue_unique_name", "queue_id", "unique_name", unique=True),
         # A retried add finds the task its first attempt added (services.tasks.idempotency).
         _sparse_index("ix_tasks_idempotency_key", "account_id", "idempotency_key", unique=True),

@@ -3,8 +3,9 @@
 The unique constraint on (queue_id, unique_name) indexed every task, and every take and finish
 rewrites a task row, which PostgreSQL then adds to every index of the table: most tasks live in
 queues that do not demand unique names, and each rewrite added a NULL entry to this index. In a
-queue drain the database spent 40 % of its CPU in index inserts. A unique index over the rows
-`WHERE unique_name IS NOT NULL` keeps the same rule (NULLs never collided) on both stores.
+queue drain in batches of 50 the database spent 39 % of its CPU in index inserts. A unique
+index over the rows `WHERE unique_name IS NOT NULL` keeps the same rule (NULLs never collided)
+on both stores.
 
 Revision ID: 0016
 Revises: 0015
