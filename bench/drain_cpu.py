@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -55,7 +56,10 @@ def main() -> None:
             preload(server, "drain", args.tasks)
             spy = None
             if args.py_spy:
-                command = ["py-spy", "record", "-r", "250", "-f", "raw", "-o", args.py_spy]
+                # The venv's py-spy, found beside its interpreter (the venv need not be active).
+                beside = Path(sys.executable).with_name("py-spy")
+                spy_path = str(beside) if beside.exists() else "py-spy"
+                command = [spy_path, "record", "-r", "250", "-f", "raw", "-o", args.py_spy]
                 command += ["--pid", str(server.process.pid), "--nonblocking"]
                 command += ["--gil"] if args.gil else []
                 spy = subprocess.Popen(command, stdout=subprocess.DEVNULL)
