@@ -192,6 +192,7 @@ def finish_cte(
         set_error=set_error,
         finished=finished,
         unless_retried=unless_retried,
+        ids_only=guids_only,  # the history's id and account, the answer's GUID
     )
     finished_rows = statement.cte("finished")
     to_status = bindparam("p_status", type_=Integer)

@@ -19,8 +19,13 @@ from robofleet.server.db.dialect import dialect_of
 from robofleet.server.db.system_actors import QUEUE_AUTO_CHANGE_STATUS, QUEUE_RETRY_RULE
 from robofleet.server.db.tables import JobRow, QueueRow, TaskRow
 from robofleet.server.db.tables.queues import NO_DEADLINE, rank_of
-from robofleet.server.db.task_statements import NewTask, TaskEventValues, TaskLike, TaskRecord
-from robofleet.server.db.task_statements.records import FinishedTask
+from robofleet.server.db.task_statements import (
+    FinishedTask,
+    NewTask,
+    TaskEventValues,
+    TaskLike,
+    TaskRecord,
+)
 from robofleet.server.domain.queue_rules import QueueRules, RetryRules, queue_retries_failure
 from robofleet.server.domain.refs import new_guid
 from robofleet.server.domain.tasks import (
