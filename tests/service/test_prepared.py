@@ -11,7 +11,8 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import DataError
-from sqlalchemy import String, bindparam, func, literal_column, select, update
+from sqlalchemy import String, bindparam, func, literal_column, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from robofleet.server.db.driver_pool import DriverPool
 from robofleet.server.db.prepared import PreparedStatement
@@ -256,3 +257,47 @@ def test_postgresql_connections_read_times_in_utc_and_json_as_json_loads(
     parameters, output, created_at = on_engine
     assert parameters == {"n": 1} and output == {"big": big} and type(output["big"]) is int
     assert created_at.tzinfo is UTC
+
+
+@pytest.mark.parametrize("store_service", ["postgres"], indirect=True)
+def test_the_driver_pool_never_hands_on_a_connection_left_mid_statement(
+    store_service: Service,
+) -> None:
+    """A call cancelled while its statement runs (a client gone): the next caller's statement
+    is answered, and the cancelled one no longer runs on the server (psycopg cancels it and
+    the connection is idle again, or the pool closes the connection). A caller who finds
+    every connection busy for the whole wait gets the engine's OperationalError (503)."""
+    engine = store_service.runtime.db.engine
+    sleep = PreparedStatement(select(func.pg_sleep(bindparam("p_seconds"))), engine.dialect)
+    backend = PreparedStatement(select(func.pg_backend_pid()), engine.dialect)
+    sleeping = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+        "AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()"
+    )
+    pool = DriverPool(engine, min_size=1, max_size=1, wait_seconds=0.2)
+
+    def still_sleeping() -> int:
+        with engine.connect() as connection:
+            return int(connection.execute(sleeping).scalar_one())
+
+    async def run() -> tuple[int, int, bool]:
+        await pool.open()
+        try:
+            slow = asyncio.ensure_future(pool.run(sleep, {"p_seconds": 5}))
+            await asyncio.sleep(0.2)
+            slow.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await slow
+            after_cancel = len(await pool.run(backend, {}))
+            left = still_sleeping()
+            hold = asyncio.ensure_future(pool.run(sleep, {"p_seconds": 1}))
+            await asyncio.sleep(0.1)
+            with pytest.raises(OperationalError):
+                await pool.run(backend, {})
+            await hold
+            answered = bool(await pool.run(backend, {}))
+        finally:
+            await pool.close()
+        return after_cancel, left, answered
+
+    assert store_service.admin.portal.call(run) == (1, 0, True)

@@ -11,15 +11,16 @@ The pool belongs to the server's loop: it is opened in the app's lifespan and cl
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from robofleet.server.db.connection_slots import ConnectionSlots, SlotTimeout
 from robofleet.server.db.dialect import SESSION_TIME_ZONE
 from robofleet.server.db.prepared import PreparedStatement
 
@@ -32,13 +33,24 @@ WAIT_SECONDS = 5.0
 that long, or none to be made, means the database is not answering."""
 
 
-async def _configure(connection: psycopg.AsyncConnection[Any]) -> None:
-    await connection.execute(SESSION_TIME_ZONE)  # in autocommit: nothing left open
+Lean = tuple[psycopg.AsyncConnection[Any], psycopg.AsyncRawCursor[Any]]
+"""A connection and the one cursor it keeps while it lives: a new cursor each statement
+built psycopg's transformer (and its per-type dumper lookups) afresh. Raw: the statements
+come with `$n` placeholders, converted once (db.prepared)."""
+
+
+async def _close(lean: Lean) -> None:
+    await lean[0].close()
 
 
 class DriverPool:
     def __init__(
-        self, engine: Engine, *, min_size: int = MIN_CONNECTIONS, max_size: int = MAX_CONNECTIONS
+        self,
+        engine: Engine,
+        *,
+        min_size: int = MIN_CONNECTIONS,
+        max_size: int = MAX_CONNECTIONS,
+        wait_seconds: float = WAIT_SECONDS,
     ) -> None:
         args, arguments = engine.dialect.create_connect_args(engine.url)
         kwargs: dict[str, Any] = dict(arguments)
@@ -46,23 +58,13 @@ class DriverPool:
             kwargs["conninfo"] = args[0]
         kwargs.setdefault("context", getattr(engine.dialect, "_psycopg_adapters_map", None))
         kwargs["autocommit"] = True
-        conninfo = kwargs.pop("conninfo", "")
-        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
-            conninfo,
-            kwargs=kwargs,
-            min_size=min_size,
-            max_size=max_size,
-            open=False,
-            timeout=WAIT_SECONDS,
-            name="robofleet-lean",
-            configure=_configure,
+        self._conninfo = kwargs.pop("conninfo", "")
+        self._kwargs = kwargs
+        self._min_size = min_size
+        self._warming: asyncio.Future[list[None]] | None = None
+        self._slots: ConnectionSlots[Lean] = ConnectionSlots(
+            self._connect, _close, max_size=max_size, wait_seconds=wait_seconds
         )
-        # One cursor per connection, kept while the connection lives: a new cursor each
-        # statement built psycopg's transformer (and its per-type dumper lookups) afresh.
-        # Raw: the statements come with `$n` placeholders, converted once (db.prepared).
-        self._cursors: WeakKeyDictionary[
-            psycopg.AsyncConnection[Any], psycopg.AsyncRawCursor[Any]
-        ] = WeakKeyDictionary()
         self.statements = 0
         """Statements run on the pool: what shows that the lean path answered (tests)."""
         self.lookups = 0
@@ -71,33 +73,62 @@ class DriverPool:
 
     async def open(self) -> None:
         # Not waiting: a server starts with its database down, as the engine lets it, and
-        # its requests answer 503 until the database is back.
-        await self._pool.open(wait=False)
+        # its requests answer 503 until the database is back. The first connections are
+        # made beside the start-up; a failure there is the first request's to meet again.
+        self._warming = asyncio.gather(*(self._warm() for _ in range(self._min_size)))
 
     async def close(self) -> None:
-        await self._pool.close()
+        if self._warming is not None:
+            await self._warming
+        await self._slots.close()
+
+    async def _connect(self) -> Lean:
+        try:
+            connection = await asyncio.wait_for(
+                psycopg.AsyncConnection.connect(self._conninfo, **self._kwargs), WAIT_SECONDS
+            )
+        except (OSError, TimeoutError) as exc:
+            raise psycopg.OperationalError(f"could not connect: {exc}") from exc
+        await connection.execute(SESSION_TIME_ZONE)  # in autocommit: nothing left open
+        return connection, psycopg.AsyncRawCursor(connection)
+
+    async def _warm(self) -> None:
+        try:
+            lean = await self._slots.get()
+        except (psycopg.OperationalError, SlotTimeout):
+            return
+        self._slots.put(lean)
 
     async def run(
         self, statement: PreparedStatement, values: Mapping[str, Any], *, lookup: bool = False
     ) -> list[tuple[Any, ...]]:
         """Run one prepared statement on a pooled connection; its rows. A lost connection is
         reported as the engine's OperationalError, which the app answers 503 (retry), as on
-        the session path; the pool discards the broken connection when it is given back."""
+        the session path; the broken connection is closed, not given back."""
         try:
-            connection = await self._pool.getconn()
-        except (psycopg.OperationalError, PoolTimeout) as exc:
+            lean = await self._slots.get()
+        except (psycopg.OperationalError, SlotTimeout) as exc:
             raise OperationalError(None, None, exc) from exc
-        cursor = self._cursors.get(connection)
-        if cursor is None:
-            cursor = self._cursors[connection] = psycopg.AsyncRawCursor(connection)
         try:
-            rows = await statement.run_async(cursor, values)
+            rows = await statement.run_async(lean[1], values)
         except psycopg.OperationalError as exc:
+            self._slots.discard(lean)
             raise OperationalError(None, None, exc) from exc
-        finally:
-            await self._pool.putconn(connection)
+        except BaseException:
+            # An error the server answered leaves the connection idle; a cancelled call may
+            # leave it mid-statement, which the next caller must not inherit.
+            self._give_back(lean)
+            raise
+        self._slots.put(lean)
         if lookup:
             self.lookups += 1
         else:
             self.statements += 1
         return rows
+
+    def _give_back(self, lean: Lean) -> None:
+        connection = lean[0]
+        if connection.closed or connection.pgconn.transaction_status != TransactionStatus.IDLE:
+            self._slots.discard(lean)
+        else:
+            self._slots.put(lean)
