@@ -203,7 +203,7 @@ def test_a_concurrent_add_of_the_key_fails_the_statement_and_the_session_path_an
     del pool.run
     assert answer and answer[0]["guid"] == held_guid
     assert pool.statements == before  # the statement failed: nothing it ran was counted
-    assert [type(exc).__name__ for exc in failures] == ["UniqueViolation"]
+    assert [getattr(exc, "sqlstate", type(exc).__name__) for exc in failures] == ["23505"]
     with service.runtime.db.read() as session:
         keyed = session.scalar(
             select(func.count()).select_from(TaskRow).where(TaskRow.idempotency_key == "held-1")

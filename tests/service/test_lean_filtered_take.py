@@ -185,7 +185,9 @@ def test_a_filtered_take_is_planned_for_its_values_and_never_prepared(pg_service
                 params = api_take_values(queue_id, datetime.now(UTC))
                 await on_driver._run(runtime, pool, unfiltered, params)
             prepared = await pool.run(_PREPARED_STATEMENTS, {})
-            return [str(row[0]) for row in prepared], taken
+            # Less the look itself (asyncpg prepares every statement it runs).
+            texts = [str(row[0]) for row in prepared]
+            return [text for text in texts if "pg_prepared_statements" not in text], taken
         finally:
             await pool.close()
 

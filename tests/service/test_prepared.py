@@ -8,13 +8,11 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 import pytest
-from psycopg import DataError
 from sqlalchemy import String, bindparam, func, literal_column, select, text, update
 from sqlalchemy.exc import OperationalError
 
-from robofleet.server.db.driver_pool import DriverPool
+from robofleet.server.db.driver_pool import DriverPool, StatementRefused
 from robofleet.server.db.prepared import PreparedStatement
 from robofleet.server.db.tables.queues import TASK_TABLE as TASKS
 from tests.service.conftest import Service
@@ -110,22 +108,30 @@ def test_a_literal_list_is_part_of_the_prepared_statement(store_service: Service
 
 
 @pytest.mark.parametrize("store_service", ["postgres"], indirect=True)
-def test_run_async_on_psycopg_reads_what_sqlalchemy_reads(store_service: Service) -> None:
+def test_run_async_on_the_driver_pool_reads_what_sqlalchemy_reads(store_service: Service) -> None:
+    """Every column of a task (times, JSON, GUIDs, booleans), read on asyncpg through the
+    pool: kept prepared (past the five runs after which PostgreSQL may plan it generically)
+    and prepared afresh on each run."""
     engine = store_service.runtime.db.engine
     names = ["prep-async"]
     _add_tasks(store_service, "prepared-async", names)
-    statement = PreparedStatement(_by_names(), engine.dialect)
+    kept = PreparedStatement(_by_names(), engine.dialect)
+    afresh = PreparedStatement(_by_names(), engine.dialect, server_prepared=False)
     expected = _core_rows(store_service, names)
-    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    pool = DriverPool(engine, min_size=1, max_size=1)
 
     async def read() -> list[list[tuple[Any, ...]]]:
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
-            # Past psycopg's prepare threshold: the server-side prepared form answers too,
-            # on one raw cursor reused as the driver pool reuses it.
-            cursor = psycopg.AsyncRawCursor(connection)
-            return [await statement.run_async(cursor, {"p_names": names}) for _ in range(7)]
+        await pool.open()
+        try:
+            return [
+                await pool.run(statement, {"p_names": names})
+                for statement in (kept, afresh)
+                for _ in range(7)
+            ]
+        finally:
+            await pool.close()
 
-    for rows in asyncio.run(read()):
+    for rows in store_service.admin.portal.call(read):
         assert rows == expected
 
 
@@ -169,7 +175,7 @@ def test_statements_of_every_shape_alternate_on_a_pooled_connections_cursor(
                     await pool.run(comment, {"p_name": names[0], "p_comment": f"r{round_}"})
                 )
                 seen.append(await pool.run(comments, {"p_names": names}))
-                with pytest.raises(DataError):  # not a whole number: refused by the server
+                with pytest.raises(StatementRefused):  # not a whole number: refused by the server
                     await pool.run(broken, {"p_id": "x"})
         finally:
             await pool.close()
@@ -301,3 +307,34 @@ def test_the_driver_pool_never_hands_on_a_connection_left_mid_statement(
         return after_cancel, left, answered
 
     assert store_service.admin.portal.call(run) == (1, 0, True)
+
+
+@pytest.mark.parametrize("store_service", ["postgres"], indirect=True)
+def test_the_driver_pool_answers_a_lost_connection_as_the_engine_does_and_then_reconnects(
+    store_service: Service,
+) -> None:
+    """The database ends the pool's connection (a restart, a failover, an administrator):
+    the next statement raises the engine's OperationalError (503, retry), the dead
+    connection is dropped, and the one after runs on a new connection."""
+    engine = store_service.runtime.db.engine
+    backend = PreparedStatement(select(func.pg_backend_pid()), engine.dialect)
+    pool = DriverPool(engine, min_size=1, max_size=1)
+
+    def terminate(pid: int) -> None:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    async def run() -> tuple[int, int]:
+        await pool.open()
+        try:
+            first = (await pool.run(backend, {}))[0][0]
+            await asyncio.to_thread(terminate, first)
+            await asyncio.sleep(0.2)
+            with pytest.raises(OperationalError):
+                await pool.run(backend, {})
+            return first, (await pool.run(backend, {}))[0][0]
+        finally:
+            await pool.close()
+
+    first, second = store_service.admin.portal.call(run)
+    assert first != second

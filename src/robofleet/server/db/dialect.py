@@ -141,8 +141,7 @@ class PostgresDialect(Dialect):
     def create_engine(self, url: str, *, sqlite_synchronous: str, pool_size: int) -> Engine:
         # No pre-ping: it costs a round trip per request. A connection found dead is discarded
         # with the pool, and the request that found it gets a 503 to retry (api.errors).
-        # JSON columns are read by orjson (stored_json); the lean driver pool shares this
-        # engine's adapters, so it reads them alike.
+        # JSON columns are read by orjson (stored_json), as the lean pool reads them too.
         engine = create_engine(
             url,
             pool_size=pool_size,

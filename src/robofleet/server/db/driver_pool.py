@@ -1,10 +1,14 @@
-"""A small pool of psycopg async connections for the lean path on PostgreSQL.
+"""A small pool of asyncpg connections for the lean path on PostgreSQL.
 
-The front answers a robot's take, finish and renew on the event loop: one prepared statement
+The front answers a robot's hot operations on the event loop: one prepared statement
 (db.prepared) on one of these connections, with no thread hop and no SQLAlchemy Connection.
-They are made from the SAME connection arguments as the engine's (host, user, password, SSL,
-and SQLAlchemy's adapters map, so JSON and timestamps load as the engine loads them), in
-autocommit: each statement is a whole change, committed before it answers.
+asyncpg, not psycopg, because its protocol is compiled: one statement cost this process
+26-34 µs of CPU against psycopg's async cursor 52-72 µs (docs/benchmarks.md), and a fleet's
+requests are one statement each. The connections go to the engine's database (its URL: host,
+user, password, SSL), in autocommit, each statement a whole change committed before it
+answers; the statements are the engine's own, compiled for the psycopg dialect, whose casts
+name every parameter's type. JSON goes out as the psycopg dialect hands it (its `Json`
+wrappers, dumped as psycopg would) and comes back through the engine's reader (stored_json).
 
 The pool belongs to the server's loop: it is opened in the app's lifespan and closed there.
 """
@@ -12,17 +16,18 @@ The pool belongs to the server's loop: it is opened in the app's lifespan and cl
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping
 from typing import Any
 
-import psycopg
-from psycopg.pq import TransactionStatus
+import asyncpg
+from psycopg.types.json import Json, Jsonb
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from robofleet.server.db.connection_slots import ConnectionSlots, SlotTimeout
-from robofleet.server.db.dialect import SESSION_TIME_ZONE
 from robofleet.server.db.prepared import PreparedStatement
+from robofleet.server.db.stored_json import loads_stored
 
 MIN_CONNECTIONS = 2
 MAX_CONNECTIONS = 8
@@ -33,14 +38,50 @@ WAIT_SECONDS = 5.0
 that long, or none to be made, means the database is not answering."""
 
 
-Lean = tuple[psycopg.AsyncConnection[Any], psycopg.AsyncRawCursor[Any]]
-"""A connection and the one cursor it keeps while it lives: a new cursor each statement
-built psycopg's transformer (and its per-type dumper lookups) afresh. Raw: the statements
-come with `$n` placeholders, converted once (db.prepared)."""
+STATEMENT_SIZE_KEPT = 64 * 1024
+"""asyncpg keeps prepared only statements up to this long (its default, 15 KiB, would leave
+a long batch's statement to be prepared on every run)."""
+CONNECTION_LOST = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+"""What means the database did not answer (503, retry), not that it refused the statement."""
 
 
-async def _close(lean: Lean) -> None:
-    await lean[0].close()
+class StatementRefused(Exception):
+    """The database refused a statement (a constraint, a value out of range): nothing of it
+    was written. The session path, with SQLAlchemy's errors, answers the request instead."""
+
+    def __init__(self, sqlstate: str, message: str) -> None:
+        super().__init__(f"{sqlstate}: {message}")
+        self.sqlstate = sqlstate
+        """PostgreSQL's code for the refusal (23505: a unique key already taken)."""
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, Json | Jsonb):
+        dumped = (value.dumps or json.dumps)(value.obj)
+        return dumped.decode() if isinstance(dumped, bytes) else dumped
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+async def _configure(connection: Any) -> None:
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            name, schema="pg_catalog", encoder=_json_text, decoder=loads_stored, format="text"
+        )
+
+
+async def _close(connection: Any) -> None:
+    try:
+        await asyncio.wait_for(connection.close(), WAIT_SECONDS)
+    except (*CONNECTION_LOST, asyncpg.PostgresError):
+        connection.terminate()
 
 
 class DriverPool:
@@ -52,17 +93,10 @@ class DriverPool:
         max_size: int = MAX_CONNECTIONS,
         wait_seconds: float = WAIT_SECONDS,
     ) -> None:
-        args, arguments = engine.dialect.create_connect_args(engine.url)
-        kwargs: dict[str, Any] = dict(arguments)
-        if args:  # SQLAlchemy's psycopg dialect gives keywords only; a DSN would come first
-            kwargs["conninfo"] = args[0]
-        kwargs.setdefault("context", getattr(engine.dialect, "_psycopg_adapters_map", None))
-        kwargs["autocommit"] = True
-        self._conninfo = kwargs.pop("conninfo", "")
-        self._kwargs = kwargs
+        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._min_size = min_size
         self._warming: asyncio.Future[list[None]] | None = None
-        self._slots: ConnectionSlots[Lean] = ConnectionSlots(
+        self._slots: ConnectionSlots[Any] = ConnectionSlots(
             self._connect, _close, max_size=max_size, wait_seconds=wait_seconds
         )
         self.statements = 0
@@ -82,53 +116,61 @@ class DriverPool:
             await self._warming
         await self._slots.close()
 
-    async def _connect(self) -> Lean:
+    async def _connect(self) -> Any:
+        connection = await asyncpg.connect(
+            self._dsn,
+            timeout=WAIT_SECONDS,
+            max_cacheable_statement_size=STATEMENT_SIZE_KEPT,
+            # The zone the engine's sessions use (db.dialect): text of a time reads alike.
+            server_settings={"TimeZone": "UTC"},
+        )
         try:
-            connection = await asyncio.wait_for(
-                psycopg.AsyncConnection.connect(self._conninfo, **self._kwargs), WAIT_SECONDS
-            )
-        except (OSError, TimeoutError) as exc:
-            raise psycopg.OperationalError(f"could not connect: {exc}") from exc
-        await connection.execute(SESSION_TIME_ZONE)  # in autocommit: nothing left open
-        return connection, psycopg.AsyncRawCursor(connection)
+            await _configure(connection)
+        except BaseException:
+            connection.terminate()
+            raise
+        return connection
 
     async def _warm(self) -> None:
         try:
-            lean = await self._slots.get()
-        except (psycopg.OperationalError, SlotTimeout):
+            connection = await self._slots.get()
+        except (*CONNECTION_LOST, SlotTimeout):
             return
-        self._slots.put(lean)
+        self._slots.put(connection)
 
     async def run(
         self, statement: PreparedStatement, values: Mapping[str, Any], *, lookup: bool = False
     ) -> list[tuple[Any, ...]]:
         """Run one prepared statement on a pooled connection; its rows. A lost connection is
         reported as the engine's OperationalError, which the app answers 503 (retry), as on
-        the session path; the broken connection is closed, not given back."""
+        the session path; the broken connection is closed, not given back. A statement the
+        database refuses raises StatementRefused."""
         try:
-            lean = await self._slots.get()
-        except (psycopg.OperationalError, SlotTimeout) as exc:
+            connection = await self._slots.get()
+        except (*CONNECTION_LOST, SlotTimeout) as exc:
             raise OperationalError(None, None, exc) from exc
         try:
-            rows = await statement.run_async(lean[1], values)
-        except psycopg.OperationalError as exc:
-            self._slots.discard(lean)
+            rows = await statement.run_async(connection, values)
+        except CONNECTION_LOST as exc:
+            self._slots.discard(connection)
             raise OperationalError(None, None, exc) from exc
+        except asyncpg.PostgresError as exc:
+            self._give_back(connection)
+            raise StatementRefused(exc.sqlstate or "", str(exc)) from exc
         except BaseException:
-            # An error the server answered leaves the connection idle; a cancelled call may
-            # leave it mid-statement, which the next caller must not inherit.
-            self._give_back(lean)
+            # A cancelled call may leave its connection mid-statement, which the next caller
+            # must not inherit.
+            self._give_back(connection)
             raise
-        self._slots.put(lean)
+        self._slots.put(connection)
         if lookup:
             self.lookups += 1
         else:
             self.statements += 1
         return rows
 
-    def _give_back(self, lean: Lean) -> None:
-        connection = lean[0]
-        if connection.closed or connection.pgconn.transaction_status != TransactionStatus.IDLE:
-            self._slots.discard(lean)
+    def _give_back(self, connection: Any) -> None:
+        if connection.is_closed() or connection.is_in_transaction():
+            self._slots.discard(connection)
         else:
-            self._slots.put(lean)
+            self._slots.put(connection)

@@ -7,12 +7,11 @@ processing set-up, result metadata, row objects. A PreparedStatement does that s
 the SQL text in the driver's parameter style, each bound parameter's conversion (the same
 bind processors SQLAlchemy would apply: UTC timestamps, JSON, SQLite's text timestamps) and
 each result column's conversion. Running it is then a driver `execute` and a loop over the
-values, on a DB-API connection (`run`) or a psycopg AsyncConnection (`run_async`).
+values, on a DB-API connection (`run`) or an asyncpg connection (`run_async`).
 
-On psycopg's async connections the SQL goes as PostgreSQL's own `$1` placeholders, already
-encoded, on a raw cursor: psycopg otherwise converts `%(name)s` to `$n` on every execute, and
-keeps that conversion only for statements under 4 KiB with at most 50 parameters (a batch's
-finish has more: a regex split of 4 KiB of SQL on each run).
+On asyncpg the SQL goes with PostgreSQL's own `$1` placeholders, converted once per form; the
+values are those the psycopg dialect's bind processors give (its casts are in the SQL, so the
+server names each parameter's type), and JSON goes through the codec db.driver_pool sets.
 
 An expanding parameter (`IN` over a list given at run time) is rendered per list length, once
 each; literal lists (`status IN (1, 2)`) are rendered at preparation.
@@ -53,7 +52,7 @@ class _Form:
     plan: tuple[tuple[str, str, int, Processor | None, Any], ...]
     """(driver name, source name, list index or _VALUE/_CONSTANT, processor, constant)."""
     positional: bool
-    numbered: bytes
+    numbered: str
     """The SQL with `$n` placeholders, numbered in the plan's order (pyformat dialects)."""
 
 
@@ -128,12 +127,12 @@ class PreparedStatement:
                 constant = processor(value) if processor else value
                 plan.append((name, name, _CONSTANT, None, constant))
         if self._positional:
-            return _Form(expanded.statement, tuple(plan), True, b"")
+            return _Form(expanded.statement, tuple(plan), True, "")
         numbered, names = numbered_placeholders(expanded.statement)
         by_name = {entry[0]: entry for entry in plan}
         assert set(names) == set(by_name), "every bound value appears in the SQL"
         ordered = tuple(by_name[name] for name in names)  # the dict form ignores the order
-        return _Form(expanded.statement, ordered, False, numbered.encode())
+        return _Form(expanded.statement, ordered, False, numbered)
 
     def _form(self, values: Mapping[str, Any]) -> _Form:
         lengths = tuple(len(values[name]) for name in self._expanding)
@@ -209,13 +208,14 @@ class PreparedStatement:
         finally:
             cursor.close()
 
-    async def run_async(self, cursor: Any, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """Execute on a psycopg AsyncRawCursor (one a connection keeps: db.driver_pool), as a
-        server-side prepared statement unless made otherwise (then never prepared)."""
+    async def run_async(self, connection: Any, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Execute on an asyncpg connection (db.driver_pool), as a prepared statement it keeps,
+        unless made otherwise: then prepared afresh each run, so planned for its values."""
         form = self._form(values)
         parameters = [value for _, value in self._converted(form, values)]
-        await cursor.execute(form.numbered, parameters, prepare=self.server_prepared, binary=True)
-        # The compiled statement knows whether it returns rows: psycopg's `description`
-        # would build a Column object per result column to say so, on every run.
-        fetched = await cursor.fetchall() if self.width else []
-        return self.rows(fetched)
+        if self.server_prepared:
+            fetched = await connection.fetch(form.numbered, *parameters)
+        else:
+            once = await connection.prepare(form.numbered)
+            fetched = await once.fetch(*parameters)
+        return self.rows(fetched) if self.width else []

@@ -32,8 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import psycopg
-
+from robofleet.server.db.driver_pool import StatementRefused
 from robofleet.server.db.raw_write import RawWrite
 from robofleet.server.db.raw_write import prepared as prepared_statement
 from robofleet.server.db.task_statements import adding as statements
@@ -190,7 +189,7 @@ async def _add_on_driver(
     prepared = prepared_statement(statement, runtime.db.engine.dialect)
     try:
         rows = await pool.run(prepared, values)
-    except psycopg.Error:
+    except StatementRefused:
         # A value the database refuses, or a concurrent add of the same key (the unique
         # key index; the driver's OperationalError is raised as the engine's, not caught
         # here): the one statement failed whole, the session path answers.
