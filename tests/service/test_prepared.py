@@ -9,7 +9,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import String, bindparam, func, literal_column, select, text, update
+from sqlalchemy import (
+    String,
+    bindparam,
+    create_engine,
+    func,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import OperationalError
 
 from robofleet.server.db.driver_pool import DriverPool, StatementRefused
@@ -338,3 +347,29 @@ def test_the_driver_pool_answers_a_lost_connection_as_the_engine_does_and_then_r
 
     first, second = store_service.admin.portal.call(run)
     assert first != second
+
+
+@pytest.mark.parametrize("store_service", ["postgres"], indirect=True)
+def test_the_driver_pool_connects_with_libpq_options_in_the_database_url(
+    store_service: Service,
+) -> None:
+    """A ROBOFLEET_DATABASE_URL may carry libpq's own options (psycopg reads them); asyncpg
+    would pass them to the server, which refuses them: the pool leaves them out."""
+    url = store_service.runtime.db.engine.url.update_query_dict(
+        {"connect_timeout": "5", "keepalives": "1", "application_name": "robofleet-lean"}
+    )
+    engine = create_engine(url)
+    name = PreparedStatement(select(func.current_setting("application_name")), engine.dialect)
+    pool = DriverPool(engine, min_size=1, max_size=1)
+
+    async def run() -> list[tuple[Any, ...]]:
+        await pool.open()
+        try:
+            return await pool.run(name, {})
+        finally:
+            await pool.close()
+
+    try:
+        assert store_service.admin.portal.call(run) == [("robofleet-lean",)]
+    finally:
+        engine.dispose()

@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 from psycopg.types.json import Json, Jsonb
-from sqlalchemy import Engine
+from sqlalchemy import URL, Engine
 from sqlalchemy.exc import OperationalError
 
 from robofleet.server.db.connection_slots import ConnectionSlots, SlotTimeout
@@ -51,6 +51,44 @@ CONNECTION_LOST = (
     asyncpg.CrashShutdownError,
 )
 """What means the database did not answer (503, retry), not that it refused the statement."""
+
+
+LIBPQ_ONLY = frozenset(
+    {
+        "connect_timeout",
+        "keepalives",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "tcp_user_timeout",
+        "hostaddr",
+        "gssencmode",
+        "gssdelegation",
+        "requirepeer",
+        "require_auth",
+        "channel_binding",
+        "load_balance_hosts",
+        "sslcompression",
+        "sslsni",
+        "sslcertmode",
+        "fallback_application_name",
+    }
+)
+"""Connection-string options of libpq (psycopg's) that asyncpg does not know: it would send
+them to the server as settings, which refuses them. The pool leaves them out; a
+`connect_timeout` becomes its connect timeout."""
+
+
+def asyncpg_target(url: URL) -> tuple[str, float]:
+    """The DSN asyncpg connects to for the engine's URL, and the connect timeout."""
+    query = dict(url.query)
+    timeout = WAIT_SECONDS
+    given = query.get("connect_timeout")
+    if isinstance(given, str) and given.strip().isdigit() and int(given) > 0:
+        timeout = float(given)
+    kept = {key: value for key, value in query.items() if key not in LIBPQ_ONLY}
+    target = url.set(drivername="postgresql", query=kept)
+    return target.render_as_string(hide_password=False), timeout
 
 
 class StatementRefused(Exception):
@@ -93,7 +131,7 @@ class DriverPool:
         max_size: int = MAX_CONNECTIONS,
         wait_seconds: float = WAIT_SECONDS,
     ) -> None:
-        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._dsn, self._connect_timeout = asyncpg_target(engine.url)
         self._min_size = min_size
         self._warming: asyncio.Future[list[None]] | None = None
         self._slots: ConnectionSlots[Any] = ConnectionSlots(
@@ -119,7 +157,7 @@ class DriverPool:
     async def _connect(self) -> Any:
         connection = await asyncpg.connect(
             self._dsn,
-            timeout=WAIT_SECONDS,
+            timeout=self._connect_timeout,
             max_cacheable_statement_size=STATEMENT_SIZE_KEPT,
             # The zone the engine's sessions use (db.dialect): text of a time reads alike.
             server_settings={"TimeZone": "UTC"},
