@@ -26,6 +26,7 @@ from sqlalchemy import URL, Engine
 from sqlalchemy.exc import OperationalError
 
 from robofleet.server.db.connection_slots import ConnectionSlots, SlotTimeout
+from robofleet.server.db.dialect import SESSION_ZONE
 from robofleet.server.db.prepared import PreparedStatement
 from robofleet.server.db.stored_json import loads_stored
 
@@ -159,8 +160,8 @@ class DriverPool:
             self._dsn,
             timeout=self._connect_timeout,
             max_cacheable_statement_size=STATEMENT_SIZE_KEPT,
-            # The zone the engine's sessions use (db.dialect): text of a time reads alike.
-            server_settings={"TimeZone": "UTC"},
+            # The engine's sessions' zone: text of a time reads alike on both.
+            server_settings={"TimeZone": SESSION_ZONE},
         )
         try:
             await _configure(connection)
