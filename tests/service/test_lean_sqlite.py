@@ -99,6 +99,14 @@ def test_take_and_finish_answer_as_the_session_path(tenant: Tenant, writes: Writ
     session_history = api.get(f"/api/task/history/{first['guid']}").json()
     assert [e["actor"] for e in history[:2]] == [e["actor"] for e in session_history]
     assert history[2]["actor"] == history[1]["actor"]
+    # One statement writes the entries of a batch taken: each task's, dated with its take.
+    assert history[1]["at"] == lean[0]["started"]
+    second = api.get(f"/api/task/history/{lean[1]['guid']}").json()
+    assert [(e["to_status"], e["reason"], e["at"]) for e in second][1] == (
+        1,
+        "taken",
+        lean[1]["started"],
+    )
 
     # A form-encoded finish with an output and an error is lean too, and so is a failure its
     # queue does not retry (tests/service/test_lean_failures.py: one it retries is not).

@@ -38,7 +38,7 @@ from robofleet.server.services.jobs import (
 )
 from robofleet.server.services.logs import lean_batch
 from robofleet.server.services.resources import crud as resources
-from robofleet.server.services.tasks import add_on_driver, adding, on_driver
+from robofleet.server.services.tasks import add_on_driver, adding, on_driver, on_lane
 from robofleet.server.services.tasks import leases as task_leases
 
 Offload = Callable[..., Awaitable[Any]]
@@ -77,22 +77,29 @@ class HotOperation:
     path_parameter: bool = False
 
 
+OnLane = Callable[[Runtime, Caller, Any, Offload], Awaitable[Answer | None]]
+"""A lean write on SQLite settled on the loop, only its statements on the write lane."""
+
+
 def _lean(
     on_loop: Callable[[Runtime, Caller, Any], Awaitable[Answer | None]],
     blocking: Callable[[Runtime, Caller, Any], Answer],
+    on_lane: OnLane | None = None,
 ) -> Callable[[Invocation], Awaitable[Answer]]:
-    """Awaits `on_loop` (PostgreSQL's async driver, services.tasks.on_driver); where it does
-    not answer (None: SQLite, or a case it leaves) the blocking service answers: on SQLite on
-    the write lane (where its lean statements share commits; its session path, if it comes
-    to that, runs again on the front's threads), else on the front's threads."""
+    """Awaits `on_loop` (PostgreSQL's async driver, services.tasks.on_driver), then on
+    SQLite `on_lane`; where neither answers (None: a case they leave) the blocking service
+    answers: on SQLite on the write lane (where its lean statements share commits; its
+    session path, if it comes to that, runs again on the front's threads), else on the
+    front's threads."""
 
     async def run(invocation: Invocation) -> Answer:
-        answer = await on_loop(invocation.runtime, invocation.caller, invocation.body)
+        runtime, caller, body = invocation.runtime, invocation.caller, invocation.body
+        answer = await on_loop(runtime, caller, body)
+        if answer is None and on_lane is not None:
+            answer = await on_lane(runtime, caller, body, invocation.offload_write)
         if answer is not None:
             return answer
-        fallback: Answer = await invocation.offload_write(
-            blocking, invocation.runtime, invocation.caller, invocation.body
-        )
+        fallback: Answer = await invocation.offload_write(blocking, runtime, caller, body)
         return fallback
 
     return run
@@ -226,13 +233,13 @@ HOT_OPERATIONS: tuple[HotOperation, ...] = (
         "POST",
         "/api/task/take",
         TakeRequest,
-        _lean(on_driver.take, task_leases.take_tasks),
+        _lean(on_driver.take, task_leases.take_tasks, on_lane.take),
     ),
     HotOperation(
         "POST",
         "/api/task/finish",
         FinishRequest,
-        _lean(on_driver.finish, task_leases.finish_tasks),
+        _lean(on_driver.finish, task_leases.finish_tasks, on_lane.finish),
     ),
     HotOperation(
         "POST",

@@ -97,16 +97,21 @@ class NewTask(TypedDict):
     is_deleted: bool
 
 
-class TaskEventValues(TypedDict):
-    """One history entry (insert_events)."""
+class TaskMove(TypedDict):
+    """What a history entry says of a task's move: from, to, by whom, why, when."""
 
-    account_id: int
-    task_id: int
     from_status: int | None
     to_status: int
     actor: str
     reason: str
     at: datetime
+
+
+class TaskEventValues(TaskMove):
+    """One history entry (insert_events): a move of one task."""
+
+    account_id: int
+    task_id: int
 
 
 class TaskIds(NamedTuple):

@@ -10,13 +10,19 @@ cached yet, a job not found, a failure outcome (it may create a retry task), a
 folder-narrowed caller, a finish or renew that changes nothing (the session path tells why,
 or answers a repeated finish).
 
+A take or finish comes in three pieces: its plan (checks, cached rules, the lease: no
+database), its write (the statements, in the writer's turn) and its answer (rendered from what
+the write read). The front runs only the write on SQLite's write lane (services.tasks.on_lane),
+the lane being the one thread every write of the server queues for; leases runs all three.
+
 None of these writes does after-commit work on the session path either: tasks are not
 audited (TASK_TRAFFIC) and no cache watches them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
@@ -25,8 +31,15 @@ from pydantic import ValidationError
 from robofleet.server.db import task_statements as statements
 from robofleet.server.db.raw_write import RawWrite
 from robofleet.server.db.task_statements import raw
-from robofleet.server.db.task_statements.records import FinishedTask, TaskRecord, take_order_key
+from robofleet.server.db.task_statements.records import (
+    FinishedTask,
+    TaskMove,
+    TaskRecord,
+    take_order_key,
+)
+from robofleet.server.db.task_statements.take_filters import FilterShape
 from robofleet.server.domain.errors import RobofleetError
+from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.domain.refs import Ref, classify_ref, is_guid
 from robofleet.server.domain.tasks import TaskStatus, check_transition
 from robofleet.server.runtime import Runtime
@@ -48,11 +61,10 @@ from robofleet.server.services.tasks.state import (
     Lease,
     finish_of,
     finish_params,
-    finished_events,
     one_statement_shape,
     only_a_status,
     take_params,
-    taken_events,
+    task_move,
 )
 from robofleet.server.services.tasks.views import task_reads
 
@@ -85,7 +97,57 @@ def _allowed(from_status: TaskStatus, to_status: TaskStatus) -> bool:
     return True
 
 
-def take(
+@dataclass(frozen=True)
+class TakePlan:
+    """A lean take settled before its turn on the writer: everything but its statements."""
+
+    queue: QueueRules
+    shape: FilterShape | None
+    filter_values: dict[str, Any]
+    job_ref: Ref | None
+    count: int
+    lease_seconds: int
+    lease_for: LeaseFor
+    change: Change
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Written:
+    """The tasks a lean write changed, with the GUIDs of what their answers link to (read
+    in the write's turn): the answers are rendered after it (reads), off the writer."""
+
+    rows: list[TaskRecord]
+    queue_guids: dict[int, str]
+    job_guids: dict[int, str]
+    parent_guids: dict[int, str]
+
+    def reads(self, *, with_lease: bool) -> list[TaskRead]:
+        return task_reads(
+            None,
+            self.rows,
+            with_lease=with_lease,
+            queue_guids=self.queue_guids,
+            job_guids=self.job_guids,
+            parent_guids=self.parent_guids,
+        )
+
+
+Outcome = TypeVar("Outcome")
+
+
+def in_own_write(runtime: Runtime, write: Callable[..., Outcome], *args: Any) -> Outcome | None:
+    """`write(raw_write, *args)` in a raw write of its own (joining the writer's held turn on
+    the write lane); None, with nothing of it kept, where it leaves the request to the
+    session path."""
+    try:
+        with runtime.db.raw_write() as raw_write:
+            return write(raw_write, *args)
+    except _Fallback:
+        return None
+
+
+def plan_take(
     runtime: Runtime,
     caller: Caller,
     data: TakeRequest,
@@ -93,8 +155,9 @@ def take(
     lease_for: LeaseFor,
     change: Change,
     now: datetime,
-) -> TaskList | None:
-    """leases.take_tasks's session path for a take from a cached queue, filtered or not."""
+) -> TakePlan | None:
+    """The take leases.take_tasks's session path makes, for a cached queue, filtered or not;
+    None for a request the lean take leaves to it."""
     narrowed = take_filter(data)
     if narrowed is None:
         return None
@@ -105,19 +168,45 @@ def take(
         return None
     if not _allowed(TaskStatus.NEW, TaskStatus.IN_PROGRESS):
         return None
-    try:
-        with runtime.db.raw_write() as write:
-            job_id, job_guids = _job(write, caller, job_ref)
-            lease = lease_for(data.lease_seconds or queue.lease_seconds, job_id)
-            params = {**take_params(queue.id, data.count, lease, now), **filter_values}
-            statement = statements.take_from_queue(runtime.db.dialect, shape)
-            rows = [TaskRecord._make(row) for row in write.rows(statement, params)]
-            rows.sort(key=take_order_key)
-            write.run_many(raw.insert_event(), _events(taken_events(rows, change, now)))
-            tasks = _reads(write, rows, {queue.id: queue.guid}, job_guids, with_lease=True)
-    except _Fallback:
-        return None
-    return TaskList(tasks=tasks)
+    return TakePlan(
+        queue=queue,
+        shape=shape,
+        filter_values=filter_values,
+        job_ref=job_ref,
+        count=data.count,
+        lease_seconds=data.lease_seconds or queue.lease_seconds,
+        lease_for=lease_for,
+        change=change,
+        now=now,
+    )
+
+
+def write_take(write: RawWrite, runtime: Runtime, caller: Caller, plan: TakePlan) -> Written:
+    """The take's statements: the tasks leased, their history, the GUIDs they link to."""
+    job_id, job_guids = _job(write, caller, plan.job_ref)
+    lease = plan.lease_for(plan.lease_seconds, job_id)
+    params = {**take_params(plan.queue.id, plan.count, lease, plan.now), **plan.filter_values}
+    statement = statements.take_from_queue(runtime.db.dialect, plan.shape)
+    rows = [TaskRecord._make(row) for row in write.rows(statement, params)]
+    rows.sort(key=take_order_key)
+    taken = task_move(TaskStatus.NEW, TaskStatus.IN_PROGRESS, plan.change, plan.now)
+    _record_moves(write, rows, taken)
+    return _linked(write, rows, {plan.queue.id: plan.queue.guid}, job_guids)
+
+
+def take(
+    runtime: Runtime,
+    caller: Caller,
+    data: TakeRequest,
+    *,
+    lease_for: LeaseFor,
+    change: Change,
+    now: datetime,
+) -> TaskList | None:
+    """leases.take_tasks's session path for a take from a cached queue, filtered or not."""
+    plan = plan_take(runtime, caller, data, lease_for=lease_for, change=change, now=now)
+    written = None if plan is None else in_own_write(runtime, write_take, runtime, caller, plan)
+    return None if written is None else TaskList(tasks=written.reads(with_lease=True))
 
 
 def _job(write: RawWrite, caller: Caller, ref: Ref | None) -> tuple[int | None, dict[int, str]]:
@@ -139,6 +228,48 @@ def _job(write: RawWrite, caller: Caller, ref: Ref | None) -> tuple[int | None, 
     return (running[0][0] if running else None), {}
 
 
+@dataclass(frozen=True)
+class FinishPlan:
+    """A lean finish of one task settled before its turn on the writer."""
+
+    guid: str
+    lease_id: str
+    finish: Finish
+    change: Change
+    now: datetime
+
+
+def plan_finish(
+    caller: Caller,
+    guid: object,
+    lease_id: str,
+    finish: Finish,
+    *,
+    change: Change,
+    now: datetime,
+) -> FinishPlan | None:
+    """The finish leases.finish_tasks's session path makes of one task named by GUID, by a
+    caller in no access folder, when it changes the task (a failure its queue retries does
+    not change: state.one_statement_shape); None for any other."""
+    ref = _id_or_guid(guid)
+    if (
+        ref is None
+        or ref.kind != "guid"
+        or caller.principal.folder_ids is not None
+        or not _allowed(TaskStatus.IN_PROGRESS, finish.status)
+    ):
+        return None
+    return FinishPlan(str(ref.value), lease_id, finish, change, now)
+
+
+def write_finish(write: RawWrite, runtime: Runtime, caller: Caller, plan: FinishPlan) -> Written:
+    rows = _finished(
+        write, caller, [plan.guid], plan.lease_id, plan.finish, plan.change, plan.now, TaskRecord
+    )
+    queue_guids = {rows[0].queue_id: _queue_guid(write, runtime, caller, rows[0].queue_id)}
+    return _linked(write, rows, queue_guids, {})
+
+
 def finish(
     runtime: Runtime,
     caller: Caller,
@@ -149,31 +280,30 @@ def finish(
     change: Change,
     now: datetime,
 ) -> TaskRead | None:
-    """leases.finish_tasks's session path for one task named by GUID, by a caller in no
-    access folder, when it changes the task (a failure its queue retries does not change:
-    state.one_statement_shape)."""
-    ref = _id_or_guid(guid)
-    if (
-        ref is None
-        or ref.kind != "guid"
-        or caller.principal.folder_ids is not None
-        or not _allowed(TaskStatus.IN_PROGRESS, finish.status)
-    ):
-        return None
-    try:
-        with runtime.db.raw_write() as write:
-            rows = _finished(
-                write, caller, [str(ref.value)], lease_id, finish, change, now, TaskRecord
-            )
-            queue_guids = {rows[0].queue_id: _queue_guid(write, runtime, caller, rows[0].queue_id)}
-            return _reads(write, rows, queue_guids, {}, with_lease=False)[0]
-    except _Fallback:
-        return None
+    """leases.finish_tasks's session path for one task (plan_finish)."""
+    plan = plan_finish(caller, guid, lease_id, finish, change=change, now=now)
+    written = None if plan is None else in_own_write(runtime, write_finish, runtime, caller, plan)
+    return None if written is None else written.reads(with_lease=False)[0]
 
 
-def finish_batch(
-    runtime: Runtime, caller: Caller, raw_items: list[dict[str, Any]], now: datetime
-) -> ItemResults | None:
+@dataclass(frozen=True)
+class BatchFinishPlan:
+    """A lean batch finish settled before its turn on the writer: the plain items grouped
+    by status and lease, the others one by one, and the GUIDs answered, in order."""
+
+    singles: list[tuple[str, str, Finish, Change]]
+    groups: dict[tuple[int, str], list[str]]
+    guids: list[str]
+    change: Change
+    now: datetime
+
+    def answer(self) -> ItemResults:
+        return ItemResults(results=[ItemResult(guid=guid, ok=True) for guid in self.guids])
+
+
+def plan_finish_batch(
+    caller: Caller, raw_items: list[dict[str, Any]], now: datetime
+) -> BatchFinishPlan | None:
     """leases._finish_batch's session path when each item, named by GUID, finishes its task
     (a failure its queue retries does not: state.one_statement_shape), for a caller in no
     access folder: as it does, the plain items (leases' `plain`: no output, error or
@@ -199,17 +329,25 @@ def finish_batch(
             finish, reason = finish_of(item)
             singles.append((guid, lease_id, finish, Change(caller.principal.name, reason)))
         guids.append(guid)
-    change = Change(caller.principal.name, "finished")
-    try:
-        with runtime.db.raw_write() as write:
-            for guid, lease_id, finish, own_change in singles:
-                _finished(write, caller, [guid], lease_id, finish, own_change, now, FinishedTask)
-            for (outcome, lease_id), members in groups.items():
-                finish = Finish(status=TaskStatus(outcome))
-                _finished(write, caller, members, lease_id, finish, change, now, FinishedTask)
-    except _Fallback:
-        return None
-    return ItemResults(results=[ItemResult(guid=guid, ok=True) for guid in guids])
+    return BatchFinishPlan(singles, groups, guids, Change(caller.principal.name, "finished"), now)
+
+
+def write_finish_batch(write: RawWrite, caller: Caller, plan: BatchFinishPlan) -> BatchFinishPlan:
+    for guid, lease_id, finish, own_change in plan.singles:
+        _finished(write, caller, [guid], lease_id, finish, own_change, plan.now, FinishedTask)
+    for (outcome, lease_id), members in plan.groups.items():
+        finish = Finish(status=TaskStatus(outcome))
+        _finished(write, caller, members, lease_id, finish, plan.change, plan.now, FinishedTask)
+    return plan
+
+
+def finish_batch(
+    runtime: Runtime, caller: Caller, raw_items: list[dict[str, Any]], now: datetime
+) -> ItemResults | None:
+    """leases._finish_batch's session path (plan_finish_batch)."""
+    plan = plan_finish_batch(caller, raw_items, now)
+    written = None if plan is None else in_own_write(runtime, write_finish_batch, caller, plan)
+    return None if written is None else written.answer()
 
 
 Finished = TypeVar("Finished", TaskRecord, FinishedTask)
@@ -234,7 +372,7 @@ def _finished(
     rows = [record._make(row) for row in write.rows(statement, params)]
     if {row.guid for row in rows} != set(guids):
         raise _Fallback
-    write.run_many(raw.insert_event(), _events(finished_events(rows, finish, change, now)))
+    _record_moves(write, rows, task_move(TaskStatus.IN_PROGRESS, finish.status, change, now))
     return rows
 
 
@@ -299,33 +437,32 @@ def _renewed(
         },
     )
     task = task._replace(lease_seconds=seconds, lease_expires_at=expires_at, updated_at=now)
-    queue_guids = _guids(write, "queues", {task.queue_id})
-    read = _reads(write, [task], queue_guids, {}, with_lease=True)[0]
+    read = _linked(write, [task], _guids(write, "queues", {task.queue_id}), {}).reads(
+        with_lease=True
+    )[0]
     return ItemResult(guid=task.guid, ok=True, task=read)
 
 
-def _events(entries: list[statements.TaskEventValues]) -> list[dict[str, object]]:
-    return [raw.event_values(entry) for entry in entries]
+def _record_moves(
+    write: RawWrite, rows: Sequence[TaskRecord | FinishedTask], move: TaskMove
+) -> None:
+    """The history entry of each task moved, in the order of `rows`."""
+    if rows:
+        write.rows(raw.insert_moves(), raw.move_values([row.id for row in rows], move))
 
 
-def _reads(
-    write: RawWrite,
-    rows: list[TaskRecord],
-    queue_guids: dict[int, str],
-    job_guids: dict[int, str],
-    *,
-    with_lease: bool,
-) -> list[TaskRead]:
-    """views.task_reads, the GUIDs of the jobs and parent tasks looked up here."""
+def _linked(
+    write: RawWrite, rows: list[TaskRecord], queue_guids: dict[int, str], job_guids: dict[int, str]
+) -> Written:
+    """The rows with the GUIDs views.task_reads names: their jobs' and parent tasks' looked
+    up here."""
     jobs = {row.job_id for row in rows if row.job_id and row.job_id not in job_guids}
     parents = {row.parent_task_id for row in rows if row.parent_task_id}
-    return task_reads(
-        None,
+    return Written(
         rows,
-        with_lease=with_lease,
-        queue_guids=queue_guids,
-        job_guids={**job_guids, **_guids(write, "jobs", jobs)},
-        parent_guids=_guids(write, "tasks", parents),
+        queue_guids,
+        {**job_guids, **_guids(write, "jobs", jobs)},
+        _guids(write, "tasks", parents),
     )
 
 

@@ -24,6 +24,7 @@ from robofleet.server.db.task_statements import (
     NewTask,
     TaskEventValues,
     TaskLike,
+    TaskMove,
     TaskRecord,
 )
 from robofleet.server.domain.queue_rules import QueueRules, RetryRules, queue_retries_failure
@@ -64,9 +65,15 @@ def history_entry(
     change: Change,
     now: datetime,
 ) -> TaskEventValues:
+    move = task_move(from_status, to_status, change, now)
+    return TaskEventValues(account_id=account_id, task_id=task_id, **move)
+
+
+def task_move(
+    from_status: TaskStatus | None, to_status: TaskStatus, change: Change, now: datetime
+) -> TaskMove:
+    """What the history entry of each task making this move says."""
     return {
-        "account_id": account_id,
-        "task_id": task_id,
         "from_status": None if from_status is None else int(from_status),
         "to_status": int(to_status),
         "actor": change.actor[:300],

@@ -1,0 +1,98 @@
+"""A robot's take and finish on SQLite with only their statements on the write lane.
+
+The lane is one thread, and every write of the server waits its turn there; whatever else a
+lean take or finish does (validating, the cached queue rules, the lease, rendering the
+answer) is done here on the event loop, before and after that turn. Each function answers
+what leases' counterpart answers (the same pieces of services.tasks.lean_sqlite), or None
+where that path leaves the request to the session path (the caller then runs leases'
+function, which tells why or answers a retry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from robofleet.server.db.base import utcnow
+from robofleet.server.domain.permissions import Action, Screen
+from robofleet.server.runtime import Runtime
+from robofleet.server.schemas.queues import (
+    FinishItem,
+    FinishRequest,
+    ItemResults,
+    TakeRequest,
+    TaskList,
+    TaskRead,
+)
+from robofleet.server.services.access.caller import Caller
+from robofleet.server.services.tasks import lean_sqlite
+from robofleet.server.services.tasks.leases import new_lease
+from robofleet.server.services.tasks.state import Change, finish_of
+
+OffloadWrite = Callable[..., Awaitable[Any]]
+"""The front's way to a blocking write: on SQLite, the write lane (offload(fn, *args))."""
+
+
+def _on_sqlite(runtime: Runtime) -> bool:
+    return runtime.driver_pool is None and runtime.db.raw_writes
+
+
+async def take(
+    runtime: Runtime, caller: Caller, data: TakeRequest, offload_write: OffloadWrite
+) -> TaskList | None:
+    if not _on_sqlite(runtime):
+        return None
+    caller.require(Screen.TASK, Action.UPDATE)
+    plan = lean_sqlite.plan_take(
+        runtime,
+        caller,
+        data,
+        lease_for=lambda seconds, job_id: new_lease(caller, seconds=seconds, job_id=job_id),
+        change=Change(caller.principal.name, "taken"),
+        now=utcnow(),
+    )
+    if plan is None:
+        return None
+    written: lean_sqlite.Written | None = await offload_write(
+        lean_sqlite.in_own_write, runtime, lean_sqlite.write_take, runtime, caller, plan
+    )
+    return None if written is None else TaskList(tasks=written.reads(with_lease=True))
+
+
+async def finish(
+    runtime: Runtime, caller: Caller, data: FinishRequest, offload_write: OffloadWrite
+) -> TaskRead | ItemResults | None:
+    if not _on_sqlite(runtime):
+        return None
+    caller.require(Screen.TASK, Action.UPDATE)
+    now = utcnow()
+    items = data.all_items()
+    if items is not None:
+        batch = lean_sqlite.plan_finish_batch(caller, items, now)
+        if batch is None:
+            return None
+        done: lean_sqlite.BatchFinishPlan | None = await offload_write(
+            lean_sqlite.in_own_write, runtime, lean_sqlite.write_finish_batch, caller, batch
+        )
+        return None if done is None else done.answer()
+    try:  # as leases.finish_tasks reads one item; its 422 is the session path's to answer
+        item = FinishItem.model_validate(data.model_dump(exclude={"items"}, exclude_unset=True))
+    except ValidationError:
+        return None
+    outcome, reason = finish_of(item)
+    plan = lean_sqlite.plan_finish(
+        caller,
+        item.guid,
+        item.lease_id.strip().lower(),
+        outcome,
+        change=Change(caller.principal.name, reason),
+        now=now,
+    )
+    if plan is None:
+        return None
+    written: lean_sqlite.Written | None = await offload_write(
+        lean_sqlite.in_own_write, runtime, lean_sqlite.write_finish, runtime, caller, plan
+    )
+    return None if written is None else written.reads(with_lease=False)[0]
