@@ -179,10 +179,13 @@ async def _heartbeat(call: Invocation) -> Answer:
 
 
 async def _create_task(call: Invocation) -> Answer:
-    """On PostgreSQL's driver pool where it can (services.tasks.add_on_driver), else on the
-    front's threads, where create_task tries SQLite's lean add first."""
+    """On PostgreSQL's driver pool where it can (services.tasks.add_on_driver), on SQLite
+    with only its statements on the write lane (services.tasks.on_lane); else create_task
+    (on the lane on SQLite, where it tries the lean add again before its session path)."""
     key = header_text(call.headers, _IDEMPOTENCY_KEY)
     answer = await add_on_driver.create(call.runtime, call.caller, call.body, key)
+    if answer is None:
+        answer = await on_lane.add(call.runtime, call.caller, call.body, key, call.offload_write)
     if answer is not None:
         return answer
     created: Answer = await call.offload_write(
@@ -195,6 +198,9 @@ async def _bulk_create(call: Invocation) -> Answer:
     """As _create_task, for a bulk add."""
     key = header_text(call.headers, _IDEMPOTENCY_KEY)
     answer = await add_on_driver.bulk_create(call.runtime, call.caller, call.body, key)
+    if answer is None:
+        runtime, caller, offload = call.runtime, call.caller, call.offload_write
+        answer = await on_lane.bulk_add(runtime, caller, call.body, key, offload)
     if answer is not None:
         return answer
     created: Answer = await call.offload_write(

@@ -9,8 +9,10 @@ returns, as adding.create_task renders the row it reads back.
 
 On PostgreSQL the add is one statement on the async driver pool (the tasks and their history,
 db.task_statements.adding), on the event loop; on SQLite a few prepared statements in the
-group writer's turn (Database.raw_write). Anything else returns None with nothing changed and
-services.tasks.adding's session path answers: a key or a GUID already used (a retry, answered
+group writer's turn (Database.raw_write): planned (plan_add, the digests included) and
+answered off the write lane, only add_in_own_write on it (services.tasks.on_lane).
+Anything else returns None with nothing changed and services.tasks.adding's session path
+answers: a key or a GUID already used (a retry, answered
 with its task, or a key or GUID reused or another account's, 409; on PostgreSQL the guarded
 statement ran and added nothing, and a concurrent add of the same key or GUID fails it whole
 on the unique index), a GUID given twice in one add, on a queue demanding unique names a
@@ -64,7 +66,7 @@ class _Taken(Exception):
 
 
 @dataclass(frozen=True)
-class _Plan:
+class AddPlan:
     """The tasks one add makes, and who makes them."""
 
     queue: QueueRules
@@ -84,13 +86,18 @@ Item = tuple[str, TaskFields, str | None, str | None]
 """One task to add: its name, fields, client GUID and idempotency key (item_key's)."""
 
 
-def _plan(
+def one_item(data: TaskCreate, key: str | None) -> Item:
+    """A one-task add's item, named `key` if given."""
+    return (data.name, data, data.guid, key)
+
+
+def plan_add(
     runtime: Runtime,
     caller: Caller,
     queue_ref: Ref,
     items: Sequence[Item],
     now: datetime,
-) -> _Plan | None:
+) -> AddPlan | None:
     """The add of `items` when it is the lean one. A task named by a key or by the client's
     GUID gets the session path's digest (request_digest)."""
     queue = cached_queue_rules(runtime, caller, queue_ref)
@@ -118,7 +125,7 @@ def _plan(
         for name, fields, guid, key in items
     ]
     change = Change(caller.principal.name, "added")
-    return _Plan(queue, tasks, change, now, client_guids=bool(guids))
+    return AddPlan(queue, tasks, change, now, client_guids=bool(guids))
 
 
 def _watched(runtime: Runtime, queue: QueueRules) -> bool:
@@ -127,8 +134,9 @@ def _watched(runtime: Runtime, queue: QueueRules) -> bool:
     return arrivals is not None and queue.id in arrivals.watched
 
 
-def _bulk_answer(guids: list[str], failed: list[BulkFailure]) -> BulkCreated:
+def bulk_answer(plan: AddPlan, failed: list[BulkFailure]) -> BulkCreated:
     """adding.bulk_create's answer when every good item was added now."""
+    guids = [task["guid"] for task in plan.tasks]
     return BulkCreated(
         created=len(guids),
         guids=guids,
@@ -137,14 +145,14 @@ def _bulk_answer(guids: list[str], failed: list[BulkFailure]) -> BulkCreated:
     )
 
 
-def _read(plan: _Plan, record: TaskRecord) -> TaskRead:
+def _read(plan: AddPlan, record: TaskRecord) -> TaskRead:
     return task_reads(None, [record], queue_guids={plan.queue.id: plan.queue.guid})[0]
 
 
 # PostgreSQL: one statement on the driver pool.
 
 
-def _arrays(plan: _Plan) -> dict[str, Any] | None:
+def _arrays(plan: AddPlan) -> dict[str, Any] | None:
     """The parameters of statements.add_on_postgresql (an array per column, or the one
     task's values); None when a task's parameters are not JSON PostgreSQL takes (NaN,
     Infinity): the session path answers that."""
@@ -166,7 +174,7 @@ def _arrays(plan: _Plan) -> dict[str, Any] | None:
 
 
 async def _add_on_driver(
-    runtime: Runtime, plan: _Plan, *, full: bool
+    runtime: Runtime, plan: AddPlan, *, full: bool
 ) -> list[tuple[Any, ...]] | None:
     """Run the add on the driver pool; None (nothing added) where the session path answers."""
     pool = runtime.driver_pool
@@ -203,7 +211,7 @@ async def create_on_driver(
 ) -> TaskRead | None:
     """adding.create_task's add (named `key`, if given), as one statement on PostgreSQL's
     driver pool."""
-    plan = _plan(runtime, caller, data.queue, [(data.name, data, data.guid, key)], now)
+    plan = plan_add(runtime, caller, data.queue, [one_item(data, key)], now)
     if plan is None:
         return None
     rows = await _add_on_driver(runtime, plan, full=True)
@@ -223,15 +231,15 @@ async def bulk_on_driver(
 ) -> BulkCreated | None:
     """adding.bulk_create's add of the items that validated (named `key`, if given), as one
     statement."""
-    plan = _plan(runtime, caller, queue_ref, _items(good, key), now)
+    plan = plan_add(runtime, caller, queue_ref, bulk_items(good, key), now)
     if plan is None:
         return None
     if await _add_on_driver(runtime, plan, full=False) is None:
         return None
-    return _bulk_answer([task["guid"] for task in plan.tasks], failed)
+    return bulk_answer(plan, failed)
 
 
-def _items(good: list[tuple[int, TaskItem]], key: str | None) -> list[Item]:
+def bulk_items(good: list[tuple[int, TaskItem]], key: str | None) -> list[Item]:
     """A bulk add's items, item i keyed `<key>#<i>` (its index in the request)."""
     return [(item.name, item, item.guid, item_key(key, index)) for index, item in good]
 
@@ -239,7 +247,9 @@ def _items(good: list[tuple[int, TaskItem]], key: str | None) -> list[Item]:
 # SQLite: prepared statements in the group writer's turn.
 
 
-def _add_on_sqlite(write: RawWrite, runtime: Runtime, plan: _Plan, *, returning: bool) -> Any:
+def _add_on_sqlite(
+    write: RawWrite, runtime: Runtime, plan: AddPlan, *, returning: bool
+) -> list[tuple[Any, ...]]:
     """Insert the tasks and their history entries; the inserted row when `returning` (one
     task). A watched queue's arrival is announced after the group's COMMIT. A unique name,
     an idempotency key or a client's GUID already taken raises _Taken before anything is
@@ -287,7 +297,25 @@ def _add_on_sqlite(write: RawWrite, runtime: Runtime, plan: _Plan, *, returning:
     if arrivals is not None and plan.queue.id in arrivals.watched:
         payload = str(plan.queue.id)
         write.after_commit.append(lambda: arrivals.on_notify(payload))
-    return rows[0] if rows else None
+    return rows
+
+
+def add_in_own_write(
+    runtime: Runtime, plan: AddPlan, *, returning: bool
+) -> list[tuple[Any, ...]] | None:
+    """The add in a raw write of its own (joining the writer's held turn on the write lane):
+    the inserted row when `returning`, else no rows; None, with nothing added, where the
+    session path answers."""
+    try:
+        with runtime.db.raw_write() as write:
+            return _add_on_sqlite(write, runtime, plan, returning=returning)
+    except _Taken:
+        return None
+
+
+def created_read(plan: AddPlan, rows: list[tuple[Any, ...]]) -> TaskRead:
+    """The answer to a one-task add from the row it inserted."""
+    return _read(plan, TaskRecord._make(rows[0]))
 
 
 def create_on_sqlite(
@@ -295,15 +323,9 @@ def create_on_sqlite(
 ) -> TaskRead | None:
     """adding.create_task's add (named `key`, if given), in SQLite's group writer without a
     session."""
-    plan = _plan(runtime, caller, data.queue, [(data.name, data, data.guid, key)], now)
-    if plan is None:
-        return None
-    try:
-        with runtime.db.raw_write() as write:
-            row = _add_on_sqlite(write, runtime, plan, returning=True)
-    except _Taken:
-        return None
-    return _read(plan, TaskRecord._make(row))
+    plan = plan_add(runtime, caller, data.queue, [one_item(data, key)], now)
+    rows = None if plan is None else add_in_own_write(runtime, plan, returning=True)
+    return None if plan is None or rows is None else created_read(plan, rows)
 
 
 def bulk_on_sqlite(
@@ -317,12 +339,6 @@ def bulk_on_sqlite(
 ) -> BulkCreated | None:
     """adding.bulk_create's add of the items that validated (named `key`, if given), in
     SQLite's group writer."""
-    plan = _plan(runtime, caller, queue_ref, _items(good, key), now)
-    if plan is None:
-        return None
-    try:
-        with runtime.db.raw_write() as write:
-            _add_on_sqlite(write, runtime, plan, returning=False)
-    except _Taken:
-        return None
-    return _bulk_answer([task["guid"] for task in plan.tasks], failed)
+    plan = plan_add(runtime, caller, queue_ref, bulk_items(good, key), now)
+    rows = None if plan is None else add_in_own_write(runtime, plan, returning=False)
+    return None if plan is None or rows is None else bulk_answer(plan, failed)

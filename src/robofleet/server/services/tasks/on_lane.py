@@ -1,16 +1,19 @@
-"""A robot's take and finish on SQLite with only their statements on the write lane.
+"""A robot's take, finish and task add on SQLite with only their statements on the write
+lane.
 
 The lane is one thread, and every write of the server waits its turn there; whatever else a
-lean take or finish does (validating, the cached queue rules, the lease, rendering the
-answer) is done here on the event loop, before and after that turn. Each function answers
-what leases' counterpart answers (the same pieces of services.tasks.lean_sqlite), or None
-where that path leaves the request to the session path (the caller then runs leases'
-function, which tells why or answers a retry).
+lean take, finish or add does (validating, the cached queue rules, the lease, the request's
+digest, rendering the answer) is done here on the event loop, before and after that turn.
+Each function answers what its blocking counterpart answers (leases' and adding's, from the
+same pieces of services.tasks.lean_sqlite and lean_add), or None where that path leaves the
+request to the session path (the caller then runs the blocking function, which tells why or
+answers a retry).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,15 +22,20 @@ from robofleet.server.db.base import utcnow
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.queues import (
+    BulkCreate,
+    BulkCreated,
     FinishItem,
     FinishRequest,
     ItemResults,
     TakeRequest,
+    TaskCreate,
     TaskList,
     TaskRead,
 )
 from robofleet.server.services.access.caller import Caller
-from robofleet.server.services.tasks import lean_sqlite
+from robofleet.server.services.tasks import lean_add, lean_sqlite
+from robofleet.server.services.tasks.adding import validated_items
+from robofleet.server.services.tasks.idempotency import checked_key
 from robofleet.server.services.tasks.leases import new_lease
 from robofleet.server.services.tasks.state import Change, finish_of
 
@@ -96,3 +104,43 @@ async def finish(
         lean_sqlite.in_own_write, runtime, lean_sqlite.write_finish, runtime, caller, plan
     )
     return None if written is None else written.reads(with_lease=False)[0]
+
+
+async def add(
+    runtime: Runtime,
+    caller: Caller,
+    data: TaskCreate,
+    idempotency_key: str | None,
+    offload_write: OffloadWrite,
+) -> TaskRead | None:
+    """adding.create_task (a key's or a client GUID's first add only)."""
+    if not _on_sqlite(runtime):
+        return None
+    caller.require(Screen.TASK, Action.CREATE)
+    key = checked_key(idempotency_key)
+    plan = lean_add.plan_add(runtime, caller, data.queue, [lean_add.one_item(data, key)], utcnow())
+    if plan is None:
+        return None
+    rows = await offload_write(partial(lean_add.add_in_own_write, returning=True), runtime, plan)
+    return None if rows is None else lean_add.created_read(plan, rows)
+
+
+async def bulk_add(
+    runtime: Runtime,
+    caller: Caller,
+    data: BulkCreate,
+    idempotency_key: str | None,
+    offload_write: OffloadWrite,
+) -> BulkCreated | None:
+    """adding.bulk_create (a key's or a client GUID's first add only)."""
+    if not _on_sqlite(runtime):
+        return None
+    caller.require(Screen.TASK, Action.CREATE)
+    key = checked_key(idempotency_key)
+    good, failed = validated_items(data)
+    items = lean_add.bulk_items(good, key)
+    plan = lean_add.plan_add(runtime, caller, data.queue, items, utcnow())
+    if plan is None:
+        return None
+    rows = await offload_write(partial(lean_add.add_in_own_write, returning=False), runtime, plan)
+    return None if rows is None else lean_add.bulk_answer(plan, failed)
