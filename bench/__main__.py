@@ -157,6 +157,7 @@ def run_fleet(args: argparse.Namespace, stores: list[str]) -> list[dict[str, Any
             steps = [s for r in runs for s in r["steps"] if s["robots"] == count]
             row = {**median_of(steps), "held": all(s["held"] for s in steps)}
             row["repeats"] = len(steps)
+            row["runs"] = steps  # each run's figures: a cold start varies from run to run
             rows.append(row)
         largest = statistics.median(r["largest_held"] for r in runs)
         rows.append({"store": store, "robots": "largest held", "largest_held": largest})
