@@ -339,6 +339,11 @@ class FinishRequest(SherpaModel):
             return self.items
         return None
 
+    def one_item(self) -> FinishItem:
+        """The one task a request without `Items` finishes, validated as an item of a batch
+        is (raises pydantic's ValidationError)."""
+        return FinishItem.model_validate(self.model_dump(exclude={"items"}, exclude_unset=True))
+
 
 class RenewItem(SherpaModel):
     guid: Ref

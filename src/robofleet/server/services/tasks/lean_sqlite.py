@@ -239,19 +239,12 @@ class FinishPlan:
     now: datetime
 
 
-def plan_finish(
-    caller: Caller,
-    guid: object,
-    lease_id: str,
-    finish: Finish,
-    *,
-    change: Change,
-    now: datetime,
-) -> FinishPlan | None:
+def plan_finish(caller: Caller, item: FinishItem, now: datetime) -> FinishPlan | None:
     """The finish leases.finish_tasks's session path makes of one task named by GUID, by a
     caller in no access folder, when it changes the task (a failure its queue retries does
     not change: state.one_statement_shape); None for any other."""
-    ref = _id_or_guid(guid)
+    finish, reason = finish_of(item)
+    ref = _id_or_guid(item.guid)
     if (
         ref is None
         or ref.kind != "guid"
@@ -259,7 +252,8 @@ def plan_finish(
         or not _allowed(TaskStatus.IN_PROGRESS, finish.status)
     ):
         return None
-    return FinishPlan(str(ref.value), lease_id, finish, change, now)
+    lease_id = item.lease_id.strip().lower()
+    return FinishPlan(str(ref.value), lease_id, finish, Change(caller.principal.name, reason), now)
 
 
 def write_finish(write: RawWrite, runtime: Runtime, caller: Caller, plan: FinishPlan) -> Written:
@@ -270,18 +264,9 @@ def write_finish(write: RawWrite, runtime: Runtime, caller: Caller, plan: Finish
     return _linked(write, rows, queue_guids, {})
 
 
-def finish(
-    runtime: Runtime,
-    caller: Caller,
-    guid: object,
-    lease_id: str,
-    finish: Finish,
-    *,
-    change: Change,
-    now: datetime,
-) -> TaskRead | None:
+def finish(runtime: Runtime, caller: Caller, item: FinishItem, now: datetime) -> TaskRead | None:
     """leases.finish_tasks's session path for one task (plan_finish)."""
-    plan = plan_finish(caller, guid, lease_id, finish, change=change, now=now)
+    plan = plan_finish(caller, item, now)
     written = None if plan is None else in_own_write(runtime, write_finish, runtime, caller, plan)
     return None if written is None else written.reads(with_lease=False)[0]
 

@@ -109,6 +109,11 @@ def new_lease(caller: Caller, *, seconds: int, job_id: int | None) -> Lease:
     )
 
 
+def lease_maker(caller: Caller) -> lean_sqlite.LeaseFor:
+    """The caller's new leases: (seconds, job id) -> Lease (lean_sqlite.LeaseFor)."""
+    return lambda seconds, job_id: new_lease(caller, seconds=seconds, job_id=job_id)
+
+
 def take_tasks(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList:
     caller.require(Screen.TASK, Action.UPDATE)
     now = utcnow()
@@ -121,7 +126,7 @@ def take_tasks(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList:
             runtime,
             caller,
             data,
-            lease_for=lambda seconds, job_id: new_lease(caller, seconds=seconds, job_id=job_id),
+            lease_for=lease_maker(caller),
             change=Change(caller.principal.name, "taken"),
             now=now,
         )
@@ -288,7 +293,7 @@ def finish_tasks(runtime: Runtime, caller: Caller, data: FinishRequest) -> TaskR
     item: FinishItem | None = None
     if items is None:
         try:
-            item = FinishItem.model_validate(data.model_dump(exclude={"items"}, exclude_unset=True))
+            item = data.one_item()
         except ValidationError as exc:
             raise invalid_input(exc) from None
         if runtime.db.dialect.one_statement_claims:
@@ -296,16 +301,7 @@ def finish_tasks(runtime: Runtime, caller: Caller, data: FinishRequest) -> TaskR
             if done is not None:  # else the session path tells why, or answers a retry
                 return done
         elif runtime.db.raw_writes:
-            finish, reason = finish_of(item)
-            done = lean_sqlite.finish(
-                runtime,
-                caller,
-                item.guid,
-                item.lease_id.strip().lower(),
-                finish,
-                change=Change(caller.principal.name, reason),
-                now=now,
-            )
+            done = lean_sqlite.finish(runtime, caller, item, now)
             if done is not None:  # else the session path tells why, or answers a retry
                 return done
     elif runtime.db.raw_writes:

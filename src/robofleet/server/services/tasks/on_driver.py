@@ -138,7 +138,7 @@ def _single_item(data: FinishRequest) -> FinishItem | None:
     if data.all_items() is not None:
         return None
     try:
-        return FinishItem.model_validate(data.model_dump(exclude={"items"}, exclude_unset=True))
+        return data.one_item()
     except ValidationError:
         return None
 

@@ -24,7 +24,6 @@ from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.queues import (
     BulkCreate,
     BulkCreated,
-    FinishItem,
     FinishRequest,
     ItemResults,
     TakeRequest,
@@ -36,8 +35,8 @@ from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.tasks import lean_add, lean_sqlite
 from robofleet.server.services.tasks.adding import validated_items
 from robofleet.server.services.tasks.idempotency import checked_key
-from robofleet.server.services.tasks.leases import new_lease
-from robofleet.server.services.tasks.state import Change, finish_of
+from robofleet.server.services.tasks.leases import lease_maker
+from robofleet.server.services.tasks.state import Change
 
 OffloadWrite = Callable[..., Awaitable[Any]]
 """The front's way to a blocking write: on SQLite, the write lane (offload(fn, *args))."""
@@ -50,6 +49,7 @@ def _on_sqlite(runtime: Runtime) -> bool:
 async def take(
     runtime: Runtime, caller: Caller, data: TakeRequest, offload_write: OffloadWrite
 ) -> TaskList | None:
+    """leases.take_tasks from a cached queue, filtered or not (lean_sqlite.plan_take)."""
     if not _on_sqlite(runtime):
         return None
     caller.require(Screen.TASK, Action.UPDATE)
@@ -57,7 +57,7 @@ async def take(
         runtime,
         caller,
         data,
-        lease_for=lambda seconds, job_id: new_lease(caller, seconds=seconds, job_id=job_id),
+        lease_for=lease_maker(caller),
         change=Change(caller.principal.name, "taken"),
         now=utcnow(),
     )
@@ -72,6 +72,8 @@ async def take(
 async def finish(
     runtime: Runtime, caller: Caller, data: FinishRequest, offload_write: OffloadWrite
 ) -> TaskRead | ItemResults | None:
+    """leases.finish_tasks for one task by GUID or a batch (lean_sqlite.plan_finish and
+    plan_finish_batch)."""
     if not _on_sqlite(runtime):
         return None
     caller.require(Screen.TASK, Action.UPDATE)
@@ -85,19 +87,11 @@ async def finish(
             lean_sqlite.in_own_write, runtime, lean_sqlite.write_finish_batch, caller, batch
         )
         return None if done is None else done.answer()
-    try:  # as leases.finish_tasks reads one item; its 422 is the session path's to answer
-        item = FinishItem.model_validate(data.model_dump(exclude={"items"}, exclude_unset=True))
-    except ValidationError:
+    try:
+        item = data.one_item()
+    except ValidationError:  # the session path answers its 422
         return None
-    outcome, reason = finish_of(item)
-    plan = lean_sqlite.plan_finish(
-        caller,
-        item.guid,
-        item.lease_id.strip().lower(),
-        outcome,
-        change=Change(caller.principal.name, reason),
-        now=now,
-    )
+    plan = lean_sqlite.plan_finish(caller, item, now)
     if plan is None:
         return None
     written: lean_sqlite.Written | None = await offload_write(
