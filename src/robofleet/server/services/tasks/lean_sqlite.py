@@ -58,18 +58,15 @@ from robofleet.server.services.tasks.queues import cached_queue_by_id, cached_qu
 from robofleet.server.services.tasks.state import (
     Change,
     Finish,
-    Lease,
     finish_of,
     finish_params,
+    new_lease,
     one_statement_shape,
     only_a_status,
     take_params,
     task_move,
 )
 from robofleet.server.services.tasks.views import task_reads
-
-LeaseFor = Callable[[int, int | None], Lease]
-"""A new lease of the caller: (seconds, job id) -> Lease (leases.new_lease)."""
 
 
 class _Fallback(Exception):
@@ -107,7 +104,6 @@ class TakePlan:
     job_ref: Ref | None
     count: int
     lease_seconds: int
-    lease_for: LeaseFor
     change: Change
     now: datetime
 
@@ -148,13 +144,7 @@ def in_own_write(runtime: Runtime, write: Callable[..., Outcome], *args: Any) ->
 
 
 def plan_take(
-    runtime: Runtime,
-    caller: Caller,
-    data: TakeRequest,
-    *,
-    lease_for: LeaseFor,
-    change: Change,
-    now: datetime,
+    runtime: Runtime, caller: Caller, data: TakeRequest, now: datetime
 ) -> TakePlan | None:
     """The take leases.take_tasks's session path makes, for a cached queue, filtered or not;
     None for a request the lean take leaves to it."""
@@ -175,8 +165,7 @@ def plan_take(
         job_ref=job_ref,
         count=data.count,
         lease_seconds=data.lease_seconds or queue.lease_seconds,
-        lease_for=lease_for,
-        change=change,
+        change=Change(caller.principal.name, "taken"),
         now=now,
     )
 
@@ -184,7 +173,7 @@ def plan_take(
 def write_take(write: RawWrite, runtime: Runtime, caller: Caller, plan: TakePlan) -> Written:
     """The take's statements: the tasks leased, their history, the GUIDs they link to."""
     job_id, job_guids = _job(write, caller, plan.job_ref)
-    lease = plan.lease_for(plan.lease_seconds, job_id)
+    lease = new_lease(caller, seconds=plan.lease_seconds, job_id=job_id)
     params = {**take_params(plan.queue.id, plan.count, lease, plan.now), **plan.filter_values}
     statement = statements.take_from_queue(runtime.db.dialect, plan.shape)
     rows = [TaskRecord._make(row) for row in write.rows(statement, params)]
@@ -194,17 +183,9 @@ def write_take(write: RawWrite, runtime: Runtime, caller: Caller, plan: TakePlan
     return _linked(write, rows, {plan.queue.id: plan.queue.guid}, job_guids)
 
 
-def take(
-    runtime: Runtime,
-    caller: Caller,
-    data: TakeRequest,
-    *,
-    lease_for: LeaseFor,
-    change: Change,
-    now: datetime,
-) -> TaskList | None:
+def take(runtime: Runtime, caller: Caller, data: TakeRequest, now: datetime) -> TaskList | None:
     """leases.take_tasks's session path for a take from a cached queue, filtered or not."""
-    plan = plan_take(runtime, caller, data, lease_for=lease_for, change=change, now=now)
+    plan = plan_take(runtime, caller, data, now)
     written = None if plan is None else in_own_write(runtime, write_take, runtime, caller, plan)
     return None if written is None else TaskList(tasks=written.reads(with_lease=True))
 

@@ -27,7 +27,7 @@ from robofleet.server.domain.errors import Conflict, NotFound, RobofleetError
 from robofleet.server.domain.jobs import JobStatus
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.queue_rules import QueueRules
-from robofleet.server.domain.refs import is_guid, new_guid, parse_ref
+from robofleet.server.domain.refs import is_guid, parse_ref
 from robofleet.server.domain.tasks import TaskStatus
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.base import invalid_input
@@ -49,9 +49,9 @@ from robofleet.server.services.tasks.queues import cached_queue_rules, find_queu
 from robofleet.server.services.tasks.state import (
     Change,
     Finish,
-    Lease,
     finish_leased_tasks,
     finish_of,
+    new_lease,
     only_a_status,
     take_new_tasks,
 )
@@ -78,10 +78,6 @@ def _label(task: TaskLike) -> str:
     return TaskStatus(task.status).label
 
 
-def lease_owner(caller: Caller) -> str:
-    return f"{caller.principal.kind}:{caller.principal.guid}"
-
-
 def job_for(session: Session, caller: Caller, job_ref: int | str | None) -> int | None:
     """The job processing the tasks: the one named, or the robot's running job."""
     if job_ref is not None:
@@ -99,21 +95,6 @@ def job_for(session: Session, caller: Caller, job_ref: int | str | None) -> int 
     )
 
 
-def new_lease(caller: Caller, *, seconds: int, job_id: int | None) -> Lease:
-    return Lease(
-        lease_id=new_guid(),
-        owner=lease_owner(caller),
-        robot_id=caller.principal.robot_id,
-        seconds=seconds,
-        job_id=job_id,
-    )
-
-
-def lease_maker(caller: Caller) -> lean_sqlite.LeaseFor:
-    """The caller's new leases: (seconds, job id) -> Lease (lean_sqlite.LeaseFor)."""
-    return lambda seconds, job_id: new_lease(caller, seconds=seconds, job_id=job_id)
-
-
 def take_tasks(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList:
     caller.require(Screen.TASK, Action.UPDATE)
     now = utcnow()
@@ -122,14 +103,7 @@ def take_tasks(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList:
         if queue is not None:  # else the session path below finds it, and caches it
             return _take_in_one_trip(runtime, caller, data, queue, now)
     if runtime.db.raw_writes:
-        taken = lean_sqlite.take(
-            runtime,
-            caller,
-            data,
-            lease_for=lease_maker(caller),
-            change=Change(caller.principal.name, "taken"),
-            now=now,
-        )
+        taken = lean_sqlite.take(runtime, caller, data, now)
         if taken is not None:  # else the session path below answers
             return taken
     with runtime.db.write(actor=TASK_TRAFFIC) as session:

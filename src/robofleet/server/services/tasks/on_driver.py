@@ -44,9 +44,9 @@ from robofleet.server.schemas.queues import (
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.tasks import one_trip
 from robofleet.server.services.tasks.filters import take_filter
-from robofleet.server.services.tasks.leases import new_lease, one_statement_finish
+from robofleet.server.services.tasks.leases import one_statement_finish
 from robofleet.server.services.tasks.queues import cached_queue_rules
-from robofleet.server.services.tasks.state import Change, Finish, only_a_status
+from robofleet.server.services.tasks.state import Change, Finish, new_lease, only_a_status
 
 _WIDTH = len(TaskRecord._fields)
 Rows = list[tuple[TaskRecord, LinkGuids]]

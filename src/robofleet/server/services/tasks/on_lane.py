@@ -35,8 +35,6 @@ from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.tasks import lean_add, lean_sqlite
 from robofleet.server.services.tasks.adding import validated_items
 from robofleet.server.services.tasks.idempotency import checked_key
-from robofleet.server.services.tasks.leases import lease_maker
-from robofleet.server.services.tasks.state import Change
 
 OffloadWrite = Callable[..., Awaitable[Any]]
 """The front's way to a blocking write: on SQLite, the write lane (offload(fn, *args))."""
@@ -53,14 +51,7 @@ async def take(
     if not _on_sqlite(runtime):
         return None
     caller.require(Screen.TASK, Action.UPDATE)
-    plan = lean_sqlite.plan_take(
-        runtime,
-        caller,
-        data,
-        lease_for=lease_maker(caller),
-        change=Change(caller.principal.name, "taken"),
-        now=utcnow(),
-    )
+    plan = lean_sqlite.plan_take(runtime, caller, data, utcnow())
     if plan is None:
         return None
     written: lean_sqlite.Written | None = await offload_write(

@@ -27,10 +27,11 @@ from robofleet.server.schemas.queues import (
 )
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.tasks.filters import filter_from
-from robofleet.server.services.tasks.leases import job_for, new_lease
+from robofleet.server.services.tasks.leases import job_for
 from robofleet.server.services.tasks.queues import find_queue
 from robofleet.server.services.tasks.state import (
     Change,
+    new_lease,
     take_new_tasks,
 )
 from robofleet.server.services.tasks.views import task_read, task_reads

@@ -37,6 +37,7 @@ from robofleet.server.domain.tasks import (
     stored_tags,
 )
 from robofleet.server.schemas.queues import FinishItem, TaskFields
+from robofleet.server.services.access.caller import Caller
 
 OVERDUE_SHIFT = 3
 """An overdue task's rank drops below every priority's (High is 1): overdue is taken first,
@@ -228,6 +229,20 @@ class Lease:
     robot_id: int | None
     seconds: int
     job_id: int | None
+
+
+def lease_owner(caller: Caller) -> str:
+    return f"{caller.principal.kind}:{caller.principal.guid}"
+
+
+def new_lease(caller: Caller, *, seconds: int, job_id: int | None) -> Lease:
+    return Lease(
+        lease_id=new_guid(),
+        owner=lease_owner(caller),
+        robot_id=caller.principal.robot_id,
+        seconds=seconds,
+        job_id=job_id,
+    )
 
 
 def take_new_tasks(

@@ -34,7 +34,7 @@ from robofleet.server.schemas.queues import (
 )
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.lookup import find
-from robofleet.server.services.tasks.leases import job_for, lease_lost, lease_owner, new_lease
+from robofleet.server.services.tasks.leases import job_for, lease_lost
 from robofleet.server.services.tasks.queues import find_queue, queue_rules
 from robofleet.server.services.tasks.reading import find_task
 from robofleet.server.services.tasks.state import (
@@ -42,6 +42,8 @@ from robofleet.server.services.tasks.state import (
     Finish,
     change_task_status,
     finish_leased_tasks,
+    lease_owner,
+    new_lease,
     take_new_tasks,
     take_rank,
 )
