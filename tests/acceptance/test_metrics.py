@@ -114,6 +114,18 @@ def test_every_family_is_present_and_moves_with_real_work(tenant: Tenant) -> Non
     assert states == {"checked_out", "idle", "overflow"}
     assert after.value("robofleet_db_pool_max_connections") > 0
     assert "robofleet_db_pool_waiters" in after.families
+    # The robot path's own pool (PostgreSQL's asyncpg pool; none on SQLite): the robot's
+    # calls above ran on it, so it has connections open, none waited for at rest.
+    driver = after.label_values("robofleet_db_driver_pool_connections", "state")
+    assert driver == {"in_use", "idle"}
+    open_now = sum(after.matching("robofleet_db_driver_pool_connections").values())
+    if tenant.server.database_url is None:
+        assert after.value("robofleet_db_driver_pool_max_connections") == 0 and open_now == 0
+    else:
+        assert after.value("robofleet_db_driver_pool_max_connections") == 8
+        assert 1 <= open_now <= 8
+    assert "robofleet_db_driver_pool_waiters" in after.families
+    assert after.value("robofleet_db_driver_pool_waiters") == 0
     assert after.value("process_resident_memory_bytes") > 0
     assert after.value("process_cpu_seconds_total") > 0
 

@@ -134,3 +134,22 @@ def test_closing_closes_the_idle_connections_and_fails_the_waiters() -> None:
         return sorted(made.closed), slots.size == 0
 
     assert asyncio.run(run()) == ([1, 2], True)
+
+
+def test_its_use_counts_connections_in_use_idle_and_callers_waiting() -> None:
+    async def run() -> list[tuple[int, int, int, int]]:
+        slots = _slots(Made(), max_size=2)
+        seen = [tuple(slots.use())]
+        first, second = await slots.get(), await slots.get()
+        waiting = asyncio.ensure_future(slots.get())
+        await asyncio.sleep(0.01)
+        seen.append(tuple(slots.use()))  # both in use, one caller waiting
+        slots.put(first)  # handed to the waiter
+        await waiting
+        seen.append(tuple(slots.use()))
+        slots.put(waiting.result())
+        slots.put(second)
+        seen.append(tuple(slots.use()))
+        return seen  # type: ignore[return-value]
+
+    assert asyncio.run(run()) == [(0, 0, 2, 0), (2, 0, 2, 1), (2, 0, 2, 0), (0, 2, 2, 0)]

@@ -174,11 +174,15 @@ async def _open_driver_pool(settings: Settings, runtime: Runtime) -> None:
     if settings.fast_path and runtime.db.dialect.one_statement_claims:
         runtime.driver_pool = DriverPool(runtime.db.engine)
         await runtime.driver_pool.open()
+        if runtime.metrics:
+            runtime.metrics.driver_pool = runtime.driver_pool
 
 
 async def _close_driver_pool(runtime: Runtime) -> None:
     if runtime.driver_pool:
         pool, runtime.driver_pool = runtime.driver_pool, None
+        if runtime.metrics:
+            runtime.metrics.driver_pool = None
         await pool.close()
 
 

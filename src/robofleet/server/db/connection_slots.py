@@ -14,13 +14,22 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 ConnectionT = TypeVar("ConnectionT")
 
 
 class SlotTimeout(Exception):
     """Every connection stayed busy for the whole wait."""
+
+
+class SlotUse(NamedTuple):
+    in_use: int
+    """Connections handed out, or being made for a caller."""
+    idle: int
+    max_size: int
+    waiting: int
+    """Callers waiting for a connection (every one is in use)."""
 
 
 class ConnectionSlots(Generic[ConnectionT]):
@@ -48,6 +57,13 @@ class ConnectionSlots(Generic[ConnectionT]):
     @property
     def size(self) -> int:
         return self._size
+
+    def use(self) -> SlotUse:
+        """How the pool is used now (for the metrics, read from any thread: the copy of the
+        waiters is made in one step, which the loop's thread cannot interleave)."""
+        idle = len(self._idle)
+        waiting = sum(1 for waiter in list(self._waiters) if not waiter.done())
+        return SlotUse(self._size - idle, idle, self._max_size, waiting)
 
     async def get(self) -> ConnectionT:
         if self._closed:

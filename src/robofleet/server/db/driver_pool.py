@@ -25,7 +25,7 @@ from psycopg.types.json import Json, Jsonb
 from sqlalchemy import URL, Engine
 from sqlalchemy.exc import OperationalError
 
-from robofleet.server.db.connection_slots import ConnectionSlots, SlotTimeout
+from robofleet.server.db.connection_slots import ConnectionSlots, SlotTimeout, SlotUse
 from robofleet.server.db.dialect import SESSION_ZONE
 from robofleet.server.db.prepared import PreparedStatement
 from robofleet.server.db.stored_json import loads_stored
@@ -143,6 +143,10 @@ class DriverPool:
         self.lookups = 0
         """Credential lookups run on the pool, counted apart: a cache miss before an
         operation does not change how many statements the operation took."""
+
+    def use(self) -> SlotUse:
+        """The pool's connections now: in use, idle, the most it opens, callers waiting."""
+        return self._slots.use()
 
     async def open(self) -> None:
         # Not waiting: a server starts with its database down, as the engine lets it, and

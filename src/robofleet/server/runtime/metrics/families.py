@@ -77,3 +77,21 @@ POOL_WAITERS = Gauge(
     "Threads waiting for a free database connection (the pool is at its limit).",
     multiprocess_mode="livesum",
 )
+DRIVER_POOL_CONNECTIONS = Gauge(
+    "robofleet_db_driver_pool_connections",
+    "Connections of the robot path's own PostgreSQL pool (asyncpg) by state: in_use, idle. "
+    "None on SQLite.",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+DRIVER_POOL_LIMIT = Gauge(
+    "robofleet_db_driver_pool_max_connections",
+    "Most connections the robot path's pool opens (0 on SQLite); in_use at this limit means "
+    "robot requests wait for a connection.",
+    multiprocess_mode="livesum",
+)
+DRIVER_POOL_WAITERS = Gauge(
+    "robofleet_db_driver_pool_waiters",
+    "Robot requests waiting for a connection of the robot path's pool.",
+    multiprocess_mode="livesum",
+)

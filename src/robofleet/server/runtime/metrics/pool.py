@@ -1,16 +1,26 @@
-"""Use of the database connection pool, copied into gauges: at scrape time in the process
-that answers the scrape, and every second by each worker in multiprocess mode (one worker
-cannot read another's pool)."""
+"""Use of the database connection pools (the engine's, and on PostgreSQL the robot path's
+own, db.driver_pool), copied into gauges: at scrape time in the process that answers the
+scrape, and every second by each worker in multiprocess mode (one worker cannot read another's
+pool)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
 
-from robofleet.server.runtime.metrics.families import POOL_CONNECTIONS, POOL_LIMIT, POOL_WAITERS
+from robofleet.server.db.connection_slots import SlotUse
+from robofleet.server.runtime.metrics.families import (
+    DRIVER_POOL_CONNECTIONS,
+    DRIVER_POOL_LIMIT,
+    DRIVER_POOL_WAITERS,
+    POOL_CONNECTIONS,
+    POOL_LIMIT,
+    POOL_WAITERS,
+)
 
 SAMPLE_SECONDS = 1.0
 
@@ -48,27 +58,38 @@ def _waiters(pool: QueuePool) -> int:
     return len(waiting) if waiting is not None else 0
 
 
-def record_pool(engine: Engine) -> None:
+DriverPoolUse = Callable[[], SlotUse | None]
+"""The robot path's pool's use now; None without one (SQLite, or not open yet)."""
+
+NO_DRIVER_POOL = SlotUse(in_use=0, idle=0, max_size=0, waiting=0)
+
+
+def record_pool(engine: Engine, driver_pool: DriverPoolUse) -> None:
     reading = read_pool(engine)
-    if reading is None:
-        return
-    POOL_CONNECTIONS.labels("checked_out").set(reading.checked_out)
-    POOL_CONNECTIONS.labels("idle").set(reading.idle)
-    POOL_CONNECTIONS.labels("overflow").set(reading.overflow)
-    POOL_LIMIT.set(reading.limit)
-    POOL_WAITERS.set(reading.waiters)
+    if reading is not None:
+        POOL_CONNECTIONS.labels("checked_out").set(reading.checked_out)
+        POOL_CONNECTIONS.labels("idle").set(reading.idle)
+        POOL_CONNECTIONS.labels("overflow").set(reading.overflow)
+        POOL_LIMIT.set(reading.limit)
+        POOL_WAITERS.set(reading.waiters)
+    use = driver_pool() or NO_DRIVER_POOL
+    DRIVER_POOL_CONNECTIONS.labels("in_use").set(use.in_use)
+    DRIVER_POOL_CONNECTIONS.labels("idle").set(use.idle)
+    DRIVER_POOL_LIMIT.set(use.max_size)
+    DRIVER_POOL_WAITERS.set(use.waiting)
 
 
 class PoolSampler:
-    """Copies the pool's state into the gauges every second (multiprocess mode)."""
+    """Copies the pools' state into the gauges every second (multiprocess mode)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, driver_pool: DriverPoolUse) -> None:
         self._engine = engine
+        self._driver_pool = driver_pool
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="metrics-pool", daemon=True)
 
     def start(self) -> None:
-        record_pool(self._engine)
+        record_pool(self._engine, self._driver_pool)
         self._thread.start()
 
     def stop(self) -> None:
@@ -77,4 +98,4 @@ class PoolSampler:
 
     def _run(self) -> None:
         while not self._stop.wait(SAMPLE_SECONDS):
-            record_pool(self._engine)
+            record_pool(self._engine, self._driver_pool)
