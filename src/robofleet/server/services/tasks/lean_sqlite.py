@@ -119,6 +119,7 @@ class Written:
     parent_guids: dict[int, str]
 
     def reads(self, *, with_lease: bool) -> list[TaskRead]:
+        """The tasks in the read shape, their links named by the GUIDs read."""
         return task_reads(
             None,
             self.rows,
