@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any, Protocol
 
 from fastapi import FastAPI
@@ -40,6 +41,7 @@ from robofleet.server.api.routes import (
 )
 from robofleet.server.api.routes import log as log_routes
 from robofleet.server.api.routes import metrics as metrics_routes
+from robofleet.server.db.connection_slots import SlotUse
 from robofleet.server.db.driver_pool import DriverPool
 from robofleet.server.db.notify import PgListener
 from robofleet.server.runtime import Runtime, heap
@@ -85,6 +87,8 @@ METRICS_ROUTERS = [metrics_routes.router]
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     runtime = runtime or build_runtime(settings)
+    if runtime.metrics:
+        runtime.metrics.driver_pool_use = partial(_driver_pool_use, runtime)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -168,21 +172,23 @@ def _background_parts(settings: Settings, runtime: Runtime, caches: Caches) -> l
     return parts
 
 
+def _driver_pool_use(runtime: Runtime) -> SlotUse | None:
+    """The lean pool's use now, for the metrics; None while it is not open (or on SQLite)."""
+    pool = runtime.driver_pool
+    return pool.use() if pool is not None else None
+
+
 async def _open_driver_pool(settings: Settings, runtime: Runtime) -> None:
     """PostgreSQL's async driver pool for the lean front, on the server's loop (the front
     awaits its take, finish and renew statements there: services.tasks.on_driver)."""
     if settings.fast_path and runtime.db.dialect.one_statement_claims:
         runtime.driver_pool = DriverPool(runtime.db.engine)
         await runtime.driver_pool.open()
-        if runtime.metrics:
-            runtime.metrics.driver_pool = runtime.driver_pool
 
 
 async def _close_driver_pool(runtime: Runtime) -> None:
     if runtime.driver_pool:
         pool, runtime.driver_pool = runtime.driver_pool, None
-        if runtime.metrics:
-            runtime.metrics.driver_pool = None
         await pool.close()
 
 

@@ -28,10 +28,9 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from pydantic import SecretStr
 
 from robofleet.server.db.connection_slots import SlotUse
-from robofleet.server.db.driver_pool import DriverPool
 from robofleet.server.db.session import Database
 from robofleet.server.domain.errors import Unauthenticated
-from robofleet.server.runtime.metrics.pool import PoolSampler, record_pool
+from robofleet.server.runtime.metrics.pool import DriverPoolUse, PoolSampler, record_pool
 from robofleet.server.runtime.metrics.processes import WorkerProcesses
 from robofleet.server.runtime.metrics.status_gauges import StatusGauges
 
@@ -85,11 +84,16 @@ def check_token(expected: SecretStr | None, authorization: str | None) -> None:
         )
 
 
+def _no_driver_pool() -> SlotUse | None:
+    return None
+
+
 class MetricsExposition:
     def __init__(self, db: Database) -> None:
         self._engine = db.engine
-        self.driver_pool: DriverPool | None = None
-        """The robot path's pool, once the app has opened it (PostgreSQL)."""
+        self.driver_pool_use: DriverPoolUse = _no_driver_pool
+        """How the robot path's pool is used now: the app reads it from its runtime, whose
+        pool (PostgreSQL) opens and closes with the app."""
         self._folder = shared_folder()
         self._sampler: PoolSampler | None = None
         # Counted at scrape time by the answering process, in either mode.
@@ -110,7 +114,7 @@ class MetricsExposition:
         if self._folder is not None:
             # Another worker answering a scrape cannot read this one's pool: copy it to the
             # shared files every second.
-            self._sampler = PoolSampler(self._engine, self._driver_pool_use)
+            self._sampler = PoolSampler(self._engine, lambda: self.driver_pool_use())
             self._sampler.start()
 
     def stop(self) -> None:
@@ -120,10 +124,6 @@ class MetricsExposition:
             # A stopped worker's pool gauges leave the sums (counters and histograms stay).
             mark_process_dead(os.getpid(), str(self._folder))  # type: ignore[no-untyped-call]
 
-    def _driver_pool_use(self) -> SlotUse | None:
-        pool = self.driver_pool
-        return pool.use() if pool is not None else None
-
     def render(self) -> bytes:
-        record_pool(self._engine, self._driver_pool_use)
+        record_pool(self._engine, self.driver_pool_use)
         return generate_latest(self._written) + generate_latest(self._counted)

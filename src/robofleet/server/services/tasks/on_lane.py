@@ -41,7 +41,7 @@ OffloadWrite = Callable[..., Awaitable[Any]]
 
 
 def _on_sqlite(runtime: Runtime) -> bool:
-    return runtime.driver_pool is None and runtime.db.raw_writes
+    return runtime.db.raw_writes  # the store with one writer
 
 
 async def take(
