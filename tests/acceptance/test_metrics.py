@@ -55,6 +55,8 @@ def test_every_family_is_present_and_moves_with_real_work(tenant: Tenant) -> Non
     gone = add(tenant.api, queue, "gone")["guid"]
     assert tenant.api.delete(f"/api/task/delete/{gone}").status_code == 200
     assert finish(tenant.api, take(tenant.api, queue)[0], 2).status_code == 200
+    missing_queue = tenant.api.post("/api/task/take", json={"Queue": f"none-{uuid.uuid4()}"})
+    assert missing_queue.status_code == 404, missing_queue.text
     unknown = f"/api/no-such-thing-{uuid.uuid4().hex}"
     assert tenant.api.get(unknown).status_code == 404
 
@@ -73,6 +75,11 @@ def test_every_family_is_present_and_moves_with_real_work(tenant: Tenant) -> Non
     take_200 = {"operation": TAKE, "method": "POST", "code": "200"}
     assert after.value("robofleet_http_requests_total", **take_200) >= (
         before.value("robofleet_http_requests_total", **take_200) + 1
+    )
+    # An error the lean front answers counts under its code too.
+    take_404 = {**take_200, "code": "404"}
+    assert after.value("robofleet_http_requests_total", **take_404) >= (
+        before.value("robofleet_http_requests_total", **take_404) + 1
     )
     took = {"operation": TAKE, "method": "POST"}
     count = "robofleet_http_request_duration_seconds_count"

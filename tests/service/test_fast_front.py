@@ -27,9 +27,11 @@ class Recorder:
         self.answered: list[str | None] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-        if scope["type"] == "http":
-            self.answered.append(scope.get(OPERATION_KEY))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http":
+                self.answered.append(scope.get(OPERATION_KEY))
 
 
 @pytest.fixture
@@ -199,3 +201,43 @@ def test_the_body_limit_holds_for_a_body_the_front_reads(
     assert response.status_code == 413
     assert response.json()["code"] == "body_too_large"
     assert api.post("/api/task/take", json={"Queue": queue}).json()["tasks"] == []
+
+
+def test_a_body_without_a_declared_length_goes_to_fastapi(
+    recorded: tuple[Recorder, Service], tenant: Tenant
+) -> None:
+    """The front reads only a body whose declared length is within the limit; a chunked one
+    is read by the stack behind it, whose body limit counts it as it arrives."""
+    recorder, service = recorded
+    api = client_of(recorder, service, Key=tenant.key)
+    queue = make_queue(tenant.api)
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"Queue": "' + queue.encode() + b'"}'
+
+    response = api.post(
+        "/api/task/take", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert (recorder.answered[-1], response.status_code) == (None, 200), response.text
+    declared = api.post("/api/task/take", json={"Queue": queue})
+    assert (recorder.answered[-1], declared.status_code) == ("Task-take", 200)
+
+
+def test_an_unexpected_error_is_answered_with_the_common_500(
+    recorded: tuple[Recorder, Service], tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No server-error layer stands outside the front: it answers the app's 500 itself (and
+    the error still goes on up to the server, which logs it)."""
+    recorder, service = recorded
+    queue = make_queue(tenant.api)
+
+    def broken(*_args: Any, **_kwargs: Any) -> bytes:
+        raise RuntimeError("rendering broke")
+
+    monkeypatch.setattr("robofleet.server.api.fast.front._rendered", broken)
+    client = TestClient(recorder, headers={"Key": tenant.key}, raise_server_exceptions=False)
+    client.portal = service.admin.portal
+    response = client.post("/api/task/take", json={"Queue": queue})
+    assert (recorder.answered[-1], response.status_code) == ("Task-take", 500)
+    body = response.json()
+    assert body["code"] == "internal_error" and body["path"] == "/api/task/take"

@@ -14,8 +14,9 @@ from robofleet import __version__
 from robofleet.server.api.body_limit import BodyLimitMiddleware
 from robofleet.server.api.errors import install_error_handlers
 from robofleet.server.api.fast.front import FastFront
+from robofleet.server.api.fast.fronted_app import FrontedApp
 from robofleet.server.api.openapi import build_openapi, operation_id
-from robofleet.server.api.request_metrics import RequestMetrics
+from robofleet.server.api.request_metrics import RequestMetrics, RequestSeries
 from robofleet.server.api.routes import (
     access_folder,
     account,
@@ -85,7 +86,7 @@ METRICS_ROUTERS = [metrics_routes.router]
 """Served only with settings.metrics_enabled."""
 
 
-def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FrontedApp:
     runtime = runtime or build_runtime(settings)
     if runtime.metrics:
         runtime.metrics.driver_pool_use = partial(_driver_pool_use, runtime)
@@ -112,7 +113,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             runtime.db.dispose()
             heap.release_at_shutdown()
 
-    app = FastAPI(
+    app = FrontedApp(
         title="Robofleet",
         version=__version__,
         description=(
@@ -192,19 +193,28 @@ async def _close_driver_pool(runtime: Runtime) -> None:
         await pool.close()
 
 
-def _mount(app: FastAPI, settings: Settings, runtime: Runtime) -> None:
+def _mount(app: FrontedApp, settings: Settings, runtime: Runtime) -> None:
     """The middleware and the routes."""
     metrics = runtime.metrics is not None
     if settings.fast_path:
-        # Added before the body limit, so the limit wraps it (the last added is outermost).
-        app.add_middleware(
-            FastFront,
-            runtime=runtime,
-            routes=app.router.routes,
-            handlers=app.exception_handlers,
-            threads=settings.fast_path_threads,
-            traced=settings.opentelemetry,
-        )
+        front_options: dict[str, Any] = {
+            "runtime": runtime,
+            "routes": app.router.routes,
+            "handlers": app.exception_handlers,
+            "threads": settings.fast_path_threads,
+            "max_body": settings.max_body_bytes,
+        }
+        if settings.opentelemetry:
+            # Inside FastAPI's telemetry layer, which opens each request's span; added before
+            # the body limit, so the limit wraps it (the last added is outermost).
+            app.add_middleware(FastFront, traced=True, **front_options)
+        else:
+            app.front = FastFront(
+                app.behind_front,
+                outermost=True,
+                series=RequestSeries() if metrics else None,
+                **front_options,
+            )
     app.add_middleware(
         BodyLimitMiddleware,
         max_body=settings.max_body_bytes,

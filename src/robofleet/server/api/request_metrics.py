@@ -38,11 +38,30 @@ def method_label(method: str) -> str:
     return method if method in METHODS else "other"
 
 
+class RequestSeries:
+    """The two series of each (operation, method, status), looked up once each: the lean
+    front, answering before this middleware, records through one of its own."""
+
+    def __init__(self) -> None:
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def record(self, operation: str, method: str, status: int, seconds: float) -> None:
+        key = (operation, method_label(method), status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = (
+                REQUESTS.labels(key[0], key[1], str(status)),
+                REQUEST_SECONDS.labels(key[0], key[1]),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
+
+
 class RequestMetrics:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._route_labels: dict[int, str] = {}
-        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._series = RequestSeries()
 
     def operation_of(self, scope: Scope) -> str:
         named = scope.get(OPERATION_KEY)
@@ -73,16 +92,6 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, send_noting_status)
         finally:
-            self._record(scope, status, time.perf_counter() - started)
-
-    def _record(self, scope: Scope, status: int, seconds: float) -> None:
-        key = (self.operation_of(scope), method_label(scope["method"]), status)
-        series = self._series.get(key)
-        if series is None:
-            operation, method, code = key
-            series = self._series[key] = (
-                REQUESTS.labels(operation, method, str(code)),
-                REQUEST_SECONDS.labels(operation, method),
+            self._series.record(
+                self.operation_of(scope), scope["method"], status, time.perf_counter() - started
             )
-        series[0].inc()
-        series[1].observe(seconds)

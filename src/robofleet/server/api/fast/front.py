@@ -6,11 +6,20 @@ route's own request model, the same service on a few dedicated threads instead o
 40-thread pool, and the answer rendered once. Whatever it cannot answer exactly as FastAPI
 would (a credential that does not authenticate, a body that does not validate, another
 content type, a query string) goes on to FastAPI unchanged, with the body replayed — so every
-error body for bad input is FastAPI's own."""
+error body for bad input is FastAPI's own.
+
+It stands before the whole application (`outermost`, api.fast.fronted_app): none of the
+middleware layers FastAPI and Starlette put around every request runs for the requests it
+answers, so it does their part itself: it counts and times its answers (RequestSeries), hands
+on a body whose size is not declared within the limit (the body limit layer answers it), and
+answers an unexpected error with the app's 500 before it goes on up to the server. With
+OpenTelemetry on it stands inside the middleware instead, where FastAPI's telemetry layer has
+opened the request's span."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +46,7 @@ from robofleet.server.api.fast.wire import (
 from robofleet.server.api.fast.workers import Workers
 from robofleet.server.api.fast.write_lane import WriteLane
 from robofleet.server.api.openapi import operation_id
+from robofleet.server.api.request_metrics import RequestSeries
 from robofleet.server.api.routing import FORM, form_fields
 from robofleet.server.domain.errors import RobofleetError
 from robofleet.server.domain.principals import Principal
@@ -77,9 +87,16 @@ class FastFront:
         routes: list[BaseRoute],
         handlers: Mapping[Any, Callable[..., Any]],
         threads: int,
+        max_body: int,
         traced: bool = False,
+        outermost: bool = False,
+        series: RequestSeries | None = None,
     ) -> None:
         self.app = app
+        self.max_body = max_body
+        self.outermost = outermost
+        self.series = series
+        """Where the front records its answers (outermost, metrics on): no layer does it."""
         self.traced = traced
         """ROBOFLEET_OPENTELEMETRY: name the request's span after the operation answered."""
         self.runtime = runtime
@@ -120,9 +137,12 @@ class FastFront:
             header_text(headers, b"key"), header_text(headers, b"authorization")
         )
         reads_body = operation.method != "GET"
-        if reads_body and not _decodable(operation, content_type):
+        if reads_body and not (
+            _decodable(operation, content_type) and _declared_within(headers, self.max_body)
+        ):
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         principal = cached_principal(self.runtime, credentials)
         if principal is None:
             # A miss (a new caller, or its entry aged out) is looked up as FastAPI's
@@ -165,10 +185,18 @@ class FastFront:
         )
         try:
             answer = await operation.run(invocation)
+            rendered = _rendered(answer, exclude_none=operation.exclude_none)
         except Exception as exc:
-            await self._answer_error(exc, scope, receive, send)
+            await self._answer_error(exc, bound, started, scope, receive, send)
             return
-        await send_json(send, _rendered(answer, exclude_none=operation.exclude_none))
+        await send_json(send, rendered)
+        self._note(bound, 200, started)
+
+    def _note(self, bound: _Bound, status: int, started: float) -> None:
+        if self.series is not None:
+            self.series.record(
+                bound.operation_id, bound.operation.method, status, time.perf_counter() - started
+            )
 
     async def _offload_write(self, call: Callable[..., Any], *args: Any) -> Any:
         """A blocking call that writes: on SQLite's write lane, else on the worker threads."""
@@ -185,22 +213,33 @@ class FastFront:
         return principal
 
     async def _answer_error(
-        self, exc: Exception, scope: Scope, receive: Receive, send: Send
+        self,
+        exc: Exception,
+        bound: _Bound,
+        started: float,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
     ) -> None:
-        """The app's own exception handler answers; an unexpected error goes on up, where the
-        server-error layer answers it (and logs it) as it does for FastAPI's routes."""
-        handler = next(
+        """The app's own exception handler answers. An unexpected error (the handler for
+        Exception) is answered here only when no server-error layer stands outside the front;
+        either way it goes on up, so the server logs it and closes the connection, as it does
+        for FastAPI's routes."""
+        kind = next(
             (
-                self.handlers[kind]
+                kind
                 for kind in type(exc).__mro__
-                if kind is not Exception and kind in self.handlers
+                if kind in self.handlers and (kind is not Exception or self.outermost)
             ),
             None,
         )
-        if handler is None:
+        if kind is None:
             raise exc
-        response: Response = await handler(Request(scope, receive), exc)
+        response: Response = await self.handlers[kind](Request(scope, receive), exc)
         await response(scope, receive, send)
+        self._note(bound, response.status_code, started)
+        if kind is Exception:
+            raise exc
 
     def _by_prefix(self, scope: Scope) -> tuple[_Bound | None, str]:
         path: str = scope["path"]
@@ -259,6 +298,12 @@ def _shadowing_names(earlier: list[BaseRoute], prefix: str) -> frozenset[str] | 
             return None
         names.add(rest)
     return frozenset(names)
+
+
+def _declared_within(headers: Mapping[bytes, bytes], limit: int) -> bool:
+    """The body's length is declared and within the limit: read whole, it cannot pass it."""
+    declared = headers.get(b"content-length", b"")
+    return declared.isdigit() and int(declared) <= limit and b"transfer-encoding" not in headers
 
 
 def _decodable(operation: HotOperation, content_type: bytes) -> bool:
