@@ -62,7 +62,8 @@ def run(store: str, tasks: int, takers: int, profile: Path | None) -> tuple[floa
                     stderr=subprocess.DEVNULL,
                 )
             before = _cpu_seconds(process)
-            done, elapsed = drain(server, queue, takers, 1)
+            done, meter, _ = drain(server, queue, takers, 1)
+            elapsed = meter.seconds
             cpu = _cpu_seconds(process) - before
             if spy is not None:
                 spy.send_signal(signal.SIGINT)  # py-spy writes its output on Ctrl-C

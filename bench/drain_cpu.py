@@ -6,8 +6,8 @@ PYTHONPATH pointing at each copy in turn, alternating), and for profiling one dr
         [--tasks 40000] [--takers 8] [--py-spy FILE] [--gil]
 
 Prints one JSON line: tasks/s, the server's user and system CPU ms per task, PostgreSQL's
-(all its processes on this machine, so the machine must be otherwise quiet) and the idle
-cores over the drain.
+(all its processes on this machine, so the machine must be otherwise quiet), the takers' and
+the idle cores over the drain.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def main() -> None:
             process = psutil.Process(server.process.pid)
             postgres_before, machine_before = _postgres_cpu(), psutil.cpu_times()
             server_before = process.cpu_times()
-            done, meter = drain(server, "drain", args.takers, args.batch)
+            done, meter, client_cpu = drain(server, "drain", args.takers, args.batch)
             server_after = process.cpu_times()
             postgres_after, machine_after = _postgres_cpu(), psutil.cpu_times()
             if spy is not None:
@@ -90,6 +90,7 @@ def main() -> None:
                             (server_after.system - server_before.system) * per_task, 3
                         ),
                         "postgresql_ms": round(postgres * per_task, 3) if url else None,
+                        "takers_ms": round(client_cpu * 1000 / done, 3),
                         "idle_cores": round(
                             (machine_after.idle - machine_before.idle) / meter.seconds, 2
                         ),

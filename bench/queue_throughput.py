@@ -47,9 +47,10 @@ def preload(server: Server, queue: str, tasks: int) -> None:
         assert status == 200 and body["created"] == size, body
 
 
-def drain(server: Server, queue: str, takers: int, batch: int) -> tuple[int, ServerMeter]:
+def drain(server: Server, queue: str, takers: int, batch: int) -> tuple[int, ServerMeter, float]:
     """Start the takers, wait until every one is connected and ready, then start the clock
-    (and the server meter) and let them go: the interpreters' start-up is not timed."""
+    (and the server meter) and let them go: the interpreters' start-up is not timed. The
+    tasks finished, the server's meter, and the CPU seconds the takers spent."""
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "bench.taker", server.url, server.key, queue, str(batch)],
@@ -65,7 +66,7 @@ def drain(server: Server, queue: str, takers: int, batch: int) -> tuple[int, Ser
         ready = proc.stdout.readline().strip()
         if ready != "ready":
             raise RuntimeError(f"taker did not start: {ready!r}")
-    done = 0
+    done, client_cpu = 0, 0.0
     with ServerMeter(server) as meter:
         for proc in procs:
             assert proc.stdin is not None
@@ -75,8 +76,10 @@ def drain(server: Server, queue: str, takers: int, batch: int) -> tuple[int, Ser
             out, _ = proc.communicate(timeout=1800)
             if proc.returncode != 0:
                 raise RuntimeError(f"taker failed: {out}")
-            done += int(out.split()[0])
-    return done, meter
+            finished, _seconds, cpu = out.split()
+            done += int(finished)
+            client_cpu += float(cpu)
+    return done, meter, client_cpu
 
 
 def robofleet(
@@ -96,11 +99,12 @@ def robofleet(
             queue = f"bench-{batch}"
             preload(server, queue, tasks)
             load = load_average()
-            done, meter = drain(server, queue, takers, batch)
+            done, meter, client_cpu = drain(server, queue, takers, batch)
             assert done == tasks, f"{done} of {tasks} finished"
             return {
                 "tasks_per_s": round(done / meter.seconds, 1),
                 **meter.figures(done),
+                "client_cpu_ms_per_task": round(client_cpu * 1000 / done, 3),
                 "load_average": max(load, load_average()),
             }
         finally:

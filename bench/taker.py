@@ -1,7 +1,7 @@
 """One benchmark taker process: take and finish until the queue is empty.
 
 python -m bench.taker URL KEY QUEUE BATCH  -> prints "ready" once connected, starts on a line
-"go" on stdin, then prints "<tasks finished> <seconds>"
+"go" on stdin, then prints "<tasks finished> <seconds> <its own CPU seconds>"
 
 The driver starts its clock when every taker has said "ready" (the interpreter's start-up,
 imports and the connection are not part of the drain).
@@ -12,18 +12,18 @@ from __future__ import annotations
 import sys
 import time
 
-from bench.common import Client
+from bench.raw_client import RawClient
 
 
 def main() -> None:
     url, key, queue, batch = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    client = Client(url, key)
+    client = RawClient(url, key)
     status, _ = client.get("/healthz")  # the keep-alive connection is open before the clock
     assert status == 200
     print("ready", flush=True)
     sys.stdin.readline()
     done = 0
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     while True:
         status, body = client.post("/api/task/take", {"Queue": queue, "Count": batch})
         if status != 200:
@@ -48,7 +48,7 @@ def main() -> None:
         if status != 200:
             raise SystemExit(f"finish answered {status}")
         done += len(tasks)
-    print(done, time.perf_counter() - started, flush=True)
+    print(done, time.perf_counter() - started, time.process_time() - cpu_started, flush=True)
 
 
 if __name__ == "__main__":
