@@ -327,7 +327,9 @@ def parser() -> argparse.ArgumentParser:
     log_ingestion.add_arguments(made)
     web_pages.add_arguments(made)
     made.add_argument("--tasks", type=int, default=5000, help="queue drain: tasks")
-    made.add_argument("--takers", type=int, default=8, help="queue drain: taker processes")
+    made.add_argument(
+        "--takers", type=int, help="queue drain: taker processes (default: the best per batch)"
+    )
     made.add_argument("--jobs", type=int, default=200, help="dispatch: jobs")
     made.add_argument("--dispatch-warm-up", type=int, default=5, help="dispatch: jobs unmeasured")
     made.add_argument("--triggers", type=int, default=1000, help="trigger lag: triggers")

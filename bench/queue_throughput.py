@@ -2,11 +2,15 @@
 and in batches, on SQLite and PostgreSQL, beside PgQueuer and procrastinate draining the same
 number of no-op jobs on the same PostgreSQL.
 
-    .venv/bin/python -m bench.queue_throughput [--tasks 5000] [--takers 8] [--repeat 1]
+    .venv/bin/python -m bench.queue_throughput [--tasks 5000] [--takers N] [--repeat 1]
         [--store sqlite|postgresql|both] [--no-peers] [--variants] [--out FILE]
 
 The clock starts when every taker process is connected and ready; the server's CPU over the
 drain (user + system, psutil) divided by the tasks gives its CPU per task.
+
+Each system drains at the concurrency that drained fastest for it at that batch size in a
+sweep on this machine (BEST_TAKERS, BEST_CONSUMERS; docs/benchmarks.md, 5 December, fifteenth
+session); `--takers N` runs Robofleet's rows with N takers instead.
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ from bench.common import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+BEST_TAKERS = {1: 16, 50: 8}
+"""Robofleet's taker processes per batch size (swept: 8 and 16)."""
+BEST_CONSUMERS = {1: 8, 50: 4}
+"""PgQueuer's consumers per batch size (swept: 4, 8 and 16); procrastinate's concurrency
+is 8 (8 and 16 drained alike)."""
 
 
 def preload(server: Server, queue: str, tasks: int) -> None:
@@ -150,11 +159,12 @@ class Case:
     measure: Callable[[], dict[str, Any]]
 
 
-def cases(tasks: int, takers: int, stores: list[str], peers: bool, variants: bool) -> list[Case]:
+def cases(
+    tasks: int, takers: int | None, stores: list[str], peers: bool, variants: bool
+) -> list[Case]:
     """One per call and batch 50 on each store, the peers beside them on PostgreSQL.
     `variants` adds the older table's rows (SQLite synchronous=normal, 2 PostgreSQL workers)."""
     made: list[Case] = []
-    who = f"{takers} takers"
     # (store, row label, the server's extra options) for each robofleet row.
     servers: list[tuple[str, str, dict[str, Any]]] = []
     for store in ("sqlite", "postgresql"):
@@ -171,24 +181,26 @@ def cases(tasks: int, takers: int, stores: list[str], peers: bool, variants: boo
             if variants and store == "postgresql":
                 servers.append((store, "robofleet (HTTP, 2 workers)", {"workers": 2}))
     for batch in (1, 50):
+        count = takers or BEST_TAKERS[batch]
         for store, label, options in servers:
             made.append(
                 Case(
                     label,
                     store,
                     batch,
-                    who,
-                    partial(robofleet, store, tasks, takers, batch, **options),
+                    f"{count} takers",
+                    partial(robofleet, store, tasks, count, batch, **options),
                 )
             )
         if peers and "postgresql" in stores:
+            consumers = BEST_CONSUMERS[batch]
             made.append(
                 Case(
                     "PgQueuer (asyncpg, in-process)",
                     "postgresql",
                     batch,
-                    "4 consumers",
-                    partial(peer, "pgqueuer", tasks, batch, 4),
+                    f"{consumers} consumers",
+                    partial(peer, "pgqueuer", tasks, batch, consumers),
                 )
             )
     if "postgresql" in stores and peers:
@@ -205,7 +217,7 @@ def cases(tasks: int, takers: int, stores: list[str], peers: bool, variants: boo
 
 
 def run(
-    tasks: int, takers: int, stores: list[str], repeat: int, peers: bool, variants: bool
+    tasks: int, takers: int | None, stores: list[str], repeat: int, peers: bool, variants: bool
 ) -> list[dict[str, Any]]:
     """Every case `repeat` times; each row holds the medians and the runs' raw figures."""
     rows = []
@@ -227,7 +239,7 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=5000)
-    parser.add_argument("--takers", type=int, default=8)
+    parser.add_argument("--takers", type=int, help="Robofleet's takers (default: BEST_TAKERS)")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--store", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--no-peers", action="store_true")
