@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from robofleet.server.db.base import utcnow
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.runtime import Runtime
+from robofleet.server.schemas.base import Ref
 from robofleet.server.schemas.queues import (
     BulkCreate,
     BulkCreated,
@@ -102,12 +103,9 @@ async def add(
     if not _on_sqlite(runtime):
         return None
     caller.require(Screen.TASK, Action.CREATE)
-    key = checked_key(idempotency_key)
-    plan = lean_add.plan_add(runtime, caller, data.queue, [lean_add.one_item(data, key)], utcnow())
-    if plan is None:
-        return None
-    rows = await offload_write(partial(lean_add.add_in_own_write, returning=True), runtime, plan)
-    return None if rows is None else lean_add.created_read(plan, rows)
+    item = lean_add.one_item(data, checked_key(idempotency_key))
+    added = await _added(runtime, caller, data.queue, [item], offload_write, returning=True)
+    return None if added is None else lean_add.created_read(*added)
 
 
 async def bulk_add(
@@ -124,8 +122,24 @@ async def bulk_add(
     key = checked_key(idempotency_key)
     good, failed = validated_items(data)
     items = lean_add.bulk_items(good, key)
-    plan = lean_add.plan_add(runtime, caller, data.queue, items, utcnow())
+    added = await _added(runtime, caller, data.queue, items, offload_write, returning=False)
+    return None if added is None else lean_add.bulk_answer(added[0], failed)
+
+
+async def _added(
+    runtime: Runtime,
+    caller: Caller,
+    queue_ref: Ref,
+    items: list[lean_add.Item],
+    offload_write: OffloadWrite,
+    *,
+    returning: bool,
+) -> tuple[lean_add.AddPlan, list[tuple[Any, ...]]] | None:
+    """The add planned here and written on the lane: its plan and the rows it returned
+    (the inserted row when `returning`); None, nothing added, where the session path adds."""
+    plan = lean_add.plan_add(runtime, caller, queue_ref, items, utcnow())
     if plan is None:
         return None
-    rows = await offload_write(partial(lean_add.add_in_own_write, returning=False), runtime, plan)
-    return None if rows is None else lean_add.bulk_answer(plan, failed)
+    add = partial(lean_add.add_in_own_write, returning=returning)
+    rows: list[tuple[Any, ...]] | None = await offload_write(add, runtime, plan)
+    return None if rows is None else (plan, rows)
