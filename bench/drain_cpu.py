@@ -3,7 +3,7 @@ cores left idle. For comparing two versions of the source one drain at a time (r
 PYTHONPATH pointing at each copy in turn, alternating), and for profiling one drain.
 
     .venv/bin/python -m bench.drain_cpu [--store sqlite|postgresql] [--batch 50]
-        [--tasks 40000] [--takers 8] [--py-spy FILE] [--gil]
+        [--tasks 40000] [--takers 8] [--py-spy FILE] [--gil] [--native]
 
 Prints one JSON line: tasks/s, the server's user and system CPU ms per task, PostgreSQL's
 (all its processes on this machine, so the machine must be otherwise quiet), the takers' and
@@ -21,8 +21,9 @@ import time
 from pathlib import Path
 
 import psutil
+import psycopg
 
-from bench.common import Server, create_pg_database, drop_pg_database
+from bench.common import PG_ADMIN, Server, create_pg_database, drop_pg_database
 from bench.queue_throughput import drain, preload
 
 
@@ -39,6 +40,21 @@ def _postgres_cpu() -> dict[int, float]:
     return seen
 
 
+WAL_READ = (
+    "SELECT wal_records, wal_fpi, wal_bytes, pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
+    " FROM pg_stat_wal"
+)
+
+
+def _wal() -> tuple[int, ...]:
+    """PostgreSQL's WAL records, full-page images and bytes so far (the whole cluster's), and
+    its next transaction id (each transaction that writes takes one)."""
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        row = conn.execute(WAL_READ).fetchone()
+    assert row is not None
+    return tuple(int(value) for value in row)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--store", choices=["sqlite", "postgresql"], default="postgresql")
@@ -47,6 +63,7 @@ def main() -> None:
     parser.add_argument("--takers", type=int, default=8)
     parser.add_argument("--py-spy", help="record the server with py-spy (raw format) here")
     parser.add_argument("--gil", action="store_true", help="py-spy: only GIL-holding samples")
+    parser.add_argument("--native", action="store_true", help="py-spy: C and Cython frames too")
     args = parser.parse_args()
     url = create_pg_database() if args.store == "postgresql" else None
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,15 +77,20 @@ def main() -> None:
                 beside = Path(sys.executable).with_name("py-spy")
                 spy_path = str(beside) if beside.exists() else "py-spy"
                 command = [spy_path, "record", "-r", "250", "-f", "raw", "-o", args.py_spy]
-                command += ["--pid", str(server.process.pid), "--nonblocking"]
+                command += ["--pid", str(server.process.pid)]
+                # Native stacks need the process paused for each sample.
+                command += ["--native"] if args.native else ["--nonblocking"]
                 command += ["--gil"] if args.gil else []
                 spy = subprocess.Popen(command, stdout=subprocess.DEVNULL)
                 time.sleep(1)
             process = psutil.Process(server.process.pid)
             postgres_before, machine_before = _postgres_cpu(), psutil.cpu_times()
             server_before = process.cpu_times()
+            wal_before = _wal() if url else (0, 0, 0, 0)
             done, meter, client_cpu = drain(server, "drain", args.takers, args.batch)
             server_after = process.cpu_times()
+            wal_after = _wal() if url else wal_before
+            wal = [after - before for after, before in zip(wal_after, wal_before, strict=True)]
             postgres_after, machine_after = _postgres_cpu(), psutil.cpu_times()
             if spy is not None:
                 spy.send_signal(2)
@@ -90,6 +112,10 @@ def main() -> None:
                             (server_after.system - server_before.system) * per_task, 3
                         ),
                         "postgresql_ms": round(postgres * per_task, 3) if url else None,
+                        "wal_records": round(wal[0] / done, 1) if url else None,
+                        "wal_fpi": round(wal[1] / done, 2) if url else None,
+                        "wal_bytes": round(wal[2] / done) if url else None,
+                        "writes_per_task": round(wal[3] / done, 3) if url else None,
                         "takers_ms": round(client_cpu * 1000 / done, 3),
                         "idle_cores": round(
                             (machine_after.idle - machine_before.idle) / meter.seconds, 2

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 
 from robofleet.contract import TaskStatus
-from robofleet.server.domain.refs import is_guid
+from robofleet.server.domain.refs import classify_ref, is_guid
 from robofleet.server.domain.tasks import FINISHES
 from robofleet.server.domain.values import INT64_MAX
 from robofleet.server.schemas.base import (
@@ -22,6 +22,7 @@ from robofleet.server.schemas.base import (
     SherpaModel,
     SherpaTime,
     priority_value,
+    snake_key,
 )
 from robofleet.server.schemas.sherpa_values import Bit, NumberOrText
 
@@ -321,6 +322,42 @@ class FinishItem(SherpaModel):
                 f"PostponedUntil is required with Status {int(postponed)} ({postponed.label})"
             )
         return self
+
+
+class PlainFinish(NamedTuple):
+    guid: str
+    """In its canonical form, as FinishItem holds it."""
+    lease_id: str
+    """Without surrounding white space."""
+    status: int
+
+
+_PLAIN_FINISH_FIELDS = frozenset({"guid", "lease_id", "status"})
+_PLAIN_STATUSES = frozenset(int(status) for status in FINISHES - {TaskStatus.POSTPONED})
+
+
+def plain_finish(raw: Any) -> PlainFinish | None:
+    """A batch item that gives a task's GUID, its lease and a finishing status alone (what
+    robots send), read without the model: a batch of 50 validated item by item was a tenth
+    of the server's CPU in a batched drain. None for anything else, which FinishItem then
+    validates; what this accepts FinishItem accepts too, and reads alike
+    (tests/unit/test_plain_finish.py)."""
+    if not isinstance(raw, dict) or len(raw) != len(_PLAIN_FINISH_FIELDS):
+        return None
+    fields = {snake_key(key): value for key, value in raw.items() if isinstance(key, str)}
+    if fields.keys() != _PLAIN_FINISH_FIELDS:  # another field, or one given twice
+        return None
+    guid, lease_id, status = fields["guid"], fields["lease_id"], fields["status"]
+    if type(guid) is not str or type(lease_id) is not str or type(status) is not int:
+        return None  # a number as text, or a flag: the model's lax reading decides
+    lease_id = lease_id.strip()
+    if status not in _PLAIN_STATUSES or not lease_id or "\x00" in lease_id:
+        return None
+    try:
+        ref = classify_ref(guid)
+    except ValueError:
+        return None
+    return PlainFinish(str(ref.value), lease_id, status) if ref.kind == "guid" else None
 
 
 class FinishRequest(SherpaModel):

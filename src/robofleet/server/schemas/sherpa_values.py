@@ -23,7 +23,8 @@ from pydantic import BeforeValidator, PlainSerializer, model_validator
 from robofleet.server.schemas.base import SherpaModel, snake_key
 
 
-def _bit(value: bool) -> int:
+def bit(value: bool) -> int:
+    """A flag as Sherpa's read rows show it: 0 or 1."""
     return 1 if value else 0
 
 
@@ -44,7 +45,7 @@ def _number_as_text(value: Any) -> Any:
     return value
 
 
-Bit = Annotated[bool, PlainSerializer(_bit, return_type=int)]
+Bit = Annotated[bool, PlainSerializer(bit, return_type=int)]
 UnixTimeOrZero = Annotated[datetime | None, PlainSerializer(_unix_or_zero, return_type=int)]
 NumberOrText = Annotated[str, BeforeValidator(_number_as_text)]
 

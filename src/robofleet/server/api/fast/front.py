@@ -52,6 +52,7 @@ from robofleet.server.domain.errors import RobofleetError
 from robofleet.server.domain.principals import Principal
 from robofleet.server.domain.values import MAYBE_PAST_INT64
 from robofleet.server.runtime import Runtime
+from robofleet.server.schemas.rendered import RenderedJson
 from robofleet.server.services.access.auth import authenticate, cached_principal
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.access.credential_forms import Credentials
@@ -342,6 +343,8 @@ def _parsed(operation: HotOperation, content_type: bytes, raw: bytes) -> Any:
 
 
 def _rendered(answer: Answer, *, exclude_none: bool) -> bytes:
+    if isinstance(answer, RenderedJson):
+        return answer.body
     if isinstance(answer, BaseModel):
         return type(answer).__pydantic_serializer__.to_json(
             answer, by_alias=True, exclude_none=exclude_none

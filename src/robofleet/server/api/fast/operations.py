@@ -25,6 +25,7 @@ from robofleet.server.schemas.queues import (
     TakeRequest,
     TaskCreate,
 )
+from robofleet.server.schemas.rendered import RenderedJson
 from robofleet.server.schemas.robots import ConsumeRequest, HeartbeatRequest, WaitJobRequest
 from robofleet.server.services import logs
 from robofleet.server.services.access.caller import Caller
@@ -62,7 +63,7 @@ class Invocation:
     """offload for a call that writes: on SQLite, many such calls share a commit."""
 
 
-Answer = BaseModel | list[Any]
+Answer = BaseModel | list[Any] | RenderedJson
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,9 @@ from robofleet.server.schemas.queues import (
     TakeRequest,
     TaskList,
     TaskRead,
+    plain_finish,
 )
+from robofleet.server.schemas.rendered import RenderedJson
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.tasks.filters import take_filter
 from robofleet.server.services.tasks.queues import cached_queue_by_id, cached_queue_rules
@@ -66,7 +68,7 @@ from robofleet.server.services.tasks.state import (
     take_params,
     task_move,
 )
-from robofleet.server.services.tasks.views import task_reads
+from robofleet.server.services.tasks.views import task_list_json, task_reads
 
 
 class _Fallback(Exception):
@@ -117,6 +119,16 @@ class Written:
     queue_guids: dict[int, str]
     job_guids: dict[int, str]
     parent_guids: dict[int, str]
+
+    def json(self, *, with_lease: bool) -> RenderedJson:
+        """reads' TaskList, rendered."""
+        return task_list_json(
+            self.rows,
+            with_lease=with_lease,
+            queue_guids=self.queue_guids,
+            job_guids=self.job_guids,
+            parent_guids=self.parent_guids,
+        )
 
     def reads(self, *, with_lease: bool) -> list[TaskRead]:
         """The tasks in the read shape, their links named by the GUIDs read."""
@@ -281,6 +293,14 @@ def plan_finish_batch(
     singles: list[tuple[str, str, Finish, Change]] = []
     guids: list[str] = []
     for raw_item in raw_items:
+        plain = plain_finish(raw_item)  # the model's reading (and only_a_status), for less
+        if plain is not None:
+            if not _allowed(TaskStatus.IN_PROGRESS, TaskStatus(plain.status)):
+                return None
+            guid = plain.guid.strip().lower()
+            groups.setdefault((plain.status, plain.lease_id.strip().lower()), []).append(guid)
+            guids.append(guid)
+            continue
         try:
             item = FinishItem.model_validate(raw_item)
         except ValidationError:

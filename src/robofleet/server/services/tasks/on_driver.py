@@ -35,18 +35,21 @@ from robofleet.server.schemas.queues import (
     FinishRequest,
     ItemResult,
     ItemResults,
+    PlainFinish,
     RenewItem,
     RenewRequest,
     TakeRequest,
-    TaskList,
     TaskRead,
+    plain_finish,
 )
+from robofleet.server.schemas.rendered import RenderedJson
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.tasks import one_trip
 from robofleet.server.services.tasks.filters import take_filter
 from robofleet.server.services.tasks.leases import one_statement_finish
 from robofleet.server.services.tasks.queues import cached_queue_rules
 from robofleet.server.services.tasks.state import Change, Finish, new_lease, only_a_status
+from robofleet.server.services.tasks.views import ok_results_json
 
 _WIDTH = len(TaskRecord._fields)
 Rows = list[tuple[TaskRecord, LinkGuids]]
@@ -92,7 +95,7 @@ def _job_ref(data: TakeRequest) -> Ref | None:
     return ref if ref is not None and ref.kind in ("id", "guid") else None
 
 
-async def take(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList | None:
+async def take(runtime: Runtime, caller: Caller, data: TakeRequest) -> RenderedJson | None:
     """leases.take_tasks, filtered or not, naming a job or not, as one statement."""
     pool = runtime.driver_pool
     narrowed = take_filter(data) if pool is not None else None
@@ -129,7 +132,7 @@ async def take(runtime: Runtime, caller: Caller, data: TakeRequest) -> TaskList 
         if found[0][0] is None:  # no such job for this caller: the session path's 404
             return None
         rows = [row[1:] for row in found if row[1] is not None]
-    return TaskList(tasks=one_trip.reads_of(_records(rows), with_lease=True))
+    return one_trip.json_of(_records(rows), with_lease=True)
 
 
 def _single_item(data: FinishRequest) -> FinishItem | None:
@@ -145,7 +148,7 @@ def _single_item(data: FinishRequest) -> FinishItem | None:
 
 async def finish(
     runtime: Runtime, caller: Caller, data: FinishRequest
-) -> TaskRead | ItemResults | None:
+) -> TaskRead | RenderedJson | None:
     """leases.finish_tasks for one task by GUID with an outcome that creates no retry task,
     or for a batch of such finishes (`Items`, as the SDK sends them)."""
     pool = runtime.driver_pool
@@ -167,9 +170,11 @@ async def finish(
     return one_trip.reads_of(_records(rows), with_lease=False)[0]
 
 
-def _plain(caller: Caller, item: FinishItem) -> bool:
+def _plain(caller: Caller, item: FinishItem) -> PlainFinish | None:
     """A finish leases._finish_batch groups by status and lease into one statement."""
-    return only_a_status(item) and is_guid(str(item.guid)) and caller.principal.folder_ids is None
+    if only_a_status(item) and is_guid(str(item.guid)) and caller.principal.folder_ids is None:
+        return PlainFinish(str(item.guid), item.lease_id, item.status)
+    return None
 
 
 async def _finish_batch(
@@ -178,7 +183,7 @@ async def _finish_batch(
     caller: Caller,
     raw_items: list[dict[str, Any]],
     now: datetime,
-) -> ItemResults | None:
+) -> RenderedJson | None:
     """leases._finish_batch when every item is a finish one statement makes and makes: the
     items in its order (the others one by one, then the plain ones one statement per status
     and lease), each answered ok. Anything else, an item that does not validate or a finish
@@ -188,16 +193,22 @@ async def _finish_batch(
         return None
     answered: list[str] = []
     groups: dict[tuple[int, str], list[str]] = {}
+    unscoped = caller.principal.folder_ids is None
     for raw in raw_items:
-        try:
-            item = FinishItem.model_validate(raw)
-        except ValidationError:
-            return None
-        if _plain(caller, item):
-            guid = str(item.guid).strip().lower()
-            groups.setdefault((item.status, item.lease_id.strip().lower()), []).append(guid)
+        item: FinishItem | None = None
+        plain = plain_finish(raw) if unscoped else None  # the model's reading, for less
+        if plain is None:
+            try:
+                item = FinishItem.model_validate(raw)
+            except ValidationError:
+                return None
+            plain = _plain(caller, item)
+        if plain is not None:
+            guid = plain.guid.strip().lower()
+            groups.setdefault((plain.status, plain.lease_id.strip().lower()), []).append(guid)
             answered.append(guid)
             continue
+        assert item is not None
         plan = one_statement_finish(caller, item)
         if plan is None:
             return None
@@ -219,7 +230,7 @@ async def _finish_batch(
         rows = await _run(runtime, pool, statement, params)
         if len(rows) != len(set(guids)):
             return None
-    return ItemResults(results=[ItemResult(guid=guid, ok=True) for guid in answered])
+    return ok_results_json(answered)
 
 
 async def renew(runtime: Runtime, caller: Caller, data: RenewRequest) -> ItemResults | None:

@@ -26,16 +26,16 @@ from robofleet.server.schemas.queues import (
     BulkCreate,
     BulkCreated,
     FinishRequest,
-    ItemResults,
     TakeRequest,
     TaskCreate,
-    TaskList,
     TaskRead,
 )
+from robofleet.server.schemas.rendered import RenderedJson
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.tasks import lean_add, lean_sqlite
 from robofleet.server.services.tasks.adding import validated_items
 from robofleet.server.services.tasks.idempotency import checked_key
+from robofleet.server.services.tasks.views import ok_results_json
 
 OffloadWrite = Callable[..., Awaitable[Any]]
 """The front's way to a blocking write: on SQLite, the write lane (offload(fn, *args))."""
@@ -47,7 +47,7 @@ def _on_sqlite(runtime: Runtime) -> bool:
 
 async def take(
     runtime: Runtime, caller: Caller, data: TakeRequest, offload_write: OffloadWrite
-) -> TaskList | None:
+) -> RenderedJson | None:
     """leases.take_tasks from a cached queue, filtered or not (lean_sqlite.plan_take)."""
     if not _on_sqlite(runtime):
         return None
@@ -58,12 +58,12 @@ async def take(
     written: lean_sqlite.Written | None = await offload_write(
         lean_sqlite.in_own_write, runtime, lean_sqlite.write_take, runtime, caller, plan
     )
-    return None if written is None else TaskList(tasks=written.reads(with_lease=True))
+    return None if written is None else written.json(with_lease=True)
 
 
 async def finish(
     runtime: Runtime, caller: Caller, data: FinishRequest, offload_write: OffloadWrite
-) -> TaskRead | ItemResults | None:
+) -> TaskRead | RenderedJson | None:
     """leases.finish_tasks for one task by GUID or a batch (lean_sqlite.plan_finish and
     plan_finish_batch)."""
     if not _on_sqlite(runtime):
@@ -78,7 +78,7 @@ async def finish(
         done: lean_sqlite.BatchFinishPlan | None = await offload_write(
             lean_sqlite.in_own_write, runtime, lean_sqlite.write_finish_batch, caller, batch
         )
-        return None if done is None else done.answer()
+        return None if done is None else ok_results_json(done.guids)
     try:
         item = data.one_item()
     except ValidationError:  # the session path answers its 422

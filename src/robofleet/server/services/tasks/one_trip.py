@@ -22,6 +22,7 @@ from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.domain.tasks import TaskStatus, check_transition
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.queues import TaskRead
+from robofleet.server.schemas.rendered import RenderedJson
 from robofleet.server.services.tasks.state import (
     Change,
     Finish,
@@ -30,7 +31,7 @@ from robofleet.server.services.tasks.state import (
     history_entry,
     one_statement_shape,
 )
-from robofleet.server.services.tasks.views import task_reads
+from robofleet.server.services.tasks.views import task_list_json, task_reads
 
 
 def _history_params(change: Change, now: datetime) -> dict[str, Any]:
@@ -41,6 +42,20 @@ def _history_params(change: Change, now: datetime) -> dict[str, Any]:
 
 def reads_of(rows: list[tuple[TaskRecord, LinkGuids]], *, with_lease: bool) -> list[TaskRead]:
     """The read shapes of a one-trip statement's rows (their links are in the rows)."""
+    tasks, links = _linked(rows)
+    return task_reads(None, tasks, with_lease=with_lease, **links)
+
+
+def json_of(rows: list[tuple[TaskRecord, LinkGuids]], *, with_lease: bool) -> RenderedJson:
+    """reads_of's TaskList, rendered."""
+    tasks, links = _linked(rows)
+    return task_list_json(tasks, with_lease=with_lease, **links)
+
+
+def _linked(
+    rows: list[tuple[TaskRecord, LinkGuids]],
+) -> tuple[list[TaskRecord], dict[str, dict[int, str]]]:
+    """The rows' tasks, and the GUIDs they link to by kind (task_reads' keywords)."""
     tasks = [task for task, _ in rows]
     queues = {task.queue_id: links.queue for task, links in rows}
     jobs = {task.job_id: links.job for task, links in rows if task.job_id and links.job}
@@ -49,14 +64,7 @@ def reads_of(rows: list[tuple[TaskRecord, LinkGuids]], *, with_lease: bool) -> l
         for task, links in rows
         if task.parent_task_id and links.parent
     }
-    return task_reads(
-        None,
-        tasks,
-        with_lease=with_lease,
-        queue_guids=queues,
-        job_guids=jobs,
-        parent_guids=parents,
-    )
+    return tasks, {"queue_guids": queues, "job_guids": jobs, "parent_guids": parents}
 
 
 def take_params(
