@@ -22,6 +22,7 @@ from typing import Any
 
 import psutil
 import psycopg
+from sqlalchemy.engine import make_url
 
 PG_ADMIN = os.environ.get("ROBOFLEET_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -33,14 +34,16 @@ def free_port() -> int:
 
 
 def create_pg_database(prefix: str = "robofleet_bench") -> str:
+    """A new database on PG_ADMIN's server, its URL PG_ADMIN's with the database's name (a
+    query such as `?host=/var/run/postgresql`, to use a Unix socket, kept)."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
 
 
 def drop_pg_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
+    name = make_url(url).database
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

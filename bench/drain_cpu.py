@@ -6,8 +6,9 @@ PYTHONPATH pointing at each copy in turn, alternating), and for profiling one dr
         [--tasks 40000] [--takers 8] [--py-spy FILE] [--gil] [--native]
 
 Prints one JSON line: tasks/s, the server's user and system CPU ms per task, PostgreSQL's
-(all its processes on this machine, so the machine must be otherwise quiet), the takers' and
-the idle cores over the drain.
+(all its processes on this machine, so the machine must be otherwise quiet), its WAL and
+transactions per task, the server's main thread's context switches per task (voluntary, and
+preempted), the takers' CPU and the idle cores over the drain.
 """
 
 from __future__ import annotations
@@ -86,9 +87,12 @@ def main() -> None:
             process = psutil.Process(server.process.pid)
             postgres_before, machine_before = _postgres_cpu(), psutil.cpu_times()
             server_before = process.cpu_times()
+            switches_before = process.num_ctx_switches()
             wal_before = _wal() if url else (0, 0, 0, 0)
             done, meter, client_cpu = drain(server, "drain", args.takers, args.batch)
             server_after = process.cpu_times()
+            switches_after = process.num_ctx_switches()
+            switches = [a - b for a, b in zip(switches_after, switches_before, strict=True)]
             wal_after = _wal() if url else wal_before
             wal = [after - before for after, before in zip(wal_after, wal_before, strict=True)]
             postgres_after, machine_after = _postgres_cpu(), psutil.cpu_times()
@@ -116,6 +120,8 @@ def main() -> None:
                         "wal_fpi": round(wal[1] / done, 2) if url else None,
                         "wal_bytes": round(wal[2] / done) if url else None,
                         "writes_per_task": round(wal[3] / done, 3) if url else None,
+                        "server_switches": round(switches[0] / done, 2),
+                        "server_preempted": round(switches[1] / done, 2),
                         "takers_ms": round(client_cpu * 1000 / done, 3),
                         "idle_cores": round(
                             (machine_after.idle - machine_before.idle) / meter.seconds, 2
