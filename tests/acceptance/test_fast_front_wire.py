@@ -65,7 +65,9 @@ def normalised(value: Any, key: str = "") -> Any:
     if isinstance(value, str):
         value = LOGIN.sub("<login>", GUID.sub("<guid>", value))
         return EPOCH.sub("<epoch>", TIME.sub("<time>", value))
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, bool):  # JSON's true is not 1, though Python's True == 1
+        return f"<{str(value).lower()}>"
+    if isinstance(value, int):
         if ID_KEY.search(key):
             return "<id>"
         if EPOCH.fullmatch(str(value)):
@@ -198,6 +200,7 @@ def scenario(tenant: Tenant) -> list[Exchange]:
         "/api/task/finish",
         json={"Items": [{"Guid": last["guid"], "LeaseId": last["lease_id"], "Status": 2}]},
     )
+    batch_take_and_finish(send, api)
 
     # The robot protocol.
     send("heartbeat form", robot_api, "POST", "/api/robot/heartbeat", data={"RobotGUID": robot})
@@ -590,6 +593,36 @@ def keyed_adds(
     send(f"adds {who} own guid twice", client, "POST", "/api/task/bulkCreate", json=repeated)
 
 
+def batch_take_and_finish(send: Any, api: httpx.Client) -> None:
+    """A take of several tasks (the front renders its list itself) and batch finishes in
+    every spelling, the plain items (read without the model) beside others."""
+    queue = "wire-batch"
+    assert api.post("/api/queue/create", json={"Name": queue}).is_success
+    tasks = [
+        {"Name": "p1", "Parameters": {"n": 1, "s": "ünï ✓", "f": 1.5, "l": [True, None]}},
+        {"Name": "p2", "Priority": 3, "Tags": "eu;vip", "Deadline": "2030-01-02 03:04:05"},
+        {"Name": "p3", "Description": "d", "Comment": 'quote " here'},
+        {"Name": "p4"},
+        {"Name": "p5"},
+    ]
+    send("batch add", api, "POST", "/api/task/bulkCreate", json={"Queue": queue, "Tasks": tasks})
+    taken = send("batch take", api, "POST", "/api/task/take", json={"Queue": queue, "Count": 5})
+    t = {task["name"]: task for task in taken["tasks"]}
+    items = [
+        {"Guid": t["p1"]["guid"].upper(), "LeaseId": t["p1"]["lease_id"], "Status": 2},
+        {"guid": t["p2"]["guid"], "lease_id": f" {t['p2']['lease_id']} ", "status": 4},
+        {"GUID": t["p3"]["guid"], "LeaseID": t["p3"]["lease_id"], "Status": 2, "Output": "ok"},
+    ]
+    send("batch finish mixed", api, "POST", "/api/task/finish", json={"Items": items})
+    items = [
+        {"Guid": t["p4"]["guid"], "LeaseId": t["p4"]["lease_id"], "Status": 2},
+        {"Guid": t["p5"]["guid"], "LeaseId": "not-the-lease", "Status": 2},
+        {"Guid": t["p5"]["guid"], "LeaseId": t["p5"]["lease_id"], "Status": "2"},
+    ]
+    send("batch finish judged", api, "POST", "/api/task/finish", json={"Items": items})
+    send("batch stored", api, "POST", "/api/task/filter/list", json={"Name": queue})
+
+
 def filtered_takes(send: Any, api: httpx.Client) -> None:
     """Takes narrowed by tags, name, priority and age (lean up to four tags: its filter's
     values bound; more tags: the statement built per call)."""
@@ -881,6 +914,15 @@ def test_the_front_answers_as_fastapi_does(pair: Pair) -> None:
     assert by_label["create broken json"][0] == 400
     assert by_label["take unknown queue"][0] == 404
     assert by_label["take form"][1]["tasks"][0]["lease_id"]
+    batch = {task["name"]: task for task in by_label["batch take"][1]["tasks"]}
+    assert sorted(batch) == ["p1", "p2", "p3", "p4", "p5"]
+    assert batch["p1"]["parameters"] == {"n": 1, "s": "ünï ✓", "f": 1.5, "l": [True, None]}
+    assert (batch["p2"]["tags"], batch["p2"]["deadline"]) == ("eu;vip", "2030-01-02 03:04:05")
+    assert [r["ok"] for r in by_label["batch finish mixed"][1]["results"]] == [True] * 3
+    judged = by_label["batch finish judged"][1]["results"]
+    assert [(r["ok"], r["code"]) for r in judged] == [(True, ""), (False, "lease_lost"), (True, "")]
+    stored = {task["name"]: task["status"] for task in by_label["batch stored"][1]}
+    assert stored == {"p1": 2, "p2": 4, "p3": 2, "p4": 2, "p5": 2}
     assert by_label["finish again other outcome"][0] == 409
     assert by_label["consume"][1]["ConsumeJobErrorCode"] == 0
     assert by_label["consume nothing"][1]["ConsumeJobErrorCode"] == 102
