@@ -48,9 +48,7 @@ def _expected(raw: dict[str, Any]) -> tuple[str, str, int] | None:
 
 def _read(raw: dict[str, Any]) -> tuple[str, str, int] | None:
     plain = plain_finish(raw)
-    if plain is None:
-        return None
-    return plain.guid.strip().lower(), plain.lease_id.strip().lower(), plain.status
+    return None if plain is None else (plain.guid, plain.lease_id, plain.status)
 
 
 def test_what_robots_send_is_read_without_the_model() -> None:

@@ -325,10 +325,13 @@ class FinishItem(SherpaModel):
 
 
 class PlainFinish(NamedTuple):
+    """A finish a batch groups with others of its status and lease into one statement, its
+    GUID and lease as the services compare them."""
+
     guid: str
-    """In its canonical form, as FinishItem holds it."""
+    """In its canonical form (lower case), as FinishItem holds it."""
     lease_id: str
-    """Without surrounding white space."""
+    """Without surrounding white space, in lower case."""
     status: int
 
 
@@ -350,7 +353,7 @@ def plain_finish(raw: Any) -> PlainFinish | None:
     guid, lease_id, status = fields["guid"], fields["lease_id"], fields["status"]
     if type(guid) is not str or type(lease_id) is not str or type(status) is not int:
         return None  # a number as text, or a flag: the model's lax reading decides
-    lease_id = lease_id.strip()
+    lease_id = lease_id.strip().lower()
     if status not in _PLAIN_STATUSES or not lease_id or "\x00" in lease_id:
         return None
     try:

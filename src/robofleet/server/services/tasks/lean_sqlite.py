@@ -122,24 +122,18 @@ class Written:
 
     def json(self, *, with_lease: bool) -> RenderedJson:
         """reads' TaskList, rendered."""
-        return task_list_json(
-            self.rows,
-            with_lease=with_lease,
-            queue_guids=self.queue_guids,
-            job_guids=self.job_guids,
-            parent_guids=self.parent_guids,
-        )
+        return task_list_json(self.rows, with_lease=with_lease, **self._links())
 
     def reads(self, *, with_lease: bool) -> list[TaskRead]:
         """The tasks in the read shape, their links named by the GUIDs read."""
-        return task_reads(
-            None,
-            self.rows,
-            with_lease=with_lease,
-            queue_guids=self.queue_guids,
-            job_guids=self.job_guids,
-            parent_guids=self.parent_guids,
-        )
+        return task_reads(None, self.rows, with_lease=with_lease, **self._links())
+
+    def _links(self) -> dict[str, dict[int, str]]:
+        return {
+            "queue_guids": self.queue_guids,
+            "job_guids": self.job_guids,
+            "parent_guids": self.parent_guids,
+        }
 
 
 Outcome = TypeVar("Outcome")
@@ -297,9 +291,8 @@ def plan_finish_batch(
         if plain is not None:
             if not _allowed(TaskStatus.IN_PROGRESS, TaskStatus(plain.status)):
                 return None
-            guid = plain.guid.strip().lower()
-            groups.setdefault((plain.status, plain.lease_id.strip().lower()), []).append(guid)
-            guids.append(guid)
+            groups.setdefault((plain.status, plain.lease_id), []).append(plain.guid)
+            guids.append(plain.guid)
             continue
         try:
             item = FinishItem.model_validate(raw_item)

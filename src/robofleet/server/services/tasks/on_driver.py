@@ -173,7 +173,8 @@ async def finish(
 def _plain(caller: Caller, item: FinishItem) -> PlainFinish | None:
     """A finish leases._finish_batch groups by status and lease into one statement."""
     if only_a_status(item) and is_guid(str(item.guid)) and caller.principal.folder_ids is None:
-        return PlainFinish(str(item.guid), item.lease_id, item.status)
+        guid, lease_id = str(item.guid).strip().lower(), item.lease_id.strip().lower()
+        return PlainFinish(guid, lease_id, item.status)
     return None
 
 
@@ -204,9 +205,8 @@ async def _finish_batch(
                 return None
             plain = _plain(caller, item)
         if plain is not None:
-            guid = plain.guid.strip().lower()
-            groups.setdefault((plain.status, plain.lease_id.strip().lower()), []).append(guid)
-            answered.append(guid)
+            groups.setdefault((plain.status, plain.lease_id), []).append(plain.guid)
+            answered.append(plain.guid)
             continue
         assert item is not None
         plan = one_statement_finish(caller, item)
