@@ -162,6 +162,7 @@ def test_soft_stop_ends_stopped(tenant: Tenant, tmp_path: Path, agents: list[Age
     script = (
         "import time\nfrom robofleet import sdk\n"
         "try:\n"
+        "    sdk.log('Info', 'polling')\n"
         "    while not sdk.should_stop():\n"
         "        time.sleep(0.1)\n"
         "except KeyboardInterrupt:\n"
@@ -169,7 +170,9 @@ def test_soft_stop_ends_stopped(tenant: Tenant, tmp_path: Path, agents: list[Age
         "sdk.log('Info', 'stopping cleanly')\n"
     )
     job = create_job(tenant.api, make_process(tenant.api, script=script), Robot=robot)["guid"]
-    eventually(lambda: tenant.api.get(f"/api/job/read/{job}").json()["status"] == 8)
+    # Stopped only once the script is inside its try: an interrupt during its imports is
+    # no clean stop.
+    eventually(lambda: "polling" in [line["Message"] for line in logs_of(tenant, job)])
     assert tenant.api.post("/api/job/stop", json={"Guid": job}).json()["status"] == 6
     done = wait_for_end(tenant, job)
     assert done["status"] == 7

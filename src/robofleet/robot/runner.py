@@ -219,14 +219,20 @@ class JobRunner:
         return self.control.progress()
 
     def request_stop(self) -> None:
-        """Soft stop: the stop file and an interrupt now, the kill after the grace period."""
+        """Soft stop: an interrupt and the stop file now, the kill after the grace period.
+
+        The interrupt goes first: a script that polls should_stop() inside a try must take it
+        there, not after seeing the file and leaving the try (the SDK marks the interrupt, so
+        should_stop() is already true when it lands)."""
         with self._lock:
             if self.stop_requested:
                 return
             self.stop_requested = True
-            self.control.request_stop()
-            if self._popen is not None and self.poll() is None:
+            running = self._popen is not None and self.poll() is None
+            if running:
                 platform.send_soft_interrupt(self.pid)
+            self.control.request_stop()
+            if running:
                 self._grace_timer = threading.Timer(self.spec.stop_grace, self._kill_after_grace)
                 self._grace_timer.daemon = True
                 self._grace_timer.start()

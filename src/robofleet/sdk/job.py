@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -24,6 +25,22 @@ from robofleet.contract import (
 from robofleet.sdk import context
 
 _write_lock = threading.Lock()
+_interrupted = threading.Event()
+
+
+def _note_interrupt(signum: int, frame: Any) -> None:
+    _interrupted.set()
+    signal.default_int_handler(signum, frame)  # then KeyboardInterrupt, as without the SDK
+
+
+# The agent's soft stop interrupts the job before it creates the stop file: a script that
+# catches the KeyboardInterrupt and asks should_stop() must not find the file missing yet.
+# Only Python's own handler is replaced, and only where signals can be handled at all.
+if (
+    threading.current_thread() is threading.main_thread()
+    and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+):
+    signal.signal(signal.SIGINT, _note_interrupt)
 
 
 def parameters() -> dict[str, Any]:
@@ -126,7 +143,10 @@ def set_return_value(value: Any) -> None:
 
 
 def should_stop() -> bool:
-    """True once a soft stop was requested: finish the current item and return."""
+    """True once a soft stop was requested (or the script was interrupted, Ctrl+C included):
+    finish the current item and return."""
+    if _interrupted.is_set():
+        return True
     control = context.control_dir()
     return control is not None and (control / ControlFile.STOP).exists()
 

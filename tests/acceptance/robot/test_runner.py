@@ -121,6 +121,36 @@ def test_request_stop_lets_a_script_that_checks_should_stop_finish(make_spec: Ma
     assert "clean stop" in sink.messages("Info")
 
 
+def test_request_stop_interrupts_before_the_stop_file_appears(make_spec: MakeSpec) -> None:
+    # A script that leaves its try as soon as it sees the stop file must not take the
+    # interrupt after it, in code it meant to run on the way out.
+    runner, sink = run(
+        make_spec(
+            """
+            import os, time
+            from robofleet import sdk
+            stop = os.path.join(os.environ["ROBOFLEET_CONTROL_DIR"], "stop")
+            print("ready", flush=True)
+            try:
+                while not os.path.exists(stop):
+                    pass
+                print("saw the file before the interrupt", flush=True)
+            except KeyboardInterrupt:
+                print(f"interrupted, should_stop={sdk.should_stop()}", flush=True)
+            time.sleep(0.3)
+            print("cleaned up", flush=True)
+            """,
+            stop_grace=30.0,
+        )
+    )
+    sink.wait_for(lambda m: m == "ready")
+    runner.request_stop()
+    result = runner.finish()
+    assert result.exit_code == 0
+    assert "interrupted, should_stop=True" in sink.messages("Info")
+    assert "cleaned up" in sink.messages("Info")
+
+
 def test_request_stop_kills_a_script_that_ignores_it_after_the_grace(make_spec: MakeSpec) -> None:
     runner, sink = run(
         make_spec(
