@@ -64,6 +64,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("read_p99_ms", "read p99"),
         ("server_cpu_cores", "server CPU (cores)"),
         ("server_cpu_ms_per_op", "server CPU ms/op"),
+        ("postgresql_cpu_cores", "PostgreSQL CPU (cores)"),
         ("server_peak_rss_mib", "peak RSS MiB"),
         ("generator_cpu_cores", "load gen. CPU (cores)"),
         ("held", "held"),

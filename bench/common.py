@@ -204,6 +204,26 @@ def cpu_of(processes: list[psutil.Process]) -> float:
     return total
 
 
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL process on this machine now, by pid (backends come and
+    go during a run, so a difference is taken pid by pid: cpu_spent)."""
+    seen: dict[int, float] = {}
+    for process in psutil.process_iter(["name"]):
+        if "postgres" in (process.info["name"] or ""):
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            seen[process.pid] = times.user + times.system
+    return seen
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two readings by pid (a process that ended meanwhile is left
+    out, one that started counts whole)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 def _rss(processes: list[psutil.Process]) -> int:
     total = 0
     for each in processes:
@@ -217,15 +237,18 @@ class ServerMeter:
 
     CPU is user + system time of the server process and its children (workers), read before
     and after; RSS is sampled every `interval` seconds by a thread, so a short peak between two
-    samples can be missed (the figure is a floor)."""
+    samples can be missed (the figure is a floor). With `postgres`, PostgreSQL's CPU over the
+    window too (all its processes on this machine: it must be otherwise quiet)."""
 
-    def __init__(self, server: Server, interval: float = 0.2) -> None:
+    def __init__(self, server: Server, interval: float = 0.2, *, postgres: bool = False) -> None:
         assert server.process is not None, "start the server first"
         root = psutil.Process(server.process.pid)
         self.processes = [root, *root.children(recursive=True)]
         self.interval = interval
+        self.postgres = postgres
         self.peak_rss = 0
         self.cpu = 0.0
+        self.postgres_cpu = 0.0
         self.seconds = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -236,6 +259,7 @@ class ServerMeter:
             self._stop.wait(self.interval)
 
     def __enter__(self) -> ServerMeter:
+        self._postgres_before = postgres_cpu() if self.postgres else {}
         self._cpu_before = cpu_of(self.processes)
         self._started = time.perf_counter()
         self._thread.start()
@@ -244,17 +268,26 @@ class ServerMeter:
     def __exit__(self, *_: object) -> None:
         self.seconds = time.perf_counter() - self._started
         self.cpu = cpu_of(self.processes) - self._cpu_before
+        if self.postgres:
+            self.postgres_cpu = cpu_spent(self._postgres_before, postgres_cpu())
         self._stop.set()
         self._thread.join()
         self.peak_rss = max(self.peak_rss, _rss(self.processes))
 
     def figures(self, operations: int) -> dict[str, float]:
-        """CPU per operation (ms), CPU in cores over the window, peak RSS (MiB)."""
-        return {
+        """CPU per operation (ms), CPU in cores over the window, peak RSS (MiB); PostgreSQL's
+        CPU per operation and in cores when measured."""
+        figures = {
             "server_cpu_ms_per_op": round(self.cpu * 1000 / max(operations, 1), 3),
             "server_cpu_cores": round(self.cpu / max(self.seconds, 1e-9), 2),
             "server_peak_rss_mib": round(self.peak_rss / 2**20, 1),
         }
+        if self.postgres:
+            figures["postgresql_cpu_ms_per_op"] = round(
+                self.postgres_cpu * 1000 / max(operations, 1), 3
+            )
+            figures["postgresql_cpu_cores"] = round(self.postgres_cpu / max(self.seconds, 1e-9), 2)
+        return figures
 
 
 def load_average() -> float:

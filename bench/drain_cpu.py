@@ -24,22 +24,15 @@ from pathlib import Path
 import psutil
 import psycopg
 
-from bench.common import PG_ADMIN, Server, create_pg_database, drop_pg_database
+from bench.common import (
+    PG_ADMIN,
+    Server,
+    cpu_spent,
+    create_pg_database,
+    drop_pg_database,
+    postgres_cpu,
+)
 from bench.queue_throughput import drain, preload
-
-
-def _postgres_cpu() -> dict[int, float]:
-    """CPU seconds of each PostgreSQL process now (backends come and go during a drain)."""
-    seen: dict[int, float] = {}
-    for process in psutil.process_iter(["name"]):
-        if "postgres" in (process.info["name"] or ""):
-            try:
-                times = process.cpu_times()
-            except psutil.Error:
-                continue
-            seen[process.pid] = times.user + times.system
-    return seen
-
 
 WAL_READ = (
     "SELECT wal_records, wal_fpi, wal_bytes, pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
@@ -85,7 +78,7 @@ def main() -> None:
                 spy = subprocess.Popen(command, stdout=subprocess.DEVNULL)
                 time.sleep(1)
             process = psutil.Process(server.process.pid)
-            postgres_before, machine_before = _postgres_cpu(), psutil.cpu_times()
+            postgres_before, machine_before = postgres_cpu(), psutil.cpu_times()
             server_before = process.cpu_times()
             switches_before = process.num_ctx_switches()
             wal_before = _wal() if url else (0, 0, 0, 0)
@@ -95,13 +88,11 @@ def main() -> None:
             switches = [a - b for a, b in zip(switches_after, switches_before, strict=True)]
             wal_after = _wal() if url else wal_before
             wal = [after - before for after, before in zip(wal_after, wal_before, strict=True)]
-            postgres_after, machine_after = _postgres_cpu(), psutil.cpu_times()
+            postgres_after, machine_after = postgres_cpu(), psutil.cpu_times()
             if spy is not None:
                 spy.send_signal(2)
                 spy.wait()
-            postgres = sum(
-                cpu - postgres_before.get(pid, 0.0) for pid, cpu in postgres_after.items()
-            )
+            postgres = cpu_spent(postgres_before, postgres_after)
             per_task = 1000 / done
             print(
                 json.dumps(

@@ -127,7 +127,7 @@ def step(
         proc.stdin.write(f"go {go}\n")
         proc.stdin.flush()
     time.sleep(max(0.0, go - time.time()))
-    with ServerMeter(server) as meter:
+    with ServerMeter(server, postgres=server.database_url is not None) as meter:
         time.sleep(args.warm_up + args.duration)
         results = []
         for proc in procs:

@@ -40,6 +40,7 @@ from bench.common import (
     Server,
     ServerMeter,
     cpu_of,
+    cpu_spent,
     create_pg_database,
     drop_pg_database,
     load_average,
@@ -185,7 +186,7 @@ def ingest(store: str, args: argparse.Namespace, pg_url: str | None) -> dict[str
             elapsed = time.perf_counter() - started
             cpu = cpu_seconds(server.process.pid) - cpu_before
             pg_after = backend_cpu(pg_url)
-            pg_cpu = sum(cpu - pg_before.get(pid, 0.0) for pid, cpu in pg_after.items())
+            pg_cpu = cpu_spent(pg_before, pg_after)
             own_cpu = cpu_of([psutil.Process()]) - own_before
             if errors:
                 raise RuntimeError(f"{len(errors)} batches failed, first: {errors[0]}")

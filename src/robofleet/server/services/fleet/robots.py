@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import NamedTuple
 
 from sqlalchemy import delete, func, select
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from robofleet.server.db import claims
 from robofleet.server.db.base import utcnow
+from robofleet.server.db.commit_hooks import on_commit
 from robofleet.server.db.tables import (
     AccessFolderRow,
     RobotGroupMemberRow,
@@ -84,6 +86,7 @@ def create_robot(runtime: Runtime, caller: Caller, data: RobotCreate) -> RobotCr
         session.add_all(RobotGroupMemberRow(group_id=g.id, robot_id=robot.id) for g in groups)
         secret = new_robot_secret()
         robot.secret_hash = hash_robot_secret(secret)
+        on_commit(session, partial(note_robot_added, runtime))
         return RobotCreated(
             name=robot.name,
             description=robot.description,
@@ -91,6 +94,13 @@ def create_robot(runtime: Runtime, caller: Caller, data: RobotCreate) -> RobotCr
             status=robot.status,
             secret=secret,
         )
+
+
+def note_robot_added(runtime: Runtime) -> None:
+    """A robot was registered (committed): a fleet registered at once calls for PostgreSQL's
+    planner statistics of the robots table (runtime.planner_statistics)."""
+    if runtime.planner_statistics is not None:
+        runtime.planner_statistics.added(1, table="robots")
 
 
 def issue_secret(runtime: Runtime, caller: Caller, data: RobotSecretIssue) -> RobotSecret:
