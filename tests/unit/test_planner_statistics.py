@@ -63,7 +63,7 @@ def test_robots_registered_one_by_one_are_counted_apart_from_tasks(
     assert statistics.analyzed == 0  # neither table past its own threshold
     statistics.added(1, table="robots")
     _until(statistics, 1)
-    assert statistics.analyzed_tables == ["robots"]
+    assert statistics.analyzed_tables == {"robots": 1}
     statistics.added(1)  # the tasks' count was kept meanwhile
     _until(statistics, 2)
-    assert statistics.analyzed_tables == ["robots", "tasks"]
+    assert statistics.analyzed_tables == {"robots": 1, "tasks": 1}
