@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from robofleet.server.db.connection_slots import SlotTimeout
 from robofleet.server.db.group_writer import GroupFailed
 from robofleet.server.domain.errors import (
     FieldProblem,
@@ -145,12 +146,16 @@ def allowed_methods(request: Request) -> list[str]:
 
 async def _database_down(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database error on %s %s: %s", request.method, request.url.path, exc)
-    return error_response(
-        request,
-        503,
-        "database_unavailable",
-        "the database could not be reached; retry the request",
-    )
+    if isinstance(getattr(exc, "orig", None), SlotTimeout):
+        # Every connection of the lean pool stayed busy for its whole wait: under a load the
+        # server cannot keep up with, far more often than a database that stopped answering.
+        message = (
+            "no database connection was free in time (the server is overloaded, or its "
+            "database slow to answer); retry the request"
+        )
+    else:
+        message = "the database could not be reached; retry the request"
+    return error_response(request, 503, "database_unavailable", message)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
