@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from typing import Literal
 
 from sqlalchemy import Engine
 
@@ -31,7 +32,8 @@ ROWS_THRESHOLD = 1_000
 ROBOTS_THRESHOLD = 100
 """Robots registered since the last ANALYZE of theirs that call for another (a small table:
 its ANALYZE costs a few milliseconds)."""
-THRESHOLDS = {"tasks": ROWS_THRESHOLD, "robots": ROBOTS_THRESHOLD}
+AnalyzedTable = Literal["tasks", "robots"]
+THRESHOLDS: dict[AnalyzedTable, int] = {"tasks": ROWS_THRESHOLD, "robots": ROBOTS_THRESHOLD}
 
 
 class PlannerStatistics:
@@ -39,15 +41,18 @@ class PlannerStatistics:
         self._engine = engine
         self._min_interval = min_interval
         self._pending = dict.fromkeys(THRESHOLDS, 0)
-        self._due_tables: set[str] = set()
+        self._due_tables: set[AnalyzedTable] = set()
         self._lock = threading.Lock()
         self._due = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self.analyzed = 0
-        """ANALYZE statements completed, of any table (for tests and logs)."""
-        self.analyzed_tables: Counter[str] = Counter()
+        self.analyzed_tables: Counter[AnalyzedTable] = Counter()
         """ANALYZE statements completed, by table (for tests)."""
+
+    @property
+    def analyzed(self) -> int:
+        """ANALYZE statements completed, of any table."""
+        return sum(self.analyzed_tables.values())
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="robofleet-analyze", daemon=True)
@@ -59,8 +64,8 @@ class PlannerStatistics:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def added(self, rows: int, table: str = "tasks") -> None:
-        """`rows` rows of `table` (one of THRESHOLDS) were just added (committed)."""
+    def added(self, rows: int, table: AnalyzedTable = "tasks") -> None:
+        """`rows` rows of `table` were just added (committed)."""
         with self._lock:
             self._pending[table] += rows
             if self._pending[table] < THRESHOLDS[table]:
@@ -83,17 +88,25 @@ class PlannerStatistics:
             if self._stopping.wait(self._min_interval):
                 return
 
-    def _analyze(self, table: str) -> None:
+    def _analyze(self, table: AnalyzedTable) -> None:
         started = time.monotonic()
         try:
             with self._engine.connect() as connection:
-                # The name comes from THRESHOLDS' keys, never from a request.
+                # One of AnalyzedTable's names, never a request's.
                 connection.exec_driver_sql(f"ANALYZE {table}")
                 connection.commit()
         except Exception:
             # Statistics only steer plans: a failure costs speed, never data.
             log.warning("ANALYZE %s failed", table, exc_info=True)
             return
-        self.analyzed += 1
         self.analyzed_tables[table] += 1
         log.info("ANALYZE %s after adds: %.0f ms", table, (time.monotonic() - started) * 1000)
+
+
+def note_added(
+    statistics: PlannerStatistics | None, rows: int, table: AnalyzedTable = "tasks"
+) -> None:
+    """`rows` rows of `table` committed: tasks a bulk add stored, or a robot registered. Where
+    the store keeps no statistics of its own to refresh (`statistics` None: SQLite), nothing."""
+    if statistics is not None and rows:
+        statistics.added(rows, table)

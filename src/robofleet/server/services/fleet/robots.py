@@ -23,6 +23,7 @@ from robofleet.server.domain.errors import Conflict
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.robots import RobotStatus
 from robofleet.server.runtime import Runtime
+from robofleet.server.runtime.planner_statistics import note_added
 from robofleet.server.runtime.security import hash_robot_secret, new_robot_secret
 from robofleet.server.schemas.robots import (
     RobotCreate,
@@ -86,7 +87,7 @@ def create_robot(runtime: Runtime, caller: Caller, data: RobotCreate) -> RobotCr
         session.add_all(RobotGroupMemberRow(group_id=g.id, robot_id=robot.id) for g in groups)
         secret = new_robot_secret()
         robot.secret_hash = hash_robot_secret(secret)
-        on_commit(session, partial(note_robot_added, runtime))
+        on_commit(session, partial(note_added, runtime.planner_statistics, 1, "robots"))
         return RobotCreated(
             name=robot.name,
             description=robot.description,
@@ -94,13 +95,6 @@ def create_robot(runtime: Runtime, caller: Caller, data: RobotCreate) -> RobotCr
             status=robot.status,
             secret=secret,
         )
-
-
-def note_robot_added(runtime: Runtime) -> None:
-    """A robot was registered (committed): a fleet registered at once calls for PostgreSQL's
-    planner statistics of the robots table (runtime.planner_statistics)."""
-    if runtime.planner_statistics is not None:
-        runtime.planner_statistics.added(1, table="robots")
 
 
 def issue_secret(runtime: Runtime, caller: Caller, data: RobotSecretIssue) -> RobotSecret:

@@ -8,10 +8,11 @@ from __future__ import annotations
 from robofleet.server.db.base import utcnow
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.runtime import Runtime
+from robofleet.server.runtime.planner_statistics import note_added
 from robofleet.server.schemas.queues import BulkCreate, BulkCreated, TaskCreate, TaskRead
 from robofleet.server.services.access.caller import Caller
 from robofleet.server.services.tasks import lean_add
-from robofleet.server.services.tasks.adding import note_bulk_add, validated_items
+from robofleet.server.services.tasks.adding import validated_items
 from robofleet.server.services.tasks.idempotency import checked_key
 
 
@@ -38,5 +39,5 @@ async def bulk_create(
     good, failed = validated_items(data)
     created = await lean_add.bulk_on_driver(runtime, caller, data.queue, good, failed, key, now)
     if created is not None:
-        note_bulk_add(runtime, created.created - created.existing)
+        note_added(runtime.planner_statistics, created.created - created.existing)
     return created

@@ -21,6 +21,7 @@ from robofleet.server.domain.errors import (
 )
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.runtime import Runtime
+from robofleet.server.runtime.planner_statistics import note_added
 from robofleet.server.schemas.base import invalid_input
 from robofleet.server.schemas.queues import (
     BulkCreate,
@@ -183,7 +184,7 @@ def bulk_create(
                 ) from None
             if runtime.task_arrivals:
                 runtime.task_arrivals.announce(session, queue.id)
-            on_commit(session, partial(note_bulk_add, runtime, len(rows)))
+            on_commit(session, partial(note_added, runtime.planner_statistics, len(rows)))
         failed.sort(key=lambda f: f.index)
         return BulkCreated(
             created=len(added),
@@ -191,13 +192,6 @@ def bulk_create(
             failed=failed,
             existing=len(added) - len(rows),
         )
-
-
-def note_bulk_add(runtime: Runtime, rows: int) -> None:
-    """`rows` tasks a bulk add stored (committed): PostgreSQL's planner statistics may need
-    refreshing (runtime.planner_statistics)."""
-    if runtime.planner_statistics is not None and rows:
-        runtime.planner_statistics.added(rows)
 
 
 def _without_earlier_adds(
