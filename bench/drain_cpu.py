@@ -70,7 +70,9 @@ def main() -> None:
                 # The venv's py-spy, found beside its interpreter (the venv need not be active).
                 beside = Path(sys.executable).with_name("py-spy")
                 spy_path = str(beside) if beside.exists() else "py-spy"
-                command = [spy_path, "record", "-r", "250", "-f", "raw", "-o", args.py_spy]
+                # By thread: the event loop's share apart from SQLite's write lane.
+                command = [spy_path, "record", "-r", "250", "-f", "raw", "--threads"]
+                command += ["-o", args.py_spy]
                 command += ["--pid", str(server.process.pid)]
                 # Native stacks need the process paused for each sample.
                 command += ["--native"] if args.native else ["--nonblocking"]

@@ -8,9 +8,10 @@ number of no-op jobs on the same PostgreSQL.
 The clock starts when every taker process is connected and ready; the server's CPU over the
 drain (user + system, psutil) divided by the tasks gives its CPU per task.
 
-Each system drains at the concurrency that drained fastest for it at that batch size in a
-sweep on this machine (BEST_TAKERS, BEST_CONSUMERS; docs/benchmarks.md, 5 December, fifteenth
-session); `--takers N` runs Robofleet's rows with N takers instead.
+Each system drains at the concurrency that drained fastest for it at that batch size (and, for
+Robofleet, on that store) in a sweep on this machine (BEST_TAKERS, BEST_CONSUMERS;
+docs/benchmarks.md, 5 December, eighteenth session); `--takers N` runs Robofleet's rows with N
+takers instead.
 """
 
 from __future__ import annotations
@@ -37,11 +38,19 @@ from bench.common import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-BEST_TAKERS = {1: 16, 50: 8}
-"""Robofleet's taker processes per batch size (swept: 8 and 16)."""
+BEST_TAKERS = {
+    ("sqlite", 1): 128,
+    ("sqlite", 50): 32,
+    ("postgresql", 1): 16,
+    ("postgresql", 50): 16,
+}
+"""Robofleet's taker processes per store and batch size (swept: 16 to 160 one per call, 8 to
+32 in batches). SQLite's write lane commits the writes that arrive together in one
+transaction, so it drains faster the more takers wait on it; PostgreSQL's lean pool runs 8
+statements at once and the machine's two cores are busy from 16 takers on."""
 BEST_CONSUMERS = {1: 8, 50: 4}
-"""PgQueuer's consumers per batch size (swept: 4, 8 and 16); procrastinate's concurrency
-is 8 (8 and 16 drained alike)."""
+"""PgQueuer's consumers per batch size (swept: 4 to 64 one per call, 2 to 16 in batches);
+procrastinate's concurrency is 8 (8, 16 and 32 drained alike)."""
 
 
 def preload(server: Server, queue: str, tasks: int) -> None:
@@ -181,8 +190,8 @@ def cases(
             if variants and store == "postgresql":
                 servers.append((store, "robofleet (HTTP, 2 workers)", {"workers": 2}))
     for batch in (1, 50):
-        count = takers or BEST_TAKERS[batch]
         for store, label, options in servers:
+            count = takers or BEST_TAKERS[store, batch]
             made.append(
                 Case(
                     label,
