@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BEST_TAKERS = {
     ("sqlite", 1): 128,
     ("sqlite", 50): 32,
-    ("postgresql", 1): 16,
+    ("postgresql", 1): 128,
     ("postgresql", 50): 16,
 }
 """Robofleet's taker processes per store and batch size (swept: 16 to 160 one per call, 8 to

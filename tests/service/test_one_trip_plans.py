@@ -51,7 +51,9 @@ def _literal(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, list):  # an array parameter, as PostgreSQL's text form of one
-        items = ",".join('"' + str(item).replace('"', '\\"') + '"' for item in value)
+        items = ",".join(
+            "NULL" if item is None else '"' + str(item).replace('"', '\\"') + '"' for item in value
+        )
         return "'{" + items + "}'"
     return "'" + str(value).replace("'", "''") + "'"
 
@@ -179,6 +181,62 @@ def test_take_finish_and_renew_stay_on_the_indexes_under_a_generic_plan(
         assert "Seq Scan" not in plan, plan  # on tasks, nor on the jobs and queues it names
     for plan in (take, *for_job):
         assert "ix_tasks_take" in plan, plan  # the pick walks the take index
+
+
+def test_a_group_of_takes_stays_on_the_indexes_under_a_generic_plan(pg_service: Service) -> None:
+    queue_id, _ = _big_queue(pg_service)
+    now = datetime.now(UTC)
+    members = 8
+    values: dict[str, Any] = {
+        "p_queue_id": queue_id,
+        "p_now": now,
+        "p_reason": "taken",
+        "p_lease_ids": [str(uuid.uuid4()) for _ in range(members)],
+        "p_lease_owners": ["robot:x"] * members,
+        "p_lease_robot_ids": [1, None] * (members // 2),
+        "p_lease_seconds": [300] * members,
+        "p_lease_expires": [now] * members,
+        "p_actors": ["bench"] * members,
+        "p_robot_jobs": [1, 0] * (members // 2),
+    }
+    with pg_service.runtime.db.engine.connect() as connection:
+        connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        plan = _generic_plan(connection, one_trip.group_take(members), values)
+        connection.rollback()
+    assert "Seq Scan" not in plan, plan  # on tasks, nor on the jobs and queues it names
+    assert "ix_tasks_take" in plan, plan  # the pick walks the take index
+    assert "pk_tasks" in plan, plan  # and the UPDATE finds the picked rows by primary key
+
+
+def test_a_group_of_finishes_stays_on_the_indexes_under_a_generic_plan(
+    pg_service: Service,
+) -> None:
+    _, account_id = _big_queue(pg_service)
+    members = 8
+    values = {
+        "p_guids": [str(uuid.uuid4()) for _ in range(members)],
+        "p_lease_ids": [str(uuid.uuid4()) for _ in range(members)],
+        "p_actors": ["bench"] * members,
+        "p_account_id": account_id,
+        "p_now": datetime.now(UTC),
+        "p_status": 2,
+        "p_postponed_until": None,
+        "p_reason": "finished",
+    }
+    with pg_service.runtime.db.engine.connect() as connection:
+        connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        plans = [
+            _generic_plan(
+                connection,
+                one_trip.group_finish(finished=True, unless_retried=unless_retried),
+                values,
+            )
+            for unless_retried in (False, True)
+        ]
+        connection.rollback()
+    for plan in plans:
+        assert "Seq Scan" not in plan, plan
+        assert "uq_tasks_guid" in plan, plan  # each member's task found by its GUID
 
 
 def _plans_after_12_runs(

@@ -6,16 +6,19 @@ server.settings (an import contract keeps it so), never a service.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
 from robofleet.server.db.blobs import BlobStore
 from robofleet.server.db.driver_pool import DriverPool
 from robofleet.server.db.session import Database
+from robofleet.server.db.task_statements.one_trip import MEMBERS_MOST
 from robofleet.server.domain.principals import Principal
 from robofleet.server.domain.queue_rules import QueueRules
 from robofleet.server.runtime.arrivals import TaskArrivals
 from robofleet.server.runtime.caches import WatchedCache
+from robofleet.server.runtime.coalescer import Coalescer
 from robofleet.server.runtime.job_tokens import JobTokens
 from robofleet.server.runtime.metrics.exposition import MetricsExposition
 from robofleet.server.runtime.planner_statistics import PlannerStatistics
@@ -61,3 +64,13 @@ class Runtime:
     """Refreshes PostgreSQL's statistics of the tasks table after bulk adds (None: SQLite)."""
     log_rate: TokenBuckets = field(default_factory=TokenBuckets)
     """Log lines per robot, in this process (settings.log_lines_per_second_per_robot)."""
+    take_groups: Coalescer[int, dict[str, Any], list[tuple[Any, ...]]] = field(
+        default_factory=lambda: Coalescer(most=MEMBERS_MOST)
+    )
+    """PostgreSQL's one-task takes of a queue that arrive while one runs, run together
+    (services.tasks.on_driver), keyed by queue id."""
+    finish_groups: Coalescer[Hashable, dict[str, Any], list[tuple[Any, ...]]] = field(
+        default_factory=lambda: Coalescer(most=MEMBERS_MOST)
+    )
+    """PostgreSQL's finishes of one task without output or error that arrive while one of
+    the same outcome runs, run together (services.tasks.on_driver)."""

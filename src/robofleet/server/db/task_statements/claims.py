@@ -117,20 +117,28 @@ def finish_statement(
     finished: bool,
     unless_retried: bool = False,
     ids_only: bool = False,
+    members: Any = None,
 ) -> Update:
     """Parameters (each with a `p_` prefix): guids (a list), account_id, status, now,
     lease_id, postponed_until, and the optional output and error_*. `unless_retried`: a
     failure leaves the tasks whose queue retries it unchanged (the one-statement paths; the
     session path then finishes them and makes the retry task). It returns the tasks
     finished (TaskRecord), or with `ids_only` their FinishedTask: a batch's answer names no
-    more, and reading whole rows back (SQLite's times as text) cost more than the UPDATE."""
+    more, and reading whole rows back (SQLite's times as text) cost more than the UPDATE.
+
+    With `members` (a FROM of `guid` and `lease_id` columns: one_trip.group_finish) each task
+    is named by a member, under that member's lease, instead of p_guids and p_lease_id."""
+    guid_named: ColumnElement[bool] = TASKS.c.guid.in_(bindparam("p_guids", expanding=True))
+    lease: Any = bindparam("p_lease_id")
+    if members is not None:
+        guid_named, lease = TASKS.c.guid == members.c.guid, members.c.lease_id
     values: dict[str, Any] = {
         "status": bindparam("p_status"),
         "status_changed_at": bindparam("p_now"),
         "updated_at": bindparam("p_now"),
         "postponed_until": bindparam("p_postponed_until"),
         **dict.fromkeys(LEASE_COLUMNS),
-        "finish_lease_id": bindparam("p_lease_id"),
+        "finish_lease_id": lease,
     }
     if finished:
         values["finished_at"] = bindparam("p_now")
@@ -143,7 +151,7 @@ def finish_statement(
             error_details=bindparam("p_error_details"),
         )
     statement = update(TASKS).where(
-        TASKS.c.guid.in_(bindparam("p_guids", expanding=True)),
+        guid_named,
         # By the GUIDs' index, not the account's (db.unindexed).
         unindexed(TASKS.c.account_id) == bindparam("p_account_id"),
         TASKS.c.is_deleted.is_(False),
@@ -151,7 +159,7 @@ def finish_statement(
         # plan walked that partial index whenever few tasks were In Progress and judged the
         # generic plan, by GUID, dearer: PostgreSQL planned every batch finish anew.
         (TASKS.c.status + 0) == IN_PROGRESS,
-        TASKS.c.lease_id == bindparam("p_lease_id"),
+        TASKS.c.lease_id == lease,
         TASKS.c.lease_expires_at > bindparam("p_now"),
     )
     if unless_retried:

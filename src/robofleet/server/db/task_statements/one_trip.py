@@ -25,7 +25,9 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     CTE,
+    BigInteger,
     ColumnElement,
+    DateTime,
     Integer,
     Interval,
     Select,
@@ -33,6 +35,7 @@ from sqlalchemy import (
     Update,
     any_,
     bindparam,
+    column,
     func,
     insert,
     literal,
@@ -91,8 +94,9 @@ def _robot_job() -> Any:
     )
 
 
-def _history(changed: CTE, from_status: int, to_status: Any) -> CTE:
-    """The history entries of the changed rows, inserted beside the statement."""
+def _history(changed: CTE, from_status: int, to_status: Any, actor: Any = None) -> CTE:
+    """The history entries of the changed rows, inserted beside the statement; by `p_actor`
+    unless `actor` names each row's."""
     return (
         insert(EVENTS)
         .from_select(
@@ -102,7 +106,7 @@ def _history(changed: CTE, from_status: int, to_status: Any) -> CTE:
                 changed.c.id,
                 literal(from_status, Integer),
                 to_status,
-                bindparam("p_actor", type_=String),
+                bindparam("p_actor", type_=String) if actor is None else actor,
                 bindparam("p_reason", type_=String),
                 bindparam("p_now"),
             ),
@@ -283,3 +287,116 @@ def renew_cte() -> Select[Any]:
         .cte("renewed")
     )
     return select(*_record_and_links(renewed)).select_from(renewed)
+
+
+# Takes that arrive together (services.tasks.take_groups)
+
+MEMBERS_MOST = 64
+"""The most takes one statement carries; more waiting make the next statement."""
+
+# (array parameter, column of the members' unnest, its SQL type, take_cte's parameter)
+_MEMBER_ARRAYS: tuple[tuple[str, str, Any, str], ...] = (
+    ("p_lease_ids", "lease_id", String, "p_lease_id"),
+    ("p_lease_owners", "lease_owner", String, "p_lease_owner"),
+    ("p_lease_robot_ids", "lease_robot_id", BigInteger, "p_lease_robot_id"),
+    ("p_lease_seconds", "lease_seconds", Integer, "p_lease_seconds"),
+    ("p_lease_expires", "lease_expires_at", DateTime(timezone=True), "p_lease_expires_at"),
+    ("p_actors", "actor", String, "p_actor"),
+    ("p_robot_jobs", "robot_job", Integer, "p_robot_job"),
+)
+MEMBER_PARAMETERS = tuple((array, single) for array, _, _, single in _MEMBER_ARRAYS)
+"""(group_take's array parameter, the take_cte parameter each member gives it)."""
+
+
+@lru_cache(maxsize=MEMBERS_MOST)
+def group_take(members: int) -> Select[Any]:
+    """The take of `members` tasks of the queue `p_queue_id`, one for each member."""
+    picked = (
+        func.unnest(
+            _array_of(pick_new([TASKS.c.queue_id == bindparam("p_queue_id")], POSTGRESQL, members))
+        )
+        .table_valued(column("id", BigInteger), with_ordinality="n")
+        .render_derived("picked")
+    )
+    member = (
+        func.unnest(*(bindparam(name, type_=ARRAY(kind)) for name, _, kind, _ in _MEMBER_ARRAYS))
+        .table_valued(
+            *(column(key, kind) for _, key, kind, _ in _MEMBER_ARRAYS), with_ordinality="n"
+        )
+        .render_derived("member")
+    )
+    assigned = (
+        select(picked.c.id, *(member.c[key] for _, key, _, _ in _MEMBER_ARRAYS), member.c.n)
+        .join_from(picked, member, picked.c.n == member.c.n)
+        .subquery("assigned")
+    )
+    robot_job = (
+        select(JOBS.c.id)
+        .where(
+            assigned.c.robot_job == 1,
+            JOBS.c.robot_id == assigned.c.lease_robot_id,
+            JOBS.c.status.in_(_RUNNING),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    now = bindparam("p_now", type_=TASKS.c.started_at.type)
+    taken = (
+        update(TASKS)
+        .where(TASKS.c.id == assigned.c.id)
+        .values(
+            status=IN_PROGRESS,
+            started_at=now,
+            status_changed_at=now,
+            updated_at=now,
+            job_id=func.coalesce(robot_job, TASKS.c.job_id),
+            lease_id=assigned.c.lease_id,
+            lease_owner=assigned.c.lease_owner,
+            lease_robot_id=assigned.c.lease_robot_id,
+            lease_seconds=assigned.c.lease_seconds,
+            lease_expires_at=assigned.c.lease_expires_at,
+        )
+        .returning(*RETURNED, assigned.c.n.label("member"), assigned.c.actor)
+        .cte("taken")
+    )
+    history = _history(taken, NEW, literal(IN_PROGRESS, Integer), actor=taken.c.actor)
+    return select(*_record_and_links(taken), taken.c.member).select_from(taken).add_cte(history)
+
+
+@cache
+def group_finish(*, finished: bool, unless_retried: bool) -> Select[Any]:
+    """finish_cte without output or error for several callers' tasks, each named by its
+    member under its own lease, with its own actor: arrays p_guids, p_lease_ids, p_actors
+    (one entry per member, unnested WITH ORDINALITY), and finish_statement's other
+    parameters but p_lease_id. Rows: the task finished and its links, then the member's
+    number (from 1); a member whose task was not finished (no such task, not its lease, a
+    failure its queue retries) has no row."""
+    member = (
+        func.unnest(
+            bindparam("p_guids", type_=ARRAY(String)),
+            bindparam("p_lease_ids", type_=ARRAY(String)),
+            bindparam("p_actors", type_=ARRAY(String)),
+        )
+        .table_valued(
+            column("guid", String),
+            column("lease_id", String),
+            column("actor", String),
+            with_ordinality="n",
+        )
+        .render_derived("member")
+    )
+    statement: Update = finish_statement(
+        set_output=False,
+        set_error=False,
+        finished=finished,
+        unless_retried=unless_retried,
+        members=member,
+    )
+    finished_rows = statement.returning(member.c.n.label("member"), member.c.actor).cte("finished")
+    to_status = bindparam("p_status", type_=Integer)
+    history = _history(finished_rows, IN_PROGRESS, to_status, actor=finished_rows.c.actor)
+    return (
+        select(*_record_and_links(finished_rows), finished_rows.c.member)
+        .select_from(finished_rows)
+        .add_cte(history)
+    )

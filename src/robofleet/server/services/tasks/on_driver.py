@@ -48,11 +48,18 @@ from robofleet.server.services.tasks import one_trip
 from robofleet.server.services.tasks.filters import take_filter
 from robofleet.server.services.tasks.leases import one_statement_finish
 from robofleet.server.services.tasks.queues import cached_queue_rules
-from robofleet.server.services.tasks.state import Change, Finish, new_lease, only_a_status
+from robofleet.server.services.tasks.state import (
+    Change,
+    Finish,
+    new_lease,
+    one_statement_shape,
+    only_a_status,
+)
 from robofleet.server.services.tasks.views import ok_results_json
 
 _WIDTH = len(TaskRecord._fields)
 Rows = list[tuple[TaskRecord, LinkGuids]]
+Row = tuple[Any, ...]
 
 
 @lru_cache(maxsize=statements.TAKES_KEPT)
@@ -119,8 +126,11 @@ async def take(runtime: Runtime, caller: Caller, data: TakeRequest) -> RenderedJ
     params.update(filter_values)
     if job is None:
         params.update(p_job_id=None, p_robot_job=int(robot_id is not None))
-        statement = statements.take_from_queue(data.count, shape)
-        rows = await _run(runtime, pool, statement, params, filtered=shape is not None)
+        if shape is None and data.count == 1:
+            rows = await _take_one(runtime, pool, params)
+        else:
+            statement = statements.take_from_queue(data.count, shape)
+            rows = await _run(runtime, pool, statement, params, filtered=shape is not None)
     else:
         params.update(p_job_ref=job.value, p_account_id=caller.account_id)
         if robot_id is not None:
@@ -133,6 +143,30 @@ async def take(runtime: Runtime, caller: Caller, data: TakeRequest) -> RenderedJ
             return None
         rows = [row[1:] for row in found if row[1] is not None]
     return one_trip.json_of(_records(rows), with_lease=True)
+
+
+async def _take_one(runtime: Runtime, pool: DriverPool, params: dict[str, Any]) -> list[Row]:
+    """One task of the queue: alone, or with the other takes of that queue that arrived
+    while one ran (runtime.take_groups), as one statement."""
+
+    async def alone(member: dict[str, Any]) -> list[Row]:
+        return await _run(runtime, pool, statements.take_from_queue(1), member)
+
+    async def together(members: list[dict[str, Any]]) -> list[list[Row]]:
+        first = members[0]
+        values: dict[str, Any] = {
+            "p_queue_id": first["p_queue_id"],
+            "p_now": utcnow(),
+            "p_reason": first["p_reason"],
+            **{
+                name: [member[key] for member in members]
+                for name, key in statements.MEMBER_PARAMETERS
+            },
+        }
+        rows = await _run(runtime, pool, statements.group_take(len(members)), values)
+        return _by_member(rows, len(members))
+
+    return await runtime.take_groups.run(params["p_queue_id"], params, alone, together)
 
 
 def _single_item(data: FinishRequest) -> FinishItem | None:
@@ -164,10 +198,53 @@ async def finish(
     if plan is None:
         return None
     statement, params = one_trip.finish_statement(plan, now)
-    rows = await _run(runtime, pool, statement, params)
+    shape = one_statement_shape(plan.finish)
+    if shape["set_output"] or shape["set_error"]:
+        rows = await _run(runtime, pool, statement, params)
+    else:
+        rows = await _finish_one(runtime, pool, statement, params, shape)
     if not rows:  # the session path tells why, or answers a finish retried
         return None
     return one_trip.reads_of(_records(rows), with_lease=False)[0]
+
+
+async def _finish_one(
+    runtime: Runtime,
+    pool: DriverPool,
+    statement: Select[Any],
+    params: dict[str, Any],
+    shape: dict[str, bool],
+) -> list[Row]:
+    """One task's finish without output or error: alone, or with the other such finishes of
+    the same outcome (account, status, reason) that arrived while one ran, as one statement
+    (one_trip.group_finish); each member under its own lease."""
+    finished, unless_retried = shape["finished"], shape["unless_retried"]
+    outcome = ("p_account_id", "p_status", "p_postponed_until", "p_reason")
+    key = (*(params[name] for name in outcome), finished, unless_retried)
+
+    async def alone(member: dict[str, Any]) -> list[Row]:
+        return await _run(runtime, pool, statement, member)
+
+    async def together(members: list[dict[str, Any]]) -> list[list[Row]]:
+        values: dict[str, Any] = {
+            **{name: members[0][name] for name in outcome},
+            "p_now": utcnow(),
+            "p_guids": [member["p_guids"][0] for member in members],
+            "p_lease_ids": [member["p_lease_id"] for member in members],
+            "p_actors": [member["p_actor"] for member in members],
+        }
+        group = statements.group_finish(finished=finished, unless_retried=unless_retried)
+        return _by_member(await _run(runtime, pool, group, values), len(members))
+
+    return await runtime.finish_groups.run(key, params, alone, together)
+
+
+def _by_member(rows: list[Row], members: int) -> list[list[Row]]:
+    """A group statement's rows by member: the member's number (from 1) ends each row."""
+    taken: list[list[Row]] = [[] for _ in range(members)]
+    for row in rows:
+        taken[row[-1] - 1].append(row[:-1])
+    return taken
 
 
 def _plain(caller: Caller, item: FinishItem) -> PlainFinish | None:
