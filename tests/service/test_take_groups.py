@@ -44,15 +44,40 @@ def _lock_waits(service: Service) -> int:
         )
 
 
+def _warm_queue(service: Service) -> str:
+    """A new queue whose rules the front has cached (its first take is the session path's)."""
+    queue = settled_queue(service, service.admin)
+    add(service.admin, queue, "warm")
+    _post(service.admin, "/api/task/take", Queue=queue)
+    return queue
+
+
+def _first_held_then_the_rest(
+    service: Service, calls: int, call: Callable[[int], None], waiting: Callable[[], int]
+) -> None:
+    """Call 0 runs until its history INSERT waits on a lock on task_events; calls 1.. then
+    start one at a time, each seen waiting in the coalescer (`waiting`) before the next, so
+    their arrival order is known; then the lock goes and every call ends."""
+    with service.runtime.db.engine.connect() as blocker:
+        blocker.execute(text("LOCK TABLE task_events IN EXCLUSIVE MODE"))
+        threads = [threading.Thread(target=call, args=(n,)) for n in range(calls)]
+        threads[0].start()
+        _until(lambda: _lock_waits(service) == 1, "the first call waits on the lock")
+        for arrived, thread in enumerate(threads[1:], 1):
+            thread.start()
+            _until(lambda arrived=arrived: waiting() == arrived, "the call waits in the coalescer")
+        blocker.rollback()
+    for thread in threads:
+        thread.join(10)
+
+
 def test_takes_arriving_together_run_as_one_statement_each_with_its_own_lease(
     pg_service: Service,
 ) -> None:
     service = pg_service
     runtime = service.runtime
     api = service.admin
-    queue = settled_queue(service, api)
-    add(api, queue, "warm")
-    _post(api, "/api/task/take", Queue=queue)  # caches the queue's rules
+    queue = _warm_queue(service)
     for n in range(5):
         add(api, queue, f"t{n}")
     robots = [make_robot(api) for _ in range(3)]
@@ -66,25 +91,13 @@ def test_takes_arriving_together_run_as_one_statement_each_with_its_own_lease(
         answers[index] = _post(callers[index], "/api/task/take", Queue=queue)
 
     groups_before, grouped_before = runtime.take_groups.groups, runtime.take_groups.grouped
-    with runtime.db.engine.connect() as blocker:
-        blocker.execute(text("LOCK TABLE task_events IN EXCLUSIVE MODE"))
-        first = threading.Thread(target=take, args=(0,))
-        first.start()
-        _until(lambda: _lock_waits(service) == 1, "the first take waits on the lock")
-        queue_key = _queue_id(service, queue)
-        rest = [threading.Thread(target=take, args=(n,)) for n in range(1, len(callers))]
-        for arrived, thread in enumerate(rest, 1):  # one at a time: arrival order is known
-            thread.start()
-            _until(
-                lambda arrived=arrived: runtime.take_groups.waiting(queue_key) == arrived,
-                "the next take waits in the coalescer",
-            )
-        blocker.rollback()  # lets the first take go; the others follow as one statement
-    for thread in (first, *rest):
-        thread.join(10)
+    queue_id = _queue_id(service, queue)
+    _first_held_then_the_rest(
+        service, len(callers), take, lambda: runtime.take_groups.waiting(queue_id)
+    )
 
     assert runtime.take_groups.groups == groups_before + 1
-    assert runtime.take_groups.grouped == grouped_before + len(rest)
+    assert runtime.take_groups.grouped == grouped_before + len(callers) - 1
     tasks = [answers[n]["tasks"] for n in range(len(callers))]
     assert [len(t) for t in tasks] == [1, 1, 1, 1, 1, 0]  # five tasks: the last got none
     taken = [t[0] for t in tasks[:5]]
@@ -129,14 +142,11 @@ def _take_actor(api: TestClient, task: str) -> str:
 def test_finishes_arriving_together_run_as_one_statement_each_under_its_own_lease(
     pg_service: Service,
 ) -> None:
-    service = pg_service
-    runtime = service.runtime
-    api = service.admin
-    queue = settled_queue(service, api)
-    add(api, queue, "warm")
-    _post(api, "/api/task/take", Queue=queue)  # caches the queue's rules
+    service, api = pg_service, pg_service.admin
     robots = [make_robot(api) for _ in range(3)]
     callers = [service.client(**robot_auth(guid)) for guid in robots]
+    queue = _warm_queue(service)
+    runtime = service.runtime
     tasks = []
     for n, caller in enumerate(callers):
         add(api, queue, f"t{n}")
@@ -158,21 +168,7 @@ def test_finishes_arriving_together_run_as_one_statement_each_under_its_own_leas
         answers[index] = caller.post("/api/task/finish", json=body)
 
     groups_before = runtime.finish_groups.groups
-    with runtime.db.engine.connect() as blocker:
-        blocker.execute(text("LOCK TABLE task_events IN EXCLUSIVE MODE"))
-        first = threading.Thread(target=finish, args=(0,))
-        first.start()
-        _until(lambda: _lock_waits(service) == 1, "the first finish waits on the lock")
-        rest = [threading.Thread(target=finish, args=(n,)) for n in range(1, len(finishes))]
-        for arrived, thread in enumerate(rest, 1):
-            thread.start()
-            _until(
-                lambda arrived=arrived: runtime.finish_groups.waiting() == arrived,
-                "the next finish waits in the coalescer",
-            )
-        blocker.rollback()
-    for thread in (first, *rest):
-        thread.join(10)
+    _first_held_then_the_rest(service, len(finishes), finish, runtime.finish_groups.waiting)
 
     assert runtime.finish_groups.groups == groups_before + 1
     statuses = [answers[n].status_code for n in range(len(finishes))]

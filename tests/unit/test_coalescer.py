@@ -32,6 +32,12 @@ class Calls:
         return [f"group:{member}" for member in members]
 
 
+def _call(
+    coalescer: Coalescer[int, str, str], calls: Calls, key: int, member: str
+) -> asyncio.Task[str]:
+    return asyncio.create_task(coalescer.run(key, member, calls.alone, calls.together))
+
+
 async def _settle() -> None:
     for _ in range(5):
         await asyncio.sleep(0)
@@ -41,13 +47,10 @@ def test_a_lone_call_runs_alone_and_the_calls_meanwhile_run_as_one_group() -> No
     async def scenario() -> None:
         coalescer: Coalescer[int, str, str] = Coalescer(most=10)
         calls = Calls()
-        first = asyncio.create_task(coalescer.run(1, "a", calls.alone, calls.together))
+        first = _call(coalescer, calls, 1, "a")
         await _settle()
-        later = [
-            asyncio.create_task(coalescer.run(1, name, calls.alone, calls.together))
-            for name in ("b", "c", "d")
-        ]
-        other_queue = asyncio.create_task(coalescer.run(2, "x", calls.alone, calls.together))
+        later = [_call(coalescer, calls, 1, name) for name in ("b", "c", "d")]
+        other_queue = _call(coalescer, calls, 2, "x")
         await _settle()
         assert calls.ran == ["a", "x"]  # another key does not wait
         assert coalescer.waiting(1) == 3
@@ -68,12 +71,9 @@ def test_a_group_carries_at_most_most_members() -> None:
     async def scenario() -> None:
         coalescer: Coalescer[int, str, str] = Coalescer(most=2)
         calls = Calls()
-        first = asyncio.create_task(coalescer.run(1, "a", calls.alone, calls.together))
+        first = _call(coalescer, calls, 1, "a")
         await _settle()
-        later = [
-            asyncio.create_task(coalescer.run(1, name, calls.alone, calls.together))
-            for name in "bcdef"
-        ]
+        later = [_call(coalescer, calls, 1, name) for name in "bcdef"]
         await _settle()
         calls.gate.set()
         await first
@@ -88,12 +88,9 @@ def test_a_failure_reaches_every_member_and_frees_the_key() -> None:
         coalescer: Coalescer[int, str, str] = Coalescer(most=10)
         calls = Calls()
         calls.fail = True
-        first = asyncio.create_task(coalescer.run(1, "a", calls.alone, calls.together))
+        first = _call(coalescer, calls, 1, "a")
         await _settle()
-        later = [
-            asyncio.create_task(coalescer.run(1, name, calls.alone, calls.together))
-            for name in "bc"
-        ]
+        later = [_call(coalescer, calls, 1, name) for name in "bc"]
         await _settle()
         calls.gate.set()
         await first
@@ -110,10 +107,10 @@ def test_a_caller_gone_before_its_group_runs_is_left_out() -> None:
     async def scenario() -> None:
         coalescer: Coalescer[int, str, str] = Coalescer(most=10)
         calls = Calls()
-        first = asyncio.create_task(coalescer.run(1, "a", calls.alone, calls.together))
+        first = _call(coalescer, calls, 1, "a")
         await _settle()
-        gone = asyncio.create_task(coalescer.run(1, "b", calls.alone, calls.together))
-        kept = asyncio.create_task(coalescer.run(1, "c", calls.alone, calls.together))
+        gone = _call(coalescer, calls, 1, "b")
+        kept = _call(coalescer, calls, 1, "c")
         await _settle()
         gone.cancel()
         calls.gate.set()
@@ -122,9 +119,9 @@ def test_a_caller_gone_before_its_group_runs_is_left_out() -> None:
         assert calls.ran == ["a", ["c"]]
         # Only callers gone: nothing runs, and the key is free.
         calls.gate.clear()
-        first = asyncio.create_task(coalescer.run(1, "d", calls.alone, calls.together))
+        first = _call(coalescer, calls, 1, "d")
         await _settle()
-        gone = asyncio.create_task(coalescer.run(1, "e", calls.alone, calls.together))
+        gone = _call(coalescer, calls, 1, "e")
         await _settle()
         gone.cancel()
         calls.gate.set()
