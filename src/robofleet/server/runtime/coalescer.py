@@ -68,10 +68,11 @@ class Coalescer(Generic[KeyT, MemberT, ResultT]):
 
     def waiting(self, key: KeyT | None = None) -> int:
         """Calls of `key` (None: of every key) waiting for a run under way to end."""
-        lists = self._waiting.values() if key is None else [self._waiting.get(key)]
-        return sum(
-            not future.done() for waiting in lists if waiting for _, future in waiting.members
-        )
+        if key is None:
+            return sum(self.waiting(each) for each in self._waiting)
+        waiting = self._waiting.get(key)
+        members = waiting.members if waiting is not None else []
+        return sum(not future.done() for _, future in members)
 
     def _next(self, key: KeyT) -> None:
         """The key's run ended: start its waiting members' group, or mark it idle."""

@@ -79,14 +79,15 @@ class LinkGuids(NamedTuple):
 _RUNNING = [int(JobStatus.IN_PROGRESS), int(JobStatus.STOPPING)]
 
 
-def _robot_job() -> Any:
-    """The running job of the robot `p_lease_robot_id` when `p_robot_job` is set: the job a
-    robot's take links its tasks to when the request names none (leases.job_for)."""
+def _robot_job(wanted: Any = None, robot_id: Any = None) -> Any:
+    """The running job of the robot `robot_id` (default `p_lease_robot_id`) when `wanted`
+    (default `p_robot_job`) is 1: the job a robot's take links its tasks to when the request
+    names none (leases.job_for)."""
     return (
         select(JOBS.c.id)
         .where(
-            bindparam("p_robot_job", type_=Integer) == 1,
-            JOBS.c.robot_id == bindparam("p_lease_robot_id"),
+            (bindparam("p_robot_job", type_=Integer) if wanted is None else wanted) == 1,
+            JOBS.c.robot_id == (bindparam("p_lease_robot_id") if robot_id is None else robot_id),
             JOBS.c.status.in_(_RUNNING),
         )
         .limit(1)
@@ -141,21 +142,29 @@ def _array_of(picked: Select[Any]) -> Any:
     return func.array(picked.scalar_subquery(), type_=ARRAY(Integer))
 
 
+def _take_values(job_id: Any, lease: dict[str, Any]) -> dict[str, Any]:
+    """What a take sets: In Progress at `p_now`, linked to the job `job_id`, under the
+    `lease` (an expression for each of LEASE_COLUMNS)."""
+    now = bindparam("p_now", type_=TASKS.c.started_at.type)
+    return {
+        "status": IN_PROGRESS,
+        "started_at": now,
+        "status_changed_at": now,
+        "updated_at": now,
+        "job_id": job_id,
+        **{column: lease[column] for column in LEASE_COLUMNS},
+    }
+
+
 def _taken(conditions: list[ColumnElement[bool]], job_id: Any, count: int) -> CTE:
     """UPDATE the first `count` New tasks matching `conditions` to In Progress under the
     lease, linked to the job `job_id` (an expression), RETURNING them."""
     picked = pick_new(conditions, POSTGRESQL, count)
+    lease: dict[str, Any] = {column: bindparam(f"p_{column}") for column in LEASE_COLUMNS}
     return (
         update(TASKS)
         .where(TASKS.c.id == any_(_array_of(picked)))  # see the module docstring
-        .values(
-            status=IN_PROGRESS,
-            started_at=bindparam("p_now"),
-            status_changed_at=bindparam("p_now"),
-            updated_at=bindparam("p_now"),
-            job_id=job_id,
-            **{column: bindparam(f"p_{column}") for column in LEASE_COLUMNS},
-        )
+        .values(_take_values(job_id, lease))
         .returning(*RETURNED)
         .cte("taken")
     )
@@ -289,10 +298,10 @@ def renew_cte() -> Select[Any]:
     return select(*_record_and_links(renewed)).select_from(renewed)
 
 
-# Takes that arrive together (services.tasks.take_groups)
+# Takes and finishes that arrive together (services.tasks.on_driver, runtime.coalescer)
 
 MEMBERS_MOST = 64
-"""The most takes one statement carries; more waiting make the next statement."""
+"""The most takes (or finishes) one statement carries; more waiting make the next one."""
 
 # (array parameter, column of the members' unnest, its SQL type, take_cte's parameter)
 _MEMBER_ARRAYS: tuple[tuple[str, str, Any, str], ...] = (
@@ -330,31 +339,15 @@ def group_take(members: int) -> Select[Any]:
         .join_from(picked, member, picked.c.n == member.c.n)
         .subquery("assigned")
     )
-    robot_job = (
-        select(JOBS.c.id)
-        .where(
-            assigned.c.robot_job == 1,
-            JOBS.c.robot_id == assigned.c.lease_robot_id,
-            JOBS.c.status.in_(_RUNNING),
-        )
-        .limit(1)
-        .scalar_subquery()
-    )
-    now = bindparam("p_now", type_=TASKS.c.started_at.type)
+    robot_job = _robot_job(assigned.c.robot_job, assigned.c.lease_robot_id)
     taken = (
         update(TASKS)
         .where(TASKS.c.id == assigned.c.id)
         .values(
-            status=IN_PROGRESS,
-            started_at=now,
-            status_changed_at=now,
-            updated_at=now,
-            job_id=func.coalesce(robot_job, TASKS.c.job_id),
-            lease_id=assigned.c.lease_id,
-            lease_owner=assigned.c.lease_owner,
-            lease_robot_id=assigned.c.lease_robot_id,
-            lease_seconds=assigned.c.lease_seconds,
-            lease_expires_at=assigned.c.lease_expires_at,
+            _take_values(
+                func.coalesce(robot_job, TASKS.c.job_id),
+                {column: assigned.c[column] for column in LEASE_COLUMNS},
+            )
         )
         .returning(*RETURNED, assigned.c.n.label("member"), assigned.c.actor)
         .cte("taken")
