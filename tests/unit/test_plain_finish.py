@@ -23,6 +23,7 @@ GUIDS: list[Any] = [
     "{" + GUID.upper() + "}",
     GUID.replace("-", ""),
     GUID[:-1],
+    "1" * 32,  # a GUID's form, but digits: an id (past 64 bits) to the model
     "12",
     "a name",
     "",

@@ -8,7 +8,8 @@ requests are one statement each. The connections go to the engine's database (it
 user, password, SSL), in autocommit, each statement a whole change committed before it
 answers; the statements are the engine's own, compiled for the psycopg dialect, whose casts
 name every parameter's type. JSON goes out as the psycopg dialect hands it (its `Json`
-wrappers, dumped as psycopg would) and comes back through the engine's reader (stored_json).
+wrappers, dumped as psycopg would) and comes back through the engine's reader (stored_json);
+times are read as asyncpg reads them, each distinct one built once (stored_times).
 
 The pool belongs to the server's loop: it is opened in the app's lifespan and closed there.
 """
@@ -29,6 +30,7 @@ from robofleet.server.db.connection_slots import ConnectionSlots, SlotTimeout, S
 from robofleet.server.db.dialect import SESSION_ZONE
 from robofleet.server.db.prepared import PreparedStatement
 from robofleet.server.db.stored_json import loads_stored
+from robofleet.server.db.stored_times import read_time, written_time
 
 MIN_CONNECTIONS = 2
 MAX_CONNECTIONS = 8
@@ -114,6 +116,13 @@ async def _configure(connection: Any) -> None:
         await connection.set_type_codec(
             name, schema="pg_catalog", encoder=_json_text, decoder=loads_stored, format="text"
         )
+    await connection.set_type_codec(
+        "timestamptz",
+        schema="pg_catalog",
+        encoder=written_time,
+        decoder=read_time,
+        format="tuple",
+    )
 
 
 async def _close(connection: Any) -> None:

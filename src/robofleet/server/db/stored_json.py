@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from robofleet.server.domain.values import MAYBE_PAST_INT64
+from robofleet.server.domain.values import maybe_past_int64
 
 
 def loads_stored(text: bytes | str) -> Any:
@@ -17,7 +17,7 @@ def loads_stored(text: bytes | str) -> Any:
     reads a whole number past 64 bits as a float) or orjson refuses it (1e400, a lone
     surrogate), where json.loads answers."""
     raw = text.encode() if isinstance(text, str) else text
-    if MAYBE_PAST_INT64.search(raw):
+    if maybe_past_int64(raw):
         return json.loads(raw)
     try:
         return orjson.loads(raw)

@@ -56,6 +56,16 @@ def classify_ref(raw: int | str) -> Ref:
     return Ref("name", text)
 
 
+def guid_of(raw: str) -> str | None:
+    """The GUID `raw` names as classify_ref reads it (canonical form), None when classify_ref
+    reads it as something else or refuses it; without building a Ref, for batches."""
+    text = raw.strip()
+    # A GUID of 32 decimal digits is an id to classify_ref (a too big one: refused).
+    if _GUID.fullmatch(text) is None or text.isdigit():
+        return None
+    return _canonical_guid(text)
+
+
 def _canonical_guid(text: str) -> str:
     """`{ABC...}` or 32 hex digits as the stored form: lower case, 8-4-4-4-12."""
     if len(text) == 36:  # 8-4-4-4-12 already (the form robots send back): only the case

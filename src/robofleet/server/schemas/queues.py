@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 
 from robofleet.contract import TaskStatus
-from robofleet.server.domain.refs import classify_ref, is_guid
+from robofleet.server.domain.refs import guid_of, is_guid
 from robofleet.server.domain.tasks import FINISHES
 from robofleet.server.domain.values import INT64_MAX
 from robofleet.server.schemas.base import (
@@ -356,11 +356,8 @@ def plain_finish(raw: Any) -> PlainFinish | None:
     lease_id = lease_id.strip().lower()
     if status not in _PLAIN_STATUSES or not lease_id or "\x00" in lease_id:
         return None
-    try:
-        ref = classify_ref(guid)
-    except ValueError:
-        return None
-    return PlainFinish(str(ref.value), lease_id, status) if ref.kind == "guid" else None
+    canonical = guid_of(guid)
+    return None if canonical is None else PlainFinish(canonical, lease_id, status)
 
 
 class FinishRequest(SherpaModel):

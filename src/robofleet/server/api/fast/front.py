@@ -50,7 +50,7 @@ from robofleet.server.api.request_metrics import RequestSeries
 from robofleet.server.api.routing import FORM, form_fields
 from robofleet.server.domain.errors import RobofleetError
 from robofleet.server.domain.principals import Principal
-from robofleet.server.domain.values import MAYBE_PAST_INT64
+from robofleet.server.domain.values import maybe_past_int64
 from robofleet.server.runtime import Runtime
 from robofleet.server.schemas.rendered import RenderedJson
 from robofleet.server.services.access.auth import authenticate, cached_principal
@@ -326,7 +326,7 @@ def _parsed(operation: HotOperation, content_type: bytes, raw: bytes) -> Any:
             fields = form_fields(raw)
         except RobofleetError:
             raise _NotHere from None
-    elif MAYBE_PAST_INT64.search(raw):  # then FastAPI answers (a text's digits too)
+    elif maybe_past_int64(raw):  # then FastAPI answers (a text's digits too)
         # orjson reads a whole number past 64 bits as a float, which the 64-bit check then
         # passes; FastAPI's json.loads keeps it whole and refuses it with a 422.
         raise _NotHere
