@@ -4,7 +4,7 @@ datetimes, arrays and both infinities included."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -30,6 +30,8 @@ GIVEN = [
     datetime(2030, 1, 2, 5, 4, 5, 678901, tzinfo=UTC) - timedelta(hours=2),
     datetime.max,
     datetime.min,
+    datetime(2030, 1, 2, 3, 4, 5),  # naive: local time
+    date(2030, 1, 2),  # local midnight
 ]
 
 
@@ -81,4 +83,4 @@ def test_times_on_the_pool_are_what_asyncpg_reads_and_writes(store_service: Serv
     assert ours[0] == ours[1] == theirs
     (row,) = theirs
     assert row[-1] is True  # datetime.max went out as infinity
-    assert row[-2][2:] == [datetime.max, datetime.min]
+    assert row[-2][2:4] == [datetime.max, datetime.min]

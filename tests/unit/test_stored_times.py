@@ -50,7 +50,9 @@ def test_the_infinities_are_asyncpgs_naive_extremes() -> None:
 def test_a_naive_time_or_a_date_is_local_time_as_asyncpg_takes_it() -> None:
     naive = datetime(2026, 5, 5, 12, 30)
     assert written_time(naive) == written_time(naive.astimezone())
-    assert written_time(date(2026, 5, 5)) == written_time(datetime(2026, 5, 5).astimezone())
+    offset = datetime.now(UTC).astimezone().utcoffset() or timedelta(0)
+    midnight = datetime(2026, 5, 5, tzinfo=timezone(offset))
+    assert written_time(date(2026, 5, 5)) == written_time(midnight)
     with pytest.raises(TypeError, match="datetime"):
         written_time("2026-05-05")  # type: ignore[arg-type]
 

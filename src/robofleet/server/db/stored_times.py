@@ -11,7 +11,7 @@ asyncpg reads them (its naive `datetime.max` and `datetime.min`).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -36,14 +36,17 @@ def read_time(wire: tuple[int]) -> datetime:
 
 
 def written_time(value: datetime | date) -> tuple[int]:
-    """PostgreSQL's binary timestamptz of `value`: a naive datetime, or a date, is a local
-    time, as asyncpg takes it."""
+    """PostgreSQL's binary timestamptz of `value`: a naive datetime is a local time, and a date
+    local midnight, as asyncpg takes them."""
     if isinstance(value, datetime) and value.tzinfo is UTC:  # the server's own times
         return ((value - PG_EPOCH) // _MICROSECOND,)
     if not isinstance(value, datetime):
         if not isinstance(value, date):
             raise TypeError(f"expected a datetime.date or datetime.datetime, got {value!r}")
-        value = datetime(value.year, value.month, value.day).astimezone()
+        # Midnight at the machine's offset now, as asyncpg reads a date.
+        offset = datetime.now(UTC).astimezone().utcoffset()
+        zone = timezone(offset if offset is not None else timedelta(0))
+        value = datetime(value.year, value.month, value.day, tzinfo=zone)
     if value == INFINITY:
         return (PG_INFINITY,)
     if value == NEGATIVE_INFINITY:
