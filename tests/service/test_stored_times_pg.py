@@ -64,20 +64,13 @@ def test_times_on_the_pool_are_what_asyncpg_reads_and_writes(store_service: Serv
             ours = [await pool.run(statement, arguments) for _ in range(2)]
         finally:
             await pool.close()
+        # The same statement and parameters on a connection with asyncpg's own codecs.
         plain = await asyncpg.connect(dsn, server_settings={"TimeZone": "UTC"})
         try:
-            rows = await plain.fetch(
-                "SELECT "
-                + ", ".join(f"'{text}'::timestamptz" for text in STORED)
-                + ", ARRAY['2026-01-01 00:00:00+00', 'infinity']::timestamptz[]"
-                + ", $1::timestamptz, $2::timestamptz[], 'infinity'::timestamptz = $3::timestamptz",
-                GIVEN[0],
-                GIVEN,
-                datetime.max,
-            )
+            theirs = await statement.run_async(plain, arguments)
         finally:
             await plain.close()
-        return ours, [tuple(row) for row in rows]
+        return ours, theirs
 
     ours, theirs = store_service.admin.portal.call(read)
     assert ours[0] == ours[1] == theirs

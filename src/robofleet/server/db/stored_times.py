@@ -38,15 +38,16 @@ def read_time(wire: tuple[int]) -> datetime:
 def written_time(value: datetime | date) -> tuple[int]:
     """PostgreSQL's binary timestamptz of `value`: a naive datetime is a local time, and a date
     local midnight, as asyncpg takes them."""
-    if isinstance(value, datetime) and value.tzinfo is UTC:  # the server's own times
-        return ((value - PG_EPOCH) // _MICROSECOND,)
-    if not isinstance(value, datetime):
-        if not isinstance(value, date):
-            raise TypeError(f"expected a datetime.date or datetime.datetime, got {value!r}")
+    if isinstance(value, datetime):
+        if value.tzinfo is UTC:  # the server's own times: no zone to convert, no infinity
+            return ((value - PG_EPOCH) // _MICROSECOND,)
+    elif isinstance(value, date):
         # Midnight at the machine's offset now, as asyncpg reads a date.
         offset = datetime.now(UTC).astimezone().utcoffset()
         zone = timezone(offset if offset is not None else timedelta(0))
         value = datetime(value.year, value.month, value.day, tzinfo=zone)
+    else:
+        raise TypeError(f"expected a datetime.date or datetime.datetime, got {value!r}")
     if value == INFINITY:
         return (PG_INFINITY,)
     if value == NEGATIVE_INFINITY:
