@@ -6,6 +6,7 @@ work), and a call that needs a turn of its own runs again, whole, on the worker 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -197,3 +198,40 @@ def test_a_call_raising_beyond_exception_is_answered_and_the_lane_goes_on(db: Da
     assert isinstance(_raised(lane, interrupted), _Interrupted)
     assert asyncio.run(lane.run(_insert, db, 9)) == 9
     assert committed(str(db.engine.url.database)) == {9}
+
+
+def test_a_write_undone_inside_a_call_leaves_the_calls_other_writes(db: Database) -> None:
+    """A call's first write takes the call's savepoint as its own: undoing it must leave
+    the call able to go on, and a later write's undoing must leave the earlier ones."""
+    lane = _lane(db)
+
+    def insert_then_maybe_refuse(n: int, refuse: bool) -> None:
+        with db.raw_write() as write:
+            write.connection.execute("INSERT INTO items (n, note) VALUES (?, 'x')", (n,))
+            if refuse:
+                raise Refused(n)
+
+    def call() -> str:
+        for n, refuse in ((1, True), (2, False), (3, True), (4, False)):
+            with contextlib.suppress(Refused):
+                insert_then_maybe_refuse(n, refuse)
+        return "done"
+
+    assert asyncio.run(lane.run(call)) == "done"
+    assert committed(str(db.engine.url.database)) == {2, 4}
+
+
+def test_a_call_of_one_write_opens_one_savepoint(db: Database) -> None:
+    statements: list[str] = []
+    lane = _lane(db)
+
+    def trace() -> None:  # on the writer's connection, which it keeps between groups
+        with db.raw_write() as write:
+            write.connection.set_trace_callback(statements.append)
+
+    asyncio.run(lane.run(trace))
+    statements.clear()
+    assert asyncio.run(lane.run(_insert, db, 6)) == 6
+    savepoints = [sql for sql in statements if "SAVEPOINT" in sql]
+    assert savepoints == ["SAVEPOINT robofleet_held_call", "RELEASE SAVEPOINT robofleet_held_call"]
+    assert committed(str(db.engine.url.database)) == {6}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -94,6 +95,12 @@ def sqlite_time(value: str | None) -> datetime | None:
     """A time SQLite stored as text (sqlite_timestamp_text), as UtcDateTime returns it."""
     if value is None:
         return None
+    return _time_of_text(value)
+
+
+@lru_cache(maxsize=4096)
+def _time_of_text(value: str) -> datetime:
+    # Kept as the texts written are (_utc_text): a take reads several equal times a task.
     try:
         # Parsed with its zone: datetime.replace(tzinfo=...) costs five times the parse.
         parsed = _from_iso(value + "+00:00")
@@ -103,7 +110,8 @@ def sqlite_time(value: str | None) -> datetime | None:
         return parsed
     # A form only SQLAlchemy's parser reads as SQLAlchemy does (a date alone: Python's
     # reads it, zone and all, as a naive midnight).
-    return utc_time(str_to_datetime(value))
+    naive: datetime = str_to_datetime(value)
+    return naive.replace(tzinfo=UTC)
 
 
 _from_iso = datetime.fromisoformat
@@ -114,9 +122,20 @@ def sqlite_timestamp_text(value: datetime | None) -> str | None:
     it (`YYYY-MM-DD HH:MM:SS.ffffff`, always six digits of fraction, no zone)."""
     if value is None:
         return None
+    if value.tzinfo is UTC:
+        return _utc_text(value)
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
-    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+    return _utc_text(value.astimezone(UTC))
+
+
+@lru_cache(maxsize=4096)
+def _utc_text(value: datetime) -> str:
+    # Kept: a take or finish binds the same `now` (and its lease's expiry) several times,
+    # its history's rows once each, and the formatting costs several times the lookup.
+    # Only UTC times come here: of two times in one zone that differ only by `fold`, equal
+    # to Python, one would be answered with the other's text.
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 class Base(DeclarativeBase):
