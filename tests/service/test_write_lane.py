@@ -201,8 +201,8 @@ def test_a_call_raising_beyond_exception_is_answered_and_the_lane_goes_on(db: Da
 
 
 def test_a_write_undone_inside_a_call_leaves_the_calls_other_writes(db: Database) -> None:
-    """A call's first write takes the call's savepoint as its own: undoing it must leave
-    the call able to go on, and a later write's undoing must leave the earlier ones."""
+    """A raw write a call undoes (and goes on from) takes only its own work with it: the
+    call's writes before and after it stay."""
     lane = _lane(db)
 
     def insert_then_maybe_refuse(n: int, refuse: bool) -> None:
@@ -219,19 +219,3 @@ def test_a_write_undone_inside_a_call_leaves_the_calls_other_writes(db: Database
 
     assert asyncio.run(lane.run(call)) == "done"
     assert committed(str(db.engine.url.database)) == {2, 4}
-
-
-def test_a_call_of_one_write_opens_one_savepoint(db: Database) -> None:
-    statements: list[str] = []
-    lane = _lane(db)
-
-    def trace() -> None:  # on the writer's connection, which it keeps between groups
-        with db.raw_write() as write:
-            write.connection.set_trace_callback(statements.append)
-
-    asyncio.run(lane.run(trace))
-    statements.clear()
-    assert asyncio.run(lane.run(_insert, db, 6)) == 6
-    savepoints = [sql for sql in statements if "SAVEPOINT" in sql]
-    assert savepoints == ["SAVEPOINT robofleet_held_call", "RELEASE SAVEPOINT robofleet_held_call"]
-    assert committed(str(db.engine.url.database)) == {6}

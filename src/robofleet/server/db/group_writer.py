@@ -50,9 +50,6 @@ class HeldTurn:
     after_commit: list[Callable[[], None]]
     """Where a write's after-commit work goes once the write is kept: the group's list, or
     (while raw_write.run_held runs a call) that call's own, kept only if the call succeeds."""
-    call_savepoint_unused: bool = False
-    """raw_write.run_held's savepoint for the running call is open and nothing is written
-    in it yet: the call's first raw write may take it as its own."""
 
 
 def _held_lock() -> threading.Lock:

@@ -71,20 +71,8 @@ def raw_write(writer: GroupWriter) -> Iterator[RawWrite]:
         return
     _check_open(held)
     mine: list[Callable[[], None]] = []
-    if held.call_savepoint_unused:
-        # The call's first write: its savepoint is the call's, opened just before with
-        # nothing in it, so a SAVEPOINT and a RELEASE fewer (two statements of a take's
-        # seven, each a hand-over of the GIL between the lane and the event loop).
-        held.call_savepoint_unused = False
-        with _rolled_back_on_error(held.connection, _CALL_SAVEPOINT, release=False) as raw:
-            try:
-                yield RawWrite(raw, mine, held.connection.dialect)
-            except BaseException:
-                held.call_savepoint_unused = True  # back where the call began
-                raise
-    else:
-        with _savepoint(held.connection, _SAVEPOINT) as raw:
-            yield RawWrite(raw, mine, held.connection.dialect)
+    with _savepoint(held.connection, _SAVEPOINT) as raw:
+        yield RawWrite(raw, mine, held.connection.dialect)
     held.after_commit.extend(mine)
 
 
@@ -97,10 +85,8 @@ def run_held(held: HeldTurn, call: Callable[..., Result], *args: Any) -> Result:
     held.after_commit = mine
     try:
         with _savepoint(held.connection, _CALL_SAVEPOINT):
-            held.call_savepoint_unused = True
             result = call(*args)
     finally:
-        held.call_savepoint_unused = False
         held.after_commit = kept
     kept.extend(mine)
     return result
@@ -115,46 +101,29 @@ def _check_open(held: HeldTurn) -> None:
 @contextmanager
 def _savepoint(connection: Connection, name: str) -> Iterator[sqlite3.Connection]:
     """The driver connection inside SAVEPOINT `name`: rolled back if the body raises."""
-    raw = _driver(connection)
+    raw = connection.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
     _execute(raw, f"SAVEPOINT {name}")
-    with _rolled_back_on_error(connection, name, release=True):
-        yield raw
-    try:
-        _execute(raw, f"RELEASE SAVEPOINT {name}")
-    except sqlite3.Error as exc:
-        _undo(connection, raw, name, release=True)
-        raise _wrapped(exc) from exc
-
-
-@contextmanager
-def _rolled_back_on_error(
-    connection: Connection, name: str, release: bool
-) -> Iterator[sqlite3.Connection]:
-    """The driver connection; if the body raises, everything since the open savepoint
-    `name` is undone (and the savepoint released, or left open for its owner)."""
-    raw = _driver(connection)
     try:
         yield raw
     except BaseException as exc:
-        _undo(connection, raw, name, release)
+        _undo(connection, raw, name)
         if isinstance(exc, sqlite3.Error):
             raise _wrapped(exc) from exc
         raise
+    try:
+        _execute(raw, f"RELEASE SAVEPOINT {name}")
+    except sqlite3.Error as exc:
+        _undo(connection, raw, name)
+        raise _wrapped(exc) from exc
 
 
-def _driver(connection: Connection) -> sqlite3.Connection:
-    raw = connection.connection.driver_connection
-    assert isinstance(raw, sqlite3.Connection)
-    return raw
-
-
-def _undo(connection: Connection, raw: sqlite3.Connection, name: str, release: bool) -> None:
+def _undo(connection: Connection, raw: sqlite3.Connection, name: str) -> None:
     """Roll back to the savepoint; if even that fails the group's transaction cannot be
     trusted: end it, so the group fails as a whole (GroupWriter._commit)."""
     try:
         _execute(raw, f"ROLLBACK TO SAVEPOINT {name}")
-        if release:
-            _execute(raw, f"RELEASE SAVEPOINT {name}")
+        _execute(raw, f"RELEASE SAVEPOINT {name}")
     except sqlite3.Error:
         transaction = connection.get_transaction()
         if transaction is not None:
