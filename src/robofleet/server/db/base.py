@@ -28,6 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from robofleet.server.db.dialect import dialect_named
+from robofleet.server.db.stored_times import TIMES_KEPT
 from robofleet.server.domain.refs import new_guid
 
 NAMING_CONVENTION = {
@@ -98,8 +99,8 @@ def sqlite_time(value: str | None) -> datetime | None:
     return _time_of_text(value)
 
 
-@lru_cache(maxsize=4096)
-def _time_of_text(value: str) -> datetime:
+@lru_cache(maxsize=TIMES_KEPT)
+def _time_of_text(value: str) -> datetime | None:
     # Kept as the texts written are (_utc_text): a take reads several equal times a task.
     try:
         # Parsed with its zone: datetime.replace(tzinfo=...) costs five times the parse.
@@ -110,8 +111,7 @@ def _time_of_text(value: str) -> datetime:
         return parsed
     # A form only SQLAlchemy's parser reads as SQLAlchemy does (a date alone: Python's
     # reads it, zone and all, as a naive midnight).
-    naive: datetime = str_to_datetime(value)
-    return naive.replace(tzinfo=UTC)
+    return utc_time(str_to_datetime(value))
 
 
 _from_iso = datetime.fromisoformat
@@ -129,7 +129,7 @@ def sqlite_timestamp_text(value: datetime | None) -> str | None:
     return _utc_text(value.astimezone(UTC))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=TIMES_KEPT)
 def _utc_text(value: datetime) -> str:
     # Kept: a take or finish binds the same `now` (and its lease's expiry) several times,
     # its history's rows once each, and the formatting costs several times the lookup.

@@ -21,7 +21,8 @@ INFINITY = datetime.max
 NEGATIVE_INFINITY = datetime.min
 _MICROSECOND = timedelta(microseconds=1)
 TIMES_KEPT = 4096
-"""Distinct times kept read: a few dozen per request; bounded whatever is read."""
+"""Distinct times kept, read here or bound and read as SQLite's text (db.base): a few dozen
+per request; bounded whatever is read."""
 
 
 @lru_cache(maxsize=TIMES_KEPT)
