@@ -68,6 +68,7 @@ def middleware_cost(calls: int = 100_000) -> None:
 def _fill(settings: Settings, tasks: int, postgres: bool) -> None:
     engine = build_runtime(settings).db.engine
     now = "now()" if postgres else "CURRENT_TIMESTAMP"
+    task_guid = "gen_random_uuid()" if postgres else "'b' || g"  # a `uuid` on PostgreSQL
     with engine.begin() as connection:
         for number in range(QUEUES):
             connection.execute(
@@ -91,7 +92,7 @@ def _fill(settings: Settings, tasks: int, postgres: bool) -> None:
                 "INSERT INTO tasks (guid, account_id, queue_id, name, description, comment, "
                 "parameters, error_type, error_message, error_details, priority, rank, tags, "
                 "status, deadline_key, retries, is_deleted, status_changed_at, created_at, "
-                "updated_at) SELECT 'b' || g, 1, (SELECT min(id) FROM queues) + g % "
+                f"updated_at) SELECT {task_guid}, 1, (SELECT min(id) FROM queues) + g % "
                 f"{QUEUES}, 't' || g, '', '', '{{}}', '', '', '', 2, 2, '', g % 7, "
                 f"'9999-12-31 00:00:00', 0, g % {DELETED_ONE_IN} = 0, {now}, {now}, {now} "
                 f"FROM {series}"

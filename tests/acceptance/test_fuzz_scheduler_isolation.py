@@ -22,6 +22,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from robofleet.server.db import migrate
 from robofleet.server.db.tables import AccountRow, QueueRow, TaskRow
+from robofleet.server.domain.refs import new_guid
 from robofleet.server.runtime import Runtime
 from robofleet.server.runtime_setup import build_runtime
 from robofleet.server.scheduler.loop import Scheduler
@@ -161,7 +162,7 @@ def queue_with_an_old_task(engine: Engine, account: str, minutes: float) -> tupl
         session.add(queue)
         session.flush()
         task = TaskRow(
-            guid=f"{owner.guid[:30]}-task",
+            guid=new_guid(),
             account_id=owner.id,
             queue_id=queue.id,
             name="old",

@@ -175,3 +175,56 @@ def test_unique_task_names_are_kept_by_a_sparse_unique_index(empty_store: str) -
         assert _unique_name_rules(engine)[0] is not None
     finally:
         engine.dispose()
+
+
+TASK_GUID, LEASE = "5f0c7a52-3b1e-4c2d-9a8f-0123456789ab", "0b9e2d4c-7a61-4f38-8e15-c2d3a4b5e6f7"
+GUID_COLUMNS = ("guid", "lease_id", "finish_lease_id")
+
+
+def _guid_columns(engine: Engine) -> tuple[dict[str, str], tuple[str | None, ...]]:
+    """The tasks' GUID columns' types, and the one task's values in them (as text)."""
+    types = {c["name"]: str(c["type"]) for c in inspect(engine).get_columns("tasks")}
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT guid, lease_id, finish_lease_id FROM tasks")).one()
+    return (
+        {name: types[name] for name in GUID_COLUMNS},
+        tuple(None if value is None else str(value) for value in row),
+    )
+
+
+def test_task_guids_and_leases_are_uuid_on_postgresql(empty_store: str) -> None:
+    """Upgraded, PostgreSQL keeps a task's GUID and lease ids as `uuid` (16 bytes, not 37),
+    SQLite as text; a task stored before reads the same after the upgrade, after a downgrade
+    to 0016 and after the upgrade again."""
+    engine = create_engine(empty_store)
+    config = migrate.alembic_config(empty_store)
+    tables = Base.metadata.tables
+    try:
+        command.upgrade(config, "0016")
+        with engine.begin() as connection:
+            connection.execute(tables["accounts"].insert().values(login="a"))
+            account = connection.execute(text("SELECT min(id) FROM accounts")).scalar_one()
+            connection.execute(tables["queues"].insert().values(name="q", account_id=account))
+            queue_id = connection.execute(text("SELECT min(id) FROM queues")).scalar_one()
+            connection.execute(
+                text(
+                    "INSERT INTO tasks (guid, lease_id, account_id, queue_id, name, description,"
+                    " comment, parameters, error_type, error_message, error_details, priority,"
+                    " rank, tags, status, deadline_key, retries, is_deleted, status_changed_at,"
+                    " created_at, updated_at) VALUES (:guid, :lease, :account, :queue, 't', '',"
+                    " '', '{}', '', '', '', 2, 2, '', 1, '9999-12-31 00:00:00', 0, false,"
+                    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"guid": TASK_GUID, "lease": LEASE, "account": account, "queue": queue_id},
+            )
+        stored = (TASK_GUID, LEASE, None)
+        text_type = "VARCHAR(36)"
+        upgraded = "UUID" if engine.dialect.name == "postgresql" else text_type
+        migrate.upgrade(engine)
+        assert _guid_columns(engine) == (dict.fromkeys(GUID_COLUMNS, upgraded), stored)
+        command.downgrade(config, "0016")
+        assert _guid_columns(engine) == (dict.fromkeys(GUID_COLUMNS, text_type), stored)
+        migrate.upgrade(engine)
+        assert _guid_columns(engine) == (dict.fromkeys(GUID_COLUMNS, upgraded), stored)
+    finally:
+        engine.dispose()

@@ -315,7 +315,7 @@ def test_a_node_killed_under_load_loses_nothing_and_runs_nothing_twice(
     # Tasks: none taken twice, every acknowledged one done (itself or by its retry).
     assert {guid: n for guid, n in Counter(load.takes).items() if n > 1} == {}
     rows = cluster.sql(
-        "SELECT t.guid, t.status, t.error_type, p.guid FROM tasks t "
+        "SELECT t.guid::text, t.status, t.error_type, p.guid::text FROM tasks t "
         "LEFT JOIN tasks p ON p.id = t.parent_task_id"
     )
     status = {guid: (s, error) for guid, s, error, _ in rows}

@@ -4,6 +4,7 @@ jobs that end badly, and robots whose heartbeats keep their leases alive."""
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from tests.acceptance.conftest import Tenant
@@ -95,6 +96,13 @@ def test_renewing_keeps_the_lease(tenant: Tenant) -> None:
         assert renewed["results"][0]["ok"] is True
         time.sleep(2)
     assert read(tenant.api, task["guid"])["status"] == 1
+    # A lease id is read as a GUID: any case or braces name the lease; other text names none.
+    braced = "{" + task["lease_id"].upper() + "}"
+    renewed = tenant.api.post("/api/task/renew", json={"Guid": task["guid"], "LeaseId": braced})
+    assert renewed.json()["results"][0]["ok"] is True
+    for stranger in ("not-the-lease", str(uuid.uuid4())):
+        wrong = tenant.api.post("/api/task/renew", json={"Guid": task["guid"], "LeaseId": stranger})
+        assert wrong.status_code == 409 and wrong.json()["code"] == "lease_lost", wrong.text
     assert finish(tenant.api, task).status_code == 200
     stale = tenant.api.post(
         "/api/task/renew", json={"Guid": task["guid"], "LeaseId": task["lease_id"]}

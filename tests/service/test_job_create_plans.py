@@ -26,7 +26,7 @@ ROWS = 20_000
 def _copies(connection: Connection, table: Table, row_id: int) -> None:
     """ROWS copies of the row `row_id`, each with its own GUID and name."""
     columns = [c.name for c in table.c if c.name != "id"]
-    fresh = {"guid": "gen_random_uuid()::text", "name": "'copy-' || n"}
+    fresh = {"guid": "gen_random_uuid()", "name": "'copy-' || n"}
     chosen = ", ".join(fresh.get(name, name) for name in columns)
     connection.execute(
         text(

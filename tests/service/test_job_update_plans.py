@@ -32,7 +32,7 @@ def test_the_job_update_stays_on_the_indexes_under_a_generic_plan(pg_service: Se
     with engine.begin() as connection:
         connection.execute(
             text(
-                f"INSERT INTO jobs (guid, {listed}) SELECT gen_random_uuid()::text, {listed} "
+                f"INSERT INTO jobs (guid, {listed}) SELECT gen_random_uuid(), {listed} "
                 "FROM jobs, generate_series(1, :count) WHERE jobs.guid = :guid"
             ),
             {"count": JOBS, "guid": job},
@@ -87,7 +87,7 @@ def _tasks_in_progress(connection: Connection, api: Any) -> None:
             "comment, parameters, priority, rank, tags, status, deadline_key, retries, "
             "is_deleted, status_changed_at, created_at, updated_at, error_type, "
             "error_message, error_details) "
-            "SELECT gen_random_uuid()::text, jobs.account_id, queues.id, jobs.id, "
+            "SELECT gen_random_uuid(), jobs.account_id, queues.id, jobs.id, "
             "'t' || jobs.id, '', '', '{}', 2, 20, '', 1, '9999-12-31', 0, false, now(), now(), "
             "now(), '', '', '' FROM jobs, queues WHERE queues.name = 'held'"
         )
@@ -102,7 +102,7 @@ def _copy(connection: Connection, table: Table, count: int) -> None:
     connection.execute(
         text(
             f"INSERT INTO {table.name} (guid, {'name, ' if named else ''}{listed}) "
-            f"SELECT gen_random_uuid()::text, {'name || n, ' if named else ''}{listed} "
+            f"SELECT gen_random_uuid(), {'name || n, ' if named else ''}{listed} "
             f"FROM (SELECT * FROM {table.name} ORDER BY id LIMIT 1) AS one, "
             "generate_series(1, :count) AS n"
         ),

@@ -34,7 +34,7 @@ def test_the_unique_add_finds_names_by_index_under_a_generic_plan(
                 "comment, parameters, priority, rank, tags, status, deadline_key, retries, "
                 "is_deleted, status_changed_at, created_at, updated_at, error_type, "
                 "error_message, error_details, idempotency_key, request_digest) "
-                "SELECT gen_random_uuid()::text, :account, :queue, 't' || n, 't' || n, '', '', "
+                "SELECT gen_random_uuid(), :account, :queue, 't' || n, 't' || n, '', '', "
                 "'{}', 2, 20, '', 0, '9999-12-31', 0, false, now(), now(), now(), '', '', '', "
                 "'k' || n, md5(n::text) "
                 "FROM generate_series(1, :tasks) AS n"

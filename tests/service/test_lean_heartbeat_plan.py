@@ -38,7 +38,7 @@ def _copies(
     connection.execute(
         text(
             f"INSERT INTO {table} (guid, {', '.join(columns)}) "
-            f"SELECT gen_random_uuid()::text, {chosen} "
+            f"SELECT gen_random_uuid(), {chosen} "
             f"FROM {table}, generate_series(1, :rows) AS n WHERE id = :template"
         ),
         {"rows": rows, "template": template},

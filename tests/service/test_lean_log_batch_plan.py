@@ -28,7 +28,7 @@ def _copy(connection: Connection, table: Table, guid: str, count: int) -> None:
     connection.execute(
         text(
             f"INSERT INTO {table.name} ({listed}, guid) "
-            f"SELECT {listed}, gen_random_uuid()::text FROM {table.name}, "
+            f"SELECT {listed}, gen_random_uuid() FROM {table.name}, "
             "generate_series(1, :count) WHERE guid = :guid"
         ),
         {"count": count, "guid": guid},

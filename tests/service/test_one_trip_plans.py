@@ -90,7 +90,7 @@ def _big_queue(pg_service: Service) -> tuple[int, int]:
                 "parameters, priority, rank, tags, status, deadline_key, retries, is_deleted, "
                 "status_changed_at, created_at, updated_at, error_type, error_message, "
                 "error_details) "
-                "SELECT gen_random_uuid()::text, :account, :queue, 't' || n, '', '', '{}', 2, "
+                "SELECT gen_random_uuid(), :account, :queue, 't' || n, '', '', '{}', 2, "
                 "20, '', 0, '9999-12-31', 0, false, now(), now(), now(), '', '', '' "
                 "FROM generate_series(1, :tasks) AS n"
             ),

@@ -25,7 +25,7 @@ def test_a_registered_fleet_heartbeats_without_the_accounts_index(pg_service: Se
             text(
                 "INSERT INTO robots (guid, name, description, robot_type, is_active, status,"
                 " machine, ip, mac, agent_version, license_string, account_id, created_at,"
-                " updated_at) SELECT gen_random_uuid()::text, 'early-' || n, '', 'unattended',"
+                " updated_at) SELECT gen_random_uuid(), 'early-' || n, '', 'unattended',"
                 " true, 0, '', '', '', '', '', (SELECT min(id) FROM accounts), now(), now()"
                 " FROM generate_series(1, 2400) AS n"
             )

@@ -6,13 +6,15 @@ import itertools
 import random
 from typing import Any
 
+import pytest
 from pydantic import ValidationError
 
-from robofleet.server.domain.refs import is_guid
-from robofleet.server.schemas.queues import FinishItem, plain_finish
+from robofleet.server.domain.refs import NO_LEASE, is_guid
+from robofleet.server.schemas.queues import FinishItem, RenewItem, plain_finish
 from robofleet.server.services.tasks.state import only_a_status
 
 GUID = "5f0c7a52-3b1e-4c2d-9a8f-0123456789ab"
+LEASE = "0b9e2d4c-7a61-4f38-8e15-c2d3a4b5e6f7"
 GUID_KEYS = ["Guid", "guid", "GUID", " Guid ", "TaskGuid"]
 LEASE_KEYS = ["LeaseId", "lease_id", "leaseId", "LeaseID", "lease-id", "Lease"]
 STATUS_KEYS = ["Status", "status", "STATUS", "State"]
@@ -32,7 +34,20 @@ GUIDS: list[Any] = [
     None,
     True,
 ]
-LEASES: list[Any] = ["L-1", " Ab-Cd ", "", "   ", "\x1c", "x\x00y", "\u00a0lease\u3000", 5, None]
+LEASES: list[Any] = [
+    LEASE,
+    LEASE.upper(),
+    "{" + LEASE + "}",
+    "L-1",
+    " Ab-Cd ",
+    "",
+    "   ",
+    "\x1c",
+    "x\x00y",
+    "\u00a0lease\u3000",
+    5,
+    None,
+]
 STATUSES: list[Any] = [0, 1, 2, 3, 4, 5, 6, 7, -1, True, "2", 2.0, None]
 
 
@@ -54,8 +69,14 @@ def _read(raw: dict[str, Any]) -> tuple[str, str, int] | None:
 
 def test_what_robots_send_is_read_without_the_model() -> None:
     for status in (2, 3, 4):  # Success, and the two failures
-        raw = {"Guid": GUID.upper(), "LeaseId": " Lease-1 ", "Status": status}
-        assert _read(raw) == (GUID, "lease-1", status) == _expected(raw)
+        raw = {"Guid": GUID.upper(), "LeaseId": f" {LEASE.upper()} ", "Status": status}
+        assert _read(raw) == (GUID, LEASE, status) == _expected(raw)
+
+
+def test_a_lease_id_that_is_no_guid_names_no_lease() -> None:
+    # Leases are GUIDs; PostgreSQL's `uuid` column could not even compare this text.
+    raw = {"Guid": GUID, "LeaseId": "not-the-lease", "Status": 2}
+    assert _read(raw) == (GUID, NO_LEASE, 2) == _expected(raw)
 
 
 def test_every_accepted_item_is_the_models_reading() -> None:
@@ -91,3 +112,12 @@ def test_a_postponement_or_an_output_is_the_models_to_read() -> None:
     assert plain_finish({"Guid": GUID, "LeaseId": "L", "Status": 2, "Output": None}) is None
     assert plain_finish({"Guid": GUID, "guid": GUID, "Status": 2}) is None
     assert plain_finish([GUID, "L", 2]) is None
+
+
+def test_a_nul_byte_in_a_lease_id_is_refused_not_read_as_no_lease() -> None:
+    for model, raw in (
+        (FinishItem, {"Guid": GUID, "LeaseId": f"{LEASE}\x00", "Status": 2}),
+        (RenewItem, {"Guid": GUID, "LeaseId": "x\x00y"}),
+    ):
+        with pytest.raises(ValidationError, match="NUL"):
+            model.model_validate(raw)

@@ -11,7 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from robofleet.packaging import unsafe_entry
 from robofleet.server.domain.errors import InvalidInput
-from robofleet.server.domain.refs import Ref, classify_ref, parse_ref
+from robofleet.server.domain.refs import NO_LEASE, Ref, classify_ref, lease_key, new_guid, parse_ref
 from robofleet.server.domain.values import INT64_MAX, INT64_MIN, storable_problem
 from robofleet.server.schemas.base import InputTime
 from robofleet.server.settings import SettingsError, load_settings
@@ -59,6 +59,29 @@ def test_references_that_name_nothing_are_refused(raw: int | str, problem: str) 
     with pytest.raises(InvalidInput) as caught:
         parse_ref(raw, field="Queue")
     assert caught.value.details[0].field == "Queue"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (GUID, GUID),
+        (f" {GUID.upper()}\t", GUID),
+        ("{" + GUID + "}", GUID),
+        (GUID.replace("-", ""), GUID),
+        ("not-the-lease", NO_LEASE),
+        ("", NO_LEASE),
+        (GUID[:-1], NO_LEASE),
+        ("1" * 32, NO_LEASE),  # a GUID's form, but digits: an id to classify_ref
+    ],
+)
+def test_lease_ids_read_as_guids_or_as_no_lease(raw: str, expected: str) -> None:
+    assert lease_key(raw) == expected
+
+
+def test_no_lease_is_never_a_new_lease() -> None:
+    # What a stranger's text compares as must never be a lease the server hands out: leases
+    # are version 4 GUIDs, the nil GUID is version 0.
+    assert all(new_guid()[14] == "4" for _ in range(100)) and NO_LEASE[14] == "0"
 
 
 @pytest.mark.parametrize(

@@ -114,6 +114,10 @@ def test_the_token_reaches_its_own_job_only(tenant: Tenant, queue: str) -> None:
     rc = Robocorp(tenant, job)
     assert rc.http.get(f"{rc.items}/{theirs}/data").status_code == 404
     assert rc.release({"workItemId": theirs, "state": "COMPLETED"}).status_code == 404
+    # Text that is no GUID names no item (and never reaches PostgreSQL's `uuid` column).
+    for stranger in ("not-an-item", "12"):
+        assert rc.http.get(f"{rc.items}/{stranger}/data").status_code == 404
+        assert rc.release({"workItemId": stranger, "state": "COMPLETED"}).status_code == 404
     wrong_run = rc.http.post(
         f"{rc.process}/runs/{other.guid}/robotRuns/{other.guid}/reserve-next-work-item"
     )

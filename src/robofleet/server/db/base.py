@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Uuid,
     literal_column,
     text,
 )
@@ -41,6 +42,10 @@ NAMING_CONVENTION = {
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
 IdType = BigInteger().with_variant(Integer(), "sqlite")
+# A GUID column written at high rates: PostgreSQL keeps it as `uuid`, 16 bytes instead of 37
+# in every row version and index entry (migration 0017). Texts that are no GUID must not
+# reach it there: PostgreSQL refuses them.
+GuidType = String(36).with_variant(Uuid(as_uuid=False), "postgresql")
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 NullableJson = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 """JSON whose Python None is SQL NULL (not JSON `null`), so `IS NULL` finds it."""

@@ -116,6 +116,10 @@ async def _configure(connection: Any) -> None:
         await connection.set_type_codec(
             name, schema="pg_catalog", encoder=_json_text, decoder=loads_stored, format="text"
         )
+    # GUIDs stay text in Python, as on SQLite and through SQLAlchemy (db.base.GuidType).
+    await connection.set_type_codec(
+        "uuid", schema="pg_catalog", encoder=str, decoder=str, format="text"
+    )
     await connection.set_type_codec(
         "timestamptz",
         schema="pg_catalog",

@@ -98,6 +98,17 @@ def new_guid() -> str:
     return str(uuid.uuid4())
 
 
+NO_LEASE = "00000000-0000-0000-0000-000000000000"
+"""The nil GUID, which no lease is (leases are new_guid's version 4 GUIDs)."""
+
+
+def lease_key(raw: str) -> str:
+    """A lease id as the stores compare it: a GUID in its canonical form, any other text as
+    NO_LEASE. PostgreSQL keeps lease ids as `uuid`, which refuses other text; a robot that
+    sends one holds no task, as with a stranger's lease (409 lease_lost)."""
+    return guid_of(raw) or NO_LEASE
+
+
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from robofleet.contract import TaskStatus
-from robofleet.server.domain.refs import guid_of, is_guid
+from robofleet.server.domain.refs import guid_of, is_guid, lease_key
 from robofleet.server.domain.tasks import FINISHES
-from robofleet.server.domain.values import INT64_MAX
+from robofleet.server.domain.values import INT64_MAX, NUL_PROBLEM
 from robofleet.server.schemas.base import (
     Flag,
     FolderRef,
@@ -302,9 +309,20 @@ class TaskError(SherpaModel):
     details: str = Field("", max_length=1_000_000)
 
 
+def _lease_id(raw: str) -> str:
+    # Held to the rule every field is first: read as a lease, a NUL byte would be lost.
+    if "\x00" in raw:
+        raise ValueError(NUL_PROBLEM)
+    return lease_key(raw)
+
+
+LeaseId = Annotated[str, AfterValidator(_lease_id)]
+"""A lease a robot names, read as the stores compare it (domain.refs.lease_key)."""
+
+
 class FinishItem(SherpaModel):
     guid: Ref
-    lease_id: str = Field(min_length=1)
+    lease_id: LeaseId = Field(min_length=1)
     status: int = Field(
         ge=min(FINISHES),
         le=max(FINISHES),
@@ -331,7 +349,7 @@ class PlainFinish(NamedTuple):
     guid: str
     """In its canonical form (lower case), as FinishItem holds it."""
     lease_id: str
-    """Without surrounding white space, in lower case."""
+    """As domain.refs.lease_key reads it."""
     status: int
 
 
@@ -353,11 +371,10 @@ def plain_finish(raw: Any) -> PlainFinish | None:
     guid, lease_id, status = fields["guid"], fields["lease_id"], fields["status"]
     if type(guid) is not str or type(lease_id) is not str or type(status) is not int:
         return None  # a number as text, or a flag: the model's lax reading decides
-    lease_id = lease_id.strip().lower()
-    if status not in _PLAIN_STATUSES or not lease_id or "\x00" in lease_id:
+    if status not in _PLAIN_STATUSES or not lease_id.strip() or "\x00" in lease_id:
         return None
     canonical = guid_of(guid)
-    return None if canonical is None else PlainFinish(canonical, lease_id, status)
+    return None if canonical is None else PlainFinish(canonical, lease_key(lease_id), status)
 
 
 class FinishRequest(SherpaModel):
@@ -384,7 +401,7 @@ class FinishRequest(SherpaModel):
 
 class RenewItem(SherpaModel):
     guid: Ref
-    lease_id: str
+    lease_id: LeaseId
     lease_seconds: int | None = Field(None, ge=5, le=86400)
 
 

@@ -22,6 +22,7 @@ from robofleet.contract import TaskStatus
 from robofleet.server.db.base import (
     Base,
     FolderScoped,
+    GuidType,
     IdType,
     JsonType,
     SoftDelete,
@@ -127,7 +128,7 @@ class TaskRow(Base):
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
-    guid: Mapped[str] = mapped_column(String(36), unique=True)
+    guid: Mapped[str] = mapped_column(GuidType, unique=True)
     account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id"))
     queue_id: Mapped[int] = mapped_column(IdType, ForeignKey("queues.id"))
     name: Mapped[str] = mapped_column(String(512))
@@ -150,14 +151,14 @@ class TaskRow(Base):
     job_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     retries: Mapped[int] = mapped_column(Integer, default=0)
     parent_task_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
-    lease_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    lease_id: Mapped[str | None] = mapped_column(GuidType, nullable=True)
     lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
     lease_robot_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     lease_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     lease_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # The lease whose finish put the task in its current status (cleared by any other move):
     # a finish retried after a lost answer is recognised by it (services.tasks.leases).
-    finish_lease_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    finish_lease_id: Mapped[str | None] = mapped_column(GuidType, nullable=True)
     # The client's key of the add that created the task, and a digest of what that add
     # asked for: a retried add answers with this task (services.tasks.idempotency).
     idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)

@@ -305,7 +305,7 @@ MEMBERS_MOST = 64
 
 # (array parameter, column of the members' unnest, its SQL type, take_cte's parameter)
 _MEMBER_ARRAYS: tuple[tuple[str, str, Any, str], ...] = (
-    ("p_lease_ids", "lease_id", String, "p_lease_id"),
+    ("p_lease_ids", "lease_id", TASKS.c.lease_id.type, "p_lease_id"),
     ("p_lease_owners", "lease_owner", String, "p_lease_owner"),
     ("p_lease_robot_ids", "lease_robot_id", BigInteger, "p_lease_robot_id"),
     ("p_lease_seconds", "lease_seconds", Integer, "p_lease_seconds"),
@@ -366,13 +366,13 @@ def group_finish(*, finished: bool, unless_retried: bool) -> Select[Any]:
     failure its queue retries) has no row."""
     member = (
         func.unnest(
-            bindparam("p_guids", type_=ARRAY(String)),
-            bindparam("p_lease_ids", type_=ARRAY(String)),
+            bindparam("p_guids", type_=ARRAY(TASKS.c.guid.type)),
+            bindparam("p_lease_ids", type_=ARRAY(TASKS.c.lease_id.type)),
             bindparam("p_actors", type_=ARRAY(String)),
         )
         .table_valued(
-            column("guid", String),
-            column("lease_id", String),
+            column("guid", TASKS.c.guid.type),
+            column("lease_id", TASKS.c.lease_id.type),
             column("actor", String),
             with_ordinality="n",
         )

@@ -16,7 +16,7 @@ from robofleet.server.db import task_statements as statements
 from robofleet.server.db.base import utcnow
 from robofleet.server.db.tables import JobRow, QueueRow, StorageFileRow, TaskRow
 from robofleet.server.domain.errors import Conflict, MalformedRequest, NotFound
-from robofleet.server.domain.refs import new_guid
+from robofleet.server.domain.refs import guid_of, new_guid
 from robofleet.server.domain.tasks import TaskStatus
 from robofleet.server.runtime import Runtime
 from robofleet.server.services.robocorp.context import (
@@ -80,10 +80,13 @@ def _payload(value: Any) -> dict[str, Any]:
 
 def _item(session: Session, run: Run, item_id: str, *, lock: bool = False) -> TaskRow:
     """A task this run may touch (its job's default task, or one it holds or created)."""
+    guid = guid_of(item_id)
+    if guid is None:  # names no item (and PostgreSQL's `uuid` column refuses such text)
+        raise NotFound("work item", item_id)
     job = session.get(JobRow, run.job_id)
     assert job is not None
     query = select(TaskRow).where(
-        TaskRow.guid == item_id.strip().lower(),
+        TaskRow.guid == guid,
         TaskRow.account_id == run.caller.account_id,
         TaskRow.is_deleted.is_(False),
         or_(TaskRow.job_id == run.job_id, TaskRow.id == job.task_id),

@@ -19,6 +19,7 @@ from robofleet.server.domain.errors import (
 )
 from robofleet.server.domain.permissions import Action, Screen
 from robofleet.server.domain.principals import PrincipalKind
+from robofleet.server.domain.refs import lease_key
 from robofleet.server.domain.tasks import (
     FINISHES,
     TaskStatus,
@@ -224,8 +225,8 @@ def _holds(caller: Caller, task: TaskRow, lease_id: str | None) -> bool:
     if task.status != TaskStatus.IN_PROGRESS:
         return False
     if lease_id and lease_id.strip():
-        if lease_id.strip().lower() != task.lease_id:
-            raise lease_lost(task, lease_id.strip().lower())
+        if lease_key(lease_id) != task.lease_id:
+            raise lease_lost(task, lease_key(lease_id))
         return True
     if task.lease_owner == lease_owner(caller):
         return True
