@@ -240,7 +240,7 @@ def plan_finish(caller: Caller, item: FinishItem, now: datetime) -> FinishPlan |
         or not _allowed(TaskStatus.IN_PROGRESS, finish.status)
     ):
         return None
-    lease_id = item.lease_id.strip().lower()
+    lease_id = item.lease_id
     return FinishPlan(str(ref.value), lease_id, finish, Change(caller.principal.name, reason), now)
 
 
@@ -302,7 +302,7 @@ def plan_finish_batch(
         if not is_guid(str(item.guid)) or not _allowed(TaskStatus.IN_PROGRESS, status):
             return None
         guid = str(item.guid).strip().lower()  # as leases._finish_batch names it
-        lease_id = item.lease_id.strip().lower()
+        lease_id = item.lease_id
         if only_a_status(item):
             groups.setdefault((int(status), lease_id), []).append(guid)
         else:
@@ -398,7 +398,7 @@ def _renewed(
         {
             "p_ref": ref.value,
             "p_account_id": caller.account_id,
-            "p_lease_id": item.lease_id.strip().lower(),
+            "p_lease_id": item.lease_id,
             "p_now": now,
         },
     )

@@ -249,7 +249,7 @@ def _finish_many(
 def _finish_one(
     session: Session, runtime: Runtime, caller: Caller, item: FinishItem, now: datetime
 ) -> TaskLike:
-    lease_id = item.lease_id.strip().lower()
+    lease_id = item.lease_id
     finish, reason = finish_of(item)
     guid = _task_guid(session, caller, item.guid)
     rows = _finish_many(session, runtime, caller, [guid], lease_id, finish, reason, now)
@@ -308,7 +308,7 @@ def one_statement_finish(caller: Caller, item: FinishItem) -> one_trip.OneFinish
     return one_trip.OneFinish(
         guid=str(item.guid).strip().lower(),
         account_id=caller.account_id,
-        lease_id=item.lease_id.strip().lower(),
+        lease_id=item.lease_id,
         finish=finish,
         change=Change(caller.principal.name, reason),
     )
@@ -335,7 +335,7 @@ def _finish_batch(
                 and caller.principal.folder_ids is None
             )
             if plain:
-                key = (item.status, item.lease_id.strip().lower())
+                key = (item.status, item.lease_id)
                 groups.setdefault(key, []).append((index, item))
                 continue
             row = _finish_one(session, runtime, caller, item, now)
@@ -402,7 +402,7 @@ def renew_leases(runtime: Runtime, caller: Caller, data: RenewRequest) -> ItemRe
 
 def _renew(session: Session, caller: Caller, item: RenewItem, now: datetime) -> ItemResult:
     ids = _task_ids(session, caller, item.guid)
-    lease_id = item.lease_id.strip().lower()
+    lease_id = item.lease_id
     task = statements.live_leased_task(session, ids.id, lease_id, now)
     if task is None:
         raise _why_not_live(session, caller, item.guid, lease_id)

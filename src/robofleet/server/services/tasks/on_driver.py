@@ -250,7 +250,7 @@ def _by_member(rows: list[Row], members: int) -> list[list[Row]]:
 def _plain(caller: Caller, item: FinishItem) -> PlainFinish | None:
     """A finish leases._finish_batch groups by status and lease into one statement."""
     if only_a_status(item) and is_guid(str(item.guid)) and caller.principal.folder_ids is None:
-        guid, lease_id = str(item.guid).strip().lower(), item.lease_id.strip().lower()
+        guid, lease_id = str(item.guid).strip().lower(), item.lease_id
         return PlainFinish(guid, lease_id, item.status)
     return None
 
@@ -339,7 +339,7 @@ async def renew(runtime: Runtime, caller: Caller, data: RenewRequest) -> ItemRes
             return None
         guid = str(ref.value)
         named.append(guid)
-        lease = (item.lease_id.strip().lower(), item.lease_seconds)
+        lease = (item.lease_id, item.lease_seconds)
         groups.setdefault(lease, []).append(guid)
     now = utcnow()
     renewed: dict[str, TaskRead] = {}

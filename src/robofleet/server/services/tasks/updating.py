@@ -225,8 +225,9 @@ def _holds(caller: Caller, task: TaskRow, lease_id: str | None) -> bool:
     if task.status != TaskStatus.IN_PROGRESS:
         return False
     if lease_id and lease_id.strip():
-        if lease_key(lease_id) != task.lease_id:
-            raise lease_lost(task, lease_key(lease_id))
+        named = lease_key(lease_id)
+        if named != task.lease_id:
+            raise lease_lost(task, named)
         return True
     if task.lease_owner == lease_owner(caller):
         return True
