@@ -17,7 +17,7 @@ from pydantic import (
 from robofleet.contract import TaskStatus
 from robofleet.server.domain.refs import guid_of, is_guid, lease_key
 from robofleet.server.domain.tasks import FINISHES
-from robofleet.server.domain.values import INT64_MAX, NUL_PROBLEM
+from robofleet.server.domain.values import INT64_MAX, storable_problem
 from robofleet.server.schemas.base import (
     Flag,
     FolderRef,
@@ -310,9 +310,11 @@ class TaskError(SherpaModel):
 
 
 def _lease_id(raw: str) -> str:
-    # Held to the rule every field is first: read as a lease, a NUL byte would be lost.
-    if "\x00" in raw:
-        raise ValueError(NUL_PROBLEM)
+    # Held to the rule every field is (StorableModel's) before it is read as a lease: that
+    # check runs after this one, and would no longer see what the reading drops.
+    problem = storable_problem(raw)
+    if problem:
+        raise ValueError(problem)
     return lease_key(raw)
 
 
