@@ -14,6 +14,7 @@ from sqlalchemy import event, text
 
 from robofleet.server.db.commit_hooks import on_commit
 from robofleet.server.db.group_writer import GroupFailed
+from robofleet.server.db.raw_write import run_held
 from robofleet.server.db.session import Database
 from robofleet.server.db.system_actors import TASK_TRAFFIC
 from robofleet.server.domain.errors import Conflict
@@ -113,3 +114,59 @@ def test_a_failed_commit_fails_every_write_of_its_group(db: Database) -> None:
     with db.write(actor=TASK_TRAFFIC) as session:  # the writer is still usable
         session.execute(text("INSERT INTO items (n) VALUES (3)"))
     assert committed(str(db.engine.url.database)) == {3}
+
+
+def test_a_turn_if_free_is_none_while_another_holds_it_and_commits_though_one_waits(
+    db: Database,
+) -> None:
+    """held_turn_if_free (for the event loop): no turn at all while another thread holds
+    it, and a turn that commits its group when it ends even with a writer waiting to join,
+    so its holder never waits for another thread's COMMIT."""
+    path = str(db.engine.url.database)
+    writer = db.group_writer
+    assert writer is not None
+    inside, let_go = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with db.write(actor=TASK_TRAFFIC) as session:
+            session.execute(text("INSERT INTO items (n) VALUES (1)"))
+            inside.set()
+            let_go.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert inside.wait(10)
+    with writer.held_turn_if_free() as held:
+        assert held is None
+    let_go.set()
+    holder.join()
+
+    waiter_inside, finish_waiter, returned = (threading.Event() for _ in range(3))
+
+    def wait_to_write() -> None:
+        with db.write(actor=TASK_TRAFFIC) as session:
+            session.execute(text("INSERT INTO items (n) VALUES (3)"))
+            waiter_inside.set()
+            finish_waiter.wait(10)
+
+    def hold_if_free() -> None:
+        with writer.held_turn_if_free() as turn:
+            assert turn is not None
+            run_held(
+                turn, lambda: turn.connection.execute(text("INSERT INTO items VALUES (2, '')"))
+            )
+            waiting = threading.Thread(target=wait_to_write)
+            waiting.start()
+            _wait_until(lambda: writer._waiting == 1)
+        returned.set()
+
+    free_holder = threading.Thread(target=hold_if_free)
+    free_holder.start()
+    try:
+        assert returned.wait(10)  # not held up by the waiting writer's write
+        assert committed(path) == {1, 2}
+        assert waiter_inside.wait(10)
+    finally:
+        finish_waiter.set()
+        free_holder.join()
+    _wait_until(lambda: committed(path) == {1, 2, 3})

@@ -17,7 +17,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from robofleet.server.api.fast.workers import Workers
-from robofleet.server.api.fast.write_lane import WriteLane
+from robofleet.server.api.fast.write_lane import HERE_PATIENCE, WriteLane
 from robofleet.server.db.group_writer import TurnHeld
 from robofleet.server.db.session import Database
 from robofleet.server.db.system_actors import TASK_TRAFFIC
@@ -30,9 +30,9 @@ def db(tmp_path: Path) -> Iterator[Database]:
     yield from items_database(tmp_path / "lane.db")
 
 
-def _lane(db: Database) -> WriteLane:
+def _lane(db: Database, patience: float = HERE_PATIENCE) -> WriteLane:
     assert db.group_writer is not None
-    return WriteLane(db.group_writer, Workers(2).run)
+    return WriteLane(db.group_writer, Workers(2).run, patience=patience)
 
 
 def _insert(db: Database, n: int, note: str = "x") -> int:
@@ -219,3 +219,115 @@ def test_a_write_undone_inside_a_call_leaves_the_calls_other_writes(db: Database
 
     assert asyncio.run(lane.run(call)) == "done"
     assert committed(str(db.engine.url.database)) == {2, 4}
+
+
+# run_here: the calls that only run statements, on the event loop's own thread.
+
+
+def test_calls_run_here_share_a_commit_on_the_loops_thread(db: Database) -> None:
+    path = str(db.engine.url.database)
+    commits: list[int] = []
+    event.listen(db.engine, "commit", lambda _connection: commits.append(1))
+    lane = _lane(db)
+    calls, refused = 30, {4, 17}
+    threads: set[str] = set()
+    answered_before_commit: list[int] = []
+    hooks_ran: list[int] = []
+
+    def call(n: int) -> int:
+        threads.add(threading.current_thread().name)
+        with db.raw_write() as write:
+            write.connection.execute("INSERT INTO items (n, note) VALUES (?, 'x')", (n,))
+            write.after_commit.append(lambda: hooks_ran.append(n))
+        if n in refused:
+            raise Refused(n)
+        return n
+
+    async def run_all() -> tuple[list[int], list[BaseException]]:
+        async def one(n: int) -> int:
+            answer: int = await lane.run_here(call, n)
+            if n not in committed(path):
+                answered_before_commit.append(n)
+            return answer
+
+        outcomes = await asyncio.gather(*(one(n) for n in range(calls)), return_exceptions=True)
+        return (
+            [n for n in outcomes if isinstance(n, int)],
+            [e for e in outcomes if isinstance(e, BaseException)],
+        )
+
+    answers, errors = asyncio.run(run_all())
+
+    assert sorted(answers) == sorted(set(range(calls)) - refused)
+    assert sorted(e.args[0] for e in errors if isinstance(e, Refused)) == sorted(refused)
+    assert len(errors) == len(refused)
+    assert committed(path) == set(range(calls)) - refused
+    assert sorted(hooks_ran) == sorted(set(range(calls)) - refused)
+    assert answered_before_commit == []
+    assert threads == {threading.main_thread().name}  # asyncio.run's loop runs here
+    assert lane._thread is None  # the lane's thread was never needed
+    assert len(commits) == 1  # all thirty arrived in one turn of the loop: one group
+
+
+@pytest.mark.parametrize(
+    ("patience", "runs_on"),
+    [(30.0, "MainThread"), (0.05, "write-lane")],
+    ids=["hold-within-patience-runs-on-the-loop", "longer-hold-goes-to-the-lane"],
+)
+def test_run_here_never_blocks_the_loop_on_a_turn_another_thread_holds(
+    db: Database, patience: float, runs_on: str
+) -> None:
+    """While a session write holds the writer's turn, the loop goes on turning; the call runs
+    once the turn is free: on the loop's thread if that came within the lane's patience,
+    else on the lane's thread; either way after the session's write."""
+    path = str(db.engine.url.database)
+    hold_seconds = 0.6
+    lane = _lane(db, patience)
+    held = threading.Event()
+    order: list[str] = []
+
+    def session_write() -> None:
+        with db.write(actor=TASK_TRAFFIC) as session:
+            session.execute(text("INSERT INTO items (n, note) VALUES (1, 'session')"))
+            held.set()
+            time.sleep(hold_seconds)
+            order.append("session")
+
+    def call() -> str:
+        order.append("call")
+        _insert(db, 2)
+        return threading.current_thread().name
+
+    async def run() -> tuple[str, bool]:
+        writer = threading.Thread(target=session_write)
+        writer.start()
+        await asyncio.to_thread(held.wait, 10)
+        call_answered = asyncio.create_task(lane.run_here(call))
+        await asyncio.sleep(0.1)  # returns only if the loop turns while the call waits
+        loop_turned_meanwhile = "session" not in order  # the session still held the turn
+        thread: str = await call_answered
+        writer.join()
+        return thread, loop_turned_meanwhile
+
+    thread, loop_turned_meanwhile = asyncio.run(run())
+
+    assert loop_turned_meanwhile
+    assert thread == runs_on
+    assert order == ["session", "call"]
+    assert committed(path) == {1, 2}
+
+
+def test_a_call_run_here_needing_its_own_turn_runs_again_on_the_workers(db: Database) -> None:
+    path = str(db.engine.url.database)
+    lane = _lane(db)
+
+    def lean_then_session(n: int) -> str:
+        _insert(db, n, "lean")
+        with db.write(actor=TASK_TRAFFIC) as session:
+            session.execute(text("UPDATE items SET note = 'session' WHERE n = :n"), {"n": n})
+        return threading.current_thread().name
+
+    assert asyncio.run(lane.run_here(lean_then_session, 1)).startswith("fast-front")
+    assert committed(path) == {1}
+    with db.read() as session:
+        assert session.execute(text("SELECT note FROM items")).scalar_one() == "session"

@@ -104,29 +104,62 @@ class GroupWriter:
         (db.raw_write joins it, each write in its own savepoint): the group commits, and
         this returns, after the last. A turn of its own asked for meanwhile raises TurnHeld."""
         with self.turn() as (connection, after_commit):
-            held = HeldTurn(connection, after_commit)
-            self._holder.turn = held
-            try:
-                yield held
-            finally:
-                self._holder.turn = None
+            yield from self._holding(connection, after_commit)
+
+    @contextmanager
+    def held_turn_if_free(self) -> Iterator[HeldTurn | None]:
+        """held_turn for a caller that must never wait on another thread (the event loop):
+        None at once if another thread has the turn, or has left its group open for a writer
+        about to take the turn (that group's COMMIT and after-commit work are theirs). The
+        group commits when this turn ends, even with writers waiting to join it, so the
+        caller never waits for another's COMMIT either."""
+        self._refuse_nested()
+        if not self._turn.acquire(blocking=False):
+            yield None
+            return
+        if self._group is not None:
+            self._turn.release()
+            yield None
+            return
+        with self._in_turn(commit=True) as (connection, after_commit):
+            yield from self._holding(connection, after_commit)
+
+    def _holding(
+        self, connection: Connection, after_commit: list[Callable[[], None]]
+    ) -> Iterator[HeldTurn]:
+        held = HeldTurn(connection, after_commit)
+        self._holder.turn = held
+        try:
+            yield held
+        finally:
+            self._holder.turn = None
 
     @contextmanager
     def turn(self) -> Iterator[tuple[Connection, list[Callable[[], None]]]]:
         """The shared connection, inside the group's transaction, for one caller's write,
         and the list its after-commit work goes to. The caller wraps its write in a
         savepoint; this returns once the group has committed, or raises GroupFailed."""
-        if self.held() is not None:
-            raise TurnHeld("this thread holds the writer's turn already")
+        self._refuse_nested()
         with self._state:
             self._waiting += 1
         self._turn.acquire()
+        with self._state:
+            self._waiting -= 1
+        with self._in_turn(commit=False) as turn:
+            yield turn
+
+    def _refuse_nested(self) -> None:
+        if self.held() is not None:
+            raise TurnHeld("this thread holds the writer's turn already")
+
+    @contextmanager
+    def _in_turn(self, *, commit: bool) -> Iterator[tuple[Connection, list[Callable[[], None]]]]:
+        """The turn, acquired by the caller: its group (joined or opened) until it ends;
+        `commit`: the group commits then, whoever waits to join it."""
         group: _Group | None = None
         hooks: list[Callable[[], None]] = []
         succeeded = False
         try:
-            with self._state:
-                self._waiting -= 1
             group = self._group or self._open()
             group.members += 1
             yield group.connection, hooks
@@ -135,7 +168,7 @@ class GroupWriter:
             if group is not None:
                 if succeeded:
                     group.after_commit.extend(hooks)
-                self._end_turn(group)
+                self._end_turn(group, commit_now=commit)
             else:
                 self._turn.release()
         group.wait_committed()
@@ -166,15 +199,16 @@ class GroupWriter:
             if self._connection is not None:
                 self._drop(self._connection)
 
-    def _end_turn(self, group: _Group) -> None:
+    def _end_turn(self, group: _Group, *, commit_now: bool = False) -> None:
         """Called holding the turn: commit the group if nobody waits to join it (or it is
-        full, or broken), hand the turn on, then run the group's after-commit work (which
-        may itself write: it must not hold the turn)."""
+        full, or broken, or `commit_now`), hand the turn on, then run the group's
+        after-commit work (which may itself write: it must not hold the turn)."""
         commit = False
         try:
             with self._state:
                 commit = (
-                    self._waiting == 0
+                    commit_now
+                    or self._waiting == 0
                     or group.members >= self._max_group
                     or not group.transaction.is_active
                 )

@@ -183,6 +183,7 @@ class FastFront:
             receive,
             self.workers.run,
             self._offload_write,
+            self._offload_statements,
         )
         try:
             answer = await operation.run(invocation)
@@ -203,6 +204,13 @@ class FastFront:
         """A blocking call that writes: on SQLite's write lane, else on the worker threads."""
         if self.lane is not None:
             return await self.lane.run(call, *args)
+        return await self.workers.run(call, *args)
+
+    async def _offload_statements(self, call: Callable[..., Any], *args: Any) -> Any:
+        """A call whose only blocking work is its SQLite statements: on SQLite on the loop's
+        thread (WriteLane.run_here), else on the worker threads."""
+        if self.lane is not None:
+            return await self.lane.run_here(call, *args)
         return await self.workers.run(call, *args)
 
     async def _look_up(self, credentials: Credentials) -> Principal:

@@ -61,6 +61,9 @@ class Invocation:
     offload: Offload
     offload_write: Offload
     """offload for a call that writes: on SQLite, many such calls share a commit."""
+    offload_statements: Offload
+    """offload_write for a call whose only blocking work is its SQLite statements (a lean
+    write): on SQLite it runs on the event loop's thread."""
 
 
 Answer = BaseModel | list[Any] | RenderedJson
@@ -79,7 +82,8 @@ class HotOperation:
 
 
 OnLane = Callable[[Runtime, Caller, Any, Offload], Awaitable[Answer | None]]
-"""A lean write on SQLite settled on the loop, only its statements on the write lane."""
+"""A lean write on SQLite settled on the loop, only its statements in the write lane's group
+(Invocation.offload_statements)."""
 
 
 def _lean(
@@ -97,7 +101,7 @@ def _lean(
         runtime, caller, body = invocation.runtime, invocation.caller, invocation.body
         answer = await on_loop(runtime, caller, body)
         if answer is None and on_lane is not None:
-            answer = await on_lane(runtime, caller, body, invocation.offload_write)
+            answer = await on_lane(runtime, caller, body, invocation.offload_statements)
         if answer is not None:
             return answer
         fallback: Answer = await invocation.offload_write(blocking, runtime, caller, body)
@@ -140,7 +144,7 @@ async def _log_batch(call: Invocation) -> Answer:
         if runtime.driver_pool is not None:
             written = await lean_batch.write_on_driver(runtime, batch)
         elif runtime.db.raw_writes:
-            written = await call.offload_write(lean_batch.write_raw, runtime, batch)
+            written = await call.offload_statements(lean_batch.write_raw, runtime, batch)
         if written is not None:
             return written
     session_path = partial(logs.ingest_batch, rate_taken=batch is not None)
@@ -172,7 +176,7 @@ async def _heartbeat(call: Invocation) -> Answer:
     runtime, caller, data = call.runtime, call.caller, call.body
     answer = await lean_heartbeat.heartbeat_on_driver(runtime, caller, data)
     if answer is None and runtime.db.raw_writes:
-        answer = await call.offload_write(lean_heartbeat.lean_heartbeat, runtime, caller, data)
+        answer = await call.offload_statements(lean_heartbeat.lean_heartbeat, runtime, caller, data)
     if answer is not None:
         return answer
     session: Answer = await call.offload(robot_protocol.session_heartbeat, runtime, caller, data)
@@ -186,7 +190,9 @@ async def _create_task(call: Invocation) -> Answer:
     key = header_text(call.headers, _IDEMPOTENCY_KEY)
     answer = await add_on_driver.create(call.runtime, call.caller, call.body, key)
     if answer is None:
-        answer = await on_lane.add(call.runtime, call.caller, call.body, key, call.offload_write)
+        answer = await on_lane.add(
+            call.runtime, call.caller, call.body, key, call.offload_statements
+        )
     if answer is not None:
         return answer
     created: Answer = await call.offload_write(

@@ -9,6 +9,13 @@ answers them all with one wake-up of the loop. An answer still means "stored".
 
 A call that needs a turn of its own (a session write: the service's fallback from its lean
 statements) raises TurnHeld here with nothing kept; it runs again on the worker threads.
+
+A call that only runs statements (a lean take, finish, add, heartbeat or log batch) is run on
+the event loop's own thread instead (run_here), the calls that arrived in one turn of the
+loop in one group. On the lane's thread such a write spent more time waiting for the GIL
+than running: the loop's thread took the GIL back each time SQLite let go of it (every
+statement step), and the lane waited for it again. The loop never waits on another thread
+for it: when the lane's thread has the writer's turn, the calls go to the lane.
 """
 
 from __future__ import annotations
@@ -19,11 +26,17 @@ import queue
 import threading
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from robofleet.server.api.fast.workers import settle
-from robofleet.server.db.group_writer import MAX_GROUP, GroupWriter, TurnHeld
+from robofleet.server.db.group_writer import MAX_GROUP, GroupWriter, HeldTurn, TurnHeld
 from robofleet.server.db.raw_write import run_held
+
+HERE_RETRY = 0.001
+"""Seconds before run_here tries for the writer's turn again, when another thread had it."""
+HERE_PATIENCE = 0.05
+"""Seconds run_here keeps trying before it hands its calls to the lane's thread."""
 
 _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
 _Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
@@ -42,14 +55,21 @@ class WriteLane:
         writer: GroupWriter,
         elsewhere: Callable[..., Awaitable[Any]],
         max_calls: int = MAX_GROUP,
+        patience: float = HERE_PATIENCE,
     ) -> None:
         self._writer = writer
         self._elsewhere = elsewhere
         """Runs a call that needs a turn of its own: elsewhere(call, *args)."""
         self._max_calls = max_calls
+        self._patience = patience
         self._inbox: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._starting = threading.Lock()
+        self._here: list[_Job] = []
+        """Calls for run_here, waiting for the loop's next turn."""
+        self._here_scheduled = False
+        self._busy_since: float | None = None
+        """When run_here first found another thread holding the writer's turn (loop time)."""
 
     async def run(self, call: Callable[..., Any], *args: Any) -> Any:
         """`call(*args)`, answered once the group holding its writes has committed; raises
@@ -60,13 +80,65 @@ class WriteLane:
         except TurnHeld:
             return await self._elsewhere(call, *args)
 
+    async def run_here(self, call: Callable[..., Any], *args: Any) -> Any:
+        """As run, for a call whose only blocking work is SQLite statements: on the event
+        loop's thread, with the others that arrive in the same turn of the loop."""
+        try:
+            return await self._on_loop(call, args)
+        except TurnHeld:
+            return await self._elsewhere(call, *args)
+
     async def _on_lane(self, call: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-        if self._thread is None:
-            self._start()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._inbox.put((loop, future, call, args))
+        self._to_lane((loop, future, call, args))
         return await future
+
+    def _to_lane(self, job: _Job) -> None:
+        if self._thread is None:
+            self._start()
+        self._inbox.put(job)
+
+    async def _on_loop(self, call: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._here.append((loop, future, call, args))
+        if not self._here_scheduled:
+            self._here_scheduled = True
+            loop.call_soon(self._run_here, loop)
+        return await future
+
+    def _run_here(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._here_scheduled = False
+        jobs = self._here[: self._max_calls]
+        done = self._run(jobs, self._writer.held_turn_if_free())
+        if done is None:
+            self._turn_taken(loop)
+            return
+        self._busy_since = None
+        del self._here[: len(jobs)]
+        if self._here:  # more than a group: the rest after the loop's next look at its sockets
+            self._here_scheduled = True
+            loop.call_soon(self._run_here, loop)
+        for (_loop, future, _call, _args), (result, error) in zip(jobs, done, strict=True):
+            settle(future, result, error)
+
+    def _turn_taken(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Another thread has the writer's turn (a session write, or the lane's own group):
+        try again shortly rather than wait for it. Handing the calls to the lane instead
+        kept the turn on the lane's thread: each group found the next one queued there."""
+        now = loop.time()
+        if self._busy_since is None:
+            self._busy_since = now
+        if now - self._busy_since < self._patience:
+            self._here_scheduled = True
+            loop.call_later(HERE_RETRY, self._run_here, loop)
+            return
+        # A long stream of other writes: the lane's thread takes its turn after them.
+        self._busy_since = None
+        jobs, self._here = self._here, []
+        for job in jobs:
+            self._to_lane(job)
 
     def _start(self) -> None:
         with self._starting:
@@ -81,13 +153,20 @@ class WriteLane:
             with contextlib.suppress(queue.Empty):
                 while len(jobs) < self._max_calls:
                     jobs.append(self._inbox.get_nowait())
-            self._answer(jobs, self._run(jobs))
-            del jobs
+            done = self._run(jobs, self._writer.held_turn())
+            assert done is not None, "held_turn waits for the turn"
+            self._answer(jobs, done)
+            del jobs, done
 
-    def _run(self, jobs: list[_Job]) -> list[_Done]:
+    @staticmethod
+    def _run(jobs: list[_Job], turn: AbstractContextManager[HeldTurn | None]) -> list[_Done] | None:
+        """Each job's outcome, its writes committed in one group; None, nothing run, if the
+        turn was not free."""
         done: list[_Done] = []
         try:
-            with self._writer.held_turn() as held:
+            with turn as held:
+                if held is None:
+                    return None
                 for _loop, _future, call, args in jobs:
                     try:
                         done.append((run_held(held, call, *args), None))

@@ -1,9 +1,9 @@
-"""A robot's take, finish and task add on SQLite with only their statements on the write
-lane.
+"""A robot's take, finish and task add on SQLite with only their statements in the write
+lane's group (api.fast.write_lane: on the event loop's thread, or the lane's own).
 
-The lane is one thread, and every write of the server waits its turn there; whatever else a
-lean take, finish or add does (validating, the cached queue rules, the lease, the request's
-digest, rendering the answer) is done here on the event loop, before and after that turn.
+Every write of the server waits for the group writer's turn; whatever else a lean take,
+finish or add does (validating, the cached queue rules, the lease, the request's digest,
+rendering the answer) is done here, before and after that turn.
 Each function answers what its blocking counterpart answers (leases' and adding's, from the
 same pieces of services.tasks.lean_sqlite and lean_add), or None where that path leaves the
 request to the session path (the caller then runs the blocking function, which tells why or
@@ -38,7 +38,8 @@ from robofleet.server.services.tasks.idempotency import checked_key
 from robofleet.server.services.tasks.views import ok_results_json
 
 OffloadWrite = Callable[..., Awaitable[Any]]
-"""The front's way to a blocking write: on SQLite, the write lane (offload(fn, *args))."""
+"""The front's way to a write of statements only: on SQLite, the write lane's run_here
+(offload(fn, *args))."""
 
 
 def _on_sqlite(runtime: Runtime) -> bool:
