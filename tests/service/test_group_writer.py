@@ -119,9 +119,9 @@ def test_a_failed_commit_fails_every_write_of_its_group(db: Database) -> None:
 def test_a_turn_if_free_is_none_while_another_holds_it_and_commits_though_one_waits(
     db: Database,
 ) -> None:
-    """held_turn_if_free (for the event loop): no turn at all while another thread holds
-    it, and a turn that commits its group when it ends even with a writer waiting to join,
-    so its holder never waits for another thread's COMMIT."""
+    """take_turn_if_free (for the event loop): no turn at all while another thread holds
+    it, and a turn whose group commits when it ends even with a writer waiting to join, so
+    its holder never waits for another thread's COMMIT."""
     path = str(db.engine.url.database)
     writer = db.group_writer
     assert writer is not None
@@ -136,8 +136,7 @@ def test_a_turn_if_free_is_none_while_another_holds_it_and_commits_though_one_wa
     holder = threading.Thread(target=hold)
     holder.start()
     assert inside.wait(10)
-    with writer.held_turn_if_free() as held:
-        assert held is None
+    assert writer.take_turn_if_free() is None
     let_go.set()
     holder.join()
 
@@ -150,14 +149,16 @@ def test_a_turn_if_free_is_none_while_another_holds_it_and_commits_though_one_wa
             finish_waiter.wait(10)
 
     def hold_if_free() -> None:
-        with writer.held_turn_if_free() as turn:
-            assert turn is not None
-            run_held(
-                turn, lambda: turn.connection.execute(text("INSERT INTO items VALUES (2, '')"))
-            )
-            waiting = threading.Thread(target=wait_to_write)
-            waiting.start()
-            _wait_until(lambda: writer._waiting == 1)
+        taken = writer.take_turn_if_free()
+        assert taken is not None
+        with writer.holding(taken) as turn:
+            insert = text("INSERT INTO items VALUES (2, '')")
+            run_held(turn, lambda: turn.connection.execute(insert))
+        waiting = threading.Thread(target=wait_to_write)
+        waiting.start()
+        _wait_until(lambda: writer._waiting == 1)
+        assert committed(path) == {1}  # nothing of the taken turn before it ends
+        writer.end_taken_turn(taken)
         returned.set()
 
     free_holder = threading.Thread(target=hold_if_free)

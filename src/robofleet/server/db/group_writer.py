@@ -77,6 +77,14 @@ class _Group:
         self.commit_latch.release()
 
 
+@dataclass(frozen=True)
+class TakenTurn:
+    """A turn taken without waiting (GroupWriter.take_turn_if_free), ended on any thread."""
+
+    held: HeldTurn
+    group: _Group
+
+
 class GroupWriter:
     """Hands out turns on the shared write connection of `engine` (a write engine: its
     transactions open with BEGIN IMMEDIATE)."""
@@ -106,23 +114,44 @@ class GroupWriter:
         with self.turn() as (connection, after_commit):
             yield from self._holding(connection, after_commit)
 
-    @contextmanager
-    def held_turn_if_free(self) -> Iterator[HeldTurn | None]:
-        """held_turn for a caller that must never wait on another thread (the event loop):
-        None at once if another thread has the turn, or has left its group open for a writer
-        about to take the turn (that group's COMMIT and after-commit work are theirs). The
-        group commits when this turn ends, even with writers waiting to join it, so the
-        caller never waits for another's COMMIT either."""
+    def take_turn_if_free(self) -> TakenTurn | None:
+        """For a caller that must never wait on another thread (the event loop): the turn,
+        with a group of its own, or None at once if another thread has the turn or has left
+        its group open for a writer about to take it. The caller runs its writes in
+        `holding(taken)`, then hands the turn to end_taken_turn, on any thread: its group
+        commits then, whoever waits to join it."""
         self._refuse_nested()
         if not self._turn.acquire(blocking=False):
-            yield None
-            return
+            return None
         if self._group is not None:
             self._turn.release()
-            yield None
-            return
-        with self._in_turn(commit=True) as (connection, after_commit):
-            yield from self._holding(connection, after_commit)
+            return None
+        try:
+            group = self._open()
+        except BaseException:
+            self._turn.release()
+            raise
+        group.members += 1
+        return TakenTurn(HeldTurn(group.connection, group.after_commit), group)
+
+    @contextmanager
+    def holding(self, taken: TakenTurn) -> Iterator[HeldTurn]:
+        """This thread holds `taken` (db.raw_write joins it) until the block ends."""
+        yield from self._holding(taken.held.connection, taken.held.after_commit)
+
+    def end_taken_turn(self, taken: TakenTurn) -> None:
+        """Commit the group of a turn from take_turn_if_free, hand the turn on and run the
+        group's after-commit work; raises GroupFailed if the COMMIT failed."""
+        group = taken.group
+        self._end_turn(group, commit_now=True)
+        if group.error is not None:
+            raise GroupFailed("the writes were not stored: their transaction failed") from (
+                group.error
+            )
+
+    def _refuse_nested(self) -> None:
+        if self.held() is not None:
+            raise TurnHeld("this thread holds the writer's turn already")
 
     def _holding(
         self, connection: Connection, after_commit: list[Callable[[], None]]
@@ -143,23 +172,12 @@ class GroupWriter:
         with self._state:
             self._waiting += 1
         self._turn.acquire()
-        with self._state:
-            self._waiting -= 1
-        with self._in_turn(commit=False) as turn:
-            yield turn
-
-    def _refuse_nested(self) -> None:
-        if self.held() is not None:
-            raise TurnHeld("this thread holds the writer's turn already")
-
-    @contextmanager
-    def _in_turn(self, *, commit: bool) -> Iterator[tuple[Connection, list[Callable[[], None]]]]:
-        """The turn, acquired by the caller: its group (joined or opened) until it ends;
-        `commit`: the group commits then, whoever waits to join it."""
         group: _Group | None = None
         hooks: list[Callable[[], None]] = []
         succeeded = False
         try:
+            with self._state:
+                self._waiting -= 1
             group = self._group or self._open()
             group.members += 1
             yield group.connection, hooks
@@ -168,7 +186,7 @@ class GroupWriter:
             if group is not None:
                 if succeeded:
                     group.after_commit.extend(hooks)
-                self._end_turn(group, commit_now=commit)
+                self._end_turn(group)
             else:
                 self._turn.release()
         group.wait_committed()

@@ -14,8 +14,11 @@ A call that only runs statements (a lean take, finish, add, heartbeat or log bat
 the event loop's own thread instead (run_here), the calls that arrived in one turn of the
 loop in one group. On the lane's thread such a write spent more time waiting for the GIL
 than running: the loop's thread took the GIL back each time SQLite let go of it (every
-statement step), and the lane waited for it again. The loop never waits on another thread
-for it: when the lane's thread has the writer's turn, the calls go to the lane.
+statement step), and the lane waited for it again. The group's COMMIT (and its sync to disk)
+runs on a thread of its own, so the loop goes on meanwhile and the calls that arrive make the
+next group; run on the loop, the syncs of a fleet's many small groups kept the loop waiting
+half of its time. The loop never waits on another thread for the writer's turn: when another
+thread has it, the calls try again each millisecond, and after HERE_PATIENCE go to the lane.
 """
 
 from __future__ import annotations
@@ -30,7 +33,13 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from robofleet.server.api.fast.workers import settle
-from robofleet.server.db.group_writer import MAX_GROUP, GroupWriter, HeldTurn, TurnHeld
+from robofleet.server.db.group_writer import (
+    MAX_GROUP,
+    GroupWriter,
+    HeldTurn,
+    TakenTurn,
+    TurnHeld,
+)
 from robofleet.server.db.raw_write import run_held
 
 HERE_RETRY = 0.001
@@ -42,6 +51,7 @@ _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any
 _Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 _Done = tuple[Any, BaseException | None]
 """A call's result, or what it raised."""
+_Commit = tuple[asyncio.AbstractEventLoop, TakenTurn, list[_Job], list[_Done]]
 
 
 def _settle_all(outcomes: list[_Outcome]) -> None:
@@ -68,6 +78,10 @@ class WriteLane:
         self._here: list[_Job] = []
         """Calls for run_here, waiting for the loop's next turn."""
         self._here_scheduled = False
+        self._committing = False
+        """A run_here group is being committed (on the write-commit thread)."""
+        self._committer: threading.Thread | None = None
+        self._commits: queue.SimpleQueue[_Commit] = queue.SimpleQueue()
         self._busy_since: float | None = None
         """When run_here first found another thread holding the writer's turn (loop time)."""
 
@@ -110,16 +124,70 @@ class WriteLane:
 
     def _run_here(self, loop: asyncio.AbstractEventLoop) -> None:
         self._here_scheduled = False
-        jobs = self._here[: self._max_calls]
-        done = self._run(jobs, self._writer.held_turn_if_free())
-        if done is None:
+        if self._committing:  # the group before is being committed: its end runs this one
+            return
+        try:
+            taken = self._writer.take_turn_if_free()
+        except BaseException as exc:  # no group could be opened: the first calls hear why
+            jobs = self._next_here(loop)
+            self._settle_here(jobs, [(None, exc)] * len(jobs))
+            return
+        if taken is None:
             self._turn_taken(loop)
             return
         self._busy_since = None
-        del self._here[: len(jobs)]
-        if self._here:  # more than a group: the rest after the loop's next look at its sockets
+        jobs = self._next_here(loop)
+        with self._writer.holding(taken) as held:
+            done = self._run_calls(held, jobs)
+        # The COMMIT and its sync on a thread of their own: the loop goes on meanwhile, and
+        # the calls that arrive make the next group.
+        self._committing = True
+        if self._committer is None:
+            self._committer = threading.Thread(
+                target=self._commit_work, name="write-commit", daemon=True
+            )
+            self._committer.start()
+        self._commits.put((loop, taken, jobs, done))
+
+    def _next_here(self, loop: asyncio.AbstractEventLoop) -> list[_Job]:
+        """The next group's calls, off the waiting list (a turn for the rest is asked for)."""
+        jobs = self._here[: self._max_calls]
+        del self._here[: self._max_calls]
+        if self._here and not self._here_scheduled:
             self._here_scheduled = True
             loop.call_soon(self._run_here, loop)
+        return jobs
+
+    def _commit_work(self) -> None:
+        while True:
+            loop, taken, jobs, done = self._commits.get()
+            error: BaseException | None = None
+            try:
+                self._writer.end_taken_turn(taken)
+            except BaseException as exc:  # every call of the group hears it
+                error = exc
+            # A closed loop (RuntimeError) has nobody left waiting for the answers.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._committed_here, loop, jobs, done, error)
+            del loop, taken, jobs, done, error
+
+    def _committed_here(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        jobs: list[_Job],
+        done: list[_Done],
+        error: BaseException | None,
+    ) -> None:
+        self._committing = False
+        if error is not None:  # the group did not commit: nobody's write was kept
+            done = [(None, own or error) for _, own in done]
+        self._settle_here(jobs, done)
+        if self._here and not self._here_scheduled:
+            self._here_scheduled = True
+            loop.call_soon(self._run_here, loop)
+
+    @staticmethod
+    def _settle_here(jobs: list[_Job], done: list[_Done]) -> None:
         for (_loop, future, _call, _args), (result, error) in zip(jobs, done, strict=True):
             settle(future, result, error)
 
@@ -154,28 +222,30 @@ class WriteLane:
                 while len(jobs) < self._max_calls:
                     jobs.append(self._inbox.get_nowait())
             done = self._run(jobs, self._writer.held_turn())
-            assert done is not None, "held_turn waits for the turn"
             self._answer(jobs, done)
             del jobs, done
 
     @staticmethod
-    def _run(jobs: list[_Job], turn: AbstractContextManager[HeldTurn | None]) -> list[_Done] | None:
-        """Each job's outcome, its writes committed in one group; None, nothing run, if the
-        turn was not free."""
+    def _run(jobs: list[_Job], turn: AbstractContextManager[HeldTurn]) -> list[_Done]:
+        """Each job's outcome, its writes committed in one group."""
         done: list[_Done] = []
         try:
             with turn as held:
-                if held is None:
-                    return None
-                for _loop, _future, call, args in jobs:
-                    try:
-                        done.append((run_held(held, call, *args), None))
-                    except BaseException as exc:  # handed to the awaiting request, raised there
-                        done.append((None, exc))
+                done = WriteLane._run_calls(held, jobs)
         except BaseException as exc:  # the lane goes on: it answers every later write
             # The group did not commit (or no turn could be had): nobody's write was kept.
             failed: list[_Done] = [(None, error or exc) for _, error in done]
             return failed + [(None, exc) for _ in jobs[len(done) :]]
+        return done
+
+    @staticmethod
+    def _run_calls(held: HeldTurn, jobs: list[_Job]) -> list[_Done]:
+        done: list[_Done] = []
+        for _loop, _future, call, args in jobs:
+            try:
+                done.append((run_held(held, call, *args), None))
+            except BaseException as exc:  # handed to the awaiting request, raised there
+                done.append((None, exc))
         return done
 
     @staticmethod
