@@ -17,8 +17,9 @@ than running: the loop's thread took the GIL back each time SQLite let go of it 
 statement step), and the lane waited for it again. The group's COMMIT (and its sync to disk)
 runs on a thread of its own, so the loop goes on meanwhile and the calls that arrive make the
 next group; run on the loop, the COMMITs of a fleet's many small groups, each with its sync,
-took about half of the loop's time. The loop never waits on another thread for the writer's turn: when another
-thread has it, the calls try again each millisecond, and after HERE_PATIENCE go to the lane.
+took about half of the loop's time. The loop never waits on another thread for the writer's
+turn: when another thread has it, the calls try again each millisecond, and after
+HERE_PATIENCE go to the lane.
 """
 
 from __future__ import annotations
