@@ -81,7 +81,6 @@ class _Group:
 class TakenTurn:
     """A turn taken without waiting (GroupWriter.take_turn_if_free), ended on any thread."""
 
-    held: HeldTurn
     group: _Group
 
 
@@ -132,12 +131,12 @@ class GroupWriter:
             self._turn.release()
             raise
         group.members += 1
-        return TakenTurn(HeldTurn(group.connection, group.after_commit), group)
+        return TakenTurn(group)
 
     @contextmanager
     def holding(self, taken: TakenTurn) -> Iterator[HeldTurn]:
         """This thread holds `taken` (db.raw_write joins it) until the block ends."""
-        yield from self._holding(taken.held.connection, taken.held.after_commit)
+        yield from self._holding(taken.group.connection, taken.group.after_commit)
 
     def end_taken_turn(self, taken: TakenTurn) -> None:
         """Commit the group of a turn from take_turn_if_free, hand the turn on and run the

@@ -30,7 +30,6 @@ import queue
 import threading
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager
 from typing import Any
 
 from robofleet.server.api.fast.workers import settle
@@ -118,10 +117,14 @@ class WriteLane:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._here.append((loop, future, call, args))
+        self._schedule_here(loop)
+        return await future
+
+    def _schedule_here(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A run of the waiting calls at the loop's next turn, unless one is due already."""
         if not self._here_scheduled:
             self._here_scheduled = True
             loop.call_soon(self._run_here, loop)
-        return await future
 
     def _run_here(self, loop: asyncio.AbstractEventLoop) -> None:
         self._here_scheduled = False
@@ -154,9 +157,8 @@ class WriteLane:
         """The next group's calls, off the waiting list (a turn for the rest is asked for)."""
         jobs = self._here[: self._max_calls]
         del self._here[: self._max_calls]
-        if self._here and not self._here_scheduled:
-            self._here_scheduled = True
-            loop.call_soon(self._run_here, loop)
+        if self._here:
+            self._schedule_here(loop)
         return jobs
 
     def _commit_work(self) -> None:
@@ -183,9 +185,8 @@ class WriteLane:
         if error is not None:  # the group did not commit: nobody's write was kept
             done = [(None, own or error) for _, own in done]
         self._settle_here(jobs, done)
-        if self._here and not self._here_scheduled:
-            self._here_scheduled = True
-            loop.call_soon(self._run_here, loop)
+        if self._here:
+            self._schedule_here(loop)
 
     @staticmethod
     def _settle_here(jobs: list[_Job], done: list[_Done]) -> None:
@@ -222,17 +223,15 @@ class WriteLane:
             with contextlib.suppress(queue.Empty):
                 while len(jobs) < self._max_calls:
                     jobs.append(self._inbox.get_nowait())
-            done = self._run(jobs, self._writer.held_turn())
-            self._answer(jobs, done)
-            del jobs, done
+            self._answer(jobs, self._run(jobs))
+            del jobs
 
-    @staticmethod
-    def _run(jobs: list[_Job], turn: AbstractContextManager[HeldTurn]) -> list[_Done]:
+    def _run(self, jobs: list[_Job]) -> list[_Done]:
         """Each job's outcome, its writes committed in one group."""
         done: list[_Done] = []
         try:
-            with turn as held:
-                done = WriteLane._run_calls(held, jobs)
+            with self._writer.held_turn() as held:
+                done = self._run_calls(held, jobs)
         except BaseException as exc:  # the lane goes on: it answers every later write
             # The group did not commit (or no turn could be had): nobody's write was kept.
             failed: list[_Done] = [(None, error or exc) for _, error in done]
