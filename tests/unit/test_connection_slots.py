@@ -58,6 +58,32 @@ def test_a_caller_waits_for_a_connection_when_all_are_busy_and_gets_the_one_retu
     assert asyncio.run(run()) == (1, 1)
 
 
+def test_a_caller_asking_first_gets_the_next_connection_ahead_of_those_waiting() -> None:
+    async def run() -> list[str]:
+        made = Made()
+        slots = _slots(made, max_size=1)
+        busy = await slots.get()
+        served: list[str] = []
+
+        async def caller(name: str, first: bool) -> None:
+            connection = await slots.get(first=first)
+            served.append(name)
+            slots.put(connection)
+
+        callers = [
+            asyncio.ensure_future(caller("single 1", False)),
+            asyncio.ensure_future(caller("single 2", False)),
+        ]
+        await asyncio.sleep(0.01)  # both wait, in their order
+        callers.append(asyncio.ensure_future(caller("group", True)))
+        await asyncio.sleep(0.01)
+        slots.put(busy)
+        await asyncio.gather(*callers)
+        return served
+
+    assert asyncio.run(run()) == ["group", "single 1", "single 2"]
+
+
 def test_a_waiter_gives_up_after_the_wait_and_the_pool_still_serves() -> None:
     async def run() -> int:
         made = Made()

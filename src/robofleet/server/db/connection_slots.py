@@ -65,7 +65,10 @@ class ConnectionSlots(Generic[ConnectionT]):
         waiting = sum(1 for waiter in list(self._waiters) if not waiter.done())
         return SlotUse(self._size - idle, idle, self._max_size, waiting)
 
-    async def get(self) -> ConnectionT:
+    async def get(self, *, first: bool = False) -> ConnectionT:
+        """A connection: an idle one, a new one while there is room, else the next one given
+        back. `first`: ahead of every caller already waiting (a statement that answers many
+        callers at once: behind a long queue, one of those would wait as long as the queue)."""
         if self._closed:
             raise SlotTimeout("the pool is closed")
         if self._idle:
@@ -74,7 +77,10 @@ class ConnectionSlots(Generic[ConnectionT]):
             return await self._made()
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[ConnectionT | None] = loop.create_future()
-        self._waiters.append(waiter)
+        if first:
+            self._waiters.appendleft(waiter)
+        else:
+            self._waiters.append(waiter)
         expiry = loop.call_later(self._wait_seconds, _expire, waiter)
         try:
             connection = await waiter

@@ -195,14 +195,20 @@ class DriverPool:
         self._slots.put(connection)
 
     async def run(
-        self, statement: PreparedStatement, values: Mapping[str, Any], *, lookup: bool = False
+        self,
+        statement: PreparedStatement,
+        values: Mapping[str, Any],
+        *,
+        lookup: bool = False,
+        first: bool = False,
     ) -> list[tuple[Any, ...]]:
         """Run one prepared statement on a pooled connection; its rows. A lost connection is
         reported as the engine's OperationalError, which the app answers 503 (retry), as on
         the session path; the broken connection is closed, not given back. A statement the
-        database refuses raises StatementRefused."""
+        database refuses raises StatementRefused. `first`: the statement of a group of
+        callers, ahead of the single statements waiting for a connection."""
         try:
-            connection = await self._slots.get()
+            connection = await self._slots.get(first=first)
         except (*CONNECTION_LOST, SlotTimeout) as exc:
             raise OperationalError(None, None, exc) from exc
         try:

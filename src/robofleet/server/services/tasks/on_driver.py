@@ -77,12 +77,15 @@ async def _run(
     params: dict[str, Any],
     *,
     filtered: bool = False,
+    group: bool = False,
 ) -> list[tuple[Any, ...]]:
     """A filtered take is planned for its filter's values on each run (as the session path's
     is): under the generic plan of a prepared statement PostgreSQL cannot weigh how many
-    tasks a tag or a name matches."""
+    tasks a tag or a name matches. A group's statement (`group`) goes to the pool ahead of
+    the single ones waiting: it answers up to MEMBERS_MOST callers, and in a FIFO behind a
+    backlog the groups of one key (which run one at a time) fell behind their arrivals."""
     prepared = _prepared(statement, runtime.db.engine.dialect, not filtered)
-    return await pool.run(prepared, params)
+    return await pool.run(prepared, params, first=group)
 
 
 def _records(rows: list[tuple[Any, ...]]) -> Rows:
@@ -163,7 +166,7 @@ async def _take_one(runtime: Runtime, pool: DriverPool, params: dict[str, Any]) 
                 for name, key in statements.MEMBER_PARAMETERS
             },
         }
-        rows = await _run(runtime, pool, statements.group_take(len(members)), values)
+        rows = await _run(runtime, pool, statements.group_take(len(members)), values, group=True)
         return _by_member(rows, len(members))
 
     return await runtime.take_groups.run(params["p_queue_id"], params, alone, together)
@@ -234,7 +237,8 @@ async def _finish_one(
             "p_actors": [member["p_actor"] for member in members],
         }
         group = statements.group_finish(finished=finished, unless_retried=unless_retried)
-        return _by_member(await _run(runtime, pool, group, values), len(members))
+        rows = await _run(runtime, pool, group, values, group=True)
+        return _by_member(rows, len(members))
 
     return await runtime.finish_groups.run(key, params, alone, together)
 
