@@ -76,6 +76,11 @@ class _Group:
     def mark_committed(self) -> None:
         self.commit_latch.release()
 
+    def raise_if_failed(self) -> None:
+        """GroupFailed if the group's COMMIT failed (none of its writes was stored)."""
+        if self.error is not None:
+            raise GroupFailed("the write was not stored: its transaction failed") from self.error
+
 
 @dataclass(frozen=True)
 class TakenTurn:
@@ -141,12 +146,8 @@ class GroupWriter:
     def end_taken_turn(self, taken: TakenTurn) -> None:
         """Commit the group of a turn from take_turn_if_free, hand the turn on and run the
         group's after-commit work; raises GroupFailed if the COMMIT failed."""
-        group = taken.group
-        self._end_turn(group, commit_now=True)
-        if group.error is not None:
-            raise GroupFailed("the writes were not stored: their transaction failed") from (
-                group.error
-            )
+        self._end_turn(taken.group, commit_now=True)
+        taken.group.raise_if_failed()
 
     def _refuse_nested(self) -> None:
         if self.held() is not None:
@@ -189,8 +190,7 @@ class GroupWriter:
             else:
                 self._turn.release()
         group.wait_committed()
-        if group.error is not None:
-            raise GroupFailed("the write was not stored: its transaction failed") from group.error
+        group.raise_if_failed()
 
     def _open(self) -> _Group:
         connection = self._connection
