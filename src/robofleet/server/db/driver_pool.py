@@ -149,7 +149,11 @@ class DriverPool:
         self._min_size = min_size
         self._warming: asyncio.Future[list[None]] | None = None
         self._slots: ConnectionSlots[Any] = ConnectionSlots(
-            self._connect, _close, max_size=max_size, wait_seconds=wait_seconds
+            self._connect,
+            _close,
+            max_size=max_size,
+            wait_seconds=wait_seconds,
+            reusable=_reusable,
         )
         self.statements = 0
         """Statements run on the pool: what shows that the lean path answered (tests)."""
@@ -189,10 +193,9 @@ class DriverPool:
 
     async def _warm(self) -> None:
         try:
-            connection = await self._slots.get()
+            await self._slots.run(_nothing)
         except (*CONNECTION_LOST, SlotTimeout):
             return
-        self._slots.put(connection)
 
     async def run(
         self,
@@ -208,31 +211,28 @@ class DriverPool:
         database refuses raises StatementRefused. `first`: the statement of a group of
         callers, ahead of the single statements waiting for a connection."""
         try:
-            connection = await self._slots.get(first=first)
+            rows = await self._slots.run(
+                lambda connection: statement.run_async(connection, values), first=first
+            )
         except (*CONNECTION_LOST, SlotTimeout) as exc:
             raise OperationalError(None, None, exc) from exc
-        try:
-            rows = await statement.run_async(connection, values)
-        except CONNECTION_LOST as exc:
-            self._slots.discard(connection)
-            raise OperationalError(None, None, exc) from exc
         except asyncpg.PostgresError as exc:
-            self._give_back(connection)
             raise StatementRefused(exc.sqlstate or "", str(exc)) from exc
-        except BaseException:
-            # A cancelled call may leave its connection mid-statement, which the next caller
-            # must not inherit.
-            self._give_back(connection)
-            raise
-        self._slots.put(connection)
         if lookup:
             self.lookups += 1
         else:
             self.statements += 1
         return rows
 
-    def _give_back(self, connection: Any) -> None:
-        if connection.is_closed() or connection.is_in_transaction():
-            self._slots.discard(connection)
-        else:
-            self._slots.put(connection)
+
+async def _nothing(connection: Any) -> None:
+    return None
+
+
+def _reusable(connection: Any, failure: BaseException) -> bool:
+    """Whether a connection whose statement raised `failure` can run the next one: not when
+    it was lost, nor when it was left mid-statement (a cancelled call), which the next
+    caller must not inherit."""
+    if isinstance(failure, CONNECTION_LOST):
+        return False
+    return not (connection.is_closed() or connection.is_in_transaction())
