@@ -60,6 +60,18 @@ def _held(release: asyncio.Event) -> Callable[[int], Awaitable[int]]:
     return work
 
 
+def _held_then_failing(
+    release: asyncio.Event, failure: Exception
+) -> Callable[[int], Awaitable[int]]:
+    """A statement that keeps its connection until `release` is set, then raises `failure`."""
+
+    async def work(connection: int) -> int:
+        await release.wait()
+        raise failure
+
+    return work
+
+
 async def _settle() -> None:
     await asyncio.sleep(0.01)
 
@@ -193,40 +205,12 @@ def test_a_cancelled_callers_queued_statement_is_not_run() -> None:
     assert asyncio.run(run()) == ([], 1, 1)
 
 
-def test_a_connection_whose_statement_failed_is_closed_and_the_next_one_queued_connects() -> None:
-    async def run() -> tuple[int, list[int], int]:
-        made = Made()
-        slots = _slots(made, max_size=1)
-        release = asyncio.Event()
-
-        async def lost(connection: int) -> None:
-            await release.wait()
-            raise OSError("connection lost")
-
-        broken = asyncio.ensure_future(slots.run(lost))
-        await _settle()
-        waiting = asyncio.ensure_future(slots.run(_which))
-        await _settle()
-        release.set()
-        with pytest.raises(OSError):
-            await broken
-        fresh = await waiting
-        await _settle()
-        return fresh, made.closed, slots.size
-
-    assert asyncio.run(run()) == (2, [1], 1)
-
-
 def test_a_refused_statement_leaves_its_connection_in_use_for_the_next() -> None:
     async def run() -> tuple[int, int, list[int]]:
         made = Made()
         slots = _slots(made, max_size=1)
         release = asyncio.Event()
-
-        async def refused(connection: int) -> None:
-            await release.wait()
-            raise Refused("a key already taken")
-
+        refused = _held_then_failing(release, Refused("a key already taken"))
         first = asyncio.ensure_future(slots.run(refused))
         await _settle()
         queued_refused = asyncio.ensure_future(slots.run(refused))
@@ -254,29 +238,29 @@ def test_a_failed_connect_frees_its_slot() -> None:
     assert asyncio.run(run()) == (1, 1)
 
 
-def test_a_failed_connect_for_a_queued_statement_fails_that_one_alone() -> None:
-    async def run() -> tuple[int, int]:
+def test_a_failed_statements_connection_is_closed_and_the_next_queued_connects_once_each() -> None:
+    """The lost connection is closed; its slot connects for the next statement queued, and a
+    connect that fails fails that statement alone: the one after connects again."""
+
+    async def run() -> tuple[int, list[int], int]:
         made = Made()
         slots = _slots(made, max_size=1)
         release = asyncio.Event()
-
-        async def lost(connection: int) -> None:
-            await release.wait()
-            made.failures_left = 1  # the database is away for one connect
-            raise OSError("connection lost")
-
-        broken = asyncio.ensure_future(slots.run(lost))
+        broken = asyncio.ensure_future(slots.run(_held_then_failing(release, OSError("lost"))))
         await _settle()
         unlucky = asyncio.ensure_future(slots.run(_which))
         later = asyncio.ensure_future(slots.run(_which))
         await _settle()
+        made.failures_left = 1  # the database goes away with the connection, for one connect
         release.set()
         for failing in (broken, unlucky):
             with pytest.raises(OSError):
                 await failing
-        return await later, slots.size
+        fresh = await later
+        await _settle()
+        return fresh, made.closed, slots.size
 
-    assert asyncio.run(run()) == (2, 1)
+    assert asyncio.run(run()) == (2, [1], 1)
 
 
 def test_closing_closes_the_idle_connections_and_fails_the_queued_statements() -> None:
