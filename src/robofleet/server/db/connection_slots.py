@@ -9,8 +9,9 @@ spot while the pool has room; when every connection is busy it is queued, and a 
 that finishes a statement starts the next one queued in the same step, in one task that
 keeps it while the queue lasts. Handing the connection back to a waiting caller instead
 costs two turns of the event loop (the finishing caller resumes, then the waiting one), and
-under a fleet's start-up backlog, where a turn runs hundreds of callbacks, that was most of
-what a statement took: the queue fed itself. A connection that failed or was left
+under a fleet's start-up backlog, where a turn runs hundreds of callbacks, the pool served
+fewer statements than arrived and its queue fed itself (docs/benchmarks.md, "A queue of
+statements in PostgreSQL's pool"). A connection that failed or was left
 mid-statement is closed, not reused, and its slot goes to the next statement queued (which
 connects) or back to the pool.
 """
