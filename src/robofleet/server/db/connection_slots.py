@@ -44,11 +44,13 @@ class SlotUse(NamedTuple):
 class _Queued(Generic[ConnectionT]):
     __slots__ = ("abandoned", "answer", "expiry", "runner", "work")
 
-    def __init__(self, work: Work[ConnectionT], answer: asyncio.Future[Any]) -> None:
+    def __init__(
+        self, work: Work[ConnectionT], answer: asyncio.Future[Any], expiry: asyncio.TimerHandle
+    ) -> None:
         self.work = work
         self.answer = answer
         """The caller's: done early when the caller gave up (timed out or was cancelled)."""
-        self.expiry: asyncio.TimerHandle | None = None
+        self.expiry = expiry
         self.runner: asyncio.Task[None] | None = None
         """The task running the statement now, set while it runs."""
         self.abandoned = False
@@ -105,12 +107,13 @@ class ConnectionSlots(Generic[ConnectionT]):
         if self._size < self._max_size:
             return await self._run_here(await self._made(), work)
         loop = asyncio.get_running_loop()
-        queued: _Queued[ConnectionT] = _Queued(work, loop.create_future())
+        answer = loop.create_future()
+        expiry = loop.call_later(self._wait_seconds, _expire, answer)
+        queued: _Queued[ConnectionT] = _Queued(work, answer, expiry)
         if first:
             self._queued.appendleft(queued)
         else:
             self._queued.append(queued)
-        queued.expiry = loop.call_later(self._wait_seconds, _expire, queued.answer)
         try:
             result: ResultT = await queued.answer
         except asyncio.CancelledError:
@@ -142,14 +145,18 @@ class ConnectionSlots(Generic[ConnectionT]):
         try:
             result = await work(connection)
         except BaseException as exc:
-            if self._reusable(connection, exc):
-                self._free(connection)
-            else:
-                self._start(self._close(connection))
-                self._free(None)
+            self._free(self._kept(connection, exc))
             raise
         self._free(connection)
         return result
+
+    def _kept(self, connection: ConnectionT | None, failure: BaseException) -> ConnectionT | None:
+        """The connection whose statement (or connect, for None) raised `failure`, if it is
+        fit for the next statement; else None, and it is closed (its slot stays counted)."""
+        if connection is None or self._reusable(connection, failure):
+            return connection
+        self._start(self._close(connection))
+        return None
 
     def _free(self, connection: ConnectionT | None) -> None:
         """A connection done with its statement (or, for None, the slot of one closed): to
@@ -173,32 +180,27 @@ class ConnectionSlots(Generic[ConnectionT]):
         connects for the next statement; a failed connect fails that statement alone."""
         while not self._closed and (queued := self._next_queued()) is not None:
             self._queued.popleft()
-            answer = queued.answer
             try:
                 if connection is None:
                     connection = await self._connect()
                 result = await self._run_queued(queued, connection)
-            except BaseException as exc:
-                failure = exc
-                if isinstance(exc, asyncio.CancelledError) and queued.abandoned:
-                    asyncio.current_task().uncancel()  # type: ignore[union-attr]
-                    failure = Exception("the caller went away")
-                if connection is not None and not self._reusable(connection, exc):
-                    self._start(self._close(connection))
-                    connection = None
-                if isinstance(failure, Exception):
-                    _fail(answer, failure)
-                    continue
-                _fail(answer, SlotTimeout("the pool is closing"))
-                self._release(connection)
-                raise
-            if not answer.done():
-                answer.set_result(result)
+            except Exception as exc:
+                connection = self._kept(connection, exc)
+                _fail(queued.answer, exc)
+            except asyncio.CancelledError as exc:
+                connection = self._kept(connection, exc)
+                if not queued.abandoned:  # the task itself is stopped (the loop ending)
+                    _fail(queued.answer, SlotTimeout("the pool is closing"))
+                    self._release(connection)
+                    raise
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            else:
+                if not queued.answer.done():
+                    queued.answer.set_result(result)
         self._release(connection)
 
     async def _run_queued(self, queued: _Queued[ConnectionT], connection: ConnectionT) -> Any:
-        if queued.expiry is not None:
-            queued.expiry.cancel()  # the wait was for a connection, not for the statement
+        queued.expiry.cancel()  # the wait was for a connection, not for the statement
         queued.runner = asyncio.current_task()
         try:
             return await queued.work(connection)
